@@ -1,0 +1,109 @@
+# The OE agent. `make` builds build/bin/{oe-agent,ipsec}; see README.md.
+#   make deps          install the Debian packages the build and tests need
+#   make check         unit tests, sanitizer run, kernel tests in netns
+#   make check-asan    unit tests under ASan+UBSan (part of check)
+#   make bench         benchmarks (bench/)
+#   make fuzz          libFuzzer targets, a short run each (clang)
+#   make install       PREFIX=/usr/local DESTDIR=
+CC ?= cc
+BUILD ?= build
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+PKGS := nss ldns libunbound cmocka
+OPT ?= -O2 -g
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -I. $(OPT)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs nss ldns libunbound 2>/dev/null) -lgmp
+CFLAGS_ALL = $(CFLAGS_BASE) $(PKG_CFLAGS) $(SAN) $(CFLAGS)
+LDFLAGS_ALL = $(SAN) $(LDFLAGS)
+
+LIBS := common policy kernel
+common_SRC := $(wildcard common/*.c)
+policy_SRC := $(wildcard policy/*.c)
+kernel_SRC := $(wildcard kernel/*.c)
+agent_SRC := $(wildcard oe-agent/*.c)
+tools_SRC := $(wildcard tools/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+LIBFILES := $(BUILD)/lib/libpolicy.a $(BUILD)/lib/libkernel.a $(BUILD)/lib/libcommon.a
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+
+all: $(BUILD)/bin/oe-agent $(BUILD)/bin/ipsec
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(BUILD)/lib/lib%.a:
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/lib/libcommon.a: $(call obj,$(common_SRC))
+$(BUILD)/lib/libpolicy.a: $(call obj,$(policy_SRC))
+$(BUILD)/lib/libkernel.a: $(call obj,$(kernel_SRC))
+$(BUILD)/lib/libagent.a: $(call obj,$(filter-out oe-agent/main.c,$(agent_SRC)))
+
+$(BUILD)/bin/oe-agent: $(call obj,oe-agent/main.c) $(BUILD)/lib/libagent.a $(LIBFILES)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/bin/ipsec: $(call obj,$(tools_SRC)) $(BUILD)/lib/libagent.a $(LIBFILES)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(BUILD)/lib/libagent.a $(LIBFILES)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+$(BUILD)/bench/%: $(call obj,bench/%.c) $(LIBFILES)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+
+check-asan:
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" unit
+
+check-kernel: all
+	bash tests/integration/run.sh
+
+check: all unit check-asan check-kernel
+
+bench: $(BUILD)/bench/policy_bench
+	$(BUILD)/bench/policy_bench
+
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SRC := $(common_SRC) $(policy_SRC) $(filter-out oe-agent/main.c,$(agent_SRC)) $(kernel_SRC)
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC)
+	@mkdir -p build-fuzz
+	clang $(CFLAGS_BASE) $(PKG_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
+
+fuzz: $(FUZZ_TARGETS)
+	@set -e; for t in $(FUZZ_TARGETS); do n=$$(basename $$t); \
+	  mkdir -p build-fuzz/corpus-$$n; \
+	  $$t -max_total_time=$${FUZZ_SECONDS:-60} build-fuzz/corpus-$$n tests/fuzz/corpus/$$n; done
+
+deps:
+	bash contrib/install-deps.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0755 $(BUILD)/bin/oe-agent $(BUILD)/bin/ipsec $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0644 doc/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 doc/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/oe/policies
+	test -e $(DESTDIR)$(SYSCONFDIR)/oe/oe.conf || install -m 0644 contrib/oe.conf $(DESTDIR)$(SYSCONFDIR)/oe/oe.conf
+	for g in clear clear-or-private private-or-clear private block; do \
+	  test -e $(DESTDIR)$(SYSCONFDIR)/oe/policies/$$g || install -m 0644 contrib/policies/$$g $(DESTDIR)$(SYSCONFDIR)/oe/policies/$$g; done
+
+demo: all
+	bash tests/integration/demo.sh
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+.PHONY: all unit check check-asan check-kernel bench fuzz deps install demo clean
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

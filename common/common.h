@@ -1,0 +1,72 @@
+/*
+ * common: the small vocabulary every library of the agent shares.
+ *
+ * Addresses and prefixes (IPv4 and IPv6) with their text forms, durations
+ * ("15m"), and the error buffer that libraries fill instead of printing.
+ * Nothing here allocates; every function works on caller-owned memory.
+ */
+#ifndef OE_COMMON_H
+#define OE_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Large enough for "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255/128". */
+#define OE_ADDR_STRLEN 64
+
+struct oe_addr {
+    uint8_t family; /* AF_INET or AF_INET6 */
+    uint8_t bytes[16]; /* network order; IPv4 uses the first 4 */
+};
+
+struct oe_prefix {
+    struct oe_addr addr;
+    uint8_t len;
+};
+
+/* An error a library reports: what went wrong, in words, ready to print. */
+struct oe_error {
+    char msg[512];
+};
+
+void oe_error_set(struct oe_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Address width in bits for a family: 32 or 128. */
+unsigned oe_family_bits(int family);
+
+/* Parse "192.0.2.1" or "2001:db8::1". Returns 0, or -1 when not an address. */
+int oe_addr_parse(const char *s, struct oe_addr *out);
+/*
+ * Parse "CIDR" or a bare address (a host prefix). Host bits set is an error:
+ * the policy would not mean what its author thinks.
+ */
+int oe_prefix_parse(const char *s, struct oe_prefix *out, struct oe_error *err);
+void oe_prefix_host(const struct oe_addr *a, struct oe_prefix *out);
+void oe_prefix_any(int family, struct oe_prefix *out);
+
+const char *oe_addr_str(const struct oe_addr *a, char buf[OE_ADDR_STRLEN]);
+const char *oe_prefix_str(const struct oe_prefix *p, char buf[OE_ADDR_STRLEN]);
+
+bool oe_addr_eq(const struct oe_addr *a, const struct oe_addr *b);
+int oe_prefix_cmp(const struct oe_prefix *a, const struct oe_prefix *b);
+bool oe_prefix_contains(const struct oe_prefix *p, const struct oe_addr *a);
+
+/* The address as a 128-bit number (IPv4 in the low 32 bits). */
+unsigned __int128 oe_addr_u128(const struct oe_addr *a);
+
+/*
+ * "900", "900s", "15m", "2h", "1d" -> seconds. Returns 0, or -1 for anything
+ * else (empty, negative, unknown unit, overflow past 2^31).
+ */
+int oe_duration_parse(const char *s, uint32_t *seconds);
+
+/* Protocol by name ("tcp", "udp", "icmp", "ipv6-icmp", ...) or number. */
+int oe_proto_parse(const char *s, uint8_t *proto);
+const char *oe_proto_name(uint8_t proto, char buf[8]);
+
+/* Overwrite memory that held a secret; the compiler may not elide it. */
+void oe_wipe(void *p, size_t n);
+
+#endif
