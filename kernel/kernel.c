@@ -1,0 +1,107 @@
+/* The interface's shared half: dispatch, priorities, names. */
+#include "kernel_internal.h"
+
+#include <stdio.h>
+#include <sys/socket.h>
+
+/*
+ * Priority layout inside the band (lower wins): the exempt policies, then
+ * by the remote prefix length (longest first), then protocol given, then
+ * ports given, then per-peer before group policies of the same selector.
+ */
+#define PRIO_EXEMPT_SLOTS 16u
+
+uint32_t kernel_priority(const struct kernel_policy *p)
+{
+    if (p->origin == KERNEL_ORIGIN_EXEMPT)
+        return KERNEL_PRIO_BASE;
+    const struct oe_prefix *remote = p->dir == KERNEL_DIR_OUT ? &p->dst : &p->src;
+    unsigned len = remote->len + (remote->addr.family == AF_INET6 ? 0u : 96u);
+    unsigned nports = (p->sport != 0) + (p->dport != 0);
+    uint32_t v = ((128u - len) << 4) | (p->proto ? 0u : 8u) | ((2u - nports) << 1) |
+                 (p->origin == KERNEL_ORIGIN_GROUP ? 1u : 0u);
+    return KERNEL_PRIO_BASE + PRIO_EXEMPT_SLOTS + v;
+}
+
+bool kernel_priority_ours(uint32_t priority)
+{
+    return priority >= KERNEL_PRIO_BASE && priority < KERNEL_PRIO_BASE + KERNEL_PRIO_BAND;
+}
+
+enum kernel_origin kernel_priority_origin(uint32_t priority)
+{
+    if (priority < KERNEL_PRIO_BASE + PRIO_EXEMPT_SLOTS)
+        return KERNEL_ORIGIN_EXEMPT;
+    return ((priority - KERNEL_PRIO_BASE - PRIO_EXEMPT_SLOTS) & 1u) ? KERNEL_ORIGIN_GROUP
+                                                                     : KERNEL_ORIGIN_PEER;
+}
+
+const char *kernel_action_name(enum kernel_action a)
+{
+    switch (a) {
+    case KERNEL_PASS: return "pass";
+    case KERNEL_DROP: return "drop";
+    case KERNEL_TRAP: return "trap";
+    case KERNEL_HOLD: return "hold";
+    }
+    return "?";
+}
+
+const char *kernel_dir_name(enum kernel_dir d)
+{
+    return d == KERNEL_DIR_OUT ? "out" : "in";
+}
+
+const char *kernel_selector_str(const struct kernel_policy *p, char *buf, size_t len)
+{
+    char s[OE_ADDR_STRLEN], d[OE_ADDR_STRLEN], pr[8];
+    int n = snprintf(buf, len, "%s -> %s", oe_prefix_str(&p->src, s), oe_prefix_str(&p->dst, d));
+    if (p->proto != 0 && n >= 0 && (size_t)n < len)
+        n += snprintf(buf + n, len - (size_t)n, " %s", oe_proto_name(p->proto, pr));
+    if ((p->sport || p->dport) && n >= 0 && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, " %u %u", p->sport, p->dport);
+    return buf;
+}
+
+bool kernel_same_selector(const struct kernel_policy *a, const struct kernel_policy *b)
+{
+    return a->dir == b->dir && oe_prefix_cmp(&a->src, &b->src) == 0 &&
+           oe_prefix_cmp(&a->dst, &b->dst) == 0 && a->proto == b->proto &&
+           a->sport == b->sport && a->dport == b->dport;
+}
+
+int kernel_install(struct kernel *k, const struct kernel_policy *p, struct oe_error *err)
+{
+    return k->ops->install(k, p, err);
+}
+
+int kernel_remove(struct kernel *k, const struct kernel_policy *p, struct oe_error *err)
+{
+    return k->ops->remove(k, p, err);
+}
+
+int kernel_list(struct kernel *k, struct kernel_policy **out, size_t *n, struct oe_error *err)
+{
+    return k->ops->list(k, out, n, err);
+}
+
+int kernel_set_larval_drop(struct kernel *k, int value, struct oe_error *err)
+{
+    return k->ops->set_larval_drop(k, value, err);
+}
+
+int kernel_fd(struct kernel *k)
+{
+    return k->ops->fd(k);
+}
+
+int kernel_process(struct kernel *k, kernel_event_fn fn, void *arg, struct oe_error *err)
+{
+    return k->ops->process(k, fn, arg, err);
+}
+
+void kernel_close(struct kernel *k)
+{
+    if (k != NULL)
+        k->ops->close(k);
+}

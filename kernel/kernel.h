@@ -1,0 +1,106 @@
+/*
+ * kernel: the agent's conversation with the kernel's IPsec policy database.
+ *
+ * The agent asks for policies (pass, drop, trap, hold) and hears back
+ * ACQUIRE (a packet hit a trap) and policy-expired events on one file
+ * descriptor its event loop polls. Two implementations share this header:
+ * Linux XFRM over netlink, and an in-memory fake for unit tests.
+ *
+ * Everything the agent installs sits in its own priority band, so a restart
+ * finds exactly what a previous run left (kernel_list) and nothing else.
+ * Within the band a more specific selector gets a lower (stronger) priority,
+ * so a per-peer /32 shunt beats the /N trap it came from.
+ *
+ * Memory: struct kernel is opened and closed by the caller; kernel_list
+ * returns an array the caller frees with free(). Nothing here prints.
+ */
+#ifndef OE_KERNEL_H
+#define OE_KERNEL_H
+
+#include "common/common.h"
+
+enum kernel_action {
+    KERNEL_PASS,
+    KERNEL_DROP,
+    KERNEL_TRAP, /* static: a template with no SA, so the kernel sends ACQUIRE */
+    KERNEL_HOLD, /* per peer, while negotiating: packets wait in the kernel queue */
+};
+
+enum kernel_dir { KERNEL_DIR_OUT, KERNEL_DIR_IN };
+
+/* Which of the agent's kinds of policy: decides the priority. */
+enum kernel_origin {
+    KERNEL_ORIGIN_EXEMPT, /* the agent's own IKE and DNS: always strongest */
+    KERNEL_ORIGIN_PEER,   /* per-peer hold or shunt */
+    KERNEL_ORIGIN_GROUP,  /* a line of a policy group */
+};
+
+struct kernel_policy {
+    struct oe_prefix src, dst;
+    uint8_t proto;          /* 0 = any */
+    uint16_t sport, dport;  /* 0 = any */
+    enum kernel_dir dir;
+    enum kernel_action action;
+    enum kernel_origin origin;
+    uint32_t lifetime;      /* seconds until the kernel drops it; 0 = forever */
+    int64_t expires_at;     /* from kernel_list: wall-clock expiry, 0 = never */
+    uint32_t priority;      /* from kernel_list; kernel_install computes it */
+};
+
+#define KERNEL_PRIO_BASE 0x00a00000u
+#define KERNEL_PRIO_BAND 0x1000u
+
+uint32_t kernel_priority(const struct kernel_policy *p);
+bool kernel_priority_ours(uint32_t priority);
+enum kernel_origin kernel_priority_origin(uint32_t priority);
+
+const char *kernel_action_name(enum kernel_action a);
+const char *kernel_dir_name(enum kernel_dir d);
+/* "192.0.2.0/24 -> 198.51.100.7/32 tcp 0 80" (the ports only when set) */
+const char *kernel_selector_str(const struct kernel_policy *p, char *buf, size_t len);
+/* Same selector and direction: the kernel's notion of "the same policy". */
+bool kernel_same_selector(const struct kernel_policy *a, const struct kernel_policy *b);
+
+enum kernel_event_type { KERNEL_EV_ACQUIRE, KERNEL_EV_POLICY_EXPIRED };
+
+struct kernel_event {
+    enum kernel_event_type type;
+    /* ACQUIRE: the packet's flow */
+    struct oe_addr src, dst;
+    uint8_t proto;
+    uint16_t sport, dport;
+    /* ACQUIRE: the policy that trapped it; EXPIRED: the policy that went */
+    struct kernel_policy policy;
+};
+
+typedef void (*kernel_event_fn)(const struct kernel_event *ev, void *arg);
+
+struct kernel;
+
+struct kernel *kernel_xfrm_open(struct oe_error *err);
+struct kernel *kernel_fake_new(void);
+void kernel_close(struct kernel *k);
+
+/* Adds the policy or replaces the one with the same selector and direction. */
+int kernel_install(struct kernel *k, const struct kernel_policy *p, struct oe_error *err);
+int kernel_remove(struct kernel *k, const struct kernel_policy *p, struct oe_error *err);
+/* The agent's own policies now in the kernel (its priority band only). */
+int kernel_list(struct kernel *k, struct kernel_policy **out, size_t *n, struct oe_error *err);
+/*
+ * net.core.xfrm_larval_drop: 0 queues packets that wait for an SA instead of
+ * dropping them. Per network namespace.
+ */
+int kernel_set_larval_drop(struct kernel *k, int value, struct oe_error *err);
+
+/* Events: poll kernel_fd() for input, then kernel_process() calls fn per event. */
+int kernel_fd(struct kernel *k);
+int kernel_process(struct kernel *k, kernel_event_fn fn, void *arg, struct oe_error *err);
+
+/* The fake's controls, for unit tests. */
+int kernel_fake_packet(struct kernel *k, const struct oe_addr *src, const struct oe_addr *dst,
+                       uint8_t proto, uint16_t sport, uint16_t dport);
+void kernel_fake_advance(struct kernel *k, uint32_t seconds);
+unsigned long kernel_fake_changes(const struct kernel *k);
+int kernel_fake_set_failure(struct kernel *k, int err_no);
+
+#endif

@@ -1,0 +1,225 @@
+/*
+ * An in-memory kernel for unit tests: a policy table with the kernel's
+ * replace-by-selector and priority rules, a clock the test advances, and
+ * events delivered through an eventfd like the real netlink socket.
+ */
+#include "kernel_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define FAKE_MAX_EVENTS 256
+
+struct kernel_fake {
+    struct kernel base;
+    struct kernel_policy *v;
+    size_t n, cap;
+    int64_t now;
+    int ev_fd;
+    struct kernel_event events[FAKE_MAX_EVENTS];
+    size_t nevents;
+    unsigned long changes;
+    int fail_errno;
+};
+
+static struct kernel_fake *fk(struct kernel *k)
+{
+    return (struct kernel_fake *)k;
+}
+
+static void queue(struct kernel_fake *k, const struct kernel_event *ev)
+{
+    if (k->nevents == FAKE_MAX_EVENTS)
+        return; /* like a full netlink buffer: the event is lost */
+    k->events[k->nevents++] = *ev;
+    uint64_t one = 1;
+    (void)!write(k->ev_fd, &one, sizeof(one));
+}
+
+static ssize_t find(struct kernel_fake *k, const struct kernel_policy *p)
+{
+    for (size_t i = 0; i < k->n; i++)
+        if (kernel_same_selector(&k->v[i], p))
+            return (ssize_t)i;
+    return -1;
+}
+
+static int fake_install(struct kernel *kb, const struct kernel_policy *p, struct oe_error *err)
+{
+    struct kernel_fake *k = fk(kb);
+    if (k->fail_errno) {
+        oe_error_set(err, "install policy: %s", strerror(k->fail_errno));
+        return -1;
+    }
+    struct kernel_policy q = *p;
+    q.priority = kernel_priority(p);
+    q.expires_at = p->lifetime ? k->now + p->lifetime : 0;
+    ssize_t i = find(k, p);
+    if (i < 0) {
+        if (k->n == k->cap) {
+            size_t cap = k->cap ? k->cap * 2 : 16;
+            struct kernel_policy *v = realloc(k->v, cap * sizeof(*v));
+            if (v == NULL) {
+                oe_error_set(err, "install policy: out of memory");
+                return -1;
+            }
+            k->v = v;
+            k->cap = cap;
+        }
+        i = (ssize_t)k->n++;
+    }
+    k->v[i] = q;
+    k->changes++;
+    return 0;
+}
+
+static int fake_remove(struct kernel *kb, const struct kernel_policy *p, struct oe_error *err)
+{
+    struct kernel_fake *k = fk(kb);
+    ssize_t i = find(k, p);
+    if (i < 0 || k->fail_errno) {
+        oe_error_set(err, "remove policy: %s", strerror(k->fail_errno ? k->fail_errno : ENOENT));
+        return -1;
+    }
+    k->v[i] = k->v[--k->n];
+    k->changes++;
+    return 0;
+}
+
+static int fake_list(struct kernel *kb, struct kernel_policy **out, size_t *n, struct oe_error *err)
+{
+    struct kernel_fake *k = fk(kb);
+    *out = malloc((k->n + 1) * sizeof(**out));
+    if (*out == NULL) {
+        oe_error_set(err, "list policies: out of memory");
+        return -1;
+    }
+    memcpy(*out, k->v, k->n * sizeof(**out));
+    *n = k->n;
+    return 0;
+}
+
+static int fake_set_larval_drop(struct kernel *kb, int value, struct oe_error *err)
+{
+    (void)kb;
+    (void)value;
+    (void)err;
+    return 0;
+}
+
+static int fake_fd(struct kernel *kb)
+{
+    return fk(kb)->ev_fd;
+}
+
+static int fake_process(struct kernel *kb, kernel_event_fn fn, void *arg, struct oe_error *err)
+{
+    struct kernel_fake *k = fk(kb);
+    uint64_t cnt;
+    (void)err;
+    (void)!read(k->ev_fd, &cnt, sizeof(cnt));
+    /* The callback may act on the kernel and queue more: take a snapshot. */
+    struct kernel_event evs[FAKE_MAX_EVENTS];
+    size_t n = k->nevents;
+    memcpy(evs, k->events, n * sizeof(evs[0]));
+    k->nevents = 0;
+    for (size_t i = 0; i < n; i++)
+        fn(&evs[i], arg);
+    return (int)n;
+}
+
+static void fake_close(struct kernel *kb)
+{
+    struct kernel_fake *k = fk(kb);
+    close(k->ev_fd);
+    free(k->v);
+    free(k);
+}
+
+static const struct kernel_ops fake_ops = {
+    .install = fake_install,
+    .remove = fake_remove,
+    .list = fake_list,
+    .set_larval_drop = fake_set_larval_drop,
+    .fd = fake_fd,
+    .process = fake_process,
+    .close = fake_close,
+};
+
+struct kernel *kernel_fake_new(void)
+{
+    struct kernel_fake *k = calloc(1, sizeof(*k));
+    if (k == NULL)
+        return NULL;
+    k->base.ops = &fake_ops;
+    k->now = 1000000;
+    k->ev_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (k->ev_fd < 0) {
+        free(k);
+        return NULL;
+    }
+    return &k->base;
+}
+
+static bool port_ok(uint16_t want, uint16_t have)
+{
+    return want == 0 || want == have;
+}
+
+/*
+ * An outbound packet: the action of the strongest matching policy, as the
+ * kernel would decide; a trap or hold sends ACQUIRE. -1: no policy (clear).
+ */
+int kernel_fake_packet(struct kernel *kb, const struct oe_addr *src, const struct oe_addr *dst,
+                       uint8_t proto, uint16_t sport, uint16_t dport)
+{
+    struct kernel_fake *k = fk(kb);
+    const struct kernel_policy *best = NULL;
+    for (size_t i = 0; i < k->n; i++) {
+        const struct kernel_policy *p = &k->v[i];
+        if (p->dir != KERNEL_DIR_OUT || !oe_prefix_contains(&p->dst, dst) ||
+            !oe_prefix_contains(&p->src, src) || (p->proto && p->proto != proto) ||
+            !port_ok(p->sport, sport) || !port_ok(p->dport, dport))
+            continue;
+        if (best == NULL || p->priority < best->priority)
+            best = p;
+    }
+    if (best == NULL)
+        return -1;
+    if (best->action == KERNEL_TRAP) {
+        struct kernel_event ev = {.type = KERNEL_EV_ACQUIRE, .src = *src, .dst = *dst,
+                                  .proto = proto, .sport = sport, .dport = dport,
+                                  .policy = *best};
+        queue(k, &ev);
+    }
+    return (int)best->action;
+}
+
+void kernel_fake_advance(struct kernel *kb, uint32_t seconds)
+{
+    struct kernel_fake *k = fk(kb);
+    k->now += seconds;
+    for (size_t i = 0; i < k->n;) {
+        if (k->v[i].expires_at == 0 || k->v[i].expires_at > k->now) {
+            i++;
+            continue;
+        }
+        struct kernel_event ev = {.type = KERNEL_EV_POLICY_EXPIRED, .policy = k->v[i]};
+        k->v[i] = k->v[--k->n];
+        queue(k, &ev);
+    }
+}
+
+unsigned long kernel_fake_changes(const struct kernel *kb)
+{
+    return ((const struct kernel_fake *)kb)->changes;
+}
+
+int kernel_fake_set_failure(struct kernel *kb, int err_no)
+{
+    fk(kb)->fail_errno = err_no;
+    return 0;
+}
