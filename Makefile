@@ -48,7 +48,7 @@ $(BUILD)/bin/oe-agent: $(call obj,oe-agent/main.c) $(BUILD)/lib/libagent.a $(LIB
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/bin/ipsec: $(call obj,$(tools_SRC)) $(BUILD)/lib/libagent.a $(LIBFILES)
+$(BUILD)/bin/ipsec: $(call obj,$(tools_SRC)) $(LIBFILES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 

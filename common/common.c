@@ -235,3 +235,53 @@ void oe_wipe(void *p, size_t n)
     while (n--)
         *v++ = 0;
 }
+
+void oe_buf_printf(struct oe_buf *b, const char *fmt, ...)
+{
+    for (int tries = 0; tries < 2 && !b->failed; tries++) {
+        va_list ap;
+        va_start(ap, fmt);
+        size_t room = b->cap - b->len;
+        int n = vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->failed = true;
+            return;
+        }
+        if ((size_t)n < room) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap - b->len <= (size_t)n)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (p == NULL) {
+            b->failed = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+}
+
+void oe_buf_json_str(struct oe_buf *b, const char *s)
+{
+    oe_buf_printf(b, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            oe_buf_printf(b, "\\%c", c);
+        else if (c < 0x20)
+            oe_buf_printf(b, "\\u%04x", c);
+        else
+            oe_buf_printf(b, "%c", c);
+    }
+    oe_buf_printf(b, "\"");
+}
+
+void oe_buf_free(struct oe_buf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof(*b));
+}

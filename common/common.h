@@ -66,6 +66,18 @@ int oe_duration_parse(const char *s, uint32_t *seconds);
 int oe_proto_parse(const char *s, uint8_t *proto);
 const char *oe_proto_name(uint8_t proto, char buf[8]);
 
+/* A growing text buffer for replies and reports. */
+struct oe_buf {
+    char *p;
+    size_t len, cap;
+    bool failed; /* an allocation failed: the text is cut short */
+};
+
+void oe_buf_printf(struct oe_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string, quotes included. */
+void oe_buf_json_str(struct oe_buf *b, const char *s);
+void oe_buf_free(struct oe_buf *b);
+
 /* Overwrite memory that held a secret; the compiler may not elide it. */
 void oe_wipe(void *p, size_t n);
 

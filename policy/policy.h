@@ -123,4 +123,12 @@ struct policy_diff_ops {
 long policy_diff(const struct policy_compiled *old, const struct policy_compiled *new_,
                  const struct policy_diff_ops *ops, void *arg);
 
+/*
+ * "Why does this address get what it gets": the rule (group, file:line) and
+ * the kernel actions, as text or as members of a JSON object (no braces, so
+ * the caller can add its own), appended to out.
+ */
+void policy_explain(const struct policy_set *set, const struct oe_addr *addr, bool json,
+                    struct oe_buf *out);
+
 #endif

@@ -1,0 +1,345 @@
+/* Start, reload and stop: keeping the kernel's policies equal to the files. */
+#include "agent_internal.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define IKE_PORT 500
+#define IKE_NATT_PORT 4500
+#define MAX_EXEMPTIONS (2 * 2 * 2 + OE_MAX_RESOLVERS * 4)
+
+static time_t wall_clock(void)
+{
+    return time(NULL);
+}
+
+struct agent *agent_new(const struct oe_config *cfg, struct kernel *k)
+{
+    struct agent *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return NULL;
+    a->cfg = cfg;
+    a->k = k;
+    a->now = wall_clock;
+    return a;
+}
+
+void agent_free(struct agent *a)
+{
+    if (a == NULL)
+        return;
+    policy_set_free(a->set);
+    policy_compiled_free(&a->compiled);
+    peer_table_clear(&a->peers);
+    free(a);
+}
+
+void agent_set_clock(struct agent *a, time_t (*now)(void))
+{
+    a->now = now;
+}
+
+void agent_to_kernel(const struct policy_kernel *pk, struct kernel_policy *kp)
+{
+    memset(kp, 0, sizeof(*kp));
+    int family = pk->sel.peer.addr.family;
+    kp->proto = pk->sel.proto;
+    kp->origin = KERNEL_ORIGIN_GROUP;
+    kp->action = pk->action == POLICY_ACTION_TRAP   ? KERNEL_TRAP
+                 : pk->action == POLICY_ACTION_DROP ? KERNEL_DROP
+                                                    : KERNEL_PASS;
+    if (pk->dir == POLICY_DIR_OUT) {
+        kp->dir = KERNEL_DIR_OUT;
+        kp->dst = pk->sel.peer;
+        oe_prefix_any(family, &kp->src);
+        kp->sport = pk->sel.lport;
+        kp->dport = pk->sel.rport;
+    } else {
+        kp->dir = KERNEL_DIR_IN;
+        kp->src = pk->sel.peer;
+        oe_prefix_any(family, &kp->dst);
+        kp->sport = pk->sel.rport;
+        kp->dport = pk->sel.lport;
+    }
+}
+
+/* The inverse, for what a previous run left; false if it is not a group policy. */
+static bool from_kernel(const struct kernel_policy *kp, struct policy_kernel *pk)
+{
+    const struct oe_prefix *local = kp->dir == KERNEL_DIR_OUT ? &kp->src : &kp->dst;
+    if (kp->origin != KERNEL_ORIGIN_GROUP || local->len != 0 || kp->action == KERNEL_HOLD)
+        return false;
+    memset(pk, 0, sizeof(*pk));
+    pk->sel.proto = kp->proto;
+    pk->action = kp->action == KERNEL_TRAP   ? POLICY_ACTION_TRAP
+                 : kp->action == KERNEL_DROP ? POLICY_ACTION_DROP
+                                             : POLICY_ACTION_PASS;
+    if (kp->dir == KERNEL_DIR_OUT) {
+        pk->dir = POLICY_DIR_OUT;
+        pk->sel.peer = kp->dst;
+        pk->sel.lport = kp->sport;
+        pk->sel.rport = kp->dport;
+    } else {
+        pk->dir = POLICY_DIR_IN;
+        pk->sel.peer = kp->src;
+        pk->sel.lport = kp->dport;
+        pk->sel.rport = kp->sport;
+    }
+    return true;
+}
+
+static int kernel_order(const void *a, const void *b)
+{
+    return policy_kernel_cmp(a, b);
+}
+
+int agent_policy_group(const struct agent *a, const struct kernel_policy *kp)
+{
+    struct policy_kernel key;
+    if (!from_kernel(kp, &key))
+        return -1;
+    const struct policy_kernel *hit =
+        bsearch(&key, a->compiled.v, a->compiled.n, sizeof(key), kernel_order);
+    return hit ? (int)hit->group : -1;
+}
+
+static void exempt_port(struct kernel_policy *out, size_t *n, int family, uint8_t proto,
+                        enum kernel_dir dir, const struct oe_addr *remote, uint16_t lport,
+                        uint16_t rport)
+{
+    struct kernel_policy *p = &out[(*n)++];
+    memset(p, 0, sizeof(*p));
+    oe_prefix_any(family, &p->src);
+    oe_prefix_any(family, &p->dst);
+    if (remote)
+        oe_prefix_host(remote, dir == KERNEL_DIR_OUT ? &p->dst : &p->src);
+    p->dir = dir;
+    p->proto = proto;
+    p->sport = dir == KERNEL_DIR_OUT ? lport : rport;
+    p->dport = dir == KERNEL_DIR_OUT ? rport : lport;
+    p->action = KERNEL_PASS;
+    p->origin = KERNEL_ORIGIN_EXEMPT;
+}
+
+size_t agent_exemptions(const struct agent *a, struct kernel_policy *out, size_t max)
+{
+    size_t n = 0;
+    static const int families[] = {AF_INET, AF_INET6};
+    static const uint16_t ike[] = {IKE_PORT, IKE_NATT_PORT};
+    if (max < MAX_EXEMPTIONS)
+        return 0;
+    for (int f = 0; f < 2; f++)
+        for (int i = 0; i < 2; i++)
+            for (int d = KERNEL_DIR_OUT; d <= KERNEL_DIR_IN; d++)
+                exempt_port(out, &n, families[f], 17, (enum kernel_dir)d, NULL, ike[i], 0);
+    for (int r = 0; r < a->cfg->nresolvers; r++) {
+        const struct oe_addr *ns = &a->cfg->resolvers[r];
+        for (int d = KERNEL_DIR_OUT; d <= KERNEL_DIR_IN; d++) {
+            exempt_port(out, &n, ns->family, 17, (enum kernel_dir)d, ns, 0, a->cfg->resolver_ports[r]);
+            exempt_port(out, &n, ns->family, 6, (enum kernel_dir)d, ns, 0, a->cfg->resolver_ports[r]);
+        }
+    }
+    return n;
+}
+
+struct apply_stats {
+    struct agent *a;
+    unsigned added, removed, changed, failed;
+};
+
+static int apply_install(const struct policy_kernel *pk, struct apply_stats *st, unsigned *count)
+{
+    struct kernel_policy kp;
+    struct oe_error err;
+    agent_to_kernel(pk, &kp);
+    if (kernel_install(st->a->k, &kp, &err) != 0) {
+        oe_log("policy %s: %s", policy_group_name(pk->group), err.msg);
+        st->failed++;
+        return 0;
+    }
+    (*count)++;
+    return 0;
+}
+
+static int apply_add(const struct policy_kernel *pk, void *arg)
+{
+    struct apply_stats *st = arg;
+    return apply_install(pk, st, &st->added);
+}
+
+static int apply_replace(const struct policy_kernel *old, const struct policy_kernel *pk, void *arg)
+{
+    (void)old;
+    struct apply_stats *st = arg;
+    return apply_install(pk, st, &st->changed);
+}
+
+static int apply_remove(const struct policy_kernel *pk, void *arg)
+{
+    struct apply_stats *st = arg;
+    struct kernel_policy kp;
+    struct oe_error err;
+    agent_to_kernel(pk, &kp);
+    if (kernel_remove(st->a->k, &kp, &err) != 0) {
+        oe_log("policy: %s", err.msg);
+        st->failed++;
+        return 0;
+    }
+    st->removed++;
+    return 0;
+}
+
+static const struct policy_diff_ops apply_ops = {apply_add, apply_remove, apply_replace};
+
+/* Make the kernel's group policies go from `from` to `to`. */
+static struct apply_stats apply_diff(struct agent *a, const struct policy_compiled *from,
+                                     const struct policy_compiled *to)
+{
+    struct apply_stats st = {.a = a};
+    policy_diff(from, to, &apply_ops, &st);
+    return st;
+}
+
+static bool same_policy(const struct kernel_policy *a, const struct kernel_policy *b)
+{
+    return kernel_same_selector(a, b) && a->action == b->action &&
+           kernel_priority(a) == b->priority;
+}
+
+/* Exemptions: install what is missing, remove what is no longer wanted. */
+static void sync_exemptions(struct agent *a, const struct kernel_policy *have, size_t nhave)
+{
+    struct kernel_policy want[MAX_EXEMPTIONS];
+    size_t nwant = agent_exemptions(a, want, MAX_EXEMPTIONS);
+    struct oe_error err;
+    for (size_t i = 0; i < nhave; i++) {
+        bool wanted = false;
+        for (size_t j = 0; j < nwant && !wanted; j++)
+            wanted = kernel_same_selector(&have[i], &want[j]);
+        if (!wanted && kernel_remove(a->k, &have[i], &err) != 0)
+            oe_log("exemption: %s", err.msg);
+    }
+    for (size_t j = 0; j < nwant; j++) {
+        bool present = false;
+        for (size_t i = 0; i < nhave && !present; i++)
+            present = same_policy(&want[j], &have[i]);
+        if (!present && kernel_install(a->k, &want[j], &err) != 0)
+            oe_log("exemption: %s", err.msg);
+    }
+    char list[256] = "";
+    size_t len = 0;
+    for (int r = 0; r < a->cfg->nresolvers && len < sizeof(list); r++) {
+        char s[OE_ADDR_STRLEN];
+        len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s port %u", r ? ", " : "",
+                                oe_addr_str(&a->cfg->resolvers[r], s), a->cfg->resolver_ports[r]);
+    }
+    oe_log("exempting the agent's own traffic from all groups: IKE (udp %d, %d)%s%s", IKE_PORT,
+           IKE_NATT_PORT, a->cfg->nresolvers ? " and DNS resolvers " : " (no DNS resolver known)",
+           list);
+}
+
+int agent_start(struct agent *a, struct oe_error *err)
+{
+    struct policy_set *set;
+    struct policy_compiled want;
+    if (policy_load(a->cfg->policies, &set, err) != 0)
+        return -1;
+    if (policy_compile(set, &want, err) != 0) {
+        policy_set_free(set);
+        return -1;
+    }
+    if (a->cfg->larval_drop >= 0) {
+        struct oe_error e;
+        if (kernel_set_larval_drop(a->k, a->cfg->larval_drop, &e) != 0)
+            oe_log("warning: %s; packets to a trapped peer may be dropped, not held", e.msg);
+    }
+    struct kernel_policy *have;
+    size_t nhave;
+    if (kernel_list(a->k, &have, &nhave, err) != 0) {
+        policy_compiled_free(&want);
+        policy_set_free(set);
+        return -1;
+    }
+    /* What a previous run left: its group policies are our starting point. */
+    struct policy_compiled left = {.v = calloc(nhave + 1, sizeof(*left.v))};
+    size_t nexempt = 0, stale = 0;
+    for (size_t i = 0; i < nhave; i++) {
+        struct oe_error e;
+        if (have[i].origin == KERNEL_ORIGIN_EXEMPT) {
+            have[nexempt++] = have[i];
+        } else if (left.v != NULL && from_kernel(&have[i], &left.v[left.n])) {
+            left.n++;
+        } else {
+            stale++;
+            if (kernel_remove(a->k, &have[i], &e) != 0)
+                oe_log("removing what a previous run left: %s", e.msg);
+        }
+    }
+    qsort(left.v, left.n, sizeof(*left.v), kernel_order);
+    sync_exemptions(a, have, nexempt);
+    struct apply_stats st = apply_diff(a, &left, &want);
+    oe_log("loaded %zu policy lines from %s; kernel: %u added, %u removed, %u changed, "
+           "%zu kept from a previous run, %zu stale holds/shunts removed%s",
+           policy_rule_count(set), a->cfg->policies, st.added, st.removed, st.changed,
+           left.n - st.removed - st.changed, stale, st.failed ? " (with failures, see above)" : "");
+    free(have);
+    policy_compiled_free(&left);
+    policy_set_free(a->set);
+    policy_compiled_free(&a->compiled);
+    a->set = set;
+    a->compiled = want;
+    return 0;
+}
+
+int agent_reload(struct agent *a, struct oe_error *err)
+{
+    struct policy_set *set;
+    struct policy_compiled want;
+    if (policy_load(a->cfg->policies, &set, err) != 0)
+        return -1;
+    if (policy_compile(set, &want, err) != 0) {
+        policy_set_free(set);
+        return -1;
+    }
+    struct apply_stats st = apply_diff(a, &a->compiled, &want);
+    oe_log("reloaded %zu policy lines from %s; kernel: %u added, %u removed, %u changed%s",
+           policy_rule_count(set), a->cfg->policies, st.added, st.removed, st.changed,
+           st.failed ? " (with failures, see above)" : "");
+    policy_set_free(a->set);
+    policy_compiled_free(&a->compiled);
+    a->set = set;
+    a->compiled = want;
+    return 0;
+}
+
+void agent_stop(struct agent *a)
+{
+    struct kernel_policy *have;
+    size_t nhave, kept = 0, removed = 0;
+    struct oe_error err;
+    if (kernel_list(a->k, &have, &nhave, &err) != 0) {
+        oe_log("shutdown: %s", err.msg);
+        return;
+    }
+    for (size_t i = 0; i < nhave; i++) {
+        int g = agent_policy_group(a, &have[i]);
+        /* DESIGN: private must fail closed while the agent is down */
+        bool keep = have[i].origin == KERNEL_ORIGIN_EXEMPT || g == POLICY_PRIVATE || g == POLICY_BLOCK;
+        if (keep) {
+            kept++;
+        } else if (kernel_remove(a->k, &have[i], &err) == 0) {
+            removed++;
+        } else {
+            oe_log("shutdown: %s", err.msg);
+        }
+    }
+    free(have);
+    peer_table_clear(&a->peers);
+    policy_compiled_free(&a->compiled);
+    oe_log("shutting down: removed %zu kernel policies, kept %zu (private, block and "
+           "exemptions) so that private traffic fails closed until the next start",
+           removed, kept);
+}

@@ -1,0 +1,113 @@
+/*
+ * RFC 4322's states for one peer: a packet hits a trap (ACQUIRE), the peer is
+ * held while we negotiate, then gets a tunnel or the group's failure shunt;
+ * when the shunt's lifetime ends the kernel removes it and the trap is back.
+ */
+#include "agent_internal.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Until the IKE core joins, every negotiation fails with this reason. */
+static const char no_negotiation[] = "no IKE negotiation in this build";
+
+static void peer_policy(const struct oe_peer *p, enum kernel_action action, uint32_t lifetime,
+                        struct kernel_policy *kp)
+{
+    memset(kp, 0, sizeof(*kp));
+    oe_prefix_host(&p->local, &kp->src);
+    oe_prefix_host(&p->remote, &kp->dst);
+    kp->dir = KERNEL_DIR_OUT;
+    kp->action = action;
+    kp->origin = KERNEL_ORIGIN_PEER;
+    kp->lifetime = lifetime;
+}
+
+/* Negotiation failed or is impossible: the group's failure shunt, for a while. */
+static void install_failure_shunt(struct agent *a, struct oe_peer *p, const char *why)
+{
+    const struct oe_group_config *gc = &a->cfg->groups[p->group];
+    enum kernel_action action = gc->failure_shunt == OE_SHUNT_DROP ? KERNEL_DROP : KERNEL_PASS;
+    struct kernel_policy kp;
+    struct oe_error err;
+    char label[200];
+    peer_label(p, label, sizeof(label));
+    peer_policy(p, action, gc->shunt_lifetime, &kp);
+    if (kernel_install(a->k, &kp, &err) != 0) {
+        /* The hold stays until its own lifetime ends; say why. */
+        oe_log("%s: cannot install failure shunt: %s", label, err.msg);
+        return;
+    }
+    p->state = action == KERNEL_DROP ? PEER_SHUNT_DROP : PEER_SHUNT_PASS;
+    p->since = a->now();
+    p->lifetime = gc->shunt_lifetime;
+    snprintf(p->why, sizeof(p->why), "%s", why);
+    oe_log("%s: %s; installed failure shunt %s for %us, then trapped again", label, why,
+           oe_shunt_name(gc->failure_shunt), gc->shunt_lifetime);
+}
+
+static void on_acquire(struct agent *a, const struct kernel_event *ev)
+{
+    char src[OE_ADDR_STRLEN], dst[OE_ADDR_STRLEN], pr[8], label[200];
+    const struct policy_rule *r = policy_lookup(a->set, &ev->dst, ev->proto, ev->sport, ev->dport);
+    oe_addr_str(&ev->src, src);
+    oe_addr_str(&ev->dst, dst);
+    if (r == NULL || (r->group != POLICY_PRIVATE_OR_CLEAR && r->group != POLICY_PRIVATE)) {
+        oe_log("ACQUIRE %s -> %s (%s) ignored: no trapping group covers %s", src, dst,
+               oe_proto_name(ev->proto, pr), dst);
+        return;
+    }
+    if (peer_find(&a->peers, &ev->src, &ev->dst) != NULL)
+        return; /* already held or shunted: a late duplicate ACQUIRE */
+    struct oe_peer *p = peer_add(&a->peers, &ev->src, &ev->dst);
+    if (p == NULL) {
+        oe_log("ACQUIRE %s -> %s dropped: peer table full (%d)", src, dst, PEER_TABLE_MAX);
+        return;
+    }
+    p->group = r->group;
+    p->rule_prefix = r->sel.peer;
+    p->state = PEER_HOLD;
+    p->since = a->now();
+    p->lifetime = a->cfg->hold_lifetime;
+    peer_label(p, label, sizeof(label));
+
+    struct kernel_policy hold;
+    struct oe_error err;
+    peer_policy(p, KERNEL_HOLD, a->cfg->hold_lifetime, &hold);
+    if (kernel_install(a->k, &hold, &err) != 0)
+        oe_log("%s: cannot install hold: %s", label, err.msg);
+    else
+        oe_log("%s: ACQUIRE from %s (%s): holding packets (%s:%u) while negotiating", label, src,
+               oe_proto_name(ev->proto, pr), policy_group_file(a->set, r->group), r->line);
+    install_failure_shunt(a, p, no_negotiation);
+}
+
+static void on_policy_expired(struct agent *a, const struct kernel_event *ev)
+{
+    char label[200], sel[160];
+    if (ev->policy.origin != KERNEL_ORIGIN_PEER) {
+        oe_log("kernel removed policy %s (%s) on its lifetime; not expected",
+               kernel_selector_str(&ev->policy, sel, sizeof(sel)),
+               kernel_action_name(ev->policy.action));
+        return;
+    }
+    struct oe_peer *p = peer_find(&a->peers, &ev->policy.src.addr, &ev->policy.dst.addr);
+    if (p == NULL)
+        return; /* left by a previous run */
+    peer_label(p, label, sizeof(label));
+    oe_log("%s: %s expired after %us; peer trapped again", label, peer_state_name(p->state),
+           p->lifetime);
+    peer_remove(&a->peers, p);
+}
+
+void agent_kernel_event(const struct kernel_event *ev, void *arg)
+{
+    struct agent *a = arg;
+    if (a->set == NULL)
+        return;
+    if (ev->type == KERNEL_EV_ACQUIRE)
+        on_acquire(a, ev);
+    else
+        on_policy_expired(a, ev);
+}

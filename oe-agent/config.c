@@ -1,0 +1,292 @@
+/* oe.conf: "key = value" lines, global first, then [group NAME] sections. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define MAX_CONFIG_SIZE (1u << 20)
+
+void oe_config_defaults(struct oe_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->policies, sizeof(c->policies), "/etc/oe/policies");
+    snprintf(c->key_file, sizeof(c->key_file), "/etc/oe/hostkey.pem");
+    snprintf(c->trust_anchor, sizeof(c->trust_anchor), "/usr/share/dns/root.key");
+    snprintf(c->control, sizeof(c->control), "/run/oe/oe.ctl");
+    snprintf(c->log, sizeof(c->log), "syslog");
+    c->larval_drop = 0;
+    c->hold_lifetime = 60;
+    for (int g = 0; g < POLICY_GROUP_COUNT; g++) {
+        struct oe_group_config *gc = &c->groups[g];
+        gc->failure_shunt = g == POLICY_PRIVATE || g == POLICY_BLOCK ? OE_SHUNT_DROP : OE_SHUNT_PASS;
+        gc->shunt_lifetime = 15 * 60;
+        gc->auth = OE_AUTH_RSASIG;
+        gc->dnssec = OE_DNSSEC_SECURE;
+    }
+}
+
+const char *oe_shunt_name(enum oe_shunt s)
+{
+    return s == OE_SHUNT_DROP ? "drop" : "pass";
+}
+
+const char *oe_auth_name(enum oe_auth a)
+{
+    return a == OE_AUTH_NULL ? "null" : a == OE_AUTH_RSASIG_OR_NULL ? "rsasig-or-null" : "rsasig";
+}
+
+const char *oe_dnssec_name(enum oe_dnssec d)
+{
+    return d == OE_DNSSEC_INSECURE_OK ? "insecure-ok" : "secure";
+}
+
+static int set_path(char *dst, size_t len, const char *key, const char *value, struct oe_error *err)
+{
+    if (*value == '\0' || strlen(value) >= len) {
+        oe_error_set(err, "%s: needs a path of 1..%zu characters", key, len - 1);
+        return -1;
+    }
+    memcpy(dst, value, strlen(value) + 1);
+    return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+    if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
+        *out = true;
+    else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
+        *out = false;
+    else
+        return -1;
+    return 0;
+}
+
+int oe_config_set(struct oe_config *c, const char *key, const char *value, struct oe_error *err)
+{
+    if (!strcmp(key, "policies"))
+        return set_path(c->policies, sizeof(c->policies), key, value, err);
+    if (!strcmp(key, "key-file"))
+        return set_path(c->key_file, sizeof(c->key_file), key, value, err);
+    if (!strcmp(key, "trust-anchor"))
+        return set_path(c->trust_anchor, sizeof(c->trust_anchor), key, value, err);
+    if (!strcmp(key, "control"))
+        return set_path(c->control, sizeof(c->control), key, value, err);
+    if (!strcmp(key, "log")) {
+        return set_path(c->log, sizeof(c->log), key, value, err);
+    }
+    if (!strcmp(key, "resolver")) {
+        if (strlen(value) >= sizeof(c->resolver_spec)) {
+            oe_error_set(err, "resolver: too long");
+            return -1;
+        }
+        snprintf(c->resolver_spec, sizeof(c->resolver_spec), "%s", value);
+        return oe_config_resolvers(c, NULL, err);
+    }
+    if (!strcmp(key, "xfrm-larval-drop")) {
+        bool b;
+        if (!strcmp(value, "leave")) {
+            c->larval_drop = -1;
+            return 0;
+        }
+        if (parse_bool(value, &b) != 0) {
+            oe_error_set(err, "xfrm-larval-drop: \"%s\" is not yes, no or leave", value);
+            return -1;
+        }
+        c->larval_drop = b;
+        return 0;
+    }
+    if (!strcmp(key, "hold-lifetime")) {
+        if (oe_duration_parse(value, &c->hold_lifetime) != 0 || c->hold_lifetime == 0) {
+            oe_error_set(err, "hold-lifetime: \"%s\" is not a duration (e.g. 60s, 2m)", value);
+            return -1;
+        }
+        return 0;
+    }
+    oe_error_set(err, "unknown key \"%s\"", key);
+    return -1;
+}
+
+static int set_group_key(struct oe_group_config *g, const char *key, const char *v,
+                         struct oe_error *err)
+{
+    if (!strcmp(key, "failure-shunt")) {
+        if (!strcmp(v, "pass"))
+            g->failure_shunt = OE_SHUNT_PASS;
+        else if (!strcmp(v, "drop"))
+            g->failure_shunt = OE_SHUNT_DROP;
+        else
+            goto bad;
+        return 0;
+    }
+    if (!strcmp(key, "shunt-lifetime")) {
+        if (oe_duration_parse(v, &g->shunt_lifetime) != 0 || g->shunt_lifetime == 0)
+            goto bad;
+        return 0;
+    }
+    if (!strcmp(key, "auth")) {
+        if (!strcmp(v, "rsasig"))
+            g->auth = OE_AUTH_RSASIG;
+        else if (!strcmp(v, "null"))
+            g->auth = OE_AUTH_NULL;
+        else if (!strcmp(v, "rsasig-or-null"))
+            g->auth = OE_AUTH_RSASIG_OR_NULL;
+        else
+            goto bad;
+        return 0;
+    }
+    if (!strcmp(key, "dnssec")) {
+        if (!strcmp(v, "secure"))
+            g->dnssec = OE_DNSSEC_SECURE;
+        else if (!strcmp(v, "insecure-ok"))
+            g->dnssec = OE_DNSSEC_INSECURE_OK;
+        else
+            goto bad;
+        return 0;
+    }
+    oe_error_set(err, "unknown group key \"%s\" (failure-shunt, shunt-lifetime, auth, dnssec)", key);
+    return -1;
+bad:
+    oe_error_set(err, "%s: bad value \"%s\"", key, v);
+    return -1;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+        *--e = '\0';
+    return s;
+}
+
+int oe_config_parse_text(struct oe_config *c, const char *text, size_t len, const char *fname,
+                         struct oe_error *err)
+{
+    int group = -1; /* -1: global section */
+    unsigned lineno = 0;
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = (size_t)((nl ? nl : end) - p);
+        char line[1024];
+        lineno++;
+        if (n >= sizeof(line) || memchr(p, '\0', n)) {
+            oe_error_set(err, "%s:%u: line too long or contains NUL", fname, lineno);
+            return -1;
+        }
+        memcpy(line, p, n);
+        line[n] = '\0';
+        p = nl ? nl + 1 : end;
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        char *s = trim(line);
+        if (*s == '\0')
+            continue;
+        struct oe_error e;
+        if (*s == '[') {
+            char name[64];
+            enum policy_group g;
+            if (sscanf(s, "[group %63[^] ]]", name) != 1 || s[strlen(s) - 1] != ']') {
+                oe_error_set(err, "%s:%u: bad section \"%s\" (expected [group NAME])", fname, lineno, s);
+                return -1;
+            }
+            if (policy_group_parse(name, &g) != 0) {
+                oe_error_set(err, "%s:%u: unknown group \"%s\"", fname, lineno, name);
+                return -1;
+            }
+            group = (int)g;
+            continue;
+        }
+        char *eq = strchr(s, '=');
+        if (eq == NULL) {
+            oe_error_set(err, "%s:%u: expected \"key = value\"", fname, lineno);
+            return -1;
+        }
+        *eq = '\0';
+        char *key = trim(s), *value = trim(eq + 1);
+        int rc = group < 0 ? oe_config_set(c, key, value, &e)
+                           : set_group_key(&c->groups[group], key, value, &e);
+        if (rc != 0) {
+            oe_error_set(err, "%s:%u: %s", fname, lineno, e.msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int oe_config_load(struct oe_config *c, const char *path, bool required, struct oe_error *err)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        if (errno == ENOENT && !required)
+            return 0;
+        oe_error_set(err, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    char *buf = malloc(MAX_CONFIG_SIZE);
+    size_t n = buf ? fread(buf, 1, MAX_CONFIG_SIZE, f) : 0;
+    bool too_big = buf && n == MAX_CONFIG_SIZE;
+    fclose(f);
+    if (buf == NULL || too_big) {
+        oe_error_set(err, "%s: %s", path, buf ? "larger than 1 MiB" : "out of memory");
+        free(buf);
+        return -1;
+    }
+    int rc = oe_config_parse_text(c, buf, n, path, err);
+    free(buf);
+    return rc;
+}
+
+/* "ADDR", "ADDR@PORT", several separated by commas or spaces. */
+static int parse_resolver_list(struct oe_config *c, const char *spec, struct oe_error *err)
+{
+    char copy[256];
+    snprintf(copy, sizeof(copy), "%s", spec);
+    c->nresolvers = 0;
+    for (char *save, *tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+        char *at = strchr(tok, '@');
+        unsigned long port = 53;
+        if (at) {
+            char *e;
+            *at = '\0';
+            port = strtoul(at + 1, &e, 10);
+            if (*e || port == 0 || port > 65535 || at[1] == '\0') {
+                oe_error_set(err, "resolver: bad port in \"%s@%s\"", tok, at + 1);
+                return -1;
+            }
+        }
+        if (c->nresolvers == OE_MAX_RESOLVERS) {
+            oe_error_set(err, "resolver: at most %d", OE_MAX_RESOLVERS);
+            return -1;
+        }
+        if (oe_addr_parse(tok, &c->resolvers[c->nresolvers]) != 0) {
+            oe_error_set(err, "resolver: \"%s\" is not an IP address", tok);
+            return -1;
+        }
+        c->resolver_ports[c->nresolvers++] = (uint16_t)port;
+    }
+    return 0;
+}
+
+int oe_config_resolvers(struct oe_config *c, const char *resolv_conf, struct oe_error *err)
+{
+    if (c->resolver_spec[0] != '\0' || resolv_conf == NULL)
+        return parse_resolver_list(c, c->resolver_spec, err);
+    c->nresolvers = 0;
+    FILE *f = fopen(resolv_conf, "r");
+    if (f == NULL)
+        return 0; /* no resolvers known: nothing to exempt */
+    char line[256], addr[128];
+    while (fgets(line, sizeof(line), f) && c->nresolvers < OE_MAX_RESOLVERS) {
+        if (sscanf(line, " nameserver %127s", addr) == 1 &&
+            oe_addr_parse(addr, &c->resolvers[c->nresolvers]) == 0)
+            c->resolver_ports[c->nresolvers++] = 53;
+    }
+    fclose(f);
+    return 0;
+}

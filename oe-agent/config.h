@@ -1,0 +1,52 @@
+/* oe.conf: the agent's configuration, parsed once into typed fields. */
+#ifndef OE_AGENT_CONFIG_H
+#define OE_AGENT_CONFIG_H
+
+#include "policy/policy.h"
+
+#include <limits.h>
+
+enum oe_auth { OE_AUTH_RSASIG, OE_AUTH_NULL, OE_AUTH_RSASIG_OR_NULL };
+enum oe_dnssec { OE_DNSSEC_SECURE, OE_DNSSEC_INSECURE_OK };
+enum oe_shunt { OE_SHUNT_PASS, OE_SHUNT_DROP };
+
+struct oe_group_config {
+    enum oe_shunt failure_shunt;
+    uint32_t shunt_lifetime; /* seconds */
+    enum oe_auth auth;
+    enum oe_dnssec dnssec;
+};
+
+#define OE_MAX_RESOLVERS 4
+
+struct oe_config {
+    char policies[PATH_MAX];
+    char key_file[PATH_MAX];
+    char trust_anchor[PATH_MAX];
+    char control[PATH_MAX];
+    char log[PATH_MAX]; /* "stderr", "syslog" or a file */
+    char resolver_spec[256]; /* as written; empty: /etc/resolv.conf */
+    struct oe_addr resolvers[OE_MAX_RESOLVERS];
+    uint16_t resolver_ports[OE_MAX_RESOLVERS];
+    int nresolvers;
+    int larval_drop;      /* value to set; -1: leave the sysctl alone */
+    uint32_t hold_lifetime; /* a hold never outlives this */
+    bool nofork;
+    struct oe_group_config groups[POLICY_GROUP_COUNT];
+};
+
+void oe_config_defaults(struct oe_config *c);
+/* Reads FILE over the defaults; a missing file is an error only if required. */
+int oe_config_load(struct oe_config *c, const char *path, bool required, struct oe_error *err);
+/* One "key = value" outside any section, as the command line gives it. */
+int oe_config_set(struct oe_config *c, const char *key, const char *value, struct oe_error *err);
+/* Fill resolvers from resolver_spec, or from resolv.conf when empty. */
+int oe_config_resolvers(struct oe_config *c, const char *resolv_conf, struct oe_error *err);
+int oe_config_parse_text(struct oe_config *c, const char *text, size_t len, const char *fname,
+                         struct oe_error *err);
+
+const char *oe_shunt_name(enum oe_shunt s);
+const char *oe_auth_name(enum oe_auth a);
+const char *oe_dnssec_name(enum oe_dnssec d);
+
+#endif

@@ -1,0 +1,66 @@
+#include "peers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+struct oe_peer *peer_find(struct peer_table *t, const struct oe_addr *local,
+                          const struct oe_addr *remote)
+{
+    for (struct oe_peer *p = t->head; p; p = p->next)
+        if (oe_addr_eq(&p->remote, remote) && (local == NULL || oe_addr_eq(&p->local, local)))
+            return p;
+    return NULL;
+}
+
+struct oe_peer *peer_add(struct peer_table *t, const struct oe_addr *local,
+                         const struct oe_addr *remote)
+{
+    if (t->count >= PEER_TABLE_MAX)
+        return NULL;
+    struct oe_peer *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return NULL;
+    p->local = *local;
+    p->remote = *remote;
+    p->instance = ++t->next_instance;
+    p->next = t->head;
+    t->head = p;
+    t->count++;
+    return p;
+}
+
+void peer_remove(struct peer_table *t, struct oe_peer *p)
+{
+    for (struct oe_peer **pp = &t->head; *pp; pp = &(*pp)->next) {
+        if (*pp == p) {
+            *pp = p->next;
+            t->count--;
+            free(p);
+            return;
+        }
+    }
+}
+
+void peer_table_clear(struct peer_table *t)
+{
+    while (t->head)
+        peer_remove(t, t->head);
+}
+
+const char *peer_state_name(enum peer_state s)
+{
+    switch (s) {
+    case PEER_HOLD: return "hold";
+    case PEER_SHUNT_PASS: return "pass shunt";
+    case PEER_SHUNT_DROP: return "drop shunt";
+    }
+    return "?";
+}
+
+const char *peer_label(const struct oe_peer *p, char *buf, size_t len)
+{
+    char pre[OE_ADDR_STRLEN], rem[OE_ADDR_STRLEN];
+    snprintf(buf, len, "\"%s#%s\"[%u] %s", policy_group_name(p->group),
+             oe_prefix_str(&p->rule_prefix, pre), p->instance, oe_addr_str(&p->remote, rem));
+    return buf;
+}

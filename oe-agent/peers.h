@@ -1,0 +1,42 @@
+/* The OE peer table: one entry per (local, remote) pair held or shunted. */
+#ifndef OE_AGENT_PEERS_H
+#define OE_AGENT_PEERS_H
+
+#include "policy/policy.h"
+
+#include <time.h>
+
+enum peer_state { PEER_HOLD, PEER_SHUNT_PASS, PEER_SHUNT_DROP };
+
+struct oe_peer {
+    struct oe_addr local, remote;
+    enum policy_group group;
+    struct oe_prefix rule_prefix; /* the group line that trapped it */
+    unsigned instance;
+    enum peer_state state;
+    time_t since;
+    uint32_t lifetime;
+    char why[128];
+    struct oe_peer *next;
+};
+
+struct peer_table {
+    struct oe_peer *head;
+    size_t count;
+    unsigned next_instance;
+};
+
+#define PEER_TABLE_MAX 65536
+
+struct oe_peer *peer_find(struct peer_table *t, const struct oe_addr *local,
+                          const struct oe_addr *remote);
+struct oe_peer *peer_add(struct peer_table *t, const struct oe_addr *local,
+                         const struct oe_addr *remote);
+void peer_remove(struct peer_table *t, struct oe_peer *p);
+void peer_table_clear(struct peer_table *t);
+const char *peer_state_name(enum peer_state s);
+
+/* The pluto-style prefix: "private-or-clear#192.0.2.0/24"[3] 192.0.2.7 */
+const char *peer_label(const struct oe_peer *p, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,37 @@
+/* ipsec: the verb table. Each verb lives in its own file. */
+#include "tools.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int (*main)(int argc, char **argv);
+    const char *help;
+} verbs[] = {
+    {"eroute", eroute_main, "the agent's kernel policies: trap, hold, pass, drop"},
+    {"policy", policy_main, "policy explain ADDR: which group governs ADDR, and why"},
+    {"reload", reload_main, "re-read the policy groups (all or nothing)"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ipsec VERB [OPTIONS]\n\nverbs:\n");
+    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+        fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].help);
+    fprintf(f, "\nSee ipsec(8).\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+        if (!strcmp(argv[1], verbs[i].name))
+            return verbs[i].main(argc - 1, argv + 1);
+    fprintf(stderr, "ipsec: unknown verb \"%s\"\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
