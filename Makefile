@@ -107,3 +107,4 @@ clean:
 
 .PHONY: all unit check check-asan check-kernel bench fuzz deps install demo clean
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+.SECONDARY:

@@ -213,6 +213,11 @@ void kernel_fake_advance(struct kernel *kb, uint32_t seconds)
     }
 }
 
+int64_t kernel_fake_now(const struct kernel *kb)
+{
+    return ((const struct kernel_fake *)kb)->now;
+}
+
 unsigned long kernel_fake_changes(const struct kernel *kb)
 {
     return ((const struct kernel_fake *)kb)->changes;

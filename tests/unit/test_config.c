@@ -1,0 +1,126 @@
+/* oe-agent/config: oe.conf parsing and its errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oe-agent/config.h"
+
+static int parse(struct oe_config *c, const char *text, struct oe_error *err)
+{
+    oe_config_defaults(c);
+    return oe_config_parse_text(c, text, strlen(text), "oe.conf", err);
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    struct oe_config c;
+    oe_config_defaults(&c);
+    assert_int_equal(c.groups[POLICY_PRIVATE_OR_CLEAR].failure_shunt, OE_SHUNT_PASS);
+    assert_int_equal(c.groups[POLICY_PRIVATE].failure_shunt, OE_SHUNT_DROP);
+    assert_int_equal(c.groups[POLICY_PRIVATE].shunt_lifetime, 900);
+    assert_int_equal(c.larval_drop, 0);
+    assert_string_equal(c.policies, "/etc/oe/policies");
+}
+
+static void test_full_file(void **state)
+{
+    (void)state;
+    struct oe_config c;
+    struct oe_error err;
+    assert_int_equal(parse(&c,
+                           "# global\npolicies = /tmp/p\nresolver = 192.0.2.54@5353, 2001:db8::53\n"
+                           "xfrm-larval-drop = leave\nlog = stderr\n\n"
+                           "[group private-or-clear]\nfailure-shunt = drop\nshunt-lifetime = 2m\n"
+                           "auth = rsasig-or-null  # comment\ndnssec = insecure-ok\n"
+                           "[group private]\nshunt-lifetime=30\nauth=null\n",
+                           &err),
+                     0);
+    assert_string_equal(c.policies, "/tmp/p");
+    assert_int_equal(c.nresolvers, 2);
+    assert_int_equal(c.resolver_ports[0], 5353);
+    assert_int_equal(c.resolver_ports[1], 53);
+    assert_int_equal(c.larval_drop, -1);
+    const struct oe_group_config *g = &c.groups[POLICY_PRIVATE_OR_CLEAR];
+    assert_int_equal(g->failure_shunt, OE_SHUNT_DROP);
+    assert_int_equal(g->shunt_lifetime, 120);
+    assert_int_equal(g->auth, OE_AUTH_RSASIG_OR_NULL);
+    assert_int_equal(g->dnssec, OE_DNSSEC_INSECURE_OK);
+    assert_int_equal(c.groups[POLICY_PRIVATE].shunt_lifetime, 30);
+    assert_int_equal(c.groups[POLICY_PRIVATE].auth, OE_AUTH_NULL);
+}
+
+static void expect(const char *text, const char *needle)
+{
+    struct oe_config c;
+    struct oe_error err = {{0}};
+    if (parse(&c, text, &err) == 0 || strstr(err.msg, needle) == NULL)
+        fail_msg("for \"%s\": wanted \"%s\", got \"%s\"", text, needle, err.msg);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    expect("polices = /x\n", "oe.conf:1: unknown key \"polices\"");
+    expect("\n[group private]\nfailure-shunt = maybe\n", "oe.conf:3: failure-shunt: bad value \"maybe\"");
+    expect("[group private]\nshunt-lifetime = 5 minutes\n", "oe.conf:2: shunt-lifetime: bad value");
+    expect("[group private]\nshunt-lifetime = 0\n", "shunt-lifetime: bad value");
+    expect("[group private]\nauth = psk\n", "auth: bad value \"psk\"");
+    expect("[group private]\ndnssec = off\n", "dnssec: bad value");
+    expect("[group private]\npolicies = /x\n", "unknown group key \"policies\"");
+    expect("[group nosuch]\n", "oe.conf:1: unknown group \"nosuch\"");
+    expect("[private]\n", "bad section");
+    expect("policies\n", "expected \"key = value\"");
+    expect("resolver = 192.0.2.300\n", "not an IP address");
+    expect("resolver = 192.0.2.1@99999\n", "bad port");
+    expect("xfrm-larval-drop = sometimes\n", "xfrm-larval-drop");
+    expect("policies =\n", "policies: needs a path");
+}
+
+static void test_durations(void **state)
+{
+    (void)state;
+    uint32_t s;
+    assert_int_equal(oe_duration_parse("15m", &s), 0);
+    assert_int_equal(s, 900);
+    assert_int_equal(oe_duration_parse("1d", &s), 0);
+    assert_int_equal(s, 86400);
+    assert_int_equal(oe_duration_parse("7s", &s), 0);
+    assert_int_equal(s, 7);
+    assert_int_equal(oe_duration_parse("-1", &s), -1);
+    assert_int_equal(oe_duration_parse("1w", &s), -1);
+    assert_int_equal(oe_duration_parse("", &s), -1);
+    assert_int_equal(oe_duration_parse("99999999999d", &s), -1);
+}
+
+static void test_resolv_conf(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/oe-resolv-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    fputs("# x\nsearch example\nnameserver 192.0.2.53\nnameserver 2001:db8::53\nnameserver bogus\n", f);
+    fclose(f);
+    struct oe_config c;
+    struct oe_error err;
+    oe_config_defaults(&c);
+    assert_int_equal(oe_config_resolvers(&c, path, &err), 0);
+    assert_int_equal(c.nresolvers, 2);
+    remove(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),   cmocka_unit_test(test_full_file),
+        cmocka_unit_test(test_errors),     cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_resolv_conf),
+    };
+    return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
