@@ -97,7 +97,8 @@ static int fake_list(struct kernel *kb, struct kernel_policy **out, size_t *n, s
         oe_error_set(err, "list policies: out of memory");
         return -1;
     }
-    memcpy(*out, k->v, k->n * sizeof(**out));
+    if (k->n)
+        memcpy(*out, k->v, k->n * sizeof(**out));
     *n = k->n;
     return 0;
 }

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# Policy groups on the real kernel: two network namespaces joined by veth,
+# oe-agent in the first, real XFRM policies and real packets. Needs root.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$top/tests/lib/check.sh"
+
+BIN=${BIN:-$top/build/bin}
+A=oet-a-$$ B=oet-b-$$
+W=$(mktemp -d /tmp/oe-policy-kernel.XXXXXX)
+CTL=$W/oe.ctl
+AGENT_PID=
+
+cleanup() {
+  [ -n "$AGENT_PID" ] && kill -9 "$AGENT_PID" 2>/dev/null
+  [ -n "${MON_PID:-}" ] && kill "$MON_PID" 2>/dev/null
+  ip netns del "$A" 2>/dev/null
+  ip netns del "$B" 2>/dev/null
+  mkdir -p "$top/tests/out" && cp "$W"/*.log "$top/tests/out/" 2>/dev/null
+  rm -rf "$W"
+}
+trap cleanup EXIT
+
+# --- the two hosts -----------------------------------------------------------
+ip netns add "$A"; ip netns add "$B"
+ip link add va netns "$A" type veth peer name vb netns "$B"
+for n in "$A" "$B"; do
+  ip -n "$n" link set lo up
+  ip netns exec "$n" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+done
+ip -n "$A" addr add 192.0.2.1/24 dev va
+ip -n "$A" addr add 2001:db8::1/64 dev va nodad
+ip -n "$B" addr add 192.0.2.2/24 dev vb
+ip -n "$B" addr add 2001:db8::2/64 dev vb nodad
+ip -n "$A" link set va up; ip -n "$B" link set vb up
+ip -n "$A" route add 198.51.100.0/24 via 192.0.2.2
+ip -n "$A" route add 203.0.113.0/24 via 192.0.2.2
+ip -n "$A" route add 2001:db8:2::/48 via 2001:db8::2
+ip -n "$B" route add default via 192.0.2.1
+ip -n "$B" route add default via 2001:db8::1
+for a in 198.51.100.7 198.51.100.8 198.51.100.9 198.51.100.70 198.51.100.200 203.0.113.9 203.0.113.53; do
+  ip -n "$B" addr add $a/32 dev lo
+done
+for a in 2001:db8:2::7 2001:db8:2:1::9 2001:db8:2:2::5; do
+  ip -n "$B" addr add $a/128 dev lo nodad
+done
+
+# --- policies and configuration ----------------------------------------------
+P=$W/policies; mkdir -p "$P"
+cat > "$P/private-or-clear" <<'P'
+# opportunistic: try, fall back to clear
+198.51.100.0/24
+2001:db8:2::/48
+P
+cat > "$P/private" <<'P'
+203.0.113.0/24
+2001:db8:2:1::/64
+P
+printf '198.51.100.200\n' > "$P/clear"
+printf '198.51.100.64/26\n2001:db8:2:2::/64\n' > "$P/block"
+cat > "$W/oe.conf" <<C
+policies = $P
+resolver = 203.0.113.53
+xfrm-larval-drop = no
+[group private-or-clear]
+shunt-lifetime = 4s
+[group private]
+failure-shunt = drop
+shunt-lifetime = 1h
+C
+# acquire states must not outlive the short shunts of this test
+ip netns exec "$A" sysctl -qw net.core.xfrm_acq_expires=1
+
+start_agent() {
+  ip netns exec "$A" "$BIN/oe-agent" --config "$W/oe.conf" --control "$CTL" --nofork \
+    --log "$W/agent.log" &
+  AGENT_PID=$!
+  wait_for 5 test -S "$CTL"
+}
+ipsec() { "$BIN/ipsec" "$@" --ctlsocket "$CTL"; }
+pol() { ip -n "$A" xfrm policy; }
+npol() { pol | grep -c '^src'; }
+logged() { grep -q -- "$1" "$W/agent.log"; }
+ping_ok() { ip netns exec "$A" ping -q -c 1 -W 1 "$1" >/dev/null 2>&1; }
+ping6_ok() { ip netns exec "$A" ping -6 -q -c 1 -W 1 "$1" >/dev/null 2>&1; }
+
+# 7 lines x (out, in) + IKE (2 ports x 2 dirs x 2 families) + DNS (udp, tcp x 2 dirs)
+EXPECTED=$((14 + 8 + 4))
+
+start_agent
+check "agent starts and opens its control socket" test -S "$CTL"
+check "larval drop off in the agent's namespace" \
+  bash -c "[ \$(ip netns exec $A sysctl -n net.core.xfrm_larval_drop) = 0 ]"
+check "kernel holds one policy per line and direction, plus exemptions" \
+  bash -c "[ \$(ip -n $A xfrm policy | grep -c '^src') = $EXPECTED ]"
+check "private-or-clear /24 is an outbound trap (template, no SA)" \
+  bash -c "ip -n $A xfrm policy | grep -A3 '^src 0.0.0.0/0 dst 198.51.100.0/24' | grep -q 'proto esp reqid 0 mode transport'"
+check "block is a drop in both directions" \
+  bash -c "ip -n $A xfrm policy | grep -A1 '^src 2001:db8:2:2::/64 dst ::/0' | grep -q 'dir in action block' &&
+           ip -n $A xfrm policy | grep -A1 '^src ::/0 dst 2001:db8:2:2::/64' | grep -q 'dir out action block'"
+check "clear /32 inside the trapped /24 passes and is stronger" \
+  bash -c "ip -n $A xfrm policy | grep -A1 '^src 0.0.0.0/0 dst 198.51.100.200/32' | grep -q 'dir out priority'"
+check "the log says IKE and the resolver are exempt" logged "exempting the agent's own traffic from all groups: IKE (udp 500, 4500) and DNS resolvers 203.0.113.53 port 53"
+
+# --- packets -------------------------------------------------------------------
+check "first ping to a private-or-clear peer is delivered (held, then pass shunt)" ping_ok 198.51.100.7
+check "the agent logged ACQUIRE, hold and pass shunt" \
+  bash -c "grep -q '\"private-or-clear#198.51.100.0/24\"\[[0-9]*\] 198.51.100.7: ACQUIRE from 192.0.2.1' $W/agent.log &&
+           grep -q '198.51.100.7: no IKE negotiation in this build; installed failure shunt pass for 4s' $W/agent.log"
+check "the pass shunt is a /32 with a lifetime" \
+  bash -c "ip -n $A -s xfrm policy | grep -A6 '^src 192.0.2.1/32 dst 198.51.100.7/32' | grep -q 'expire add: soft 0(sec), hard 4(sec)'"
+check "traffic flows after the shunt" ping_ok 198.51.100.7
+check "ping to a private peer is dropped" bash -c "! ip netns exec $A ping -q -c 2 -W 1 203.0.113.9"
+check "the private peer got a drop shunt" \
+  bash -c "ip -n $A xfrm policy | grep -A1 '^src 192.0.2.1/32 dst 203.0.113.9/32' | grep -q 'action block'"
+check "still dropped while the shunt lives" bash -c "! ping -c1 -W1 -q 203.0.113.9 >/dev/null 2>&1 && ! ip netns exec $A ping -q -c 1 -W 1 203.0.113.9"
+check "IPv6 private-or-clear: delivered" ping6_ok 2001:db8:2::7
+check "IPv6 private: dropped" bash -c "! ip netns exec $A ping -6 -q -c 2 -W 1 2001:db8:2:1::9"
+check "IPv6 private drop shunt installed" \
+  bash -c "ip -n $A xfrm policy | grep -A1 '^src 2001:db8::1/128 dst 2001:db8:2:1::9/128' | grep -q 'action block'"
+check "block drops (IPv4)" bash -c "! ip netns exec $A ping -q -c 1 -W 1 198.51.100.70"
+check "block drops (IPv6)" bash -c "! ip netns exec $A ping -6 -q -c 1 -W 1 2001:db8:2:2::5"
+check_not "block causes no ACQUIRE" logged "198.51.100.70: ACQUIRE"
+check "clear passes" ping_ok 198.51.100.200
+check_not "clear causes no ACQUIRE" logged "198.51.100.200: ACQUIRE"
+# the resolver sits inside the private /24, yet DNS to it is never trapped
+ip netns exec "$A" bash -c "echo x > /dev/udp/203.0.113.53/53" 2>/dev/null
+sleep 0.3
+check_not "DNS to the resolver inside a private range is not trapped" logged "203.0.113.53: ACQUIRE"
+
+# --- operator view ---------------------------------------------------------------
+check "ipsec eroute shows the trap" bash -c "$BIN/ipsec eroute --ctlsocket $CTL | grep -q '0.0.0.0/0 *-> 198.51.100.0/24 *=> %trap private-or-clear'"
+check "ipsec eroute shows the drop shunt with its remaining lifetime" \
+  bash -c "$BIN/ipsec eroute --ctlsocket $CTL | grep -q '192.0.2.1/32 *-> 203.0.113.9/32 *=> %drop private ([0-9]*s left)'"
+check "ipsec eroute --json is valid JSON" bash -c "$BIN/ipsec eroute --json --ctlsocket $CTL | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d) >= $EXPECTED'"
+check "policy explain (live) names file:line and the shunt" \
+  bash -c "$BIN/ipsec policy explain --ctlsocket $CTL 203.0.113.9 | grep -q 'group private, $P/private:1: 203.0.113.0/24' &&
+           $BIN/ipsec policy explain --ctlsocket $CTL 203.0.113.9 | grep -q 'live: .*drop shunt since'"
+check "policy explain --json (live)" bash -c "$BIN/ipsec policy explain --json --ctlsocket $CTL 203.0.113.9 | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"live\"][\"state\"] == \"drop shunt\" and d[\"line\"] == 1'"
+check "policy explain offline with --policies" bash -c "$BIN/ipsec policy explain --policies $P 198.51.100.200 | grep -q 'group clear, $P/clear:1'"
+check_not "policy explain rejects a bad address" "$BIN/ipsec" policy explain --policies "$P" 198.51.100.300
+
+# --- shunt lifetime: back to trap ---------------------------------------------
+check "the pass shunt expires and the peer is trapped again" \
+  wait_for 8 logged "198.51.100.7: pass shunt expired after 4s; peer trapped again"
+check "the expired shunt is gone from the kernel" \
+  bash -c "! ip -n $A xfrm policy | grep -q '^src 192.0.2.1/32 dst 198.51.100.7/32'"
+check "a new packet is trapped again (new ACQUIRE)" \
+  bash -c "ip netns exec $A ping -q -c 1 -W 1 198.51.100.7 >/dev/null; [ \$(grep -c '198.51.100.7: ACQUIRE' $W/agent.log) -ge 2 ]"
+
+# --- reload ----------------------------------------------------------------------
+ip -n "$A" xfrm monitor policy > "$W/monitor.log" 2>&1 &
+MON_PID=$!
+sleep 0.3
+sed -i 's|^198.51.100.0/24$|198.51.100.0/25|' "$P/private-or-clear"
+check "ipsec reload succeeds" ipsec reload
+sleep 0.3
+kill "$MON_PID"; MON_PID=
+check "reload touched only the edited line's policies (2 removed, 2 added)" \
+  bash -c "[ \$(grep -cE '^(Deleted |Updated |)src' $W/monitor.log) = 4 ] &&
+           [ \$(grep -c '198.51.100.0/2[45]' $W/monitor.log) = 4 ]"
+check "the new /25 trap is in the kernel" bash -c "ip -n $A xfrm policy | grep -q '^src 0.0.0.0/0 dst 198.51.100.0/25'"
+before=$(pol | sort | md5sum)
+echo "198.51.100.0/24 frob" >> "$P/clear"
+check_not "a broken file is refused" ipsec reload
+check "the refusal names file and line" bash -c "$BIN/ipsec reload --ctlsocket $CTL 2>&1 | grep -q '$P/clear:2: bad protocol \"frob\"'"
+check "the old policy stays in force, untouched" bash -c "[ \"\$(ip -n $A xfrm policy | sort | md5sum)\" = '$before' ]"
+sed -i '$d' "$P/clear"
+check "SIGHUP reloads too" bash -c "kill -HUP $AGENT_PID && sleep 0.3 && grep -q 'SIGHUP: reloading policies' $W/agent.log"
+
+# --- restart after SIGKILL: exactly one set ------------------------------------
+kill -9 "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=
+start_agent
+check "restarted agent found its previous policies" logged "kept from a previous run"
+check "exactly one set of policies after SIGKILL and restart" \
+  bash -c "[ \$(ip -n $A xfrm policy | grep -c '^src') = $EXPECTED ] && [ -z \"\$(ip -n $A xfrm policy | grep '^src' | sort | uniq -d)\" ]"
+check "stale shunts from the killed run are gone" bash -c "! ip -n $A xfrm policy | grep -q '^src 192.0.2.1/32'"
+# a foreign policy outside our band is never touched
+ip -n "$A" xfrm policy add src 192.0.2.0/24 dst 192.0.2.99/32 dir out priority 100 action allow
+kill -9 "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=
+start_agent
+check "a policy outside the agent's band survives restarts" \
+  bash -c "ip -n $A xfrm policy | grep -A1 '^src 192.0.2.0/24 dst 192.0.2.99/32' | grep -q 'priority 100 '"
+
+# --- clean stop: fail closed -------------------------------------------------------
+kill -TERM "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=
+check "SIGTERM keeps private traps (fail closed)" bash -c "ip -n $A xfrm policy | grep -A3 '^src 0.0.0.0/0 dst 203.0.113.0/24' | grep -q 'proto esp'"
+check "SIGTERM removes private-or-clear traps" bash -c "! ip -n $A xfrm policy | grep -q 'dst 198.51.100.0/25'"
+check "private traffic is not sent in clear while the agent is down" bash -c "! ip netns exec $A ping -q -c 1 -W 1 203.0.113.9"
+
+# --- bad configuration ----------------------------------------------------------------
+printf 'policies = %s\n[group private]\nfailure-shunt = sometimes\n' "$P" > "$W/bad.conf"
+check "a bad config value stops the agent with file:line" \
+  bash -c "out=\$(ip netns exec $A $BIN/oe-agent --config $W/bad.conf --nofork --control $W/x.ctl 2>&1); [ \$? = 2 ] && echo \"\$out\" | grep -q '$W/bad.conf:3: failure-shunt: bad value \"sometimes\"'"
+check "a missing --config file is an error" \
+  bash -c "! ip netns exec $A $BIN/oe-agent --config $W/none.conf --nofork 2>&1 | grep -q ready"
+summary "policy-kernel"
