@@ -24,14 +24,14 @@ static u128 prefix_last(const struct oe_prefix *p)
 static void emit(struct family_index *ix, u128 key, int32_t val)
 {
     /* A later boundary at the same address overrides: it is more inner. */
-    if (ix->n > 0 && ix->keys[ix->n - 1] == key) {
-        ix->vals[ix->n - 1] = val;
+    if (ix->n > 0 && ix->iv[ix->n - 1].start == key) {
+        ix->iv[ix->n - 1].entry = val;
         return;
     }
-    if (ix->n > 0 && ix->vals[ix->n - 1] == val)
+    if (ix->n > 0 && ix->iv[ix->n - 1].entry == val)
         return;
-    ix->keys[ix->n] = key;
-    ix->vals[ix->n] = val;
+    ix->iv[ix->n].start = key;
+    ix->iv[ix->n].entry = val;
     ix->n++;
 }
 
@@ -60,11 +60,10 @@ static int build_family(struct policy_set *set, struct family_index *ix, size_t 
     ix->first_rule = from;
     ix->nentries = nent;
     ix->entries = calloc(nent ? nent : 1, sizeof(*ix->entries));
-    ix->keys = calloc(2 * nent + 1, sizeof(*ix->keys));
-    ix->vals = calloc(2 * nent + 1, sizeof(*ix->vals));
+    ix->iv = calloc(2 * nent + 1, sizeof(*ix->iv));
     u128 *last = calloc(nent ? nent : 1, sizeof(*last));
     int32_t *stack = calloc(129, sizeof(*stack));
-    if (!ix->entries || !ix->keys || !ix->vals || !last || !stack) {
+    if (!ix->entries || !ix->iv || !last || !stack) {
         free(last);
         free(stack);
         return -1;
@@ -87,8 +86,45 @@ static int build_family(struct policy_set *set, struct family_index *ix, size_t 
         emit(ix, start, (int32_t)e);
     }
     pop_until(ix, stack, &depth, last, 0, true, max);
+    for (size_t i = 0; i < ix->n; i++) {
+        const struct prefix_entry *pe = ix->iv[i].entry >= 0 ? &ix->entries[ix->iv[i].entry] : NULL;
+        const struct policy_selector *s = pe ? &set->rules[pe->first_rule].sel : NULL;
+        ix->iv[i].rule = pe && pe->nrules == 1 && policy_selector_specificity(s) == 0
+                             ? (int32_t)pe->first_rule
+                             : -1;
+    }
     free(last);
     free(stack);
+    return 0;
+}
+
+#define BUCKET_BITS 16
+
+/* Slice the span the interval starts cover into 2^16 buckets. */
+static int build_buckets(struct family_index *ix, unsigned width)
+{
+    if (ix->n < 64)
+        return 0; /* a plain binary search is as fast */
+    u128 lo = ix->iv[1].start, hi = ix->iv[ix->n - 1].start;
+    unsigned span = 0; /* the low bits in which lo and hi differ */
+    while (span < width && (lo >> span) != (hi >> span))
+        span++;
+    ix->span_bits = span;
+    ix->shift = span > BUCKET_BITS ? span - BUCKET_BITS : 0;
+    ix->base = span >= 128 ? 0 : (lo >> span) << span;
+    size_t nb = ((size_t)1 << (span - ix->shift)) + 1;
+    ix->bucket = malloc(nb * sizeof(*ix->bucket));
+    if (ix->bucket == NULL)
+        return -1;
+    size_t j = 0;
+    for (size_t b = 0; b < nb; b++) {
+        u128 start = ix->base + ((u128)b << ix->shift);
+        if (b == nb - 1 && span >= 128)
+            start = ~(u128)0;
+        while (j + 1 < ix->n && ix->iv[j + 1].start <= start)
+            j++;
+        ix->bucket[b] = (uint32_t)j;
+    }
     return 0;
 }
 
@@ -99,7 +135,8 @@ int policy_index_build(struct policy_set *set, struct oe_error *err)
     while (split < set->n && set->rules[split].sel.peer.addr.family == AF_INET)
         split++;
     if (build_family(set, &set->idx[0], 0, split, AF_INET) != 0 ||
-        build_family(set, &set->idx[1], split, set->n, AF_INET6) != 0) {
+        build_family(set, &set->idx[1], split, set->n, AF_INET6) != 0 ||
+        build_buckets(&set->idx[0], 32) != 0 || build_buckets(&set->idx[1], 128) != 0) {
         oe_error_set(err, "out of memory building the policy index");
         policy_index_free(set);
         return -1;
@@ -110,9 +147,9 @@ int policy_index_build(struct policy_set *set, struct oe_error *err)
 void policy_index_free(struct policy_set *set)
 {
     for (int f = 0; f < 2; f++) {
-        free(set->idx[f].keys);
-        free(set->idx[f].vals);
+        free(set->idx[f].iv);
         free(set->idx[f].entries);
+        free(set->idx[f].bucket);
         memset(&set->idx[f], 0, sizeof(set->idx[f]));
     }
 }
@@ -134,14 +171,22 @@ const struct policy_rule *policy_lookup(const struct policy_set *set, const stru
         return NULL;
     u128 key = oe_addr_u128(addr);
     size_t lo = 0, hi = ix->n; /* find the last interval start <= key */
+    if (ix->bucket != NULL && key >= ix->base &&
+        (ix->span_bits >= 128 || (key >> ix->span_bits) == (ix->base >> ix->span_bits))) {
+        size_t b = (size_t)((key - ix->base) >> ix->shift);
+        lo = ix->bucket[b];
+        hi = (size_t)ix->bucket[b + 1] + 1;
+    }
     while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
-        if (ix->keys[mid] <= key)
+        if (ix->iv[mid].start <= key)
             lo = mid;
         else
             hi = mid;
     }
-    for (int32_t e = ix->vals[lo]; e >= 0; e = ix->entries[e].parent) {
+    if (ix->iv[lo].rule >= 0)
+        return &set->rules[ix->iv[lo].rule];
+    for (int32_t e = ix->iv[lo].entry; e >= 0; e = ix->entries[e].parent) {
         const struct prefix_entry *pe = &ix->entries[e];
         for (uint32_t r = 0; r < pe->nrules; r++) {
             const struct policy_rule *rule = &set->rules[pe->first_rule + r];

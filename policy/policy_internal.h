@@ -12,17 +12,30 @@ struct prefix_entry {
 };
 
 /*
- * Longest-prefix match as a partition of the address space: keys[i] is the
- * first address of an interval whose innermost covering prefix is
- * entries[vals[i]] (-1: none). Lookup is one binary search.
+ * Longest-prefix match as a partition of the address space: an interval runs
+ * from its start to the next one's, and its innermost covering prefix is
+ * entries[entry] (-1: none). When that prefix has a single rule for any
+ * traffic, rule is its index, so the common lookup touches nothing else.
  */
+struct interval {
+    unsigned __int128 start;
+    int32_t entry;
+    int32_t rule;
+};
+
 struct family_index {
-    unsigned __int128 *keys;
-    int32_t *vals;
+    struct interval *iv;
     size_t n;
     struct prefix_entry *entries;
     size_t nentries;
     size_t first_rule; /* this family's rules start here in set->rules */
+    /*
+     * A direct index over 2^16 slices of the span the keys cover, so a lookup
+     * binary-searches a few intervals instead of all of them.
+     */
+    uint32_t *bucket;
+    unsigned __int128 base;
+    unsigned span_bits, shift;
 };
 
 struct policy_set {

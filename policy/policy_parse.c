@@ -52,6 +52,19 @@ static int parse_port(const char *s, uint16_t *port)
     return 0;
 }
 
+static int reserve(struct policy_set *set, size_t more)
+{
+    if (set->cap - set->n >= more)
+        return 0;
+    size_t cap = set->n + more;
+    struct policy_rule *v = realloc(set->rules, cap * sizeof(*v));
+    if (v == NULL)
+        return -1;
+    set->rules = v;
+    set->cap = cap;
+    return 0;
+}
+
 static int add_rule(struct policy_set *set, const struct policy_rule *r)
 {
     if (set->n == set->cap) {
@@ -142,6 +155,14 @@ int policy_parse_group(struct policy_set *set, enum policy_group g, const char *
     size_t before = set->n;
 
     set->finished = false;
+    /* one allocation for the whole file: a reload of 1M lines copies nothing */
+    size_t lines = 1;
+    for (const char *q = p; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++)
+        lines++;
+    if (reserve(set, lines) != 0) {
+        oe_error_set(err, "%s: out of memory for %zu lines", fname, lines);
+        return -1;
+    }
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *eol = nl ? nl : end;
