@@ -70,7 +70,7 @@ check-asan:
 check-kernel: all
 	bash tests/integration/run.sh
 
-check: all unit check-asan check-kernel
+check: all unit check-asan fuzz-smoke check-kernel
 
 bench: $(BUILD)/bench/policy_bench
 	$(BUILD)/bench/policy_bench
@@ -80,6 +80,11 @@ FUZZ_SRC := $(common_SRC) $(policy_SRC) $(filter-out oe-agent/main.c,$(agent_SRC
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC)
 	@mkdir -p build-fuzz
 	clang $(CFLAGS_BASE) $(PKG_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
+
+# every target replays its seed corpus once: a parser regression fails check
+fuzz-smoke: $(FUZZ_TARGETS)
+	@set -e; for t in $(FUZZ_TARGETS); do n=$$(basename $$t); \
+	  $$t -runs=0 tests/fuzz/corpus/$$n 2>&1 | tail -1; done
 
 fuzz: $(FUZZ_TARGETS)
 	@set -e; for t in $(FUZZ_TARGETS); do n=$$(basename $$t); \
@@ -105,6 +110,6 @@ demo: all
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all unit check check-asan check-kernel bench fuzz deps install demo clean
+.PHONY: all unit check check-asan check-kernel bench fuzz fuzz-smoke deps install demo clean
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 .SECONDARY:
