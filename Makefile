@@ -70,7 +70,11 @@ check-asan:
 check-kernel: all
 	bash tests/integration/run.sh
 
-check: all unit check-asan fuzz-smoke check-kernel
+# check and demo install their dependencies first: one command on a fresh machine
+check:
+	$(MAKE) deps
+	$(MAKE) all
+	$(MAKE) unit check-asan fuzz-smoke check-kernel
 
 bench: $(BUILD)/bench/policy_bench
 	$(BUILD)/bench/policy_bench
@@ -104,7 +108,9 @@ install: all
 	for g in clear clear-or-private private-or-clear private block; do \
 	  test -e $(DESTDIR)$(SYSCONFDIR)/oe/policies/$$g || install -m 0644 contrib/policies/$$g $(DESTDIR)$(SYSCONFDIR)/oe/policies/$$g; done
 
-demo: all
+demo:
+	$(MAKE) deps
+	$(MAKE) all
 	bash tests/integration/demo.sh
 
 clean:
