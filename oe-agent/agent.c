@@ -241,16 +241,33 @@ static void sync_exemptions(struct agent *a, const struct kernel_policy *have, s
            list);
 }
 
+/* Everything that can fail on bad files happens here, before the kernel is touched. */
+static int load_policies(struct agent *a, struct policy_set **set, struct policy_compiled *want,
+                         struct oe_error *err)
+{
+    if (policy_load(a->cfg->policies, set, err) != 0)
+        return -1;
+    if (policy_compile(*set, want, err) != 0) {
+        policy_set_free(*set);
+        return -1;
+    }
+    return 0;
+}
+
+static void adopt(struct agent *a, struct policy_set *set, struct policy_compiled want)
+{
+    policy_set_free(a->set);
+    policy_compiled_free(&a->compiled);
+    a->set = set;
+    a->compiled = want;
+}
+
 int agent_start(struct agent *a, struct oe_error *err)
 {
     struct policy_set *set;
     struct policy_compiled want;
-    if (policy_load(a->cfg->policies, &set, err) != 0)
+    if (load_policies(a, &set, &want, err) != 0)
         return -1;
-    if (policy_compile(set, &want, err) != 0) {
-        policy_set_free(set);
-        return -1;
-    }
     if (a->cfg->larval_drop >= 0) {
         struct oe_error e;
         if (kernel_set_larval_drop(a->k, a->cfg->larval_drop, &e) != 0)
@@ -287,10 +304,7 @@ int agent_start(struct agent *a, struct oe_error *err)
            left.n - st.removed - st.changed, stale, st.failed ? " (with failures, see above)" : "");
     free(have);
     policy_compiled_free(&left);
-    policy_set_free(a->set);
-    policy_compiled_free(&a->compiled);
-    a->set = set;
-    a->compiled = want;
+    adopt(a, set, want);
     return 0;
 }
 
@@ -298,20 +312,13 @@ int agent_reload(struct agent *a, struct oe_error *err)
 {
     struct policy_set *set;
     struct policy_compiled want;
-    if (policy_load(a->cfg->policies, &set, err) != 0)
+    if (load_policies(a, &set, &want, err) != 0)
         return -1;
-    if (policy_compile(set, &want, err) != 0) {
-        policy_set_free(set);
-        return -1;
-    }
     struct apply_stats st = apply_diff(a, &a->compiled, &want);
     oe_log("reloaded %zu policy lines from %s; kernel: %u added, %u removed, %u changed%s",
            policy_rule_count(set), a->cfg->policies, st.added, st.removed, st.changed,
            st.failed ? " (with failures, see above)" : "");
-    policy_set_free(a->set);
-    policy_compiled_free(&a->compiled);
-    a->set = set;
-    a->compiled = want;
+    adopt(a, set, want);
     return 0;
 }
 
