@@ -17,15 +17,16 @@ PKG_LIBS = $(shell pkg-config --libs nss ldns libunbound 2>/dev/null) -lgmp
 CFLAGS_ALL = $(CFLAGS_BASE) $(PKG_CFLAGS) $(SAN) $(CFLAGS)
 LDFLAGS_ALL = $(SAN) $(LDFLAGS)
 
-LIBS := common policy kernel
+LIBS := common policy kernel dnskeys
 common_SRC := $(wildcard common/*.c)
 policy_SRC := $(wildcard policy/*.c)
 kernel_SRC := $(wildcard kernel/*.c)
+dnskeys_SRC := $(wildcard dnskeys/*.c)
 agent_SRC := $(wildcard oe-agent/*.c)
 tools_SRC := $(wildcard tools/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
-LIBFILES := $(BUILD)/lib/libpolicy.a $(BUILD)/lib/libkernel.a $(BUILD)/lib/libcommon.a
+LIBFILES := $(BUILD)/lib/libpolicy.a $(BUILD)/lib/libkernel.a $(BUILD)/lib/libdnskeys.a $(BUILD)/lib/libcommon.a
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
@@ -42,6 +43,7 @@ $(BUILD)/lib/lib%.a:
 $(BUILD)/lib/libcommon.a: $(call obj,$(common_SRC))
 $(BUILD)/lib/libpolicy.a: $(call obj,$(policy_SRC))
 $(BUILD)/lib/libkernel.a: $(call obj,$(kernel_SRC))
+$(BUILD)/lib/libdnskeys.a: $(call obj,$(dnskeys_SRC))
 $(BUILD)/lib/libagent.a: $(call obj,$(filter-out oe-agent/main.c,$(agent_SRC)))
 
 $(BUILD)/bin/oe-agent: $(call obj,oe-agent/main.c) $(BUILD)/lib/libagent.a $(LIBFILES)
@@ -80,7 +82,7 @@ bench: $(BUILD)/bench/policy_bench
 	$(BUILD)/bench/policy_bench
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_SRC := $(common_SRC) $(policy_SRC) $(filter-out oe-agent/main.c,$(agent_SRC)) $(kernel_SRC)
+FUZZ_SRC := $(common_SRC) $(policy_SRC) $(dnskeys_SRC) $(filter-out oe-agent/main.c,$(agent_SRC)) $(kernel_SRC)
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC)
 	@mkdir -p build-fuzz
 	clang $(CFLAGS_BASE) $(PKG_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)

@@ -1,0 +1,171 @@
+/*
+ * dnskeys: public keys published in DNS for opportunistic encryption.
+ *
+ * - RSA public keys in the RFC 3110 encoding, as base64 or FreeS/WAN's "0s"
+ *   form, checked with GMP (size, exponent, truncation).
+ * - The three records that carry them: IPSECKEY (RFC 4025), FreeS/WAN's
+ *   TXT "X-IPsec-Server(PREF)=GATEWAY KEY", and KEY (RFC 2535, protocol 4),
+ *   parsed from wire rdata with explicit bounds and printed in zone-file form.
+ * - Reverse owner names (in-addr.arpa, ip6.arpa).
+ * - Asynchronous, DNSSEC-validated lookups over libunbound, driven by the
+ *   caller's event loop (dnskeys_resolver_fd + dnskeys_resolver_process).
+ *
+ * Memory: every struct filled here is freed with its *_free function; text
+ * returned as char * is the caller's to free(). Nothing here prints.
+ */
+#ifndef OE_DNSKEYS_H
+#define OE_DNSKEYS_H
+
+#include "common/common.h"
+
+#define DNSKEYS_MIN_BITS 2048
+#define DNSKEYS_NAME_MAX 256 /* presentation form, with the final dot */
+
+/* ---- RSA public keys (RFC 3110) ---- */
+
+struct dnskeys_pubkey {
+    uint8_t *rfc3110; /* exponent length, exponent, modulus */
+    size_t len;
+    unsigned bits;    /* modulus size */
+};
+
+/* Validate RFC 3110 bytes and copy them into out. */
+int dnskeys_key_decode(const uint8_t *buf, size_t len, unsigned min_bits,
+                       struct dnskeys_pubkey *out, struct oe_error *err);
+/* From base64, with or without FreeS/WAN's "0s" prefix; blanks are ignored. */
+int dnskeys_key_from_text(const char *text, unsigned min_bits, struct dnskeys_pubkey *out,
+                          struct oe_error *err);
+/* From big-endian exponent and modulus. */
+int dnskeys_key_from_parts(const uint8_t *e, size_t elen, const uint8_t *n, size_t nlen,
+                           struct dnskeys_pubkey *out, struct oe_error *err);
+/* Exponent and modulus as big-endian byte strings pointing into key. */
+void dnskeys_key_parts(const struct dnskeys_pubkey *key, const uint8_t **e, size_t *elen,
+                       const uint8_t **n, size_t *nlen);
+/* Base64 (with "0s" in front when freeswan); NULL on allocation failure. */
+char *dnskeys_key_to_text(const struct dnskeys_pubkey *key, bool freeswan);
+/* A short id for logs: the first 9 base64 characters, as libreswan's keyid. */
+void dnskeys_key_id(const struct dnskeys_pubkey *key, char out[16]);
+bool dnskeys_key_eq(const struct dnskeys_pubkey *a, const struct dnskeys_pubkey *b);
+int dnskeys_key_copy(const struct dnskeys_pubkey *from, struct dnskeys_pubkey *to);
+void dnskeys_key_free(struct dnskeys_pubkey *key);
+
+/* ---- records ---- */
+
+enum dnskeys_rrtype { DNSKEYS_IPSECKEY = 45, DNSKEYS_TXT = 16, DNSKEYS_KEY = 25 };
+
+enum dnskeys_gw_type {
+    DNSKEYS_GW_NONE = 0,
+    DNSKEYS_GW_IPV4 = 1,
+    DNSKEYS_GW_IPV6 = 2,
+    DNSKEYS_GW_NAME = 3,
+};
+
+struct dnskeys_record {
+    enum dnskeys_rrtype type;
+    unsigned precedence;        /* IPSECKEY precedence, TXT (PREF); KEY: 0 */
+    enum dnskeys_gw_type gw_type;
+    struct oe_addr gw_addr;     /* GW_IPV4 / GW_IPV6 */
+    char gw_name[DNSKEYS_NAME_MAX]; /* GW_NAME, with the final dot */
+    uint8_t algorithm;          /* as in the record; TXT: 2 (RSA) */
+    bool usable;                /* parsed, supported, key acceptable */
+    char why[160];              /* when not usable: why */
+    struct dnskeys_pubkey key;
+};
+
+/*
+ * Parse one record's rdata (the wire bytes after RDLENGTH). Malformed data
+ * (truncated, lying lengths, garbage) returns -1 with err naming the field
+ * and offset. Well-formed data that cannot be used (another algorithm, a
+ * short key, a TXT that is not X-IPsec-Server) returns 0 with usable false
+ * and why filled. A TXT that is not X-IPsec-Server returns 1: not ours.
+ */
+int dnskeys_record_parse(enum dnskeys_rrtype type, const uint8_t *rdata, size_t len,
+                         unsigned min_bits, struct dnskeys_record *out, struct oe_error *err);
+void dnskeys_record_free(struct dnskeys_record *r);
+const char *dnskeys_rrtype_name(enum dnskeys_rrtype t);
+
+/*
+ * Zone-file text for one record ("OWNER TTL IN IPSECKEY 10 1 2 192.0.2.1
+ * AQ..."); owner NULL leaves it out, as libreswan's showhostkey does.
+ * Printed by ldns from the record's wire form. NULL with err on failure.
+ */
+char *dnskeys_record_to_zone(const char *owner, uint32_t ttl, const struct dnskeys_record *r,
+                             struct oe_error *err);
+/* The same from raw rdata, for showing what was received. */
+char *dnskeys_rdata_to_zone(const char *owner, uint32_t ttl, enum dnskeys_rrtype type,
+                            const uint8_t *rdata, size_t len, struct oe_error *err);
+/* The wire rdata of a record we build (for tests and printing). */
+int dnskeys_record_to_rdata(const struct dnskeys_record *r, uint8_t **rdata, size_t *len,
+                            struct oe_error *err);
+/* Parse one zone-file line with ldns, then its rdata as above. */
+int dnskeys_record_from_zone(const char *line, unsigned min_bits, char owner[DNSKEYS_NAME_MAX],
+                             struct dnskeys_record *out, struct oe_error *err);
+
+/* ---- reverse names ---- */
+
+/* "7.2.0.192.in-addr.arpa." or the 32-nibble ip6.arpa name. */
+void dnskeys_reverse_name(const struct oe_addr *a, char out[DNSKEYS_NAME_MAX]);
+
+/* ---- lookups ---- */
+
+enum dnskeys_verdict { DNSKEYS_SECURE, DNSKEYS_INSECURE, DNSKEYS_BOGUS };
+const char *dnskeys_verdict_name(enum dnskeys_verdict v);
+
+struct dnskeys_answer {
+    char owner[DNSKEYS_NAME_MAX];
+    enum dnskeys_verdict verdict;
+    char why_bogus[256];     /* libunbound's reason, when bogus */
+    bool failed;             /* no answer at all (timeout, SERVFAIL): see why */
+    char why[256];
+    enum dnskeys_rrtype source; /* which type the keys came from */
+    struct dnskeys_record *records; /* that type's records: usable first, by precedence */
+    size_t n;
+    size_t counts[3];       /* IPSECKEY, TXT (ours), KEY records received */
+    enum dnskeys_verdict verdicts[3]; /* per type */
+};
+
+struct dnskeys_resolver;
+
+struct dnskeys_resolver_config {
+    const char *trust_anchor;  /* file of DNSKEY/DS records; NULL: none */
+    const char *forwarders;    /* "ADDR[@PORT],..."; NULL: see stub/resolv.conf */
+    const char *stub_zone;     /* with stub_addr: ask this server for that zone */
+    const char *stub_addr;
+    bool recursion;            /* neither: full recursion from the root hints */
+    unsigned min_bits;         /* 0: DNSKEYS_MIN_BITS */
+};
+
+struct dnskeys_resolver *dnskeys_resolver_new(const struct dnskeys_resolver_config *cfg,
+                                              struct oe_error *err);
+void dnskeys_resolver_free(struct dnskeys_resolver *r);
+int dnskeys_resolver_fd(struct dnskeys_resolver *r);
+/* Handle what is ready; callbacks run from here. Never blocks. */
+int dnskeys_resolver_process(struct dnskeys_resolver *r, struct oe_error *err);
+/* Lookups not yet answered. */
+size_t dnskeys_resolver_pending(const struct dnskeys_resolver *r);
+
+typedef void (*dnskeys_lookup_fn)(const struct dnskeys_answer *answer, void *arg);
+
+/* Keys for an address (its reverse name) or for a name; answers exactly once. */
+int dnskeys_lookup_addr(struct dnskeys_resolver *r, const struct oe_addr *addr,
+                        dnskeys_lookup_fn fn, void *arg, struct oe_error *err);
+int dnskeys_lookup_name(struct dnskeys_resolver *r, const char *name, dnskeys_lookup_fn fn,
+                        void *arg, struct oe_error *err);
+
+/*
+ * Combine the three answers of a lookup (exposed for unit tests): rdata of
+ * each type with its verdict, into an answer as the callback receives it.
+ */
+struct dnskeys_rrset {
+    const uint8_t *const *rdata;
+    const size_t *len;
+    size_t n;
+    enum dnskeys_verdict verdict;
+    const char *why;   /* when bogus or failed: libunbound's reason */
+    bool failed;       /* no answer (timeout, SERVFAIL) */
+};
+void dnskeys_answer_build(const char *owner, const struct dnskeys_rrset sets[3], unsigned min_bits,
+                          struct dnskeys_answer *out);
+void dnskeys_answer_free(struct dnskeys_answer *a);
+
+#endif

@@ -1,0 +1,292 @@
+/*
+ * Asynchronous lookups over libunbound: three queries per lookup (IPSECKEY,
+ * TXT, KEY) in flight at once, answered through ub_fd()/ub_process() in the
+ * caller's event loop; libunbound validates with the configured anchor.
+ */
+#include "dnskeys.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unbound.h>
+
+#define MAX_PENDING 4096
+
+static const int qtypes[3] = {DNSKEYS_IPSECKEY, DNSKEYS_TXT, DNSKEYS_KEY};
+
+/* The documentation ranges' reverse zones, which resolvers answer locally by default. */
+static const char *const doc_zones[] = {
+    "2.0.192.in-addr.arpa.", "100.51.198.in-addr.arpa.", "113.0.203.in-addr.arpa.",
+    "8.b.d.0.1.0.0.2.ip6.arpa.",
+};
+
+struct lookup;
+
+struct query {
+    struct lookup *lk;
+    int async_id;
+    bool done;
+    int err;
+    struct ub_result *res;
+};
+
+struct lookup {
+    struct dnskeys_resolver *r;
+    char owner[DNSKEYS_NAME_MAX];
+    dnskeys_lookup_fn fn;
+    void *arg;
+    struct query q[3];
+    int outstanding;
+    struct lookup *next, *prev;
+};
+
+struct dnskeys_resolver {
+    struct ub_ctx *ctx;
+    unsigned min_bits;
+    struct lookup *pending;
+    size_t npending;
+};
+
+static int set_option(struct ub_ctx *ctx, const char *opt, const char *val, struct oe_error *err)
+{
+    int rc = ub_ctx_set_option(ctx, opt, val);
+    if (rc != 0) {
+        oe_error_set(err, "resolver option %s %s: %s", opt, val, ub_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+static int configure(struct ub_ctx *ctx, const struct dnskeys_resolver_config *cfg,
+                     struct oe_error *err)
+{
+    int rc;
+    if (set_option(ctx, "do-not-query-localhost:", "no", err) != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof(doc_zones) / sizeof(doc_zones[0]); i++) {
+        char v[128];
+        snprintf(v, sizeof(v), "%s nodefault", doc_zones[i]);
+        if (set_option(ctx, "local-zone:", v, err) != 0)
+            return -1;
+    }
+    if (cfg->trust_anchor && (rc = ub_ctx_add_ta_file(ctx, cfg->trust_anchor)) != 0) {
+        oe_error_set(err, "trust anchor %s: %s", cfg->trust_anchor, ub_strerror(rc));
+        return -1;
+    }
+    if (cfg->forwarders && cfg->forwarders[0]) {
+        char list[512];
+        snprintf(list, sizeof(list), "%s", cfg->forwarders);
+        for (char *save, *t = strtok_r(list, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+            if ((rc = ub_ctx_set_fwd(ctx, t)) != 0) {
+                oe_error_set(err, "resolver %s: %s", t, ub_strerror(rc));
+                return -1;
+            }
+        }
+    } else if (cfg->stub_zone && cfg->stub_addr) {
+        if ((rc = ub_ctx_set_stub(ctx, cfg->stub_zone, cfg->stub_addr, 0)) != 0) {
+            oe_error_set(err, "stub %s at %s: %s", cfg->stub_zone, cfg->stub_addr, ub_strerror(rc));
+            return -1;
+        }
+    } else if (!cfg->recursion && (rc = ub_ctx_resolvconf(ctx, NULL)) != 0) {
+        oe_error_set(err, "/etc/resolv.conf: %s", ub_strerror(rc));
+        return -1;
+    }
+    /* answers come through a pipe the caller polls; resolution runs in a thread */
+    if ((rc = ub_ctx_async(ctx, 1)) != 0) {
+        oe_error_set(err, "resolver: %s", ub_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+struct dnskeys_resolver *dnskeys_resolver_new(const struct dnskeys_resolver_config *cfg,
+                                              struct oe_error *err)
+{
+    struct dnskeys_resolver *r = calloc(1, sizeof(*r));
+    if (r == NULL || (r->ctx = ub_ctx_create()) == NULL) {
+        oe_error_set(err, "resolver: out of memory");
+        free(r);
+        return NULL;
+    }
+    r->min_bits = cfg->min_bits ? cfg->min_bits : DNSKEYS_MIN_BITS;
+    if (configure(r->ctx, cfg, err) != 0) {
+        ub_ctx_delete(r->ctx);
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static void unlink_lookup(struct dnskeys_resolver *r, struct lookup *lk)
+{
+    if (lk->prev)
+        lk->prev->next = lk->next;
+    else
+        r->pending = lk->next;
+    if (lk->next)
+        lk->next->prev = lk->prev;
+    r->npending--;
+}
+
+static void free_lookup(struct lookup *lk)
+{
+    for (int t = 0; t < 3; t++)
+        if (lk->q[t].res)
+            ub_resolve_free(lk->q[t].res);
+    free(lk);
+}
+
+void dnskeys_resolver_free(struct dnskeys_resolver *r)
+{
+    if (r == NULL)
+        return;
+    while (r->pending) {
+        struct lookup *lk = r->pending;
+        for (int t = 0; t < 3; t++)
+            if (!lk->q[t].done)
+                ub_cancel(r->ctx, lk->q[t].async_id);
+        unlink_lookup(r, lk);
+        free_lookup(lk);
+    }
+    ub_ctx_delete(r->ctx);
+    free(r);
+}
+
+int dnskeys_resolver_fd(struct dnskeys_resolver *r)
+{
+    return ub_fd(r->ctx);
+}
+
+size_t dnskeys_resolver_pending(const struct dnskeys_resolver *r)
+{
+    return r->npending;
+}
+
+int dnskeys_resolver_process(struct dnskeys_resolver *r, struct oe_error *err)
+{
+    int rc = ub_process(r->ctx);
+    if (rc != 0) {
+        oe_error_set(err, "resolver: %s", ub_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+static void to_rrset(const struct query *q, struct dnskeys_rrset *set)
+{
+    memset(set, 0, sizeof(*set));
+    if (q->err != 0 || q->res == NULL) {
+        set->failed = true;
+        set->verdict = DNSKEYS_INSECURE;
+        set->why = q->err ? ub_strerror(q->err) : "no result";
+        return;
+    }
+    const struct ub_result *res = q->res;
+    if (res->bogus) {
+        set->verdict = DNSKEYS_BOGUS;
+        set->why = res->why_bogus ? res->why_bogus : "validation failed";
+        return;
+    }
+    set->verdict = res->secure ? DNSKEYS_SECURE : DNSKEYS_INSECURE;
+    /* NXDOMAIN and NODATA are answers; anything else is a failure */
+    if (res->rcode != 0 && res->rcode != 3) {
+        set->failed = true;
+        set->why = res->rcode == 2 ? "SERVFAIL" : res->rcode == 5 ? "REFUSED" : "error rcode";
+        return;
+    }
+    if (!res->havedata)
+        return;
+    size_t n = 0;
+    while (res->data[n])
+        n++;
+    set->rdata = (const uint8_t *const *)res->data;
+    set->len = (const size_t *)NULL;
+    set->n = n;
+}
+
+static void finish(struct lookup *lk)
+{
+    struct dnskeys_rrset sets[3];
+    size_t *lens[3] = {0};
+    for (int t = 0; t < 3; t++) {
+        to_rrset(&lk->q[t], &sets[t]);
+        /* ub_result's lengths are int; the record parser wants size_t */
+        if (sets[t].n) {
+            lens[t] = calloc(sets[t].n, sizeof(size_t));
+            if (lens[t] == NULL) {
+                sets[t].n = 0;
+                continue;
+            }
+            for (size_t i = 0; i < sets[t].n; i++)
+                lens[t][i] = (size_t)lk->q[t].res->len[i];
+            sets[t].len = lens[t];
+        }
+    }
+    struct dnskeys_answer ans;
+    dnskeys_answer_build(lk->owner, sets, lk->r->min_bits, &ans);
+    for (int t = 0; t < 3; t++)
+        free(lens[t]);
+    unlink_lookup(lk->r, lk);
+    lk->fn(&ans, lk->arg);
+    dnskeys_answer_free(&ans);
+    free_lookup(lk);
+}
+
+static void on_result(void *data, int err, struct ub_result *res)
+{
+    struct query *q = data;
+    q->done = true;
+    q->err = err;
+    q->res = res;
+    if (--q->lk->outstanding == 0)
+        finish(q->lk);
+}
+
+int dnskeys_lookup_name(struct dnskeys_resolver *r, const char *name, dnskeys_lookup_fn fn,
+                        void *arg, struct oe_error *err)
+{
+    if (r->npending >= MAX_PENDING) {
+        oe_error_set(err, "lookup of %s refused: %d lookups already in flight", name, MAX_PENDING);
+        return -1;
+    }
+    if (strlen(name) >= DNSKEYS_NAME_MAX) {
+        oe_error_set(err, "lookup: name too long");
+        return -1;
+    }
+    struct lookup *lk = calloc(1, sizeof(*lk));
+    if (lk == NULL) {
+        oe_error_set(err, "lookup: out of memory");
+        return -1;
+    }
+    lk->r = r;
+    snprintf(lk->owner, sizeof(lk->owner), "%s", name);
+    lk->fn = fn;
+    lk->arg = arg;
+    lk->next = r->pending;
+    if (r->pending)
+        r->pending->prev = lk;
+    r->pending = lk;
+    r->npending++;
+    lk->outstanding = 1; /* held until all three are asked, so none can finish early */
+    for (int t = 0; t < 3; t++) {
+        lk->q[t].lk = lk;
+        lk->outstanding++;
+        int rc = ub_resolve_async(r->ctx, name, qtypes[t], 1, &lk->q[t], on_result, &lk->q[t].async_id);
+        if (rc != 0) {
+            lk->q[t].done = true;
+            lk->q[t].err = rc;
+            lk->outstanding--;
+        }
+    }
+    if (--lk->outstanding == 0)
+        finish(lk);
+    return 0;
+}
+
+int dnskeys_lookup_addr(struct dnskeys_resolver *r, const struct oe_addr *addr,
+                        dnskeys_lookup_fn fn, void *arg, struct oe_error *err)
+{
+    char name[DNSKEYS_NAME_MAX];
+    dnskeys_reverse_name(addr, name);
+    return dnskeys_lookup_name(r, name, fn, arg, err);
+}
