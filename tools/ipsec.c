@@ -12,6 +12,9 @@ static const struct {
     {"eroute", eroute_main, "the agent's kernel policies: trap, hold, pass, drop"},
     {"policy", policy_main, "policy explain ADDR: which group governs ADDR, and why"},
     {"reload", reload_main, "re-read the policy groups (all or nothing)"},
+    {"newhostkey", newhostkey_main, "generate the host's RSA key"},
+    {"showhostkey", showhostkey_main, "print the host key as IPSECKEY, TXT or KEY records"},
+    {"verify", verify_main, "verify --host: check a host's keys in DNS, with DNSSEC"},
 };
 
 static void usage(FILE *f)

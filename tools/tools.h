@@ -16,5 +16,8 @@ int control_request(const char *ctlsocket, const char *request);
 int eroute_main(int argc, char **argv);
 int policy_main(int argc, char **argv);
 int reload_main(int argc, char **argv);
+int newhostkey_main(int argc, char **argv);
+int showhostkey_main(int argc, char **argv);
+int verify_main(int argc, char **argv);
 
 #endif

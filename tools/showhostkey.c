@@ -1,0 +1,174 @@
+/*
+ * ipsec showhostkey [--key-file FILE] --txt | --ipseckey | --key | --left | --right
+ *                   [--gateway ADDR|NAME] [--precedence N] [--ttl N]
+ *                   [--host ADDR | --subnet CIDR]
+ * Records ready for a zone file: one per host, or one per address of a
+ * subnet naming its gateway (what an ISP publishes for a customer's net).
+ */
+#include "hostkey.h"
+#include "tools.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define MAX_SUBNET_RECORDS 65536
+
+enum what { NONE, TXT, IPSECKEY, KEY, LEFT, RIGHT };
+
+struct show {
+    enum what what;
+    struct dnskeys_record rec; /* type, gateway, precedence, key */
+    uint32_t ttl;
+};
+
+static int set_gateway(struct dnskeys_record *r, const char *gw)
+{
+    if (oe_addr_parse(gw, &r->gw_addr) == 0) {
+        r->gw_type = r->gw_addr.family == AF_INET ? DNSKEYS_GW_IPV4 : DNSKEYS_GW_IPV6;
+        return 0;
+    }
+    size_t n = strlen(gw);
+    if (n == 0 || n + 2 > sizeof(r->gw_name))
+        return -1;
+    r->gw_type = DNSKEYS_GW_NAME;
+    snprintf(r->gw_name, sizeof(r->gw_name), "%s%s", gw, gw[n - 1] == '.' ? "" : ".");
+    return 0;
+}
+
+static int print_one(struct show *s, const struct oe_addr *host, bool gw_given)
+{
+    char owner[DNSKEYS_NAME_MAX];
+    struct dnskeys_record r = s->rec;
+    if (host != NULL) {
+        dnskeys_reverse_name(host, owner);
+        if (!gw_given) {
+            r.gw_addr = *host;
+            r.gw_type = host->family == AF_INET ? DNSKEYS_GW_IPV4 : DNSKEYS_GW_IPV6;
+        }
+    }
+    struct oe_error err;
+    char *line = dnskeys_record_to_zone(host ? owner : NULL, s->ttl, &r, &err);
+    if (line == NULL) {
+        fprintf(stderr, "ipsec showhostkey: %s\n", err.msg);
+        return 1;
+    }
+    printf("%s\n", line);
+    free(line);
+    return 0;
+}
+
+static int print_subnet(struct show *s, const struct oe_prefix *net)
+{
+    unsigned host_bits = oe_family_bits(net->addr.family) - net->len;
+    if (host_bits > 16) {
+        fprintf(stderr, "ipsec showhostkey: --subnet /%u has more than %d addresses; split it\n",
+                net->len, MAX_SUBNET_RECORDS);
+        return 2;
+    }
+    struct oe_addr a = net->addr;
+    for (unsigned long i = 0; i < (1ul << host_bits); i++) {
+        if (print_one(s, &a, true) != 0)
+            return 1;
+        for (int b = (int)oe_family_bits(a.family) / 8 - 1; b >= 0 && ++a.bytes[b] == 0; b--)
+            ;
+    }
+    return 0;
+}
+
+int showhostkey_main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"key-file", required_argument, 0, 'f'}, {"txt", no_argument, 0, 't'},
+        {"ipseckey", no_argument, 0, 'i'},       {"key", no_argument, 0, 'k'},
+        {"left", no_argument, 0, 'l'},           {"right", no_argument, 0, 'r'},
+        {"gateway", required_argument, 0, 'g'},  {"precedence", required_argument, 0, 'p'},
+        {"host", required_argument, 0, 'h'},     {"subnet", required_argument, 0, 's'},
+        {"ttl", required_argument, 0, 'T'},      {0, 0, 0, 0}};
+    const char *keyfile = DEFAULT_HOSTKEY, *host = NULL, *subnet = NULL, *gw = NULL;
+    struct show s = {.what = NONE};
+    s.rec.precedence = 10;
+    int c;
+    char *end;
+    unsigned long v;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        enum what w = c == 't' ? TXT : c == 'i' ? IPSECKEY : c == 'k' ? KEY : c == 'l' ? LEFT
+                    : c == 'r' ? RIGHT : NONE;
+        if (w != NONE) {
+            if (s.what != NONE)
+                goto usage;
+            s.what = w;
+            continue;
+        }
+        switch (c) {
+        case 'f': keyfile = optarg; break;
+        case 'g': gw = optarg; break;
+        case 'h': host = optarg; break;
+        case 's': subnet = optarg; break;
+        case 'p':
+        case 'T':
+            v = strtoul(optarg, &end, 10);
+            if (*end || *optarg == '\0' || v > (c == 'p' ? 255ul : 0x7ffffffful)) {
+                fprintf(stderr, "ipsec showhostkey: bad --%s \"%s\"\n", c == 'p' ? "precedence" : "ttl", optarg);
+                return 2;
+            }
+            if (c == 'p')
+                s.rec.precedence = (unsigned)v;
+            else
+                s.ttl = (uint32_t)v;
+            break;
+        default: goto usage;
+        }
+    }
+    if (optind != argc || s.what == NONE || (host && subnet))
+        goto usage;
+    struct oe_addr haddr;
+    struct oe_prefix net;
+    struct oe_error err;
+    if (host && oe_addr_parse(host, &haddr) != 0) {
+        fprintf(stderr, "ipsec showhostkey: --host \"%s\" is not an IP address\n", host);
+        return 2;
+    }
+    if (subnet && oe_prefix_parse(subnet, &net, &err) != 0) {
+        fprintf(stderr, "ipsec showhostkey: --subnet: %s\n", err.msg);
+        return 2;
+    }
+    if (subnet && !gw) {
+        fprintf(stderr, "ipsec showhostkey: --subnet needs --gateway (the host that answers IKE for it)\n");
+        return 2;
+    }
+    if (gw && set_gateway(&s.rec, gw) != 0) {
+        fprintf(stderr, "ipsec showhostkey: --gateway \"%s\" is not an address or a name\n", gw);
+        return 2;
+    }
+    if (hostkey_load_public(keyfile, &s.rec.key, &err) != 0) {
+        fprintf(stderr, "ipsec showhostkey: %s\n", err.msg);
+        return 1;
+    }
+    int rc = 0;
+    if (s.what == LEFT || s.what == RIGHT) {
+        char *k = dnskeys_key_to_text(&s.rec.key, true);
+        printf("\t%srsasigkey=%s\n", s.what == LEFT ? "left" : "right", k ? k : "");
+        rc = k ? 0 : 1;
+        free(k);
+    } else {
+        s.rec.type = s.what == TXT ? DNSKEYS_TXT : s.what == KEY ? DNSKEYS_KEY : DNSKEYS_IPSECKEY;
+        if (s.what == TXT && !host && !subnet && !gw) {
+            fprintf(stderr, "ipsec showhostkey: --txt needs --host or --gateway (the record names the gateway)\n");
+            rc = 2;
+        } else if (subnet) {
+            rc = print_subnet(&s, &net);
+        } else {
+            rc = print_one(&s, host ? &haddr : NULL, gw != NULL);
+        }
+    }
+    dnskeys_key_free(&s.rec.key);
+    return rc;
+usage:
+    fprintf(stderr, "usage: ipsec showhostkey [--key-file FILE] --txt | --ipseckey | --key | --left | --right\n"
+                    "                         [--gateway ADDR|NAME] [--precedence N] [--ttl N]\n"
+                    "                         [--host ADDR | --subnet CIDR]\n");
+    return 2;
+}
