@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unbound.h>
+#include <unistd.h>
 
 #define MAX_PENDING 4096
 
@@ -57,18 +58,42 @@ static int set_option(struct ub_ctx *ctx, const char *opt, const char *val, stru
     return 0;
 }
 
+/*
+ * ub_ctx_set_option("local-zone:") accepts "nodefault" but does not apply it
+ * (libunbound 1.17), so the setting goes through a small config file.
+ */
+static int undo_local_zones(struct ub_ctx *ctx, struct oe_error *err)
+{
+    char path[] = "/tmp/oe-unbound-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (f == NULL) {
+        oe_error_set(err, "resolver: cannot write a temporary config file");
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    fprintf(f, "server:\n");
+    for (size_t i = 0; i < sizeof(doc_zones) / sizeof(doc_zones[0]); i++)
+        fprintf(f, "  local-zone: \"%s\" nodefault\n", doc_zones[i]);
+    fclose(f);
+    int rc = ub_ctx_config(ctx, path);
+    unlink(path);
+    if (rc != 0) {
+        oe_error_set(err, "resolver config: %s", ub_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
 static int configure(struct ub_ctx *ctx, const struct dnskeys_resolver_config *cfg,
                      struct oe_error *err)
 {
     int rc;
     if (set_option(ctx, "do-not-query-localhost:", "no", err) != 0)
         return -1;
-    for (size_t i = 0; i < sizeof(doc_zones) / sizeof(doc_zones[0]); i++) {
-        char v[128];
-        snprintf(v, sizeof(v), "%s nodefault", doc_zones[i]);
-        if (set_option(ctx, "local-zone:", v, err) != 0)
-            return -1;
-    }
+    if (undo_local_zones(ctx, err) != 0)
+        return -1;
     if (cfg->trust_anchor && (rc = ub_ctx_add_ta_file(ctx, cfg->trust_anchor)) != 0) {
         oe_error_set(err, "trust anchor %s: %s", cfg->trust_anchor, ub_strerror(rc));
         return -1;
