@@ -90,6 +90,8 @@ int dnskeys_key_from_text(const char *text, unsigned min_bits, struct dnskeys_pu
                           struct oe_error *err)
 {
     memset(out, 0, sizeof(*out));
+    while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r')
+        text++;
     if (text[0] == '0' && (text[1] == 's' || text[1] == 'S'))
         text += 2;
     else if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
