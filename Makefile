@@ -67,7 +67,7 @@ unit: $(UNIT_TESTS)
 
 check-asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
-	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" unit
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" all unit
 
 check-kernel: all
 	bash tests/integration/run.sh

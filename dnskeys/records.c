@@ -218,9 +218,16 @@ static int parse_txt(const uint8_t *p, size_t len, unsigned min_bits, struct dns
                 goto out;
             }
         }
+        size_t nlen = strlen(name);
+        if (nlen == 0 || nlen + 2 > sizeof(r->gw_name)) {
+            oe_error_set(err, "TXT: gateway name empty or too long");
+            goto out;
+        }
         r->gw_type = DNSKEYS_GW_NAME;
-        snprintf(r->gw_name, sizeof(r->gw_name), "%s%s", name,
-                 name[0] && name[strlen(name) - 1] == '.' ? "" : ".");
+        memcpy(r->gw_name, name, nlen);
+        if (name[nlen - 1] != '.')
+            r->gw_name[nlen++] = '.';
+        r->gw_name[nlen] = '\0';
     }
     struct oe_error e;
     if (dnskeys_key_from_text(q + glen, min_bits, &r->key, &e) != 0)
