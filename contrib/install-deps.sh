@@ -5,7 +5,8 @@ set -euo pipefail
 pkgs=(build-essential pkg-config clang libclang-rt-14-dev
       libldns-dev ldnsutils libunbound-dev libevent-dev unbound nsd
       libgmp-dev libnss3-dev libnss3-tools libnspr4-dev libcmocka-dev
-      iproute2 iputils-ping nftables ncat procps man-db groff-base)
+      iproute2 iputils-ping nftables ncat procps man-db groff-base
+      libreswan dns-root-data python3)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
