@@ -78,8 +78,9 @@ check:
 	$(MAKE) all
 	$(MAKE) unit check-asan fuzz-smoke check-kernel
 
-bench: $(BUILD)/bench/policy_bench
+bench: all $(BUILD)/bench/policy_bench $(BUILD)/bench/dns_bench
 	$(BUILD)/bench/policy_bench
+	bash bench/dns_bench.sh
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SRC := $(common_SRC) $(policy_SRC) $(dnskeys_SRC) $(filter-out oe-agent/main.c,$(agent_SRC)) $(kernel_SRC)

@@ -12,6 +12,12 @@
 #include <unistd.h>
 
 #define MAX_PENDING 4096
+/*
+ * Lookups past this many wait their turn: libunbound (and the resolver
+ * behind it) drop queries beyond about 1000 per thread, and a dropped query
+ * costs a retransmission timeout, so queueing here is much faster.
+ */
+#define MAX_ACTIVE 256
 
 static const int qtypes[3] = {DNSKEYS_IPSECKEY, DNSKEYS_TXT, DNSKEYS_KEY};
 
@@ -38,14 +44,17 @@ struct lookup {
     void *arg;
     struct query q[3];
     int outstanding;
+    bool started;
     struct lookup *next, *prev;
+    struct lookup *queue_next; /* waiting to start */
 };
 
 struct dnskeys_resolver {
     struct ub_ctx *ctx;
     unsigned min_bits;
     struct lookup *pending;
-    size_t npending;
+    size_t npending, nactive;
+    struct lookup *queue_head, *queue_tail;
 };
 
 static int set_option(struct ub_ctx *ctx, const char *opt, const char *val, struct oe_error *err)
@@ -151,6 +160,8 @@ static void unlink_lookup(struct dnskeys_resolver *r, struct lookup *lk)
     if (lk->next)
         lk->next->prev = lk->prev;
     r->npending--;
+    if (lk->started)
+        r->nactive--;
 }
 
 static void free_lookup(struct lookup *lk)
@@ -167,7 +178,7 @@ void dnskeys_resolver_free(struct dnskeys_resolver *r)
         return;
     while (r->pending) {
         struct lookup *lk = r->pending;
-        for (int t = 0; t < 3; t++)
+        for (int t = 0; t < 3 && lk->started; t++)
             if (!lk->q[t].done)
                 ub_cancel(r->ctx, lk->q[t].async_id);
         unlink_lookup(r, lk);
@@ -257,14 +268,52 @@ static void finish(struct lookup *lk)
     free_lookup(lk);
 }
 
+static void start(struct lookup *lk);
+
+/* A lookup finished: let the next waiting one go. */
+static void start_queued(struct dnskeys_resolver *r)
+{
+    while (r->queue_head && r->nactive < MAX_ACTIVE) {
+        struct lookup *lk = r->queue_head;
+        r->queue_head = lk->queue_next;
+        if (r->queue_head == NULL)
+            r->queue_tail = NULL;
+        start(lk);
+    }
+}
+
 static void on_result(void *data, int err, struct ub_result *res)
 {
     struct query *q = data;
     q->done = true;
     q->err = err;
     q->res = res;
-    if (--q->lk->outstanding == 0)
+    struct dnskeys_resolver *r = q->lk->r;
+    if (--q->lk->outstanding == 0) {
         finish(q->lk);
+        start_queued(r);
+    }
+}
+
+static void start(struct lookup *lk)
+{
+    struct dnskeys_resolver *r = lk->r;
+    lk->started = true;
+    r->nactive++;
+    lk->outstanding = 1; /* held until all three are asked, so none can finish early */
+    for (int t = 0; t < 3; t++) {
+        lk->q[t].lk = lk;
+        lk->outstanding++;
+        int rc = ub_resolve_async(r->ctx, lk->owner, qtypes[t], 1, &lk->q[t], on_result,
+                                  &lk->q[t].async_id);
+        if (rc != 0) {
+            lk->q[t].done = true;
+            lk->q[t].err = rc;
+            lk->outstanding--;
+        }
+    }
+    if (--lk->outstanding == 0)
+        finish(lk);
 }
 
 int dnskeys_lookup_name(struct dnskeys_resolver *r, const char *name, dnskeys_lookup_fn fn,
@@ -292,19 +341,15 @@ int dnskeys_lookup_name(struct dnskeys_resolver *r, const char *name, dnskeys_lo
         r->pending->prev = lk;
     r->pending = lk;
     r->npending++;
-    lk->outstanding = 1; /* held until all three are asked, so none can finish early */
-    for (int t = 0; t < 3; t++) {
-        lk->q[t].lk = lk;
-        lk->outstanding++;
-        int rc = ub_resolve_async(r->ctx, name, qtypes[t], 1, &lk->q[t], on_result, &lk->q[t].async_id);
-        if (rc != 0) {
-            lk->q[t].done = true;
-            lk->q[t].err = rc;
-            lk->outstanding--;
-        }
+    if (r->nactive >= MAX_ACTIVE) {
+        if (r->queue_tail)
+            r->queue_tail->queue_next = lk;
+        else
+            r->queue_head = lk;
+        r->queue_tail = lk;
+        return 0;
     }
-    if (--lk->outstanding == 0)
-        finish(lk);
+    start(lk);
     return 0;
 }
 

@@ -32,7 +32,7 @@ up)
   listed() { [ -f "$D/$1" ] && grep -qx "$2" "$D/$1"; }
   : > "$D/anchors"
   conf=$D/nsd.conf
-  printf 'server:\n  ip-address: 192.0.2.53\n  port: 53\n  zonesdir: "%s/zones"\n  pidfile: "%s/nsd.pid"\n  database: ""\n  zonelistfile: "%s/zone.list"\n  xfrdfile: "%s/xfrd.state"\n  username: ""\n  logfile: "%s/nsd.log"\n  verbosity: 1\nremote-control:\n  control-enable: no\n' "$D" "$D" "$D" "$D" "$D" > "$conf"
+  printf 'server:\n  ip-address: 192.0.2.53\n  port: 53\n  zonesdir: "%s/zones"\n  pidfile: "%s/nsd.pid"\n  database: ""\n  zonelistfile: "%s/zone.list"\n  xfrdfile: "%s/xfrd.state"\n  username: ""\n  logfile: "%s/nsd.log"\n  verbosity: 1\n  rrl-ratelimit: 0\nremote-control:\n  control-enable: no\n' "$D" "$D" "$D" "$D" "$D" > "$conf"
   for z in "$@"; do
     origin=$(basename "$z" .zone)
     cp "$z" "$D/zones/$origin.zone"
