@@ -22,7 +22,7 @@ common_SRC := $(wildcard common/*.c)
 policy_SRC := $(wildcard policy/*.c)
 kernel_SRC := $(wildcard kernel/*.c)
 dnskeys_SRC := $(wildcard dnskeys/*.c)
-agent_SRC := $(wildcard oe-agent/*.c)
+agent_SRC := $(wildcard oe-agent/*.c) $(wildcard oe-agent/ike/*.c)
 tools_SRC := $(wildcard tools/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
