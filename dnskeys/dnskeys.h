@@ -49,6 +49,21 @@ bool dnskeys_key_eq(const struct dnskeys_pubkey *a, const struct dnskeys_pubkey 
 int dnskeys_key_copy(const struct dnskeys_pubkey *from, struct dnskeys_pubkey *to);
 void dnskeys_key_free(struct dnskeys_pubkey *key);
 
+/* ---- the host's own key (NSS; PKCS#8 PEM file, mode 0600) ---- */
+
+#define DNSKEYS_DEFAULT_HOSTKEY "/etc/oe/hostkey.pem"
+
+int dnskeys_nss_init(struct oe_error *err);
+/* Generate a key and write it to path (created 0600, never overwritten). */
+int dnskeys_hostkey_generate(const char *path, unsigned bits, struct dnskeys_pubkey *pub,
+                             struct oe_error *err);
+struct dnskeys_hostkey;
+/* Load; refuses a file that group or others can read. */
+int dnskeys_hostkey_load(const char *path, struct dnskeys_hostkey **out, struct oe_error *err);
+const struct dnskeys_pubkey *dnskeys_hostkey_public(const struct dnskeys_hostkey *hk);
+void *dnskeys_hostkey_nss(const struct dnskeys_hostkey *hk); /* SECKEYPrivateKey * */
+void dnskeys_hostkey_free(struct dnskeys_hostkey *hk);
+
 /* ---- records ---- */
 
 enum dnskeys_rrtype { DNSKEYS_IPSECKEY = 45, DNSKEYS_TXT = 16, DNSKEYS_KEY = 25 };

@@ -1,5 +1,5 @@
 /* ipsec newhostkey [--bits N] [--output FILE] */
-#include "hostkey.h"
+#include "dnskeys/dnskeys.h"
 #include "tools.h"
 
 #include <getopt.h>
@@ -11,7 +11,7 @@ int newhostkey_main(int argc, char **argv)
     static const struct option opts[] = {{"bits", required_argument, 0, 'b'},
                                          {"output", required_argument, 0, 'o'},
                                          {0, 0, 0, 0}};
-    const char *out = DEFAULT_HOSTKEY;
+    const char *out = DNSKEYS_DEFAULT_HOSTKEY;
     unsigned long bits = 3072;
     int c;
     char *end;
@@ -33,7 +33,7 @@ int newhostkey_main(int argc, char **argv)
         goto usage;
     struct dnskeys_pubkey pub;
     struct oe_error err;
-    if (hostkey_generate(out, (unsigned)bits, &pub, &err) != 0) {
+    if (dnskeys_hostkey_generate(out, (unsigned)bits, &pub, &err) != 0) {
         fprintf(stderr, "ipsec newhostkey: %s\n", err.msg);
         return 1;
     }

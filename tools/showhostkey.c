@@ -5,7 +5,7 @@
  * Records ready for a zone file: one per host, or one per address of a
  * subnet naming its gateway (what an ISP publishes for a customer's net).
  */
-#include "hostkey.h"
+#include "dnskeys/dnskeys.h"
 #include "tools.h"
 
 #include <getopt.h>
@@ -87,7 +87,7 @@ int showhostkey_main(int argc, char **argv)
         {"gateway", required_argument, 0, 'g'},  {"precedence", required_argument, 0, 'p'},
         {"host", required_argument, 0, 'h'},     {"subnet", required_argument, 0, 's'},
         {"ttl", required_argument, 0, 'T'},      {0, 0, 0, 0}};
-    const char *keyfile = DEFAULT_HOSTKEY, *host = NULL, *subnet = NULL, *gw = NULL;
+    const char *keyfile = DNSKEYS_DEFAULT_HOSTKEY, *host = NULL, *subnet = NULL, *gw = NULL;
     struct show s = {.what = NONE};
     s.rec.precedence = 10;
     int c;
@@ -143,8 +143,15 @@ int showhostkey_main(int argc, char **argv)
         fprintf(stderr, "ipsec showhostkey: --gateway \"%s\" is not an address or a name\n", gw);
         return 2;
     }
-    if (hostkey_load_public(keyfile, &s.rec.key, &err) != 0) {
+    struct dnskeys_hostkey *hk;
+    if (dnskeys_hostkey_load(keyfile, &hk, &err) != 0) {
         fprintf(stderr, "ipsec showhostkey: %s\n", err.msg);
+        return 1;
+    }
+    int copied = dnskeys_key_copy(dnskeys_hostkey_public(hk), &s.rec.key);
+    dnskeys_hostkey_free(hk);
+    if (copied != 0) {
+        fprintf(stderr, "ipsec showhostkey: out of memory\n");
         return 1;
     }
     int rc = 0;

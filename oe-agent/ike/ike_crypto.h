@@ -1,0 +1,49 @@
+/*
+ * The IKE core's cryptography, all through NSS (GMP only for MODP groups):
+ * random numbers, HMAC-SHA2 PRFs and prf+ (RFC 7296 2.13), Diffie-Hellman
+ * groups 14, 19 and 31, AES-GCM for SK payloads, RSA signatures (RFC 7427).
+ * Secrets live in buffers that are wiped when freed.
+ */
+#ifndef OE_IKE_CRYPTO_H
+#define OE_IKE_CRYPTO_H
+
+#include "chunk.h"
+#include "dnskeys/dnskeys.h"
+
+enum ike_prf_id { IKE_PRF_SHA2_256 = 5, IKE_PRF_SHA2_384 = 6, IKE_PRF_SHA2_512 = 7 };
+enum ike_encr_id { IKE_ENCR_AES_CBC = 12, IKE_ENCR_AES_GCM_16 = 20 };
+enum ike_dh_id { IKE_DH_MODP2048 = 14, IKE_DH_ECP256 = 19, IKE_DH_CURVE25519 = 31 };
+
+#define IKE_MAX_PRF_LEN 64
+#define IKE_MAX_DH_LEN 256
+
+int ike_crypto_init(struct oe_error *err);
+int ike_random(uint8_t *buf, size_t len);
+
+size_t ike_prf_len(int prf);
+int ike_prf(int prf, const uint8_t *key, size_t klen, const uint8_t *data, size_t dlen, uint8_t *out);
+/* prf+ (RFC 7296 2.13) into out[0..outlen) */
+int ike_prf_plus(int prf, const uint8_t *key, size_t klen, const uint8_t *seed, size_t slen,
+                 uint8_t *out, size_t outlen);
+
+struct ike_dh;
+size_t ike_dh_len(int group); /* 0: unsupported */
+struct ike_dh *ike_dh_new(int group, struct oe_error *err);
+const uint8_t *ike_dh_public(const struct ike_dh *dh, size_t *len);
+/* g^ir into out (ike_dh_len octets); refuses an invalid peer value */
+int ike_dh_shared(struct ike_dh *dh, const uint8_t *peer, size_t len, uint8_t *out, struct oe_error *err);
+void ike_dh_free(struct ike_dh *dh);
+
+/* AES-GCM with a 16-octet ICV (RFC 5282): key includes the 4-octet salt at its end. */
+int ike_gcm_seal(const uint8_t *key, size_t klen, const uint8_t iv[8], const uint8_t *aad, size_t alen,
+                 const uint8_t *plain, size_t plen, uint8_t *out);
+int ike_gcm_open(const uint8_t *key, size_t klen, const uint8_t iv[8], const uint8_t *aad, size_t alen,
+                 const uint8_t *cipher, size_t clen, uint8_t *out);
+
+/* RFC 7427 signature AUTH data: ASN.1 length, AlgorithmIdentifier, signature. */
+int ike_sign_digsig(const struct dnskeys_hostkey *k, const uint8_t *data, size_t len, struct wbuf *auth,
+                    struct oe_error *err);
+int ike_verify_digsig(const struct dnskeys_pubkey *pub, const uint8_t *data, size_t len,
+                      const uint8_t *auth, size_t alen, struct oe_error *err);
+
+#endif
