@@ -1,0 +1,166 @@
+/* oe-agent/ike crypto: KATs for HMAC/prf+, DH agreement, AES-GCM, signatures. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "oe-agent/ike/ike_crypto.h"
+
+static void hex(const char *h, uint8_t *out, size_t *len)
+{
+    size_t n = 0;
+    for (; h[0] && h[1]; h += 2)
+        sscanf(h, "%2hhx", &out[n++]);
+    *len = n;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    struct oe_error err;
+    return ike_crypto_init(&err);
+}
+
+static void test_hmac_kat(void **state)
+{
+    (void)state;
+    /* RFC 4231 test case 2 */
+    uint8_t out[64], want[64];
+    size_t wl;
+    const char *data = "what do ya want for nothing?";
+    assert_int_equal(ike_prf(IKE_PRF_SHA2_256, (const uint8_t *)"Jefe", 4, (const uint8_t *)data, strlen(data), out), 0);
+    hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843", want, &wl);
+    assert_memory_equal(out, want, wl);
+    assert_int_equal(ike_prf(IKE_PRF_SHA2_512, (const uint8_t *)"Jefe", 4, (const uint8_t *)data, strlen(data), out), 0);
+    hex("164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737", want, &wl);
+    assert_memory_equal(out, want, wl);
+    assert_int_equal(ike_prf(IKE_PRF_SHA2_384, (const uint8_t *)"Jefe", 4, (const uint8_t *)data, strlen(data), out), 0);
+    hex("af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e8e2240ca5e69e2c78b3239ecfab21649", want, &wl);
+    assert_memory_equal(out, want, wl);
+}
+
+static void test_prf_plus(void **state)
+{
+    (void)state;
+    /* prf+ from its definition: T1 = prf(K, S|1), T2 = prf(K, T1|S|2) */
+    uint8_t key[32], seed[40], out[80], t1[32], t2[32], in[80];
+    memset(key, 0x0b, sizeof(key));
+    memset(seed, 0x5a, sizeof(seed));
+    assert_int_equal(ike_prf_plus(IKE_PRF_SHA2_256, key, 32, seed, 40, out, 50), 0);
+    memcpy(in, seed, 40);
+    in[40] = 1;
+    ike_prf(IKE_PRF_SHA2_256, key, 32, in, 41, t1);
+    memcpy(in, t1, 32);
+    memcpy(in + 32, seed, 40);
+    in[72] = 2;
+    ike_prf(IKE_PRF_SHA2_256, key, 32, in, 73, t2);
+    assert_memory_equal(out, t1, 32);
+    assert_memory_equal(out + 32, t2, 18);
+}
+
+static void agree(int group)
+{
+    struct oe_error err;
+    struct ike_dh *a = ike_dh_new(group, &err), *b = ike_dh_new(group, &err);
+    assert_non_null(a);
+    assert_non_null(b);
+    size_t la, lb;
+    const uint8_t *pa = ike_dh_public(a, &la), *pb = ike_dh_public(b, &lb);
+    assert_int_equal(la, ike_dh_len(group));
+    uint8_t sa[256], sb[256];
+    assert_int_equal(ike_dh_shared(a, pb, lb, sa, &err), 0);
+    assert_int_equal(ike_dh_shared(b, pa, la, sb, &err), 0);
+    size_t slen = group == IKE_DH_MODP2048 ? 256 : 32;
+    assert_memory_equal(sa, sb, slen);
+    /* a wrong length is refused */
+    assert_int_equal(ike_dh_shared(a, pb, lb - 1, sa, &err), -1);
+    ike_dh_free(a);
+    ike_dh_free(b);
+}
+
+static void test_dh(void **state)
+{
+    (void)state;
+    agree(IKE_DH_ECP256);
+    agree(IKE_DH_CURVE25519);
+    agree(IKE_DH_MODP2048);
+    struct oe_error err;
+    struct ike_dh *a = ike_dh_new(IKE_DH_MODP2048, &err);
+    uint8_t bad[256] = {0}, out[256];
+    bad[255] = 1;
+    assert_int_equal(ike_dh_shared(a, bad, 256, out, &err), -1); /* y = 1 */
+    ike_dh_free(a);
+    a = ike_dh_new(IKE_DH_ECP256, &err);
+    memset(bad, 0x11, 64);
+    assert_int_equal(ike_dh_shared(a, bad, 64, out, &err), -1); /* not on the curve */
+    ike_dh_free(a);
+    assert_null(ike_dh_new(5, &err));
+}
+
+static void test_gcm(void **state)
+{
+    (void)state;
+    uint8_t key[36], iv[8], aad[32], plain[100], ct[116], back[116];
+    for (int i = 0; i < 36; i++)
+        key[i] = (uint8_t)i;
+    memset(iv, 7, 8);
+    memset(aad, 3, 32);
+    memset(plain, 'p', 100);
+    assert_int_equal(ike_gcm_seal(key, 36, iv, aad, 32, plain, 100, ct), 0);
+    assert_int_equal(ike_gcm_open(key, 36, iv, aad, 32, ct, 116, back), 0);
+    assert_memory_equal(back, plain, 100);
+    ct[5] ^= 1;
+    assert_int_equal(ike_gcm_open(key, 36, iv, aad, 32, ct, 116, back), -1);
+    ct[5] ^= 1;
+    aad[0] ^= 1;
+    assert_int_equal(ike_gcm_open(key, 36, iv, aad, 32, ct, 116, back), -1);
+    /* RFC 4106-style 128-bit key + salt */
+    assert_int_equal(ike_gcm_seal(key, 20, iv, aad, 32, plain, 100, ct), 0);
+    assert_int_equal(ike_gcm_open(key, 36, iv, aad, 32, ct, 116, back), -1);
+}
+
+static void test_signatures(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/oe-ike-key-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    unlink(path);
+    struct dnskeys_pubkey pub;
+    struct dnskeys_hostkey *hk;
+    struct oe_error err;
+    assert_int_equal(dnskeys_hostkey_generate(path, 2048, &pub, &err), 0);
+    assert_int_equal(dnskeys_hostkey_load(path, &hk, &err), 0);
+    assert_true(dnskeys_key_eq(&pub, dnskeys_hostkey_public(hk)));
+    const uint8_t msg[] = "octets to sign";
+    struct wbuf auth = {0};
+    assert_int_equal(ike_sign_digsig(hk, msg, sizeof(msg), &auth, &err), 0);
+    assert_int_equal(auth.p[0], 67);
+    assert_int_equal(ike_verify_digsig(&pub, msg, sizeof(msg), auth.p, auth.len, &err), 0);
+    auth.p[auth.len - 1] ^= 1;
+    assert_int_equal(ike_verify_digsig(&pub, msg, sizeof(msg), auth.p, auth.len, &err), -1);
+    assert_non_null(strstr(err.msg, "does not verify"));
+    auth.p[5] ^= 1;
+    assert_int_equal(ike_verify_digsig(&pub, msg, sizeof(msg), auth.p, auth.len, &err), -1);
+    assert_non_null(strstr(err.msg, "not supported"));
+    assert_int_equal(ike_verify_digsig(&pub, msg, sizeof(msg), auth.p, 10, &err), -1);
+    wbuf_free(&auth);
+    dnskeys_hostkey_free(hk);
+    dnskeys_key_free(&pub);
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hmac_kat), cmocka_unit_test(test_prf_plus), cmocka_unit_test(test_dh),
+        cmocka_unit_test(test_gcm),      cmocka_unit_test(test_signatures),
+    };
+    return cmocka_run_group_tests_name("ike_crypto", tests, setup, NULL);
+}
