@@ -1,0 +1,108 @@
+/*
+ * The IKEv2 core (RFC 7296): events in, actions out. It owns every IKE SA
+ * and its Child SA; it never touches a socket, the kernel or DNS. The caller
+ * feeds it datagrams, timer expiries and key-lookup answers, and carries out
+ * what it returns: send this, arm that timer, install this Child SA, look up
+ * the key for that identity, and log lines in pluto's style.
+ *
+ * Memory: actions own their message and key buffers until
+ * ike_actions_clear(), which wipes the keys.
+ */
+#ifndef OE_IKE_H
+#define OE_IKE_H
+
+#include "dnskeys/dnskeys.h"
+
+enum ike_authby { IKE_AUTHBY_RSASIG, IKE_AUTHBY_NULL };
+
+struct ike_endpoint {
+    struct oe_addr addr;
+    uint16_t port;
+};
+
+struct ike_config {
+    const struct dnskeys_hostkey *hostkey; /* NULL: only NULL authentication */
+    uint32_t retransmit_ms;                /* first retransmission; doubles */
+    unsigned retransmit_tries;
+    unsigned max_half_open;                /* more than this: demand cookies */
+    int dh_groups[4];                      /* preference order; 0 ends */
+};
+
+void ike_config_defaults(struct ike_config *c);
+
+struct ike_initiate {
+    struct ike_endpoint local, remote;
+    struct oe_addr local_host, remote_host; /* the Child SA's host-to-host selectors */
+    enum ike_authby auth;
+    struct dnskeys_pubkey peer_key;          /* IKE_AUTHBY_RSASIG: the responder's */
+    uint32_t tag;                            /* the caller's, echoed in actions */
+};
+
+#define IKE_MAX_KEY 36 /* AES-256 + 4-octet GCM salt */
+
+struct ike_child_sa {
+    uint32_t spi_in, spi_out;         /* inbound: ours; outbound: the peer's */
+    struct oe_addr local, remote;     /* tunnel endpoints */
+    struct oe_addr local_host, remote_host;
+    uint16_t encr;                    /* IKE transform id: 20 = AES-GCM-16 */
+    uint16_t encr_bits;
+    uint8_t key_in[IKE_MAX_KEY], key_out[IKE_MAX_KEY];
+    size_t key_len;
+    uint32_t reqid;
+    uint16_t encap_local, encap_remote; /* UDP encapsulation ports; 0: none */
+};
+
+enum ike_action_kind {
+    IKE_ACT_SEND,       /* msg from local to remote */
+    IKE_ACT_TIMER,      /* call ike_timer(serial) after ms */
+    IKE_ACT_INSTALL,    /* child */
+    IKE_ACT_DELETE,     /* child (SPIs and endpoints set) */
+    IKE_ACT_UP,         /* IKE SA and Child SA established */
+    IKE_ACT_DOWN,       /* the IKE SA is gone; text says why */
+    IKE_ACT_NEED_KEY,   /* responder: call ike_peer_key(serial) with id's key */
+    IKE_ACT_LOG,
+};
+
+struct ike_action {
+    enum ike_action_kind kind;
+    unsigned serial;   /* the IKE SA's "#N" */
+    uint32_t tag;
+    struct ike_endpoint local, remote;
+    uint8_t *msg;
+    size_t len;
+    uint32_t ms;
+    struct ike_child_sa child;
+    uint8_t id_type;   /* NEED_KEY / UP: the peer's identity */
+    char id[256];
+    char text[300];
+};
+
+struct ike_actions {
+    struct ike_action *v;
+    size_t n, cap;
+};
+
+void ike_actions_clear(struct ike_actions *a);
+
+struct ike_core;
+struct ike_core *ike_core_new(const struct ike_config *cfg, struct oe_error *err);
+void ike_core_free(struct ike_core *core);
+
+/* Start an IKE SA and its Child SA; returns the serial. */
+unsigned ike_initiate(struct ike_core *core, const struct ike_initiate *req, uint64_t now_ms,
+                      struct ike_actions *out);
+void ike_receive(struct ike_core *core, const struct ike_endpoint *local,
+                 const struct ike_endpoint *remote, const uint8_t *data, size_t len,
+                 uint64_t now_ms, struct ike_actions *out);
+void ike_timer(struct ike_core *core, unsigned serial, uint64_t now_ms, struct ike_actions *out);
+/*
+ * The answer to IKE_ACT_NEED_KEY: the peer's key (NULL: none), and whether
+ * NULL authentication (RFC 7619) is acceptable from this peer.
+ */
+void ike_peer_key(struct ike_core *core, unsigned serial, const struct dnskeys_pubkey *key,
+                  bool allow_null, struct ike_actions *out);
+/* Tear an IKE SA down with a Delete (INFORMATIONAL). */
+void ike_delete(struct ike_core *core, unsigned serial, uint64_t now_ms, struct ike_actions *out);
+size_t ike_sa_count(const struct ike_core *core);
+
+#endif

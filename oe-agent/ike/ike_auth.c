@@ -1,0 +1,442 @@
+/*
+ * IKE_AUTH (RFC 7296 1.2, 2.15) with the first Child SA: RSA signatures
+ * (RFC 7427) with raw public keys, or NULL authentication (RFC 7619).
+ */
+#include "ike_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+static const char key_pad[] = "Key Pad for IKEv2";
+
+/* <SignedOctets> = RealMessage | Nonce | prf(SK_p, RestOfIDPayload) */
+static int signed_octets(const struct ike_sa *sa, bool of_initiator, struct chunk id_body, struct wbuf *out)
+{
+    uint8_t maced[IKE_MAX_PRF_LEN];
+    const struct wbuf *real = of_initiator ? &sa->msg1 : &sa->msg2;
+    if (ike_prf(sa->prf, of_initiator ? sa->sk_pi : sa->sk_pr, sa->prf_len, id_body.p, id_body.len, maced) != 0)
+        return -1;
+    wbuf_put(out, real->p, real->len);
+    wbuf_put(out, of_initiator ? sa->nr : sa->ni, of_initiator ? sa->nr_len : sa->ni_len);
+    wbuf_put(out, maced, sa->prf_len);
+    return out->failed ? -1 : 0;
+}
+
+/* RFC 7619 3: NULL auth is the shared-key MAC with SK_pi / SK_pr as the key */
+static int null_auth(const struct ike_sa *sa, bool of_initiator, const struct wbuf *octets, uint8_t *out)
+{
+    uint8_t inner[IKE_MAX_PRF_LEN];
+    const uint8_t *k = of_initiator ? sa->sk_pi : sa->sk_pr;
+    int rc = ike_prf(sa->prf, k, sa->prf_len, (const uint8_t *)key_pad, strlen(key_pad), inner);
+    if (rc == 0)
+        rc = ike_prf(sa->prf, inner, sa->prf_len, octets->p, octets->len, out);
+    oe_wipe(inner, sizeof(inner));
+    return rc;
+}
+
+static bool ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    uint8_t d = 0;
+    for (size_t i = 0; i < n; i++)
+        d |= a[i] ^ b[i];
+    return d == 0;
+}
+
+/* Our ID, our AUTH: appended to inner. */
+static int add_id_auth(const struct ike_core *core, const struct ike_sa *sa, struct ike_builder *inner,
+                       enum ike_authby how, struct oe_error *err)
+{
+    bool i = sa->initiator;
+    uint8_t idtype = how == IKE_AUTHBY_NULL ? IKE_ID_NULL
+                     : sa->local.addr.family == AF_INET ? IKE_ID_IPV4 : IKE_ID_IPV6;
+    size_t idlen = how == IKE_AUTHBY_NULL ? 0 : sa->local.addr.family == AF_INET ? 4 : 16;
+    size_t body = ikeb_id(inner, i ? IKE_PL_IDI : IKE_PL_IDR, idtype, sa->local.addr.bytes, idlen);
+    struct chunk id_body = {inner->b.p + body, 4 + idlen};
+    struct wbuf octets = {0};
+    if (inner->b.failed || signed_octets(sa, i, id_body, &octets) != 0) {
+        oe_error_set(err, "cannot compute the AUTH input");
+        wbuf_free(&octets);
+        return -1;
+    }
+    int rc = 0;
+    if (how == IKE_AUTHBY_NULL) {
+        uint8_t mac[IKE_MAX_PRF_LEN];
+        rc = null_auth(sa, i, &octets, mac);
+        if (rc == 0)
+            ikeb_auth(inner, IKE_AUTH_NULL, mac, sa->prf_len);
+        else
+            oe_error_set(err, "NULL AUTH computation failed");
+    } else {
+        struct wbuf sig = {0};
+        rc = ike_sign_digsig(core->cfg.hostkey, octets.p, octets.len, &sig, err);
+        if (rc == 0)
+            ikeb_auth(inner, IKE_AUTH_DIGSIG, sig.p, sig.len);
+        wbuf_free(&sig);
+    }
+    wbuf_free(&octets);
+    return rc;
+}
+
+/* The peer's AUTH over its ID. */
+static int check_auth(const struct ike_sa *sa, const struct ike_payloads *in, const struct dnskeys_pubkey *key,
+                      bool allow_null, struct oe_error *err)
+{
+    bool of_i = !sa->initiator;
+    const struct ike_id *id = of_i ? &in->idi : &in->idr;
+    struct wbuf octets = {0};
+    int rc = -1;
+    if (signed_octets(sa, of_i, id->body, &octets) != 0) {
+        oe_error_set(err, "cannot compute the AUTH input");
+    } else if (in->auth_method == IKE_AUTH_NULL) {
+        uint8_t mac[IKE_MAX_PRF_LEN];
+        if (!allow_null)
+            oe_error_set(err, "peer used NULL authentication, which this policy does not allow");
+        else if (null_auth(sa, of_i, &octets, mac) != 0 || in->auth.len != sa->prf_len ||
+                 !ct_equal(mac, in->auth.p, sa->prf_len))
+            oe_error_set(err, "NULL authentication MAC does not match");
+        else
+            rc = 0;
+    } else if (in->auth_method == IKE_AUTH_DIGSIG) {
+        if (key == NULL || key->len == 0)
+            oe_error_set(err, "peer signed with RSA but no key for it is known");
+        else
+            rc = ike_verify_digsig(key, octets.p, octets.len, in->auth.p, in->auth.len, err);
+    } else {
+        oe_error_set(err, "AUTH method %u not supported (RFC 7427 signatures or NULL only)", in->auth_method);
+    }
+    wbuf_free(&octets);
+    return rc;
+}
+
+static void esp_offer(const struct ike_sa *sa, struct ike_proposal *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->num = 1;
+    p->protocol = IKE_PROTO_ESP;
+    p->spi_size = 4;
+    for (int i = 0; i < 4; i++)
+        p->spi[i] = (uint8_t)(sa->child_spi_in >> (24 - 8 * i));
+    p->t[0] = (struct ike_transform){IKE_TR_ENCR, IKE_ENCR_AES_GCM_16, 256};
+    p->t[1] = (struct ike_transform){IKE_TR_ENCR, IKE_ENCR_AES_GCM_16, 128};
+    p->t[2] = (struct ike_transform){IKE_TR_ESN, 0, 0};
+    p->nt = 3;
+}
+
+static void host_ts(const struct oe_addr *a, struct ike_ts *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->type = a->family == AF_INET ? IKE_TS_IPV4 : IKE_TS_IPV6;
+    t->eport = 65535;
+    t->start = t->end = *a;
+}
+
+static bool ts_covers(const struct ike_ts *ts, size_t n, const struct oe_addr *a)
+{
+    unsigned __int128 v = oe_addr_u128(a);
+    for (size_t i = 0; i < n; i++)
+        if (ts[i].start.family == a->family && oe_addr_u128(&ts[i].start) <= v && v <= oe_addr_u128(&ts[i].end) &&
+            ts[i].sport == 0 && ts[i].eport == 65535)
+            return true;
+    return false;
+}
+
+static uint32_t spi_of(const struct ike_proposal *p)
+{
+    return (uint32_t)p->spi[0] << 24 | (uint32_t)p->spi[1] << 16 | (uint32_t)p->spi[2] << 8 | p->spi[3];
+}
+
+/* The responder's pick among ESP proposals: AES-GCM-16, no ESN. */
+static const struct ike_proposal *choose_esp(const struct ike_sa_payload *sa, int *bits)
+{
+    for (size_t i = 0; i < sa->n; i++) {
+        const struct ike_proposal *p = &sa->p[i];
+        int b = 0;
+        bool esn_ok = true, integ = false;
+        if (p->protocol != IKE_PROTO_ESP || p->spi_size != 4)
+            continue;
+        for (size_t t = 0; t < p->nt; t++) {
+            const struct ike_transform *tr = &p->t[t];
+            if (tr->type == IKE_TR_ENCR && !b && tr->id == IKE_ENCR_AES_GCM_16 && (tr->keylen == 128 || tr->keylen == 256))
+                b = tr->keylen;
+            else if (tr->type == IKE_TR_INTEG && tr->id != 0)
+                integ = true;
+            else if (tr->type == IKE_TR_ESN)
+                esn_ok = esn_ok && true;
+        }
+        if (b && !integ && esn_ok) {
+            *bits = b;
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* KEYMAT = prf+(SK_d, Ni | Nr): i->r key, then r->i key (RFC 7296 2.17) */
+static int child_keys(const struct ike_sa *sa, int bits, struct ike_child_sa *c)
+{
+    uint8_t seed[320], km[2 * IKE_MAX_KEY];
+    size_t klen = (size_t)bits / 8 + 4;
+    memcpy(seed, sa->ni, sa->ni_len);
+    memcpy(seed + sa->ni_len, sa->nr, sa->nr_len);
+    int rc = ike_prf_plus(sa->prf, sa->sk_d, sa->prf_len, seed, sa->ni_len + sa->nr_len, km, 2 * klen);
+    if (rc == 0) {
+        memcpy(sa->initiator ? c->key_out : c->key_in, km, klen);
+        memcpy(sa->initiator ? c->key_in : c->key_out, km + klen, klen);
+        c->key_len = klen;
+        c->encr = IKE_ENCR_AES_GCM_16;
+        c->encr_bits = (uint16_t)bits;
+    }
+    oe_wipe(km, sizeof(km));
+    return rc;
+}
+
+static void established(struct ike_core *core, struct ike_sa *sa, int bits, const struct ike_id *peer_id,
+                        struct ike_actions *out)
+{
+    struct ike_action *in = ike_act(out, IKE_ACT_INSTALL, sa);
+    if (in == NULL)
+        return;
+    struct ike_child_sa *c = &in->child;
+    c->spi_in = sa->child_spi_in;
+    c->spi_out = sa->child_spi_out;
+    c->local = sa->local.addr;
+    c->remote = sa->remote.addr;
+    c->local_host = sa->local_host;
+    c->remote_host = sa->remote_host;
+    c->reqid = core->next_reqid++;
+    if (child_keys(sa, bits, c) != 0) {
+        ike_sa_fail(core, sa, out, "child key derivation failed");
+        return;
+    }
+    sa->state = SA_ESTABLISHED;
+    sa->child_encr = IKE_ENCR_AES_GCM_16;
+    sa->child_encr_bits = bits;
+    char id[256], l[OE_ADDR_STRLEN], r[OE_ADDR_STRLEN];
+    ike_describe_id(peer_id->type, peer_id->data, id, sizeof(id));
+    struct ike_action *up = ike_act(out, IKE_ACT_UP, sa);
+    if (up) {
+        up->id_type = peer_id->type;
+        snprintf(up->id, sizeof(up->id), "%s", id);
+        up->child = *c;
+    }
+    ike_log(out, sa, "%s established IKE SA; authenticated peer '%s' (%s)",
+            sa->initiator ? "initiator" : "responder", id,
+            sa->auth == IKE_AUTHBY_NULL ? "NULL authentication" : "RSASSA-PSS with SHA2_256");
+    ike_log(out, sa, "#%u: %s established Child SA using #%u; IPsec tunnel [%s/32] -> [%s/32] "
+            "{ESP=>0x%08x <0x%08x xfrm=AES_GCM_16_%d-NONE DPD=passive}",
+            sa->child_serial, sa->initiator ? "initiator" : "responder", sa->serial,
+            oe_addr_str(&sa->local_host, l), oe_addr_str(&sa->remote_host, r), sa->child_spi_out,
+            sa->child_spi_in, bits);
+}
+
+void ike_send_auth(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out)
+{
+    struct ike_builder inner = {0};
+    struct oe_error err;
+    while (sa->child_spi_in < 0x100)
+        ike_random((uint8_t *)&sa->child_spi_in, 4);
+    if (add_id_auth(core, sa, &inner, sa->auth, &err) != 0) {
+        wbuf_free(&inner.b);
+        ike_sa_fail(core, sa, out, err.msg);
+        return;
+    }
+    struct ike_proposal p;
+    struct ike_ts tsi, tsr;
+    esp_offer(sa, &p);
+    host_ts(&sa->local_host, &tsi);
+    host_ts(&sa->remote_host, &tsr);
+    ikeb_sa(&inner, &p, 1);
+    ikeb_ts(&inner, IKE_PL_TSI, &tsi, 1);
+    ikeb_ts(&inner, IKE_PL_TSR, &tsr, 1);
+    ikeb_notify(&inner, 0, NULL, 0, IKE_N_INITIAL_CONTACT, NULL, 0);
+    struct wbuf msg = {0};
+    if (ike_encrypt(sa, IKE_AUTH, sa->next_msgid++, false, &inner, &msg) != 0) {
+        wbuf_free(&inner.b);
+        ike_sa_fail(core, sa, out, "cannot encrypt IKE_AUTH");
+        return;
+    }
+    wbuf_wipe(&inner.b);
+    sa->state = SA_AUTH_SENT;
+    ike_send(out, sa, &msg, true);
+    ike_log(out, sa, "sent IKE_AUTH request (%s, Child SA proposal AES_GCM_16)",
+            sa->auth == IKE_AUTHBY_NULL ? "NULL authentication" : "RSA signature");
+    wbuf_free(&msg);
+}
+
+static void respond_error(struct ike_sa *sa, uint16_t notify, struct ike_actions *out)
+{
+    struct ike_builder inner = {0};
+    struct wbuf msg = {0};
+    ikeb_notify(&inner, 0, NULL, 0, notify, NULL, 0);
+    if (ike_encrypt(sa, IKE_AUTH, sa->peer_msgid, true, &inner, &msg) == 0)
+        ike_send(out, sa, &msg, false);
+    wbuf_free(&inner.b);
+    wbuf_free(&msg);
+}
+
+void ike_handle_auth_request(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
+                             const struct ike_header *h, const struct ike_payloads *pl,
+                             struct ike_actions *out)
+{
+    (void)h;
+    struct ike_payloads *in = malloc(sizeof(*in));
+    struct oe_error err;
+    if (in == NULL)
+        return;
+    sa->auth_req.len = 0;
+    if (ike_decrypt(sa, msg, len, pl, &sa->auth_req, in, &err) != 0) {
+        /* RFC 7296 2.21.2: a message that fails integrity is dropped, state unchanged */
+        ike_log(out, sa, "dropping IKE_AUTH request: %s", err.msg);
+        free(in);
+        return;
+    }
+    sa->auth_req_first = pl->sk_first;
+    if (!in->has_idi || !in->has_auth || !in->has_sa || !in->has_tsi || !in->has_tsr) {
+        ike_log(out, sa, "IKE_AUTH request lacks IDi, AUTH, SA, TSi or TSr");
+        respond_error(sa, IKE_N_INVALID_SYNTAX, out);
+        free(in);
+        ike_sa_fail(core, sa, out, "malformed IKE_AUTH request");
+        return;
+    }
+    sa->state = SA_WAIT_KEY;
+    struct ike_action *a = ike_act(out, IKE_ACT_NEED_KEY, sa);
+    if (a) {
+        a->id_type = in->idi.type;
+        ike_describe_id(in->idi.type, in->idi.data, a->id, sizeof(a->id));
+        snprintf(a->text, sizeof(a->text), "%s", in->auth_method == IKE_AUTH_NULL ? "null" : "rsasig");
+    }
+    free(in);
+}
+
+void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const struct dnskeys_pubkey *key,
+                               bool allow_null, struct ike_actions *out)
+{
+    struct ike_payloads *in = malloc(sizeof(*in));
+    struct oe_error err;
+    if (in == NULL || ike_parse_payloads(sa->auth_req_first, sa->auth_req.p, sa->auth_req.len, 0, in, &err) != 0) {
+        free(in);
+        ike_sa_fail(core, sa, out, "cannot re-read the IKE_AUTH request");
+        return;
+    }
+    if (check_auth(sa, in, key, allow_null, &err) != 0) {
+        ike_log(out, sa, "IKE_AUTH from peer refused: %s", err.msg);
+        respond_error(sa, IKE_N_AUTHENTICATION_FAILED, out);
+        free(in);
+        ike_sa_fail(core, sa, out, err.msg);
+        return;
+    }
+    sa->auth = in->auth_method == IKE_AUTH_NULL ? IKE_AUTHBY_NULL : IKE_AUTHBY_RSASIG;
+    int bits = 0;
+    const struct ike_proposal *esp = choose_esp(&in->sa, &bits);
+    if (esp == NULL || !ts_covers(in->tsi, in->ntsi, &sa->remote_host) ||
+        !ts_covers(in->tsr, in->ntsr, &sa->local_host)) {
+        uint16_t n = esp ? IKE_N_TS_UNACCEPTABLE : IKE_N_NO_PROPOSAL_CHOSEN;
+        ike_log(out, sa, "IKE_AUTH: %s", ike_notify_name(n));
+        respond_error(sa, n, out);
+        free(in);
+        ike_sa_fail(core, sa, out, ike_notify_name(n));
+        return;
+    }
+    if (sa->auth == IKE_AUTHBY_RSASIG && core->cfg.hostkey == NULL) {
+        respond_error(sa, IKE_N_AUTHENTICATION_FAILED, out);
+        free(in);
+        ike_sa_fail(core, sa, out, "peer wants RSA but we have no host key");
+        return;
+    }
+    sa->child_spi_out = spi_of(esp);
+    while (sa->child_spi_in < 0x100)
+        ike_random((uint8_t *)&sa->child_spi_in, 4);
+    struct ike_builder inner = {0};
+    if (add_id_auth(core, sa, &inner, sa->auth, &err) != 0) {
+        wbuf_free(&inner.b);
+        free(in);
+        ike_sa_fail(core, sa, out, err.msg);
+        return;
+    }
+    struct ike_proposal p = *esp;
+    for (int i = 0; i < 4; i++)
+        p.spi[i] = (uint8_t)(sa->child_spi_in >> (24 - 8 * i));
+    p.nt = 2;
+    p.t[0] = (struct ike_transform){IKE_TR_ENCR, IKE_ENCR_AES_GCM_16, (uint16_t)bits};
+    p.t[1] = (struct ike_transform){IKE_TR_ESN, 0, 0};
+    struct ike_ts tsi, tsr;
+    host_ts(&sa->remote_host, &tsi);
+    host_ts(&sa->local_host, &tsr);
+    ikeb_sa(&inner, &p, 1);
+    ikeb_ts(&inner, IKE_PL_TSI, &tsi, 1);
+    ikeb_ts(&inner, IKE_PL_TSR, &tsr, 1);
+    struct wbuf msg = {0};
+    int rc = ike_encrypt(sa, IKE_AUTH, sa->peer_msgid, true, &inner, &msg);
+    wbuf_wipe(&inner.b);
+    if (rc != 0) {
+        free(in);
+        ike_sa_fail(core, sa, out, "cannot encrypt the IKE_AUTH response");
+        return;
+    }
+    sa->last_resp.len = 0;
+    wbuf_put(&sa->last_resp, msg.p, msg.len);
+    sa->last_resp_msgid = sa->peer_msgid++;
+    sa->have_resp = true;
+    ike_send(out, sa, &msg, false);
+    wbuf_free(&msg);
+    core->half_open--;
+    struct ike_id peer = in->idi;
+    established(core, sa, bits, &peer, out);
+    wbuf_wipe(&sa->auth_req);
+    free(in);
+}
+
+void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
+                              const struct ike_payloads *pl, struct ike_actions *out)
+{
+    struct ike_payloads *in = malloc(sizeof(*in));
+    struct wbuf plain = {0};
+    struct oe_error err;
+    if (in == NULL)
+        return;
+    if (ike_decrypt(sa, msg, len, pl, &plain, in, &err) != 0) {
+        ike_log(out, sa, "dropping IKE_AUTH response: %s", err.msg);
+        wbuf_wipe(&plain);
+        free(in);
+        return;
+    }
+    for (size_t i = 0; i < in->nnotify; i++) {
+        if (in->notify[i].type < 16384) {
+            char why[96];
+            snprintf(why, sizeof(why), "IKE_AUTH refused by the peer: %s", ike_notify_name(in->notify[i].type));
+            ike_log(out, sa, "%s", why);
+            wbuf_wipe(&plain);
+            free(in);
+            ike_sa_fail(core, sa, out, why);
+            return;
+        }
+    }
+    const char *bad = NULL;
+    int bits = 0;
+    const struct ike_proposal *esp = NULL;
+    if (!in->has_idr || !in->has_auth || !in->has_sa || !in->has_tsi || !in->has_tsr)
+        bad = "IKE_AUTH response lacks IDr, AUTH, SA, TSi or TSr";
+    else if (check_auth(sa, in, &sa->peer_key, sa->auth == IKE_AUTHBY_NULL, &err) != 0)
+        bad = err.msg;
+    else if ((sa->auth == IKE_AUTHBY_RSASIG) != (in->auth_method == IKE_AUTH_DIGSIG))
+        bad = "peer authenticated with another method than we asked for";
+    else if ((esp = choose_esp(&in->sa, &bits)) == NULL || in->sa.n != 1)
+        bad = "responder chose an ESP proposal we did not offer";
+    else if (!ts_covers(in->tsi, in->ntsi, &sa->local_host) || !ts_covers(in->tsr, in->ntsr, &sa->remote_host))
+        bad = "responder narrowed the traffic selectors below the host pair";
+    if (bad) {
+        char why[512];
+        snprintf(why, sizeof(why), "%s", bad);
+        ike_log(out, sa, "IKE_AUTH response refused: %s", why);
+        wbuf_wipe(&plain);
+        free(in);
+        ike_sa_fail(core, sa, out, why);
+        return;
+    }
+    sa->child_spi_out = spi_of(esp);
+    struct ike_id peer = in->idr;
+    established(core, sa, bits, &peer, out);
+    wbuf_wipe(&plain);
+    free(in);
+}

@@ -1,0 +1,509 @@
+/* The core: SA table, dispatch of events, SK protection, key derivation. */
+#include "ike_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+void ike_config_defaults(struct ike_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->retransmit_ms = 500;
+    c->retransmit_tries = 6;
+    c->max_half_open = 64;
+    c->dh_groups[0] = IKE_DH_ECP256;
+    c->dh_groups[1] = IKE_DH_CURVE25519;
+    c->dh_groups[2] = IKE_DH_MODP2048;
+}
+
+struct ike_core *ike_core_new(const struct ike_config *cfg, struct oe_error *err)
+{
+    if (ike_crypto_init(err) != 0)
+        return NULL;
+    struct ike_core *core = calloc(1, sizeof(*core));
+    if (core == NULL) {
+        oe_error_set(err, "out of memory");
+        return NULL;
+    }
+    core->cfg = *cfg;
+    core->next_serial = 1;
+    core->next_reqid = 16384;
+    if (ike_random(core->cookie_secret, sizeof(core->cookie_secret)) != 0) {
+        oe_error_set(err, "no random numbers");
+        free(core);
+        return NULL;
+    }
+    return core;
+}
+
+void ike_core_free(struct ike_core *core)
+{
+    if (core == NULL)
+        return;
+    while (core->sas) {
+        struct ike_sa *sa = core->sas;
+        core->sas = sa->next;
+        ike_sa_free(sa);
+    }
+    oe_wipe(core->cookie_secret, sizeof(core->cookie_secret));
+    free(core);
+}
+
+size_t ike_sa_count(const struct ike_core *core)
+{
+    size_t n = 0;
+    for (const struct ike_sa *sa = core->sas; sa; sa = sa->next)
+        n++;
+    return n;
+}
+
+struct ike_sa *ike_sa_new(struct ike_core *core, bool initiator)
+{
+    struct ike_sa *sa = calloc(1, sizeof(*sa));
+    if (sa == NULL)
+        return NULL;
+    sa->serial = core->next_serial;
+    sa->child_serial = core->next_serial + 1;
+    core->next_serial += 2;
+    sa->initiator = initiator;
+    sa->rt_ms = core->cfg.retransmit_ms;
+    uint64_t spi = 0;
+    while (spi == 0)
+        ike_random((uint8_t *)&spi, sizeof(spi));
+    if (initiator)
+        sa->spi_i = spi;
+    else
+        sa->spi_r = spi;
+    sa->next = core->sas;
+    core->sas = sa;
+    return sa;
+}
+
+void ike_sa_free(struct ike_sa *sa)
+{
+    ike_dh_free(sa->dh);
+    wbuf_free(&sa->msg1);
+    wbuf_free(&sa->msg2);
+    wbuf_free(&sa->cookie);
+    wbuf_free(&sa->last_req);
+    wbuf_free(&sa->last_resp);
+    wbuf_wipe(&sa->auth_req);
+    dnskeys_key_free(&sa->peer_key);
+    oe_wipe(sa, sizeof(*sa));
+    free(sa);
+}
+
+static void unlink_sa(struct ike_core *core, struct ike_sa *sa)
+{
+    for (struct ike_sa **p = &core->sas; *p; p = &(*p)->next) {
+        if (*p == sa) {
+            *p = sa->next;
+            return;
+        }
+    }
+}
+
+static struct ike_sa *find_sa(struct ike_core *core, unsigned serial)
+{
+    for (struct ike_sa *sa = core->sas; sa; sa = sa->next)
+        if (sa->serial == serial)
+            return sa;
+    return NULL;
+}
+
+/* ---- actions ---- */
+
+struct ike_action *ike_act(struct ike_actions *out, enum ike_action_kind kind, const struct ike_sa *sa)
+{
+    if (out->n == out->cap) {
+        size_t cap = out->cap ? out->cap * 2 : 8;
+        struct ike_action *v = realloc(out->v, cap * sizeof(*v));
+        if (v == NULL)
+            return NULL;
+        out->v = v;
+        out->cap = cap;
+    }
+    struct ike_action *a = &out->v[out->n++];
+    memset(a, 0, sizeof(*a));
+    a->kind = kind;
+    if (sa) {
+        a->serial = sa->serial;
+        a->tag = sa->tag;
+        a->local = sa->local;
+        a->remote = sa->remote;
+    }
+    return a;
+}
+
+void ike_actions_clear(struct ike_actions *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        free(a->v[i].msg);
+        oe_wipe(&a->v[i].child, sizeof(a->v[i].child));
+    }
+    a->n = 0;
+}
+
+void ike_log(struct ike_actions *out, const struct ike_sa *sa, const char *fmt, ...)
+{
+    struct ike_action *a = ike_act(out, IKE_ACT_LOG, sa);
+    if (a == NULL)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->text, sizeof(a->text), fmt, ap);
+    va_end(ap);
+}
+
+static void remember(struct wbuf *dst, const struct wbuf *src)
+{
+    dst->len = 0;
+    wbuf_put(dst, src->p, src->len);
+}
+
+void ike_send(struct ike_actions *out, struct ike_sa *sa, const struct wbuf *msg, bool request)
+{
+    struct ike_action *a = ike_act(out, IKE_ACT_SEND, sa);
+    if (a == NULL || msg->failed || (a->msg = malloc(msg->len)) == NULL)
+        return;
+    memcpy(a->msg, msg->p, msg->len);
+    a->len = msg->len;
+    if (request) {
+        remember(&sa->last_req, msg);
+        sa->tries = 0;
+        sa->wait_ms = sa->rt_ms;
+        struct ike_action *t = ike_act(out, IKE_ACT_TIMER, sa);
+        if (t)
+            t->ms = sa->wait_ms;
+    }
+}
+
+void ike_sa_fail(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out, const char *why)
+{
+    struct ike_action *a = ike_act(out, IKE_ACT_DOWN, sa);
+    if (a)
+        snprintf(a->text, sizeof(a->text), "%s", why);
+    if (sa->state == SA_ESTABLISHED && sa->child_spi_out) {
+        struct ike_action *d = ike_act(out, IKE_ACT_DELETE, sa);
+        if (d) {
+            d->child.spi_in = sa->child_spi_in;
+            d->child.spi_out = sa->child_spi_out;
+            d->child.local = sa->local.addr;
+            d->child.remote = sa->remote.addr;
+            d->child.local_host = sa->local_host;
+            d->child.remote_host = sa->remote_host;
+        }
+    }
+    if (sa->state == SA_INIT_DONE || sa->state == SA_WAIT_KEY)
+        core->half_open--;
+    unlink_sa(core, sa);
+    ike_sa_free(sa);
+}
+
+/* ---- SK payload (RFC 7296 3.14, AES-GCM per RFC 5282) ---- */
+
+int ike_encrypt(const struct ike_sa *sa, uint8_t exchange, uint32_t msgid, bool response,
+                const struct ike_builder *inner, struct wbuf *msg)
+{
+    struct ike_header h = {.spi_i = sa->spi_i, .spi_r = sa->spi_r, .exchange = exchange, .msgid = msgid,
+                           .flags = (uint8_t)((sa->initiator ? IKE_FLAG_I : 0) | (response ? IKE_FLAG_R : 0))};
+    struct ike_builder mb = {0};
+    ikeb_header(&mb, &h);
+    size_t sk = ikeb_begin(&mb, IKE_PL_SK);
+    mb.b.p[sk] = inner->b.len ? inner->first : IKE_PL_NONE;
+    size_t plen = inner->b.len + 1; /* payloads, pad length (no padding for GCM) */
+    size_t total = mb.b.len + 8 + plen + 16;
+    wbuf_set_u16(&mb.b, sk + 2, (unsigned)(total - sk));
+    wbuf_set_u32(&mb.b, 24, (uint32_t)total);
+    uint8_t iv[8];
+    uint8_t *plain = malloc(plen), *ct = malloc(plen + 16);
+    int rc = -1;
+    if (plain && ct && ike_random(iv, 8) == 0 && !mb.b.failed) {
+        if (inner->b.len)
+            memcpy(plain, inner->b.p, inner->b.len);
+        plain[plen - 1] = 0;
+        const uint8_t *key = sa->initiator ? sa->sk_ei : sa->sk_er;
+        if (ike_gcm_seal(key, sa->ekey_len, iv, mb.b.p, mb.b.len, plain, plen, ct) == 0) {
+            wbuf_put(&mb.b, iv, 8);
+            wbuf_put(&mb.b, ct, plen + 16);
+            rc = mb.b.failed ? -1 : 0;
+        }
+    }
+    if (plain) {
+        oe_wipe(plain, plen);
+        free(plain);
+    }
+    free(ct);
+    if (rc == 0) {
+        *msg = mb.b;
+    } else {
+        wbuf_free(&mb.b);
+    }
+    return rc;
+}
+
+int ike_decrypt(const struct ike_sa *sa, const uint8_t *msg, size_t len, const struct ike_payloads *outer,
+                struct wbuf *plain, struct ike_payloads *inner, struct oe_error *err)
+{
+    const struct chunk *body = &outer->sk_body;
+    if (!outer->has_sk) {
+        oe_error_set(err, "no SK payload");
+        return -1;
+    }
+    if (body->len < 8 + 1 + 16) {
+        oe_error_set(err, "SK payload of %zu octets is shorter than IV, pad length and ICV", body->len);
+        return -1;
+    }
+    size_t clen = body->len - 8;
+    uint8_t *out = malloc(clen);
+    if (out == NULL) {
+        oe_error_set(err, "out of memory");
+        return -1;
+    }
+    /* the peer encrypts with its own direction's key */
+    const uint8_t *key = sa->initiator ? sa->sk_er : sa->sk_ei;
+    if (outer->sk_off + 4 > len ||
+        ike_gcm_open(key, sa->ekey_len, body->p, msg, outer->sk_off + 4, body->p + 8, clen, out) != 0) {
+        oe_error_set(err, "SK payload: integrity check failed");
+        free(out);
+        return -1;
+    }
+    size_t plen = clen - 16;
+    uint8_t pad = out[plen - 1];
+    if (pad + 1u > plen) {
+        oe_error_set(err, "SK payload: pad length %u larger than the plaintext", pad);
+        oe_wipe(out, clen);
+        free(out);
+        return -1;
+    }
+    plen -= pad + 1u;
+    plain->len = 0;
+    wbuf_put(plain, out, plen);
+    oe_wipe(out, clen);
+    free(out);
+    return ike_parse_payloads(outer->sk_first, plain->p, plen, 0, inner, err);
+}
+
+/* RFC 7296 2.14 */
+int ike_derive_ike_keys(struct ike_sa *sa, const uint8_t *shared, size_t slen)
+{
+    uint8_t seed[512], skeyseed[IKE_MAX_PRF_LEN];
+    size_t n = 0;
+    memcpy(seed, sa->ni, sa->ni_len);
+    n += sa->ni_len;
+    memcpy(seed + n, sa->nr, sa->nr_len);
+    n += sa->nr_len;
+    if (ike_prf(sa->prf, seed, n, shared, slen, skeyseed) != 0)
+        return -1;
+    for (int i = 7; i >= 0; i--)
+        seed[n++] = (uint8_t)(sa->spi_i >> (8 * i));
+    for (int i = 7; i >= 0; i--)
+        seed[n++] = (uint8_t)(sa->spi_r >> (8 * i));
+    sa->prf_len = ike_prf_len(sa->prf);
+    sa->ekey_len = (size_t)sa->encr_bits / 8 + 4;
+    size_t need = sa->prf_len * 3 + sa->ekey_len * 2; /* SK_d, SK_ei, SK_er, SK_pi, SK_pr (GCM: no SK_a) */
+    uint8_t km[3 * IKE_MAX_PRF_LEN + 2 * IKE_MAX_KEY];
+    int rc = ike_prf_plus(sa->prf, skeyseed, sa->prf_len, seed, n, km, need);
+    if (rc == 0) {
+        size_t o = 0;
+        memcpy(sa->sk_d, km + o, sa->prf_len);
+        o += sa->prf_len;
+        memcpy(sa->sk_ei, km + o, sa->ekey_len);
+        o += sa->ekey_len;
+        memcpy(sa->sk_er, km + o, sa->ekey_len);
+        o += sa->ekey_len;
+        memcpy(sa->sk_pi, km + o, sa->prf_len);
+        o += sa->prf_len;
+        memcpy(sa->sk_pr, km + o, sa->prf_len);
+    }
+    oe_wipe(km, sizeof(km));
+    oe_wipe(skeyseed, sizeof(skeyseed));
+    oe_wipe(seed, sizeof(seed));
+    return rc;
+}
+
+void ike_describe_id(uint8_t type, struct chunk data, char *out, size_t len)
+{
+    struct oe_addr a = {0};
+    char s[OE_ADDR_STRLEN];
+    if (type == IKE_ID_IPV4 && data.len == 4) {
+        a.family = AF_INET;
+        memcpy(a.bytes, data.p, 4);
+        snprintf(out, len, "%s", oe_addr_str(&a, s));
+    } else if (type == IKE_ID_IPV6 && data.len == 16) {
+        a.family = AF_INET6;
+        memcpy(a.bytes, data.p, 16);
+        snprintf(out, len, "%s", oe_addr_str(&a, s));
+    } else if (type == IKE_ID_FQDN) {
+        size_t n = data.len < len - 2 ? data.len : len - 2;
+        out[0] = '@';
+        for (size_t i = 0; i < n; i++)
+            out[i + 1] = data.p[i] >= 0x21 && data.p[i] < 0x7f ? (char)data.p[i] : '?';
+        out[n + 1] = '\0';
+    } else if (type == IKE_ID_NULL) {
+        snprintf(out, len, "ID_NULL");
+    } else {
+        snprintf(out, len, "ID type %u", type);
+    }
+}
+
+/* ---- events ---- */
+
+unsigned ike_initiate(struct ike_core *core, const struct ike_initiate *req, uint64_t now_ms,
+                      struct ike_actions *out)
+{
+    (void)now_ms;
+    struct ike_sa *sa = ike_sa_new(core, true);
+    if (sa == NULL)
+        return 0;
+    sa->tag = req->tag;
+    sa->local = req->local;
+    sa->remote = req->remote;
+    sa->local_host = req->local_host;
+    sa->remote_host = req->remote_host;
+    sa->auth = req->auth;
+    if (req->auth == IKE_AUTHBY_RSASIG && (core->cfg.hostkey == NULL ||
+                                           dnskeys_key_copy(&req->peer_key, &sa->peer_key) != 0)) {
+        ike_sa_fail(core, sa, out, core->cfg.hostkey ? "out of memory" : "RSA authentication needs a host key");
+        return 0;
+    }
+    sa->dh_group = core->cfg.dh_groups[0];
+    unsigned serial = sa->serial;
+    ike_send_sa_init(core, sa, out);
+    return serial;
+}
+
+static struct ike_sa *find_by_spi(struct ike_core *core, const struct ike_header *h,
+                                  const struct ike_endpoint *remote)
+{
+    for (struct ike_sa *sa = core->sas; sa; sa = sa->next) {
+        if (sa->spi_i != h->spi_i)
+            continue;
+        /* a responder's SA before its SPI is known to the peer: match the peer's address too */
+        if (h->spi_r == 0 && !sa->initiator && oe_addr_eq(&sa->remote.addr, &remote->addr))
+            return sa;
+        if (sa->spi_r == h->spi_r)
+            return sa;
+        if (sa->initiator && sa->state == SA_INIT_SENT && h->spi_r != 0)
+            return sa; /* the response that tells us spi_r */
+    }
+    return NULL;
+}
+
+void ike_receive(struct ike_core *core, const struct ike_endpoint *local,
+                 const struct ike_endpoint *remote, const uint8_t *data, size_t len,
+                 uint64_t now_ms, struct ike_actions *out)
+{
+    (void)now_ms;
+    struct ike_header h;
+    struct oe_error err;
+    char from[OE_ADDR_STRLEN];
+    oe_addr_str(&remote->addr, from);
+    if (ike_parse_header(data, len, &h, &err) != 0) {
+        ike_log(out, NULL, "dropping packet from %s:%u: %s", from, remote->port, err.msg);
+        return;
+    }
+    struct ike_payloads *pl = malloc(sizeof(*pl));
+    if (pl == NULL)
+        return;
+    if (ike_parse_payloads(h.next, data + IKE_HDR_LEN, len - IKE_HDR_LEN, IKE_HDR_LEN, pl, &err) != 0) {
+        ike_log(out, NULL, "dropping %s from %s:%u: %s", h.flags & IKE_FLAG_R ? "response" : "request", from,
+                remote->port, err.msg);
+        free(pl);
+        return;
+    }
+    bool response = h.flags & IKE_FLAG_R;
+    struct ike_sa *sa = find_by_spi(core, &h, remote);
+    if (h.exchange == IKE_SA_INIT && !response) {
+        if (sa != NULL && sa->state == SA_INIT_DONE && sa->have_resp) {
+            /* a retransmitted request: the same answer again */
+            ike_send(out, sa, &sa->last_resp, false);
+        } else if (sa == NULL) {
+            ike_handle_sa_init_request(core, local, remote, data, len, &h, pl, out);
+        }
+    } else if (sa == NULL) {
+        ike_log(out, NULL, "dropping %s %u from %s:%u: no IKE SA with those SPIs",
+                response ? "response" : "request", h.exchange, from, remote->port);
+    } else if (h.exchange == IKE_SA_INIT) {
+        if (sa->state == SA_INIT_SENT)
+            ike_handle_sa_init_response(core, sa, data, len, pl, out);
+    } else if (response) {
+        if (h.msgid != sa->next_msgid - 1)
+            ike_log(out, sa, "dropping response with message ID %u, expected %u", h.msgid, sa->next_msgid - 1);
+        else if (h.exchange == IKE_AUTH && sa->state == SA_AUTH_SENT)
+            ike_handle_auth_response(core, sa, data, len, pl, out);
+        else if (h.exchange == IKE_INFORMATIONAL)
+            ike_handle_informational(core, sa, data, len, &h, pl, out);
+    } else if (sa->have_resp && h.msgid == sa->last_resp_msgid) {
+        ike_send(out, sa, &sa->last_resp, false);
+    } else if (h.msgid != sa->peer_msgid) {
+        ike_log(out, sa, "dropping request with message ID %u, expected %u", h.msgid, sa->peer_msgid);
+    } else if (h.exchange == IKE_AUTH && sa->state == SA_INIT_DONE) {
+        ike_handle_auth_request(core, sa, data, len, &h, pl, out);
+    } else if (h.exchange == IKE_INFORMATIONAL && sa->state != SA_INIT_DONE) {
+        ike_handle_informational(core, sa, data, len, &h, pl, out);
+    } else {
+        ike_log(out, sa, "ignoring exchange %u in this state", h.exchange);
+    }
+    free(pl);
+}
+
+void ike_timer(struct ike_core *core, unsigned serial, uint64_t now_ms, struct ike_actions *out)
+{
+    (void)now_ms;
+    struct ike_sa *sa = find_sa(core, serial);
+    if (sa == NULL || sa->state == SA_ESTABLISHED || sa->state == SA_INIT_DONE || sa->state == SA_WAIT_KEY)
+        return;
+    if (++sa->tries >= core->cfg.retransmit_tries) {
+        char why[96];
+        snprintf(why, sizeof(why), "no response after %u transmissions", sa->tries);
+        ike_log(out, sa, "%s; giving up", why);
+        ike_sa_fail(core, sa, out, why);
+        return;
+    }
+    struct ike_action *a = ike_act(out, IKE_ACT_SEND, sa);
+    if (a && (a->msg = malloc(sa->last_req.len)) != NULL) {
+        memcpy(a->msg, sa->last_req.p, sa->last_req.len);
+        a->len = sa->last_req.len;
+    }
+    sa->wait_ms *= 2;
+    struct ike_action *t = ike_act(out, IKE_ACT_TIMER, sa);
+    if (t)
+        t->ms = sa->wait_ms;
+    ike_log(out, sa, "retransmitting (try %u, next in %u ms)", sa->tries + 1, sa->wait_ms);
+}
+
+void ike_peer_key(struct ike_core *core, unsigned serial, const struct dnskeys_pubkey *key,
+                  bool allow_null, struct ike_actions *out)
+{
+    struct ike_sa *sa = find_sa(core, serial);
+    if (sa == NULL || sa->state != SA_WAIT_KEY)
+        return;
+    ike_continue_auth_request(core, sa, key, allow_null, out);
+}
+
+void ike_delete(struct ike_core *core, unsigned serial, uint64_t now_ms, struct ike_actions *out)
+{
+    (void)now_ms;
+    struct ike_sa *sa = find_sa(core, serial);
+    if (sa == NULL)
+        return;
+    if (sa->state == SA_ESTABLISHED) {
+        struct ike_builder inner = {0};
+        ikeb_delete(&inner, IKE_PROTO_IKE, 0, NULL, 0);
+        struct wbuf msg = {0};
+        if (ike_encrypt(sa, IKE_INFORMATIONAL, sa->next_msgid++, false, &inner, &msg) == 0) {
+            struct ike_action *a = ike_act(out, IKE_ACT_SEND, sa);
+            if (a) {
+                a->msg = msg.p;
+                a->len = msg.len;
+                msg.p = NULL;
+            }
+        }
+        wbuf_free(&msg);
+        wbuf_free(&inner.b);
+        ike_log(out, sa, "deleting IKE SA (sent INFORMATIONAL request with Delete)");
+    }
+    ike_sa_fail(core, sa, out, "deleted locally");
+}

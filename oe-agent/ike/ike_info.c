@@ -1,0 +1,72 @@
+/* INFORMATIONAL (RFC 7296 1.4): Delete of the IKE SA or a Child SA, liveness. */
+#include "ike_internal.h"
+
+#include <stdlib.h>
+
+void ike_handle_informational(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
+                              const struct ike_header *h, const struct ike_payloads *pl,
+                              struct ike_actions *out)
+{
+    struct ike_payloads *in = malloc(sizeof(*in));
+    struct wbuf plain = {0};
+    struct oe_error err;
+    bool response = h->flags & IKE_FLAG_R;
+    if (in == NULL)
+        return;
+    if (ike_decrypt(sa, msg, len, pl, &plain, in, &err) != 0) {
+        ike_log(out, sa, "dropping INFORMATIONAL %s: %s", response ? "response" : "request", err.msg);
+        goto done;
+    }
+    if (response)
+        goto done; /* the answer to our own Delete or liveness check */
+    struct ike_builder reply = {0};
+    bool ike_deleted = in->has_delete && in->delete_protocol == IKE_PROTO_IKE;
+    bool child_deleted = false;
+    if (in->has_delete && in->delete_protocol == IKE_PROTO_ESP && in->delete_spi_size == 4) {
+        for (size_t i = 0; i + 4 <= in->delete_spis.len; i += 4) {
+            const uint8_t *s = in->delete_spis.p + i;
+            uint32_t spi = (uint32_t)s[0] << 24 | (uint32_t)s[1] << 16 | (uint32_t)s[2] << 8 | s[3];
+            if (spi == sa->child_spi_out)
+                child_deleted = true;
+        }
+        if (child_deleted) {
+            uint8_t mine[4] = {(uint8_t)(sa->child_spi_in >> 24), (uint8_t)(sa->child_spi_in >> 16),
+                               (uint8_t)(sa->child_spi_in >> 8), (uint8_t)sa->child_spi_in};
+            ikeb_delete(&reply, IKE_PROTO_ESP, 4, mine, 1);
+        }
+    }
+    struct wbuf m = {0};
+    if (ike_encrypt(sa, IKE_INFORMATIONAL, h->msgid, true, &reply, &m) == 0) {
+        sa->last_resp.len = 0;
+        wbuf_put(&sa->last_resp, m.p, m.len);
+        sa->last_resp_msgid = h->msgid;
+        sa->have_resp = true;
+        sa->peer_msgid = h->msgid + 1;
+        ike_send(out, sa, &m, false);
+    }
+    wbuf_free(&m);
+    wbuf_free(&reply.b);
+    if (ike_deleted) {
+        ike_log(out, sa, "peer deleted the IKE SA (INFORMATIONAL Delete)");
+        wbuf_wipe(&plain);
+        free(in);
+        ike_sa_fail(core, sa, out, "deleted by the peer");
+        return;
+    }
+    if (child_deleted) {
+        struct ike_action *d = ike_act(out, IKE_ACT_DELETE, sa);
+        if (d) {
+            d->child.spi_in = sa->child_spi_in;
+            d->child.spi_out = sa->child_spi_out;
+            d->child.local = sa->local.addr;
+            d->child.remote = sa->remote.addr;
+            d->child.local_host = sa->local_host;
+            d->child.remote_host = sa->remote_host;
+        }
+        ike_log(out, sa, "#%u: peer deleted the Child SA", sa->child_serial);
+        sa->child_spi_out = 0;
+    }
+done:
+    wbuf_wipe(&plain);
+    free(in);
+}

@@ -1,0 +1,327 @@
+/* IKE_SA_INIT (RFC 7296 1.2), both roles, with INVALID_KE_PAYLOAD and cookies. */
+#include "ike_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* RFC 7427 4: SHA2-256, SHA2-384, SHA2-512 */
+static const uint8_t hash_algs[] = {0, 2, 0, 3, 0, 4};
+
+static bool dh_supported(const struct ike_core *core, int g)
+{
+    for (int i = 0; i < 4 && core->cfg.dh_groups[i]; i++)
+        if (core->cfg.dh_groups[i] == g)
+            return true;
+    return false;
+}
+
+static size_t ike_proposal_offer(const struct ike_core *core, int first_dh, struct ike_proposal *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->num = 1;
+    p->protocol = IKE_PROTO_IKE;
+    struct ike_transform t[] = {
+        {IKE_TR_ENCR, IKE_ENCR_AES_GCM_16, 256}, {IKE_TR_ENCR, IKE_ENCR_AES_GCM_16, 128},
+        {IKE_TR_PRF, IKE_PRF_SHA2_256, 0},       {IKE_TR_PRF, IKE_PRF_SHA2_384, 0},
+        {IKE_TR_PRF, IKE_PRF_SHA2_512, 0},
+    };
+    memcpy(p->t, t, sizeof(t));
+    p->nt = sizeof(t) / sizeof(t[0]);
+    p->t[p->nt++] = (struct ike_transform){IKE_TR_DH, (uint16_t)first_dh, 0};
+    for (int i = 0; i < 4 && core->cfg.dh_groups[i]; i++)
+        if (core->cfg.dh_groups[i] != first_dh)
+            p->t[p->nt++] = (struct ike_transform){IKE_TR_DH, (uint16_t)core->cfg.dh_groups[i], 0};
+    return 1;
+}
+
+void ike_send_sa_init(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out)
+{
+    struct oe_error err;
+    ike_dh_free(sa->dh);
+    sa->dh = ike_dh_new(sa->dh_group, &err);
+    sa->ni_len = 32;
+    if (sa->dh == NULL || ike_random(sa->ni, sa->ni_len) != 0) {
+        ike_sa_fail(core, sa, out, sa->dh ? "no random numbers" : err.msg);
+        return;
+    }
+    struct ike_header h = {.spi_i = sa->spi_i, .exchange = IKE_SA_INIT, .flags = IKE_FLAG_I};
+    struct ike_builder mb = {0};
+    struct ike_proposal prop;
+    size_t publen;
+    const uint8_t *pub = ike_dh_public(sa->dh, &publen);
+    ikeb_header(&mb, &h);
+    if (sa->cookie.len)
+        ikeb_notify(&mb, 0, NULL, 0, IKE_N_COOKIE, sa->cookie.p, sa->cookie.len);
+    ikeb_sa(&mb, &prop, ike_proposal_offer(core, sa->dh_group, &prop));
+    ikeb_ke(&mb, (uint16_t)sa->dh_group, pub, publen);
+    ikeb_nonce(&mb, sa->ni, sa->ni_len);
+    ikeb_notify(&mb, 0, NULL, 0, IKE_N_SIGNATURE_HASH_ALGORITHMS, hash_algs, sizeof(hash_algs));
+    ikeb_finish(&mb);
+    sa->msg1.len = 0;
+    wbuf_put(&sa->msg1, mb.b.p, mb.b.len);
+    sa->state = SA_INIT_SENT;
+    sa->next_msgid = 1;
+    char r[OE_ADDR_STRLEN];
+    ike_log(out, sa, "initiating IKEv2 connection to %s:%u (DH %d)", oe_addr_str(&sa->remote.addr, r),
+            sa->remote.port, sa->dh_group);
+    ike_send(out, sa, &mb.b, true);
+    ike_log(out, sa, "sent IKE_SA_INIT request");
+    wbuf_free(&mb.b);
+}
+
+/* What we accept from a proposal; false when nothing fits. */
+struct choice {
+    int encr, encr_bits, prf, dh;
+    uint8_t num;
+};
+
+static bool choose_ike(const struct ike_core *core, const struct ike_sa_payload *sa, int ke_group,
+                       struct choice *c, int *want_group)
+{
+    *want_group = 0;
+    for (size_t i = 0; i < sa->n; i++) {
+        const struct ike_proposal *p = &sa->p[i];
+        struct choice x = {.num = p->num};
+        bool integ = false, dh_ke = false;
+        int dh_other = 0;
+        if (p->protocol != IKE_PROTO_IKE)
+            continue;
+        for (size_t t = 0; t < p->nt; t++) {
+            const struct ike_transform *tr = &p->t[t];
+            if (tr->type == IKE_TR_ENCR && !x.encr && tr->id == IKE_ENCR_AES_GCM_16 &&
+                (tr->keylen == 128 || tr->keylen == 256)) {
+                x.encr = tr->id;
+                x.encr_bits = tr->keylen;
+            } else if (tr->type == IKE_TR_PRF && !x.prf && ike_prf_len(tr->id)) {
+                x.prf = tr->id;
+            } else if (tr->type == IKE_TR_INTEG && tr->id != 0) {
+                integ = true;
+            } else if (tr->type == IKE_TR_DH && dh_supported(core, tr->id)) {
+                if (tr->id == ke_group)
+                    dh_ke = true;
+                else if (!dh_other)
+                    dh_other = tr->id;
+            }
+        }
+        /* only AEAD for now, and an AEAD proposal has no integrity transform (RFC 5282 8) */
+        if (!x.encr || !x.prf || integ || (!dh_ke && !dh_other))
+            continue;
+        if (!dh_ke) {
+            *want_group = dh_other;
+            continue;
+        }
+        x.dh = ke_group;
+        *c = x;
+        return true;
+    }
+    return false;
+}
+
+static void respond_plain(const struct ike_header *req, uint16_t notify, const uint8_t *data, size_t len,
+                          const struct ike_endpoint *local, const struct ike_endpoint *remote,
+                          struct ike_actions *out)
+{
+    struct ike_header h = {.spi_i = req->spi_i, .exchange = IKE_SA_INIT, .flags = IKE_FLAG_R};
+    struct ike_builder mb = {0};
+    ikeb_header(&mb, &h);
+    ikeb_notify(&mb, 0, NULL, 0, notify, data, len);
+    ikeb_finish(&mb);
+    struct ike_action *a = ike_act(out, IKE_ACT_SEND, NULL);
+    if (a) {
+        a->local = *local;
+        a->remote = *remote;
+        a->msg = mb.b.p;
+        a->len = mb.b.len;
+        mb.b.p = NULL;
+    }
+    wbuf_free(&mb.b);
+}
+
+/* RFC 7296 2.6: Cookie = <VersionIDofSecret> | Hash(Ni | IPi | SPIi | <secret>) */
+static void make_cookie(const struct ike_core *core, const struct ike_payloads *pl,
+                        const struct ike_endpoint *remote, uint64_t spi_i, uint8_t out[33])
+{
+    uint8_t in[256 + 16 + 8];
+    size_t n = 0;
+    memcpy(in, pl->nonce.p, pl->nonce.len);
+    n += pl->nonce.len;
+    memcpy(in + n, remote->addr.bytes, 16);
+    n += 16;
+    for (int i = 7; i >= 0; i--)
+        in[n++] = (uint8_t)(spi_i >> (8 * i));
+    out[0] = 1;
+    ike_prf(IKE_PRF_SHA2_256, core->cookie_secret, sizeof(core->cookie_secret), in, n, out + 1);
+}
+
+void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint *local,
+                                const struct ike_endpoint *remote, const uint8_t *msg, size_t len,
+                                const struct ike_header *h, const struct ike_payloads *pl,
+                                struct ike_actions *out)
+{
+    char from[OE_ADDR_STRLEN];
+    oe_addr_str(&remote->addr, from);
+    if (h->spi_r != 0 || h->msgid != 0 || !(h->flags & IKE_FLAG_I)) {
+        ike_log(out, NULL, "dropping IKE_SA_INIT request from %s: bad SPI, message ID or flags", from);
+        return;
+    }
+    if (pl->unsupported_critical) {
+        uint8_t t = pl->unsupported_critical;
+        respond_plain(h, IKE_N_UNSUPPORTED_CRITICAL_PAYLOAD, &t, 1, local, remote, out);
+        return;
+    }
+    if (!pl->has_sa || !pl->has_ke || !pl->has_nonce) {
+        respond_plain(h, IKE_N_INVALID_SYNTAX, NULL, 0, local, remote, out);
+        ike_log(out, NULL, "IKE_SA_INIT request from %s lacks SA, KE or Ni: INVALID_SYNTAX", from);
+        return;
+    }
+    if (core->half_open >= core->cfg.max_half_open) {
+        uint8_t cookie[33];
+        make_cookie(core, pl, remote, h->spi_i, cookie);
+        const struct ike_notify *c = ike_find_notify(pl, IKE_N_COOKIE);
+        if (c == NULL || c->data.len != sizeof(cookie) || memcmp(c->data.p, cookie, sizeof(cookie)) != 0) {
+            respond_plain(h, IKE_N_COOKIE, cookie, sizeof(cookie), local, remote, out);
+            ike_log(out, NULL, "%zu half-open IKE SAs: asking %s for a cookie", core->half_open, from);
+            return;
+        }
+    }
+    struct choice c;
+    int want;
+    if (!choose_ike(core, &pl->sa, pl->ke_group, &c, &want)) {
+        if (want) {
+            uint8_t g[2] = {(uint8_t)(want >> 8), (uint8_t)want};
+            respond_plain(h, IKE_N_INVALID_KE_PAYLOAD, g, 2, local, remote, out);
+            ike_log(out, NULL, "IKE_SA_INIT from %s: KE group %u not wanted, asking for %d", from, pl->ke_group, want);
+        } else {
+            respond_plain(h, IKE_N_NO_PROPOSAL_CHOSEN, NULL, 0, local, remote, out);
+            ike_log(out, NULL, "IKE_SA_INIT from %s: no acceptable proposal (we take AES-GCM-16 with HMAC-SHA2 PRF and DH 14, 19 or 31)", from);
+        }
+        return;
+    }
+    struct ike_sa *sa = ike_sa_new(core, false);
+    if (sa == NULL)
+        return;
+    sa->spi_i = h->spi_i;
+    sa->local = *local;
+    sa->remote = *remote;
+    sa->local_host = local->addr;
+    sa->remote_host = remote->addr;
+    sa->prf = c.prf;
+    sa->encr = c.encr;
+    sa->encr_bits = c.encr_bits;
+    sa->dh_group = c.dh;
+    struct oe_error err;
+    uint8_t shared[IKE_MAX_DH_LEN];
+    sa->ni_len = pl->nonce.len < sizeof(sa->ni) ? pl->nonce.len : sizeof(sa->ni);
+    memcpy(sa->ni, pl->nonce.p, sa->ni_len);
+    sa->nr_len = 32;
+    sa->dh = ike_dh_new(c.dh, &err);
+    if (sa->dh == NULL || ike_random(sa->nr, sa->nr_len) != 0 ||
+        ike_dh_shared(sa->dh, pl->ke.p, pl->ke.len, shared, &err) != 0 ||
+        ike_derive_ike_keys(sa, shared, c.dh == IKE_DH_MODP2048 ? 256 : 32) != 0) {
+        ike_log(out, sa, "IKE_SA_INIT from %s refused: %s", from, err.msg);
+        oe_wipe(shared, sizeof(shared));
+        if (sa->dh && strstr(err.msg, "KE:"))
+            respond_plain(h, IKE_N_INVALID_SYNTAX, NULL, 0, local, remote, out);
+        ike_sa_fail(core, sa, out, "bad IKE_SA_INIT");
+        return;
+    }
+    oe_wipe(shared, sizeof(shared));
+    wbuf_put(&sa->msg1, msg, len);
+    struct ike_header rh = {.spi_i = sa->spi_i, .spi_r = sa->spi_r, .exchange = IKE_SA_INIT, .flags = IKE_FLAG_R};
+    struct ike_builder mb = {0};
+    struct ike_proposal p = {.num = c.num, .protocol = IKE_PROTO_IKE, .nt = 3};
+    p.t[0] = (struct ike_transform){IKE_TR_ENCR, (uint16_t)c.encr, (uint16_t)c.encr_bits};
+    p.t[1] = (struct ike_transform){IKE_TR_PRF, (uint16_t)c.prf, 0};
+    p.t[2] = (struct ike_transform){IKE_TR_DH, (uint16_t)c.dh, 0};
+    size_t publen;
+    const uint8_t *pub = ike_dh_public(sa->dh, &publen);
+    ikeb_header(&mb, &rh);
+    ikeb_sa(&mb, &p, 1);
+    ikeb_ke(&mb, (uint16_t)c.dh, pub, publen);
+    ikeb_nonce(&mb, sa->nr, sa->nr_len);
+    ikeb_notify(&mb, 0, NULL, 0, IKE_N_SIGNATURE_HASH_ALGORITHMS, hash_algs, sizeof(hash_algs));
+    ikeb_finish(&mb);
+    wbuf_put(&sa->msg2, mb.b.p, mb.b.len);
+    sa->last_resp.len = 0;
+    wbuf_put(&sa->last_resp, mb.b.p, mb.b.len);
+    sa->have_resp = true;
+    sa->last_resp_msgid = 0;
+    sa->peer_msgid = 1;
+    sa->state = SA_INIT_DONE;
+    core->half_open++;
+    ike_log(out, sa, "responding to IKE_SA_INIT from %s:%u (AES_GCM_16_%d, PRF %d, DH %d)", from, remote->port,
+            c.encr_bits, c.prf, c.dh);
+    ike_send(out, sa, &mb.b, false);
+    wbuf_free(&mb.b);
+}
+
+void ike_handle_sa_init_response(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
+                                 const struct ike_payloads *pl, struct ike_actions *out)
+{
+    const struct ike_notify *n;
+    if ((n = ike_find_notify(pl, IKE_N_COOKIE)) != NULL && !sa->cookie.len) {
+        wbuf_put(&sa->cookie, n->data.p, n->data.len);
+        ike_log(out, sa, "responder asked for a cookie; resending IKE_SA_INIT with it");
+        ike_send_sa_init(core, sa, out);
+        return;
+    }
+    if ((n = ike_find_notify(pl, IKE_N_INVALID_KE_PAYLOAD)) != NULL) {
+        int g = n->data.len == 2 ? n->data.p[0] << 8 | n->data.p[1] : 0;
+        if (g && g != sa->dh_group && dh_supported(core, g)) {
+            ike_log(out, sa, "responder wants DH %d (INVALID_KE_PAYLOAD); retrying", g);
+            sa->dh_group = g;
+            ike_send_sa_init(core, sa, out);
+            return;
+        }
+        ike_sa_fail(core, sa, out, "INVALID_KE_PAYLOAD for a group we do not support");
+        return;
+    }
+    for (size_t i = 0; i < pl->nnotify; i++) {
+        if (pl->notify[i].type < 16384) {
+            char why[96];
+            snprintf(why, sizeof(why), "IKE_SA_INIT refused by the peer: %s", ike_notify_name(pl->notify[i].type));
+            ike_log(out, sa, "%s", why);
+            ike_sa_fail(core, sa, out, why);
+            return;
+        }
+    }
+    struct ike_header h;
+    struct oe_error err;
+    ike_parse_header(msg, len, &h, &err);
+    if (!pl->has_sa || !pl->has_ke || !pl->has_nonce || pl->sa.n != 1 || h.spi_r == 0) {
+        ike_sa_fail(core, sa, out, "IKE_SA_INIT response lacks SA, KE or Nr");
+        return;
+    }
+    const struct ike_proposal *p = &pl->sa.p[0];
+    int encr = 0, bits = 0, prf = 0, dh = 0;
+    for (size_t t = 0; t < p->nt; t++) {
+        if (p->t[t].type == IKE_TR_ENCR)
+            encr = p->t[t].id, bits = p->t[t].keylen;
+        else if (p->t[t].type == IKE_TR_PRF)
+            prf = p->t[t].id;
+        else if (p->t[t].type == IKE_TR_DH)
+            dh = p->t[t].id;
+    }
+    if (encr != IKE_ENCR_AES_GCM_16 || (bits != 128 && bits != 256) || !ike_prf_len(prf) || dh != sa->dh_group ||
+        pl->ke_group != sa->dh_group) {
+        ike_sa_fail(core, sa, out, "IKE_SA_INIT response chose transforms we did not offer");
+        return;
+    }
+    sa->spi_r = h.spi_r;
+    sa->encr = encr;
+    sa->encr_bits = bits;
+    sa->prf = prf;
+    sa->nr_len = pl->nonce.len;
+    memcpy(sa->nr, pl->nonce.p, sa->nr_len);
+    uint8_t shared[IKE_MAX_DH_LEN];
+    if (ike_dh_shared(sa->dh, pl->ke.p, pl->ke.len, shared, &err) != 0 ||
+        ike_derive_ike_keys(sa, shared, ike_dh_len(dh) == 256 ? 256 : 32) != 0) {
+        oe_wipe(shared, sizeof(shared));
+        ike_sa_fail(core, sa, out, err.msg);
+        return;
+    }
+    oe_wipe(shared, sizeof(shared));
+    wbuf_put(&sa->msg2, msg, len);
+    ike_log(out, sa, "IKE_SA_INIT response: AES_GCM_16_%d, PRF %d, DH %d", bits, prf, dh);
+    ike_send_auth(core, sa, out);
+}

@@ -1,0 +1,111 @@
+/* The IKE core's private state, shared by its files. */
+#ifndef OE_IKE_INTERNAL_H
+#define OE_IKE_INTERNAL_H
+
+#include "ike.h"
+#include "ike_crypto.h"
+#include "ike_msg.h"
+
+enum sa_state {
+    SA_INIT_SENT,   /* initiator: IKE_SA_INIT request out */
+    SA_AUTH_SENT,   /* initiator: IKE_AUTH request out */
+    SA_INIT_DONE,   /* responder: IKE_SA_INIT answered */
+    SA_WAIT_KEY,    /* responder: IKE_AUTH waiting for the peer's key */
+    SA_ESTABLISHED,
+    SA_DELETING,
+};
+
+struct ike_sa {
+    unsigned serial, child_serial;
+    uint32_t tag;
+    bool initiator;
+    enum sa_state state;
+    uint64_t spi_i, spi_r;
+    struct ike_endpoint local, remote;
+    struct oe_addr local_host, remote_host;
+    enum ike_authby auth;
+    struct dnskeys_pubkey peer_key;
+
+    /* negotiated */
+    int prf, encr, encr_bits, dh_group;
+    struct ike_dh *dh;
+    uint8_t ni[64], nr[256];
+    size_t ni_len, nr_len;
+    struct wbuf msg1, msg2;   /* IKE_SA_INIT request and response, as on the wire */
+    struct wbuf cookie;       /* initiator: the responder's cookie to echo */
+
+    /* RFC 7296 2.14 keys */
+    uint8_t sk_d[IKE_MAX_PRF_LEN], sk_pi[IKE_MAX_PRF_LEN], sk_pr[IKE_MAX_PRF_LEN];
+    uint8_t sk_ei[IKE_MAX_KEY], sk_er[IKE_MAX_KEY];
+    size_t prf_len, ekey_len;
+
+    /* message ids and retransmission */
+    uint32_t next_msgid;      /* our next request */
+    uint32_t peer_msgid;      /* the peer's next request */
+    struct wbuf last_req;     /* ours, for retransmission */
+    struct wbuf last_resp;    /* ours, for the peer's retransmitted request */
+    uint32_t last_resp_msgid;
+    bool have_resp;
+    unsigned tries;
+    uint32_t wait_ms, rt_ms;
+
+    /* the Child SA */
+    uint32_t child_spi_in, child_spi_out;
+    int child_encr, child_encr_bits;
+    struct wbuf auth_req;     /* responder: IKE_AUTH plaintext waiting for a key */
+    uint8_t auth_req_first;
+
+    struct ike_sa *next;
+};
+
+struct ike_core {
+    struct ike_config cfg;
+    struct ike_sa *sas;
+    unsigned next_serial;
+    uint32_t next_reqid;
+    size_t half_open;
+    uint8_t cookie_secret[32];
+};
+
+/* ike_core.c */
+struct ike_action *ike_act(struct ike_actions *out, enum ike_action_kind kind, const struct ike_sa *sa);
+void ike_log(struct ike_actions *out, const struct ike_sa *sa, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void ike_send(struct ike_actions *out, struct ike_sa *sa, const struct wbuf *msg, bool request);
+void ike_sa_fail(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out, const char *why);
+struct ike_sa *ike_sa_new(struct ike_core *core, bool initiator);
+void ike_sa_free(struct ike_sa *sa);
+/* Encrypt inner (an SK payload chain) into a full message; 0 on success. */
+int ike_encrypt(const struct ike_sa *sa, uint8_t exchange, uint32_t msgid, bool response,
+                const struct ike_builder *inner, struct wbuf *msg);
+/* Decrypt the SK payload of a parsed message and parse what is inside. */
+int ike_decrypt(const struct ike_sa *sa, const uint8_t *msg, size_t len, const struct ike_payloads *outer,
+                struct wbuf *plain, struct ike_payloads *inner, struct oe_error *err);
+int ike_derive_ike_keys(struct ike_sa *sa, const uint8_t *shared, size_t slen);
+void ike_describe_id(uint8_t type, struct chunk data, char *out, size_t len);
+
+/* ike_init.c */
+void ike_send_sa_init(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out);
+void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint *local,
+                                const struct ike_endpoint *remote, const uint8_t *msg, size_t len,
+                                const struct ike_header *h, const struct ike_payloads *pl,
+                                struct ike_actions *out);
+void ike_handle_sa_init_response(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
+                                 const struct ike_payloads *pl, struct ike_actions *out);
+
+/* ike_auth.c */
+void ike_send_auth(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out);
+void ike_handle_auth_request(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
+                             const struct ike_header *h, const struct ike_payloads *pl,
+                             struct ike_actions *out);
+void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const struct dnskeys_pubkey *key,
+                               bool allow_null, struct ike_actions *out);
+void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
+                              const struct ike_payloads *pl, struct ike_actions *out);
+
+/* ike_info.c */
+void ike_handle_informational(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
+                              const struct ike_header *h, const struct ike_payloads *pl,
+                              struct ike_actions *out);
+
+#endif
