@@ -1,0 +1,370 @@
+/* The IKE core end to end between two instances, over a fake network and clock. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "oe-agent/ike/ike.h"
+#include "oe-agent/ike/ike_msg.h"
+
+struct side {
+    struct ike_core *core;
+    struct ike_endpoint ep;
+    struct ike_actions acts;
+    struct dnskeys_hostkey *hk;
+    struct dnskeys_pubkey peer_key; /* what its NEED_KEY answers */
+    bool allow_null, answer_keys;
+    int ups, downs, installs, deletes, sends, timers, need_keys;
+    struct ike_child_sa child;
+    char last_down[300];
+    unsigned serial;
+    bool verbose;
+};
+
+struct net {
+    struct side a, b;
+    /* one datagram in flight each way, or dropped on purpose */
+    uint8_t *pkt[16];
+    size_t len[16];
+    int to[16]; /* 0: a, 1: b */
+    size_t n;
+    int drop_next;    /* drop this many datagrams */
+    int corrupt_next; /* flip a byte in this many */
+};
+
+static char keyfile[2][64];
+
+static int group_setup(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 2; i++) {
+        snprintf(keyfile[i], sizeof(keyfile[i]), "/tmp/oe-ike-core-%d-%d.pem", (int)getpid(), i);
+        struct dnskeys_pubkey pub;
+        struct oe_error err;
+        unlink(keyfile[i]);
+        if (dnskeys_hostkey_generate(keyfile[i], 2048, &pub, &err) != 0)
+            return -1;
+        dnskeys_key_free(&pub);
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    unlink(keyfile[0]);
+    unlink(keyfile[1]);
+    return 0;
+}
+
+static void side_init(struct side *s, int i, const char *addr)
+{
+    struct ike_config cfg;
+    struct oe_error err;
+    memset(s, 0, sizeof(*s));
+    assert_int_equal(dnskeys_hostkey_load(keyfile[i], &s->hk, &err), 0);
+    ike_config_defaults(&cfg);
+    cfg.hostkey = s->hk;
+    s->core = ike_core_new(&cfg, &err);
+    assert_non_null(s->core);
+    oe_addr_parse(addr, &s->ep.addr);
+    s->ep.port = 500;
+    s->answer_keys = true;
+}
+
+static void side_free(struct side *s)
+{
+    ike_actions_clear(&s->acts);
+    free(s->acts.v);
+    ike_core_free(s->core);
+    dnskeys_hostkey_free(s->hk);
+    dnskeys_key_free(&s->peer_key);
+}
+
+static int setup(void **state)
+{
+    struct net *n = calloc(1, sizeof(*n));
+    side_init(&n->a, 0, "192.0.2.1");
+    side_init(&n->b, 1, "192.0.2.2");
+    dnskeys_key_copy(dnskeys_hostkey_public(n->b.hk), &n->a.peer_key);
+    dnskeys_key_copy(dnskeys_hostkey_public(n->a.hk), &n->b.peer_key);
+    *state = n;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct net *n = *state;
+    side_free(&n->a);
+    side_free(&n->b);
+    for (size_t i = 0; i < n->n; i++)
+        free(n->pkt[i]);
+    free(n);
+    return 0;
+}
+
+/* Carry out a side's actions: datagrams go to the network queue. */
+static void run(struct net *n, struct side *s)
+{
+    int to = s == &n->a ? 1 : 0;
+    for (size_t i = 0; i < s->acts.n; i++) {
+        struct ike_action *a = &s->acts.v[i];
+        if (s->verbose && a->kind == IKE_ACT_LOG)
+            printf("  %s #%u: %s\n", s == &n->a ? "A" : "B", a->serial, a->text);
+        switch (a->kind) {
+        case IKE_ACT_SEND:
+            s->sends++;
+            if (n->drop_next > 0) {
+                n->drop_next--;
+                break;
+            }
+            assert_true(n->n < 16);
+            n->pkt[n->n] = malloc(a->len);
+            memcpy(n->pkt[n->n], a->msg, a->len);
+            if (n->corrupt_next > 0) {
+                n->corrupt_next--;
+                n->pkt[n->n][a->len - 3] ^= 0x40;
+            }
+            n->len[n->n] = a->len;
+            n->to[n->n++] = to;
+            break;
+        case IKE_ACT_TIMER: s->timers++; break;
+        case IKE_ACT_INSTALL: s->installs++; s->child = a->child; break;
+        case IKE_ACT_DELETE: s->deletes++; break;
+        case IKE_ACT_UP: s->ups++; break;
+        case IKE_ACT_DOWN: s->downs++; snprintf(s->last_down, sizeof(s->last_down), "%s", a->text); break;
+        case IKE_ACT_NEED_KEY: s->need_keys++; break;
+        case IKE_ACT_LOG: break;
+        }
+    }
+}
+
+/* Deliver queued datagrams and answer NEED_KEY until quiet. */
+static void pump(struct net *n)
+{
+    for (int round = 0; round < 20; round++) {
+        run(n, &n->a);
+        run(n, &n->b);
+        unsigned need_a = 0, need_b = 0;
+        for (size_t i = 0; i < n->a.acts.n; i++)
+            if (n->a.acts.v[i].kind == IKE_ACT_NEED_KEY)
+                need_a = n->a.acts.v[i].serial;
+        for (size_t i = 0; i < n->b.acts.n; i++)
+            if (n->b.acts.v[i].kind == IKE_ACT_NEED_KEY)
+                need_b = n->b.acts.v[i].serial;
+        ike_actions_clear(&n->a.acts);
+        ike_actions_clear(&n->b.acts);
+        if (need_a)
+            ike_peer_key(n->a.core, need_a, n->a.answer_keys ? &n->a.peer_key : NULL, n->a.allow_null, &n->a.acts);
+        if (need_b)
+            ike_peer_key(n->b.core, need_b, n->b.answer_keys ? &n->b.peer_key : NULL, n->b.allow_null, &n->b.acts);
+        if (n->n == 0 && !need_a && !need_b)
+            return;
+        size_t count = n->n;
+        uint8_t *pkt[16];
+        size_t len[16];
+        int to[16];
+        memcpy(pkt, n->pkt, sizeof(pkt));
+        memcpy(len, n->len, sizeof(len));
+        memcpy(to, n->to, sizeof(to));
+        n->n = 0;
+        for (size_t i = 0; i < count; i++) {
+            struct side *dst = to[i] ? &n->b : &n->a, *src = to[i] ? &n->a : &n->b;
+            ike_receive(dst->core, &dst->ep, &src->ep, pkt[i], len[i], 0, &dst->acts);
+            free(pkt[i]);
+        }
+    }
+    fail_msg("the exchange did not settle");
+}
+
+static void initiate(struct net *n, enum ike_authby auth)
+{
+    struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
+                               .remote_host = n->b.ep.addr, .auth = auth};
+    if (auth == IKE_AUTHBY_RSASIG)
+        req.peer_key = n->a.peer_key;
+    n->a.serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
+    assert_true(n->a.serial > 0);
+    pump(n);
+}
+
+static void expect_tunnel(struct net *n)
+{
+    assert_int_equal(n->a.ups, 1);
+    assert_int_equal(n->b.ups, 1);
+    assert_int_equal(n->a.installs, 1);
+    assert_int_equal(n->b.installs, 1);
+    /* each side's outbound SA is the other's inbound, with the same key */
+    assert_int_equal(n->a.child.spi_out, n->b.child.spi_in);
+    assert_int_equal(n->b.child.spi_out, n->a.child.spi_in);
+    assert_int_equal(n->a.child.key_len, 36);
+    assert_memory_equal(n->a.child.key_out, n->b.child.key_in, 36);
+    assert_memory_equal(n->b.child.key_out, n->a.child.key_in, 36);
+    assert_memory_not_equal(n->a.child.key_out, n->a.child.key_in, 36);
+}
+
+static void test_rsasig(void **state)
+{
+    struct net *n = *state;
+    initiate(n, IKE_AUTHBY_RSASIG);
+    expect_tunnel(n);
+    assert_int_equal(n->b.need_keys, 1);
+}
+
+static void test_null_auth(void **state)
+{
+    struct net *n = *state;
+    n->b.allow_null = true;
+    initiate(n, IKE_AUTHBY_NULL);
+    expect_tunnel(n);
+}
+
+static void test_null_refused(void **state)
+{
+    struct net *n = *state;
+    initiate(n, IKE_AUTHBY_NULL);
+    assert_int_equal(n->a.ups + n->b.ups, 0);
+    assert_non_null(strstr(n->b.last_down, "NULL authentication, which this policy does not allow"));
+    assert_non_null(strstr(n->a.last_down, "AUTHENTICATION_FAILED"));
+    assert_int_equal(ike_sa_count(n->a.core) + ike_sa_count(n->b.core), 0);
+}
+
+static void test_wrong_key(void **state)
+{
+    struct net *n = *state;
+    /* the initiator expects the responder's key but DNS said its own */
+    dnskeys_key_free(&n->a.peer_key);
+    dnskeys_key_copy(dnskeys_hostkey_public(n->a.hk), &n->a.peer_key);
+    initiate(n, IKE_AUTHBY_RSASIG);
+    assert_int_equal(n->a.ups, 0);
+    assert_non_null(strstr(n->a.last_down, "does not verify"));
+}
+
+static void test_no_key_for_peer(void **state)
+{
+    struct net *n = *state;
+    n->b.answer_keys = false;
+    initiate(n, IKE_AUTHBY_RSASIG);
+    assert_int_equal(n->b.ups, 0);
+    assert_non_null(strstr(n->b.last_down, "no key for it is known"));
+}
+
+static void test_retransmission(void **state)
+{
+    struct net *n = *state;
+    n->b.allow_null = true;
+    n->drop_next = 1; /* the first IKE_SA_INIT request is lost */
+    struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
+                               .remote_host = n->b.ep.addr, .auth = IKE_AUTHBY_NULL};
+    unsigned serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
+    pump(n);
+    assert_int_equal(n->a.ups, 0);
+    ike_timer(n->a.core, serial, 500, &n->a.acts);
+    pump(n);
+    expect_tunnel(n);
+}
+
+static void test_gives_up(void **state)
+{
+    struct net *n = *state;
+    n->drop_next = 100;
+    struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
+                               .remote_host = n->b.ep.addr, .auth = IKE_AUTHBY_NULL};
+    unsigned serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
+    for (int i = 0; i < 10; i++) {
+        ike_timer(n->a.core, serial, 0, &n->a.acts);
+        pump(n);
+    }
+    assert_int_equal(n->a.downs, 1);
+    assert_non_null(strstr(n->a.last_down, "no response after 6 transmissions"));
+    assert_int_equal(ike_sa_count(n->a.core), 0);
+}
+
+static void test_corrupt_sk_dropped(void **state)
+{
+    struct net *n = *state;
+    n->b.allow_null = true;
+    struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
+                               .remote_host = n->b.ep.addr, .auth = IKE_AUTHBY_NULL};
+    unsigned serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
+    run(n, &n->a);
+    ike_actions_clear(&n->a.acts);
+    /* deliver IKE_SA_INIT, then corrupt the IKE_AUTH request's ICV */
+    struct side *b = &n->b;
+    ike_receive(b->core, &b->ep, &n->a.ep, n->pkt[0], n->len[0], 0, &b->acts);
+    free(n->pkt[0]);
+    n->n = 0;
+    run(n, b);
+    ike_actions_clear(&b->acts);
+    ike_receive(n->a.core, &n->a.ep, &b->ep, n->pkt[0], n->len[0], 0, &n->a.acts);
+    free(n->pkt[0]);
+    n->n = 0;
+    n->corrupt_next = 1;
+    run(n, &n->a);
+    ike_actions_clear(&n->a.acts);
+    ike_receive(b->core, &b->ep, &n->a.ep, n->pkt[0], n->len[0], 0, &b->acts);
+    bool logged = false;
+    for (size_t i = 0; i < b->acts.n; i++)
+        logged |= b->acts.v[i].kind == IKE_ACT_LOG && strstr(b->acts.v[i].text, "integrity check failed");
+    assert_true(logged);
+    assert_int_equal(b->acts.n, 1); /* only the log line: no state change, nothing sent */
+    ike_actions_clear(&b->acts);
+    free(n->pkt[0]);
+    n->n = 0;
+    /* the retransmission (uncorrupted) completes the exchange */
+    ike_timer(n->a.core, serial, 500, &n->a.acts);
+    pump(n);
+    expect_tunnel(n);
+}
+
+static void test_delete(void **state)
+{
+    struct net *n = *state;
+    n->b.allow_null = true;
+    initiate(n, IKE_AUTHBY_NULL);
+    expect_tunnel(n);
+    ike_delete(n->a.core, n->a.serial, 0, &n->a.acts);
+    pump(n);
+    assert_int_equal(n->a.deletes, 1);
+    assert_int_equal(n->b.deletes, 1);
+    assert_int_equal(n->b.downs, 1);
+    assert_non_null(strstr(n->b.last_down, "deleted by the peer"));
+    assert_int_equal(ike_sa_count(n->a.core) + ike_sa_count(n->b.core), 0);
+}
+
+static void test_garbage_is_dropped(void **state)
+{
+    struct net *n = *state;
+    uint8_t junk[64];
+    memset(junk, 0x20, sizeof(junk));
+    ike_receive(n->b.core, &n->b.ep, &n->a.ep, junk, sizeof(junk), 0, &n->b.acts);
+    assert_int_equal(n->b.acts.n, 1);
+    assert_int_equal(n->b.acts.v[0].kind, IKE_ACT_LOG);
+    assert_non_null(strstr(n->b.acts.v[0].text, "length field"));
+    ike_actions_clear(&n->b.acts);
+    assert_int_equal(ike_sa_count(n->b.core), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_rsasig, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_null_auth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_null_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_key_for_peer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retransmission, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gives_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_sk_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_garbage_is_dropped, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("ike_core", tests, group_setup, group_teardown);
+}
