@@ -58,6 +58,10 @@ $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(BUILD)/lib/libagent.a $
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lcmocka
 
+$(BUILD)/tests/ike_peer: $(call obj,tests/interop/ike_peer.c) $(BUILD)/lib/libagent.a $(LIBFILES)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
 $(BUILD)/bench/%: $(call obj,bench/%.c) $(LIBFILES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)

@@ -43,13 +43,14 @@ const char *kernel_action_name(enum kernel_action a)
     case KERNEL_DROP: return "drop";
     case KERNEL_TRAP: return "trap";
     case KERNEL_HOLD: return "hold";
+    case KERNEL_TUNNEL: return "tunnel";
     }
     return "?";
 }
 
 const char *kernel_dir_name(enum kernel_dir d)
 {
-    return d == KERNEL_DIR_OUT ? "out" : "in";
+    return d == KERNEL_DIR_OUT ? "out" : d == KERNEL_DIR_IN ? "in" : "fwd";
 }
 
 const char *kernel_selector_str(const struct kernel_policy *p, char *buf, size_t len)
@@ -88,6 +89,22 @@ int kernel_list(struct kernel *k, struct kernel_policy **out, size_t *n, struct 
 int kernel_set_larval_drop(struct kernel *k, int value, struct oe_error *err)
 {
     return k->ops->set_larval_drop(k, value, err);
+}
+
+int kernel_sa_add(struct kernel *k, const struct kernel_sa *sa, struct oe_error *err)
+{
+    return k->ops->sa_add(k, sa, err);
+}
+
+int kernel_sa_del(struct kernel *k, uint32_t spi, const struct oe_addr *dst, struct oe_error *err)
+{
+    return k->ops->sa_del(k, spi, dst, err);
+}
+
+int kernel_sa_stats(struct kernel *k, uint32_t spi, const struct oe_addr *dst, struct kernel_sa_stats *st,
+                    struct oe_error *err)
+{
+    return k->ops->sa_stats(k, spi, dst, st, err);
 }
 
 int kernel_fd(struct kernel *k)

@@ -24,9 +24,10 @@ enum kernel_action {
     KERNEL_DROP,
     KERNEL_TRAP, /* static: a template with no SA, so the kernel sends ACQUIRE */
     KERNEL_HOLD, /* per peer, while negotiating: packets wait in the kernel queue */
+    KERNEL_TUNNEL, /* per peer: ESP in tunnel mode between tmpl_src and tmpl_dst */
 };
 
-enum kernel_dir { KERNEL_DIR_OUT, KERNEL_DIR_IN };
+enum kernel_dir { KERNEL_DIR_OUT, KERNEL_DIR_IN, KERNEL_DIR_FWD };
 
 /* Which of the agent's kinds of policy: decides the priority. */
 enum kernel_origin {
@@ -45,6 +46,26 @@ struct kernel_policy {
     uint32_t lifetime;      /* seconds until the kernel drops it; 0 = forever */
     int64_t expires_at;     /* from kernel_list: wall-clock expiry, 0 = never */
     uint32_t priority;      /* from kernel_list; kernel_install computes it */
+    /* KERNEL_TUNNEL: the SA's outer addresses and the reqid that ties it to them */
+    struct oe_addr tmpl_src, tmpl_dst;
+    uint32_t reqid;
+};
+
+/* An ESP SA in tunnel mode (AES-GCM-16, RFC 4106), host-to-host selectors. */
+struct kernel_sa {
+    uint32_t spi;
+    struct oe_addr src, dst;        /* outer */
+    struct oe_prefix sel_src, sel_dst;
+    uint32_t reqid;
+    uint8_t key[36];                /* AES key and 4-octet salt */
+    size_t key_len;                 /* 20 or 36 */
+    uint16_t encap_sport, encap_dport; /* UDP encapsulation (RFC 3948); 0: none */
+    uint32_t soft_seconds, hard_seconds; /* 0: none */
+};
+
+struct kernel_sa_stats {
+    uint64_t bytes, packets;
+    int64_t add_time;
 };
 
 #define KERNEL_PRIO_BASE 0x00a00000u
@@ -91,6 +112,11 @@ int kernel_list(struct kernel *k, struct kernel_policy **out, size_t *n, struct 
  * dropping them. Per network namespace.
  */
 int kernel_set_larval_drop(struct kernel *k, int value, struct oe_error *err);
+
+int kernel_sa_add(struct kernel *k, const struct kernel_sa *sa, struct oe_error *err);
+int kernel_sa_del(struct kernel *k, uint32_t spi, const struct oe_addr *dst, struct oe_error *err);
+int kernel_sa_stats(struct kernel *k, uint32_t spi, const struct oe_addr *dst, struct kernel_sa_stats *st,
+                    struct oe_error *err);
 
 /* Events: poll kernel_fd() for input, then kernel_process() calls fn per event. */
 int kernel_fd(struct kernel *k);

@@ -23,6 +23,8 @@ struct kernel_fake {
     size_t nevents;
     unsigned long changes;
     int fail_errno;
+    struct kernel_sa sas[64];
+    size_t nsas;
 };
 
 static struct kernel_fake *fk(struct kernel *k)
@@ -111,6 +113,52 @@ static int fake_set_larval_drop(struct kernel *kb, int value, struct oe_error *e
     return 0;
 }
 
+static int fake_sa_add(struct kernel *kb, const struct kernel_sa *sa, struct oe_error *err)
+{
+    struct kernel_fake *k = fk(kb);
+    if (k->fail_errno || k->nsas == sizeof(k->sas) / sizeof(k->sas[0])) {
+        oe_error_set(err, "add ESP SA: %s", strerror(k->fail_errno ? k->fail_errno : ENOBUFS));
+        return -1;
+    }
+    k->sas[k->nsas++] = *sa;
+    k->changes++;
+    return 0;
+}
+
+static ssize_t find_sa(struct kernel_fake *k, uint32_t spi, const struct oe_addr *dst)
+{
+    for (size_t i = 0; i < k->nsas; i++)
+        if (k->sas[i].spi == spi && oe_addr_eq(&k->sas[i].dst, dst))
+            return (ssize_t)i;
+    return -1;
+}
+
+static int fake_sa_del(struct kernel *kb, uint32_t spi, const struct oe_addr *dst, struct oe_error *err)
+{
+    struct kernel_fake *k = fk(kb);
+    ssize_t i = find_sa(k, spi, dst);
+    if (i < 0) {
+        oe_error_set(err, "delete ESP SA: %s", strerror(ESRCH));
+        return -1;
+    }
+    k->sas[i] = k->sas[--k->nsas];
+    k->changes++;
+    return 0;
+}
+
+static int fake_sa_stats(struct kernel *kb, uint32_t spi, const struct oe_addr *dst, struct kernel_sa_stats *st,
+                         struct oe_error *err)
+{
+    struct kernel_fake *k = fk(kb);
+    if (find_sa(k, spi, dst) < 0) {
+        oe_error_set(err, "SA stats: %s", strerror(ESRCH));
+        return -1;
+    }
+    memset(st, 0, sizeof(*st));
+    st->add_time = k->now;
+    return 0;
+}
+
 static int fake_fd(struct kernel *kb)
 {
     return fk(kb)->ev_fd;
@@ -145,6 +193,9 @@ static const struct kernel_ops fake_ops = {
     .remove = fake_remove,
     .list = fake_list,
     .set_larval_drop = fake_set_larval_drop,
+    .sa_add = fake_sa_add,
+    .sa_del = fake_sa_del,
+    .sa_stats = fake_sa_stats,
     .fd = fake_fd,
     .process = fake_process,
     .close = fake_close,

@@ -76,7 +76,7 @@ static void from_selector(const struct xfrm_selector *sel, struct kernel_policy 
 
 static uint8_t xfrm_dir(enum kernel_dir d)
 {
-    return d == KERNEL_DIR_OUT ? XFRM_POLICY_OUT : XFRM_POLICY_IN;
+    return d == KERNEL_DIR_OUT ? XFRM_POLICY_OUT : d == KERNEL_DIR_IN ? XFRM_POLICY_IN : XFRM_POLICY_FWD;
 }
 
 /* Send one request and wait for its acknowledgement. */
@@ -137,8 +137,8 @@ static int xfrm_install(struct kernel *kb, const struct kernel_policy *p, struct
     req.info.lft.soft_packet_limit = XFRM_INF;
     req.info.lft.hard_packet_limit = XFRM_INF;
     req.info.lft.hard_add_expires_seconds = p->lifetime;
-    if (p->action == KERNEL_TRAP || p->action == KERNEL_HOLD) {
-        /* A template no SA satisfies yet: the kernel sends ACQUIRE. */
+    if (p->action == KERNEL_TRAP || p->action == KERNEL_HOLD || p->action == KERNEL_TUNNEL) {
+        /* TRAP/HOLD: a template no SA satisfies yet, so the kernel sends ACQUIRE */
         struct rtattr *rta = (struct rtattr *)req.attrs;
         struct xfrm_user_tmpl t;
         memset(&t, 0, sizeof(t));
@@ -146,6 +146,13 @@ static int xfrm_install(struct kernel *kb, const struct kernel_policy *p, struct
         t.family = p->dst.addr.family;
         t.mode = XFRM_MODE_TRANSPORT;
         t.aalgos = t.ealgos = t.calgos = ~0u;
+        if (p->action == KERNEL_TUNNEL) {
+            t.mode = XFRM_MODE_TUNNEL;
+            t.family = p->tmpl_dst.family;
+            to_xaddr(&p->tmpl_src, &t.saddr);
+            to_xaddr(&p->tmpl_dst, &t.id.daddr);
+            t.reqid = p->reqid;
+        }
         rta->rta_type = XFRMA_TMPL;
         rta->rta_len = RTA_LENGTH(sizeof(t));
         memcpy(RTA_DATA(rta), &t, sizeof(t));
@@ -174,36 +181,43 @@ static int xfrm_remove(struct kernel *kb, const struct kernel_policy *p, struct 
     return transact(xk(kb), &req.n, err, what);
 }
 
-static bool has_tmpl(const struct nlmsghdr *h, size_t fixed)
+/* The policy's first template, or NULL. */
+static const struct xfrm_user_tmpl *find_tmpl(const struct nlmsghdr *h, size_t fixed)
 {
     int len = (int)h->nlmsg_len - (int)NLMSG_SPACE(fixed);
     for (const struct rtattr *a = (const struct rtattr *)((const char *)NLMSG_DATA(h) +
                                                         NLMSG_ALIGN(fixed));
          RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-        if (a->rta_type == XFRMA_TMPL)
-            return true;
+        if (a->rta_type == XFRMA_TMPL && RTA_PAYLOAD(a) >= sizeof(struct xfrm_user_tmpl))
+            return RTA_DATA(a);
     }
-    return false;
+    return NULL;
 }
 
 /* A policy from the kernel, or false when it is not one of ours. */
-static bool decode_policy(const struct xfrm_userpolicy_info *info, bool tmpl,
+static bool decode_policy(const struct xfrm_userpolicy_info *info, const struct xfrm_user_tmpl *tmpl,
                           struct kernel_policy *p)
 {
     memset(p, 0, sizeof(*p));
     if (!kernel_priority_ours(info->priority) ||
-        (info->dir != XFRM_POLICY_OUT && info->dir != XFRM_POLICY_IN) ||
+        (info->dir != XFRM_POLICY_OUT && info->dir != XFRM_POLICY_IN && info->dir != XFRM_POLICY_FWD) ||
         (info->sel.family != AF_INET && info->sel.family != AF_INET6))
         return false;
     from_selector(&info->sel, p);
-    p->dir = info->dir == XFRM_POLICY_OUT ? KERNEL_DIR_OUT : KERNEL_DIR_IN;
+    p->dir = info->dir == XFRM_POLICY_OUT ? KERNEL_DIR_OUT : info->dir == XFRM_POLICY_IN ? KERNEL_DIR_IN
+                                                                                 : KERNEL_DIR_FWD;
     p->priority = info->priority;
     p->origin = kernel_priority_origin(info->priority);
     if (info->action == XFRM_POLICY_BLOCK)
         p->action = KERNEL_DROP;
     else if (!tmpl)
         p->action = KERNEL_PASS;
-    else
+    else if (tmpl->mode == XFRM_MODE_TUNNEL) {
+        p->action = KERNEL_TUNNEL;
+        from_xaddr(tmpl->family, &tmpl->saddr, &p->tmpl_src);
+        from_xaddr(tmpl->family, &tmpl->id.daddr, &p->tmpl_dst);
+        p->reqid = tmpl->reqid;
+    } else
         p->action = p->origin == KERNEL_ORIGIN_PEER ? KERNEL_HOLD : KERNEL_TRAP;
     p->lifetime = (uint32_t)info->lft.hard_add_expires_seconds;
     if (p->lifetime != 0 && info->curlft.add_time != 0)
@@ -257,7 +271,7 @@ static int xfrm_list(struct kernel *kb, struct kernel_policy **out, size_t *n, s
                 h->nlmsg_len < NLMSG_LENGTH(sizeof(struct xfrm_userpolicy_info)))
                 continue;
             struct kernel_policy p;
-            if (!decode_policy(NLMSG_DATA(h), has_tmpl(h, sizeof(struct xfrm_userpolicy_info)), &p))
+            if (!decode_policy(NLMSG_DATA(h), find_tmpl(h, sizeof(struct xfrm_userpolicy_info)), &p))
                 continue;
             if (cnt == cap) {
                 struct kernel_policy *nv = realloc(v, (cap *= 2) * sizeof(*v));
@@ -294,6 +308,127 @@ static int xfrm_set_larval_drop(struct kernel *kb, int value, struct oe_error *e
     return 0;
 }
 
+static int xfrm_sa_add(struct kernel *kb, const struct kernel_sa *sa, struct oe_error *err)
+{
+    struct {
+        struct nlmsghdr n;
+        struct xfrm_usersa_info info;
+        char attrs[512];
+    } req;
+    memset(&req, 0, sizeof(req));
+    req.n.nlmsg_len = NLMSG_LENGTH(sizeof(req.info));
+    req.n.nlmsg_type = XFRM_MSG_NEWSA;
+    struct xfrm_usersa_info *i = &req.info;
+    i->family = sa->dst.family;
+    to_xaddr(&sa->dst, &i->id.daddr);
+    to_xaddr(&sa->src, &i->saddr);
+    i->id.spi = htonl(sa->spi);
+    i->id.proto = IPPROTO_ESP;
+    i->mode = XFRM_MODE_TUNNEL;
+    i->reqid = sa->reqid;
+    i->replay_window = 32;
+    i->sel.family = sa->sel_dst.addr.family;
+    to_xaddr(&sa->sel_dst.addr, &i->sel.daddr);
+    to_xaddr(&sa->sel_src.addr, &i->sel.saddr);
+    i->sel.prefixlen_d = sa->sel_dst.len;
+    i->sel.prefixlen_s = sa->sel_src.len;
+    i->lft.soft_byte_limit = i->lft.hard_byte_limit = XFRM_INF;
+    i->lft.soft_packet_limit = i->lft.hard_packet_limit = XFRM_INF;
+    i->lft.soft_add_expires_seconds = sa->soft_seconds;
+    i->lft.hard_add_expires_seconds = sa->hard_seconds;
+    /* RFC 4106: AES-GCM with a 16-octet ICV; the key carries the salt */
+    struct rtattr *rta = (struct rtattr *)req.attrs;
+    size_t alen = sizeof(struct xfrm_algo_aead) + sa->key_len;
+    rta->rta_type = XFRMA_ALG_AEAD;
+    rta->rta_len = (unsigned short)RTA_LENGTH(alen);
+    struct xfrm_algo_aead *aead = RTA_DATA(rta);
+    snprintf(aead->alg_name, sizeof(aead->alg_name), "rfc4106(gcm(aes))");
+    aead->alg_key_len = (unsigned)(sa->key_len * 8);
+    aead->alg_icv_len = 128;
+    memcpy(aead->alg_key, sa->key, sa->key_len);
+    size_t used = RTA_SPACE(alen);
+    if (sa->encap_sport) {
+        struct rtattr *e = (struct rtattr *)(req.attrs + used);
+        struct xfrm_encap_tmpl et;
+        memset(&et, 0, sizeof(et));
+        et.encap_type = 2; /* UDP_ENCAP_ESPINUDP, RFC 3948 */
+        et.encap_sport = htons(sa->encap_sport);
+        et.encap_dport = htons(sa->encap_dport);
+        e->rta_type = XFRMA_ENCAP;
+        e->rta_len = RTA_LENGTH(sizeof(et));
+        memcpy(RTA_DATA(e), &et, sizeof(et));
+        used += RTA_SPACE(sizeof(et));
+    }
+    req.n.nlmsg_len = NLMSG_ALIGN(req.n.nlmsg_len) + (unsigned)used;
+    char what[96], d[OE_ADDR_STRLEN];
+    snprintf(what, sizeof(what), "add ESP SA 0x%08x to %s", sa->spi, oe_addr_str(&sa->dst, d));
+    int rc = transact(xk(kb), &req.n, err, what);
+    oe_wipe(&req, sizeof(req));
+    return rc;
+}
+
+static int xfrm_sa_del(struct kernel *kb, uint32_t spi, const struct oe_addr *dst, struct oe_error *err)
+{
+    struct {
+        struct nlmsghdr n;
+        struct xfrm_usersa_id id;
+    } req;
+    memset(&req, 0, sizeof(req));
+    req.n.nlmsg_len = NLMSG_LENGTH(sizeof(req.id));
+    req.n.nlmsg_type = XFRM_MSG_DELSA;
+    to_xaddr(dst, &req.id.daddr);
+    req.id.spi = htonl(spi);
+    req.id.family = dst->family;
+    req.id.proto = IPPROTO_ESP;
+    char what[96], d[OE_ADDR_STRLEN];
+    snprintf(what, sizeof(what), "delete ESP SA 0x%08x to %s", spi, oe_addr_str(dst, d));
+    return transact(xk(kb), &req.n, err, what);
+}
+
+static int xfrm_sa_stats(struct kernel *kb, uint32_t spi, const struct oe_addr *dst, struct kernel_sa_stats *st,
+                         struct oe_error *err)
+{
+    struct kernel_xfrm *k = xk(kb);
+    struct {
+        struct nlmsghdr n;
+        struct xfrm_usersa_id id;
+    } req;
+    memset(&req, 0, sizeof(req));
+    req.n.nlmsg_len = NLMSG_LENGTH(sizeof(req.id));
+    req.n.nlmsg_type = XFRM_MSG_GETSA;
+    req.n.nlmsg_flags = NLM_F_REQUEST;
+    req.n.nlmsg_seq = ++k->seq;
+    to_xaddr(dst, &req.id.daddr);
+    req.id.spi = htonl(spi);
+    req.id.family = dst->family;
+    req.id.proto = IPPROTO_ESP;
+    struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+    if (sendto(k->req_fd, &req, req.n.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        oe_error_set(err, "SA stats: %s", strerror(errno));
+        return -1;
+    }
+    char buf[8192];
+    ssize_t r = recv(k->req_fd, buf, sizeof(buf), 0);
+    const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
+    if (r < (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) || !NLMSG_OK(h, (size_t)r)) {
+        oe_error_set(err, "SA stats: no answer");
+        return -1;
+    }
+    if (h->nlmsg_type == NLMSG_ERROR) {
+        oe_error_set(err, "SA stats: %s", strerror(-((const struct nlmsgerr *)NLMSG_DATA(h))->error));
+        return -1;
+    }
+    if (h->nlmsg_type != XFRM_MSG_NEWSA || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct xfrm_usersa_info))) {
+        oe_error_set(err, "SA stats: unexpected answer");
+        return -1;
+    }
+    const struct xfrm_usersa_info *i = NLMSG_DATA(h);
+    st->bytes = i->curlft.bytes;
+    st->packets = i->curlft.packets;
+    st->add_time = (int64_t)i->curlft.add_time;
+    return 0;
+}
+
 static int xfrm_fd(struct kernel *kb)
 {
     return xk(kb)->ev_fd;
@@ -308,7 +443,9 @@ static void decode_acquire(const struct nlmsghdr *h, struct kernel_event *ev)
     ev->proto = a->sel.proto;
     ev->sport = a->sel.sport_mask ? ntohs(a->sel.sport) : 0;
     ev->dport = a->sel.dport_mask ? ntohs(a->sel.dport) : 0;
-    decode_policy(&a->policy, true, &ev->policy);
+    struct xfrm_user_tmpl trap;
+    memset(&trap, 0, sizeof(trap));
+    decode_policy(&a->policy, &trap, &ev->policy);
 }
 
 static int xfrm_process(struct kernel *kb, kernel_event_fn fn, void *arg, struct oe_error *err)
@@ -343,7 +480,7 @@ static int xfrm_process(struct kernel *kb, kernel_event_fn fn, void *arg, struct
                        h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct xfrm_user_polexpire))) {
                 const struct xfrm_user_polexpire *x = NLMSG_DATA(h);
                 ev.type = KERNEL_EV_POLICY_EXPIRED;
-                if (!x->hard || !decode_policy(&x->pol, false, &ev.policy))
+                if (!x->hard || !decode_policy(&x->pol, NULL, &ev.policy))
                     continue;
             } else {
                 continue;
@@ -369,6 +506,9 @@ static const struct kernel_ops xfrm_ops = {
     .remove = xfrm_remove,
     .list = xfrm_list,
     .set_larval_drop = xfrm_set_larval_drop,
+    .sa_add = xfrm_sa_add,
+    .sa_del = xfrm_sa_del,
+    .sa_stats = xfrm_sa_stats,
     .fd = xfrm_fd,
     .process = xfrm_process,
     .close = xfrm_close,

@@ -1,0 +1,341 @@
+#include "ike_io.h"
+#include "log.h"
+
+#include <errno.h>
+#include <linux/xfrm.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_SOCKETS 8
+#define MAX_TIMERS 1024
+
+struct io_socket {
+    int fd;
+    struct ike_endpoint ep;
+};
+
+struct io_timer {
+    unsigned serial;
+    uint64_t due;
+};
+
+struct ike_io {
+    struct ike_core *core;
+    struct kernel *k;
+    struct ike_io_hooks hooks;
+    struct io_socket socks[MAX_SOCKETS];
+    size_t nsocks;
+    struct io_timer timers[MAX_TIMERS];
+    size_t ntimers;
+    struct ike_actions acts;
+};
+
+uint64_t ike_io_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct ike_core *ike_io_core(struct ike_io *io)
+{
+    return io->core;
+}
+
+/* IKE itself must never go into a tunnel: a per-socket bypass policy. */
+static int bypass(int fd, int family)
+{
+    struct xfrm_userpolicy_info pol;
+    memset(&pol, 0, sizeof(pol));
+    pol.action = XFRM_POLICY_ALLOW;
+    pol.sel.family = (uint16_t)family;
+    int level = family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
+    int opt = family == AF_INET ? IP_XFRM_POLICY : IPV6_XFRM_POLICY;
+    for (int dir = XFRM_POLICY_IN; dir <= XFRM_POLICY_OUT; dir++) {
+        pol.dir = (uint8_t)dir;
+        if (setsockopt(fd, level, opt, &pol, sizeof(pol)) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int open_socket(const struct oe_addr *a, uint16_t port, struct io_socket *s, struct oe_error *err)
+{
+    char str[OE_ADDR_STRLEN];
+    int fd = socket(a->family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_UDP);
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    memset(&ss, 0, sizeof(ss));
+    if (a->family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        in->sin_family = AF_INET;
+        in->sin_port = htons(port);
+        memcpy(&in->sin_addr, a->bytes, 4);
+        sl = sizeof(*in);
+    } else {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        memcpy(&in6->sin6_addr, a->bytes, 16);
+        sl = sizeof(*in6);
+    }
+    if (fd < 0 || bind(fd, (struct sockaddr *)&ss, sl) != 0 || bypass(fd, a->family) != 0 ||
+        getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+        oe_error_set(err, "IKE socket on %s port %u: %s", oe_addr_str(a, str), port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    s->fd = fd;
+    s->ep.addr = *a;
+    s->ep.port = ntohs(a->family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                            : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    return 0;
+}
+
+struct ike_io *ike_io_new(struct ike_core *core, struct kernel *k, const struct oe_addr *addrs, size_t n,
+                          uint16_t port, const struct ike_io_hooks *hooks, struct oe_error *err)
+{
+    struct ike_io *io = calloc(1, sizeof(*io));
+    if (io == NULL) {
+        oe_error_set(err, "out of memory");
+        return NULL;
+    }
+    io->core = core;
+    io->k = k;
+    io->hooks = *hooks;
+    for (size_t i = 0; i < n && i < MAX_SOCKETS; i++) {
+        if (open_socket(&addrs[i], port, &io->socks[io->nsocks], err) != 0) {
+            ike_io_free(io);
+            return NULL;
+        }
+        io->nsocks++;
+    }
+    return io;
+}
+
+void ike_io_free(struct ike_io *io)
+{
+    if (io == NULL)
+        return;
+    for (size_t i = 0; i < io->nsocks; i++)
+        close(io->socks[i].fd);
+    ike_actions_clear(&io->acts);
+    free(io->acts.v);
+    free(io);
+}
+
+size_t ike_io_fds(const struct ike_io *io, int *fds, size_t max)
+{
+    size_t n = 0;
+    for (; n < io->nsocks && n < max; n++)
+        fds[n] = io->socks[n].fd;
+    return n;
+}
+
+static const struct io_socket *socket_for(const struct ike_io *io, const struct ike_endpoint *local)
+{
+    for (size_t i = 0; i < io->nsocks; i++)
+        if (oe_addr_eq(&io->socks[i].ep.addr, &local->addr))
+            return &io->socks[i];
+    return NULL;
+}
+
+static void send_to(struct ike_io *io, const struct ike_action *a)
+{
+    const struct io_socket *s = socket_for(io, &a->local);
+    char r[OE_ADDR_STRLEN];
+    if (s == NULL) {
+        oe_log("#%u: no IKE socket on the local address to send from", a->serial);
+        return;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    memset(&ss, 0, sizeof(ss));
+    if (a->remote.addr.family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        in->sin_family = AF_INET;
+        in->sin_port = htons(a->remote.port);
+        memcpy(&in->sin_addr, a->remote.addr.bytes, 4);
+        sl = sizeof(*in);
+    } else {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(a->remote.port);
+        memcpy(&in6->sin6_addr, a->remote.addr.bytes, 16);
+        sl = sizeof(*in6);
+    }
+    if (sendto(s->fd, a->msg, a->len, 0, (struct sockaddr *)&ss, sl) < 0)
+        oe_log("#%u: sending %zu octets to %s:%u failed: %s", a->serial, a->len,
+               oe_addr_str(&a->remote.addr, r), a->remote.port, strerror(errno));
+}
+
+static void arm(struct ike_io *io, unsigned serial, uint32_t ms)
+{
+    for (size_t i = 0; i < io->ntimers; i++) {
+        if (io->timers[i].serial == serial) {
+            io->timers[i].due = ike_io_now() + ms;
+            return;
+        }
+    }
+    if (io->ntimers < MAX_TIMERS)
+        io->timers[io->ntimers++] = (struct io_timer){serial, ike_io_now() + ms};
+}
+
+static void tunnel_policies(const struct ike_child_sa *c, struct kernel_policy p[2])
+{
+    memset(p, 0, 2 * sizeof(*p));
+    for (int i = 0; i < 2; i++) {
+        bool out = i == 0;
+        p[i].dir = out ? KERNEL_DIR_OUT : KERNEL_DIR_IN;
+        p[i].action = KERNEL_TUNNEL;
+        p[i].origin = KERNEL_ORIGIN_PEER;
+        oe_prefix_host(out ? &c->local_host : &c->remote_host, &p[i].src);
+        oe_prefix_host(out ? &c->remote_host : &c->local_host, &p[i].dst);
+        p[i].tmpl_src = out ? c->local : c->remote;
+        p[i].tmpl_dst = out ? c->remote : c->local;
+        p[i].reqid = c->reqid;
+    }
+}
+
+static void install(struct ike_io *io, const struct ike_action *a)
+{
+    const struct ike_child_sa *c = &a->child;
+    struct kernel_sa sa[2];
+    struct oe_error err;
+    memset(sa, 0, sizeof(sa));
+    for (int i = 0; i < 2; i++) {
+        bool out = i == 0;
+        sa[i].spi = out ? c->spi_out : c->spi_in;
+        sa[i].src = out ? c->local : c->remote;
+        sa[i].dst = out ? c->remote : c->local;
+        oe_prefix_host(out ? &c->local_host : &c->remote_host, &sa[i].sel_src);
+        oe_prefix_host(out ? &c->remote_host : &c->local_host, &sa[i].sel_dst);
+        sa[i].reqid = c->reqid;
+        memcpy(sa[i].key, out ? c->key_out : c->key_in, c->key_len);
+        sa[i].key_len = c->key_len;
+        sa[i].encap_sport = out ? c->encap_local : c->encap_remote;
+        sa[i].encap_dport = out ? c->encap_remote : c->encap_local;
+        if (kernel_sa_add(io->k, &sa[i], &err) != 0)
+            oe_log("#%u: %s", a->serial + 1, err.msg);
+    }
+    oe_wipe(sa, sizeof(sa));
+    struct kernel_policy p[2];
+    tunnel_policies(c, p);
+    for (int i = 0; i < 2; i++)
+        if (kernel_install(io->k, &p[i], &err) != 0)
+            oe_log("#%u: %s", a->serial + 1, err.msg);
+}
+
+static void uninstall(struct ike_io *io, const struct ike_action *a)
+{
+    const struct ike_child_sa *c = &a->child;
+    struct oe_error err;
+    struct kernel_policy p[2];
+    tunnel_policies(c, p);
+    for (int i = 0; i < 2; i++)
+        kernel_remove(io->k, &p[i], &err);
+    if (c->spi_out && kernel_sa_del(io->k, c->spi_out, &c->remote, &err) != 0)
+        oe_log("#%u: %s", a->serial + 1, err.msg);
+    if (c->spi_in && kernel_sa_del(io->k, c->spi_in, &c->local, &err) != 0)
+        oe_log("#%u: %s", a->serial + 1, err.msg);
+}
+
+struct ike_actions *ike_io_actions(struct ike_io *io)
+{
+    return &io->acts;
+}
+
+void ike_io_apply(struct ike_io *io, struct ike_actions *acts)
+{
+    /* hooks may feed the core again: they append to io->acts, applied after these */
+    struct ike_actions take = *acts;
+    memset(acts, 0, sizeof(*acts));
+    for (size_t i = 0; i < take.n; i++) {
+        const struct ike_action *a = &take.v[i];
+        switch (a->kind) {
+        case IKE_ACT_SEND: send_to(io, a); break;
+        case IKE_ACT_TIMER: arm(io, a->serial, a->ms); break;
+        case IKE_ACT_INSTALL: install(io, a); break;
+        case IKE_ACT_DELETE: uninstall(io, a); break;
+        case IKE_ACT_LOG: oe_log("#%u: %s", a->serial, a->text); break;
+        case IKE_ACT_UP:
+            if (io->hooks.up)
+                io->hooks.up(io->hooks.arg, a);
+            break;
+        case IKE_ACT_DOWN:
+            oe_log("#%u: IKE SA gone: %s", a->serial, a->text);
+            if (io->hooks.down)
+                io->hooks.down(io->hooks.arg, a);
+            break;
+        case IKE_ACT_NEED_KEY:
+            if (io->hooks.need_key)
+                io->hooks.need_key(io->hooks.arg, a);
+            break;
+        }
+    }
+    ike_actions_clear(&take);
+    free(take.v);
+    if (io->acts.n > 0)
+        ike_io_apply(io, &io->acts);
+}
+
+void ike_io_readable(struct ike_io *io, int fd)
+{
+    const struct io_socket *s = NULL;
+    for (size_t i = 0; i < io->nsocks; i++)
+        if (io->socks[i].fd == fd)
+            s = &io->socks[i];
+    if (s == NULL)
+        return;
+    uint8_t buf[65536];
+    for (int n = 0; n < 64; n++) {
+        struct sockaddr_storage from;
+        socklen_t fl = sizeof(from);
+        ssize_t r = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+        if (r < 0)
+            return;
+        struct ike_endpoint remote = {0};
+        remote.addr.family = (uint8_t)from.ss_family;
+        if (from.ss_family == AF_INET) {
+            memcpy(remote.addr.bytes, &((struct sockaddr_in *)&from)->sin_addr, 4);
+            remote.port = ntohs(((struct sockaddr_in *)&from)->sin_port);
+        } else {
+            memcpy(remote.addr.bytes, &((struct sockaddr_in6 *)&from)->sin6_addr, 16);
+            remote.port = ntohs(((struct sockaddr_in6 *)&from)->sin6_port);
+        }
+        ike_receive(io->core, &s->ep, &remote, buf, (size_t)r, ike_io_now(), &io->acts);
+        ike_io_apply(io, &io->acts);
+    }
+}
+
+int ike_io_timeout(const struct ike_io *io)
+{
+    if (io->ntimers == 0)
+        return -1;
+    uint64_t now = ike_io_now(), first = UINT64_MAX;
+    for (size_t i = 0; i < io->ntimers; i++)
+        if (io->timers[i].due < first)
+            first = io->timers[i].due;
+    return first <= now ? 0 : (int)(first - now);
+}
+
+void ike_io_tick(struct ike_io *io)
+{
+    uint64_t now = ike_io_now();
+    for (size_t i = 0; i < io->ntimers;) {
+        if (io->timers[i].due > now) {
+            i++;
+            continue;
+        }
+        unsigned serial = io->timers[i].serial;
+        io->timers[i] = io->timers[--io->ntimers];
+        ike_timer(io->core, serial, now, &io->acts);
+        ike_io_apply(io, &io->acts);
+    }
+}

@@ -1,0 +1,37 @@
+/*
+ * The IKE core's hands: UDP sockets (port 500, exempt from IPsec policies),
+ * timers, and the kernel (ESP SAs and tunnel policies). It carries out the
+ * core's actions and hands UP, DOWN and NEED_KEY to the caller's hooks.
+ */
+#ifndef OE_AGENT_IKE_IO_H
+#define OE_AGENT_IKE_IO_H
+
+#include "ike/ike.h"
+#include "kernel/kernel.h"
+
+struct ike_io_hooks {
+    void (*up)(void *arg, const struct ike_action *a);
+    void (*down)(void *arg, const struct ike_action *a);
+    void (*need_key)(void *arg, const struct ike_action *a);
+    void *arg;
+};
+
+struct ike_io;
+
+/* Sockets on each local address, port 500 (port 0: any free port, for tests). */
+struct ike_io *ike_io_new(struct ike_core *core, struct kernel *k, const struct oe_addr *addrs, size_t n,
+                          uint16_t port, const struct ike_io_hooks *hooks, struct oe_error *err);
+void ike_io_free(struct ike_io *io);
+size_t ike_io_fds(const struct ike_io *io, int *fds, size_t max);
+void ike_io_readable(struct ike_io *io, int fd);
+/* Milliseconds until the next timer (-1: none), and running the due ones. */
+int ike_io_timeout(const struct ike_io *io);
+void ike_io_tick(struct ike_io *io);
+/* Where hooks put what they ask of the core (ike_peer_key and the like). */
+struct ike_actions *ike_io_actions(struct ike_io *io);
+/* Carry out actions (and clear them). */
+void ike_io_apply(struct ike_io *io, struct ike_actions *acts);
+uint64_t ike_io_now(void);
+struct ike_core *ike_io_core(struct ike_io *io);
+
+#endif
