@@ -223,9 +223,9 @@ static void established(struct ike_core *core, struct ike_sa *sa, int bits, cons
     ike_log(out, sa, "%s established IKE SA; authenticated peer '%s' (%s)",
             sa->initiator ? "initiator" : "responder", id,
             sa->auth == IKE_AUTHBY_NULL ? "NULL authentication" : "RSASSA-PSS with SHA2_256");
-    ike_log(out, sa, "#%u: %s established Child SA using #%u; IPsec tunnel [%s/32] -> [%s/32] "
+    ike_log_child(out, sa, "%s established Child SA using #%u; IPsec tunnel [%s/32] -> [%s/32] "
             "{ESP=>0x%08x <0x%08x xfrm=AES_GCM_16_%d-NONE DPD=passive}",
-            sa->child_serial, sa->initiator ? "initiator" : "responder", sa->serial,
+            sa->initiator ? "initiator" : "responder", sa->serial,
             oe_addr_str(&sa->local_host, l), oe_addr_str(&sa->remote_host, r), sa->child_spi_out,
             sa->child_spi_in, bits);
 }

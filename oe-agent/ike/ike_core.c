@@ -156,6 +156,18 @@ void ike_log(struct ike_actions *out, const struct ike_sa *sa, const char *fmt, 
     va_end(ap);
 }
 
+void ike_log_child(struct ike_actions *out, const struct ike_sa *sa, const char *fmt, ...)
+{
+    struct ike_action *a = ike_act(out, IKE_ACT_LOG, sa);
+    if (a == NULL)
+        return;
+    a->serial = sa->child_serial;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->text, sizeof(a->text), fmt, ap);
+    va_end(ap);
+}
+
 static void remember(struct wbuf *dst, const struct wbuf *src)
 {
     dst->len = 0;

@@ -63,7 +63,7 @@ void ike_handle_informational(struct ike_core *core, struct ike_sa *sa, const ui
             d->child.local_host = sa->local_host;
             d->child.remote_host = sa->remote_host;
         }
-        ike_log(out, sa, "#%u: peer deleted the Child SA", sa->child_serial);
+        ike_log_child(out, sa, "peer deleted the Child SA");
         sa->child_spi_out = 0;
     }
 done:

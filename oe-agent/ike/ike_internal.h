@@ -71,6 +71,9 @@ struct ike_core {
 struct ike_action *ike_act(struct ike_actions *out, enum ike_action_kind kind, const struct ike_sa *sa);
 void ike_log(struct ike_actions *out, const struct ike_sa *sa, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A line about the Child SA: logged under its own serial. */
+void ike_log_child(struct ike_actions *out, const struct ike_sa *sa, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void ike_send(struct ike_actions *out, struct ike_sa *sa, const struct wbuf *msg, bool request);
 void ike_sa_fail(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out, const char *why);
 struct ike_sa *ike_sa_new(struct ike_core *core, bool initiator);

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# IKEv2 interop with real ESP: runs INSIDE the QEMU guest (tests/lab/vm-run),
+# which has a stock Debian kernel. West (192.0.2.1) runs our core through
+# build/tests/ike_peer; east (192.0.2.2) runs libreswan's pluto or strongSwan.
+# Each case: IKE up, ping and a TCP transfer through ESP (xfrm state byte
+# counters grow). Logs go to tests/out/interop/.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/lib/check.sh"
+PEER=$top/build/tests/ike_peer
+OUT=$top/tests/out/interop
+LS=/usr/sbin/ipsec
+mkdir -p "$OUT"
+modprobe -a esp4 esp6 xfrm_user xfrm4_tunnel tunnel4 >/dev/null 2>&1
+
+ip netns add west; ip netns add east
+ip link add w0 netns west type veth peer name e0 netns east
+ip -n west addr add 192.0.2.1/24 dev w0; ip -n east addr add 192.0.2.2/24 dev e0
+for n in west east; do ip -n $n link set lo up; done
+ip -n west link set w0 up; ip -n east link set e0 up
+ip -n west route add default via 192.0.2.2; ip -n east route add default via 192.0.2.1
+
+W=/tmp/west; E=/tmp/east
+mkdir -p $W $E
+"$top/build/bin/ipsec" newhostkey --bits 2048 --output $W/hostkey.pem >/dev/null
+OURKEY=$("$top/build/bin/ipsec" showhostkey --key-file $W/hostkey.pem --left | sed 's/.*rsasigkey=//')
+
+# --- libreswan on east --------------------------------------------------------
+ls_start() { # AUTH (null|rsasig)
+  rm -rf $E/ls; mkdir -p $E/ls/nss $E/ls/run
+  $LS initnss --nssdir $E/ls/nss >/dev/null 2>&1
+  local keys=""
+  if [ "$1" = rsasig ]; then
+    $LS newhostkey --nssdir $E/ls/nss >/dev/null 2>&1
+    local ck; ck=$($LS showhostkey --nssdir $E/ls/nss --list | sed -n 's/.*ckaid: \([0-9a-f]*\).*/\1/p' | head -1)
+    LSKEY=$($LS showhostkey --nssdir $E/ls/nss --left --ckaid "$ck" | sed -n 's/.*leftrsasigkey=//p')
+    keys="	leftrsasigkey=$LSKEY
+	rightrsasigkey=$OURKEY
+	authby=rsasig"
+  else
+    keys="	leftid=%null
+	rightid=%null
+	authby=null"
+  fi
+  cat > $E/ls/ipsec.conf <<C
+config setup
+	logfile=$E/ls/pluto.log
+	plutodebug=none
+	nssdir=$E/ls/nss
+	dnssec-enable=no
+conn t
+	left=192.0.2.2
+	right=192.0.2.1
+$keys
+	ike=aes_gcm_16_256-sha2_256-dh19
+	esp=aes_gcm_16_256
+	type=tunnel
+	auto=add
+C
+  : > $E/ls/ipsec.secrets
+  ip netns exec east $LS pluto --config $E/ls/ipsec.conf --secretsfile $E/ls/ipsec.secrets \
+    --rundir $E/ls/run --nofork > $E/ls/stdout 2>&1 &
+  LS_PID=$!
+  wait_for 15 test -S $E/ls/run/pluto.ctl
+  ip netns exec east $LS whack --ctlsocket $E/ls/run/pluto.ctl --listen >/dev/null 2>&1
+  ip netns exec east $LS auto --ctlsocket $E/ls/run/pluto.ctl --config $E/ls/ipsec.conf --add t >/dev/null 2>&1
+}
+ls_stop() {
+  kill "$LS_PID" 2>/dev/null; wait "$LS_PID" 2>/dev/null
+  cp $E/ls/pluto.log "$OUT/pluto-$CASE.log" 2>/dev/null
+}
+
+flush() { for n in west east; do ip -n $n xfrm state flush; ip -n $n xfrm policy flush; done; }
+esp_bytes() { ip -n "$1" -s xfrm state | awk '/lifetime current:/ {getline; print $1}' | sed 's/(bytes)//' | paste -sd+ | bc; }
+
+traffic() { # name: ping and 1 MB over TCP, then ESP counters
+  check "$CASE: ping through the tunnel" ip netns exec west ping -c 3 -i 0.2 -W 2 -q 192.0.2.2
+  ip netns exec east sh -c 'ncat -l 192.0.2.2 5001 > /tmp/east/recv' &
+  local nc=$!
+  sleep 0.3
+  head -c 1048576 /dev/urandom > $W/send
+  ip netns exec west ncat --send-only 192.0.2.2 5001 < $W/send
+  wait $nc
+  check "$CASE: 1 MiB over TCP arrives intact" cmp $W/send $E/recv
+  check "$CASE: ESP carried it (xfrm byte counters over 1 MB)" \
+    bash -c "[ \$(( \$(ip -n west -s xfrm state | grep -A1 'lifetime current' | awk '/bytes/ {sub(/\\(bytes\\),?/, \"\", \$1); s+=\$1} END {print s}') )) -gt 1000000 ]"
+  ip -n west -s xfrm state > "$OUT/xfrm-$CASE.txt"
+}
+
+ours() { # ROLE AUTH [extra]
+  local role=$1 auth=$2; shift 2
+  ip netns exec west "$PEER" --local 192.0.2.1 --remote 192.0.2.2 --auth "$auth" --$role \
+    --key-file $W/hostkey.pem --up-file $W/up --timeout 60 --log "$OUT/ours-$CASE.log" "$@" &
+  OURS_PID=$!
+}
+ours_stop() { kill "$OURS_PID" 2>/dev/null; wait "$OURS_PID" 2>/dev/null; rm -f $W/up; }
+
+for auth in null rsasig; do
+  for role in initiate respond; do
+    CASE=libreswan-$auth-we-$role
+    flush
+    ls_start $auth
+    extra=()
+    [ $auth = rsasig ] && extra=(--peer-key "$LSKEY")
+    if [ $role = initiate ]; then
+      ours initiate $auth "${extra[@]}"
+    else
+      ours respond $auth "${extra[@]}"
+      sleep 0.5
+      ip netns exec east $LS auto --ctlsocket $E/ls/run/pluto.ctl --asynchronous --up t >/dev/null 2>&1
+    fi
+    if wait_for 20 test -s $W/up; then
+      ok "$CASE: IKE SA and Child SA up"
+      traffic
+    else
+      not_ok "$CASE: IKE SA and Child SA up"
+    fi
+    ours_stop
+    ls_stop
+  done
+done
+
+summary interop
