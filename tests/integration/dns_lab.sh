@@ -9,7 +9,7 @@ top=$(cd "$here/../.." && pwd)
 . "$top/tests/lib/check.sh"
 
 BIN=${BIN:-$top/build/bin}
-LS=/usr/sbin/ipsec   # libreswan's, not ours
+. "$top/tests/lab/libreswan.sh"   # libreswan's own tools, as ls_*
 C=oet-dnsc-$$
 W=$(mktemp -d /tmp/oe-dns-lab.XXXXXX)
 PLUTO_PID=
@@ -20,7 +20,7 @@ cleanup() {
   ip netns del "$C" 2>/dev/null
   ip netns del "$C-ls" 2>/dev/null
   mkdir -p "$top/tests/out" && cp "$W"/lab/*.log "$top/tests/out/" 2>/dev/null
-  rm -rf "$W"
+  [ -n "${KEEP:-}" ] || rm -rf "$W"
 }
 trap cleanup EXIT
 ipsec() { "$BIN/ipsec" "$@"; }
@@ -55,13 +55,12 @@ cp "$top"/zones/*.zone "$W/zones/"
 # our own records, published the way an operator would
 ipsec showhostkey --key-file "$W/host.pem" --ipseckey --host 192.0.2.50 | sed 's/^50\.2\.0\.192\.in-addr\.arpa\./50/' >> "$W/zones/2.0.192.in-addr.arpa.zone"
 # libreswan's own record for 192.0.2.60
-if [ -x "$LS" ]; then
-  mkdir -p "$W/lsnss"
-  "$LS" initnss --nssdir "$W/lsnss" >/dev/null 2>&1
-  "$LS" newhostkey --nssdir "$W/lsnss" >/dev/null 2>&1
-  ckaid=$("$LS" showhostkey --nssdir "$W/lsnss" --list | sed -n 's/.*ckaid: \([0-9a-f]*\).*/\1/p' | head -1)
-  ls_keyid=$("$LS" showhostkey --nssdir "$W/lsnss" --list | sed -n 's/.*RSA keyid: \([^ ]*\).*/\1/p' | head -1)
-  "$LS" showhostkey --nssdir "$W/lsnss" --ipseckey --ckaid "$ckaid" --gateway 192.0.2.60 --precedence 10 \
+if ls_available; then
+  ls_initnss "$W/lsnss" >/dev/null 2>&1
+  ls_newhostkey "$W/lsnss"
+  ckaid=$(ls_ckaid "$W/lsnss")
+  ls_keyid=$(ls_keyid "$W/lsnss")
+  ls_showhostkey --nssdir "$W/lsnss" --ipseckey --ckaid "$ckaid" --gateway 192.0.2.60 --precedence 10 \
     | sed 's/^[^ \t]*[ \t]/60 /' >> "$W/zones/2.0.192.in-addr.arpa.zone"
 fi
 echo "100.51.198.in-addr.arpa" > "$W/lab/unsigned"
@@ -102,26 +101,26 @@ check "an unreachable resolver fails within the timeout" \
   bash -c "out=\$(ip netns exec $C $BIN/ipsec verify --resolver 192.0.2.99 --trust-anchor $W/lab/anchors --timeout 3 --host 192.0.2.7); [ \$? = 1 ] && echo \"\$out\" | grep -q 'FAILED'"
 
 # --- libreswan ------------------------------------------------------------------------
-if [ -x "$LS" ]; then
+if ls_available; then
   check "libreswan's showhostkey --ipseckey record parses with ours (over DNS)" verify_ok 192.0.2.60 "keyid $ls_keyid"
   # pluto itself checks the key we print: whack --pubkeyrsa parses RFC 3110
   ip netns add "$C-ls"; ip -n "$C-ls" link set lo up
   mkdir -p "$W/pluto/run" "$W/pluto/nss"
-  "$LS" initnss --nssdir "$W/pluto/nss" >/dev/null 2>&1
+  ls_initnss "$W/pluto/nss" >/dev/null 2>&1
   printf 'config setup\n\tlogfile=%s/pluto/pluto.log\n\tnssdir=%s/pluto/nss\n\tdnssec-enable=no\n' "$W" "$W" > "$W/pluto/ipsec.conf"
   : > "$W/pluto/ipsec.secrets"
-  ip netns exec "$C-ls" "$LS" pluto --config "$W/pluto/ipsec.conf" --secretsfile "$W/pluto/ipsec.secrets" \
+  ip netns exec "$C-ls" bash -c '. "$0"; ls_pluto "$@"' "$top/tests/lab/libreswan.sh" --config "$W/pluto/ipsec.conf" --secretsfile "$W/pluto/ipsec.secrets" \
     --rundir "$W/pluto/run" --nofork > "$W/pluto/stdout" 2>&1 &
   PLUTO_PID=$!
   wait_for 10 test -S "$W/pluto/run/pluto.ctl"
-  whack() { ip netns exec "$C-ls" "$LS" whack --ctlsocket "$W/pluto/run/pluto.ctl" "$@"; }
+  whack() { ip netns exec "$C-ls" "$LS_BIN/whack" --ctlsocket "$W/pluto/run/pluto.ctl" "$@"; }
   ourkey=$(ipsec showhostkey --key-file "$W/host.pem" --left | sed 's/.*rsasigkey=//')
   whack --keyid 192.0.2.50 --pubkeyrsa "$ourkey" >/dev/null 2>&1
   check "libreswan's pluto loads the key our showhostkey prints" \
-    bash -c "ip netns exec $C-ls $LS whack --ctlsocket $W/pluto/run/pluto.ctl --listpubkeys | grep -q '3072 RSA Key $keyid'"
+    bash -c "ip netns exec $C-ls $LS_BIN/whack --ctlsocket $W/pluto/run/pluto.ctl --listpubkeys | grep -q '3072 RSA Key $keyid'"
   check "  and refuses a broken one, as a control" \
-    bash -c "ip netns exec $C-ls $LS whack --ctlsocket $W/pluto/run/pluto.ctl --keyid 192.0.2.51 --pubkeyrsa 0sAwEAAQ== 2>&1 | grep -q 'shorter than RFC minimum'"
+    bash -c "ip netns exec $C-ls $LS_BIN/whack --ctlsocket $W/pluto/run/pluto.ctl --keyid 192.0.2.51 --pubkeyrsa 0sAwEAAQ== 2>&1 | grep -q 'shorter than RFC minimum'"
 else
-  not_ok "libreswan is installed (make deps)"
+  not_ok "libreswan is unpacked (make deps)"
 fi
 summary "dns-lab"
