@@ -7,9 +7,9 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib/check.sh"
+. "$top/tests/lab/libreswan.sh"
 PEER=$top/build/tests/ike_peer
 OUT=$top/tests/out/interop
-LS=/usr/sbin/ipsec
 mkdir -p "$OUT"
 modprobe -a esp4 esp6 xfrm_user xfrm4_tunnel tunnel4 >/dev/null 2>&1
 
@@ -28,12 +28,11 @@ OURKEY=$("$top/build/bin/ipsec" showhostkey --key-file $W/hostkey.pem --left | s
 # --- libreswan on east --------------------------------------------------------
 ls_start() { # AUTH (null|rsasig)
   rm -rf $E/ls; mkdir -p $E/ls/nss $E/ls/run
-  $LS initnss --nssdir $E/ls/nss >/dev/null 2>&1
+  ls_initnss $E/ls/nss >/dev/null 2>&1
   local keys=""
   if [ "$1" = rsasig ]; then
-    $LS newhostkey --nssdir $E/ls/nss >/dev/null 2>&1
-    local ck; ck=$($LS showhostkey --nssdir $E/ls/nss --list | sed -n 's/.*ckaid: \([0-9a-f]*\).*/\1/p' | head -1)
-    LSKEY=$($LS showhostkey --nssdir $E/ls/nss --left --ckaid "$ck" | sed -n 's/.*leftrsasigkey=//p')
+    ls_newhostkey $E/ls/nss
+    LSKEY=$(ls_showhostkey --nssdir $E/ls/nss --left --ckaid "$(ls_ckaid $E/ls/nss)" | sed -n 's/.*leftrsasigkey=//p')
     keys="	leftrsasigkey=$LSKEY
 	rightrsasigkey=$OURKEY
 	authby=rsasig"
@@ -55,15 +54,16 @@ $keys
 	ike=aes_gcm_16_256-sha2_256-dh19
 	esp=aes_gcm_16_256
 	type=tunnel
+	leftupdown=/bin/true
 	auto=add
 C
   : > $E/ls/ipsec.secrets
-  ip netns exec east $LS pluto --config $E/ls/ipsec.conf --secretsfile $E/ls/ipsec.secrets \
-    --rundir $E/ls/run --nofork > $E/ls/stdout 2>&1 &
+  ip netns exec east bash -c '. "$0"; ls_pluto "$@"' "$top/tests/lab/libreswan.sh" --config $E/ls/ipsec.conf \
+    --secretsfile $E/ls/ipsec.secrets --rundir $E/ls/run --nofork > $E/ls/stdout 2>&1 &
   LS_PID=$!
   wait_for 15 test -S $E/ls/run/pluto.ctl
-  ip netns exec east $LS whack --ctlsocket $E/ls/run/pluto.ctl --listen >/dev/null 2>&1
-  ip netns exec east $LS auto --ctlsocket $E/ls/run/pluto.ctl --config $E/ls/ipsec.conf --add t >/dev/null 2>&1
+  ip netns exec east "$LS_BIN/whack" --ctlsocket $E/ls/run/pluto.ctl --listen >/dev/null 2>&1
+  ip netns exec east "$LS_BIN/addconn" --ctlsocket $E/ls/run/pluto.ctl --config $E/ls/ipsec.conf t >/dev/null 2>&1
 }
 ls_stop() {
   kill "$LS_PID" 2>/dev/null; wait "$LS_PID" 2>/dev/null
@@ -107,7 +107,7 @@ for auth in null rsasig; do
     else
       ours respond $auth "${extra[@]}"
       sleep 0.5
-      ip netns exec east $LS auto --ctlsocket $E/ls/run/pluto.ctl --asynchronous --up t >/dev/null 2>&1
+      ip netns exec east "$LS_BIN/whack" --ctlsocket $E/ls/run/pluto.ctl --name t --initiate --asynchronous >/dev/null 2>&1
     fi
     if wait_for 20 test -s $W/up; then
       ok "$CASE: IKE SA and Child SA up"
@@ -118,6 +118,85 @@ for auth in null rsasig; do
     ours_stop
     ls_stop
   done
+done
+
+# --- strongSwan on east: swanctl with raw RSA public keys ---------------------------
+ss_start() {
+  local d=$E/ss
+  rm -rf $d; mkdir -p $d
+  pki --gen --type rsa --size 2048 --outform pem > $d/east.key 2>/dev/null
+  pki --pub --in $d/east.key --outform pem > $d/east.pub 2>/dev/null
+  SSKEY=$(python3 "$top/tests/interop/keyconv.py" pem2dns $d/east.pub)
+  python3 "$top/tests/interop/keyconv.py" dns2pem "$OURKEY" > $d/west.pub
+  cat > $d/strongswan.conf <<C
+charon {
+	# only what the test needs: the full default set crashes without Debian's config tree
+	load = random nonce aes sha1 sha2 hmac gcm gmp openssl pem pkcs1 pkcs8 pubkey x509 kernel-netlink socket-default vici
+	port = 500
+	port_nat_t = 4500
+	install_routes = no
+	plugins {
+		vici { socket = unix://$d/charon.vici }
+	}
+	filelog {
+		log { path = $d/charon.log
+		      default = 1
+		      ike = 2 }
+	}
+}
+C
+  cat > $d/swanctl.conf <<C
+connections {
+	t {
+		version = 2
+		local_addrs = 192.0.2.2
+		remote_addrs = 192.0.2.1
+		proposals = aes256gcm16-prfsha256-ecp256
+		local { auth = pubkey
+			pubkeys = $d/east.pub
+			id = 192.0.2.2 }
+		remote { auth = pubkey
+			 pubkeys = $d/west.pub
+			 id = 192.0.2.1 }
+		children { t { local_ts = 192.0.2.2/32
+			       remote_ts = 192.0.2.1/32
+			       esp_proposals = aes256gcm16
+			       mode = tunnel } }
+	}
+}
+secrets { private-east { file = $d/east.key } }
+C
+  ip netns exec east env STRONGSWAN_CONF=$d/strongswan.conf /usr/lib/ipsec/charon > $d/stdout 2>&1 &
+  SS_PID=$!
+  wait_for 15 test -S $d/charon.vici
+  ip netns exec east env STRONGSWAN_CONF=$d/strongswan.conf swanctl --load-all --file $d/swanctl.conf \
+    --uri unix://$d/charon.vici > $d/load.log 2>&1
+}
+ss_stop() {
+  kill "$SS_PID" 2>/dev/null; wait "$SS_PID" 2>/dev/null
+  cp $E/ss/charon.log "$OUT/charon-$CASE.log" 2>/dev/null
+}
+
+for role in initiate respond; do
+  CASE=strongswan-rsasig-we-$role
+  flush
+  ss_start
+  if [ $role = initiate ]; then
+    ours initiate rsasig --peer-key "$SSKEY"
+  else
+    ours respond rsasig --peer-key "$SSKEY"
+    sleep 0.5
+    ip netns exec east env STRONGSWAN_CONF=$E/ss/strongswan.conf swanctl --initiate --child t \
+      --uri unix://$E/ss/charon.vici --timeout 20 > $E/ss/initiate.log 2>&1 &
+  fi
+  if wait_for 20 test -s $W/up; then
+    ok "$CASE: IKE SA and Child SA up"
+    traffic
+  else
+    not_ok "$CASE: IKE SA and Child SA up"
+  fi
+  ours_stop
+  ss_stop
 done
 
 summary interop
