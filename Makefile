@@ -76,11 +76,15 @@ check-asan:
 check-kernel: all
 	bash tests/integration/run.sh
 
+# IKEv2 against libreswan and strongSwan with real ESP, inside a QEMU guest
+check-interop: all $(BUILD)/tests/ike_peer
+	bash tests/lab/vm-run --timeout 1200 -- bash tests/interop/run.sh
+
 # check and demo install their dependencies first: one command on a fresh machine
 check:
 	$(MAKE) deps
 	$(MAKE) all
-	$(MAKE) unit check-asan fuzz-smoke check-kernel
+	$(MAKE) unit check-asan fuzz-smoke check-kernel check-interop
 
 bench: all $(BUILD)/bench/policy_bench $(BUILD)/bench/dns_bench
 	$(BUILD)/bench/policy_bench
@@ -123,6 +127,6 @@ demo:
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all unit check check-asan check-kernel bench fuzz fuzz-smoke deps install demo clean
+.PHONY: all unit check check-asan check-kernel check-interop bench fuzz fuzz-smoke deps install demo clean
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 .SECONDARY:

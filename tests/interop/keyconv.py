@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Public RSA keys between strongSwan's PEM and DNS's RFC 3110 form (tests only).
    keyconv.py pem2dns FILE     -> 0sBASE64 (RFC 3110)
-   keyconv.py dns2pem 0sKEY    -> PKCS#1 "RSA PUBLIC KEY" PEM"""
+   keyconv.py dns2pem 0sKEY    -> SubjectPublicKeyInfo "PUBLIC KEY" PEM"""
 import base64, sys
 
 def der_read(b, i):
@@ -48,11 +48,15 @@ def main():
             el = int.from_bytes(raw[1:3], 'big'); off = 3
         e = int.from_bytes(raw[off:off + el], 'big'); n = int.from_bytes(raw[off + el:], 'big')
         body = der_int(n) + der_int(e)
-        der = b'\x30' + der_len(len(body)) + body
+        pkcs1 = b'\x30' + der_len(len(body)) + body
+        # SubjectPublicKeyInfo: rsaEncryption, then the PKCS#1 key as a BIT STRING
+        alg = bytes.fromhex('300d06092a864886f70d0101010500')
+        bits = b'\x03' + der_len(len(pkcs1) + 1) + b'\x00' + pkcs1
+        der = b'\x30' + der_len(len(alg) + len(bits)) + alg + bits
         b64 = base64.b64encode(der).decode()
-        print('-----BEGIN RSA PUBLIC KEY-----')
+        print('-----BEGIN PUBLIC KEY-----')
         for i in range(0, len(b64), 64):
             print(b64[i:i + 64])
-        print('-----END RSA PUBLIC KEY-----')
+        print('-----END PUBLIC KEY-----')
 
 main()

@@ -11,6 +11,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 PEER=$top/build/tests/ike_peer
 OUT=$top/tests/out/interop
 mkdir -p "$OUT"
+FILTER=${1:-}   # run only the cases whose name contains this
+want() { [ -z "$FILTER" ] || [[ "$1" == *"$FILTER"* ]]; }
 modprobe -a esp4 esp6 xfrm_user xfrm4_tunnel tunnel4 >/dev/null 2>&1
 
 ip netns add west; ip netns add east
@@ -98,6 +100,7 @@ ours_stop() { kill "$OURS_PID" 2>/dev/null; wait "$OURS_PID" 2>/dev/null; rm -f 
 for auth in null rsasig; do
   for role in initiate respond; do
     CASE=libreswan-$auth-we-$role
+    want $CASE || continue
     flush
     ls_start $auth
     extra=()
@@ -123,15 +126,16 @@ done
 # --- strongSwan on east: swanctl with raw RSA public keys ---------------------------
 ss_start() {
   local d=$E/ss
-  rm -rf $d; mkdir -p $d
-  pki --gen --type rsa --size 2048 --outform pem > $d/east.key 2>/dev/null
-  pki --pub --in $d/east.key --outform pem > $d/east.pub 2>/dev/null
-  SSKEY=$(python3 "$top/tests/interop/keyconv.py" pem2dns $d/east.pub)
-  python3 "$top/tests/interop/keyconv.py" dns2pem "$OURKEY" > $d/west.pub
+  # swanctl reads credentials from private/ and pubkey/ beside its --file
+  rm -rf $d; mkdir -p $d/private $d/pubkey
+  pki --gen --type rsa --size 2048 --outform pem > $d/private/east.key 2>/dev/null
+  pki --pub --in $d/private/east.key --outform pem > $d/pubkey/east.pub 2>/dev/null
+  SSKEY=$(python3 "$top/tests/interop/keyconv.py" pem2dns $d/pubkey/east.pub)
+  python3 "$top/tests/interop/keyconv.py" dns2pem "$OURKEY" > $d/pubkey/west.pub
   cat > $d/strongswan.conf <<C
 charon {
 	# only what the test needs: the full default set crashes without Debian's config tree
-	load = random nonce aes sha1 sha2 hmac gcm gmp openssl pem pkcs1 pkcs8 pubkey x509 kernel-netlink socket-default vici
+	load = random nonce aes sha1 sha2 hmac kdf gcm gmp openssl pem pkcs1 pkcs8 pubkey x509 kernel-netlink socket-default vici
 	port = 500
 	port_nat_t = 4500
 	install_routes = no
@@ -153,10 +157,10 @@ connections {
 		remote_addrs = 192.0.2.1
 		proposals = aes256gcm16-prfsha256-ecp256
 		local { auth = pubkey
-			pubkeys = $d/east.pub
+			pubkeys = east.pub
 			id = 192.0.2.2 }
 		remote { auth = pubkey
-			 pubkeys = $d/west.pub
+			 pubkeys = west.pub
 			 id = 192.0.2.1 }
 		children { t { local_ts = 192.0.2.2/32
 			       remote_ts = 192.0.2.1/32
@@ -164,7 +168,6 @@ connections {
 			       mode = tunnel } }
 	}
 }
-secrets { private-east { file = $d/east.key } }
 C
   ip netns exec east env STRONGSWAN_CONF=$d/strongswan.conf /usr/lib/ipsec/charon > $d/stdout 2>&1 &
   SS_PID=$!
@@ -175,10 +178,12 @@ C
 ss_stop() {
   kill "$SS_PID" 2>/dev/null; wait "$SS_PID" 2>/dev/null
   cp $E/ss/charon.log "$OUT/charon-$CASE.log" 2>/dev/null
+  cp $E/ss/load.log "$OUT/swanctl-$CASE.log" 2>/dev/null
 }
 
 for role in initiate respond; do
   CASE=strongswan-rsasig-we-$role
+  want $CASE || continue
   flush
   ss_start
   if [ $role = initiate ]; then
