@@ -31,6 +31,7 @@ void agent_free(struct agent *a)
 {
     if (a == NULL)
         return;
+    agent_oe_stop(a);
     policy_set_free(a->set);
     policy_compiled_free(&a->compiled);
     peer_table_clear(&a->peers);
@@ -305,7 +306,7 @@ int agent_start(struct agent *a, struct oe_error *err)
     free(have);
     policy_compiled_free(&left);
     adopt(a, set, want);
-    return 0;
+    return agent_oe_start(a, err);
 }
 
 int agent_reload(struct agent *a, struct oe_error *err)
@@ -327,6 +328,13 @@ void agent_stop(struct agent *a)
     struct kernel_policy *have;
     size_t nhave, kept = 0, removed = 0;
     struct oe_error err;
+    /* tell each peer its tunnel is going (RFC 7296 1.4.1), and take it out of the kernel */
+    for (struct oe_peer *p = a->peers.head; p && a->ike; p = p->next) {
+        if (p->state == PEER_TUNNEL && p->ike_serial)
+            ike_delete(a->ike, p->ike_serial, ike_io_now(), ike_io_actions(a->io));
+    }
+    if (a->io)
+        ike_io_apply(a->io, ike_io_actions(a->io));
     if (kernel_list(a->k, &have, &nhave, &err) != 0) {
         oe_log("shutdown: %s", err.msg);
         return;

@@ -30,6 +30,12 @@ void agent_kernel_event(const struct kernel_event *ev, void *arg);
 /* One control request ("eroute --json", "explain ADDR", "reload", ...). 0: ok. */
 int agent_control(struct agent *a, const char *request, struct oe_buf *reply);
 
+/* The negotiation's file descriptors (DNS, IKE sockets) and timers, for the loop. */
+size_t agent_fds(struct agent *a, int *fds, size_t max);
+void agent_readable(struct agent *a, int fd);
+int agent_timeout(struct agent *a); /* ms until agent_tick is due; -1: none */
+void agent_tick(struct agent *a);
+
 /* Tests set the clock the agent shows times with. */
 void agent_set_clock(struct agent *a, time_t (*now)(void));
 

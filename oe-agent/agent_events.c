@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Until the IKE core joins, every negotiation fails with this reason. */
-static const char no_negotiation[] = "no IKE negotiation in this build";
+/* With negotiation turned off (ike = no) every peer gets its shunt at once. */
+static const char no_negotiation[] = "negotiation is off (ike = no)";
 
 static void peer_policy(const struct oe_peer *p, enum kernel_action action, uint32_t lifetime,
                         struct kernel_policy *kp)
@@ -25,7 +25,7 @@ static void peer_policy(const struct oe_peer *p, enum kernel_action action, uint
 }
 
 /* Negotiation failed or is impossible: the group's failure shunt, for a while. */
-static void install_failure_shunt(struct agent *a, struct oe_peer *p, const char *why)
+void agent_failure_shunt(struct agent *a, struct oe_peer *p, const char *why)
 {
     const struct oe_group_config *gc = &a->cfg->groups[p->group];
     enum kernel_action action = gc->failure_shunt == OE_SHUNT_DROP ? KERNEL_DROP : KERNEL_PASS;
@@ -45,6 +45,7 @@ static void install_failure_shunt(struct agent *a, struct oe_peer *p, const char
     snprintf(p->why, sizeof(p->why), "%s", why);
     oe_log("%s: %s; installed failure shunt %s for %us, then trapped again", label, why,
            oe_shunt_name(gc->failure_shunt), gc->shunt_lifetime);
+    agent_updown(a, p, "up-shunt");
 }
 
 static void on_acquire(struct agent *a, const struct kernel_event *ev)
@@ -80,7 +81,10 @@ static void on_acquire(struct agent *a, const struct kernel_event *ev)
     else
         oe_log("%s: ACQUIRE from %s (%s): holding packets (%s:%u) while negotiating", label, src,
                oe_proto_name(ev->proto, pr), policy_group_file(a->set, r->group), r->line);
-    install_failure_shunt(a, p, no_negotiation);
+    if (a->ike == NULL)
+        agent_failure_shunt(a, p, no_negotiation);
+    else
+        agent_oe_negotiate(a, p);
 }
 
 static void on_policy_expired(struct agent *a, const struct kernel_event *ev)
@@ -95,9 +99,13 @@ static void on_policy_expired(struct agent *a, const struct kernel_event *ev)
     struct oe_peer *p = peer_find(&a->peers, &ev->policy.src.addr, &ev->policy.dst.addr);
     if (p == NULL)
         return; /* left by a previous run */
+    if (p->state == PEER_TUNNEL)
+        return; /* the hold's lifetime ran out after the tunnel replaced it */
     peer_label(p, label, sizeof(label));
     oe_log("%s: %s expired after %us; peer trapped again", label, peer_state_name(p->state),
            p->lifetime);
+    if (p->state != PEER_HOLD)
+        agent_updown(a, p, "down-shunt");
     peer_remove(&a->peers, p);
 }
 

@@ -3,7 +3,12 @@
 #define OE_AGENT_INTERNAL_H
 
 #include "agent.h"
+#include "dnskeys/dnskeys.h"
+#include "ike/ike.h"
+#include "ike_io.h"
 #include "peers.h"
+
+#define AGENT_MAX_LOCAL 8
 
 struct agent {
     const struct oe_config *cfg;
@@ -12,7 +17,23 @@ struct agent {
     struct policy_compiled compiled; /* what the kernel holds for the groups */
     struct peer_table peers;
     time_t (*now)(void);
+    /* negotiation: DNS keys and IKEv2 (absent when cfg->ike is off) */
+    struct dnskeys_resolver *res;
+    struct dnskeys_hostkey *hk;
+    struct ike_core *ike;
+    struct ike_io *io;
+    struct oe_addr local[AGENT_MAX_LOCAL];
+    size_t nlocal;
 };
+
+/* agent_events.c */
+void agent_failure_shunt(struct agent *a, struct oe_peer *p, const char *why);
+/* agent_oe.c */
+int agent_oe_start(struct agent *a, struct oe_error *err);
+void agent_oe_stop(struct agent *a);
+void agent_oe_negotiate(struct agent *a, struct oe_peer *p);
+/* agent_updown.c */
+void agent_updown(const struct agent *a, const struct oe_peer *p, const char *verb);
 
 void agent_to_kernel(const struct policy_kernel *pk, struct kernel_policy *kp);
 /* The group a kernel policy of ours comes from, or -1 (exempt, unknown). */

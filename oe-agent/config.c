@@ -19,6 +19,7 @@ void oe_config_defaults(struct oe_config *c)
     snprintf(c->log, sizeof(c->log), "syslog");
     c->larval_drop = 0;
     c->hold_lifetime = 60;
+    c->ike = true;
     for (int g = 0; g < POLICY_GROUP_COUNT; g++) {
         struct oe_group_config *gc = &c->groups[g];
         gc->failure_shunt = g == POLICY_PRIVATE || g == POLICY_BLOCK ? OE_SHUNT_DROP : OE_SHUNT_PASS;
@@ -98,6 +99,23 @@ int oe_config_set(struct oe_config *c, const char *key, const char *value, struc
         c->larval_drop = b;
         return 0;
     }
+    if (!strcmp(key, "ike")) {
+        if (parse_bool(value, &c->ike) != 0) {
+            oe_error_set(err, "ike: \"%s\" is not yes or no", value);
+            return -1;
+        }
+        return 0;
+    }
+    if (!strcmp(key, "listen")) {
+        if (strlen(value) >= sizeof(c->listen_spec)) {
+            oe_error_set(err, "listen: too long");
+            return -1;
+        }
+        snprintf(c->listen_spec, sizeof(c->listen_spec), "%s", value);
+        return 0;
+    }
+    if (!strcmp(key, "updown"))
+        return set_path(c->updown, sizeof(c->updown), key, value, err);
     if (!strcmp(key, "hold-lifetime")) {
         if (oe_duration_parse(value, &c->hold_lifetime) != 0 || c->hold_lifetime == 0) {
             oe_error_set(err, "hold-lifetime: \"%s\" is not a duration (e.g. 60s, 2m)", value);

@@ -32,6 +32,9 @@ struct oe_config {
     int larval_drop;      /* value to set; -1: leave the sysctl alone */
     uint32_t hold_lifetime; /* a hold never outlives this */
     bool nofork;
+    bool ike;               /* negotiate (IKEv2 + DNS); off: every peer gets its failure shunt */
+    char listen_spec[256];  /* IKE addresses; empty: every address of the host */
+    char updown[PATH_MAX];  /* script run when a tunnel or shunt comes and goes */
     struct oe_group_config groups[POLICY_GROUP_COUNT];
 };
 

@@ -84,8 +84,13 @@ static int event_loop(struct agent *a, struct kernel *k, int ctl_fd)
     signal(SIGPIPE, SIG_IGN);
     int sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     int ep = epoll_create1(EPOLL_CLOEXEC);
-    int fds[] = {sig_fd, kernel_fd(k), ctl_fd};
-    for (int i = 0; i < 3; i++) {
+    int fds[3 + 16];
+    size_t nfds = 3;
+    fds[0] = sig_fd;
+    fds[1] = kernel_fd(k);
+    fds[2] = ctl_fd;
+    nfds += agent_fds(a, fds + 3, 16);
+    for (size_t i = 0; i < nfds; i++) {
         struct epoll_event ev = {.events = EPOLLIN, .data.fd = fds[i]};
         if (fds[i] < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev) != 0) {
             oe_log("event loop set-up failed: %s", strerror(errno));
@@ -94,7 +99,7 @@ static int event_loop(struct agent *a, struct kernel *k, int ctl_fd)
     }
     for (;;) {
         struct epoll_event evs[8];
-        int n = epoll_wait(ep, evs, 8, -1);
+        int n = epoll_wait(ep, evs, 8, agent_timeout(a));
         if (n < 0 && errno == EINTR)
             continue;
         for (int i = 0; i < n; i++) {
@@ -115,12 +120,15 @@ static int event_loop(struct agent *a, struct kernel *k, int ctl_fd)
                     oe_log("reload refused, old policy stays in force: %s", err.msg);
             } else if (fd == ctl_fd) {
                 control_serve(ctl_fd, a);
-            } else {
+            } else if (fd == kernel_fd(k)) {
                 struct oe_error err;
                 if (kernel_process(k, agent_kernel_event, a, &err) < 0)
                     oe_log("%s", err.msg);
+            } else {
+                agent_readable(a, fd);
             }
         }
+        agent_tick(a);
     }
 }
 

@@ -41,6 +41,22 @@ void peer_remove(struct peer_table *t, struct oe_peer *p)
     }
 }
 
+struct oe_peer *peer_by_instance(struct peer_table *t, unsigned instance)
+{
+    for (struct oe_peer *p = t->head; p; p = p->next)
+        if (p->instance == instance)
+            return p;
+    return NULL;
+}
+
+struct oe_peer *peer_by_serial(struct peer_table *t, unsigned ike_serial)
+{
+    for (struct oe_peer *p = t->head; p; p = p->next)
+        if (p->ike_serial == ike_serial && ike_serial != 0)
+            return p;
+    return NULL;
+}
+
 void peer_table_clear(struct peer_table *t)
 {
     while (t->head)
@@ -53,6 +69,7 @@ const char *peer_state_name(enum peer_state s)
     case PEER_HOLD: return "hold";
     case PEER_SHUNT_PASS: return "pass shunt";
     case PEER_SHUNT_DROP: return "drop shunt";
+    case PEER_TUNNEL: return "tunnel";
     }
     return "?";
 }

@@ -6,7 +6,7 @@
 
 #include <time.h>
 
-enum peer_state { PEER_HOLD, PEER_SHUNT_PASS, PEER_SHUNT_DROP };
+enum peer_state { PEER_HOLD, PEER_SHUNT_PASS, PEER_SHUNT_DROP, PEER_TUNNEL };
 
 struct oe_peer {
     struct oe_addr local, remote;
@@ -17,6 +17,15 @@ struct oe_peer {
     time_t since;
     uint32_t lifetime;
     char why[128];
+    /* the negotiation and the tunnel */
+    unsigned ike_serial;
+    bool responder;
+    struct oe_addr gateway;
+    char auth[16];      /* "rsasig" or "null" */
+    char dnssec[16];    /* the key's verdict: secure, insecure, or "-" */
+    char peer_id[64];
+    uint32_t spi_in, spi_out;
+    int encr_bits;
     struct oe_peer *next;
 };
 
@@ -33,6 +42,8 @@ struct oe_peer *peer_find(struct peer_table *t, const struct oe_addr *local,
 struct oe_peer *peer_add(struct peer_table *t, const struct oe_addr *local,
                          const struct oe_addr *remote);
 void peer_remove(struct peer_table *t, struct oe_peer *p);
+struct oe_peer *peer_by_instance(struct peer_table *t, unsigned instance);
+struct oe_peer *peer_by_serial(struct peer_table *t, unsigned ike_serial);
 void peer_table_clear(struct peer_table *t);
 const char *peer_state_name(enum peer_state s);
 

@@ -51,6 +51,7 @@ static int setup(void **state)
     snprintf(f->cfg.policies, sizeof(f->cfg.policies), "%s", f->dir);
     struct oe_error err;
     assert_int_equal(oe_config_set(&f->cfg, "resolver", "192.0.2.54", &err), 0);
+    f->cfg.ike = false; /* no sockets here: negotiation has its own tests */
     f->k = kernel_fake_new();
     f->a = agent_new(&f->cfg, f->k);
     clock_kernel = f->k;

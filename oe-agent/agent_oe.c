@@ -1,0 +1,415 @@
+/*
+ * Opportunistic encryption (RFC 4322 in its IKEv2 form): the held peer's key
+ * from DNSSEC-validated reverse DNS, IKEv2 with the gateway its record
+ * names, the tunnel; and as a responder, the initiator's key from DNS by its
+ * identity. Everything here is asynchronous: lookups answer through the
+ * resolver's fd, IKE through its sockets.
+ */
+#include "agent_internal.h"
+#include "log.h"
+
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* A lookup's context: which peer (initiator) or which IKE SA (responder). */
+struct pending {
+    struct agent *a;
+    unsigned instance;   /* initiator: the held peer */
+    unsigned serial;     /* responder: the IKE SA that waits */
+    enum policy_group group;
+};
+
+static void log_peer(const struct oe_peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_peer(const struct oe_peer *p, const char *fmt, ...)
+{
+    char label[200], line[700];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    oe_log("%s: %s", peer_label(p, label, sizeof(label)), line);
+}
+
+/* ---- initiator ---- */
+
+static void initiate(struct agent *a, struct oe_peer *p, enum ike_authby auth, const struct dnskeys_pubkey *key,
+                     const struct oe_addr *gateway)
+{
+    struct ike_initiate req;
+    memset(&req, 0, sizeof(req));
+    req.local.addr = p->local;
+    req.local.port = 500;
+    req.remote.addr = *gateway;
+    req.remote.port = 500;
+    req.local_host = p->local;
+    req.remote_host = p->remote;
+    req.auth = auth;
+    req.tag = p->instance;
+    if (key)
+        req.peer_key = *key;
+    p->gateway = *gateway;
+    snprintf(p->auth, sizeof(p->auth), "%s", auth == IKE_AUTHBY_NULL ? "null" : "rsasig");
+    p->ike_serial = ike_initiate(a->ike, &req, ike_io_now(), ike_io_actions(a->io));
+    char gw[OE_ADDR_STRLEN];
+    log_peer(p, "negotiating IKEv2 with %s (%s) as #%u", oe_addr_str(gateway, gw),
+             auth == IKE_AUTHBY_NULL ? "NULL authentication" : "RSA key from DNS", p->ike_serial);
+    ike_io_apply(a->io, ike_io_actions(a->io));
+}
+
+static void on_initiator_key(const struct dnskeys_answer *ans, void *arg)
+{
+    struct pending *pd = arg;
+    struct agent *a = pd->a;
+    struct oe_peer *p = peer_by_instance(&a->peers, pd->instance);
+    free(pd);
+    if (p == NULL || p->state != PEER_HOLD)
+        return; /* gone (expired, reloaded) while we asked */
+    const struct oe_group_config *gc = &a->cfg->groups[p->group];
+    const struct dnskeys_record *rec = ans->n > 0 && ans->records[0].usable ? &ans->records[0] : NULL;
+    char why[600];
+    snprintf(p->dnssec, sizeof(p->dnssec), "%s", dnskeys_verdict_name(ans->verdict));
+    if (ans->verdict == DNSKEYS_BOGUS) {
+        snprintf(why, sizeof(why), "DNSSEC bogus answer for %s: %s", ans->owner, ans->why_bogus);
+        agent_failure_shunt(a, p, why);
+        return;
+    }
+    if (ans->failed && gc->auth != OE_AUTH_RSASIG_OR_NULL) {
+        snprintf(why, sizeof(why), "no DNS answer for %s: %s", ans->owner, ans->why);
+        agent_failure_shunt(a, p, why);
+        return;
+    }
+    if (rec && ans->verdict == DNSKEYS_INSECURE && gc->dnssec != OE_DNSSEC_INSECURE_OK) {
+        log_peer(p, "key for %s found but DNSSEC says insecure; not used (dnssec = secure)", ans->owner);
+        rec = NULL;
+    }
+    if (rec == NULL) {
+        if (gc->auth == OE_AUTH_RSASIG_OR_NULL) {
+            log_peer(p, "no usable key in DNS for %s; using NULL authentication (auth = rsasig-or-null)", ans->owner);
+            initiate(a, p, IKE_AUTHBY_NULL, NULL, &p->remote);
+            return;
+        }
+        snprintf(why, sizeof(why), "no usable key in DNS for %s (%s)", ans->owner,
+                 ans->n ? ans->records[0].why : "no IPSECKEY, TXT or KEY record");
+        agent_failure_shunt(a, p, why);
+        return;
+    }
+    struct oe_addr gw = p->remote;
+    if (rec->gw_type == DNSKEYS_GW_IPV4 || rec->gw_type == DNSKEYS_GW_IPV6) {
+        gw = rec->gw_addr;
+    } else if (rec->gw_type == DNSKEYS_GW_NAME) {
+        snprintf(why, sizeof(why), "the %s record names gateway %s by name, which this agent cannot resolve yet",
+                 dnskeys_rrtype_name(rec->type), rec->gw_name);
+        agent_failure_shunt(a, p, why);
+        return;
+    }
+    if (gw.family != p->local.family) {
+        agent_failure_shunt(a, p, "the gateway's address family differs from ours");
+        return;
+    }
+    char id[16], g[OE_ADDR_STRLEN];
+    dnskeys_key_id(&rec->key, id);
+    log_peer(p, "%s %s: %s record, precedence %u, gateway %s, RSA %u bits, keyid %s",
+             ans->owner, dnskeys_verdict_name(ans->verdict), dnskeys_rrtype_name(rec->type), rec->precedence,
+             oe_addr_str(&gw, g), rec->key.bits, id);
+    initiate(a, p, IKE_AUTHBY_RSASIG, &rec->key, &gw);
+}
+
+void agent_oe_negotiate(struct agent *a, struct oe_peer *p)
+{
+    const struct oe_group_config *gc = &a->cfg->groups[p->group];
+    snprintf(p->dnssec, sizeof(p->dnssec), "-");
+    if (gc->auth == OE_AUTH_NULL) {
+        initiate(a, p, IKE_AUTHBY_NULL, NULL, &p->remote);
+        return;
+    }
+    struct pending *pd = calloc(1, sizeof(*pd));
+    struct oe_error err;
+    if (pd == NULL) {
+        agent_failure_shunt(a, p, "out of memory");
+        return;
+    }
+    *pd = (struct pending){.a = a, .instance = p->instance, .group = p->group};
+    char name[DNSKEYS_NAME_MAX];
+    dnskeys_reverse_name(&p->remote, name);
+    log_peer(p, "looking up IPSECKEY, TXT and KEY at %s", name);
+    if (dnskeys_lookup_addr(a->res, &p->remote, on_initiator_key, pd, &err) != 0) {
+        free(pd);
+        agent_failure_shunt(a, p, err.msg);
+    }
+}
+
+/* ---- IKE's hooks ---- */
+
+static void on_up(void *arg, const struct ike_action *act)
+{
+    struct agent *a = arg;
+    struct oe_peer *p = act->tag ? peer_by_instance(&a->peers, act->tag) : NULL;
+    if (p == NULL) {
+        /* a responder tunnel: the peer table records it for status and updown */
+        p = peer_find(&a->peers, &act->child.local_host, &act->child.remote_host);
+        if (p == NULL)
+            p = peer_add(&a->peers, &act->child.local_host, &act->child.remote_host);
+        if (p == NULL)
+            return;
+        const struct policy_rule *r = policy_lookup(a->set, &p->remote, 0, 0, 0);
+        p->group = r ? r->group : POLICY_CLEAR_OR_PRIVATE;
+        if (r)
+            p->rule_prefix = r->sel.peer;
+        else
+            oe_prefix_host(&p->remote, &p->rule_prefix);
+        p->responder = true;
+        p->gateway = act->remote.addr;
+        p->ike_serial = act->serial;
+    }
+    p->state = PEER_TUNNEL;
+    p->since = a->now();
+    p->lifetime = 0;
+    p->spi_in = act->child.spi_in;
+    p->spi_out = act->child.spi_out;
+    p->encr_bits = act->child.encr_bits;
+    snprintf(p->peer_id, sizeof(p->peer_id), "%.63s", act->id);
+    if (!p->auth[0])
+        snprintf(p->auth, sizeof(p->auth), "%s", strcmp(act->id, "ID_NULL") == 0 ? "null" : "rsasig");
+    p->why[0] = '\0';
+    log_peer(p, "tunnel up (#%u, %s, ESP AES_GCM_16_%d, SPIs in 0x%08x out 0x%08x)", act->serial,
+             p->responder ? "we responded" : "we initiated", p->encr_bits, p->spi_in, p->spi_out);
+    agent_updown(a, p, "up-host");
+}
+
+static void on_down(void *arg, const struct ike_action *act)
+{
+    struct agent *a = arg;
+    struct oe_peer *p = act->tag ? peer_by_instance(&a->peers, act->tag) : peer_by_serial(&a->peers, act->serial);
+    if (p == NULL)
+        return;
+    if (p->state == PEER_HOLD) {
+        char why[600];
+        snprintf(why, sizeof(why), "IKE failed: %s", act->text);
+        agent_failure_shunt(a, p, why);
+    } else if (p->state == PEER_TUNNEL) {
+        log_peer(p, "tunnel down (%s); peer trapped again", act->text);
+        agent_updown(a, p, "down-host");
+        peer_remove(&a->peers, p);
+    }
+}
+
+static void answer_key(struct agent *a, unsigned serial, const struct dnskeys_pubkey *key, bool allow_null)
+{
+    ike_peer_key(a->ike, serial, key, allow_null, ike_io_actions(a->io));
+    ike_io_apply(a->io, ike_io_actions(a->io));
+}
+
+static void on_responder_key(const struct dnskeys_answer *ans, void *arg)
+{
+    struct pending *pd = arg;
+    struct agent *a = pd->a;
+    const struct oe_group_config *gc = &a->cfg->groups[pd->group];
+    const struct dnskeys_record *rec = ans->n > 0 && ans->records[0].usable ? &ans->records[0] : NULL;
+    unsigned serial = pd->serial;
+    free(pd);
+    if (ans->verdict == DNSKEYS_BOGUS) {
+        oe_log("#%u: refusing the initiator: DNSSEC bogus answer for %s: %s", serial, ans->owner, ans->why_bogus);
+        rec = NULL;
+    } else if (rec && ans->verdict == DNSKEYS_INSECURE && gc->dnssec != OE_DNSSEC_INSECURE_OK) {
+        oe_log("#%u: the initiator's key at %s is insecure; not used (dnssec = secure)", serial, ans->owner);
+        rec = NULL;
+    } else if (rec) {
+        char id[16];
+        dnskeys_key_id(&rec->key, id);
+        oe_log("#%u: initiator's key from %s (%s): RSA %u bits, keyid %s", serial, ans->owner,
+               dnskeys_verdict_name(ans->verdict), rec->key.bits, id);
+    } else {
+        oe_log("#%u: no usable key for the initiator at %s", serial, ans->owner);
+    }
+    answer_key(a, serial, rec ? &rec->key : NULL, gc->auth == OE_AUTH_RSASIG_OR_NULL);
+}
+
+/* Responder: may this initiator have a tunnel, and with which key? */
+static void on_need_key(void *arg, const struct ike_action *act)
+{
+    struct agent *a = arg;
+    char r[OE_ADDR_STRLEN];
+    oe_addr_str(&act->remote.addr, r);
+    const struct policy_rule *rule = policy_lookup(a->set, &act->remote.addr, 0, 0, 0);
+    enum policy_group g = rule ? rule->group : POLICY_CLEAR;
+    if (g != POLICY_CLEAR_OR_PRIVATE && g != POLICY_PRIVATE_OR_CLEAR && g != POLICY_PRIVATE) {
+        oe_log("#%u: refusing IKE from %s: its policy group is %s%s", act->serial, r, policy_group_name(g),
+               rule ? "" : " (no group covers it)");
+        answer_key(a, act->serial, NULL, false);
+        return;
+    }
+    const struct oe_group_config *gc = &a->cfg->groups[g];
+    bool wants_null = strcmp(act->text, "null") == 0;
+    if (wants_null || gc->auth == OE_AUTH_NULL) {
+        bool ok = gc->auth != OE_AUTH_RSASIG;
+        oe_log("#%u: %s from %s authenticates with %s: %s (group %s, auth = %s)", act->serial, act->id, r,
+               act->text, ok ? "accepted" : "refused", policy_group_name(g), oe_auth_name(gc->auth));
+        answer_key(a, act->serial, NULL, ok);
+        return;
+    }
+    struct pending *pd = calloc(1, sizeof(*pd));
+    struct oe_error err;
+    struct oe_addr id_addr;
+    int rc = -1;
+    if (pd != NULL) {
+        *pd = (struct pending){.a = a, .serial = act->serial, .group = g};
+        if (act->id[0] == '@')
+            rc = dnskeys_lookup_name(a->res, act->id + 1, on_responder_key, pd, &err);
+        else if (oe_addr_parse(act->id, &id_addr) == 0)
+            rc = dnskeys_lookup_addr(a->res, &id_addr, on_responder_key, pd, &err);
+        else
+            oe_error_set(&err, "identity %s has no DNS name to look a key up at", act->id);
+    } else {
+        oe_error_set(&err, "out of memory");
+    }
+    if (rc != 0) {
+        oe_log("#%u: refusing %s: %s", act->serial, r, err.msg);
+        free(pd);
+        answer_key(a, act->serial, NULL, gc->auth == OE_AUTH_RSASIG_OR_NULL);
+        return;
+    }
+    oe_log("#%u: looking up the key of %s (from %s) in DNS", act->serial, act->id, r);
+}
+
+/* ---- set-up ---- */
+
+static size_t local_addresses(const struct oe_config *cfg, struct oe_addr *out, size_t max, struct oe_error *err)
+{
+    size_t n = 0;
+    if (cfg->listen_spec[0]) {
+        char copy[256];
+        snprintf(copy, sizeof(copy), "%s", cfg->listen_spec);
+        for (char *save, *t = strtok_r(copy, ", ", &save); t && n < max; t = strtok_r(NULL, ", ", &save)) {
+            if (oe_addr_parse(t, &out[n]) != 0) {
+                oe_error_set(err, "listen: \"%s\" is not an address", t);
+                return 0;
+            }
+            n++;
+        }
+        return n;
+    }
+    struct ifaddrs *ifs;
+    if (getifaddrs(&ifs) != 0) {
+        oe_error_set(err, "cannot list the host's addresses");
+        return 0;
+    }
+    for (struct ifaddrs *i = ifs; i && n < max; i = i->ifa_next) {
+        if (i->ifa_addr == NULL || (i->ifa_flags & IFF_LOOPBACK))
+            continue;
+        struct oe_addr a = {0};
+        if (i->ifa_addr->sa_family == AF_INET) {
+            a.family = AF_INET;
+            memcpy(a.bytes, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+        } else if (i->ifa_addr->sa_family == AF_INET6) {
+            a.family = AF_INET6;
+            memcpy(a.bytes, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+            if (a.bytes[0] == 0xfe && (a.bytes[1] & 0xc0) == 0x80)
+                continue; /* link-local */
+        } else {
+            continue;
+        }
+        out[n++] = a;
+    }
+    freeifaddrs(ifs);
+    if (n == 0)
+        oe_error_set(err, "the host has no address to run IKE on");
+    return n;
+}
+
+int agent_oe_start(struct agent *a, struct oe_error *err)
+{
+    if (!a->cfg->ike)
+        return 0;
+    struct dnskeys_resolver_config rc = {
+        .trust_anchor = access(a->cfg->trust_anchor, R_OK) == 0 ? a->cfg->trust_anchor : NULL,
+        .forwarders = a->cfg->resolver_spec[0] ? a->cfg->resolver_spec : NULL,
+    };
+    if (rc.trust_anchor == NULL)
+        oe_log("warning: trust anchor %s not readable: no DNS answer will be secure", a->cfg->trust_anchor);
+    a->res = dnskeys_resolver_new(&rc, err);
+    if (a->res == NULL)
+        return -1;
+    struct oe_error kerr;
+    if (dnskeys_hostkey_load(a->cfg->key_file, &a->hk, &kerr) != 0) {
+        a->hk = NULL;
+        oe_log("no host key (%s): only NULL authentication is possible", kerr.msg);
+    } else {
+        char id[16];
+        dnskeys_key_id(dnskeys_hostkey_public(a->hk), id);
+        oe_log("loaded host key %s (RSA %u bits, keyid %s)", a->cfg->key_file,
+               dnskeys_hostkey_public(a->hk)->bits, id);
+    }
+    struct ike_config ic;
+    ike_config_defaults(&ic);
+    ic.hostkey = a->hk;
+    a->ike = ike_core_new(&ic, err);
+    a->nlocal = a->ike ? local_addresses(a->cfg, a->local, AGENT_MAX_LOCAL, err) : 0;
+    struct ike_io_hooks hooks = {on_up, on_down, on_need_key, a};
+    if (a->nlocal)
+        a->io = ike_io_new(a->ike, a->k, a->local, a->nlocal, 500, &hooks, err);
+    if (a->io == NULL) {
+        agent_oe_stop(a);
+        return -1;
+    }
+    char list[256] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < a->nlocal && len < sizeof(list); i++) {
+        char s[OE_ADDR_STRLEN];
+        len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "", oe_addr_str(&a->local[i], s));
+    }
+    oe_log("IKEv2 listening on %s port 500; keys from DNS via %s", list,
+           a->cfg->resolver_spec[0] ? a->cfg->resolver_spec : "/etc/resolv.conf");
+    return 0;
+}
+
+void agent_oe_stop(struct agent *a)
+{
+    ike_io_free(a->io);
+    ike_core_free(a->ike);
+    dnskeys_resolver_free(a->res);
+    dnskeys_hostkey_free(a->hk);
+    a->io = NULL;
+    a->ike = NULL;
+    a->res = NULL;
+    a->hk = NULL;
+}
+
+size_t agent_fds(struct agent *a, int *fds, size_t max)
+{
+    size_t n = 0;
+    if (a->res && max > 0)
+        fds[n++] = dnskeys_resolver_fd(a->res);
+    if (a->io)
+        n += ike_io_fds(a->io, fds + n, max - n);
+    return n;
+}
+
+void agent_readable(struct agent *a, int fd)
+{
+    struct oe_error err;
+    if (a->res && fd == dnskeys_resolver_fd(a->res)) {
+        if (dnskeys_resolver_process(a->res, &err) != 0)
+            oe_log("%s", err.msg);
+        return;
+    }
+    if (a->io)
+        ike_io_readable(a->io, fd);
+}
+
+int agent_timeout(struct agent *a)
+{
+    return a->io ? ike_io_timeout(a->io) : -1;
+}
+
+void agent_tick(struct agent *a)
+{
+    if (a->io)
+        ike_io_tick(a->io);
+}
