@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(build-essential pkg-config clang libclang-rt-14-dev
       libldns-dev ldnsutils libunbound-dev libevent-dev unbound nsd
       libgmp-dev libnss3-dev libnss3-tools libnspr4-dev libcmocka-dev
-      iproute2 iputils-ping nftables ncat procps man-db groff-base bc
+      iproute2 iputils-ping nftables ncat procps man-db groff-base bc tcpdump
       dns-root-data python3 qemu-system-x86 busybox-static kmod cpio
       strongswan-charon strongswan-swanctl strongswan-pki libstrongswan-standard-plugins
       libcap-ng0 libcurl3-nss libevent-core-2.1-7 libevent-pthreads-2.1-7 libldap-2.5-0

@@ -126,9 +126,110 @@ static void explain(struct agent *a, const struct oe_addr *addr, bool json, stru
     struct tm tm;
     localtime_r(&p->since, &tm);
     strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
-    oe_buf_printf(out, "  live: %s: %s since %s (%llds left)%s%s\n", peer_label(p, label, sizeof(label)),
-                  peer_state_name(p->state), ts, (long long)(p->since + p->lifetime - now),
-                  p->why[0] ? ": " : "", p->why);
+    char left[48] = "";
+    if (p->lifetime)
+        snprintf(left, sizeof(left), " (%llds left)", (long long)(p->since + p->lifetime - now));
+    oe_buf_printf(out, "  live: %s: %s since %s%s%s%s\n", peer_label(p, label, sizeof(label)),
+                  peer_state_name(p->state), ts, left, p->why[0] ? ": " : "", p->why);
+    if (p->state == PEER_TUNNEL)
+        oe_buf_printf(out, "  tunnel: #%u with %s, auth %s, key's DNSSEC %s, ESP AES_GCM_16_%d\n", p->ike_serial,
+                      p->peer_id, p->auth, p->dnssec, p->encr_bits);
+}
+
+static void tunnel_bytes(struct agent *a, const struct oe_peer *p, uint64_t *in, uint64_t *out)
+{
+    struct kernel_sa_stats st;
+    struct oe_error err;
+    const struct oe_addr *gw = p->gateway.family ? &p->gateway : &p->remote;
+    *in = *out = 0;
+    if (kernel_sa_stats(a->k, p->spi_in, &p->local, &st, &err) == 0)
+        *in = st.bytes;
+    if (kernel_sa_stats(a->k, p->spi_out, gw, &st, &err) == 0)
+        *out = st.bytes;
+}
+
+static void trafficstatus(struct agent *a, bool json, struct oe_buf *out)
+{
+    time_t now = a->now();
+    bool first = true;
+    if (json)
+        oe_buf_printf(out, "[");
+    for (struct oe_peer *p = a->peers.head; p; p = p->next) {
+        if (p->state != PEER_TUNNEL)
+            continue;
+        char label[200], gw[OE_ADDR_STRLEN];
+        uint64_t in, outb;
+        tunnel_bytes(a, p, &in, &outb);
+        peer_label(p, label, sizeof(label));
+        oe_addr_str(p->gateway.family ? &p->gateway : &p->remote, gw);
+        if (json) {
+            oe_buf_printf(out, "%s\n{\"serial\": %u, \"connection\": ", first ? "" : ",", p->ike_serial);
+            oe_buf_json_str(out, label);
+            oe_buf_printf(out, ", \"gateway\": \"%s\", \"peer_id\": ", gw);
+            oe_buf_json_str(out, p->peer_id);
+            oe_buf_printf(out, ", \"role\": \"%s\", \"auth\": \"%s\", \"dnssec\": \"%s\", "
+                               "\"esp\": \"AES_GCM_16_%d\", \"spi_in\": \"0x%08x\", \"spi_out\": \"0x%08x\", "
+                               "\"in_bytes\": %llu, \"out_bytes\": %llu, \"age\": %lld}",
+                          p->responder ? "responder" : "initiator", p->auth, p->dnssec, p->encr_bits, p->spi_in,
+                          p->spi_out, (unsigned long long)in, (unsigned long long)outb, (long long)(now - p->since));
+        } else {
+            oe_buf_printf(out, "#%u: %s, type=ESP, gateway=%s, id='%s', role=%s, auth=%s, dnssec=%s, "
+                               "esp=AES_GCM_16_%d, SPIs in 0x%08x out 0x%08x, inBytes=%llu, outBytes=%llu, age=%llds\n",
+                          p->ike_serial, label, gw, p->peer_id, p->responder ? "responder" : "initiator", p->auth,
+                          p->dnssec, p->encr_bits, p->spi_in, p->spi_out, (unsigned long long)in,
+                          (unsigned long long)outb, (long long)(now - p->since));
+        }
+        first = false;
+    }
+    if (json)
+        oe_buf_printf(out, "\n]\n");
+}
+
+static void shuntstatus(struct agent *a, bool json, struct oe_buf *out)
+{
+    time_t now = a->now();
+    bool first = true;
+    if (json)
+        oe_buf_printf(out, "[");
+    for (struct oe_peer *p = a->peers.head; p; p = p->next) {
+        if (p->state == PEER_TUNNEL)
+            continue;
+        char label[200];
+        peer_label(p, label, sizeof(label));
+        long long left = p->lifetime ? (long long)(p->since + p->lifetime - now) : -1;
+        if (json) {
+            oe_buf_printf(out, "%s\n{\"connection\": ", first ? "" : ",");
+            oe_buf_json_str(out, label);
+            oe_buf_printf(out, ", \"state\": \"%s\", \"expires_in\": %lld, \"why\": ", peer_state_name(p->state), left);
+            oe_buf_json_str(out, p->why);
+            oe_buf_printf(out, "}");
+        } else {
+            oe_buf_printf(out, "%s: %s, %llds left%s%s\n", label, peer_state_name(p->state), left,
+                          p->why[0] ? ": " : "", p->why);
+        }
+        first = false;
+    }
+    if (json)
+        oe_buf_printf(out, "\n]\n");
+}
+
+static void status(struct agent *a, bool json, struct oe_buf *out)
+{
+    size_t tunnels = 0, shunts = 0;
+    for (struct oe_peer *p = a->peers.head; p; p = p->next)
+        *(p->state == PEER_TUNNEL ? &tunnels : &shunts) += 1;
+    if (json) {
+        oe_buf_printf(out, "{\"policy_lines\": %zu, \"kernel_policies\": %zu, \"tunnels\": %zu, "
+                           "\"holds_and_shunts\": %zu, \"ike\": %s}\n",
+                      policy_rule_count(a->set), a->compiled.n, tunnels, shunts, a->ike ? "true" : "false");
+        return;
+    }
+    oe_buf_printf(out, "oe-agent: %zu policy lines from %s (%zu kernel policies), %s\n",
+                  policy_rule_count(a->set), a->cfg->policies, a->compiled.n,
+                  a->ike ? "IKEv2 on" : "negotiation off (ike = no)");
+    oe_buf_printf(out, "tunnels: %zu, holds and shunts: %zu\n", tunnels, shunts);
+    trafficstatus(a, false, out);
+    shuntstatus(a, false, out);
 }
 
 int agent_control(struct agent *a, const char *request, struct oe_buf *reply)
@@ -151,6 +252,18 @@ int agent_control(struct agent *a, const char *request, struct oe_buf *reply)
         eroute(a, json, reply);
         return 0;
     }
+    if (strcmp(w[0], "trafficstatus") == 0 && n == 1) {
+        trafficstatus(a, json, reply);
+        return 0;
+    }
+    if (strcmp(w[0], "shuntstatus") == 0 && n == 1) {
+        shuntstatus(a, json, reply);
+        return 0;
+    }
+    if (strcmp(w[0], "status") == 0 && n == 1) {
+        status(a, json, reply);
+        return 0;
+    }
     if (strcmp(w[0], "explain") == 0 && n == 2) {
         struct oe_addr addr;
         if (oe_addr_parse(w[1], &addr) != 0) {
@@ -170,6 +283,6 @@ int agent_control(struct agent *a, const char *request, struct oe_buf *reply)
         oe_buf_printf(reply, "reloaded %zu policy lines\n", policy_rule_count(a->set));
         return 0;
     }
-    oe_buf_printf(reply, "unknown request \"%s\" (eroute, explain ADDR, reload)\n", w[0]);
+    oe_buf_printf(reply, "unknown request \"%s\" (eroute, status, trafficstatus, shuntstatus, explain ADDR, reload)\n", w[0]);
     return -1;
 }

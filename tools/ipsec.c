@@ -9,7 +9,10 @@ static const struct {
     int (*main)(int argc, char **argv);
     const char *help;
 } verbs[] = {
-    {"eroute", eroute_main, "the agent's kernel policies: trap, hold, pass, drop"},
+    {"eroute", eroute_main, "the agent's kernel policies: trap, hold, pass, drop, tunnel"},
+    {"status", status_main, "the agent at a glance: policies, tunnels, shunts"},
+    {"trafficstatus", trafficstatus_main, "each tunnel: peer, IDs, auth, DNSSEC, algorithms, bytes, age"},
+    {"shuntstatus", shuntstatus_main, "each per-peer hold and failure shunt, and why"},
     {"policy", policy_main, "policy explain ADDR: which group governs ADDR, and why"},
     {"reload", reload_main, "re-read the policy groups (all or nothing)"},
     {"newhostkey", newhostkey_main, "generate the host's RSA key"},

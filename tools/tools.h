@@ -14,6 +14,9 @@
 int control_request(const char *ctlsocket, const char *request);
 
 int eroute_main(int argc, char **argv);
+int status_main(int argc, char **argv);
+int trafficstatus_main(int argc, char **argv);
+int shuntstatus_main(int argc, char **argv);
 int policy_main(int argc, char **argv);
 int reload_main(int argc, char **argv);
 int newhostkey_main(int argc, char **argv);

@@ -6,6 +6,9 @@
 #
 #   dnslab.sh up DIR CLIENT_NS ZONEFILE...   (each ZONEFILE named ORIGIN.zone)
 #   dnslab.sh down DIR
+# With LAB_LAN="NS:ADDR NS:ADDR ..." (CLIENT_NS then "-") the lab is a LAN
+# instead: a bridge with the servers on 192.0.2.53/24 and .54/24 and each
+# namespace on it with its ADDR/24, so the hosts reach each other too.
 #
 # In DIR, before "up": file "unsigned" lists origins served without DNSSEC
 # (insecure), "expired" origins signed with signatures that ended in 2020
@@ -21,14 +24,31 @@ up)
   mkdir -p "$D/zones" "$D/keys"
   ip netns add "$NS"
   ip -n "$NS" link set lo up
-  ip -n "$NS" addr add 192.0.2.53/32 dev lo
-  ip -n "$NS" addr add 192.0.2.54/32 dev lo
-  ip link add dnsc netns "$CLIENT" type veth peer name dnss netns "$NS"
-  ip -n "$CLIENT" addr add 192.0.2.100/32 dev dnsc
-  ip -n "$CLIENT" link set dnsc up; ip -n "$NS" link set dnss up
-  ip -n "$CLIENT" route add 192.0.2.53/32 dev dnsc
-  ip -n "$CLIENT" route add 192.0.2.54/32 dev dnsc
-  ip -n "$NS" route add 192.0.2.100/32 dev dnss
+  if [ -n "${LAB_LAN:-}" ]; then
+    ip -n "$NS" link add br0 type bridge
+    ip -n "$NS" link set br0 up
+    ip -n "$NS" addr add 192.0.2.53/24 dev br0
+    ip -n "$NS" addr add 192.0.2.54/24 dev br0
+    i=0
+    for c in $LAB_LAN; do
+      ns=${c%%:*}; addr=${c#*:}
+      ip link add lan$i netns "$ns" type veth peer name port$i netns "$NS"
+      ip -n "$ns" link set lo up
+      ip -n "$ns" addr add "$addr" dev lan$i
+      ip -n "$ns" link set lan$i up
+      ip -n "$NS" link set port$i master br0 up
+      i=$((i + 1))
+    done
+  else
+    ip -n "$NS" addr add 192.0.2.53/32 dev lo
+    ip -n "$NS" addr add 192.0.2.54/32 dev lo
+    ip link add dnsc netns "$CLIENT" type veth peer name dnss netns "$NS"
+    ip -n "$CLIENT" addr add 192.0.2.100/32 dev dnsc
+    ip -n "$CLIENT" link set dnsc up; ip -n "$NS" link set dnss up
+    ip -n "$CLIENT" route add 192.0.2.53/32 dev dnsc
+    ip -n "$CLIENT" route add 192.0.2.54/32 dev dnsc
+    ip -n "$NS" route add 192.0.2.100/32 dev dnss
+  fi
   listed() { [ -f "$D/$1" ] && grep -qx "$2" "$D/$1"; }
   : > "$D/anchors"
   conf=$D/nsd.conf

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Opportunistic encryption end to end, INSIDE the QEMU guest (real ESP):
+# hosts on one LAN with the DNS lab; each publishes its key in the signed
+# reverse zone; oe-agent on them; traffic finds its own way into tunnels.
+#   west 192.0.2.1 (agent)   east 192.0.2.2 (agent)   plain 192.0.2.3 (no agent, no key)
+#   bogus 192.0.2.4 (agent, tampered record)
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/lib/check.sh"
+BIN=$top/build/bin
+OUT=$top/tests/out/e2e
+FILTER=${1:-}
+mkdir -p "$OUT"
+modprobe -a esp4 esp6 xfrm_user >/dev/null 2>&1
+L=/tmp/lab; mkdir -p $L
+
+hosts="west:192.0.2.1 east:192.0.2.2 plain:192.0.2.3 bogus:192.0.2.4"
+for h in $hosts; do ip netns add ${h%%:*}; done
+
+# keys and the reverse zone, written the way an operator would
+cp "$top/zones/2.0.192.in-addr.arpa.zone" $L/2.0.192.in-addr.arpa.zone
+for h in west:1 east:2 bogus:4; do
+  n=${h%%:*}; mkdir -p /tmp/$n
+  "$BIN/ipsec" newhostkey --bits 2048 --output /tmp/$n/hostkey.pem >/dev/null
+  "$BIN/ipsec" showhostkey --key-file /tmp/$n/hostkey.pem --ipseckey --host 192.0.2.${h#*:} \
+    | sed "s/^${h#*:}\.2\.0\.192\.in-addr\.arpa\./${h#*:}/" >> $L/2.0.192.in-addr.arpa.zone
+done
+echo "2.0.192.in-addr.arpa 4.2.0.192.in-addr.arpa." > $L/tamper
+LAB_LAN="$(for h in $hosts; do printf '%s/24 ' $h; done)" \
+  bash "$top/tests/lab/dnslab.sh" up $L - $L/2.0.192.in-addr.arpa.zone
+check "DNS lab up: nsd and unbound on the LAN" test -s $L/unbound.pid
+
+agent() { # NAME GROUP-LINES...
+  local n=$1; shift
+  mkdir -p /tmp/$n/policies
+  : > /tmp/$n/policies/private-or-clear
+  for line in "$@"; do echo "${line#*=}" >> /tmp/$n/policies/${line%%=*}; done
+  cat > /tmp/$n/oe.conf <<C
+policies = /tmp/$n/policies
+key-file = /tmp/$n/hostkey.pem
+resolver = 192.0.2.54
+trust-anchor = $L/anchors
+control = /tmp/$n/oe.ctl
+log = /tmp/$n/agent.log
+[group private-or-clear]
+shunt-lifetime = 60s
+[group private]
+shunt-lifetime = 60s
+C
+  ip netns exec $n "$BIN/oe-agent" --config /tmp/$n/oe.conf --nofork &
+  eval "PID_$n=\$!"
+  wait_for 10 test -S /tmp/$n/oe.ctl
+}
+ipsec_at() { local n=$1; shift; "$BIN/ipsec" "$@" --ctlsocket /tmp/$n/oe.ctl; }
+logged() { grep -q -- "$2" /tmp/$1/agent.log; }
+esp_bytes() { ip -n "$1" -s xfrm state | awk '/lifetime current/ {getline; sub(/\(bytes\),?/, "", $1); s += $1} END {print s + 0}'; }
+
+agent west "private-or-clear=192.0.2.0/24" "private=192.0.2.128/25"
+agent east "private-or-clear=192.0.2.0/24"
+agent bogus "private-or-clear=192.0.2.0/24"
+check "agents started" bash -c "logged() { grep -q -- \"\$2\" /tmp/\$1/agent.log; }; logged west 'IKEv2 listening on 192.0.2.1' && logged east 'loaded host key'"
+
+# --- west -> east: both have keys -----------------------------------------------
+t0=$(date +%s.%N)
+ip netns exec west ping -c 8 -i 0.25 -W 3 192.0.2.2 > $OUT/ping-east.txt 2>&1
+t1=$(date +%s.%N)
+check "west -> east: the first ping is answered (held, not lost)" grep -q 'icmp_seq=1 ' $OUT/ping-east.txt
+check "west -> east: all 8 pings answered" grep -q '8 received' $OUT/ping-east.txt
+check "west looked up east's key: secure" logged west '2.2.0.192.in-addr.arpa. secure: IPSECKEY record'
+check "west established the tunnel with east's DNS key" logged west '192.0.2.2: tunnel up (#1, we initiated'
+check "east looked up west's key by its ID and accepted it" logged east "initiator's key from 1.2.0.192.in-addr.arpa. (secure)"
+check "east's tunnel is up as responder" logged east '192.0.2.1: tunnel up (#1, we responded'
+check "pings went through ESP" bash -c "[ \$(ip -n west -s xfrm state | awk '/lifetime current/ {getline; sub(/\\(bytes\\),?/, \"\", \$1); s += \$1} END {print s + 0}') -gt 500 ]"
+ip netns exec east sh -c 'ncat -l 192.0.2.2 5001 > /tmp/east/recv' &
+sleep 0.3
+head -c 262144 /dev/urandom > /tmp/west/send
+ip netns exec west ncat --send-only 192.0.2.2 5001 < /tmp/west/send
+sleep 0.5
+check "TCP through the tunnel arrives intact" cmp /tmp/west/send /tmp/east/recv
+ipsec_at west trafficstatus > $OUT/trafficstatus-west.txt 2>&1
+ipsec_at east trafficstatus > $OUT/trafficstatus-east.txt 2>&1
+check "ipsec trafficstatus on west shows the tunnel with bytes" grep -q '192.0.2.2.*inBytes=[1-9]' $OUT/trafficstatus-west.txt
+check "ipsec trafficstatus --json" bash -c "$BIN/ipsec trafficstatus --json --ctlsocket /tmp/west/oe.ctl | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[0][\"dnssec\"] == \"secure\" and d[0][\"out_bytes\"] > 0'"
+check "policy explain shows the live tunnel" bash -c "$BIN/ipsec policy explain --ctlsocket /tmp/west/oe.ctl 192.0.2.2 | grep -q 'live: .*tunnel'"
+awk -v a=$t0 -v b=$t1 'BEGIN {printf "first ping to tunnel: 8 pings in %.2f s\n", b - a}' > $OUT/timing.txt
+
+# --- west -> plain: no key, private-or-clear: clear after the shunt ------------------
+ip netns exec west ping -c 3 -i 0.3 -W 3 192.0.2.3 > $OUT/ping-plain.txt 2>&1
+check "west -> plain (no key): pings flow in clear after the pass shunt" grep -q '3 received' $OUT/ping-plain.txt
+check "  and the log says why" logged west '192.0.2.3: no usable key in DNS for 3.2.0.192.in-addr.arpa.'
+
+# --- west -> bogus: tampered record: never used ----------------------------------------
+ip netns exec west ping -c 2 -i 0.3 -W 3 192.0.2.4 > $OUT/ping-bogus.txt 2>&1
+check "west -> bogus: DNSSEC bogus, no tunnel" logged west '192.0.2.4: DNSSEC bogus answer for 4.2.0.192.in-addr.arpa.'
+check "  the pass shunt lets private-or-clear traffic through" grep -q '2 received' $OUT/ping-bogus.txt
+
+# --- private group without a key: dropped, nothing leaks ---------------------------------
+ip -n plain addr add 192.0.2.130/24 dev lan2
+ip netns exec plain tcpdump -i lan2 -n -c 5 icmp > /tmp/plain-dump.txt 2>&1 &
+dump=$!
+sleep 0.5
+ip netns exec west ping -c 3 -i 0.3 -W 2 192.0.2.130 > $OUT/ping-private.txt 2>&1
+sleep 0.5
+kill $dump 2>/dev/null
+check "west -> private 192.0.2.130 without a key: dropped" grep -q ' 0 received' $OUT/ping-private.txt
+check "  the drop shunt says why" logged west '192.0.2.130: no usable key in DNS'
+check "  and no ICMP left west in clear" bash -c "! grep -q 'ICMP echo request' /tmp/plain-dump.txt"
+
+for n in west east bogus; do cp /tmp/$n/agent.log "$OUT/agent-$n.log" 2>/dev/null; done
+cp $L/unbound.log "$OUT/" 2>/dev/null
+bash "$top/tests/lab/dnslab.sh" down $L
+summary e2e
