@@ -11,7 +11,7 @@ BIN=$top/build/bin
 OUT=$top/tests/out/e2e
 FILTER=${1:-}
 mkdir -p "$OUT"
-modprobe -a esp4 esp6 xfrm_user >/dev/null 2>&1
+. "$top/tests/lab/warm-esp.sh"
 L=/tmp/lab; mkdir -p $L
 
 hosts="west:192.0.2.1 east:192.0.2.2 plain:192.0.2.3 bogus:192.0.2.4"
@@ -62,7 +62,7 @@ check "agents started" bash -c "logged() { grep -q -- \"\$2\" /tmp/\$1/agent.log
 
 # --- west -> east: both have keys -----------------------------------------------
 t0=$(date +%s.%N)
-ip netns exec west ping -c 8 -i 0.25 -W 3 192.0.2.2 > $OUT/ping-east.txt 2>&1
+ip netns exec west ping -D -c 8 -i 0.25 -W 5 192.0.2.2 > $OUT/ping-east.txt 2>&1
 t1=$(date +%s.%N)
 check "west -> east: the first ping is answered (held, not lost)" grep -q 'icmp_seq=1 ' $OUT/ping-east.txt
 check "west -> east: all 8 pings answered" grep -q '8 received' $OUT/ping-east.txt

@@ -13,7 +13,7 @@ OUT=$top/tests/out/interop
 mkdir -p "$OUT"
 FILTER=${1:-}   # run only the cases whose name contains this
 want() { [ -z "$FILTER" ] || [[ "$1" == *"$FILTER"* ]]; }
-modprobe -a esp4 esp6 xfrm_user xfrm4_tunnel tunnel4 >/dev/null 2>&1
+. "$top/tests/lab/warm-esp.sh"
 
 ip netns add west; ip netns add east
 ip link add w0 netns west type veth peer name e0 netns east
