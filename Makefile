@@ -80,11 +80,15 @@ check-kernel: all
 check-interop: all $(BUILD)/tests/ike_peer
 	bash tests/lab/vm-run --timeout 1200 -- bash tests/interop/run.sh
 
+# opportunistic encryption end to end: agents, the DNS lab, real ESP, in the guest
+check-e2e: all
+	bash tests/lab/vm-run --timeout 1200 -- bash tests/e2e/oe.sh
+
 # check and demo install their dependencies first: one command on a fresh machine
 check:
 	$(MAKE) deps
 	$(MAKE) all
-	$(MAKE) unit check-asan fuzz-smoke check-kernel check-interop
+	$(MAKE) unit check-asan fuzz-smoke check-kernel check-interop check-e2e
 
 bench: all $(BUILD)/bench/policy_bench $(BUILD)/bench/dns_bench
 	$(BUILD)/bench/policy_bench
@@ -122,11 +126,11 @@ install: all
 demo:
 	$(MAKE) deps
 	$(MAKE) all
-	bash tests/integration/demo.sh
+	bash tests/lab/vm-run --timeout 900 -- bash tests/e2e/demo.sh
 
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all unit check check-asan check-kernel check-interop bench fuzz fuzz-smoke deps install demo clean
+.PHONY: all unit check check-asan check-kernel check-interop check-e2e bench fuzz fuzz-smoke deps install demo clean
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 .SECONDARY:

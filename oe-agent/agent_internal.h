@@ -24,6 +24,11 @@ struct agent {
     struct ike_io *io;
     struct oe_addr local[AGENT_MAX_LOCAL];
     size_t nlocal;
+    /* responder: the DNSSEC verdict of the key each recent IKE SA was checked with */
+    struct {
+        unsigned serial;
+        char verdict[16];
+    } recent[32];
 };
 
 /* agent_events.c */

@@ -167,6 +167,8 @@ static void on_up(void *arg, const struct ike_action *act)
         p->responder = true;
         p->gateway = act->remote.addr;
         p->ike_serial = act->serial;
+        bool known = a->recent[act->serial % 32].serial == act->serial;
+        snprintf(p->dnssec, sizeof(p->dnssec), "%s", known ? a->recent[act->serial % 32].verdict : "-");
     }
     p->state = PEER_TUNNEL;
     p->since = a->now();
@@ -214,6 +216,8 @@ static void on_responder_key(const struct dnskeys_answer *ans, void *arg)
     const struct dnskeys_record *rec = ans->n > 0 && ans->records[0].usable ? &ans->records[0] : NULL;
     unsigned serial = pd->serial;
     free(pd);
+    a->recent[serial % 32].serial = serial;
+    snprintf(a->recent[serial % 32].verdict, sizeof(a->recent[0].verdict), "%s", dnskeys_verdict_name(ans->verdict));
     if (ans->verdict == DNSKEYS_BOGUS) {
         oe_log("#%u: refusing the initiator: DNSSEC bogus answer for %s: %s", serial, ans->owner, ans->why_bogus);
         rec = NULL;

@@ -10,6 +10,10 @@ ls_ckaid() { "$LS_BIN/showhostkey" --nssdir "$1" --list | sed -n 's/.*ckaid: \([
 ls_keyid() { "$LS_BIN/showhostkey" --nssdir "$1" --list | sed -n 's/.*RSA keyid: \([^ ]*\).*/\1/p' | head -1; }
 # pluto runs /usr/libexec/ipsec/addconn itself: give it its own tree there,
 # in a private mount namespace (`make deps` creates the empty directory)
-ls_pluto() { exec unshare -m sh -c 'mount --bind "$0" /usr/libexec/ipsec && exec "$0/pluto" "$@"' "$LS_BIN" "$@"; }
+# With LS_RESOLV=FILE, pluto's libunbound reads that file as /etc/resolv.conf.
+ls_pluto() {
+  exec unshare -m sh -c 'mount --bind "$0" /usr/libexec/ipsec &&
+    { [ -z "$LS_RESOLV" ] || mount --bind "$LS_RESOLV" /etc/resolv.conf; } && exec "$0/pluto" "$@"' "$LS_BIN" "$@"
+}
 ls_whack() { "$LS_BIN/whack" "$@"; }
 ls_addconn() { "$LS_BIN/addconn" "$@"; }
