@@ -62,6 +62,10 @@ $(BUILD)/tests/ike_peer: $(call obj,tests/interop/ike_peer.c) $(BUILD)/lib/libag
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
+$(BUILD)/tests/ub_nodefault.so: tests/lab/ub_nodefault.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -fPIC -shared -o $@ $< -ldl -lunbound
+
 $(BUILD)/bench/%: $(call obj,bench/%.c) $(LIBFILES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
@@ -81,7 +85,7 @@ check-interop: all $(BUILD)/tests/ike_peer
 	bash tests/lab/vm-run --timeout 1200 -- bash tests/interop/run.sh
 
 # opportunistic encryption end to end: agents, the DNS lab, real ESP, in the guest
-check-e2e: all
+check-e2e: all $(BUILD)/tests/ub_nodefault.so
 	bash tests/lab/vm-run --timeout 1200 -- bash tests/e2e/oe.sh
 
 # check and demo install their dependencies first: one command on a fresh machine
@@ -125,7 +129,7 @@ install: all
 
 demo:
 	$(MAKE) deps
-	$(MAKE) all
+	$(MAKE) all $(BUILD)/tests/ub_nodefault.so
 	bash tests/lab/vm-run --timeout 900 -- bash tests/e2e/demo.sh
 
 clean:

@@ -44,7 +44,12 @@ static int print_one(struct show *s, const struct oe_addr *host, bool gw_given)
     struct dnskeys_record r = s->rec;
     if (host != NULL) {
         dnskeys_reverse_name(host, owner);
-        if (!gw_given) {
+        /*
+         * A host that answers IKE itself: IPSECKEY says so with no gateway
+         * (type 0), the only form libreswan's OE accepts; TXT has no such
+         * form, so it names the host.
+         */
+        if (!gw_given && r.type == DNSKEYS_TXT) {
             r.gw_addr = *host;
             r.gw_type = host->family == AF_INET ? DNSKEYS_GW_IPV4 : DNSKEYS_GW_IPV6;
         }

@@ -7,7 +7,7 @@ BIN=$top/build/bin
 . "$top/tests/lab/warm-esp.sh"
 L=/tmp/lab; mkdir -p $L
 
-hosts="west:192.0.2.1 east:192.0.2.2 plain:192.0.2.3 bogus:192.0.2.4"
+hosts="west:192.0.2.1 east:192.0.2.2 plain:192.0.2.3 bogus:192.0.2.4 lsoe:192.0.2.5 lsnull:192.0.2.6"
 for h in $hosts; do ip netns add ${h%%:*}; done
 
 # keys and the reverse zone, written the way an operator would
@@ -18,9 +18,80 @@ for h in west:1 east:2 bogus:4; do
   "$BIN/ipsec" showhostkey --key-file /tmp/$n/hostkey.pem --ipseckey --host 192.0.2.${h#*:} \
     | sed "s/^${h#*:}\.2\.0\.192\.in-addr\.arpa\./${h#*:}/" >> $L/2.0.192.in-addr.arpa.zone
 done
+# libreswan's OE host publishes its key too (its own showhostkey)
+. "$top/tests/lab/libreswan.sh"
+if ls_available; then
+  mkdir -p /tmp/lsoe
+  ls_initnss /tmp/lsoe/nss >/dev/null 2>&1
+  ls_newhostkey /tmp/lsoe/nss
+  LSOE_CKAID=$(ls_ckaid /tmp/lsoe/nss)
+  ls_showhostkey --nssdir /tmp/lsoe/nss --ipseckey --ckaid "$LSOE_CKAID" --gateway 192.0.2.5 --precedence 10 \
+    | sed 's/^[^ \t]*[ \t]/5 /' >> $L/2.0.192.in-addr.arpa.zone
+fi
 echo "2.0.192.in-addr.arpa 4.2.0.192.in-addr.arpa." > $L/tamper
 LAB_LAN="$(for h in $hosts; do printf '%s/24 ' $h; done)" \
   bash "$top/tests/lab/dnslab.sh" up $L - $L/2.0.192.in-addr.arpa.zone
+
+# libreswan's OE as its documentation configures it: AUTH rsasig (keys in DNS) or null
+ls_oe() { # NAME AUTH
+  local n=$1 auth=$2 d=/tmp/$1
+  mkdir -p $d/ipsec.d/policies $d/run
+  [ -d $d/nss ] || ls_initnss $d/nss >/dev/null 2>&1
+  echo "192.0.2.0/24" > $d/ipsec.d/policies/private-or-clear
+  printf '192.0.2.53/32\n192.0.2.54/32\n' > $d/ipsec.d/policies/clear
+  for g in clear-or-private private block; do : > $d/ipsec.d/policies/$g; done
+  echo "nameserver 192.0.2.54" > $d/resolv.conf
+  printf 'server:\n  local-zone: "2.0.192.in-addr.arpa." nodefault\n  local-zone: "8.b.d.0.1.0.0.2.ip6.arpa." nodefault\n' > $d/unbound.conf
+  local a
+  if [ $auth = rsasig ]; then
+    a="	leftckaid=$LSOE_CKAID
+	leftrsasigkey=%cert
+	rightrsasigkey=%dnsondemand
+	authby=rsasig"
+  else
+    a="	leftid=%null
+	rightid=%null
+	authby=null"
+  fi
+  cat > $d/ipsec.conf <<C
+config setup
+	logfile=$d/pluto.log
+	plutodebug=none
+	ipsecdir=$d/ipsec.d
+	nssdir=$d/nss
+	dnssec-enable=yes
+	dnssec-anchors=$L/anchors
+conn clear
+	type=passthrough
+	authby=never
+	left=%defaultroute
+	right=%group
+	leftupdown=/bin/true
+	auto=ondemand
+conn private-or-clear
+	type=tunnel
+	left=%defaultroute
+	right=%opportunisticgroup
+$a
+	ike=aes_gcm_16_256-sha2_256-dh19
+	esp=aes_gcm_16_256
+	failureshunt=passthrough
+	negotiationshunt=hold
+	keyingtries=1
+	leftupdown=/bin/true
+	auto=ondemand
+C
+  : > $d/ipsec.secrets
+  ip -n $n route add default via 192.0.2.53 2>/dev/null
+  ip netns exec $n env LS_RESOLV=$d/resolv.conf OE_UB_CONF=$d/unbound.conf \
+    LD_PRELOAD=$top/build/tests/ub_nodefault.so bash -c '. "$0"; ls_pluto "$@"' "$top/tests/lab/libreswan.sh" \
+    --config $d/ipsec.conf --secretsfile $d/ipsec.secrets --rundir $d/run --nofork > $d/stdout 2>&1 &
+  eval "LSPID_$n=\$!"
+  wait_for 15 test -S $d/run/pluto.ctl
+  ip netns exec $n "$LS_BIN/whack" --ctlsocket $d/run/pluto.ctl --listen >/dev/null 2>&1
+  ip netns exec $n "$LS_BIN/addconn" --ctlsocket $d/run/pluto.ctl --config $d/ipsec.conf --autoall >/dev/null 2>&1
+  ip netns exec $n "$LS_BIN/whack" --ctlsocket $d/run/pluto.ctl --listen >/dev/null 2>&1
+}
 
 agent() { # NAME GROUP-LINES...
   local n=$1; shift
@@ -39,6 +110,7 @@ shunt-lifetime = 60s
 [group private]
 shunt-lifetime = 60s
 C
+  eval "printf '%s\\n' \"\${AGENT_EXTRA_$n:-}\"" >> /tmp/$n/oe.conf
   ip netns exec $n "$BIN/oe-agent" --config /tmp/$n/oe.conf --nofork &
   eval "PID_$n=\$!"
   wait_for 10 test -S /tmp/$n/oe.ctl
@@ -50,6 +122,10 @@ esp_bytes() { ip -n "$1" -s xfrm state | awk '/lifetime current/ {getline; sub(/
 lab_down() {
   for n in west east bogus; do
     eval "pid=\${PID_$n:-}"
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null
+  done
+  for n in lsoe lsnull; do
+    eval "pid=\${LSPID_$n:-}"
     [ -n "$pid" ] && kill "$pid" 2>/dev/null
   done
   bash "$top/tests/lab/dnslab.sh" down $L

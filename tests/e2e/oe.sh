@@ -14,6 +14,8 @@ mkdir -p "$OUT"
 check "DNS lab up: nsd and unbound on the LAN" test -s $L/unbound.pid
 
 agent west "private-or-clear=192.0.2.0/24" "private=192.0.2.128/25"
+AGENT_EXTRA_east="[group private-or-clear]
+auth = rsasig-or-null"
 agent east "private-or-clear=192.0.2.0/24"
 agent bogus "private-or-clear=192.0.2.0/24"
 check "agents started" bash -c "logged() { grep -q -- \"\$2\" /tmp/\$1/agent.log; }; logged west 'IKEv2 listening on 192.0.2.1' && logged east 'loaded host key'"
@@ -63,6 +65,27 @@ kill $dump 2>/dev/null
 check "west -> private 192.0.2.130 without a key: dropped" grep -q ' 0 received' $OUT/ping-private.txt
 check "  the drop shunt says why" logged west '192.0.2.130: no usable key in DNS'
 check "  and no ICMP left west in clear" bash -c "! grep -q 'ICMP echo request' /tmp/plain-dump.txt"
+
+# --- libreswan's own OE, as its documentation configures it --------------------------------
+if ls_available; then
+  ls_oe lsoe rsasig
+  ls_oe lsnull null
+  t0=$(date +%s.%N)
+  ip netns exec west ping -D -c 5 -i 0.3 -W 5 192.0.2.5 > $OUT/ping-lsoe.txt 2>&1
+  check "west -> libreswan OE (IPSECKEY, rsasig): pings answered" grep -q '5 received' $OUT/ping-lsoe.txt
+  check "  west's tunnel to libreswan uses its key from DNS" logged west '192.0.2.5: tunnel up (#[0-9]*, we initiated'
+  check "  libreswan found our key in DNS and established" grep -q 'established Child SA' /tmp/lsoe/pluto.log
+  check "  through ESP" bash -c "ip -n west -s xfrm state | grep -A4 'dst 192.0.2.5' | grep -q 'proto esp spi 0x[1-9a-f]'"
+  ip netns exec lsoe ping -D -c 8 -i 0.3 -W 5 192.0.2.2 > $OUT/ping-lsoe-east.txt 2>&1
+  check "libreswan OE (rsasig) -> east: libreswan initiates, our agent responds" logged east '192.0.2.5: tunnel up (#[0-9]*, we responded'
+  check "  pings answered" grep -q ' [5-8] received' $OUT/ping-lsoe-east.txt
+  ip netns exec east ping -D -c 5 -i 0.3 -W 5 192.0.2.6 > $OUT/ping-lsnull.txt 2>&1
+  check "east -> libreswan OE (authby=null): NULL auth since .6 has no key" logged east '192.0.2.6: no usable key in DNS for 6.2.0.192.in-addr.arpa.; using NULL authentication'
+  check "  tunnel up and pings answered" bash -c "grep -q '192.0.2.6: tunnel up' /tmp/east/agent.log && grep -q '5 received' $OUT/ping-lsnull.txt"
+  cp /tmp/lsoe/pluto.log "$OUT/pluto-lsoe.log"; cp /tmp/lsnull/pluto.log "$OUT/pluto-lsnull.log"
+else
+  not_ok "libreswan is unpacked (make deps)"
+fi
 
 for n in west east bogus; do cp /tmp/$n/agent.log "$OUT/agent-$n.log" 2>/dev/null; done
 cp $L/unbound.log "$OUT/" 2>/dev/null
