@@ -9,7 +9,8 @@
 
 #define IKE_PORT 500
 #define IKE_NATT_PORT 4500
-#define MAX_EXEMPTIONS (2 * 2 * 2 + OE_MAX_RESOLVERS * 4)
+#define MAX_EXEMPTIONS (2 * 2 * 2 + 5 * 2 + OE_MAX_RESOLVERS * 4)
+#define ICMPV6 58
 
 static time_t wall_clock(void)
 {
@@ -136,6 +137,11 @@ size_t agent_exemptions(const struct agent *a, struct kernel_policy *out, size_t
         for (int i = 0; i < 2; i++)
             for (int d = KERNEL_DIR_OUT; d <= KERNEL_DIR_IN; d++)
                 exempt_port(out, &n, families[f], 17, (enum kernel_dir)d, NULL, ike[i], 0);
+    /* RFC 4861: neighbour discovery (ICMPv6 133-137) must never wait for a tunnel */
+    for (uint16_t type = 133; type <= 137; type++) {
+        exempt_port(out, &n, AF_INET6, ICMPV6, KERNEL_DIR_OUT, NULL, type, 0);
+        exempt_port(out, &n, AF_INET6, ICMPV6, KERNEL_DIR_IN, NULL, 0, type);
+    }
     for (int r = 0; r < a->cfg->nresolvers; r++) {
         const struct oe_addr *ns = &a->cfg->resolvers[r];
         for (int d = KERNEL_DIR_OUT; d <= KERNEL_DIR_IN; d++) {
@@ -237,8 +243,8 @@ static void sync_exemptions(struct agent *a, const struct kernel_policy *have, s
         len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s port %u", r ? ", " : "",
                                 oe_addr_str(&a->cfg->resolvers[r], s), a->cfg->resolver_ports[r]);
     }
-    oe_log("exempting the agent's own traffic from all groups: IKE (udp %d, %d)%s%s", IKE_PORT,
-           IKE_NATT_PORT, a->cfg->nresolvers ? " and DNS resolvers " : " (no DNS resolver known)",
+    oe_log("exempting the agent's own traffic from all groups: IKE (udp %d, %d), IPv6 neighbour "
+           "discovery (ICMPv6 133-137)%s%s", IKE_PORT, IKE_NATT_PORT, a->cfg->nresolvers ? " and DNS resolvers " : " (no DNS resolver known)",
            list);
 }
 

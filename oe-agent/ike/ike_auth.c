@@ -275,6 +275,22 @@ static void respond_error(struct ike_sa *sa, uint16_t notify, struct ike_actions
     wbuf_free(&msg);
 }
 
+/*
+ * RFC 7296 2.4: INITIAL_CONTACT says the peer has no other IKE SA with us:
+ * it restarted. Drop what we still hold with it (without a Delete: it would
+ * not know the SPIs), before the new Child SA takes the same selectors.
+ */
+static void forget_previous(struct ike_core *core, const struct ike_sa *sa, struct ike_actions *out)
+{
+    for (struct ike_sa *old = core->sas, *next; old; old = next) {
+        next = old->next;
+        if (old == sa || old->state != SA_ESTABLISHED || !oe_addr_eq(&old->remote.addr, &sa->remote.addr))
+            continue;
+        ike_log(out, old, "peer restarted (INITIAL_CONTACT in #%u): dropping this IKE SA", sa->serial);
+        ike_sa_fail(core, old, out, "peer restarted (INITIAL_CONTACT)");
+    }
+}
+
 void ike_handle_auth_request(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
                              const struct ike_header *h, const struct ike_payloads *pl,
                              struct ike_actions *out)
@@ -347,6 +363,8 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
     sa->child_spi_out = spi_of(esp);
     while (sa->child_spi_in < 0x100)
         ike_random((uint8_t *)&sa->child_spi_in, 4);
+    if (ike_find_notify(in, IKE_N_INITIAL_CONTACT) != NULL)
+        forget_previous(core, sa, out);
     struct ike_builder inner = {0};
     if (add_id_auth(core, sa, &inner, sa->auth, &err) != 0) {
         wbuf_free(&inner.b);

@@ -11,12 +11,17 @@ hosts="west:192.0.2.1 east:192.0.2.2 plain:192.0.2.3 bogus:192.0.2.4 lsoe:192.0.
 for h in $hosts; do ip netns add ${h%%:*}; done
 
 # keys and the reverse zone, written the way an operator would
+V6ZONE=8.b.d.0.1.0.0.2.ip6.arpa
 cp "$top/zones/2.0.192.in-addr.arpa.zone" $L/2.0.192.in-addr.arpa.zone
+cp "$top/zones/$V6ZONE.zone" $L/$V6ZONE.zone
 for h in west:1 east:2 bogus:4; do
   n=${h%%:*}; mkdir -p /tmp/$n
   "$BIN/ipsec" newhostkey --bits 2048 --output /tmp/$n/hostkey.pem >/dev/null
   "$BIN/ipsec" showhostkey --key-file /tmp/$n/hostkey.pem --ipseckey --host 192.0.2.${h#*:} \
     | sed "s/^${h#*:}\.2\.0\.192\.in-addr\.arpa\./${h#*:}/" >> $L/2.0.192.in-addr.arpa.zone
+  # and for its IPv6 address 2001:db8::N (ESP over IPv6)
+  "$BIN/ipsec" showhostkey --key-file /tmp/$n/hostkey.pem --ipseckey --host 2001:db8::${h#*:} \
+    | sed "s/\.$V6ZONE\.//" >> $L/$V6ZONE.zone
 done
 # libreswan's OE host publishes its key too (its own showhostkey)
 . "$top/tests/lab/libreswan.sh"
@@ -30,7 +35,11 @@ if ls_available; then
 fi
 echo "2.0.192.in-addr.arpa 4.2.0.192.in-addr.arpa." > $L/tamper
 LAB_LAN="$(for h in $hosts; do printf '%s/24 ' $h; done)" \
-  bash "$top/tests/lab/dnslab.sh" up $L - $L/2.0.192.in-addr.arpa.zone
+  bash "$top/tests/lab/dnslab.sh" up $L - $L/2.0.192.in-addr.arpa.zone $L/$V6ZONE.zone
+for h in west:1 east:2 plain:3 bogus:4; do
+  ip netns exec ${h%%:*} sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+  ip -n ${h%%:*} addr add 2001:db8::${h#*:}/64 dev $(ip -n ${h%%:*} -o link show | awk -F': ' '/lan/ {sub(/@.*/, "", $2); print $2}') nodad
+done
 
 # libreswan's OE as its documentation configures it: AUTH rsasig (keys in DNS) or null
 ls_oe() { # NAME AUTH

@@ -13,10 +13,10 @@ mkdir -p "$OUT"
 . "$top/tests/e2e/lab.sh"
 check "DNS lab up: nsd and unbound on the LAN" test -s $L/unbound.pid
 
-agent west "private-or-clear=192.0.2.0/24" "private=192.0.2.128/25"
+agent west "private-or-clear=192.0.2.0/24" "private=192.0.2.128/25" "private-or-clear=2001:db8::/64"
 AGENT_EXTRA_east="[group private-or-clear]
 auth = rsasig-or-null"
-agent east "private-or-clear=192.0.2.0/24"
+agent east "private-or-clear=192.0.2.0/24" "private-or-clear=2001:db8::/64"
 agent bogus "private-or-clear=192.0.2.0/24"
 check "agents started" bash -c "logged() { grep -q -- \"\$2\" /tmp/\$1/agent.log; }; logged west 'IKEv2 listening on 192.0.2.1' && logged east 'loaded host key'"
 
@@ -43,6 +43,23 @@ check "ipsec trafficstatus on west shows the tunnel with bytes" grep -q '192.0.2
 check "ipsec trafficstatus --json" bash -c "$BIN/ipsec trafficstatus --json --ctlsocket /tmp/west/oe.ctl | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[0][\"dnssec\"] == \"secure\" and d[0][\"out_bytes\"] > 0'"
 check "policy explain shows the live tunnel" bash -c "$BIN/ipsec policy explain --ctlsocket /tmp/west/oe.ctl 192.0.2.2 | grep -q 'live: .*tunnel'"
 awk -v a=$t0 -v b=$t1 'BEGIN {printf "first ping to tunnel: 8 pings in %.2f s\n", b - a}' > $OUT/timing.txt
+
+# --- the same over IPv6: ip6.arpa records, ESP over IPv6 -------------------------------
+ip netns exec west ping -6 -c 5 -i 0.3 -W 5 2001:db8::2 > $OUT/ping6-east.txt 2>&1
+check "IPv6: west -> east: pings answered" grep -q '5 received' $OUT/ping6-east.txt
+check "IPv6: key from ip6.arpa, secure" logged west '2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa. secure: IPSECKEY'
+check "IPv6: tunnel up" logged west '2001:db8::2: tunnel up'
+check "IPv6: ESP over IPv6 carried it" bash -c "ip -n west -s xfrm state | grep -A4 'dst 2001:db8::2' | grep -q 'proto esp spi 0x[1-9a-f]'"
+
+# --- peer restart: east comes back with no memory; INITIAL_CONTACT clears west's old SA ---
+kill -9 $PID_east; wait $PID_east 2>/dev/null   # a crash: no Delete goes out
+ip -n east xfrm state flush; ip -n east xfrm policy flush
+AGENT_EXTRA_east="[group private-or-clear]
+auth = rsasig-or-null"
+agent east "private-or-clear=192.0.2.0/24" "private-or-clear=2001:db8::/64"
+ip netns exec east ping -c 5 -i 0.3 -W 5 192.0.2.1 > $OUT/ping-restart.txt 2>&1
+check "peer restart: east initiates anew and west replaces the old SA" logged west 'peer restarted (INITIAL_CONTACT'
+check "  pings answered through the new tunnel" grep -q ' [3-5] received' $OUT/ping-restart.txt
 
 # --- west -> plain: no key, private-or-clear: clear after the shunt ------------------
 ip netns exec west ping -c 3 -i 0.3 -W 3 192.0.2.3 > $OUT/ping-plain.txt 2>&1

@@ -112,8 +112,8 @@ static size_t policy_count(struct fixture *f)
 static void test_start_installs_groups_and_exemptions(void **state)
 {
     struct fixture *f = *state;
-    /* 5 lines x (out, in) + IKE 2 ports x 2 dirs x 2 families + DNS 2 protos x 2 dirs */
-    assert_int_equal(policy_count(f), 10 + 8 + 4);
+    /* 5 lines x (out, in) + IKE 2 ports x 2 dirs x 2 families + ND 5 types x 2 dirs + DNS 2 protos x 2 dirs */
+    assert_int_equal(policy_count(f), 10 + 8 + 10 + 4);
     assert_true(logged(f, "exempting the agent's own traffic"));
     assert_true(logged(f, "192.0.2.54 port 53"));
     assert_int_equal(packet(f, "192.0.2.1", "198.51.100.7", 1), KERNEL_TRAP);
@@ -243,11 +243,11 @@ static void test_stop_fails_closed(void **state)
 {
     struct fixture *f = *state;
     agent_stop(f->a);
-    /* private (out trap, in pass) and block (out, in) and the 12 exemptions stay */
-    assert_int_equal(policy_count(f), 4 + 12);
+    /* private (out trap, in pass) and block (out, in) and the 22 exemptions stay */
+    assert_int_equal(policy_count(f), 4 + 22);
     assert_int_equal(packet(f, "192.0.2.1", "203.0.113.9", 1), KERNEL_TRAP);
     assert_int_equal(packet(f, "192.0.2.1", "198.51.100.7", 1), -1);
-    assert_true(logged(f, "shutting down: removed 6 kernel policies, kept 16"));
+    assert_true(logged(f, "shutting down: removed 6 kernel policies, kept 26"));
 }
 
 static void test_control_requests(void **state)

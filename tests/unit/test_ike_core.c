@@ -339,6 +339,28 @@ static void test_delete(void **state)
     assert_int_equal(ike_sa_count(n->a.core) + ike_sa_count(n->b.core), 0);
 }
 
+static void test_initial_contact_replaces_old_sa(void **state)
+{
+    struct net *n = *state;
+    n->b.allow_null = true;
+    initiate(n, IKE_AUTHBY_NULL);
+    expect_tunnel(n);
+    /* A restarts: a fresh core with no memory of the SA, initiating again */
+    ike_core_free(n->a.core);
+    struct ike_config cfg;
+    struct oe_error err;
+    ike_config_defaults(&cfg);
+    cfg.hostkey = n->a.hk;
+    n->a.core = ike_core_new(&cfg, &err);
+    n->a.ups = n->b.ups = n->a.installs = n->b.installs = 0;
+    initiate(n, IKE_AUTHBY_NULL);
+    expect_tunnel(n);
+    assert_int_equal(n->b.downs, 1);
+    assert_non_null(strstr(n->b.last_down, "INITIAL_CONTACT"));
+    assert_int_equal(n->b.deletes, 1); /* the old Child SA leaves the kernel */
+    assert_int_equal(ike_sa_count(n->b.core), 1);
+}
+
 static void test_garbage_is_dropped(void **state)
 {
     struct net *n = *state;
@@ -364,6 +386,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gives_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_sk_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_initial_contact_replaces_old_sa, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_is_dropped, setup, teardown),
     };
     return cmocka_run_group_tests_name("ike_core", tests, group_setup, group_teardown);
