@@ -361,6 +361,22 @@ static void test_initial_contact_replaces_old_sa(void **state)
     assert_int_equal(ike_sa_count(n->b.core), 1);
 }
 
+static void test_simultaneous_initiation(void **state)
+{
+    struct net *n = *state;
+    n->a.allow_null = n->b.allow_null = true;
+    struct ike_initiate ra = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
+                              .remote_host = n->b.ep.addr, .auth = IKE_AUTHBY_NULL};
+    struct ike_initiate rb = {.local = n->b.ep, .remote = n->a.ep, .local_host = n->b.ep.addr,
+                              .remote_host = n->a.ep.addr, .auth = IKE_AUTHBY_NULL};
+    ike_initiate(n->a.core, &ra, 0, &n->a.acts);
+    ike_initiate(n->b.core, &rb, 0, &n->b.acts);
+    pump(n);
+    /* each side both initiated and responded: both exchanges complete */
+    assert_int_equal(n->a.ups, 2);
+    assert_int_equal(n->b.ups, 2);
+}
+
 static void test_garbage_is_dropped(void **state)
 {
     struct net *n = *state;
@@ -387,6 +403,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_sk_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initial_contact_replaces_old_sa, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_simultaneous_initiation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_is_dropped, setup, teardown),
     };
     return cmocka_run_group_tests_name("ike_core", tests, group_setup, group_teardown);
