@@ -191,21 +191,26 @@ void ike_send(struct ike_actions *out, struct ike_sa *sa, const struct wbuf *msg
     }
 }
 
+void ike_act_delete_child(struct ike_actions *out, const struct ike_sa *sa)
+{
+    struct ike_action *d = ike_act(out, IKE_ACT_DELETE, sa);
+    if (d == NULL)
+        return;
+    d->child.spi_in = sa->child_spi_in;
+    d->child.spi_out = sa->child_spi_out;
+    d->child.local = sa->local.addr;
+    d->child.remote = sa->remote.addr;
+    d->child.local_host = sa->local_host;
+    d->child.remote_host = sa->remote_host;
+}
+
 void ike_sa_fail(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out, const char *why)
 {
     struct ike_action *a = ike_act(out, IKE_ACT_DOWN, sa);
     if (a)
         snprintf(a->text, sizeof(a->text), "%s", why);
     if (sa->state == SA_ESTABLISHED && sa->child_spi_out) {
-        struct ike_action *d = ike_act(out, IKE_ACT_DELETE, sa);
-        if (d) {
-            d->child.spi_in = sa->child_spi_in;
-            d->child.spi_out = sa->child_spi_out;
-            d->child.local = sa->local.addr;
-            d->child.remote = sa->remote.addr;
-            d->child.local_host = sa->local_host;
-            d->child.remote_host = sa->remote_host;
-        }
+        ike_act_delete_child(out, sa);
     }
     if (sa->state == SA_INIT_DONE || sa->state == SA_WAIT_KEY)
         core->half_open--;

@@ -54,15 +54,7 @@ void ike_handle_informational(struct ike_core *core, struct ike_sa *sa, const ui
         return;
     }
     if (child_deleted) {
-        struct ike_action *d = ike_act(out, IKE_ACT_DELETE, sa);
-        if (d) {
-            d->child.spi_in = sa->child_spi_in;
-            d->child.spi_out = sa->child_spi_out;
-            d->child.local = sa->local.addr;
-            d->child.remote = sa->remote.addr;
-            d->child.local_host = sa->local_host;
-            d->child.remote_host = sa->remote_host;
-        }
+        ike_act_delete_child(out, sa);
         ike_log_child(out, sa, "peer deleted the Child SA");
         sa->child_spi_out = 0;
     }

@@ -75,6 +75,8 @@ void ike_log(struct ike_actions *out, const struct ike_sa *sa, const char *fmt, 
 void ike_log_child(struct ike_actions *out, const struct ike_sa *sa, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void ike_send(struct ike_actions *out, struct ike_sa *sa, const struct wbuf *msg, bool request);
+/* Take the SA's Child SA out of the kernel (an IKE_ACT_DELETE). */
+void ike_act_delete_child(struct ike_actions *out, const struct ike_sa *sa);
 void ike_sa_fail(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out, const char *why);
 struct ike_sa *ike_sa_new(struct ike_core *core, bool initiator);
 void ike_sa_free(struct ike_sa *sa);
