@@ -37,12 +37,23 @@ static size_t ike_proposal_offer(const struct ike_core *core, int first_dh, stru
 void ike_send_sa_init(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out)
 {
     struct oe_error err;
-    ike_dh_free(sa->dh);
-    sa->dh = ike_dh_new(sa->dh_group, &err);
-    sa->ni_len = 32;
-    if (sa->dh == NULL || ike_random(sa->ni, sa->ni_len) != 0) {
-        ike_sa_fail(core, sa, out, sa->dh ? "no random numbers" : err.msg);
+    /* RFC 7296 2.6: a retry with a cookie keeps every other payload unchanged;
+     * only INVALID_KE_PAYLOAD (another group) needs a new DH value */
+    if (sa->dh == NULL || sa->dh_made != sa->dh_group) {
+        ike_dh_free(sa->dh);
+        sa->dh = ike_dh_new(sa->dh_group, &err);
+        sa->dh_made = sa->dh_group;
+    }
+    if (sa->dh == NULL) {
+        ike_sa_fail(core, sa, out, err.msg);
         return;
+    }
+    if (sa->ni_len == 0) {
+        sa->ni_len = 32;
+        if (ike_random(sa->ni, sa->ni_len) != 0) {
+            ike_sa_fail(core, sa, out, "no random numbers");
+            return;
+        }
     }
     struct ike_header h = {.spi_i = sa->spi_i, .exchange = IKE_SA_INIT, .flags = IKE_FLAG_I};
     struct ike_builder mb = {0};

@@ -29,6 +29,7 @@ struct ike_sa {
     /* negotiated */
     int prf, encr, encr_bits, dh_group;
     struct ike_dh *dh;
+    int dh_made;              /* the group sa->dh was made for */
     uint8_t ni[64], nr[256];
     size_t ni_len, nr_len;
     struct wbuf msg1, msg2;   /* IKE_SA_INIT request and response, as on the wire */

@@ -64,6 +64,8 @@ static int group_teardown(void **state)
     return 0;
 }
 
+static void (*tune)(int side, struct ike_config *cfg); /* a test's own settings */
+
 static void side_init(struct side *s, int i, const char *addr)
 {
     struct ike_config cfg;
@@ -72,6 +74,8 @@ static void side_init(struct side *s, int i, const char *addr)
     assert_int_equal(dnskeys_hostkey_load(keyfile[i], &s->hk, &err), 0);
     ike_config_defaults(&cfg);
     cfg.hostkey = s->hk;
+    if (tune)
+        tune(i, &cfg);
     s->core = ike_core_new(&cfg, &err);
     assert_non_null(s->core);
     oe_addr_parse(addr, &s->ep.addr);
@@ -102,6 +106,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct net *n = *state;
+    tune = NULL;
     side_free(&n->a);
     side_free(&n->b);
     for (size_t i = 0; i < n->n; i++)
@@ -377,6 +382,70 @@ static void test_simultaneous_initiation(void **state)
     assert_int_equal(n->b.ups, 2);
 }
 
+static bool logged_by(struct side *s, const char *needle)
+{
+    for (size_t i = 0; i < s->acts.n; i++)
+        if (s->acts.v[i].kind == IKE_ACT_LOG && strstr(s->acts.v[i].text, needle))
+            return true;
+    return false;
+}
+
+static void responder_wants_cookies(int side, struct ike_config *cfg)
+{
+    if (side == 1)
+        cfg->max_half_open = 0;
+}
+
+static int setup_cookies(void **state)
+{
+    tune = responder_wants_cookies;
+    return setup(state);
+}
+
+/* RFC 7296 2.6: under load the responder answers with a COOKIE and keeps no state */
+static void test_cookie(void **state)
+{
+    struct net *n = *state;
+    n->b.allow_null = true;
+    struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
+                               .remote_host = n->b.ep.addr, .auth = IKE_AUTHBY_NULL};
+    ike_initiate(n->a.core, &req, 0, &n->a.acts);
+    run(n, &n->a);
+    ike_actions_clear(&n->a.acts);
+    ike_receive(n->b.core, &n->b.ep, &n->a.ep, n->pkt[0], n->len[0], 0, &n->b.acts);
+    free(n->pkt[0]);
+    n->n = 0;
+    assert_true(logged_by(&n->b, "asking 192.0.2.1 for a cookie"));
+    assert_int_equal(ike_sa_count(n->b.core), 0); /* no state for an unproven address */
+    pump(n);
+    expect_tunnel(n);
+}
+
+static void responder_only_modp(int side, struct ike_config *cfg)
+{
+    if (side == 1) {
+        cfg->dh_groups[0] = 14;
+        cfg->dh_groups[1] = 0;
+    }
+}
+
+static int setup_modp(void **state)
+{
+    tune = responder_only_modp;
+    return setup(state);
+}
+
+/* INVALID_KE_PAYLOAD: the initiator guessed DH 19, the responder wants 14 */
+static void test_invalid_ke(void **state)
+{
+    struct net *n = *state;
+    n->b.allow_null = true;
+    n->a.verbose = false;
+    initiate(n, IKE_AUTHBY_NULL);
+    expect_tunnel(n);
+    assert_int_equal(n->a.sends, 3); /* SA_INIT (19), SA_INIT (14), IKE_AUTH */
+}
+
 static void test_garbage_is_dropped(void **state)
 {
     struct net *n = *state;
@@ -404,6 +473,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initial_contact_replaces_old_sa, setup, teardown),
         cmocka_unit_test_setup_teardown(test_simultaneous_initiation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cookie, setup_cookies, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_ke, setup_modp, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_is_dropped, setup, teardown),
     };
     return cmocka_run_group_tests_name("ike_core", tests, group_setup, group_teardown);
