@@ -202,6 +202,17 @@ static void on_down(void *arg, const struct ike_action *act)
     }
 }
 
+static void on_rekeyed(void *arg, const struct ike_action *act)
+{
+    struct agent *a = arg;
+    struct oe_peer *p = act->tag ? peer_by_instance(&a->peers, act->tag) : peer_by_serial(&a->peers, act->serial);
+    if (p == NULL)
+        return;
+    p->spi_in = act->child.spi_in;
+    p->spi_out = act->child.spi_out;
+    log_peer(p, "Child SA rekeyed: SPIs in 0x%08x out 0x%08x", p->spi_in, p->spi_out);
+}
+
 static void answer_key(struct agent *a, unsigned serial, const struct dnskeys_pubkey *key, bool allow_null)
 {
     ike_peer_key(a->ike, serial, key, allow_null, ike_io_actions(a->io));
@@ -355,7 +366,7 @@ int agent_oe_start(struct agent *a, struct oe_error *err)
     ic.hostkey = a->hk;
     a->ike = ike_core_new(&ic, err);
     a->nlocal = a->ike ? local_addresses(a->cfg, a->local, AGENT_MAX_LOCAL, err) : 0;
-    struct ike_io_hooks hooks = {on_up, on_down, on_need_key, a};
+    struct ike_io_hooks hooks = {on_up, on_down, on_need_key, on_rekeyed, a};
     if (a->nlocal)
         a->io = ike_io_new(a->ike, a->k, a->local, a->nlocal, 500, &hooks, err);
     if (a->io == NULL) {

@@ -238,7 +238,7 @@ static void uninstall(struct ike_io *io, const struct ike_action *a)
     struct oe_error err;
     struct kernel_policy p[2];
     tunnel_policies(c, p);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2 && !c->sas_only; i++)
         kernel_remove(io->k, &p[i], &err);
     if (c->spi_out && kernel_sa_del(io->k, c->spi_out, &c->remote, &err) != 0)
         oe_log("#%u: %s", a->serial + 1, err.msg);
@@ -276,6 +276,10 @@ void ike_io_apply(struct ike_io *io, struct ike_actions *acts)
         case IKE_ACT_NEED_KEY:
             if (io->hooks.need_key)
                 io->hooks.need_key(io->hooks.arg, a);
+            break;
+        case IKE_ACT_REKEYED:
+            if (io->hooks.rekeyed)
+                io->hooks.rekeyed(io->hooks.arg, a);
             break;
         }
     }

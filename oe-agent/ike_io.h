@@ -13,6 +13,7 @@ struct ike_io_hooks {
     void (*up)(void *arg, const struct ike_action *a);
     void (*down)(void *arg, const struct ike_action *a);
     void (*need_key)(void *arg, const struct ike_action *a);
+    void (*rekeyed)(void *arg, const struct ike_action *a); /* may be NULL */
     void *arg;
 };
 

@@ -50,6 +50,7 @@ struct ike_child_sa {
     size_t key_len;
     uint32_t reqid;
     uint16_t encap_local, encap_remote; /* UDP encapsulation ports; 0: none */
+    bool sas_only;                    /* DELETE: the SAs only; the policies serve a newer pair */
 };
 
 enum ike_action_kind {
@@ -60,6 +61,7 @@ enum ike_action_kind {
     IKE_ACT_UP,         /* IKE SA and Child SA established */
     IKE_ACT_DOWN,       /* the IKE SA is gone; text says why */
     IKE_ACT_NEED_KEY,   /* responder: call ike_peer_key(serial) with id's key */
+    IKE_ACT_REKEYED,    /* the Child SA was rekeyed: child has the new SPIs (installed too) */
     IKE_ACT_LOG,
 };
 

@@ -123,7 +123,7 @@ static void esp_offer(const struct ike_sa *sa, struct ike_proposal *p)
     p->nt = 3;
 }
 
-static void host_ts(const struct oe_addr *a, struct ike_ts *t)
+void ike_host_ts(const struct oe_addr *a, struct ike_ts *t)
 {
     memset(t, 0, sizeof(*t));
     t->type = a->family == AF_INET ? IKE_TS_IPV4 : IKE_TS_IPV6;
@@ -141,13 +141,13 @@ static bool ts_covers(const struct ike_ts *ts, size_t n, const struct oe_addr *a
     return false;
 }
 
-static uint32_t spi_of(const struct ike_proposal *p)
+uint32_t ike_spi_of(const struct ike_proposal *p)
 {
     return (uint32_t)p->spi[0] << 24 | (uint32_t)p->spi[1] << 16 | (uint32_t)p->spi[2] << 8 | p->spi[3];
 }
 
 /* The responder's pick among ESP proposals: AES-GCM-16, no ESN. */
-static const struct ike_proposal *choose_esp(const struct ike_sa_payload *sa, int *bits)
+const struct ike_proposal *ike_choose_esp(const struct ike_sa_payload *sa, int *bits)
 {
     for (size_t i = 0; i < sa->n; i++) {
         const struct ike_proposal *p = &sa->p[i];
@@ -172,14 +172,23 @@ static const struct ike_proposal *choose_esp(const struct ike_sa_payload *sa, in
     return NULL;
 }
 
-/* KEYMAT = prf+(SK_d, Ni | Nr): i->r key, then r->i key (RFC 7296 2.17) */
-static int child_keys(const struct ike_sa *sa, int bits, struct ike_child_sa *c)
+/* KEYMAT = prf+(SK_d, [g^ir (new)] | Ni | Nr): i->r key, then r->i key (RFC 7296 2.17) */
+int ike_child_keymat(const struct ike_sa *sa, const uint8_t *shared, size_t slen, const uint8_t *ni,
+                     size_t nilen, const uint8_t *nr, size_t nrlen, int bits, struct ike_child_sa *c)
 {
-    uint8_t seed[320], km[2 * IKE_MAX_KEY];
-    size_t klen = (size_t)bits / 8 + 4;
-    memcpy(seed, sa->ni, sa->ni_len);
-    memcpy(seed + sa->ni_len, sa->nr, sa->nr_len);
-    int rc = ike_prf_plus(sa->prf, sa->sk_d, sa->prf_len, seed, sa->ni_len + sa->nr_len, km, 2 * klen);
+    uint8_t seed[IKE_MAX_DH_LEN + 320], km[2 * IKE_MAX_KEY];
+    size_t klen = (size_t)bits / 8 + 4, n = 0;
+    if (slen + nilen + nrlen > sizeof(seed))
+        return -1;
+    if (slen) {
+        memcpy(seed + n, shared, slen);
+        n += slen;
+    }
+    memcpy(seed + n, ni, nilen);
+    n += nilen;
+    memcpy(seed + n, nr, nrlen);
+    n += nrlen;
+    int rc = ike_prf_plus(sa->prf, sa->sk_d, sa->prf_len, seed, n, km, 2 * klen);
     if (rc == 0) {
         memcpy(sa->initiator ? c->key_out : c->key_in, km, klen);
         memcpy(sa->initiator ? c->key_in : c->key_out, km + klen, klen);
@@ -188,6 +197,7 @@ static int child_keys(const struct ike_sa *sa, int bits, struct ike_child_sa *c)
         c->encr_bits = (uint16_t)bits;
     }
     oe_wipe(km, sizeof(km));
+    oe_wipe(seed, sizeof(seed));
     return rc;
 }
 
@@ -204,8 +214,8 @@ static void established(struct ike_core *core, struct ike_sa *sa, int bits, cons
     c->remote = sa->remote.addr;
     c->local_host = sa->local_host;
     c->remote_host = sa->remote_host;
-    c->reqid = core->next_reqid++;
-    if (child_keys(sa, bits, c) != 0) {
+    c->reqid = sa->child_reqid = core->next_reqid++;
+    if (ike_child_keymat(sa, NULL, 0, sa->ni, sa->ni_len, sa->nr, sa->nr_len, bits, c) != 0) {
         ike_sa_fail(core, sa, out, "child key derivation failed");
         return;
     }
@@ -244,8 +254,8 @@ void ike_send_auth(struct ike_core *core, struct ike_sa *sa, struct ike_actions 
     struct ike_proposal p;
     struct ike_ts tsi, tsr;
     esp_offer(sa, &p);
-    host_ts(&sa->local_host, &tsi);
-    host_ts(&sa->remote_host, &tsr);
+    ike_host_ts(&sa->local_host, &tsi);
+    ike_host_ts(&sa->remote_host, &tsr);
     ikeb_sa(&inner, &p, 1);
     ikeb_ts(&inner, IKE_PL_TSI, &tsi, 1);
     ikeb_ts(&inner, IKE_PL_TSR, &tsr, 1);
@@ -344,7 +354,7 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
     }
     sa->auth = in->auth_method == IKE_AUTH_NULL ? IKE_AUTHBY_NULL : IKE_AUTHBY_RSASIG;
     int bits = 0;
-    const struct ike_proposal *esp = choose_esp(&in->sa, &bits);
+    const struct ike_proposal *esp = ike_choose_esp(&in->sa, &bits);
     if (esp == NULL || !ts_covers(in->tsi, in->ntsi, &sa->remote_host) ||
         !ts_covers(in->tsr, in->ntsr, &sa->local_host)) {
         uint16_t n = esp ? IKE_N_TS_UNACCEPTABLE : IKE_N_NO_PROPOSAL_CHOSEN;
@@ -360,7 +370,7 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
         ike_sa_fail(core, sa, out, "peer wants RSA but we have no host key");
         return;
     }
-    sa->child_spi_out = spi_of(esp);
+    sa->child_spi_out = ike_spi_of(esp);
     while (sa->child_spi_in < 0x100)
         ike_random((uint8_t *)&sa->child_spi_in, 4);
     if (ike_find_notify(in, IKE_N_INITIAL_CONTACT) != NULL)
@@ -379,8 +389,8 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
     p.t[0] = (struct ike_transform){IKE_TR_ENCR, IKE_ENCR_AES_GCM_16, (uint16_t)bits};
     p.t[1] = (struct ike_transform){IKE_TR_ESN, 0, 0};
     struct ike_ts tsi, tsr;
-    host_ts(&sa->remote_host, &tsi);
-    host_ts(&sa->local_host, &tsr);
+    ike_host_ts(&sa->remote_host, &tsi);
+    ike_host_ts(&sa->local_host, &tsr);
     ikeb_sa(&inner, &p, 1);
     ikeb_ts(&inner, IKE_PL_TSI, &tsi, 1);
     ikeb_ts(&inner, IKE_PL_TSR, &tsr, 1);
@@ -439,7 +449,7 @@ void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const ui
         bad = err.msg;
     else if ((sa->auth == IKE_AUTHBY_RSASIG) != (in->auth_method == IKE_AUTH_DIGSIG))
         bad = "peer authenticated with another method than we asked for";
-    else if ((esp = choose_esp(&in->sa, &bits)) == NULL || in->sa.n != 1)
+    else if ((esp = ike_choose_esp(&in->sa, &bits)) == NULL || in->sa.n != 1)
         bad = "responder chose an ESP proposal we did not offer";
     else if (!ts_covers(in->tsi, in->ntsi, &sa->local_host) || !ts_covers(in->tsr, in->ntsr, &sa->remote_host))
         bad = "responder narrowed the traffic selectors below the host pair";
@@ -452,7 +462,7 @@ void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const ui
         ike_sa_fail(core, sa, out, why);
         return;
     }
-    sa->child_spi_out = spi_of(esp);
+    sa->child_spi_out = ike_spi_of(esp);
     struct ike_id peer = in->idr;
     established(core, sa, bits, &peer, out);
     wbuf_wipe(&plain);

@@ -458,6 +458,8 @@ void ike_receive(struct ike_core *core, const struct ike_endpoint *local,
         ike_log(out, sa, "dropping request with message ID %u, expected %u", h.msgid, sa->peer_msgid);
     } else if (h.exchange == IKE_AUTH && sa->state == SA_INIT_DONE) {
         ike_handle_auth_request(core, sa, data, len, &h, pl, out);
+    } else if (h.exchange == IKE_CREATE_CHILD_SA && sa->state == SA_ESTABLISHED) {
+        ike_handle_create_child_sa(core, sa, data, len, &h, pl, out);
     } else if (h.exchange == IKE_INFORMATIONAL && sa->state != SA_INIT_DONE) {
         ike_handle_informational(core, sa, data, len, &h, pl, out);
     } else {

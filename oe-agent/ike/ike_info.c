@@ -21,15 +21,22 @@ void ike_handle_informational(struct ike_core *core, struct ike_sa *sa, const ui
         goto done; /* the answer to our own Delete or liveness check */
     struct ike_builder reply = {0};
     bool ike_deleted = in->has_delete && in->delete_protocol == IKE_PROTO_IKE;
-    bool child_deleted = false;
+    bool child_deleted = false, old_deleted = false;
     if (in->has_delete && in->delete_protocol == IKE_PROTO_ESP && in->delete_spi_size == 4) {
         for (size_t i = 0; i + 4 <= in->delete_spis.len; i += 4) {
             const uint8_t *s = in->delete_spis.p + i;
             uint32_t spi = (uint32_t)s[0] << 24 | (uint32_t)s[1] << 16 | (uint32_t)s[2] << 8 | s[3];
             if (spi == sa->child_spi_out)
                 child_deleted = true;
+            else if (spi == sa->old_spi_out && spi != 0)
+                old_deleted = true;
         }
-        if (child_deleted) {
+        if (old_deleted) {
+            /* after a rekey the peer retires the old pair (RFC 7296 2.8) */
+            uint8_t mine[4] = {(uint8_t)(sa->old_spi_in >> 24), (uint8_t)(sa->old_spi_in >> 16),
+                               (uint8_t)(sa->old_spi_in >> 8), (uint8_t)sa->old_spi_in};
+            ikeb_delete(&reply, IKE_PROTO_ESP, 4, mine, 1);
+        } else if (child_deleted) {
             uint8_t mine[4] = {(uint8_t)(sa->child_spi_in >> 24), (uint8_t)(sa->child_spi_in >> 16),
                                (uint8_t)(sa->child_spi_in >> 8), (uint8_t)sa->child_spi_in};
             ikeb_delete(&reply, IKE_PROTO_ESP, 4, mine, 1);
@@ -52,6 +59,19 @@ void ike_handle_informational(struct ike_core *core, struct ike_sa *sa, const ui
         free(in);
         ike_sa_fail(core, sa, out, "deleted by the peer");
         return;
+    }
+    if (old_deleted) {
+        struct ike_action *d = ike_act(out, IKE_ACT_DELETE, sa);
+        if (d) {
+            d->child.spi_in = sa->old_spi_in;
+            d->child.spi_out = sa->old_spi_out;
+            d->child.local = sa->local.addr;
+            d->child.remote = sa->remote.addr;
+            d->child.sas_only = true;
+        }
+        ike_log_child(out, sa, "peer retired the Child SA's old SPIs 0x%08x/0x%08x after the rekey",
+                      sa->old_spi_out, sa->old_spi_in);
+        sa->old_spi_in = sa->old_spi_out = 0;
     }
     if (child_deleted) {
         ike_act_delete_child(out, sa);

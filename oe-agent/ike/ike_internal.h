@@ -52,6 +52,8 @@ struct ike_sa {
 
     /* the Child SA */
     uint32_t child_spi_in, child_spi_out;
+    uint32_t child_reqid;
+    uint32_t old_spi_in, old_spi_out; /* after a rekey, until the peer deletes them */
     int child_encr, child_encr_bits;
     struct wbuf auth_req;     /* responder: IKE_AUTH plaintext waiting for a key */
     uint8_t auth_req_first;
@@ -108,6 +110,17 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
                                bool allow_null, struct ike_actions *out);
 void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
                               const struct ike_payloads *pl, struct ike_actions *out);
+
+int ike_child_keymat(const struct ike_sa *sa, const uint8_t *shared, size_t slen, const uint8_t *ni,
+                     size_t nilen, const uint8_t *nr, size_t nrlen, int bits, struct ike_child_sa *c);
+void ike_host_ts(const struct oe_addr *a, struct ike_ts *t);
+const struct ike_proposal *ike_choose_esp(const struct ike_sa_payload *sa, int *bits);
+uint32_t ike_spi_of(const struct ike_proposal *p);
+
+/* ike_rekey.c */
+void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
+                                const struct ike_header *h, const struct ike_payloads *pl,
+                                struct ike_actions *out);
 
 /* ike_info.c */
 void ike_handle_informational(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,

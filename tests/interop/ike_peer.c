@@ -111,7 +111,7 @@ int main(int argc, char **argv)
     cfg.hostkey = hk;
     struct ike_core *core = ike_core_new(&cfg, &err);
     struct kernel *k = core ? kernel_xfrm_open(&err) : NULL;
-    struct ike_io_hooks hooks = {on_up, on_down, on_need_key, &p};
+    struct ike_io_hooks hooks = {on_up, on_down, on_need_key, NULL, &p};
     p.io = k ? ike_io_new(core, k, &local, 1, 500, &hooks, &err) : NULL;
     if (p.io == NULL) {
         fprintf(stderr, "ike_peer: %s\n", err.msg);

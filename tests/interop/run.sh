@@ -197,6 +197,18 @@ for role in initiate respond; do
   if wait_for 20 test -s $W/up; then
     ok "$CASE: IKE SA and Child SA up"
     traffic
+    # strongSwan rekeys the Child SA while pings flow: none may be lost
+    ip netns exec west ping -c 60 -i 0.05 -W 2 -q 192.0.2.2 > $W/rekey-ping.txt 2>&1 &
+    ping_pid=$!
+    sleep 1
+    ip netns exec east env STRONGSWAN_CONF=$E/ss/strongswan.conf swanctl --rekey --child t \
+      --uri unix://$E/ss/charon.vici > $E/ss/rekey.log 2>&1
+    wait $ping_pid
+    check "$CASE: strongSwan rekeyed the Child SA and we answered" \
+      bash -c "grep -q 'rekeyed by the peer' $OUT/ours-$CASE.log"
+    check "$CASE: no ping lost across the rekey" grep -q ' 0% packet loss' $W/rekey-ping.txt
+    sleep 1
+    check "$CASE: traffic flows on the new SAs" ip netns exec west ping -c 3 -i 0.2 -W 2 -q 192.0.2.2
   else
     not_ok "$CASE: IKE SA and Child SA up"
   fi

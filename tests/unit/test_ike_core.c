@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "oe-agent/ike/ike.h"
+#include "oe-agent/ike/ike_internal.h" /* white box: the rekey test plays the peer */
 #include "oe-agent/ike/ike_msg.h"
 
 struct side {
@@ -146,6 +147,7 @@ static void run(struct net *n, struct side *s)
         case IKE_ACT_UP: s->ups++; break;
         case IKE_ACT_DOWN: s->downs++; snprintf(s->last_down, sizeof(s->last_down), "%s", a->text); break;
         case IKE_ACT_NEED_KEY: s->need_keys++; break;
+        case IKE_ACT_REKEYED: break;
         case IKE_ACT_LOG: break;
         }
     }
@@ -446,6 +448,74 @@ static void test_invalid_ke(void **state)
     assert_int_equal(n->a.sends, 3); /* SA_INIT (19), SA_INIT (14), IKE_AUTH */
 }
 
+/* The peer (A, white box) rekeys the Child SA; B answers, installs, later retires the old pair. */
+static void test_rekey_as_responder(void **state)
+{
+    struct net *n = *state;
+    n->b.allow_null = true;
+    initiate(n, IKE_AUTHBY_NULL);
+    expect_tunnel(n);
+    struct ike_sa *sa = n->a.core->sas;
+    uint32_t old_b_out = n->b.child.spi_out, old_b_in = n->b.child.spi_in;
+    struct ike_builder inner = {0};
+    uint8_t rk[4] = {(uint8_t)(sa->child_spi_in >> 24), (uint8_t)(sa->child_spi_in >> 16),
+                     (uint8_t)(sa->child_spi_in >> 8), (uint8_t)sa->child_spi_in};
+    ikeb_notify(&inner, IKE_PROTO_ESP, rk, 4, IKE_N_REKEY_SA, NULL, 0);
+    struct ike_proposal p = {.num = 1, .protocol = IKE_PROTO_ESP, .spi_size = 4, .spi = {0x11, 0x22, 0x33, 0x44}, .nt = 2};
+    p.t[0] = (struct ike_transform){IKE_TR_ENCR, IKE_ENCR_AES_GCM_16, 256};
+    p.t[1] = (struct ike_transform){IKE_TR_ESN, 0, 0};
+    ikeb_sa(&inner, &p, 1);
+    uint8_t ni[32];
+    memset(ni, 0x5c, sizeof(ni));
+    ikeb_nonce(&inner, ni, sizeof(ni));
+    struct ike_ts tsi, tsr;
+    ike_host_ts(&n->a.ep.addr, &tsi);
+    ike_host_ts(&n->b.ep.addr, &tsr);
+    ikeb_ts(&inner, IKE_PL_TSI, &tsi, 1);
+    ikeb_ts(&inner, IKE_PL_TSR, &tsr, 1);
+    struct wbuf m = {0};
+    assert_int_equal(ike_encrypt(sa, IKE_CREATE_CHILD_SA, sa->next_msgid++, false, &inner, &m), 0);
+    ike_receive(n->b.core, &n->b.ep, &n->a.ep, m.p, m.len, 0, &n->b.acts);
+    bool installed = false, rekeyed = false, answered = false;
+    for (size_t i = 0; i < n->b.acts.n; i++) {
+        struct ike_action *a = &n->b.acts.v[i];
+        if (a->kind == IKE_ACT_INSTALL) {
+            installed = true;
+            assert_int_equal(a->child.spi_out, 0x11223344);
+            assert_int_not_equal(a->child.spi_in, old_b_in);
+            assert_int_equal(a->child.reqid, n->b.child.reqid); /* same policies keep serving */
+        }
+        rekeyed |= a->kind == IKE_ACT_REKEYED;
+        answered |= a->kind == IKE_ACT_SEND;
+    }
+    assert_true(installed && rekeyed && answered);
+    ike_actions_clear(&n->b.acts);
+    wbuf_free(&m);
+    wbuf_free(&inner.b);
+    /* A retires its old inbound SPI (B's old outbound): B deletes the old SAs, not the policies */
+    memset(&inner, 0, sizeof(inner));
+    uint8_t oldspi[4] = {(uint8_t)(old_b_out >> 24), (uint8_t)(old_b_out >> 16), (uint8_t)(old_b_out >> 8),
+                         (uint8_t)old_b_out};
+    ikeb_delete(&inner, IKE_PROTO_ESP, 4, oldspi, 1);
+    assert_int_equal(ike_encrypt(sa, IKE_INFORMATIONAL, sa->next_msgid++, false, &inner, &m), 0);
+    ike_receive(n->b.core, &n->b.ep, &n->a.ep, m.p, m.len, 0, &n->b.acts);
+    bool deleted = false;
+    for (size_t i = 0; i < n->b.acts.n; i++) {
+        struct ike_action *a = &n->b.acts.v[i];
+        if (a->kind == IKE_ACT_DELETE) {
+            deleted = true;
+            assert_true(a->child.sas_only);
+            assert_int_equal(a->child.spi_in, old_b_in);
+            assert_int_equal(a->child.spi_out, old_b_out);
+        }
+    }
+    assert_true(deleted);
+    assert_int_equal(ike_sa_count(n->b.core), 1);
+    ike_actions_clear(&n->b.acts);
+    wbuf_free(&m);
+    wbuf_free(&inner.b);
+}
+
 static void test_garbage_is_dropped(void **state)
 {
     struct net *n = *state;
@@ -475,6 +545,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_simultaneous_initiation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cookie, setup_cookies, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_ke, setup_modp, teardown),
+        cmocka_unit_test_setup_teardown(test_rekey_as_responder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_is_dropped, setup, teardown),
     };
     return cmocka_run_group_tests_name("ike_core", tests, group_setup, group_teardown);
