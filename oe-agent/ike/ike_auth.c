@@ -172,9 +172,14 @@ const struct ike_proposal *ike_choose_esp(const struct ike_sa_payload *sa, int *
     return NULL;
 }
 
-/* KEYMAT = prf+(SK_d, [g^ir (new)] | Ni | Nr): i->r key, then r->i key (RFC 7296 2.17) */
-int ike_child_keymat(const struct ike_sa *sa, const uint8_t *shared, size_t slen, const uint8_t *ni,
-                     size_t nilen, const uint8_t *nr, size_t nrlen, int bits, struct ike_child_sa *c)
+/*
+ * KEYMAT = prf+(SK_d, [g^ir (new)] | Ni | Nr): i->r key, then r->i key
+ * (RFC 7296 2.17), where i and r are the roles in the exchange that made
+ * the Child SA, not in the IKE SA.
+ */
+int ike_child_keymat(const struct ike_sa *sa, bool we_initiated, const uint8_t *shared, size_t slen,
+                     const uint8_t *ni, size_t nilen, const uint8_t *nr, size_t nrlen, int bits,
+                     struct ike_child_sa *c)
 {
     uint8_t seed[IKE_MAX_DH_LEN + 320], km[2 * IKE_MAX_KEY];
     size_t klen = (size_t)bits / 8 + 4, n = 0;
@@ -190,8 +195,8 @@ int ike_child_keymat(const struct ike_sa *sa, const uint8_t *shared, size_t slen
     n += nrlen;
     int rc = ike_prf_plus(sa->prf, sa->sk_d, sa->prf_len, seed, n, km, 2 * klen);
     if (rc == 0) {
-        memcpy(sa->initiator ? c->key_out : c->key_in, km, klen);
-        memcpy(sa->initiator ? c->key_in : c->key_out, km + klen, klen);
+        memcpy(we_initiated ? c->key_out : c->key_in, km, klen);
+        memcpy(we_initiated ? c->key_in : c->key_out, km + klen, klen);
         c->key_len = klen;
         c->encr = IKE_ENCR_AES_GCM_16;
         c->encr_bits = (uint16_t)bits;
@@ -215,7 +220,7 @@ static void established(struct ike_core *core, struct ike_sa *sa, int bits, cons
     c->local_host = sa->local_host;
     c->remote_host = sa->remote_host;
     c->reqid = sa->child_reqid = core->next_reqid++;
-    if (ike_child_keymat(sa, NULL, 0, sa->ni, sa->ni_len, sa->nr, sa->nr_len, bits, c) != 0) {
+    if (ike_child_keymat(sa, sa->initiator, NULL, 0, sa->ni, sa->ni_len, sa->nr, sa->nr_len, bits, c) != 0) {
         ike_sa_fail(core, sa, out, "child key derivation failed");
         return;
     }

@@ -111,8 +111,9 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
 void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
                               const struct ike_payloads *pl, struct ike_actions *out);
 
-int ike_child_keymat(const struct ike_sa *sa, const uint8_t *shared, size_t slen, const uint8_t *ni,
-                     size_t nilen, const uint8_t *nr, size_t nrlen, int bits, struct ike_child_sa *c);
+int ike_child_keymat(const struct ike_sa *sa, bool we_initiated, const uint8_t *shared, size_t slen,
+                     const uint8_t *ni, size_t nilen, const uint8_t *nr, size_t nrlen, int bits,
+                     struct ike_child_sa *c);
 void ike_host_ts(const struct oe_addr *a, struct ike_ts *t);
 const struct ike_proposal *ike_choose_esp(const struct ike_sa_payload *sa, int *bits);
 uint32_t ike_spi_of(const struct ike_proposal *p);

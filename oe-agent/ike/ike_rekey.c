@@ -113,7 +113,8 @@ void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const 
     c->local_host = sa->local_host;
     c->remote_host = sa->remote_host;
     c->reqid = sa->child_reqid;
-    ike_child_keymat(sa, shared, slen, in->nonce.p, in->nonce.len, nr, sizeof(nr), bits, c);
+    /* the peer started this exchange: it is the "i" of the new keys */
+    ike_child_keymat(sa, false, shared, slen, in->nonce.p, in->nonce.len, nr, sizeof(nr), bits, c);
     oe_wipe(shared, sizeof(shared));
     struct ike_builder inner = {0};
     struct ike_proposal p = *esp;

@@ -448,15 +448,16 @@ static void test_invalid_ke(void **state)
     assert_int_equal(n->a.sends, 3); /* SA_INIT (19), SA_INIT (14), IKE_AUTH */
 }
 
-/* The peer (A, white box) rekeys the Child SA; B answers, installs, later retires the old pair. */
+/* B (the IKE responder, white box) rekeys the Child SA; A, the IKE initiator, answers as the
+ * exchange's responder, installs, later retires the old pair. */
 static void test_rekey_as_responder(void **state)
 {
     struct net *n = *state;
     n->b.allow_null = true;
     initiate(n, IKE_AUTHBY_NULL);
     expect_tunnel(n);
-    struct ike_sa *sa = n->a.core->sas;
-    uint32_t old_b_out = n->b.child.spi_out, old_b_in = n->b.child.spi_in;
+    struct ike_sa *sa = n->b.core->sas;
+    uint32_t old_b_out = n->a.child.spi_out, old_b_in = n->a.child.spi_in;
     struct ike_builder inner = {0};
     uint8_t rk[4] = {(uint8_t)(sa->child_spi_in >> 24), (uint8_t)(sa->child_spi_in >> 16),
                      (uint8_t)(sa->child_spi_in >> 8), (uint8_t)sa->child_spi_in};
@@ -469,27 +470,51 @@ static void test_rekey_as_responder(void **state)
     memset(ni, 0x5c, sizeof(ni));
     ikeb_nonce(&inner, ni, sizeof(ni));
     struct ike_ts tsi, tsr;
-    ike_host_ts(&n->a.ep.addr, &tsi);
-    ike_host_ts(&n->b.ep.addr, &tsr);
+    ike_host_ts(&n->b.ep.addr, &tsi);
+    ike_host_ts(&n->a.ep.addr, &tsr);
     ikeb_ts(&inner, IKE_PL_TSI, &tsi, 1);
     ikeb_ts(&inner, IKE_PL_TSR, &tsr, 1);
     struct wbuf m = {0};
     assert_int_equal(ike_encrypt(sa, IKE_CREATE_CHILD_SA, sa->next_msgid++, false, &inner, &m), 0);
-    ike_receive(n->b.core, &n->b.ep, &n->a.ep, m.p, m.len, 0, &n->b.acts);
+    ike_receive(n->a.core, &n->a.ep, &n->b.ep, m.p, m.len, 0, &n->a.acts);
     bool installed = false, rekeyed = false, answered = false;
-    for (size_t i = 0; i < n->b.acts.n; i++) {
-        struct ike_action *a = &n->b.acts.v[i];
+    for (size_t i = 0; i < n->a.acts.n; i++) {
+        struct ike_action *a = &n->a.acts.v[i];
         if (a->kind == IKE_ACT_INSTALL) {
             installed = true;
             assert_int_equal(a->child.spi_out, 0x11223344);
+            assert_int_equal(a->child.key_len, 36);
             assert_int_not_equal(a->child.spi_in, old_b_in);
-            assert_int_equal(a->child.reqid, n->b.child.reqid); /* same policies keep serving */
+            assert_int_equal(a->child.reqid, n->a.child.reqid); /* same policies keep serving */
         }
         rekeyed |= a->kind == IKE_ACT_REKEYED;
         answered |= a->kind == IKE_ACT_SEND;
     }
     assert_true(installed && rekeyed && answered);
-    ike_actions_clear(&n->b.acts);
+    /* A reads B's answer and derives the keys as the exchange's initiator: its i->r key must be B's
+     * inbound key (RFC 7296 2.17 counts roles in this exchange, not in the IKE SA) */
+    struct ike_child_sa b_new, mine;
+    memset(&mine, 0, sizeof(mine));
+    for (size_t i = 0; i < n->a.acts.n; i++) {
+        struct ike_action *a = &n->a.acts.v[i];
+        if (a->kind == IKE_ACT_INSTALL)
+            b_new = a->child;
+        if (a->kind != IKE_ACT_SEND)
+            continue;
+        struct ike_header rh;
+        struct ike_payloads outer, in;
+        struct wbuf plain = {0};
+        struct oe_error err;
+        assert_int_equal(ike_parse_header(a->msg, a->len, &rh, &err), 0);
+        assert_int_equal(ike_parse_payloads(rh.next, a->msg + IKE_HDR_LEN, a->len - IKE_HDR_LEN, IKE_HDR_LEN, &outer, &err), 0);
+        assert_int_equal(ike_decrypt(sa, a->msg, a->len, &outer, &plain, &in, &err), 0);
+        assert_true(in.has_nonce && in.has_sa);
+        assert_int_equal(ike_child_keymat(sa, true, NULL, 0, ni, sizeof(ni), in.nonce.p, in.nonce.len, 256, &mine), 0);
+        wbuf_wipe(&plain);
+    }
+    assert_memory_equal(mine.key_out, b_new.key_in, 36);
+    assert_memory_equal(mine.key_in, b_new.key_out, 36);
+    ike_actions_clear(&n->a.acts);
     wbuf_free(&m);
     wbuf_free(&inner.b);
     /* A retires its old inbound SPI (B's old outbound): B deletes the old SAs, not the policies */
@@ -498,10 +523,10 @@ static void test_rekey_as_responder(void **state)
                          (uint8_t)old_b_out};
     ikeb_delete(&inner, IKE_PROTO_ESP, 4, oldspi, 1);
     assert_int_equal(ike_encrypt(sa, IKE_INFORMATIONAL, sa->next_msgid++, false, &inner, &m), 0);
-    ike_receive(n->b.core, &n->b.ep, &n->a.ep, m.p, m.len, 0, &n->b.acts);
+    ike_receive(n->a.core, &n->a.ep, &n->b.ep, m.p, m.len, 0, &n->a.acts);
     bool deleted = false;
-    for (size_t i = 0; i < n->b.acts.n; i++) {
-        struct ike_action *a = &n->b.acts.v[i];
+    for (size_t i = 0; i < n->a.acts.n; i++) {
+        struct ike_action *a = &n->a.acts.v[i];
         if (a->kind == IKE_ACT_DELETE) {
             deleted = true;
             assert_true(a->child.sas_only);
@@ -510,8 +535,8 @@ static void test_rekey_as_responder(void **state)
         }
     }
     assert_true(deleted);
-    assert_int_equal(ike_sa_count(n->b.core), 1);
-    ike_actions_clear(&n->b.acts);
+    assert_int_equal(ike_sa_count(n->a.core), 1);
+    ike_actions_clear(&n->a.acts);
     wbuf_free(&m);
     wbuf_free(&inner.b);
 }
