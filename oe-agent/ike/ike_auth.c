@@ -282,12 +282,9 @@ void ike_send_auth(struct ike_core *core, struct ike_sa *sa, struct ike_actions 
 static void respond_error(struct ike_sa *sa, uint16_t notify, struct ike_actions *out)
 {
     struct ike_builder inner = {0};
-    struct wbuf msg = {0};
     ikeb_notify(&inner, 0, NULL, 0, notify, NULL, 0);
-    if (ike_encrypt(sa, IKE_AUTH, sa->peer_msgid, true, &inner, &msg) == 0)
-        ike_send(out, sa, &msg, false);
+    ike_respond(sa, IKE_AUTH, sa->peer_msgid, &inner, out);
     wbuf_free(&inner.b);
-    wbuf_free(&msg);
 }
 
 /*
@@ -399,20 +396,13 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
     ikeb_sa(&inner, &p, 1);
     ikeb_ts(&inner, IKE_PL_TSI, &tsi, 1);
     ikeb_ts(&inner, IKE_PL_TSR, &tsr, 1);
-    struct wbuf msg = {0};
-    int rc = ike_encrypt(sa, IKE_AUTH, sa->peer_msgid, true, &inner, &msg);
+    int rc = ike_respond(sa, IKE_AUTH, sa->peer_msgid, &inner, out);
     wbuf_wipe(&inner.b);
     if (rc != 0) {
         free(in);
         ike_sa_fail(core, sa, out, "cannot encrypt the IKE_AUTH response");
         return;
     }
-    sa->last_resp.len = 0;
-    wbuf_put(&sa->last_resp, msg.p, msg.len);
-    sa->last_resp_msgid = sa->peer_msgid++;
-    sa->have_resp = true;
-    ike_send(out, sa, &msg, false);
-    wbuf_free(&msg);
     core->half_open--;
     struct ike_id peer = in->idi;
     established(core, sa, bits, &peer, out);

@@ -191,6 +191,23 @@ void ike_send(struct ike_actions *out, struct ike_sa *sa, const struct wbuf *msg
     }
 }
 
+int ike_respond(struct ike_sa *sa, uint8_t exchange, uint32_t msgid, const struct ike_builder *inner,
+                struct ike_actions *out)
+{
+    struct wbuf m = {0};
+    if (ike_encrypt(sa, exchange, msgid, true, inner, &m) != 0)
+        return -1;
+    /* a retransmitted request gets this same answer (RFC 7296 2.1) */
+    sa->last_resp.len = 0;
+    wbuf_put(&sa->last_resp, m.p, m.len);
+    sa->last_resp_msgid = msgid;
+    sa->have_resp = true;
+    sa->peer_msgid = msgid + 1;
+    ike_send(out, sa, &m, false);
+    wbuf_free(&m);
+    return 0;
+}
+
 void ike_act_delete_child(struct ike_actions *out, const struct ike_sa *sa)
 {
     struct ike_action *d = ike_act(out, IKE_ACT_DELETE, sa);

@@ -42,16 +42,7 @@ void ike_handle_informational(struct ike_core *core, struct ike_sa *sa, const ui
             ikeb_delete(&reply, IKE_PROTO_ESP, 4, mine, 1);
         }
     }
-    struct wbuf m = {0};
-    if (ike_encrypt(sa, IKE_INFORMATIONAL, h->msgid, true, &reply, &m) == 0) {
-        sa->last_resp.len = 0;
-        wbuf_put(&sa->last_resp, m.p, m.len);
-        sa->last_resp_msgid = h->msgid;
-        sa->have_resp = true;
-        sa->peer_msgid = h->msgid + 1;
-        ike_send(out, sa, &m, false);
-    }
-    wbuf_free(&m);
+    ike_respond(sa, IKE_INFORMATIONAL, h->msgid, &reply, out);
     wbuf_free(&reply.b);
     if (ike_deleted) {
         ike_log(out, sa, "peer deleted the IKE SA (INFORMATIONAL Delete)");

@@ -78,6 +78,9 @@ void ike_log(struct ike_actions *out, const struct ike_sa *sa, const char *fmt, 
 void ike_log_child(struct ike_actions *out, const struct ike_sa *sa, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void ike_send(struct ike_actions *out, struct ike_sa *sa, const struct wbuf *msg, bool request);
+/* Encrypt, send and remember a response to the peer's request msgid. */
+int ike_respond(struct ike_sa *sa, uint8_t exchange, uint32_t msgid, const struct ike_builder *inner,
+                struct ike_actions *out);
 /* Take the SA's Child SA out of the kernel (an IKE_ACT_DELETE). */
 void ike_act_delete_child(struct ike_actions *out, const struct ike_sa *sa);
 void ike_sa_fail(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out, const char *why);

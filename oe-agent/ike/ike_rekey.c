@@ -15,18 +15,9 @@
 static void reply_notify(struct ike_sa *sa, uint32_t msgid, uint16_t type, struct ike_actions *out)
 {
     struct ike_builder inner = {0};
-    struct wbuf m = {0};
     ikeb_notify(&inner, 0, NULL, 0, type, NULL, 0);
-    if (ike_encrypt(sa, IKE_CREATE_CHILD_SA, msgid, true, &inner, &m) == 0) {
-        sa->last_resp.len = 0;
-        wbuf_put(&sa->last_resp, m.p, m.len);
-        sa->last_resp_msgid = msgid;
-        sa->have_resp = true;
-        sa->peer_msgid = msgid + 1;
-        ike_send(out, sa, &m, false);
-    }
+    ike_respond(sa, IKE_CREATE_CHILD_SA, msgid, &inner, out);
     wbuf_free(&inner.b);
-    wbuf_free(&m);
 }
 
 static int proposal_dh(const struct ike_proposal *p)
@@ -138,16 +129,7 @@ void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const 
     ike_dh_free(dh);
     ikeb_ts(&inner, IKE_PL_TSI, &tsi, 1);
     ikeb_ts(&inner, IKE_PL_TSR, &tsr, 1);
-    struct wbuf m = {0};
-    if (ike_encrypt(sa, IKE_CREATE_CHILD_SA, h->msgid, true, &inner, &m) == 0) {
-        sa->last_resp.len = 0;
-        wbuf_put(&sa->last_resp, m.p, m.len);
-        sa->last_resp_msgid = h->msgid;
-        sa->have_resp = true;
-        sa->peer_msgid = h->msgid + 1;
-        ike_send(out, sa, &m, false);
-    }
-    wbuf_free(&m);
+    ike_respond(sa, IKE_CREATE_CHILD_SA, h->msgid, &inner, out);
     wbuf_wipe(&inner.b);
     sa->old_spi_in = sa->child_spi_in;
     sa->old_spi_out = sa->child_spi_out;

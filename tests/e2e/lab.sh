@@ -7,7 +7,7 @@ BIN=$top/build/bin
 . "$top/tests/lab/warm-esp.sh"
 L=/tmp/lab; mkdir -p $L
 
-hosts="west:192.0.2.1 east:192.0.2.2 plain:192.0.2.3 bogus:192.0.2.4 lsoe:192.0.2.5 lsnull:192.0.2.6"
+hosts="west:192.0.2.1 east:192.0.2.2 plain:192.0.2.3 bogus:192.0.2.4 lsoe:192.0.2.5 lsnull:192.0.2.6 lsnull2:192.0.2.7"
 for h in $hosts; do ip netns add ${h%%:*}; done
 
 # keys and the reverse zone, written the way an operator would
@@ -133,7 +133,7 @@ lab_down() {
     eval "pid=\${PID_$n:-}"
     [ -n "$pid" ] && kill "$pid" 2>/dev/null
   done
-  for n in lsoe lsnull; do
+  for n in lsoe lsnull lsnull2; do
     eval "pid=\${LSPID_$n:-}"
     [ -n "$pid" ] && kill "$pid" 2>/dev/null
   done
