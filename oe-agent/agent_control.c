@@ -136,7 +136,7 @@ static void explain(struct agent *a, const struct oe_addr *addr, bool json, stru
                       p->peer_id, p->auth, p->dnssec, p->encr_bits);
 }
 
-static void tunnel_bytes(struct agent *a, const struct oe_peer *p, uint64_t *in, uint64_t *out)
+void agent_tunnel_bytes(struct agent *a, const struct oe_peer *p, uint64_t *in, uint64_t *out)
 {
     struct kernel_sa_stats st;
     struct oe_error err;
@@ -159,7 +159,7 @@ static void trafficstatus(struct agent *a, bool json, struct oe_buf *out)
             continue;
         char label[200], gw[OE_ADDR_STRLEN];
         uint64_t in, outb;
-        tunnel_bytes(a, p, &in, &outb);
+        agent_tunnel_bytes(a, p, &in, &outb);
         peer_label(p, label, sizeof(label));
         oe_addr_str(p->gateway.family ? &p->gateway : &p->remote, gw);
         if (json) {

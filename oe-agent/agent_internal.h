@@ -24,6 +24,7 @@ struct agent {
     struct ike_io *io;
     struct oe_addr local[AGENT_MAX_LOCAL];
     size_t nlocal;
+    time_t idle_checked;
     /* responder: the DNSSEC verdict of the key each recent IKE SA was checked with */
     struct {
         unsigned serial;
@@ -37,6 +38,8 @@ void agent_failure_shunt(struct agent *a, struct oe_peer *p, const char *why);
 int agent_oe_start(struct agent *a, struct oe_error *err);
 void agent_oe_stop(struct agent *a);
 void agent_oe_negotiate(struct agent *a, struct oe_peer *p);
+/* agent_control.c */
+void agent_tunnel_bytes(struct agent *a, const struct oe_peer *p, uint64_t *in, uint64_t *out);
 /* agent_updown.c */
 void agent_updown(const struct agent *a, const struct oe_peer *p, const char *verb);
 

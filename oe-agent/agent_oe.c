@@ -172,6 +172,8 @@ static void on_up(void *arg, const struct ike_action *act)
     }
     p->state = PEER_TUNNEL;
     p->since = a->now();
+    p->active = p->since;
+    p->seen_bytes = 0;
     p->lifetime = 0;
     p->spi_in = act->child.spi_in;
     p->spi_out = act->child.spi_out;
@@ -418,13 +420,54 @@ void agent_readable(struct agent *a, int fd)
         ike_io_readable(a->io, fd);
 }
 
+/* How often idle tunnels are looked for: often enough for short timeouts. */
+static time_t idle_interval(const struct agent *a)
+{
+    uint32_t t = a->cfg->idle_timeout / 4;
+    return t < 1 ? 1 : t > 30 ? 30 : (time_t)t;
+}
+
 int agent_timeout(struct agent *a)
 {
-    return a->io ? ike_io_timeout(a->io) : -1;
+    int t = a->io ? ike_io_timeout(a->io) : -1;
+    if (a->io && a->cfg->idle_timeout) {
+        int idle = (int)idle_interval(a) * 1000;
+        if (t < 0 || idle < t)
+            t = idle;
+    }
+    return t;
+}
+
+/* A tunnel whose SAs carried nothing for idle_timeout goes; the next packet traps again. */
+static void expire_idle(struct agent *a)
+{
+    time_t now = a->now();
+    if (a->cfg->idle_timeout == 0 || now - a->idle_checked < idle_interval(a))
+        return;
+    a->idle_checked = now;
+    for (struct oe_peer *p = a->peers.head, *next; p; p = next) {
+        next = p->next;
+        if (p->state != PEER_TUNNEL)
+            continue;
+        uint64_t in, out;
+        agent_tunnel_bytes(a, p, &in, &out);
+        if (in + out != p->seen_bytes) {
+            p->seen_bytes = in + out;
+            p->active = now;
+        } else if (now - p->active >= (time_t)a->cfg->idle_timeout) {
+            log_peer(p, "idle for %llds (idle-timeout %us): deleting the tunnel", (long long)(now - p->active),
+                     a->cfg->idle_timeout);
+            ike_delete(a->ike, p->ike_serial, ike_io_now(), ike_io_actions(a->io));
+            ike_io_apply(a->io, ike_io_actions(a->io)); /* on_down removes the peer */
+            return; /* the table changed under us: the next tick goes on */
+        }
+    }
 }
 
 void agent_tick(struct agent *a)
 {
-    if (a->io)
+    if (a->io) {
         ike_io_tick(a->io);
+        expire_idle(a);
+    }
 }

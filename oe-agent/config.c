@@ -19,6 +19,7 @@ void oe_config_defaults(struct oe_config *c)
     snprintf(c->log, sizeof(c->log), "syslog");
     c->larval_drop = 0;
     c->hold_lifetime = 60;
+    c->idle_timeout = 30 * 60;
     c->ike = true;
     for (int g = 0; g < POLICY_GROUP_COUNT; g++) {
         struct oe_group_config *gc = &c->groups[g];
@@ -116,6 +117,13 @@ int oe_config_set(struct oe_config *c, const char *key, const char *value, struc
     }
     if (!strcmp(key, "updown"))
         return set_path(c->updown, sizeof(c->updown), key, value, err);
+    if (!strcmp(key, "idle-timeout")) {
+        if (oe_duration_parse(value, &c->idle_timeout) != 0) {
+            oe_error_set(err, "idle-timeout: \"%s\" is not a duration (e.g. 30m; 0: never)", value);
+            return -1;
+        }
+        return 0;
+    }
     if (!strcmp(key, "hold-lifetime")) {
         if (oe_duration_parse(value, &c->hold_lifetime) != 0 || c->hold_lifetime == 0) {
             oe_error_set(err, "hold-lifetime: \"%s\" is not a duration (e.g. 60s, 2m)", value);

@@ -26,6 +26,8 @@ struct oe_peer {
     char peer_id[64];
     uint32_t spi_in, spi_out;
     int encr_bits;
+    uint64_t seen_bytes;  /* in + out at the last idle check */
+    time_t active;        /* when they last changed */
     struct oe_peer *next;
 };
 

@@ -114,6 +114,7 @@ resolver = 192.0.2.54
 trust-anchor = $L/anchors
 control = /tmp/$n/oe.ctl
 log = /tmp/$n/agent.log
+$(eval "printf '%s' \"\${AGENT_GLOBAL_$n:-}\"")
 [group private-or-clear]
 shunt-lifetime = 60s
 [group private]

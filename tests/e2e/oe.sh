@@ -55,6 +55,7 @@ kill -9 $PID_east; wait $PID_east 2>/dev/null   # a crash: no Delete goes out
 ip -n east xfrm state flush; ip -n east xfrm policy flush
 AGENT_EXTRA_east="[group private-or-clear]
 auth = rsasig-or-null"
+AGENT_GLOBAL_east="idle-timeout = 6s"
 agent east "private-or-clear=192.0.2.0/24" "private-or-clear=2001:db8::/64"
 ip netns exec east ping -c 5 -i 0.3 -W 5 192.0.2.1 > $OUT/ping-restart.txt 2>&1
 check "peer restart: east initiates anew and west replaces the old SA" logged west 'peer restarted (INITIAL_CONTACT'
@@ -116,6 +117,12 @@ if ls_available; then
 else
   not_ok "libreswan is unpacked (make deps)"
 fi
+
+# --- idle tunnels expire (east runs with idle-timeout = 6s since its restart) ----------------
+check "idle tunnels expire: east deletes a quiet tunnel" wait_for 20 grep -q 'idle for [0-9]*s (idle-timeout 6s): deleting the tunnel' /tmp/east/agent.log
+check "  the peer hears the Delete and traps again" wait_for 10 grep -q '192.0.2.2: tunnel down (deleted by the peer); peer trapped again' /tmp/west/agent.log
+ip netns exec west ping -c 3 -i 0.3 -W 5 192.0.2.2 > $OUT/ping-after-idle.txt 2>&1
+check "  the next packet negotiates a new tunnel" bash -c "grep -q ' [1-3] received' $OUT/ping-after-idle.txt && [ \$(grep -c '192.0.2.2: tunnel up' /tmp/west/agent.log) -ge 2 ]"
 
 for n in west east bogus; do cp /tmp/$n/agent.log "$OUT/agent-$n.log" 2>/dev/null; done
 cp $L/unbound.log "$OUT/" 2>/dev/null
