@@ -79,17 +79,26 @@ static uint8_t xfrm_dir(enum kernel_dir d)
     return d == KERNEL_DIR_OUT ? XFRM_POLICY_OUT : d == KERNEL_DIR_IN ? XFRM_POLICY_IN : XFRM_POLICY_FWD;
 }
 
-/* Send one request and wait for its acknowledgement. */
-static int transact(struct kernel_xfrm *k, struct nlmsghdr *n, struct oe_error *err,
-                    const char *what)
+/* Send one request to the kernel under a fresh sequence number. */
+static int nl_send(struct kernel_xfrm *k, struct nlmsghdr *n, uint16_t flags, struct oe_error *err,
+                   const char *what)
 {
     struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
     n->nlmsg_seq = ++k->seq;
-    n->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+    n->nlmsg_flags |= NLM_F_REQUEST | flags;
     if (sendto(k->req_fd, n, n->nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
         oe_error_set(err, "%s: netlink send: %s", what, strerror(errno));
         return -1;
     }
+    return 0;
+}
+
+/* Send one request and wait for its acknowledgement. */
+static int transact(struct kernel_xfrm *k, struct nlmsghdr *n, struct oe_error *err,
+                    const char *what)
+{
+    if (nl_send(k, n, NLM_F_ACK, err, what) != 0)
+        return -1;
     char buf[8192];
     for (;;) {
         ssize_t r = recv(k->req_fd, buf, sizeof(buf), 0);
@@ -235,13 +244,8 @@ static int xfrm_list(struct kernel *kb, struct kernel_policy **out, size_t *n, s
     memset(&req, 0, sizeof(req));
     req.n.nlmsg_len = NLMSG_LENGTH(sizeof(req.id));
     req.n.nlmsg_type = XFRM_MSG_GETPOLICY;
-    req.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    req.n.nlmsg_seq = ++k->seq;
-    struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
-    if (sendto(k->req_fd, &req, req.n.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        oe_error_set(err, "list policies: netlink send: %s", strerror(errno));
+    if (nl_send(k, &req.n, NLM_F_DUMP, err, "list policies") != 0)
         return -1;
-    }
     size_t cap = 64, cnt = 0;
     struct kernel_policy *v = malloc(cap * sizeof(*v));
     char *buf = malloc(NL_BUF);
@@ -396,17 +400,12 @@ static int xfrm_sa_stats(struct kernel *kb, uint32_t spi, const struct oe_addr *
     memset(&req, 0, sizeof(req));
     req.n.nlmsg_len = NLMSG_LENGTH(sizeof(req.id));
     req.n.nlmsg_type = XFRM_MSG_GETSA;
-    req.n.nlmsg_flags = NLM_F_REQUEST;
-    req.n.nlmsg_seq = ++k->seq;
     to_xaddr(dst, &req.id.daddr);
     req.id.spi = htonl(spi);
     req.id.family = dst->family;
     req.id.proto = IPPROTO_ESP;
-    struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
-    if (sendto(k->req_fd, &req, req.n.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        oe_error_set(err, "SA stats: %s", strerror(errno));
+    if (nl_send(k, &req.n, 0, err, "SA stats") != 0)
         return -1;
-    }
     char buf[8192];
     ssize_t r = recv(k->req_fd, buf, sizeof(buf), 0);
     const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
