@@ -308,17 +308,10 @@ void ike_handle_auth_request(struct ike_core *core, struct ike_sa *sa, const uin
                              struct ike_actions *out)
 {
     (void)h;
-    struct ike_payloads *in = malloc(sizeof(*in));
-    struct oe_error err;
+    sa->auth_req.len = 0;
+    struct ike_payloads *in = ike_open(sa, msg, len, pl, &sa->auth_req, "IKE_AUTH request", out);
     if (in == NULL)
         return;
-    sa->auth_req.len = 0;
-    if (ike_decrypt(sa, msg, len, pl, &sa->auth_req, in, &err) != 0) {
-        /* RFC 7296 2.21.2: a message that fails integrity is dropped, state unchanged */
-        ike_log(out, sa, "dropping IKE_AUTH request: %s", err.msg);
-        free(in);
-        return;
-    }
     sa->auth_req_first = pl->sk_first;
     if (!in->has_idi || !in->has_auth || !in->has_sa || !in->has_tsi || !in->has_tsr) {
         ike_log(out, sa, "IKE_AUTH request lacks IDi, AUTH, SA, TSi or TSr");
@@ -413,17 +406,11 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
 void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
                               const struct ike_payloads *pl, struct ike_actions *out)
 {
-    struct ike_payloads *in = malloc(sizeof(*in));
     struct wbuf plain = {0};
     struct oe_error err;
+    struct ike_payloads *in = ike_open(sa, msg, len, pl, &plain, "IKE_AUTH response", out);
     if (in == NULL)
         return;
-    if (ike_decrypt(sa, msg, len, pl, &plain, in, &err) != 0) {
-        ike_log(out, sa, "dropping IKE_AUTH response: %s", err.msg);
-        wbuf_wipe(&plain);
-        free(in);
-        return;
-    }
     for (size_t i = 0; i < in->nnotify; i++) {
         if (in->notify[i].type < 16384) {
             char why[96];

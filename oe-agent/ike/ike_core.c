@@ -319,6 +319,24 @@ int ike_decrypt(const struct ike_sa *sa, const uint8_t *msg, size_t len, const s
     return ike_parse_payloads(outer->sk_first, plain->p, plen, 0, inner, err);
 }
 
+struct ike_payloads *ike_open(const struct ike_sa *sa, const uint8_t *msg, size_t len,
+                              const struct ike_payloads *outer, struct wbuf *plain, const char *what,
+                              struct ike_actions *out)
+{
+    struct ike_payloads *in = malloc(sizeof(*in));
+    struct oe_error err;
+    if (in == NULL)
+        return NULL;
+    if (ike_decrypt(sa, msg, len, outer, plain, in, &err) != 0) {
+        /* RFC 7296 2.21.2: a message that fails integrity is dropped, state unchanged */
+        ike_log(out, sa, "dropping %s: %s", what, err.msg);
+        wbuf_wipe(plain);
+        free(in);
+        return NULL;
+    }
+    return in;
+}
+
 /* RFC 7296 2.14 */
 int ike_derive_ike_keys(struct ike_sa *sa, const uint8_t *shared, size_t slen)
 {

@@ -7,16 +7,12 @@ void ike_handle_informational(struct ike_core *core, struct ike_sa *sa, const ui
                               const struct ike_header *h, const struct ike_payloads *pl,
                               struct ike_actions *out)
 {
-    struct ike_payloads *in = malloc(sizeof(*in));
     struct wbuf plain = {0};
-    struct oe_error err;
     bool response = h->flags & IKE_FLAG_R;
+    struct ike_payloads *in = ike_open(sa, msg, len, pl, &plain,
+                                       response ? "INFORMATIONAL response" : "INFORMATIONAL request", out);
     if (in == NULL)
         return;
-    if (ike_decrypt(sa, msg, len, pl, &plain, in, &err) != 0) {
-        ike_log(out, sa, "dropping INFORMATIONAL %s: %s", response ? "response" : "request", err.msg);
-        goto done;
-    }
     if (response)
         goto done; /* the answer to our own Delete or liveness check */
     struct ike_builder reply = {0};

@@ -92,6 +92,13 @@ int ike_encrypt(const struct ike_sa *sa, uint8_t exchange, uint32_t msgid, bool 
 /* Decrypt the SK payload of a parsed message and parse what is inside. */
 int ike_decrypt(const struct ike_sa *sa, const uint8_t *msg, size_t len, const struct ike_payloads *outer,
                 struct wbuf *plain, struct ike_payloads *inner, struct oe_error *err);
+/*
+ * ike_decrypt for a handler: the inner payloads (the caller frees them), or
+ * NULL when the message is dropped, which is logged as "dropping WHAT: why".
+ */
+struct ike_payloads *ike_open(const struct ike_sa *sa, const uint8_t *msg, size_t len,
+                              const struct ike_payloads *outer, struct wbuf *plain, const char *what,
+                              struct ike_actions *out);
 int ike_derive_ike_keys(struct ike_sa *sa, const uint8_t *shared, size_t slen);
 void ike_describe_id(uint8_t type, struct chunk data, char *out, size_t len);
 

@@ -33,15 +33,11 @@ void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const 
                                 struct ike_actions *out)
 {
     (void)core;
-    struct ike_payloads *in = malloc(sizeof(*in));
     struct wbuf plain = {0};
     struct oe_error err;
+    struct ike_payloads *in = ike_open(sa, msg, len, pl, &plain, "CREATE_CHILD_SA request", out);
     if (in == NULL)
         return;
-    if (ike_decrypt(sa, msg, len, pl, &plain, in, &err) != 0) {
-        ike_log(out, sa, "dropping CREATE_CHILD_SA request: %s", err.msg);
-        goto done;
-    }
     const struct ike_notify *rk = ike_find_notify(in, IKE_N_REKEY_SA);
     if (!in->has_sa || !in->has_nonce) {
         reply_notify(sa, h->msgid, IKE_N_INVALID_SYNTAX, out);
