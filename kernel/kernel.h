@@ -51,14 +51,20 @@ struct kernel_policy {
     uint32_t reqid;
 };
 
-/* An ESP SA in tunnel mode (AES-GCM-16, RFC 4106), host-to-host selectors. */
+/*
+ * An ESP SA in tunnel mode, host-to-host selectors: AES-GCM-16 (RFC 4106)
+ * when auth_bits is 0, else AES-CBC (RFC 3602) with HMAC-SHA2-auth_bits
+ * truncated to half (RFC 4868).
+ */
 struct kernel_sa {
     uint32_t spi;
     struct oe_addr src, dst;        /* outer */
     struct oe_prefix sel_src, sel_dst;
     uint32_t reqid;
-    uint8_t key[36];                /* AES key and 4-octet salt */
-    size_t key_len;                 /* 20 or 36 */
+    uint8_t key[36];                /* GCM: AES key and 4-octet salt (20 or 36); CBC: AES key (16 or 32) */
+    size_t key_len;
+    unsigned auth_bits;             /* 0, 256, 384 or 512 */
+    uint8_t auth_key[64];           /* auth_bits / 8 octets */
     uint16_t encap_sport, encap_dport; /* UDP encapsulation (RFC 3948); 0: none */
     uint32_t soft_seconds, hard_seconds; /* 0: none */
 };

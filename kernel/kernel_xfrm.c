@@ -340,17 +340,38 @@ static int xfrm_sa_add(struct kernel *kb, const struct kernel_sa *sa, struct oe_
     i->lft.soft_packet_limit = i->lft.hard_packet_limit = XFRM_INF;
     i->lft.soft_add_expires_seconds = sa->soft_seconds;
     i->lft.hard_add_expires_seconds = sa->hard_seconds;
-    /* RFC 4106: AES-GCM with a 16-octet ICV; the key carries the salt */
     struct rtattr *rta = (struct rtattr *)req.attrs;
-    size_t alen = sizeof(struct xfrm_algo_aead) + sa->key_len;
-    rta->rta_type = XFRMA_ALG_AEAD;
-    rta->rta_len = (unsigned short)RTA_LENGTH(alen);
-    struct xfrm_algo_aead *aead = RTA_DATA(rta);
-    snprintf(aead->alg_name, sizeof(aead->alg_name), "rfc4106(gcm(aes))");
-    aead->alg_key_len = (unsigned)(sa->key_len * 8);
-    aead->alg_icv_len = 128;
-    memcpy(aead->alg_key, sa->key, sa->key_len);
-    size_t used = RTA_SPACE(alen);
+    size_t used;
+    if (sa->auth_bits == 0) {
+        /* RFC 4106: AES-GCM with a 16-octet ICV; the key carries the salt */
+        size_t alen = sizeof(struct xfrm_algo_aead) + sa->key_len;
+        rta->rta_type = XFRMA_ALG_AEAD;
+        rta->rta_len = (unsigned short)RTA_LENGTH(alen);
+        struct xfrm_algo_aead *aead = RTA_DATA(rta);
+        snprintf(aead->alg_name, sizeof(aead->alg_name), "rfc4106(gcm(aes))");
+        aead->alg_key_len = (unsigned)(sa->key_len * 8);
+        aead->alg_icv_len = 128;
+        memcpy(aead->alg_key, sa->key, sa->key_len);
+        used = RTA_SPACE(alen);
+    } else {
+        size_t clen = sizeof(struct xfrm_algo) + sa->key_len, alen = sizeof(struct xfrm_algo_auth) + sa->auth_bits / 8;
+        rta->rta_type = XFRMA_ALG_CRYPT;
+        rta->rta_len = (unsigned short)RTA_LENGTH(clen);
+        struct xfrm_algo *crypt = RTA_DATA(rta);
+        snprintf(crypt->alg_name, sizeof(crypt->alg_name), "cbc(aes)");
+        crypt->alg_key_len = (unsigned)(sa->key_len * 8);
+        memcpy(crypt->alg_key, sa->key, sa->key_len);
+        used = RTA_SPACE(clen);
+        struct rtattr *ra = (struct rtattr *)(req.attrs + used);
+        ra->rta_type = XFRMA_ALG_AUTH_TRUNC;
+        ra->rta_len = (unsigned short)RTA_LENGTH(alen);
+        struct xfrm_algo_auth *auth = RTA_DATA(ra);
+        snprintf(auth->alg_name, sizeof(auth->alg_name), "hmac(sha%u)", sa->auth_bits);
+        auth->alg_key_len = sa->auth_bits;
+        auth->alg_trunc_len = sa->auth_bits / 2; /* RFC 4868 */
+        memcpy(auth->alg_key, sa->auth_key, sa->auth_bits / 8);
+        used += RTA_SPACE(alen);
+    }
     if (sa->encap_sport) {
         struct rtattr *e = (struct rtattr *)(req.attrs + used);
         struct xfrm_encap_tmpl et;

@@ -177,13 +177,13 @@ static void on_up(void *arg, const struct ike_action *act)
     p->lifetime = 0;
     p->spi_in = act->child.spi_in;
     p->spi_out = act->child.spi_out;
-    p->encr_bits = act->child.encr_bits;
+    ike_algs_name(act->child.encr, act->child.encr_bits, act->child.integ, p->esp, sizeof(p->esp));
     snprintf(p->peer_id, sizeof(p->peer_id), "%.63s", act->id);
     if (!p->auth[0])
         snprintf(p->auth, sizeof(p->auth), "%s", strcmp(act->id, "ID_NULL") == 0 ? "null" : "rsasig");
     p->why[0] = '\0';
-    log_peer(p, "tunnel up (#%u, %s, ESP AES_GCM_16_%d, SPIs in 0x%08x out 0x%08x)", act->serial,
-             p->responder ? "we responded" : "we initiated", p->encr_bits, p->spi_in, p->spi_out);
+    log_peer(p, "tunnel up (#%u, %s, ESP %s, SPIs in 0x%08x out 0x%08x)", act->serial,
+             p->responder ? "we responded" : "we initiated", p->esp, p->spi_in, p->spi_out);
     agent_updown(a, p, "up-host");
 }
 

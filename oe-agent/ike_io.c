@@ -219,6 +219,10 @@ static void install(struct ike_io *io, const struct ike_action *a)
         sa[i].reqid = c->reqid;
         memcpy(sa[i].key, out ? c->key_out : c->key_in, c->key_len);
         sa[i].key_len = c->key_len;
+        if (c->integ) {
+            sa[i].auth_bits = (unsigned)c->integ_len * 8;
+            memcpy(sa[i].auth_key, out ? c->integ_out : c->integ_in, c->integ_len);
+        }
         sa[i].encap_sport = out ? c->encap_local : c->encap_remote;
         sa[i].encap_dport = out ? c->encap_remote : c->encap_local;
         if (kernel_sa_add(io->k, &sa[i], &err) != 0)

@@ -25,7 +25,7 @@ struct oe_peer {
     char dnssec[16];    /* the key's verdict: secure, insecure, or "-" */
     char peer_id[64];
     uint32_t spi_in, spi_out;
-    int encr_bits;
+    char esp[48];           /* "AES_GCM_16_256", as pluto prints it */
     uint64_t seen_bytes;  /* in + out at the last idle check */
     time_t active;        /* when they last changed */
     struct oe_peer *next;

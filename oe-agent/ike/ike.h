@@ -26,6 +26,7 @@ struct ike_config {
     unsigned retransmit_tries;
     unsigned max_half_open;                /* more than this: demand cookies */
     int dh_groups[4];                      /* preference order; 0 ends */
+    bool cbc_only;                         /* offer and take only AES-CBC with HMAC-SHA2, no GCM */
 };
 
 void ike_config_defaults(struct ike_config *c);
@@ -39,15 +40,22 @@ struct ike_initiate {
 };
 
 #define IKE_MAX_KEY 36 /* AES-256 + 4-octet GCM salt */
+#define IKE_MAX_INTEG_KEY 64 /* HMAC-SHA2-512 */
+
+/* "AES_GCM_16_256" or "AES_CBC_256-HMAC_SHA2_256_128", as pluto names them */
+const char *ike_algs_name(int encr, int bits, int integ, char *buf, size_t len);
 
 struct ike_child_sa {
     uint32_t spi_in, spi_out;         /* inbound: ours; outbound: the peer's */
     struct oe_addr local, remote;     /* tunnel endpoints */
     struct oe_addr local_host, remote_host;
-    uint16_t encr;                    /* IKE transform id: 20 = AES-GCM-16 */
+    uint16_t encr;                    /* IKE transform id: 20 = AES-GCM-16, 12 = AES-CBC */
     uint16_t encr_bits;
+    uint16_t integ;                   /* 0 with GCM; 12, 13, 14 = HMAC-SHA2-256/384/512 */
     uint8_t key_in[IKE_MAX_KEY], key_out[IKE_MAX_KEY];
     size_t key_len;
+    uint8_t integ_in[IKE_MAX_INTEG_KEY], integ_out[IKE_MAX_INTEG_KEY];
+    size_t integ_len;
     uint32_t reqid;
     uint16_t encap_local, encap_remote; /* UDP encapsulation ports; 0: none */
     bool sas_only;                    /* DELETE: the SAs only; the policies serve a newer pair */

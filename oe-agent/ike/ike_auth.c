@@ -35,14 +35,6 @@ static int null_auth(const struct ike_sa *sa, bool of_initiator, const struct wb
     return rc;
 }
 
-static bool ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
-{
-    uint8_t d = 0;
-    for (size_t i = 0; i < n; i++)
-        d |= a[i] ^ b[i];
-    return d == 0;
-}
-
 /* Our ID, our AUTH: appended to inner. */
 static int add_id_auth(const struct ike_core *core, const struct ike_sa *sa, struct ike_builder *inner,
                        enum ike_authby how, struct oe_error *err)
@@ -93,7 +85,7 @@ static int check_auth(const struct ike_sa *sa, const struct ike_payloads *in, co
         if (!allow_null)
             oe_error_set(err, "peer used NULL authentication, which this policy does not allow");
         else if (null_auth(sa, of_i, &octets, mac) != 0 || in->auth.len != sa->prf_len ||
-                 !ct_equal(mac, in->auth.p, sa->prf_len))
+                 !ike_ct_equal(mac, in->auth.p, sa->prf_len))
             oe_error_set(err, "NULL authentication MAC does not match");
         else
             rc = 0;
@@ -109,18 +101,50 @@ static int check_auth(const struct ike_sa *sa, const struct ike_payloads *in, co
     return rc;
 }
 
-static void esp_offer(const struct ike_sa *sa, struct ike_proposal *p)
+static void put_spi(uint32_t spi, struct ike_proposal *p)
 {
-    memset(p, 0, sizeof(*p));
-    p->num = 1;
-    p->protocol = IKE_PROTO_ESP;
     p->spi_size = 4;
     for (int i = 0; i < 4; i++)
-        p->spi[i] = (uint8_t)(sa->child_spi_in >> (24 - 8 * i));
-    p->t[0] = (struct ike_transform){IKE_TR_ENCR, IKE_ENCR_AES_GCM_16, 256};
-    p->t[1] = (struct ike_transform){IKE_TR_ENCR, IKE_ENCR_AES_GCM_16, 128};
-    p->t[2] = (struct ike_transform){IKE_TR_ESN, 0, 0};
-    p->nt = 3;
+        p->spi[i] = (uint8_t)(spi >> (24 - 8 * i));
+}
+
+size_t ike_esp_offer(const struct ike_config *cfg, uint32_t spi, int dh, struct ike_proposal p[2])
+{
+    size_t n = cfg->cbc_only ? 1 : 2;
+    memset(p, 0, 2 * sizeof(*p));
+    for (size_t i = 0; i < n; i++) {
+        bool cbc = cfg->cbc_only || i == 1;
+        p[i].num = (uint8_t)(i + 1);
+        p[i].protocol = IKE_PROTO_ESP;
+        put_spi(spi, &p[i]);
+        int encr = cbc ? IKE_ENCR_AES_CBC : IKE_ENCR_AES_GCM_16;
+        p[i].t[p[i].nt++] = (struct ike_transform){IKE_TR_ENCR, (uint16_t)encr, 256};
+        p[i].t[p[i].nt++] = (struct ike_transform){IKE_TR_ENCR, (uint16_t)encr, 128};
+        if (cbc) {
+            p[i].t[p[i].nt++] = (struct ike_transform){IKE_TR_INTEG, IKE_INTEG_SHA2_256_128, 0};
+            p[i].t[p[i].nt++] = (struct ike_transform){IKE_TR_INTEG, IKE_INTEG_SHA2_384_192, 0};
+            p[i].t[p[i].nt++] = (struct ike_transform){IKE_TR_INTEG, IKE_INTEG_SHA2_512_256, 0};
+        }
+        if (dh)
+            p[i].t[p[i].nt++] = (struct ike_transform){IKE_TR_DH, (uint16_t)dh, 0};
+        p[i].t[p[i].nt++] = (struct ike_transform){IKE_TR_ESN, 0, 0};
+    }
+    return n;
+}
+
+void ike_esp_answer(const struct ike_proposal *chosen, const struct ike_esp_algs *algs, uint32_t spi, int dh,
+                    struct ike_proposal *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->num = chosen->num;
+    p->protocol = IKE_PROTO_ESP;
+    put_spi(spi, p);
+    p->t[p->nt++] = (struct ike_transform){IKE_TR_ENCR, (uint16_t)algs->encr, (uint16_t)algs->bits};
+    if (algs->integ)
+        p->t[p->nt++] = (struct ike_transform){IKE_TR_INTEG, (uint16_t)algs->integ, 0};
+    if (dh)
+        p->t[p->nt++] = (struct ike_transform){IKE_TR_DH, (uint16_t)dh, 0};
+    p->t[p->nt++] = (struct ike_transform){IKE_TR_ESN, 0, 0};
 }
 
 void ike_host_ts(const struct oe_addr *a, struct ike_ts *t)
@@ -146,26 +170,41 @@ uint32_t ike_spi_of(const struct ike_proposal *p)
     return (uint32_t)p->spi[0] << 24 | (uint32_t)p->spi[1] << 16 | (uint32_t)p->spi[2] << 8 | p->spi[3];
 }
 
-/* The responder's pick among ESP proposals: AES-GCM-16, no ESN. */
-const struct ike_proposal *ike_choose_esp(const struct ike_sa_payload *sa, int *bits)
+/* The responder's pick among ESP proposals: AES-GCM-16, or AES-CBC with HMAC-SHA2; no ESN. */
+const struct ike_proposal *ike_choose_esp(const struct ike_config *cfg, const struct ike_sa_payload *sa,
+                                          struct ike_esp_algs *algs)
 {
     for (size_t i = 0; i < sa->n; i++) {
         const struct ike_proposal *p = &sa->p[i];
-        int b = 0;
-        bool esn_ok = true, integ = false;
+        struct ike_esp_algs a = {0};
+        bool esn_none = false, other_integ = false;
         if (p->protocol != IKE_PROTO_ESP || p->spi_size != 4)
             continue;
         for (size_t t = 0; t < p->nt; t++) {
             const struct ike_transform *tr = &p->t[t];
-            if (tr->type == IKE_TR_ENCR && !b && tr->id == IKE_ENCR_AES_GCM_16 && (tr->keylen == 128 || tr->keylen == 256))
-                b = tr->keylen;
-            else if (tr->type == IKE_TR_INTEG && tr->id != 0)
-                integ = true;
-            else if (tr->type == IKE_TR_ESN)
-                esn_ok = esn_ok && true;
+            if (tr->type == IKE_TR_ENCR && !a.encr && ike_encr_ok(tr->id, tr->keylen)) {
+                a.encr = tr->id;
+                a.bits = tr->keylen;
+            } else if (tr->type == IKE_TR_INTEG && tr->id != 0) {
+                if (!a.integ && ike_integ_key_len(tr->id))
+                    a.integ = tr->id;
+                else
+                    other_integ = true;
+            } else if (tr->type == IKE_TR_ESN && tr->id == 0) {
+                esn_none = true;
+            }
         }
-        if (b && !integ && esn_ok) {
-            *bits = b;
+        bool has_esn = false;
+        for (size_t t = 0; t < p->nt; t++)
+            has_esn = has_esn || p->t[t].type == IKE_TR_ESN;
+        if (has_esn && !esn_none)
+            continue;
+        if (a.encr == IKE_ENCR_AES_GCM_16 && (a.integ || other_integ || cfg->cbc_only))
+            continue; /* AEAD takes no integrity transform (RFC 4106 8) */
+        if (a.encr == IKE_ENCR_AES_CBC && !a.integ)
+            continue;
+        if (a.encr) {
+            *algs = a;
             return p;
         }
     }
@@ -178,11 +217,12 @@ const struct ike_proposal *ike_choose_esp(const struct ike_sa_payload *sa, int *
  * the Child SA, not in the IKE SA.
  */
 int ike_child_keymat(const struct ike_sa *sa, bool we_initiated, const uint8_t *shared, size_t slen,
-                     const uint8_t *ni, size_t nilen, const uint8_t *nr, size_t nrlen, int bits,
-                     struct ike_child_sa *c)
+                     const uint8_t *ni, size_t nilen, const uint8_t *nr, size_t nrlen,
+                     const struct ike_esp_algs *algs, struct ike_child_sa *c)
 {
-    uint8_t seed[IKE_MAX_DH_LEN + 320], km[2 * IKE_MAX_KEY];
-    size_t klen = (size_t)bits / 8 + 4, n = 0;
+    uint8_t seed[IKE_MAX_DH_LEN + 320], km[2 * (IKE_MAX_KEY + IKE_MAX_INTEG_KEY)];
+    size_t klen = (size_t)algs->bits / 8 + (algs->integ ? 0 : 4), n = 0;
+    size_t ilen = algs->integ ? ike_integ_key_len(algs->integ) : 0;
     if (slen + nilen + nrlen > sizeof(seed))
         return -1;
     if (slen) {
@@ -193,21 +233,27 @@ int ike_child_keymat(const struct ike_sa *sa, bool we_initiated, const uint8_t *
     n += nilen;
     memcpy(seed + n, nr, nrlen);
     n += nrlen;
-    int rc = ike_prf_plus(sa->prf, sa->sk_d, sa->prf_len, seed, n, km, 2 * klen);
+    /* each direction: its encryption key, then its integrity key */
+    int rc = ike_prf_plus(sa->prf, sa->sk_d, sa->prf_len, seed, n, km, 2 * (klen + ilen));
     if (rc == 0) {
-        memcpy(we_initiated ? c->key_out : c->key_in, km, klen);
-        memcpy(we_initiated ? c->key_in : c->key_out, km + klen, klen);
+        const uint8_t *i2r = km, *r2i = km + klen + ilen;
+        memcpy(we_initiated ? c->key_out : c->key_in, i2r, klen);
+        memcpy(we_initiated ? c->integ_out : c->integ_in, i2r + klen, ilen);
+        memcpy(we_initiated ? c->key_in : c->key_out, r2i, klen);
+        memcpy(we_initiated ? c->integ_in : c->integ_out, r2i + klen, ilen);
         c->key_len = klen;
-        c->encr = IKE_ENCR_AES_GCM_16;
-        c->encr_bits = (uint16_t)bits;
+        c->integ_len = ilen;
+        c->encr = (uint16_t)algs->encr;
+        c->encr_bits = (uint16_t)algs->bits;
+        c->integ = (uint16_t)algs->integ;
     }
     oe_wipe(km, sizeof(km));
     oe_wipe(seed, sizeof(seed));
     return rc;
 }
 
-static void established(struct ike_core *core, struct ike_sa *sa, int bits, const struct ike_id *peer_id,
-                        struct ike_actions *out)
+static void established(struct ike_core *core, struct ike_sa *sa, const struct ike_esp_algs *algs,
+                        const struct ike_id *peer_id, struct ike_actions *out)
 {
     struct ike_action *in = ike_act(out, IKE_ACT_INSTALL, sa);
     if (in == NULL)
@@ -220,14 +266,13 @@ static void established(struct ike_core *core, struct ike_sa *sa, int bits, cons
     c->local_host = sa->local_host;
     c->remote_host = sa->remote_host;
     c->reqid = sa->child_reqid = core->next_reqid++;
-    if (ike_child_keymat(sa, sa->initiator, NULL, 0, sa->ni, sa->ni_len, sa->nr, sa->nr_len, bits, c) != 0) {
+    if (ike_child_keymat(sa, sa->initiator, NULL, 0, sa->ni, sa->ni_len, sa->nr, sa->nr_len, algs, c) != 0) {
         ike_sa_fail(core, sa, out, "child key derivation failed");
         return;
     }
     sa->state = SA_ESTABLISHED;
-    sa->child_encr = IKE_ENCR_AES_GCM_16;
-    sa->child_encr_bits = bits;
-    char id[256], l[OE_ADDR_STRLEN], r[OE_ADDR_STRLEN];
+    sa->child_algs = *algs;
+    char id[256], l[OE_ADDR_STRLEN], r[OE_ADDR_STRLEN], xfrm[64];
     ike_describe_id(peer_id->type, peer_id->data, id, sizeof(id));
     struct ike_action *up = ike_act(out, IKE_ACT_UP, sa);
     if (up) {
@@ -239,10 +284,10 @@ static void established(struct ike_core *core, struct ike_sa *sa, int bits, cons
             sa->initiator ? "initiator" : "responder", id,
             sa->auth == IKE_AUTHBY_NULL ? "NULL authentication" : "RSASSA-PSS with SHA2_256");
     ike_log_child(out, sa, "%s established Child SA using #%u; IPsec tunnel [%s/32] -> [%s/32] "
-            "{ESP=>0x%08x <0x%08x xfrm=AES_GCM_16_%d-NONE DPD=passive}",
+            "{ESP=>0x%08x <0x%08x xfrm=%s DPD=passive}",
             sa->initiator ? "initiator" : "responder", sa->serial,
             oe_addr_str(&sa->local_host, l), oe_addr_str(&sa->remote_host, r), sa->child_spi_out,
-            sa->child_spi_in, bits);
+            sa->child_spi_in, ike_algs_name(algs->encr, algs->bits, algs->integ, xfrm, sizeof(xfrm)));
 }
 
 void ike_send_auth(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out)
@@ -256,12 +301,12 @@ void ike_send_auth(struct ike_core *core, struct ike_sa *sa, struct ike_actions 
         ike_sa_fail(core, sa, out, err.msg);
         return;
     }
-    struct ike_proposal p;
+    struct ike_proposal p[2];
     struct ike_ts tsi, tsr;
-    esp_offer(sa, &p);
+    size_t np = ike_esp_offer(&core->cfg, sa->child_spi_in, 0, p);
     ike_host_ts(&sa->local_host, &tsi);
     ike_host_ts(&sa->remote_host, &tsr);
-    ikeb_sa(&inner, &p, 1);
+    ikeb_sa(&inner, p, np);
     ikeb_ts(&inner, IKE_PL_TSI, &tsi, 1);
     ikeb_ts(&inner, IKE_PL_TSR, &tsr, 1);
     ikeb_notify(&inner, 0, NULL, 0, IKE_N_INITIAL_CONTACT, NULL, 0);
@@ -274,7 +319,7 @@ void ike_send_auth(struct ike_core *core, struct ike_sa *sa, struct ike_actions 
     wbuf_wipe(&inner.b);
     sa->state = SA_AUTH_SENT;
     ike_send(out, sa, &msg, true);
-    ike_log(out, sa, "sent IKE_AUTH request (%s, Child SA proposal AES_GCM_16)",
+    ike_log(out, sa, "sent IKE_AUTH request (%s, Child SA proposals AES_GCM_16 and AES_CBC-HMAC_SHA2)",
             sa->auth == IKE_AUTHBY_NULL ? "NULL authentication" : "RSA signature");
     wbuf_free(&msg);
 }
@@ -348,8 +393,8 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
         return;
     }
     sa->auth = in->auth_method == IKE_AUTH_NULL ? IKE_AUTHBY_NULL : IKE_AUTHBY_RSASIG;
-    int bits = 0;
-    const struct ike_proposal *esp = ike_choose_esp(&in->sa, &bits);
+    struct ike_esp_algs algs;
+    const struct ike_proposal *esp = ike_choose_esp(&core->cfg, &in->sa, &algs);
     if (esp == NULL || !ts_covers(in->tsi, in->ntsi, &sa->remote_host) ||
         !ts_covers(in->tsr, in->ntsr, &sa->local_host)) {
         uint16_t n = esp ? IKE_N_TS_UNACCEPTABLE : IKE_N_NO_PROPOSAL_CHOSEN;
@@ -377,12 +422,8 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
         ike_sa_fail(core, sa, out, err.msg);
         return;
     }
-    struct ike_proposal p = *esp;
-    for (int i = 0; i < 4; i++)
-        p.spi[i] = (uint8_t)(sa->child_spi_in >> (24 - 8 * i));
-    p.nt = 2;
-    p.t[0] = (struct ike_transform){IKE_TR_ENCR, IKE_ENCR_AES_GCM_16, (uint16_t)bits};
-    p.t[1] = (struct ike_transform){IKE_TR_ESN, 0, 0};
+    struct ike_proposal p;
+    ike_esp_answer(esp, &algs, sa->child_spi_in, 0, &p);
     struct ike_ts tsi, tsr;
     ike_host_ts(&sa->remote_host, &tsi);
     ike_host_ts(&sa->local_host, &tsr);
@@ -398,7 +439,7 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
     }
     core->half_open--;
     struct ike_id peer = in->idi;
-    established(core, sa, bits, &peer, out);
+    established(core, sa, &algs, &peer, out);
     wbuf_wipe(&sa->auth_req);
     free(in);
 }
@@ -423,7 +464,7 @@ void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const ui
         }
     }
     const char *bad = NULL;
-    int bits = 0;
+    struct ike_esp_algs algs;
     const struct ike_proposal *esp = NULL;
     if (!in->has_idr || !in->has_auth || !in->has_sa || !in->has_tsi || !in->has_tsr)
         bad = "IKE_AUTH response lacks IDr, AUTH, SA, TSi or TSr";
@@ -431,7 +472,7 @@ void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const ui
         bad = err.msg;
     else if ((sa->auth == IKE_AUTHBY_RSASIG) != (in->auth_method == IKE_AUTH_DIGSIG))
         bad = "peer authenticated with another method than we asked for";
-    else if ((esp = ike_choose_esp(&in->sa, &bits)) == NULL || in->sa.n != 1)
+    else if ((esp = ike_choose_esp(&core->cfg, &in->sa, &algs)) == NULL || in->sa.n != 1)
         bad = "responder chose an ESP proposal we did not offer";
     else if (!ts_covers(in->tsi, in->ntsi, &sa->local_host) || !ts_covers(in->tsr, in->ntsr, &sa->remote_host))
         bad = "responder narrowed the traffic selectors below the host pair";
@@ -446,7 +487,7 @@ void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const ui
     }
     sa->child_spi_out = ike_spi_of(esp);
     struct ike_id peer = in->idr;
-    established(core, sa, bits, &peer, out);
+    established(core, sa, &algs, &peer, out);
     wbuf_wipe(&plain);
     free(in);
 }

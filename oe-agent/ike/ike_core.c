@@ -235,33 +235,46 @@ void ike_sa_fail(struct ike_core *core, struct ike_sa *sa, struct ike_actions *o
     ike_sa_free(sa);
 }
 
-/* ---- SK payload (RFC 7296 3.14, AES-GCM per RFC 5282) ---- */
+/* ---- SK payload (RFC 7296 3.14): AES-GCM per RFC 5282, or AES-CBC with HMAC-SHA2 ---- */
 
 int ike_encrypt(const struct ike_sa *sa, uint8_t exchange, uint32_t msgid, bool response,
                 const struct ike_builder *inner, struct wbuf *msg)
 {
     struct ike_header h = {.spi_i = sa->spi_i, .spi_r = sa->spi_r, .exchange = exchange, .msgid = msgid,
                            .flags = (uint8_t)((sa->initiator ? IKE_FLAG_I : 0) | (response ? IKE_FLAG_R : 0))};
+    bool cbc = sa->integ != 0;
+    size_t ivlen = cbc ? 16 : 8, icvlen = cbc ? ike_integ_icv_len(sa->integ) : 16;
     struct ike_builder mb = {0};
     ikeb_header(&mb, &h);
     size_t sk = ikeb_begin(&mb, IKE_PL_SK);
     mb.b.p[sk] = inner->b.len ? inner->first : IKE_PL_NONE;
-    size_t plen = inner->b.len + 1; /* payloads, pad length (no padding for GCM) */
-    size_t total = mb.b.len + 8 + plen + 16;
+    size_t plen = inner->b.len + 1; /* payloads, padding, pad length */
+    if (cbc)
+        plen = (plen + 15) / 16 * 16;
+    size_t total = mb.b.len + ivlen + plen + icvlen;
     wbuf_set_u16(&mb.b, sk + 2, (unsigned)(total - sk));
     wbuf_set_u32(&mb.b, 24, (uint32_t)total);
-    uint8_t iv[8];
-    uint8_t *plain = malloc(plen), *ct = malloc(plen + 16);
+    uint8_t iv[16];
+    uint8_t *plain = calloc(1, plen), *ct = malloc(plen + 16);
+    const uint8_t *key = sa->initiator ? sa->sk_ei : sa->sk_er;
     int rc = -1;
-    if (plain && ct && ike_random(iv, 8) == 0 && !mb.b.failed) {
+    if (plain && ct && ike_random(iv, ivlen) == 0 && !mb.b.failed) {
         if (inner->b.len)
             memcpy(plain, inner->b.p, inner->b.len);
-        plain[plen - 1] = 0;
-        const uint8_t *key = sa->initiator ? sa->sk_ei : sa->sk_er;
-        if (ike_gcm_seal(key, sa->ekey_len, iv, mb.b.p, mb.b.len, plain, plen, ct) == 0) {
+        plain[plen - 1] = (uint8_t)(plen - inner->b.len - 1);
+        if (!cbc && ike_gcm_seal(key, sa->ekey_len, iv, mb.b.p, mb.b.len, plain, plen, ct) == 0) {
             wbuf_put(&mb.b, iv, 8);
             wbuf_put(&mb.b, ct, plen + 16);
             rc = mb.b.failed ? -1 : 0;
+        } else if (cbc && ike_cbc(true, key, sa->ekey_len, iv, plain, plen, ct) == 0) {
+            uint8_t icv[IKE_MAX_PRF_LEN];
+            wbuf_put(&mb.b, iv, 16);
+            wbuf_put(&mb.b, ct, plen);
+            if (!mb.b.failed &&
+                ike_integ(sa->integ, sa->initiator ? sa->sk_ai : sa->sk_ar, mb.b.p, mb.b.len, icv) == 0) {
+                wbuf_put(&mb.b, icv, icvlen);
+                rc = mb.b.failed ? -1 : 0;
+            }
         }
     }
     if (plain) {
@@ -277,44 +290,79 @@ int ike_encrypt(const struct ike_sa *sa, uint8_t exchange, uint32_t msgid, bool 
     return rc;
 }
 
+/* The SK body's plaintext into out (clen octets at most); its length, or -1. */
+static long sk_open(const struct ike_sa *sa, const uint8_t *msg, size_t len, const struct ike_payloads *outer,
+                    uint8_t *out, struct oe_error *err)
+{
+    const struct chunk *body = &outer->sk_body;
+    /* the peer protects with its own direction's keys */
+    const uint8_t *key = sa->initiator ? sa->sk_er : sa->sk_ei;
+    if (sa->integ == 0) {
+        size_t clen = body->len - 8;
+        if (outer->sk_off + 4 > len ||
+            ike_gcm_open(key, sa->ekey_len, body->p, msg, outer->sk_off + 4, body->p + 8, clen, out) != 0) {
+            oe_error_set(err, "SK payload: integrity check failed");
+            return -1;
+        }
+        return (long)(clen - 16);
+    }
+    size_t icvlen = ike_integ_icv_len(sa->integ), clen = body->len - 16 - icvlen;
+    uint8_t icv[IKE_MAX_PRF_LEN];
+    const uint8_t *their = body->p + body->len - icvlen;
+    if (clen % 16 != 0) {
+        oe_error_set(err, "SK payload: %zu octets of ciphertext is not a whole number of blocks", clen);
+        return -1;
+    }
+    if (their < msg || their > msg + len ||
+        ike_integ(sa->integ, sa->initiator ? sa->sk_ar : sa->sk_ai, msg, (size_t)(their - msg), icv) != 0 ||
+        !ike_ct_equal(icv, their, icvlen)) {
+        oe_error_set(err, "SK payload: integrity check failed");
+        return -1;
+    }
+    if (ike_cbc(false, key, sa->ekey_len, body->p, body->p + 16, clen, out) != 0) {
+        oe_error_set(err, "SK payload: cannot decrypt");
+        return -1;
+    }
+    return (long)clen;
+}
+
 int ike_decrypt(const struct ike_sa *sa, const uint8_t *msg, size_t len, const struct ike_payloads *outer,
                 struct wbuf *plain, struct ike_payloads *inner, struct oe_error *err)
 {
     const struct chunk *body = &outer->sk_body;
+    size_t least = sa->integ ? 16 + 16 + ike_integ_icv_len(sa->integ) : 8 + 1 + 16;
     if (!outer->has_sk) {
         oe_error_set(err, "no SK payload");
         return -1;
     }
-    if (body->len < 8 + 1 + 16) {
+    if (body->len < least) {
         oe_error_set(err, "SK payload of %zu octets is shorter than IV, pad length and ICV", body->len);
         return -1;
     }
-    size_t clen = body->len - 8;
-    uint8_t *out = malloc(clen);
+    uint8_t *out = malloc(body->len);
     if (out == NULL) {
         oe_error_set(err, "out of memory");
         return -1;
     }
-    /* the peer encrypts with its own direction's key */
-    const uint8_t *key = sa->initiator ? sa->sk_er : sa->sk_ei;
-    if (outer->sk_off + 4 > len ||
-        ike_gcm_open(key, sa->ekey_len, body->p, msg, outer->sk_off + 4, body->p + 8, clen, out) != 0) {
-        oe_error_set(err, "SK payload: integrity check failed");
+    long got = sk_open(sa, msg, len, outer, out, err);
+    if (got < 1) {
+        if (got == 0)
+            oe_error_set(err, "SK payload: no pad length");
         free(out);
         return -1;
     }
-    size_t plen = clen - 16;
+    size_t plen = (size_t)got;
     uint8_t pad = out[plen - 1];
     if (pad + 1u > plen) {
         oe_error_set(err, "SK payload: pad length %u larger than the plaintext", pad);
-        oe_wipe(out, clen);
+        oe_wipe(out, body->len);
         free(out);
         return -1;
     }
     plen -= pad + 1u;
     plain->len = 0;
     wbuf_put(plain, out, plen);
-    oe_wipe(out, clen);
+    oe_wipe(out, body->len);
     free(out);
     return ike_parse_payloads(outer->sk_first, plain->p, plen, 0, inner, err);
 }
@@ -353,14 +401,20 @@ int ike_derive_ike_keys(struct ike_sa *sa, const uint8_t *shared, size_t slen)
     for (int i = 7; i >= 0; i--)
         seed[n++] = (uint8_t)(sa->spi_r >> (8 * i));
     sa->prf_len = ike_prf_len(sa->prf);
-    sa->ekey_len = (size_t)sa->encr_bits / 8 + 4;
-    size_t need = sa->prf_len * 3 + sa->ekey_len * 2; /* SK_d, SK_ei, SK_er, SK_pi, SK_pr (GCM: no SK_a) */
-    uint8_t km[3 * IKE_MAX_PRF_LEN + 2 * IKE_MAX_KEY];
+    sa->ekey_len = (size_t)sa->encr_bits / 8 + (sa->integ ? 0 : 4); /* GCM: 4 octets of salt */
+    sa->akey_len = sa->integ ? ike_integ_key_len(sa->integ) : 0;
+    /* SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr (AEAD: no SK_a) */
+    size_t need = sa->prf_len * 3 + sa->akey_len * 2 + sa->ekey_len * 2;
+    uint8_t km[5 * IKE_MAX_PRF_LEN + 2 * IKE_MAX_KEY];
     int rc = ike_prf_plus(sa->prf, skeyseed, sa->prf_len, seed, n, km, need);
     if (rc == 0) {
         size_t o = 0;
         memcpy(sa->sk_d, km + o, sa->prf_len);
         o += sa->prf_len;
+        memcpy(sa->sk_ai, km + o, sa->akey_len);
+        o += sa->akey_len;
+        memcpy(sa->sk_ar, km + o, sa->akey_len);
+        o += sa->akey_len;
         memcpy(sa->sk_ei, km + o, sa->ekey_len);
         o += sa->ekey_len;
         memcpy(sa->sk_er, km + o, sa->ekey_len);
@@ -373,6 +427,18 @@ int ike_derive_ike_keys(struct ike_sa *sa, const uint8_t *shared, size_t slen)
     oe_wipe(skeyseed, sizeof(skeyseed));
     oe_wipe(seed, sizeof(seed));
     return rc;
+}
+
+const char *ike_algs_name(int encr, int bits, int integ, char *buf, size_t len)
+{
+    static const char *const integ_names[] = {"HMAC_SHA2_256_128", "HMAC_SHA2_384_192", "HMAC_SHA2_512_256"};
+    if (encr == IKE_ENCR_AES_GCM_16)
+        snprintf(buf, len, "AES_GCM_16_%d", bits);
+    else if (integ >= IKE_INTEG_SHA2_256_128 && integ <= IKE_INTEG_SHA2_512_256)
+        snprintf(buf, len, "AES_CBC_%d-%s", bits, integ_names[integ - IKE_INTEG_SHA2_256_128]);
+    else
+        snprintf(buf, len, "ENCR %d/%d INTEG %d", encr, bits, integ);
+    return buf;
 }
 
 void ike_describe_id(uint8_t type, struct chunk data, char *out, size_t len)

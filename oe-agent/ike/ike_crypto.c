@@ -320,6 +320,72 @@ int ike_gcm_open(const uint8_t *key, size_t klen, const uint8_t iv[8], const uin
     return gcm(false, key, klen, iv, aad, alen, cipher, clen, out);
 }
 
+/* ---- AES-CBC with HMAC-SHA2 (RFC 3602, RFC 4868) ---- */
+
+bool ike_ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    uint8_t d = 0;
+    for (size_t i = 0; i < n; i++)
+        d |= a[i] ^ b[i];
+    return d == 0;
+}
+
+bool ike_encr_ok(int encr, int bits)
+{
+    return (encr == IKE_ENCR_AES_GCM_16 || encr == IKE_ENCR_AES_CBC) && (bits == 128 || bits == 256);
+}
+
+static int integ_prf(int integ)
+{
+    switch (integ) {
+    case IKE_INTEG_SHA2_256_128: return IKE_PRF_SHA2_256;
+    case IKE_INTEG_SHA2_384_192: return IKE_PRF_SHA2_384;
+    case IKE_INTEG_SHA2_512_256: return IKE_PRF_SHA2_512;
+    }
+    return 0;
+}
+
+size_t ike_integ_key_len(int integ)
+{
+    return ike_prf_len(integ_prf(integ));
+}
+
+size_t ike_integ_icv_len(int integ)
+{
+    return ike_prf_len(integ_prf(integ)) / 2;
+}
+
+int ike_integ(int integ, const uint8_t *key, const uint8_t *data, size_t len, uint8_t *icv)
+{
+    uint8_t mac[IKE_MAX_PRF_LEN];
+    int prf = integ_prf(integ);
+    if (prf == 0 || ike_prf(prf, key, ike_prf_len(prf), data, len, mac) != 0)
+        return -1;
+    memcpy(icv, mac, ike_prf_len(prf) / 2);
+    oe_wipe(mac, sizeof(mac));
+    return 0;
+}
+
+int ike_cbc(bool encrypt, const uint8_t *key, size_t klen, const uint8_t iv[16], const uint8_t *in, size_t len,
+            uint8_t *out)
+{
+    if ((klen != 16 && klen != 24 && klen != 32) || len % 16 != 0)
+        return -1;
+    PK11SlotInfo *slot = PK11_GetInternalSlot();
+    SECItem k = {siBuffer, (unsigned char *)key, (unsigned)klen};
+    PK11SymKey *sym = PK11_ImportSymKey(slot, CKM_AES_CBC, PK11_OriginUnwrap, encrypt ? CKA_ENCRYPT : CKA_DECRYPT,
+                                        &k, NULL);
+    PK11_FreeSlot(slot);
+    if (sym == NULL)
+        return -1;
+    SECItem param = {siBuffer, (unsigned char *)iv, 16};
+    unsigned olen = 0;
+    SECStatus st = encrypt ? PK11_Encrypt(sym, CKM_AES_CBC, &param, out, &olen, (unsigned)len, in, (unsigned)len)
+                           : PK11_Decrypt(sym, CKM_AES_CBC, &param, out, &olen, (unsigned)len, in, (unsigned)len);
+    PK11_FreeSymKey(sym);
+    return st == SECSuccess && olen == len ? 0 : -1;
+}
+
 /* ---- RSA signatures, RFC 7427 ---- */
 
 int ike_sign_digsig(const struct dnskeys_hostkey *k, const uint8_t *data, size_t len, struct wbuf *auth,

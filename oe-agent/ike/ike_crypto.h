@@ -13,6 +13,8 @@
 enum ike_prf_id { IKE_PRF_SHA2_256 = 5, IKE_PRF_SHA2_384 = 6, IKE_PRF_SHA2_512 = 7 };
 enum ike_encr_id { IKE_ENCR_AES_CBC = 12, IKE_ENCR_AES_GCM_16 = 20 };
 enum ike_dh_id { IKE_DH_MODP2048 = 14, IKE_DH_ECP256 = 19, IKE_DH_CURVE25519 = 31 };
+/* RFC 4868: HMAC-SHA2 truncated to half its length */
+enum ike_integ_id { IKE_INTEG_SHA2_256_128 = 12, IKE_INTEG_SHA2_384_192 = 13, IKE_INTEG_SHA2_512_256 = 14 };
 
 #define IKE_MAX_PRF_LEN 64
 #define IKE_MAX_DH_LEN 256
@@ -39,6 +41,21 @@ int ike_gcm_seal(const uint8_t *key, size_t klen, const uint8_t iv[8], const uin
                  const uint8_t *plain, size_t plen, uint8_t *out);
 int ike_gcm_open(const uint8_t *key, size_t klen, const uint8_t iv[8], const uint8_t *aad, size_t alen,
                  const uint8_t *cipher, size_t clen, uint8_t *out);
+
+/* Equal without leaking where they differ (MACs, ICVs). */
+bool ike_ct_equal(const uint8_t *a, const uint8_t *b, size_t n);
+
+/* AES-GCM-16 or AES-CBC with a key length we take (128 or 256 bits). */
+bool ike_encr_ok(int encr, int bits);
+
+/* Integrity (RFC 4868): the key is as long as the hash, the ICV half of it; 0: unsupported. */
+size_t ike_integ_key_len(int integ);
+size_t ike_integ_icv_len(int integ);
+int ike_integ(int integ, const uint8_t *key, const uint8_t *data, size_t len, uint8_t *icv);
+
+/* AES-CBC (RFC 3602) over whole blocks, no padding: len is a multiple of 16. */
+int ike_cbc(bool encrypt, const uint8_t *key, size_t klen, const uint8_t iv[16], const uint8_t *in, size_t len,
+            uint8_t *out);
 
 /* RFC 7427 signature AUTH data: ASN.1 length, AlgorithmIdentifier, signature. */
 int ike_sign_digsig(const struct dnskeys_hostkey *k, const uint8_t *data, size_t len, struct wbuf *auth,

@@ -15,23 +15,37 @@ static bool dh_supported(const struct ike_core *core, int g)
     return false;
 }
 
-static size_t ike_proposal_offer(const struct ike_core *core, int first_dh, struct ike_proposal *p)
+/* Proposal 1: AES-GCM-16 (AEAD); proposal 2: AES-CBC with HMAC-SHA2; each with our PRFs and groups. */
+static size_t ike_proposal_offer(const struct ike_core *core, int first_dh, struct ike_proposal p[2])
 {
-    memset(p, 0, sizeof(*p));
-    p->num = 1;
-    p->protocol = IKE_PROTO_IKE;
-    struct ike_transform t[] = {
+    static const struct ike_transform gcm[] = {
         {IKE_TR_ENCR, IKE_ENCR_AES_GCM_16, 256}, {IKE_TR_ENCR, IKE_ENCR_AES_GCM_16, 128},
-        {IKE_TR_PRF, IKE_PRF_SHA2_256, 0},       {IKE_TR_PRF, IKE_PRF_SHA2_384, 0},
-        {IKE_TR_PRF, IKE_PRF_SHA2_512, 0},
     };
-    memcpy(p->t, t, sizeof(t));
-    p->nt = sizeof(t) / sizeof(t[0]);
-    p->t[p->nt++] = (struct ike_transform){IKE_TR_DH, (uint16_t)first_dh, 0};
-    for (int i = 0; i < 4 && core->cfg.dh_groups[i]; i++)
-        if (core->cfg.dh_groups[i] != first_dh)
-            p->t[p->nt++] = (struct ike_transform){IKE_TR_DH, (uint16_t)core->cfg.dh_groups[i], 0};
-    return 1;
+    static const struct ike_transform cbc[] = {
+        {IKE_TR_ENCR, IKE_ENCR_AES_CBC, 256},          {IKE_TR_ENCR, IKE_ENCR_AES_CBC, 128},
+        {IKE_TR_INTEG, IKE_INTEG_SHA2_256_128, 0},     {IKE_TR_INTEG, IKE_INTEG_SHA2_384_192, 0},
+        {IKE_TR_INTEG, IKE_INTEG_SHA2_512_256, 0},
+    };
+    static const struct ike_transform prfs[] = {
+        {IKE_TR_PRF, IKE_PRF_SHA2_256, 0}, {IKE_TR_PRF, IKE_PRF_SHA2_384, 0}, {IKE_TR_PRF, IKE_PRF_SHA2_512, 0},
+    };
+    size_t n = core->cfg.cbc_only ? 1 : 2;
+    memset(p, 0, 2 * sizeof(*p));
+    for (size_t i = 0; i < n; i++) {
+        bool use_cbc = core->cfg.cbc_only || i == 1;
+        p[i].num = (uint8_t)(i + 1);
+        p[i].protocol = IKE_PROTO_IKE;
+        const struct ike_transform *enc = use_cbc ? cbc : gcm;
+        size_t nenc = use_cbc ? sizeof(cbc) / sizeof(cbc[0]) : sizeof(gcm) / sizeof(gcm[0]);
+        memcpy(p[i].t, enc, nenc * sizeof(*enc));
+        memcpy(p[i].t + nenc, prfs, sizeof(prfs));
+        p[i].nt = nenc + sizeof(prfs) / sizeof(prfs[0]);
+        p[i].t[p[i].nt++] = (struct ike_transform){IKE_TR_DH, (uint16_t)first_dh, 0};
+        for (int g = 0; g < 4 && core->cfg.dh_groups[g]; g++)
+            if (core->cfg.dh_groups[g] != first_dh)
+                p[i].t[p[i].nt++] = (struct ike_transform){IKE_TR_DH, (uint16_t)core->cfg.dh_groups[g], 0};
+    }
+    return n;
 }
 
 void ike_send_sa_init(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out)
@@ -57,13 +71,13 @@ void ike_send_sa_init(struct ike_core *core, struct ike_sa *sa, struct ike_actio
     }
     struct ike_header h = {.spi_i = sa->spi_i, .exchange = IKE_SA_INIT, .flags = IKE_FLAG_I};
     struct ike_builder mb = {0};
-    struct ike_proposal prop;
+    struct ike_proposal prop[2];
     size_t publen;
     const uint8_t *pub = ike_dh_public(sa->dh, &publen);
     ikeb_header(&mb, &h);
     if (sa->cookie.len)
         ikeb_notify(&mb, 0, NULL, 0, IKE_N_COOKIE, sa->cookie.p, sa->cookie.len);
-    ikeb_sa(&mb, &prop, ike_proposal_offer(core, sa->dh_group, &prop));
+    ikeb_sa(&mb, prop, ike_proposal_offer(core, sa->dh_group, prop));
     ikeb_ke(&mb, (uint16_t)sa->dh_group, pub, publen);
     ikeb_nonce(&mb, sa->ni, sa->ni_len);
     ikeb_notify(&mb, 0, NULL, 0, IKE_N_SIGNATURE_HASH_ALGORITHMS, hash_algs, sizeof(hash_algs));
@@ -82,7 +96,7 @@ void ike_send_sa_init(struct ike_core *core, struct ike_sa *sa, struct ike_actio
 
 /* What we accept from a proposal; false when nothing fits. */
 struct choice {
-    int encr, encr_bits, prf, dh;
+    int encr, encr_bits, integ, prf, dh;
     uint8_t num;
 };
 
@@ -99,14 +113,15 @@ static bool choose_ike(const struct ike_core *core, const struct ike_sa_payload 
             continue;
         for (size_t t = 0; t < p->nt; t++) {
             const struct ike_transform *tr = &p->t[t];
-            if (tr->type == IKE_TR_ENCR && !x.encr && tr->id == IKE_ENCR_AES_GCM_16 &&
-                (tr->keylen == 128 || tr->keylen == 256)) {
+            if (tr->type == IKE_TR_ENCR && !x.encr && ike_encr_ok(tr->id, tr->keylen)) {
                 x.encr = tr->id;
                 x.encr_bits = tr->keylen;
             } else if (tr->type == IKE_TR_PRF && !x.prf && ike_prf_len(tr->id)) {
                 x.prf = tr->id;
             } else if (tr->type == IKE_TR_INTEG && tr->id != 0) {
                 integ = true;
+                if (!x.integ && ike_integ_key_len(tr->id))
+                    x.integ = tr->id;
             } else if (tr->type == IKE_TR_DH && dh_supported(core, tr->id)) {
                 if (tr->id == ke_group)
                     dh_ke = true;
@@ -114,8 +129,10 @@ static bool choose_ike(const struct ike_core *core, const struct ike_sa_payload 
                     dh_other = tr->id;
             }
         }
-        /* only AEAD for now, and an AEAD proposal has no integrity transform (RFC 5282 8) */
-        if (!x.encr || !x.prf || integ || (!dh_ke && !dh_other))
+        /* an AEAD proposal has no integrity transform (RFC 5282 8); CBC needs one we know */
+        if (x.encr == IKE_ENCR_AES_GCM_16 ? integ || core->cfg.cbc_only : !x.integ)
+            continue;
+        if (!x.encr || !x.prf || (!dh_ke && !dh_other))
             continue;
         if (!dh_ke) {
             *want_group = dh_other;
@@ -204,7 +221,7 @@ void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint
             ike_log(out, NULL, "IKE_SA_INIT from %s: KE group %u not wanted, asking for %d", from, pl->ke_group, want);
         } else {
             respond_plain(h, IKE_N_NO_PROPOSAL_CHOSEN, NULL, 0, local, remote, out);
-            ike_log(out, NULL, "IKE_SA_INIT from %s: no acceptable proposal (we take AES-GCM-16 with HMAC-SHA2 PRF and DH 14, 19 or 31)", from);
+            ike_log(out, NULL, "IKE_SA_INIT from %s: no acceptable proposal (we take AES-GCM-16 or AES-CBC with HMAC-SHA2, a HMAC-SHA2 PRF and DH 14, 19 or 31)", from);
         }
         return;
     }
@@ -219,6 +236,7 @@ void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint
     sa->prf = c.prf;
     sa->encr = c.encr;
     sa->encr_bits = c.encr_bits;
+    sa->integ = c.integ;
     sa->dh_group = c.dh;
     struct oe_error err;
     uint8_t shared[IKE_MAX_DH_LEN];
@@ -240,10 +258,12 @@ void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint
     wbuf_put(&sa->msg1, msg, len);
     struct ike_header rh = {.spi_i = sa->spi_i, .spi_r = sa->spi_r, .exchange = IKE_SA_INIT, .flags = IKE_FLAG_R};
     struct ike_builder mb = {0};
-    struct ike_proposal p = {.num = c.num, .protocol = IKE_PROTO_IKE, .nt = 3};
-    p.t[0] = (struct ike_transform){IKE_TR_ENCR, (uint16_t)c.encr, (uint16_t)c.encr_bits};
-    p.t[1] = (struct ike_transform){IKE_TR_PRF, (uint16_t)c.prf, 0};
-    p.t[2] = (struct ike_transform){IKE_TR_DH, (uint16_t)c.dh, 0};
+    struct ike_proposal p = {.num = c.num, .protocol = IKE_PROTO_IKE};
+    p.t[p.nt++] = (struct ike_transform){IKE_TR_ENCR, (uint16_t)c.encr, (uint16_t)c.encr_bits};
+    if (c.integ)
+        p.t[p.nt++] = (struct ike_transform){IKE_TR_INTEG, (uint16_t)c.integ, 0};
+    p.t[p.nt++] = (struct ike_transform){IKE_TR_PRF, (uint16_t)c.prf, 0};
+    p.t[p.nt++] = (struct ike_transform){IKE_TR_DH, (uint16_t)c.dh, 0};
     size_t publen;
     const uint8_t *pub = ike_dh_public(sa->dh, &publen);
     ikeb_header(&mb, &rh);
@@ -260,8 +280,9 @@ void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint
     sa->peer_msgid = 1;
     sa->state = SA_INIT_DONE;
     core->half_open++;
-    ike_log(out, sa, "responding to IKE_SA_INIT from %s:%u (AES_GCM_16_%d, PRF %d, DH %d)", from, remote->port,
-            c.encr_bits, c.prf, c.dh);
+    char algs[64];
+    ike_log(out, sa, "responding to IKE_SA_INIT from %s:%u (%s, PRF %d, DH %d)", from, remote->port,
+            ike_algs_name(c.encr, c.encr_bits, c.integ, algs, sizeof(algs)), c.prf, c.dh);
     ike_send(out, sa, &mb.b, false);
     wbuf_free(&mb.b);
 }
@@ -304,23 +325,26 @@ void ike_handle_sa_init_response(struct ike_core *core, struct ike_sa *sa, const
         return;
     }
     const struct ike_proposal *p = &pl->sa.p[0];
-    int encr = 0, bits = 0, prf = 0, dh = 0;
+    int encr = 0, bits = 0, integ = 0, prf = 0, dh = 0;
     for (size_t t = 0; t < p->nt; t++) {
         if (p->t[t].type == IKE_TR_ENCR)
             encr = p->t[t].id, bits = p->t[t].keylen;
+        else if (p->t[t].type == IKE_TR_INTEG)
+            integ = p->t[t].id;
         else if (p->t[t].type == IKE_TR_PRF)
             prf = p->t[t].id;
         else if (p->t[t].type == IKE_TR_DH)
             dh = p->t[t].id;
     }
-    if (encr != IKE_ENCR_AES_GCM_16 || (bits != 128 && bits != 256) || !ike_prf_len(prf) || dh != sa->dh_group ||
-        pl->ke_group != sa->dh_group) {
+    if (!ike_encr_ok(encr, bits) || (encr == IKE_ENCR_AES_GCM_16 ? integ != 0 : !ike_integ_key_len(integ)) ||
+        !ike_prf_len(prf) || dh != sa->dh_group || pl->ke_group != sa->dh_group) {
         ike_sa_fail(core, sa, out, "IKE_SA_INIT response chose transforms we did not offer");
         return;
     }
     sa->spi_r = h.spi_r;
     sa->encr = encr;
     sa->encr_bits = bits;
+    sa->integ = integ;
     sa->prf = prf;
     sa->nr_len = pl->nonce.len;
     memcpy(sa->nr, pl->nonce.p, sa->nr_len);
@@ -333,6 +357,8 @@ void ike_handle_sa_init_response(struct ike_core *core, struct ike_sa *sa, const
     }
     oe_wipe(shared, sizeof(shared));
     wbuf_put(&sa->msg2, msg, len);
-    ike_log(out, sa, "IKE_SA_INIT response: AES_GCM_16_%d, PRF %d, DH %d", bits, prf, dh);
+    char algs[64];
+    ike_log(out, sa, "IKE_SA_INIT response: %s, PRF %d, DH %d", ike_algs_name(encr, bits, integ, algs, sizeof(algs)),
+            prf, dh);
     ike_send_auth(core, sa, out);
 }

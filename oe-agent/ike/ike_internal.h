@@ -6,6 +6,11 @@
 #include "ike_crypto.h"
 #include "ike_msg.h"
 
+/* What a Child SA uses: AES-GCM-16 (integ 0) or AES-CBC with HMAC-SHA2. */
+struct ike_esp_algs {
+    int encr, bits, integ;
+};
+
 enum sa_state {
     SA_INIT_SENT,   /* initiator: IKE_SA_INIT request out */
     SA_AUTH_SENT,   /* initiator: IKE_AUTH request out */
@@ -27,7 +32,7 @@ struct ike_sa {
     struct dnskeys_pubkey peer_key;
 
     /* negotiated */
-    int prf, encr, encr_bits, dh_group;
+    int prf, encr, encr_bits, integ, dh_group; /* integ 0: AES-GCM (AEAD) */
     struct ike_dh *dh;
     int dh_made;              /* the group sa->dh was made for */
     uint8_t ni[64], nr[256];
@@ -37,8 +42,9 @@ struct ike_sa {
 
     /* RFC 7296 2.14 keys */
     uint8_t sk_d[IKE_MAX_PRF_LEN], sk_pi[IKE_MAX_PRF_LEN], sk_pr[IKE_MAX_PRF_LEN];
+    uint8_t sk_ai[IKE_MAX_PRF_LEN], sk_ar[IKE_MAX_PRF_LEN];
     uint8_t sk_ei[IKE_MAX_KEY], sk_er[IKE_MAX_KEY];
-    size_t prf_len, ekey_len;
+    size_t prf_len, akey_len, ekey_len;
 
     /* message ids and retransmission */
     uint32_t next_msgid;      /* our next request */
@@ -54,7 +60,7 @@ struct ike_sa {
     uint32_t child_spi_in, child_spi_out;
     uint32_t child_reqid;
     uint32_t old_spi_in, old_spi_out; /* after a rekey, until the peer deletes them */
-    int child_encr, child_encr_bits;
+    struct ike_esp_algs child_algs;
     struct wbuf auth_req;     /* responder: IKE_AUTH plaintext waiting for a key */
     uint8_t auth_req_first;
 
@@ -122,10 +128,17 @@ void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const ui
                               const struct ike_payloads *pl, struct ike_actions *out);
 
 int ike_child_keymat(const struct ike_sa *sa, bool we_initiated, const uint8_t *shared, size_t slen,
-                     const uint8_t *ni, size_t nilen, const uint8_t *nr, size_t nrlen, int bits,
-                     struct ike_child_sa *c);
+                     const uint8_t *ni, size_t nilen, const uint8_t *nr, size_t nrlen,
+                     const struct ike_esp_algs *algs, struct ike_child_sa *c);
 void ike_host_ts(const struct oe_addr *a, struct ike_ts *t);
-const struct ike_proposal *ike_choose_esp(const struct ike_sa_payload *sa, int *bits);
+/* Our ESP offer: AES-GCM-16, then AES-CBC with HMAC-SHA2; dh != 0 adds that group (PFS). */
+size_t ike_esp_offer(const struct ike_config *cfg, uint32_t spi, int dh, struct ike_proposal p[2]);
+/* The pick among the peer's ESP proposals (and its algorithms), or NULL. */
+const struct ike_proposal *ike_choose_esp(const struct ike_config *cfg, const struct ike_sa_payload *sa,
+                                          struct ike_esp_algs *algs);
+/* The accepted proposal as the answer carries it: our SPI, the algorithms chosen, dh if any. */
+void ike_esp_answer(const struct ike_proposal *chosen, const struct ike_esp_algs *algs, uint32_t spi, int dh,
+                    struct ike_proposal *p);
 uint32_t ike_spi_of(const struct ike_proposal *p);
 
 /* ike_rekey.c */

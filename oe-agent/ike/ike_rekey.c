@@ -32,7 +32,6 @@ void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const 
                                 const struct ike_header *h, const struct ike_payloads *pl,
                                 struct ike_actions *out)
 {
-    (void)core;
     struct wbuf plain = {0};
     struct oe_error err;
     struct ike_payloads *in = ike_open(sa, msg, len, pl, &plain, "CREATE_CHILD_SA request", out);
@@ -56,15 +55,15 @@ void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const 
     uint32_t old = rk->spi.len == 4 ? (uint32_t)rk->spi.p[0] << 24 | (uint32_t)rk->spi.p[1] << 16 |
                                           (uint32_t)rk->spi.p[2] << 8 | rk->spi.p[3]
                                     : 0;
-    int bits = 0;
-    const struct ike_proposal *esp = ike_choose_esp(&in->sa, &bits);
+    struct ike_esp_algs algs;
+    const struct ike_proposal *esp = ike_choose_esp(&core->cfg, &in->sa, &algs);
     if (old != sa->child_spi_out) {
         reply_notify(sa, h->msgid, IKE_N_CHILD_SA_NOT_FOUND, out);
         goto done;
     }
     int group = esp ? proposal_dh(esp) : 0;
     if (esp == NULL || (group && (!in->has_ke || in->ke_group != group || ike_dh_len(group) == 0))) {
-        ike_log(out, sa, "rekey: no acceptable ESP proposal (AES-GCM-16, optional DH 14/19/31 with its KE)");
+        ike_log(out, sa, "rekey: no acceptable ESP proposal (AES-GCM-16 or AES-CBC with HMAC-SHA2, optional DH 14/19/31 with its KE)");
         reply_notify(sa, h->msgid, IKE_N_NO_PROPOSAL_CHOSEN, out);
         goto done;
     }
@@ -101,17 +100,11 @@ void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const 
     c->remote_host = sa->remote_host;
     c->reqid = sa->child_reqid;
     /* the peer started this exchange: it is the "i" of the new keys */
-    ike_child_keymat(sa, false, shared, slen, in->nonce.p, in->nonce.len, nr, sizeof(nr), bits, c);
+    ike_child_keymat(sa, false, shared, slen, in->nonce.p, in->nonce.len, nr, sizeof(nr), &algs, c);
     oe_wipe(shared, sizeof(shared));
     struct ike_builder inner = {0};
-    struct ike_proposal p = *esp;
-    for (int i = 0; i < 4; i++)
-        p.spi[i] = (uint8_t)(spi_in >> (24 - 8 * i));
-    p.nt = 0;
-    p.t[p.nt++] = (struct ike_transform){IKE_TR_ENCR, IKE_ENCR_AES_GCM_16, (uint16_t)bits};
-    if (group)
-        p.t[p.nt++] = (struct ike_transform){IKE_TR_DH, (uint16_t)group, 0};
-    p.t[p.nt++] = (struct ike_transform){IKE_TR_ESN, 0, 0};
+    struct ike_proposal p;
+    ike_esp_answer(esp, &algs, spi_in, group, &p);
     struct ike_ts tsi, tsr;
     ike_host_ts(&sa->remote_host, &tsi);
     ike_host_ts(&sa->local_host, &tsr);
@@ -127,6 +120,7 @@ void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const 
     ikeb_ts(&inner, IKE_PL_TSR, &tsr, 1);
     ike_respond(sa, IKE_CREATE_CHILD_SA, h->msgid, &inner, out);
     wbuf_wipe(&inner.b);
+    sa->child_algs = algs;
     sa->old_spi_in = sa->child_spi_in;
     sa->old_spi_out = sa->child_spi_out;
     sa->child_spi_in = spi_in;
@@ -135,7 +129,9 @@ void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const 
     if (rk_act) {
         rk_act->child.spi_in = sa->child_spi_in;
         rk_act->child.spi_out = sa->child_spi_out;
-        rk_act->child.encr_bits = (uint16_t)bits;
+        rk_act->child.encr = (uint16_t)algs.encr;
+        rk_act->child.encr_bits = (uint16_t)algs.bits;
+        rk_act->child.integ = (uint16_t)algs.integ;
     }
     ike_log_child(out, sa, "rekeyed by the peer%s: ESP=>0x%08x <0x%08x replaces 0x%08x/0x%08x",
                   group ? " (with PFS)" : "", sa->child_spi_out, sa->child_spi_in, sa->old_spi_out,

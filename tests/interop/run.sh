@@ -155,7 +155,7 @@ connections {
 		version = 2
 		local_addrs = 192.0.2.2
 		remote_addrs = 192.0.2.1
-		proposals = aes256gcm16-prfsha256-ecp256
+		proposals = ${SS_IKE:-aes256gcm16-prfsha256-ecp256}
 		local { auth = pubkey
 			pubkeys = east.pub
 			id = 192.0.2.2 }
@@ -164,7 +164,7 @@ connections {
 			 id = 192.0.2.1 }
 		children { t { local_ts = 192.0.2.2/32
 			       remote_ts = 192.0.2.1/32
-			       esp_proposals = aes256gcm16
+			       esp_proposals = ${SS_ESP:-aes256gcm16}
 			       mode = tunnel } }
 	}
 }
@@ -181,10 +181,14 @@ ss_stop() {
   cp $E/ss/load.log "$OUT/swanctl-$CASE.log" 2>/dev/null
 }
 
+# AES-GCM-16 (with a rekey during traffic), then AES-CBC with HMAC-SHA2 for IKE and ESP
+for algs in gcm cbc; do
 for role in initiate respond; do
-  CASE=strongswan-rsasig-we-$role
+  CASE=strongswan-rsasig-$algs-we-$role
   want $CASE || continue
   flush
+  SS_IKE= SS_ESP=
+  [ $algs = cbc ] && SS_IKE=aes256-sha256-prfsha256-ecp256 SS_ESP=aes128-sha256
   ss_start
   if [ $role = initiate ]; then
     ours initiate rsasig --peer-key "$SSKEY"
@@ -197,6 +201,12 @@ for role in initiate respond; do
   if wait_for 20 test -s $W/up; then
     ok "$CASE: IKE SA and Child SA up"
     traffic
+    if [ $algs = cbc ]; then
+      check "$CASE: the kernel SAs are AES-CBC with HMAC-SHA2-256-128" \
+        bash -c "ip -n west xfrm state | grep -q 'enc cbc(aes)' && ip -n west xfrm state | grep -q 'auth-trunc hmac(sha256) 0x[0-9a-f]* 128'"
+      check "$CASE: the IKE SA is AES-CBC with HMAC-SHA2" grep -q 'AES_CBC_256-HMAC_SHA2_256_128' "$OUT/ours-$CASE.log"
+      ours_stop; ss_stop; continue
+    fi
     # strongSwan rekeys the Child SA while pings flow: none may be lost
     ip netns exec west ping -c 60 -i 0.05 -W 2 -q 192.0.2.2 > $W/rekey-ping.txt 2>&1 &
     ping_pid=$!
@@ -214,6 +224,7 @@ for role in initiate respond; do
   fi
   ours_stop
   ss_stop
+done
 done
 
 summary interop

@@ -211,10 +211,18 @@ static void expect_tunnel(struct net *n)
     /* each side's outbound SA is the other's inbound, with the same key */
     assert_int_equal(n->a.child.spi_out, n->b.child.spi_in);
     assert_int_equal(n->b.child.spi_out, n->a.child.spi_in);
-    assert_int_equal(n->a.child.key_len, 36);
-    assert_memory_equal(n->a.child.key_out, n->b.child.key_in, 36);
-    assert_memory_equal(n->b.child.key_out, n->a.child.key_in, 36);
-    assert_memory_not_equal(n->a.child.key_out, n->a.child.key_in, 36);
+    size_t kl = n->a.child.key_len;
+    assert_int_equal(kl, n->a.child.integ ? 32 : 36);
+    assert_memory_equal(n->a.child.key_out, n->b.child.key_in, kl);
+    assert_memory_equal(n->b.child.key_out, n->a.child.key_in, kl);
+    assert_memory_not_equal(n->a.child.key_out, n->a.child.key_in, kl);
+    assert_int_equal(n->a.child.integ, n->b.child.integ);
+    if (n->a.child.integ) {
+        assert_int_equal(n->a.child.integ_len, ike_integ_key_len(n->a.child.integ));
+        assert_memory_equal(n->a.child.integ_out, n->b.child.integ_in, n->a.child.integ_len);
+        assert_memory_equal(n->b.child.integ_out, n->a.child.integ_in, n->a.child.integ_len);
+        assert_memory_not_equal(n->a.child.integ_out, n->a.child.integ_in, n->a.child.integ_len);
+    }
 }
 
 static void test_rsasig(void **state)
@@ -292,6 +300,37 @@ static void test_gives_up(void **state)
     assert_int_equal(n->a.downs, 1);
     assert_non_null(strstr(n->a.last_down, "no response after 6 transmissions"));
     assert_int_equal(ike_sa_count(n->a.core), 0);
+}
+
+static void cbc_initiator(int side, struct ike_config *cfg)
+{
+    cfg->cbc_only = side == 0;
+}
+
+static int setup_cbc(void **state)
+{
+    tune = cbc_initiator;
+    return setup(state);
+}
+
+/* A offers only AES-CBC with HMAC-SHA2: B (defaults, GCM first) settles on it for IKE and ESP. */
+static void test_cbc(void **state)
+{
+    struct net *n = *state;
+    initiate(n, IKE_AUTHBY_RSASIG);
+    expect_tunnel(n);
+    assert_int_equal(n->a.core->sas->integ, IKE_INTEG_SHA2_256_128);
+    assert_int_equal(n->b.core->sas->integ, IKE_INTEG_SHA2_256_128);
+    assert_int_equal(n->a.child.encr, IKE_ENCR_AES_CBC);
+    assert_int_equal(n->a.child.encr_bits, 256);
+    assert_int_equal(n->a.child.integ, IKE_INTEG_SHA2_256_128);
+    char name[64];
+    assert_string_equal(ike_algs_name(n->a.child.encr, n->a.child.encr_bits, n->a.child.integ, name, sizeof(name)),
+                        "AES_CBC_256-HMAC_SHA2_256_128");
+    /* a Delete over the CBC-protected SA reaches B */
+    ike_delete(n->a.core, n->a.serial, 0, &n->a.acts);
+    pump(n);
+    assert_int_equal(ike_sa_count(n->b.core), 0);
 }
 
 static void test_corrupt_sk_dropped(void **state)
@@ -509,7 +548,7 @@ static void test_rekey_as_responder(void **state)
         assert_int_equal(ike_parse_payloads(rh.next, a->msg + IKE_HDR_LEN, a->len - IKE_HDR_LEN, IKE_HDR_LEN, &outer, &err), 0);
         assert_int_equal(ike_decrypt(sa, a->msg, a->len, &outer, &plain, &in, &err), 0);
         assert_true(in.has_nonce && in.has_sa);
-        assert_int_equal(ike_child_keymat(sa, true, NULL, 0, ni, sizeof(ni), in.nonce.p, in.nonce.len, 256, &mine), 0);
+        assert_int_equal(ike_child_keymat(sa, true, NULL, 0, ni, sizeof(ni), in.nonce.p, in.nonce.len, &(struct ike_esp_algs){IKE_ENCR_AES_GCM_16, 256, 0}, &mine), 0);
         wbuf_wipe(&plain);
     }
     assert_memory_equal(mine.key_out, b_new.key_in, 36);
@@ -565,6 +604,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retransmission, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gives_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_sk_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_sk_dropped, setup_cbc, teardown),
+        cmocka_unit_test_setup_teardown(test_cbc, setup_cbc, teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initial_contact_replaces_old_sa, setup, teardown),
         cmocka_unit_test_setup_teardown(test_simultaneous_initiation, setup, teardown),

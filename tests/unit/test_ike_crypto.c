@@ -45,6 +45,32 @@ static void test_hmac_kat(void **state)
     assert_memory_equal(out, want, wl);
 }
 
+static void test_cbc_hmac_kat(void **state)
+{
+    (void)state;
+    /* RFC 4868 2.7.2.1 AUTH256-1: HMAC-SHA-256-128 with a 32-octet key */
+    uint8_t key[32], icv[32], want[64];
+    size_t wl;
+    memset(key, 0x0b, sizeof(key));
+    assert_int_equal(ike_integ_key_len(IKE_INTEG_SHA2_256_128), 32);
+    assert_int_equal(ike_integ_icv_len(IKE_INTEG_SHA2_512_256), 32);
+    assert_int_equal(ike_integ(IKE_INTEG_SHA2_256_128, key, (const uint8_t *)"Hi There", 8, icv), 0);
+    hex("198a607eb44bfbc69903a0f1cf2bbdc5", want, &wl);
+    assert_memory_equal(icv, want, wl);
+    assert_int_equal(ike_integ(99, key, (const uint8_t *)"x", 1, icv), -1);
+    /* RFC 3602 case 1: AES-128-CBC, one block */
+    uint8_t k[16], iv[16], ct[16], back[16];
+    hex("06a9214036b8a15b512e03d534120006", k, &wl);
+    hex("3dafba429d9eb430b422da802c9fac41", iv, &wl);
+    assert_int_equal(ike_cbc(true, k, 16, iv, (const uint8_t *)"Single block msg", 16, ct), 0);
+    hex("e353779c1079aeb82708942dbe77181a", want, &wl);
+    assert_memory_equal(ct, want, 16);
+    assert_int_equal(ike_cbc(false, k, 16, iv, ct, 16, back), 0);
+    assert_memory_equal(back, "Single block msg", 16);
+    assert_int_equal(ike_cbc(true, k, 16, iv, ct, 15, back), -1); /* not whole blocks */
+    assert_int_equal(ike_cbc(true, k, 15, iv, ct, 16, back), -1);
+}
+
 static void test_prf_plus(void **state)
 {
     (void)state;
@@ -159,7 +185,7 @@ static void test_signatures(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hmac_kat), cmocka_unit_test(test_prf_plus), cmocka_unit_test(test_dh),
+        cmocka_unit_test(test_hmac_kat), cmocka_unit_test(test_cbc_hmac_kat), cmocka_unit_test(test_prf_plus), cmocka_unit_test(test_dh),
         cmocka_unit_test(test_gcm),      cmocka_unit_test(test_signatures),
     };
     return cmocka_run_group_tests_name("ike_crypto", tests, setup, NULL);
