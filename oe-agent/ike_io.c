@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <linux/xfrm.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,12 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_SOCKETS 8
+#define MAX_SOCKETS 16
 #define MAX_TIMERS 1024
 
 struct io_socket {
     int fd;
     struct ike_endpoint ep;
+    bool natt; /* port 4500: IKE behind a 4-octet non-ESP marker, ESP in UDP for the kernel */
 };
 
 struct io_timer {
@@ -84,7 +86,10 @@ static int open_socket(const struct oe_addr *a, uint16_t port, struct io_socket 
         memcpy(&in6->sin6_addr, a->bytes, 16);
         sl = sizeof(*in6);
     }
+    int encap = UDP_ENCAP_ESPINUDP; /* RFC 3948: the kernel takes the ESP, leaves us the IKE */
+    bool natt = port == IKE_NATT_PORT;
     if (fd < 0 || bind(fd, (struct sockaddr *)&ss, sl) != 0 || bypass(fd, a->family) != 0 ||
+        (natt && setsockopt(fd, IPPROTO_UDP, UDP_ENCAP, &encap, sizeof(encap)) != 0) ||
         getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
         oe_error_set(err, "IKE socket on %s port %u: %s", oe_addr_str(a, str), port, strerror(errno));
         if (fd >= 0)
@@ -92,6 +97,7 @@ static int open_socket(const struct oe_addr *a, uint16_t port, struct io_socket 
         return -1;
     }
     s->fd = fd;
+    s->natt = natt;
     s->ep.addr = *a;
     s->ep.port = ntohs(a->family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
                                             : ((struct sockaddr_in6 *)&ss)->sin6_port);
@@ -109,12 +115,15 @@ struct ike_io *ike_io_new(struct ike_core *core, struct kernel *k, const struct 
     io->core = core;
     io->k = k;
     io->hooks = *hooks;
-    for (size_t i = 0; i < n && i < MAX_SOCKETS; i++) {
-        if (open_socket(&addrs[i], port, &io->socks[io->nsocks], err) != 0) {
-            ike_io_free(io);
-            return NULL;
+    /* port 500 comes with NAT traversal's 4500; another port (tests) alone */
+    for (int natt = 0; natt < (port == 500 ? 2 : 1); natt++) {
+        for (size_t i = 0; i < n && io->nsocks < MAX_SOCKETS; i++) {
+            if (open_socket(&addrs[i], natt ? IKE_NATT_PORT : port, &io->socks[io->nsocks], err) != 0) {
+                ike_io_free(io);
+                return NULL;
+            }
+            io->nsocks++;
         }
-        io->nsocks++;
     }
     return io;
 }
@@ -140,10 +149,16 @@ size_t ike_io_fds(const struct ike_io *io, int *fds, size_t max)
 
 static const struct io_socket *socket_for(const struct ike_io *io, const struct ike_endpoint *local)
 {
-    for (size_t i = 0; i < io->nsocks; i++)
-        if (oe_addr_eq(&io->socks[i].ep.addr, &local->addr))
+    const struct io_socket *any = NULL;
+    for (size_t i = 0; i < io->nsocks; i++) {
+        if (!oe_addr_eq(&io->socks[i].ep.addr, &local->addr))
+            continue;
+        if (io->socks[i].ep.port == local->port)
             return &io->socks[i];
-    return NULL;
+        if (any == NULL && !io->socks[i].natt)
+            any = &io->socks[i];
+    }
+    return any;
 }
 
 static void send_to(struct ike_io *io, const struct ike_action *a)
@@ -170,7 +185,12 @@ static void send_to(struct ike_io *io, const struct ike_action *a)
         memcpy(&in6->sin6_addr, a->remote.addr.bytes, 16);
         sl = sizeof(*in6);
     }
-    if (sendto(s->fd, a->msg, a->len, 0, (struct sockaddr *)&ss, sl) < 0)
+    /* RFC 3948 2.2: on 4500 IKE goes behind a zero non-ESP marker; a keepalive goes bare */
+    static const uint8_t marker[4];
+    bool mark = s->natt && !(a->len == 1 && a->msg[0] == IKE_NATT_KEEPALIVE);
+    struct iovec iov[2] = {{(void *)marker, mark ? sizeof(marker) : 0}, {a->msg, a->len}};
+    struct msghdr mh = {.msg_name = &ss, .msg_namelen = sl, .msg_iov = iov, .msg_iovlen = 2};
+    if (sendmsg(s->fd, &mh, 0) < 0)
         oe_log("#%u: sending %zu octets to %s:%u failed: %s", a->serial, a->len,
                oe_addr_str(&a->remote.addr, r), a->remote.port, strerror(errno));
 }
@@ -317,7 +337,14 @@ void ike_io_readable(struct ike_io *io, int fd)
             memcpy(remote.addr.bytes, &((struct sockaddr_in6 *)&from)->sin6_addr, 16);
             remote.port = ntohs(((struct sockaddr_in6 *)&from)->sin6_port);
         }
-        ike_receive(io->core, &s->ep, &remote, buf, (size_t)r, ike_io_now(), &io->acts);
+        size_t skip = 0;
+        if (s->natt) {
+            /* the kernel keeps ESP and keepalives; anything else must carry the marker */
+            if (r < 4 || buf[0] | buf[1] | buf[2] | buf[3])
+                continue;
+            skip = 4;
+        }
+        ike_receive(io->core, &s->ep, &remote, buf + skip, (size_t)r - skip, ike_io_now(), &io->acts);
         ike_io_apply(io, &io->acts);
     }
 }

@@ -15,6 +15,10 @@
 
 enum ike_authby { IKE_AUTHBY_RSASIG, IKE_AUTHBY_NULL };
 
+#define IKE_NATT_PORT 4500
+#define IKE_NATT_KEEPALIVE 0xff       /* RFC 3948 2.3: a one-octet datagram, sent without the non-ESP marker */
+#define IKE_NATT_KEEPALIVE_MS 20000
+
 struct ike_endpoint {
     struct oe_addr addr;
     uint16_t port;

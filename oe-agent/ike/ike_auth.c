@@ -259,13 +259,10 @@ static void established(struct ike_core *core, struct ike_sa *sa, const struct i
     if (in == NULL)
         return;
     struct ike_child_sa *c = &in->child;
+    sa->child_reqid = core->next_reqid++;
+    ike_child_endpoints(sa, c);
     c->spi_in = sa->child_spi_in;
     c->spi_out = sa->child_spi_out;
-    c->local = sa->local.addr;
-    c->remote = sa->remote.addr;
-    c->local_host = sa->local_host;
-    c->remote_host = sa->remote_host;
-    c->reqid = sa->child_reqid = core->next_reqid++;
     if (ike_child_keymat(sa, sa->initiator, NULL, 0, sa->ni, sa->ni_len, sa->nr, sa->nr_len, algs, c) != 0) {
         ike_sa_fail(core, sa, out, "child key derivation failed");
         return;
@@ -284,10 +281,11 @@ static void established(struct ike_core *core, struct ike_sa *sa, const struct i
             sa->initiator ? "initiator" : "responder", id,
             sa->auth == IKE_AUTHBY_NULL ? "NULL authentication" : "RSASSA-PSS with SHA2_256");
     ike_log_child(out, sa, "%s established Child SA using #%u; IPsec tunnel [%s/32] -> [%s/32] "
-            "{ESP=>0x%08x <0x%08x xfrm=%s DPD=passive}",
+            "{ESP%s=>0x%08x <0x%08x xfrm=%s DPD=passive}",
             sa->initiator ? "initiator" : "responder", sa->serial,
-            oe_addr_str(&sa->local_host, l), oe_addr_str(&sa->remote_host, r), sa->child_spi_out,
-            sa->child_spi_in, ike_algs_name(algs->encr, algs->bits, algs->integ, xfrm, sizeof(xfrm)));
+            oe_addr_str(&sa->local_host, l), oe_addr_str(&sa->remote_host, r), c->encap_local ? "inUDP" : "",
+            sa->child_spi_out, sa->child_spi_in, ike_algs_name(algs->encr, algs->bits, algs->integ, xfrm, sizeof(xfrm)));
+    ike_nat_keepalive(sa, out);
 }
 
 void ike_send_auth(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out)
@@ -395,6 +393,11 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
     sa->auth = in->auth_method == IKE_AUTH_NULL ? IKE_AUTHBY_NULL : IKE_AUTHBY_RSASIG;
     struct ike_esp_algs algs;
     const struct ike_proposal *esp = ike_choose_esp(&core->cfg, &in->sa, &algs);
+    if (sa->nat_remote && in->ntsi >= 1 && in->tsi[0].start.family == sa->remote_host.family &&
+        oe_addr_eq(&in->tsi[0].start, &in->tsi[0].end)) {
+        /* behind its NAT the peer is a private address: the tunnel is for that host */
+        sa->remote_host = in->tsi[0].start;
+    }
     if (esp == NULL || !ts_covers(in->tsi, in->ntsi, &sa->remote_host) ||
         !ts_covers(in->tsr, in->ntsr, &sa->local_host)) {
         uint16_t n = esp ? IKE_N_TS_UNACCEPTABLE : IKE_N_NO_PROPOSAL_CHOSEN;

@@ -208,17 +208,28 @@ int ike_respond(struct ike_sa *sa, uint8_t exchange, uint32_t msgid, const struc
     return 0;
 }
 
+void ike_child_endpoints(const struct ike_sa *sa, struct ike_child_sa *c)
+{
+    c->local = sa->local.addr;
+    c->remote = sa->remote.addr;
+    c->local_host = sa->local_host;
+    c->remote_host = sa->remote_host;
+    c->reqid = sa->child_reqid;
+    if (sa->nat_local || sa->nat_remote) {
+        /* RFC 3948: ESP in UDP between the ports IKE uses */
+        c->encap_local = sa->local.port;
+        c->encap_remote = sa->remote.port;
+    }
+}
+
 void ike_act_delete_child(struct ike_actions *out, const struct ike_sa *sa)
 {
     struct ike_action *d = ike_act(out, IKE_ACT_DELETE, sa);
     if (d == NULL)
         return;
+    ike_child_endpoints(sa, &d->child);
     d->child.spi_in = sa->child_spi_in;
     d->child.spi_out = sa->child_spi_out;
-    d->child.local = sa->local.addr;
-    d->child.remote = sa->remote.addr;
-    d->child.local_host = sa->local_host;
-    d->child.remote_host = sa->remote_host;
 }
 
 void ike_sa_fail(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out, const char *why)
@@ -367,7 +378,7 @@ int ike_decrypt(const struct ike_sa *sa, const uint8_t *msg, size_t len, const s
     return ike_parse_payloads(outer->sk_first, plain->p, plen, 0, inner, err);
 }
 
-struct ike_payloads *ike_open(const struct ike_sa *sa, const uint8_t *msg, size_t len,
+struct ike_payloads *ike_open(struct ike_sa *sa, const uint8_t *msg, size_t len,
                               const struct ike_payloads *outer, struct wbuf *plain, const char *what,
                               struct ike_actions *out)
 {
@@ -382,6 +393,7 @@ struct ike_payloads *ike_open(const struct ike_sa *sa, const uint8_t *msg, size_
         free(in);
         return NULL;
     }
+    ike_nat_follow(sa, &sa->rx_local, &sa->rx_remote, out);
     return in;
 }
 
@@ -533,6 +545,10 @@ void ike_receive(struct ike_core *core, const struct ike_endpoint *local,
     }
     bool response = h.flags & IKE_FLAG_R;
     struct ike_sa *sa = find_by_spi(core, &h, remote);
+    if (sa) {
+        sa->rx_local = *local;
+        sa->rx_remote = *remote;
+    }
     if (h.exchange == IKE_SA_INIT && !response) {
         if (sa != NULL && sa->state == SA_INIT_DONE && sa->have_resp) {
             /* a retransmitted request: the same answer again */
@@ -573,7 +589,11 @@ void ike_timer(struct ike_core *core, unsigned serial, uint64_t now_ms, struct i
 {
     (void)now_ms;
     struct ike_sa *sa = find_sa(core, serial);
-    if (sa == NULL || sa->state == SA_ESTABLISHED || sa->state == SA_INIT_DONE || sa->state == SA_WAIT_KEY)
+    if (sa != NULL && sa->state == SA_ESTABLISHED) {
+        ike_nat_keepalive(sa, out);
+        return;
+    }
+    if (sa == NULL || sa->state == SA_INIT_DONE || sa->state == SA_WAIT_KEY)
         return;
     if (++sa->tries >= core->cfg.retransmit_tries) {
         char why[96];

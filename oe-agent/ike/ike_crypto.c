@@ -322,6 +322,11 @@ int ike_gcm_open(const uint8_t *key, size_t klen, const uint8_t iv[8], const uin
 
 /* ---- AES-CBC with HMAC-SHA2 (RFC 3602, RFC 4868) ---- */
 
+int ike_sha1(const uint8_t *data, size_t len, uint8_t out[20])
+{
+    return PK11_HashBuf(SEC_OID_SHA1, out, data, (PRInt32)len) == SECSuccess ? 0 : -1;
+}
+
 bool ike_ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
 {
     uint8_t d = 0;

@@ -42,6 +42,9 @@ int ike_gcm_seal(const uint8_t *key, size_t klen, const uint8_t iv[8], const uin
 int ike_gcm_open(const uint8_t *key, size_t klen, const uint8_t iv[8], const uint8_t *aad, size_t alen,
                  const uint8_t *cipher, size_t clen, uint8_t *out);
 
+/* SHA-1, only for NAT detection hashes (RFC 7296 2.23). */
+int ike_sha1(const uint8_t *data, size_t len, uint8_t out[20]);
+
 /* Equal without leaking where they differ (MACs, ICVs). */
 bool ike_ct_equal(const uint8_t *a, const uint8_t *b, size_t n);
 

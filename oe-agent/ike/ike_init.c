@@ -80,6 +80,7 @@ void ike_send_sa_init(struct ike_core *core, struct ike_sa *sa, struct ike_actio
     ikeb_sa(&mb, prop, ike_proposal_offer(core, sa->dh_group, prop));
     ikeb_ke(&mb, (uint16_t)sa->dh_group, pub, publen);
     ikeb_nonce(&mb, sa->ni, sa->ni_len);
+    ike_nat_add_notifies(sa, 0, &mb);
     ikeb_notify(&mb, 0, NULL, 0, IKE_N_SIGNATURE_HASH_ALGORITHMS, hash_algs, sizeof(hash_algs));
     ikeb_finish(&mb);
     sa->msg1.len = 0;
@@ -270,6 +271,8 @@ void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint
     ikeb_sa(&mb, &p, 1);
     ikeb_ke(&mb, (uint16_t)c.dh, pub, publen);
     ikeb_nonce(&mb, sa->nr, sa->nr_len);
+    ike_nat_detect(sa, 0, pl, out);
+    ike_nat_add_notifies(sa, sa->spi_r, &mb);
     ikeb_notify(&mb, 0, NULL, 0, IKE_N_SIGNATURE_HASH_ALGORITHMS, hash_algs, sizeof(hash_algs));
     ikeb_finish(&mb);
     wbuf_put(&sa->msg2, mb.b.p, mb.b.len);
@@ -360,5 +363,7 @@ void ike_handle_sa_init_response(struct ike_core *core, struct ike_sa *sa, const
     char algs[64];
     ike_log(out, sa, "IKE_SA_INIT response: %s, PRF %d, DH %d", ike_algs_name(encr, bits, integ, algs, sizeof(algs)),
             prf, dh);
+    ike_nat_detect(sa, sa->spi_r, pl, out);
+    ike_nat_float(sa, out);
     ike_send_auth(core, sa, out);
 }

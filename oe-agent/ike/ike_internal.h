@@ -30,6 +30,8 @@ struct ike_sa {
     struct oe_addr local_host, remote_host;
     enum ike_authby auth;
     struct dnskeys_pubkey peer_key;
+    bool nat_local, nat_remote;  /* a NAT in front of us / of the peer (RFC 7296 2.23) */
+    struct ike_endpoint rx_local, rx_remote; /* where the message being handled came */
 
     /* negotiated */
     int prf, encr, encr_bits, integ, dh_group; /* integ 0: AES-GCM (AEAD) */
@@ -87,6 +89,8 @@ void ike_send(struct ike_actions *out, struct ike_sa *sa, const struct wbuf *msg
 /* Encrypt, send and remember a response to the peer's request msgid. */
 int ike_respond(struct ike_sa *sa, uint8_t exchange, uint32_t msgid, const struct ike_builder *inner,
                 struct ike_actions *out);
+/* The Child SA's addresses, selectors, reqid and UDP encapsulation, from its IKE SA. */
+void ike_child_endpoints(const struct ike_sa *sa, struct ike_child_sa *c);
 /* Take the SA's Child SA out of the kernel (an IKE_ACT_DELETE). */
 void ike_act_delete_child(struct ike_actions *out, const struct ike_sa *sa);
 void ike_sa_fail(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out, const char *why);
@@ -102,7 +106,7 @@ int ike_decrypt(const struct ike_sa *sa, const uint8_t *msg, size_t len, const s
  * ike_decrypt for a handler: the inner payloads (the caller frees them), or
  * NULL when the message is dropped, which is logged as "dropping WHAT: why".
  */
-struct ike_payloads *ike_open(const struct ike_sa *sa, const uint8_t *msg, size_t len,
+struct ike_payloads *ike_open(struct ike_sa *sa, const uint8_t *msg, size_t len,
                               const struct ike_payloads *outer, struct wbuf *plain, const char *what,
                               struct ike_actions *out);
 int ike_derive_ike_keys(struct ike_sa *sa, const uint8_t *shared, size_t slen);
@@ -145,6 +149,19 @@ uint32_t ike_spi_of(const struct ike_proposal *p);
 void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
                                 const struct ike_header *h, const struct ike_payloads *pl,
                                 struct ike_actions *out);
+
+/* ike_nat.c */
+/* NAT_DETECTION_SOURCE_IP and _DESTINATION_IP for a message with these SPIs. */
+void ike_nat_add_notifies(const struct ike_sa *sa, uint64_t spi_r, struct ike_builder *mb);
+/* Compare the peer's NAT_DETECTION notifies with the addresses we see. */
+void ike_nat_detect(struct ike_sa *sa, uint64_t spi_r, const struct ike_payloads *pl, struct ike_actions *out);
+/* With a NAT in the way: go on from port 4500. */
+void ike_nat_float(struct ike_sa *sa, struct ike_actions *out);
+/* An authenticated message came through NAT-T: answer where it came from. */
+void ike_nat_follow(struct ike_sa *sa, const struct ike_endpoint *local, const struct ike_endpoint *remote,
+                    struct ike_actions *out);
+/* Behind a NAT: a keepalive now and the next one armed. */
+void ike_nat_keepalive(struct ike_sa *sa, struct ike_actions *out);
 
 /* ike_info.c */
 void ike_handle_informational(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,

@@ -92,13 +92,9 @@ void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const 
     uint32_t spi_in = 0;
     while (spi_in < 0x100)
         ike_random((uint8_t *)&spi_in, 4);
+    ike_child_endpoints(sa, c);
     c->spi_in = spi_in;
     c->spi_out = ike_spi_of(esp);
-    c->local = sa->local.addr;
-    c->remote = sa->remote.addr;
-    c->local_host = sa->local_host;
-    c->remote_host = sa->remote_host;
-    c->reqid = sa->child_reqid;
     /* the peer started this exchange: it is the "i" of the new keys */
     ike_child_keymat(sa, false, shared, slen, in->nonce.p, in->nonce.len, nr, sizeof(nr), &algs, c);
     oe_wipe(shared, sizeof(shared));

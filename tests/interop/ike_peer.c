@@ -128,15 +128,19 @@ int main(int argc, char **argv)
         ike_io_apply(p.io, ike_io_actions(p.io));
     }
     uint64_t end = ike_io_now() + (uint64_t)timeout * 1000;
-    int fd;
-    ike_io_fds(p.io, &fd, 1);
+    int fds[4];
+    size_t nfds = ike_io_fds(p.io, fds, 4); /* ports 500 and 4500 */
     while (!stop && ike_io_now() < end) {
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        struct pollfd pfd[4];
+        for (size_t i = 0; i < nfds; i++)
+            pfd[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
         int t = ike_io_timeout(p.io);
         if (t < 0 || t > 200)
             t = 200;
-        if (poll(&pfd, 1, t) > 0)
-            ike_io_readable(p.io, fd);
+        if (poll(pfd, nfds, t) > 0)
+            for (size_t i = 0; i < nfds; i++)
+                if (pfd[i].revents & POLLIN)
+                    ike_io_readable(p.io, fds[i]);
         ike_io_tick(p.io);
         if (initiate && p.downs > 0 && p.ups == 0)
             break;

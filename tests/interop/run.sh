@@ -50,9 +50,10 @@ config setup
 	nssdir=$E/ls/nss
 	dnssec-enable=no
 conn t
-	left=192.0.2.2
-	right=192.0.2.1
-$keys
+	left=${LS_LEFT:-192.0.2.2}
+	right=${LS_RIGHT:-192.0.2.1}
+$keys${LS_EXTRA:+
+$LS_EXTRA}
 	ike=aes_gcm_16_256-sha2_256-dh19
 	esp=aes_gcm_16_256
 	type=tunnel
@@ -75,23 +76,25 @@ ls_stop() {
 flush() { for n in west east; do ip -n $n xfrm state flush; ip -n $n xfrm policy flush; done; }
 esp_bytes() { ip -n "$1" -s xfrm state | awk '/lifetime current:/ {getline; print $1}' | sed 's/(bytes)//' | paste -sd+ | bc; }
 
-traffic() { # name: ping and 1 MB over TCP, then ESP counters
-  check "$CASE: ping through the tunnel" ip netns exec west ping -c 3 -i 0.2 -W 2 -q 192.0.2.2
-  ip netns exec east sh -c 'ncat -l 192.0.2.2 5001 > /tmp/east/recv' &
+# ping and 1 MB over TCP, then ESP counters; from $US (west) to $THEM (east's 192.0.2.2)
+US=west THEM=192.0.2.2
+traffic() {
+  check "$CASE: ping through the tunnel" ip netns exec $US ping -c 3 -i 0.2 -W 2 -q $THEM
+  ip netns exec east sh -c "ncat -l $THEM 5001 > /tmp/east/recv" &
   local nc=$!
   sleep 0.3
   head -c 1048576 /dev/urandom > $W/send
-  ip netns exec west ncat --send-only 192.0.2.2 5001 < $W/send
+  ip netns exec $US ncat --send-only $THEM 5001 < $W/send
   wait $nc
   check "$CASE: 1 MiB over TCP arrives intact" cmp $W/send $E/recv
   check "$CASE: ESP carried it (xfrm byte counters over 1 MB)" \
-    bash -c "[ \$(( \$(ip -n west -s xfrm state | grep -A1 'lifetime current' | awk '/bytes/ {sub(/\\(bytes\\),?/, \"\", \$1); s+=\$1} END {print s}') )) -gt 1000000 ]"
-  ip -n west -s xfrm state > "$OUT/xfrm-$CASE.txt"
+    bash -c "[ \$(( \$(ip -n $US -s xfrm state | grep -A1 'lifetime current' | awk '/bytes/ {sub(/\\(bytes\\),?/, \"\", \$1); s+=\$1} END {print s}') )) -gt 1000000 ]"
+  ip -n $US -s xfrm state > "$OUT/xfrm-$CASE.txt"
 }
 
 ours() { # ROLE AUTH [extra]
   local role=$1 auth=$2; shift 2
-  ip netns exec west "$PEER" --local 192.0.2.1 --remote 192.0.2.2 --auth "$auth" --$role \
+  ip netns exec $US "$PEER" --local ${OURS_LOCAL:-192.0.2.1} --remote ${OURS_REMOTE:-192.0.2.2} --auth "$auth" --$role \
     --key-file $W/hostkey.pem --up-file $W/up --timeout 60 --log "$OUT/ours-$CASE.log" "$@" &
   OURS_PID=$!
 }
@@ -226,5 +229,42 @@ for role in initiate respond; do
   ss_stop
 done
 done
+
+# --- through a NAT: lan (198.51.100.1) behind an nftables masquerade (random ports) to libreswan ---
+CASE=libreswan-null-through-nat
+if want $CASE; then
+  flush
+  ip netns add lan; ip netns add nat
+  ip link add l0 netns lan type veth peer name n0 netns nat
+  ip link add n1 netns nat type veth peer name e1 netns east
+  ip -n lan addr add 198.51.100.1/24 dev l0; ip -n nat addr add 198.51.100.254/24 dev n0
+  ip -n nat addr add 203.0.113.254/24 dev n1; ip -n east addr add 203.0.113.2/24 dev e1
+  for n in lan nat; do ip -n $n link set lo up; done
+  ip -n lan link set l0 up; ip -n nat link set n0 up; ip -n nat link set n1 up; ip -n east link set e1 up
+  ip -n lan route add default via 198.51.100.254
+  ip netns exec nat sysctl -qw net.ipv4.ip_forward=1
+  ip netns exec nat nft -f - <<N
+table ip nat {
+  chain post { type nat hook postrouting priority 100; oifname "n1" masquerade random; }
+}
+N
+  LS_LEFT=203.0.113.2 LS_RIGHT=%any LS_EXTRA="	rightsubnet=198.51.100.1/32" ls_start null
+  US=lan THEM=203.0.113.2 OURS_LOCAL=198.51.100.1 OURS_REMOTE=203.0.113.2
+  ours initiate null
+  if wait_for 20 test -s $W/up; then
+    ok "$CASE: IKE SA and Child SA up through the NAT"
+    check "$CASE: we saw the NAT and moved to port 4500" grep -q 'switching to port 4500' "$OUT/ours-$CASE.log"
+    check "$CASE: our SAs are ESP in UDP 4500" bash -c "ip -n lan xfrm state | grep -q 'encap type espinudp sport 4500 dport 4500'"
+    check "$CASE: libreswan's SAs send to the NAT's mapped port" \
+      bash -c "ip -n east xfrm state | grep -q 'encap type espinudp sport 4500 dport [0-9]*' && ip -n east xfrm state | grep -q 'src 203.0.113.2 dst 203.0.113.254'"
+    traffic
+  else
+    not_ok "$CASE: IKE SA and Child SA up through the NAT"
+  fi
+  ours_stop
+  ls_stop
+  US=west THEM=192.0.2.2 OURS_LOCAL= OURS_REMOTE=
+  ip netns del lan; ip netns del nat
+fi
 
 summary interop

@@ -35,7 +35,10 @@ struct net {
     uint8_t *pkt[16];
     size_t len[16];
     int to[16]; /* 0: a, 1: b */
+    struct ike_endpoint from_ep[16], to_ep[16]; /* as the sender addressed it */
     size_t n;
+    bool nat;         /* A sits behind a NAT: B sees it as 203.0.113.9, ports + 30000 */
+    int keepalives;   /* NAT keepalives A or B sent */
     int drop_next;    /* drop this many datagrams */
     int corrupt_next; /* flip a byte in this many */
 };
@@ -126,6 +129,10 @@ static void run(struct net *n, struct side *s)
             printf("  %s #%u: %s\n", s == &n->a ? "A" : "B", a->serial, a->text);
         switch (a->kind) {
         case IKE_ACT_SEND:
+            if (a->len == 1 && a->msg[0] == IKE_NATT_KEEPALIVE) {
+                n->keepalives++;
+                break;
+            }
             s->sends++;
             if (n->drop_next > 0) {
                 n->drop_next--;
@@ -139,6 +146,8 @@ static void run(struct net *n, struct side *s)
                 n->pkt[n->n][a->len - 3] ^= 0x40;
             }
             n->len[n->n] = a->len;
+            n->from_ep[n->n] = a->local;
+            n->to_ep[n->n] = a->remote;
             n->to[n->n++] = to;
             break;
         case IKE_ACT_TIMER: s->timers++; break;
@@ -178,13 +187,24 @@ static void pump(struct net *n)
         uint8_t *pkt[16];
         size_t len[16];
         int to[16];
+        struct ike_endpoint from_ep[16], to_ep[16];
         memcpy(pkt, n->pkt, sizeof(pkt));
         memcpy(len, n->len, sizeof(len));
         memcpy(to, n->to, sizeof(to));
+        memcpy(from_ep, n->from_ep, sizeof(from_ep));
+        memcpy(to_ep, n->to_ep, sizeof(to_ep));
         n->n = 0;
         for (size_t i = 0; i < count; i++) {
-            struct side *dst = to[i] ? &n->b : &n->a, *src = to[i] ? &n->a : &n->b;
-            ike_receive(dst->core, &dst->ep, &src->ep, pkt[i], len[i], 0, &dst->acts);
+            struct side *dst = to[i] ? &n->b : &n->a;
+            struct ike_endpoint local = to_ep[i], remote = from_ep[i];
+            if (n->nat && to[i]) { /* A -> B: the NAT rewrites the source */
+                oe_addr_parse("203.0.113.9", &remote.addr);
+                remote.port = (uint16_t)(remote.port + 30000);
+            } else if (n->nat) { /* B -> A: and back */
+                local.addr = n->a.ep.addr;
+                local.port = (uint16_t)(local.port - 30000);
+            }
+            ike_receive(dst->core, &local, &remote, pkt[i], len[i], 0, &dst->acts);
             free(pkt[i]);
         }
     }
@@ -331,6 +351,58 @@ static void test_cbc(void **state)
     ike_delete(n->a.core, n->a.serial, 0, &n->a.acts);
     pump(n);
     assert_int_equal(ike_sa_count(n->b.core), 0);
+}
+
+/* A behind a NAT: both detect it, IKE_AUTH goes over 4500, the Child SA is ESP in UDP, A keeps the mapping open. */
+static void test_nat_traversal(void **state)
+{
+    struct net *n = *state;
+    n->nat = true;
+    oe_addr_parse("198.51.100.1", &n->a.ep.addr);
+    n->b.allow_null = true;
+    initiate(n, IKE_AUTHBY_NULL);
+    assert_int_equal(n->a.ups, 1);
+    assert_int_equal(n->b.ups, 1);
+    struct ike_sa *a = n->a.core->sas, *b = n->b.core->sas;
+    assert_true(a->nat_local && !a->nat_remote);
+    assert_true(b->nat_remote && !b->nat_local);
+    assert_int_equal(a->local.port, IKE_NATT_PORT);
+    assert_int_equal(a->remote.port, IKE_NATT_PORT);
+    assert_int_equal(b->local.port, IKE_NATT_PORT);
+    assert_int_equal(b->remote.port, IKE_NATT_PORT + 30000); /* the NAT's port, learnt from IKE_AUTH */
+    assert_int_equal(n->a.child.encap_local, IKE_NATT_PORT);
+    assert_int_equal(n->a.child.encap_remote, IKE_NATT_PORT);
+    assert_int_equal(n->b.child.encap_remote, IKE_NATT_PORT + 30000);
+    /* B's tunnel is for A's own address behind the NAT, carried to the NAT's */
+    char s1[OE_ADDR_STRLEN], s2[OE_ADDR_STRLEN];
+    assert_string_equal(oe_addr_str(&n->b.child.remote_host, s1), "198.51.100.1");
+    assert_string_equal(oe_addr_str(&n->b.child.remote, s2), "203.0.113.9");
+    /* only the side behind the NAT sends keepalives, and again when its timer fires */
+    int before = n->keepalives;
+    assert_true(before >= 1);
+    ike_timer(n->a.core, a->serial, 20000, &n->a.acts);
+    ike_timer(n->b.core, b->serial, 20000, &n->b.acts);
+    run(n, &n->a);
+    run(n, &n->b);
+    assert_int_equal(n->keepalives, before + 1);
+    ike_actions_clear(&n->a.acts);
+    ike_actions_clear(&n->b.acts);
+    /* a Delete from B reaches A through the NAT's mapping */
+    ike_delete(n->b.core, b->serial, 0, &n->b.acts);
+    pump(n);
+    assert_int_equal(ike_sa_count(n->a.core), 0);
+}
+
+/* Without a NAT nothing moves: port 500, no encapsulation, no keepalives. */
+static void test_no_nat(void **state)
+{
+    struct net *n = *state;
+    initiate(n, IKE_AUTHBY_RSASIG);
+    expect_tunnel(n);
+    assert_false(n->a.core->sas->nat_local || n->a.core->sas->nat_remote);
+    assert_int_equal(n->a.core->sas->local.port, 500);
+    assert_int_equal(n->a.child.encap_local, 0);
+    assert_int_equal(n->keepalives, 0);
 }
 
 static void test_corrupt_sk_dropped(void **state)
@@ -606,6 +678,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_sk_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_sk_dropped, setup_cbc, teardown),
         cmocka_unit_test_setup_teardown(test_cbc, setup_cbc, teardown),
+        cmocka_unit_test_setup_teardown(test_nat_traversal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_nat, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initial_contact_replaces_old_sa, setup, teardown),
         cmocka_unit_test_setup_teardown(test_simultaneous_initiation, setup, teardown),
