@@ -88,7 +88,7 @@ const char *kernel_selector_str(const struct kernel_policy *p, char *buf, size_t
 /* Same selector and direction: the kernel's notion of "the same policy". */
 bool kernel_same_selector(const struct kernel_policy *a, const struct kernel_policy *b);
 
-enum kernel_event_type { KERNEL_EV_ACQUIRE, KERNEL_EV_POLICY_EXPIRED };
+enum kernel_event_type { KERNEL_EV_ACQUIRE, KERNEL_EV_POLICY_EXPIRED, KERNEL_EV_SA_EXPIRED };
 
 struct kernel_event {
     enum kernel_event_type type;
@@ -98,6 +98,9 @@ struct kernel_event {
     uint16_t sport, dport;
     /* ACQUIRE: the policy that trapped it; EXPIRED: the policy that went */
     struct kernel_policy policy;
+    /* SA_EXPIRED: an ESP SA's lifetime ran out: soft (rekey it) or hard (the kernel dropped it) */
+    uint32_t spi;
+    bool hard;
 };
 
 typedef void (*kernel_event_fn)(const struct kernel_event *ev, void *arg);

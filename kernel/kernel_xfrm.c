@@ -502,6 +502,16 @@ static int xfrm_process(struct kernel *kb, kernel_event_fn fn, void *arg, struct
                 ev.type = KERNEL_EV_POLICY_EXPIRED;
                 if (!x->hard || !decode_policy(&x->pol, NULL, &ev.policy))
                     continue;
+            } else if (h->nlmsg_type == XFRM_MSG_EXPIRE &&
+                       h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct xfrm_user_expire))) {
+                const struct xfrm_user_expire *x = NLMSG_DATA(h);
+                if (x->state.id.proto != IPPROTO_ESP)
+                    continue;
+                ev.type = KERNEL_EV_SA_EXPIRED;
+                ev.spi = ntohl(x->state.id.spi);
+                ev.hard = x->hard != 0;
+                from_xaddr(x->state.family, &x->state.id.daddr, &ev.dst);
+                from_xaddr(x->state.family, &x->state.saddr, &ev.src);
             } else {
                 continue;
             }

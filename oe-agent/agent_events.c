@@ -4,6 +4,7 @@
  * when the shunt's lifetime ends the kernel removes it and the trap is back.
  */
 #include "agent_internal.h"
+#include "ike_io.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -116,6 +117,8 @@ void agent_kernel_event(const struct kernel_event *ev, void *arg)
         return;
     if (ev->type == KERNEL_EV_ACQUIRE)
         on_acquire(a, ev);
-    else
+    else if (ev->type == KERNEL_EV_POLICY_EXPIRED)
         on_policy_expired(a, ev);
+    else if (a->io)
+        ike_io_sa_expired(a->io, ev->spi, ev->hard);
 }

@@ -366,6 +366,8 @@ int agent_oe_start(struct agent *a, struct oe_error *err)
     struct ike_config ic;
     ike_config_defaults(&ic);
     ic.hostkey = a->hk;
+    ic.child_lifetime_s = a->cfg->salifetime;
+    ic.ike_lifetime_s = a->cfg->ikelifetime;
     a->ike = ike_core_new(&ic, err);
     a->nlocal = a->ike ? local_addresses(a->cfg, a->local, AGENT_MAX_LOCAL, err) : 0;
     struct ike_io_hooks hooks = {on_up, on_down, on_need_key, on_rekeyed, a};

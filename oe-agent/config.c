@@ -20,6 +20,7 @@ void oe_config_defaults(struct oe_config *c)
     c->larval_drop = 0;
     c->hold_lifetime = 60;
     c->idle_timeout = 30 * 60;
+    c->salifetime = c->ikelifetime = 8 * 3600;
     c->ike = true;
     for (int g = 0; g < POLICY_GROUP_COUNT; g++) {
         struct oe_group_config *gc = &c->groups[g];
@@ -120,6 +121,14 @@ int oe_config_set(struct oe_config *c, const char *key, const char *value, struc
     if (!strcmp(key, "idle-timeout")) {
         if (oe_duration_parse(value, &c->idle_timeout) != 0) {
             oe_error_set(err, "idle-timeout: \"%s\" is not a duration (e.g. 30m; 0: never)", value);
+            return -1;
+        }
+        return 0;
+    }
+    if (!strcmp(key, "salifetime") || !strcmp(key, "ikelifetime")) {
+        uint32_t *v = key[0] == 's' ? &c->salifetime : &c->ikelifetime;
+        if (oe_duration_parse(value, v) != 0 || *v < 10) {
+            oe_error_set(err, "%s: \"%s\" is not a duration of 10s or more (e.g. 8h)", key, value);
             return -1;
         }
         return 0;

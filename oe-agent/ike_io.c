@@ -243,6 +243,8 @@ static void install(struct ike_io *io, const struct ike_action *a)
             sa[i].auth_bits = (unsigned)c->integ_len * 8;
             memcpy(sa[i].auth_key, out ? c->integ_out : c->integ_in, c->integ_len);
         }
+        sa[i].soft_seconds = c->soft_s;
+        sa[i].hard_seconds = c->hard_s;
         sa[i].encap_sport = out ? c->encap_local : c->encap_remote;
         sa[i].encap_dport = out ? c->encap_remote : c->encap_local;
         if (kernel_sa_add(io->k, &sa[i], &err) != 0)
@@ -268,6 +270,12 @@ static void uninstall(struct ike_io *io, const struct ike_action *a)
         oe_log("#%u: %s", a->serial + 1, err.msg);
     if (c->spi_in && kernel_sa_del(io->k, c->spi_in, &c->local, &err) != 0)
         oe_log("#%u: %s", a->serial + 1, err.msg);
+}
+
+void ike_io_sa_expired(struct ike_io *io, uint32_t spi, bool hard)
+{
+    ike_child_expired(io->core, spi, hard, ike_io_now(), &io->acts);
+    ike_io_apply(io, &io->acts);
 }
 
 struct ike_actions *ike_io_actions(struct ike_io *io)

@@ -31,6 +31,8 @@ struct ike_config {
     unsigned max_half_open;                /* more than this: demand cookies */
     int dh_groups[4];                      /* preference order; 0 ends */
     bool cbc_only;                         /* offer and take only AES-CBC with HMAC-SHA2, no GCM */
+    uint32_t child_lifetime_s;             /* the kernel drops a Child SA after this; we rekey before */
+    uint32_t ike_lifetime_s;               /* we rekey the IKE SA before this */
 };
 
 void ike_config_defaults(struct ike_config *c);
@@ -63,6 +65,7 @@ struct ike_child_sa {
     uint32_t reqid;
     uint16_t encap_local, encap_remote; /* UDP encapsulation ports; 0: none */
     bool sas_only;                    /* DELETE: the SAs only; the policies serve a newer pair */
+    uint32_t soft_s, hard_s;          /* INSTALL: kernel lifetimes (expire events: ike_child_expired) */
 };
 
 enum ike_action_kind {
@@ -115,6 +118,11 @@ void ike_timer(struct ike_core *core, unsigned serial, uint64_t now_ms, struct i
  */
 void ike_peer_key(struct ike_core *core, unsigned serial, const struct dnskeys_pubkey *key,
                   bool allow_null, struct ike_actions *out);
+/*
+ * The kernel's expire event for a Child SA (either of its SPIs): soft
+ * starts a rekey (CREATE_CHILD_SA), hard takes the IKE SA down.
+ */
+void ike_child_expired(struct ike_core *core, uint32_t spi, bool hard, uint64_t now_ms, struct ike_actions *out);
 /* Tear an IKE SA down with a Delete (INFORMATIONAL). */
 void ike_delete(struct ike_core *core, unsigned serial, uint64_t now_ms, struct ike_actions *out);
 size_t ike_sa_count(const struct ike_core *core);

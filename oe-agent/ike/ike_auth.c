@@ -261,6 +261,7 @@ static void established(struct ike_core *core, struct ike_sa *sa, const struct i
     struct ike_child_sa *c = &in->child;
     sa->child_reqid = core->next_reqid++;
     ike_child_endpoints(sa, c);
+    ike_child_lifetimes(core, c);
     c->spi_in = sa->child_spi_in;
     c->spi_out = sa->child_spi_out;
     if (ike_child_keymat(sa, sa->initiator, NULL, 0, sa->ni, sa->ni_len, sa->nr, sa->nr_len, algs, c) != 0) {
@@ -285,7 +286,9 @@ static void established(struct ike_core *core, struct ike_sa *sa, const struct i
             sa->initiator ? "initiator" : "responder", sa->serial,
             oe_addr_str(&sa->local_host, l), oe_addr_str(&sa->remote_host, r), c->encap_local ? "inUDP" : "",
             sa->child_spi_out, sa->child_spi_in, ike_algs_name(algs->encr, algs->bits, algs->integ, xfrm, sizeof(xfrm)));
-    ike_nat_keepalive(sa, out);
+    sa->keepalive_at = sa->nat_local ? core->now + IKE_NATT_KEEPALIVE_MS : 0;
+    sa->ike_rekey_at = core->cfg.ike_lifetime_s ? core->now + (uint64_t)ike_rekey_after(core->cfg.ike_lifetime_s) * 1000 : 0;
+    ike_arm_established(core, sa, out);
 }
 
 void ike_send_auth(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out)
@@ -455,6 +458,7 @@ void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const ui
     struct ike_payloads *in = ike_open(sa, msg, len, pl, &plain, "IKE_AUTH response", out);
     if (in == NULL)
         return;
+    sa->awaiting = false;
     for (size_t i = 0; i < in->nnotify; i++) {
         if (in->notify[i].type < 16384) {
             char why[96];

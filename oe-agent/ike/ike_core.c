@@ -15,6 +15,19 @@ void ike_config_defaults(struct ike_config *c)
     c->dh_groups[0] = IKE_DH_ECP256;
     c->dh_groups[1] = IKE_DH_CURVE25519;
     c->dh_groups[2] = IKE_DH_MODP2048;
+    c->child_lifetime_s = 8 * 3600; /* pluto's salifetime and ikelifetime */
+    c->ike_lifetime_s = 8 * 3600;
+}
+
+uint32_t ike_rekey_after(uint32_t lifetime_s)
+{
+    /* pluto's rekeymargin (9m) or a tenth of a short lifetime, less up to half that again */
+    uint32_t margin = lifetime_s / 10 < 540 ? lifetime_s / 10 : 540, jitter = 0;
+    if (margin < 1)
+        margin = 1;
+    ike_random((uint8_t *)&jitter, sizeof(jitter));
+    jitter %= margin / 2 + 1;
+    return lifetime_s > margin + jitter ? lifetime_s - margin - jitter : 1;
 }
 
 struct ike_core *ike_core_new(const struct ike_config *cfg, struct oe_error *err)
@@ -83,6 +96,7 @@ struct ike_sa *ike_sa_new(struct ike_core *core, bool initiator)
 void ike_sa_free(struct ike_sa *sa)
 {
     ike_dh_free(sa->dh);
+    ike_dh_free(sa->rekey_dh);
     wbuf_free(&sa->msg1);
     wbuf_free(&sa->msg2);
     wbuf_free(&sa->cookie);
@@ -183,6 +197,7 @@ void ike_send(struct ike_actions *out, struct ike_sa *sa, const struct wbuf *msg
     a->len = msg->len;
     if (request) {
         remember(&sa->last_req, msg);
+        sa->awaiting = true;
         sa->tries = 0;
         sa->wait_ms = sa->rt_ms;
         struct ike_action *t = ike_act(out, IKE_ACT_TIMER, sa);
@@ -232,8 +247,39 @@ void ike_act_delete_child(struct ike_actions *out, const struct ike_sa *sa)
     d->child.spi_out = sa->child_spi_out;
 }
 
+int ike_request(struct ike_sa *sa, uint8_t exchange, const struct ike_builder *inner, struct ike_actions *out)
+{
+    struct wbuf m = {0};
+    if (ike_encrypt(sa, exchange, sa->next_msgid, false, inner, &m) != 0)
+        return -1;
+    sa->next_msgid++;
+    ike_send(out, sa, &m, true);
+    wbuf_free(&m);
+    return 0;
+}
+
+void ike_arm_established(const struct ike_core *core, struct ike_sa *sa, struct ike_actions *out)
+{
+    uint64_t due = 0;
+    if (sa->child_rekey_wanted)
+        due = core->now;
+    else if (sa->keepalive_at)
+        due = sa->keepalive_at;
+    if (sa->ike_rekey_at && (due == 0 || sa->ike_rekey_at < due))
+        due = sa->ike_rekey_at;
+    struct ike_action *t = due ? ike_act(out, IKE_ACT_TIMER, sa) : NULL;
+    if (t)
+        t->ms = (uint32_t)(due > core->now ? due - core->now : 0);
+}
+
 void ike_sa_fail(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out, const char *why)
 {
+    if (sa->retired) {
+        /* the old self of a rekeyed IKE SA: its Child SA and peer live on in the new one */
+        unlink_sa(core, sa);
+        ike_sa_free(sa);
+        return;
+    }
     struct ike_action *a = ike_act(out, IKE_ACT_DOWN, sa);
     if (a)
         snprintf(a->text, sizeof(a->text), "%s", why);
@@ -397,17 +443,15 @@ struct ike_payloads *ike_open(struct ike_sa *sa, const uint8_t *msg, size_t len,
     return in;
 }
 
-/* RFC 7296 2.14 */
-int ike_derive_ike_keys(struct ike_sa *sa, const uint8_t *shared, size_t slen)
+/* RFC 7296 2.14: {SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr} = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr) */
+static int keys_from_skeyseed(struct ike_sa *sa, const uint8_t *skeyseed)
 {
-    uint8_t seed[512], skeyseed[IKE_MAX_PRF_LEN];
+    uint8_t seed[64 + 256 + 16];
     size_t n = 0;
     memcpy(seed, sa->ni, sa->ni_len);
     n += sa->ni_len;
     memcpy(seed + n, sa->nr, sa->nr_len);
     n += sa->nr_len;
-    if (ike_prf(sa->prf, seed, n, shared, slen, skeyseed) != 0)
-        return -1;
     for (int i = 7; i >= 0; i--)
         seed[n++] = (uint8_t)(sa->spi_i >> (8 * i));
     for (int i = 7; i >= 0; i--)
@@ -415,7 +459,7 @@ int ike_derive_ike_keys(struct ike_sa *sa, const uint8_t *shared, size_t slen)
     sa->prf_len = ike_prf_len(sa->prf);
     sa->ekey_len = (size_t)sa->encr_bits / 8 + (sa->integ ? 0 : 4); /* GCM: 4 octets of salt */
     sa->akey_len = sa->integ ? ike_integ_key_len(sa->integ) : 0;
-    /* SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr (AEAD: no SK_a) */
+    /* AEAD: no SK_a */
     size_t need = sa->prf_len * 3 + sa->akey_len * 2 + sa->ekey_len * 2;
     uint8_t km[5 * IKE_MAX_PRF_LEN + 2 * IKE_MAX_KEY];
     int rc = ike_prf_plus(sa->prf, skeyseed, sa->prf_len, seed, n, km, need);
@@ -436,8 +480,40 @@ int ike_derive_ike_keys(struct ike_sa *sa, const uint8_t *shared, size_t slen)
         memcpy(sa->sk_pr, km + o, sa->prf_len);
     }
     oe_wipe(km, sizeof(km));
-    oe_wipe(skeyseed, sizeof(skeyseed));
     oe_wipe(seed, sizeof(seed));
+    return rc;
+}
+
+/* SKEYSEED = prf(Ni | Nr, g^ir) */
+int ike_derive_ike_keys(struct ike_sa *sa, const uint8_t *shared, size_t slen)
+{
+    uint8_t nonces[64 + 256], skeyseed[IKE_MAX_PRF_LEN];
+    memcpy(nonces, sa->ni, sa->ni_len);
+    memcpy(nonces + sa->ni_len, sa->nr, sa->nr_len);
+    int rc = ike_prf(sa->prf, nonces, sa->ni_len + sa->nr_len, shared, slen, skeyseed);
+    if (rc == 0)
+        rc = keys_from_skeyseed(sa, skeyseed);
+    oe_wipe(skeyseed, sizeof(skeyseed));
+    return rc;
+}
+
+/* SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr), with the old SA's PRF */
+int ike_derive_rekeyed_keys(struct ike_sa *sa, int old_prf, const uint8_t *old_sk_d, size_t old_len,
+                            const uint8_t *shared, size_t slen)
+{
+    uint8_t in[IKE_MAX_DH_LEN + 64 + 256], skeyseed[IKE_MAX_PRF_LEN];
+    size_t n = 0;
+    memcpy(in, shared, slen);
+    n += slen;
+    memcpy(in + n, sa->ni, sa->ni_len);
+    n += sa->ni_len;
+    memcpy(in + n, sa->nr, sa->nr_len);
+    n += sa->nr_len;
+    int rc = ike_prf(old_prf, old_sk_d, old_len, in, n, skeyseed);
+    if (rc == 0)
+        rc = keys_from_skeyseed(sa, skeyseed);
+    oe_wipe(skeyseed, sizeof(skeyseed));
+    oe_wipe(in, sizeof(in));
     return rc;
 }
 
@@ -483,7 +559,7 @@ void ike_describe_id(uint8_t type, struct chunk data, char *out, size_t len)
 unsigned ike_initiate(struct ike_core *core, const struct ike_initiate *req, uint64_t now_ms,
                       struct ike_actions *out)
 {
-    (void)now_ms;
+    core->now = now_ms;
     struct ike_sa *sa = ike_sa_new(core, true);
     if (sa == NULL)
         return 0;
@@ -525,7 +601,7 @@ void ike_receive(struct ike_core *core, const struct ike_endpoint *local,
                  const struct ike_endpoint *remote, const uint8_t *data, size_t len,
                  uint64_t now_ms, struct ike_actions *out)
 {
-    (void)now_ms;
+    core->now = now_ms;
     struct ike_header h;
     struct oe_error err;
     char from[OE_ADDR_STRLEN];
@@ -560,13 +636,19 @@ void ike_receive(struct ike_core *core, const struct ike_endpoint *local,
         ike_log(out, NULL, "dropping %s %u from %s:%u: no IKE SA with those SPIs",
                 response ? "response" : "request", h.exchange, from, remote->port);
     } else if (h.exchange == IKE_SA_INIT) {
-        if (sa->state == SA_INIT_SENT)
+        if (sa->state == SA_INIT_SENT) {
+            sa->awaiting = false;
             ike_handle_sa_init_response(core, sa, data, len, pl, out);
+        }
     } else if (response) {
-        if (h.msgid != sa->next_msgid - 1)
+        if (!sa->awaiting)
+            ike_log(out, sa, "dropping response with message ID %u: no request of ours is outstanding", h.msgid);
+        else if (h.msgid != sa->next_msgid - 1)
             ike_log(out, sa, "dropping response with message ID %u, expected %u", h.msgid, sa->next_msgid - 1);
         else if (h.exchange == IKE_AUTH && sa->state == SA_AUTH_SENT)
             ike_handle_auth_response(core, sa, data, len, pl, out);
+        else if (h.exchange == IKE_CREATE_CHILD_SA && sa->state == SA_ESTABLISHED)
+            ike_handle_create_child_response(core, sa, data, len, pl, out);
         else if (h.exchange == IKE_INFORMATIONAL)
             ike_handle_informational(core, sa, data, len, &h, pl, out);
     } else if (sa->have_resp && h.msgid == sa->last_resp_msgid) {
@@ -585,16 +667,41 @@ void ike_receive(struct ike_core *core, const struct ike_endpoint *local,
     free(pl);
 }
 
-void ike_timer(struct ike_core *core, unsigned serial, uint64_t now_ms, struct ike_actions *out)
+static void established_tick(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out)
 {
-    (void)now_ms;
-    struct ike_sa *sa = find_sa(core, serial);
-    if (sa != NULL && sa->state == SA_ESTABLISHED) {
-        ike_nat_keepalive(sa, out);
+    if (sa->retired) {
+        ike_sa_fail(core, sa, out, "the peer never deleted it");
         return;
     }
-    if (sa == NULL || sa->state == SA_INIT_DONE || sa->state == SA_WAIT_KEY)
+    if (sa->child_rekey_wanted) {
+        ike_start_child_rekey(core, sa, out);
+        if (sa->awaiting)
+            return;
+    }
+    if (sa->keepalive_at && core->now >= sa->keepalive_at) {
+        ike_nat_keepalive(sa, out);
+        sa->keepalive_at = core->now + IKE_NATT_KEEPALIVE_MS;
+    }
+    if (sa->ike_rekey_at && core->now >= sa->ike_rekey_at) {
+        sa->ike_rekey_at = 0;
+        ike_start_ike_rekey(core, sa, out);
+        if (sa->awaiting)
+            return; /* the retransmission timer runs until the answer */
+    }
+    ike_arm_established(core, sa, out);
+}
+
+void ike_timer(struct ike_core *core, unsigned serial, uint64_t now_ms, struct ike_actions *out)
+{
+    core->now = now_ms;
+    struct ike_sa *sa = find_sa(core, serial);
+    if (sa == NULL)
         return;
+    if (!sa->awaiting) {
+        if (sa->state == SA_ESTABLISHED)
+            established_tick(core, sa, out);
+        return;
+    }
     if (++sa->tries >= core->cfg.retransmit_tries) {
         char why[96];
         snprintf(why, sizeof(why), "no response after %u transmissions", sa->tries);
@@ -614,6 +721,23 @@ void ike_timer(struct ike_core *core, unsigned serial, uint64_t now_ms, struct i
     ike_log(out, sa, "retransmitting (try %u, next in %u ms)", sa->tries + 1, sa->wait_ms);
 }
 
+void ike_child_expired(struct ike_core *core, uint32_t spi, bool hard, uint64_t now_ms, struct ike_actions *out)
+{
+    core->now = now_ms;
+    for (struct ike_sa *sa = core->sas; sa; sa = sa->next) {
+        if (sa->retired || sa->state != SA_ESTABLISHED || spi == 0 ||
+            (spi != sa->child_spi_in && spi != sa->child_spi_out))
+            continue;
+        if (hard) {
+            ike_log_child(out, sa, "Child SA 0x%08x reached its hard lifetime; deleting", spi);
+            ike_delete(core, sa->serial, now_ms, out);
+        } else {
+            ike_start_child_rekey(core, sa, out);
+        }
+        return;
+    }
+}
+
 void ike_peer_key(struct ike_core *core, unsigned serial, const struct dnskeys_pubkey *key,
                   bool allow_null, struct ike_actions *out)
 {
@@ -625,7 +749,7 @@ void ike_peer_key(struct ike_core *core, unsigned serial, const struct dnskeys_p
 
 void ike_delete(struct ike_core *core, unsigned serial, uint64_t now_ms, struct ike_actions *out)
 {
-    (void)now_ms;
+    core->now = now_ms;
     struct ike_sa *sa = find_sa(core, serial);
     if (sa == NULL)
         return;

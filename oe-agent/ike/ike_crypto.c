@@ -134,6 +134,11 @@ size_t ike_dh_len(int group)
     return 0;
 }
 
+size_t ike_dh_shared_len(int group)
+{
+    return group == IKE_DH_MODP2048 ? 256 : ike_dh_len(group) ? 32 : 0;
+}
+
 static int ec_params(struct ike_dh *dh)
 {
     SECOidData *oid = SECOID_FindOIDByTag(dh->group == IKE_DH_ECP256 ? SEC_OID_ANSIX962_EC_PRIME256V1

@@ -29,7 +29,8 @@ int ike_prf_plus(int prf, const uint8_t *key, size_t klen, const uint8_t *seed, 
                  uint8_t *out, size_t outlen);
 
 struct ike_dh;
-size_t ike_dh_len(int group); /* 0: unsupported */
+size_t ike_dh_len(int group); /* the public value's length; 0: unsupported */
+size_t ike_dh_shared_len(int group); /* g^ir's length (ECP: the x coordinate) */
 struct ike_dh *ike_dh_new(int group, struct oe_error *err);
 const uint8_t *ike_dh_public(const struct ike_dh *dh, size_t *len);
 /* g^ir into out (ike_dh_len octets); refuses an invalid peer value */

@@ -3,6 +3,21 @@
 
 #include <stdlib.h>
 
+/* After a rekey: the old pair's SAs go, the policies stay with the new pair. */
+static void retire_old_pair(struct ike_sa *sa, struct ike_actions *out, const char *why)
+{
+    struct ike_action *d = ike_act(out, IKE_ACT_DELETE, sa);
+    if (d) {
+        ike_child_endpoints(sa, &d->child);
+        d->child.spi_in = sa->old_spi_in;
+        d->child.spi_out = sa->old_spi_out;
+        d->child.sas_only = true;
+    }
+    ike_log_child(out, sa, "old Child SA 0x%08x/0x%08x deleted after the rekey (%s)", sa->old_spi_out,
+                  sa->old_spi_in, why);
+    sa->old_spi_in = sa->old_spi_out = 0;
+}
+
 void ike_handle_informational(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
                               const struct ike_header *h, const struct ike_payloads *pl,
                               struct ike_actions *out)
@@ -13,8 +28,23 @@ void ike_handle_informational(struct ike_core *core, struct ike_sa *sa, const ui
                                        response ? "INFORMATIONAL response" : "INFORMATIONAL request", out);
     if (in == NULL)
         return;
-    if (response)
+    if (response) {
+        sa->awaiting = false;
+        if (sa->retired) {
+            /* the peer acknowledged the Delete of our rekeyed IKE SA's old self */
+            wbuf_wipe(&plain);
+            free(in);
+            ike_sa_fail(core, sa, out, "retired");
+            return;
+        }
+        if (sa->pending == XCHG_RETIRE_CHILD && sa->old_spi_in) {
+            retire_old_pair(sa, out, "the peer acknowledged our Delete");
+        }
+        sa->pending = XCHG_NONE;
+        if (sa->state == SA_ESTABLISHED)
+            ike_arm_established(core, sa, out);
         goto done; /* the answer to our own Delete or liveness check */
+    }
     struct ike_builder reply = {0};
     bool ike_deleted = in->has_delete && in->delete_protocol == IKE_PROTO_IKE;
     bool child_deleted = false, old_deleted = false;
@@ -47,19 +77,8 @@ void ike_handle_informational(struct ike_core *core, struct ike_sa *sa, const ui
         ike_sa_fail(core, sa, out, "deleted by the peer");
         return;
     }
-    if (old_deleted) {
-        struct ike_action *d = ike_act(out, IKE_ACT_DELETE, sa);
-        if (d) {
-            d->child.spi_in = sa->old_spi_in;
-            d->child.spi_out = sa->old_spi_out;
-            d->child.local = sa->local.addr;
-            d->child.remote = sa->remote.addr;
-            d->child.sas_only = true;
-        }
-        ike_log_child(out, sa, "peer retired the Child SA's old SPIs 0x%08x/0x%08x after the rekey",
-                      sa->old_spi_out, sa->old_spi_in);
-        sa->old_spi_in = sa->old_spi_out = 0;
-    }
+    if (old_deleted)
+        retire_old_pair(sa, out, "peer retired them");
     if (child_deleted) {
         ike_act_delete_child(out, sa);
         ike_log_child(out, sa, "peer deleted the Child SA");

@@ -16,7 +16,7 @@ static bool dh_supported(const struct ike_core *core, int g)
 }
 
 /* Proposal 1: AES-GCM-16 (AEAD); proposal 2: AES-CBC with HMAC-SHA2; each with our PRFs and groups. */
-static size_t ike_proposal_offer(const struct ike_core *core, int first_dh, struct ike_proposal p[2])
+size_t ike_proposal_offer(const struct ike_core *core, int first_dh, struct ike_proposal p[2])
 {
     static const struct ike_transform gcm[] = {
         {IKE_TR_ENCR, IKE_ENCR_AES_GCM_16, 256}, {IKE_TR_ENCR, IKE_ENCR_AES_GCM_16, 128},
@@ -95,19 +95,13 @@ void ike_send_sa_init(struct ike_core *core, struct ike_sa *sa, struct ike_actio
     wbuf_free(&mb.b);
 }
 
-/* What we accept from a proposal; false when nothing fits. */
-struct choice {
-    int encr, encr_bits, integ, prf, dh;
-    uint8_t num;
-};
-
-static bool choose_ike(const struct ike_core *core, const struct ike_sa_payload *sa, int ke_group,
-                       struct choice *c, int *want_group)
+bool ike_choose_ike(const struct ike_core *core, const struct ike_sa_payload *sa, int ke_group,
+                       struct ike_choice *c, int *want_group)
 {
     *want_group = 0;
     for (size_t i = 0; i < sa->n; i++) {
         const struct ike_proposal *p = &sa->p[i];
-        struct choice x = {.num = p->num};
+        struct ike_choice x = {.num = p->num};
         bool integ = false, dh_ke = false;
         int dh_other = 0;
         if (p->protocol != IKE_PROTO_IKE)
@@ -140,10 +134,47 @@ static bool choose_ike(const struct ike_core *core, const struct ike_sa_payload 
             continue;
         }
         x.dh = ke_group;
+        x.spi = p;
         *c = x;
         return true;
     }
     return false;
+}
+
+void ike_ike_answer(const struct ike_choice *c, uint64_t spi, struct ike_proposal *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->num = c->num;
+    p->protocol = IKE_PROTO_IKE;
+    if (spi) {
+        p->spi_size = 8;
+        for (int i = 0; i < 8; i++)
+            p->spi[i] = (uint8_t)(spi >> (56 - 8 * i));
+    }
+    p->t[p->nt++] = (struct ike_transform){IKE_TR_ENCR, (uint16_t)c->encr, (uint16_t)c->encr_bits};
+    if (c->integ)
+        p->t[p->nt++] = (struct ike_transform){IKE_TR_INTEG, (uint16_t)c->integ, 0};
+    p->t[p->nt++] = (struct ike_transform){IKE_TR_PRF, (uint16_t)c->prf, 0};
+    p->t[p->nt++] = (struct ike_transform){IKE_TR_DH, (uint16_t)c->dh, 0};
+}
+
+bool ike_read_ike_answer(const struct ike_proposal *p, struct ike_choice *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->num = p->num;
+    for (size_t t = 0; t < p->nt; t++) {
+        if (p->t[t].type == IKE_TR_ENCR)
+            c->encr = p->t[t].id, c->encr_bits = p->t[t].keylen;
+        else if (p->t[t].type == IKE_TR_INTEG)
+            c->integ = p->t[t].id;
+        else if (p->t[t].type == IKE_TR_PRF)
+            c->prf = p->t[t].id;
+        else if (p->t[t].type == IKE_TR_DH)
+            c->dh = p->t[t].id;
+    }
+    return ike_encr_ok(c->encr, c->encr_bits) &&
+           (c->encr == IKE_ENCR_AES_GCM_16 ? c->integ == 0 : ike_integ_key_len(c->integ) != 0) &&
+           ike_prf_len(c->prf) != 0;
 }
 
 static void respond_plain(const struct ike_header *req, uint16_t notify, const uint8_t *data, size_t len,
@@ -213,9 +244,9 @@ void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint
             return;
         }
     }
-    struct choice c;
+    struct ike_choice c;
     int want;
-    if (!choose_ike(core, &pl->sa, pl->ke_group, &c, &want)) {
+    if (!ike_choose_ike(core, &pl->sa, pl->ke_group, &c, &want)) {
         if (want) {
             uint8_t g[2] = {(uint8_t)(want >> 8), (uint8_t)want};
             respond_plain(h, IKE_N_INVALID_KE_PAYLOAD, g, 2, local, remote, out);
@@ -247,7 +278,7 @@ void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint
     sa->dh = ike_dh_new(c.dh, &err);
     if (sa->dh == NULL || ike_random(sa->nr, sa->nr_len) != 0 ||
         ike_dh_shared(sa->dh, pl->ke.p, pl->ke.len, shared, &err) != 0 ||
-        ike_derive_ike_keys(sa, shared, c.dh == IKE_DH_MODP2048 ? 256 : 32) != 0) {
+        ike_derive_ike_keys(sa, shared, ike_dh_shared_len(c.dh)) != 0) {
         ike_log(out, sa, "IKE_SA_INIT from %s refused: %s", from, err.msg);
         oe_wipe(shared, sizeof(shared));
         if (sa->dh && strstr(err.msg, "KE:"))
@@ -259,12 +290,8 @@ void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint
     wbuf_put(&sa->msg1, msg, len);
     struct ike_header rh = {.spi_i = sa->spi_i, .spi_r = sa->spi_r, .exchange = IKE_SA_INIT, .flags = IKE_FLAG_R};
     struct ike_builder mb = {0};
-    struct ike_proposal p = {.num = c.num, .protocol = IKE_PROTO_IKE};
-    p.t[p.nt++] = (struct ike_transform){IKE_TR_ENCR, (uint16_t)c.encr, (uint16_t)c.encr_bits};
-    if (c.integ)
-        p.t[p.nt++] = (struct ike_transform){IKE_TR_INTEG, (uint16_t)c.integ, 0};
-    p.t[p.nt++] = (struct ike_transform){IKE_TR_PRF, (uint16_t)c.prf, 0};
-    p.t[p.nt++] = (struct ike_transform){IKE_TR_DH, (uint16_t)c.dh, 0};
+    struct ike_proposal p;
+    ike_ike_answer(&c, 0, &p);
     size_t publen;
     const uint8_t *pub = ike_dh_public(sa->dh, &publen);
     ikeb_header(&mb, &rh);
@@ -327,23 +354,12 @@ void ike_handle_sa_init_response(struct ike_core *core, struct ike_sa *sa, const
         ike_sa_fail(core, sa, out, "IKE_SA_INIT response lacks SA, KE or Nr");
         return;
     }
-    const struct ike_proposal *p = &pl->sa.p[0];
-    int encr = 0, bits = 0, integ = 0, prf = 0, dh = 0;
-    for (size_t t = 0; t < p->nt; t++) {
-        if (p->t[t].type == IKE_TR_ENCR)
-            encr = p->t[t].id, bits = p->t[t].keylen;
-        else if (p->t[t].type == IKE_TR_INTEG)
-            integ = p->t[t].id;
-        else if (p->t[t].type == IKE_TR_PRF)
-            prf = p->t[t].id;
-        else if (p->t[t].type == IKE_TR_DH)
-            dh = p->t[t].id;
-    }
-    if (!ike_encr_ok(encr, bits) || (encr == IKE_ENCR_AES_GCM_16 ? integ != 0 : !ike_integ_key_len(integ)) ||
-        !ike_prf_len(prf) || dh != sa->dh_group || pl->ke_group != sa->dh_group) {
+    struct ike_choice c;
+    if (!ike_read_ike_answer(&pl->sa.p[0], &c) || c.dh != sa->dh_group || pl->ke_group != sa->dh_group) {
         ike_sa_fail(core, sa, out, "IKE_SA_INIT response chose transforms we did not offer");
         return;
     }
+    int encr = c.encr, bits = c.encr_bits, integ = c.integ, prf = c.prf, dh = c.dh;
     sa->spi_r = h.spi_r;
     sa->encr = encr;
     sa->encr_bits = bits;
@@ -353,7 +369,7 @@ void ike_handle_sa_init_response(struct ike_core *core, struct ike_sa *sa, const
     memcpy(sa->nr, pl->nonce.p, sa->nr_len);
     uint8_t shared[IKE_MAX_DH_LEN];
     if (ike_dh_shared(sa->dh, pl->ke.p, pl->ke.len, shared, &err) != 0 ||
-        ike_derive_ike_keys(sa, shared, ike_dh_len(dh) == 256 ? 256 : 32) != 0) {
+        ike_derive_ike_keys(sa, shared, ike_dh_shared_len(dh)) != 0) {
         oe_wipe(shared, sizeof(shared));
         ike_sa_fail(core, sa, out, err.msg);
         return;

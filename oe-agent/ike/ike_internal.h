@@ -55,8 +55,19 @@ struct ike_sa {
     struct wbuf last_resp;    /* ours, for the peer's retransmitted request */
     uint32_t last_resp_msgid;
     bool have_resp;
+    bool awaiting;            /* our last request is unanswered: the timer retransmits it */
     unsigned tries;
     uint32_t wait_ms, rt_ms;
+
+    /* an exchange of ours on the established SA, and when the next ones are due */
+    enum { XCHG_NONE, XCHG_CHILD_REKEY, XCHG_RETIRE_CHILD, XCHG_IKE_REKEY, XCHG_RETIRE_IKE } pending;
+    struct ike_dh *rekey_dh;
+    uint8_t rekey_ni[32];
+    uint32_t rekey_spi;       /* the new Child SA's inbound SPI */
+    uint64_t rekey_ike_spi;   /* the new IKE SA's SPI (ours) */
+    uint64_t ike_rekey_at, keepalive_at; /* core clock, ms; 0: never */
+    bool retired;             /* an IKE SA's old self after a rekey: it only carries the Delete */
+    bool child_rekey_wanted;  /* the Child SA's soft lifetime came while an exchange was in flight */
 
     /* the Child SA */
     uint32_t child_spi_in, child_spi_out;
@@ -71,6 +82,7 @@ struct ike_sa {
 
 struct ike_core {
     struct ike_config cfg;
+    uint64_t now;             /* ms, from the last event */
     struct ike_sa *sas;
     unsigned next_serial;
     uint32_t next_reqid;
@@ -110,9 +122,27 @@ struct ike_payloads *ike_open(struct ike_sa *sa, const uint8_t *msg, size_t len,
                               const struct ike_payloads *outer, struct wbuf *plain, const char *what,
                               struct ike_actions *out);
 int ike_derive_ike_keys(struct ike_sa *sa, const uint8_t *shared, size_t slen);
+/* RFC 7296 2.18: the keys of a rekeyed IKE SA, from the old SA's PRF and SK_d. */
+int ike_derive_rekeyed_keys(struct ike_sa *sa, int old_prf, const uint8_t *old_sk_d, size_t old_len,
+                            const uint8_t *shared, size_t slen);
 void ike_describe_id(uint8_t type, struct chunk data, char *out, size_t len);
 
 /* ike_init.c */
+/* An IKE proposal we take: its transforms; spi points at the proposal (for its SPI). */
+struct ike_choice {
+    int encr, encr_bits, integ, prf, dh;
+    uint8_t num;
+    const struct ike_proposal *spi;
+};
+/* Our IKE SA offer: AES-GCM-16, then AES-CBC with HMAC-SHA2 (cbc_only: that alone). */
+size_t ike_proposal_offer(const struct ike_core *core, int first_dh, struct ike_proposal p[2]);
+/* The peer's IKE proposals with ke_group in its KE: true and c, or want_group another group we would take. */
+bool ike_choose_ike(const struct ike_core *core, const struct ike_sa_payload *sa, int ke_group,
+                    struct ike_choice *c, int *want_group);
+/* The chosen proposal as an answer carries it (spi 0: none, as in IKE_SA_INIT). */
+void ike_ike_answer(const struct ike_choice *c, uint64_t spi, struct ike_proposal *p);
+/* The peer's answer: false when it is not something we could have offered. */
+bool ike_read_ike_answer(const struct ike_proposal *p, struct ike_choice *c);
 void ike_send_sa_init(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out);
 void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint *local,
                                 const struct ike_endpoint *remote, const uint8_t *msg, size_t len,
@@ -145,7 +175,20 @@ void ike_esp_answer(const struct ike_proposal *chosen, const struct ike_esp_algs
                     struct ike_proposal *p);
 uint32_t ike_spi_of(const struct ike_proposal *p);
 
+/* ike_core.c: the established SA's own timer (rekey, keepalive) */
+void ike_arm_established(const struct ike_core *core, struct ike_sa *sa, struct ike_actions *out);
+/* Send a request of ours on the established SA (retransmitted until answered); 0 on success. */
+int ike_request(struct ike_sa *sa, uint8_t exchange, const struct ike_builder *inner, struct ike_actions *out);
+/* A lifetime less a margin and some jitter, so both ends do not rekey at once. */
+uint32_t ike_rekey_after(uint32_t lifetime_s);
+
 /* ike_rekey.c */
+void ike_start_child_rekey(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out);
+void ike_start_ike_rekey(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out);
+/* The kernel lifetimes a new Child SA gets. */
+void ike_child_lifetimes(const struct ike_core *core, struct ike_child_sa *c);
+void ike_handle_create_child_response(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
+                                      const struct ike_payloads *pl, struct ike_actions *out);
 void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
                                 const struct ike_header *h, const struct ike_payloads *pl,
                                 struct ike_actions *out);
@@ -160,7 +203,7 @@ void ike_nat_float(struct ike_sa *sa, struct ike_actions *out);
 /* An authenticated message came through NAT-T: answer where it came from. */
 void ike_nat_follow(struct ike_sa *sa, const struct ike_endpoint *local, const struct ike_endpoint *remote,
                     struct ike_actions *out);
-/* Behind a NAT: a keepalive now and the next one armed. */
+/* Behind a NAT: a keepalive (RFC 3948 2.3). */
 void ike_nat_keepalive(struct ike_sa *sa, struct ike_actions *out);
 
 /* ike_info.c */

@@ -92,7 +92,4 @@ void ike_nat_keepalive(struct ike_sa *sa, struct ike_actions *out)
         a->msg[0] = IKE_NATT_KEEPALIVE;
         a->len = 1;
     }
-    struct ike_action *t = ike_act(out, IKE_ACT_TIMER, sa);
-    if (t)
-        t->ms = IKE_NATT_KEEPALIVE_MS;
 }

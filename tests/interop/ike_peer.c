@@ -3,7 +3,7 @@
  * interop tests. One host-to-host tunnel, initiated or answered.
  *   ike_peer --local ADDR --remote ADDR [--auth null|rsasig] [--key-file F]
  *            [--peer-key 0sKEY] (--initiate | --respond) [--log FILE]
- *            [--up-file PATH] [--timeout SECONDS]
+ *            [--up-file PATH] [--timeout SECONDS] [--salifetime S] [--ikelifetime S]
  */
 #include "oe-agent/ike_io.h"
 #include "oe-agent/log.h"
@@ -59,6 +59,14 @@ static void on_need_key(void *arg, const struct ike_action *a)
                  ike_io_actions(p->io));
 }
 
+static void on_kernel_event(const struct kernel_event *ev, void *arg)
+{
+    if (ev->type == KERNEL_EV_SA_EXPIRED) {
+        oe_log("kernel: ESP SA 0x%08x reached its %s lifetime", ev->spi, ev->hard ? "hard" : "soft");
+        ike_io_sa_expired(arg, ev->spi, ev->hard);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -67,7 +75,10 @@ int main(int argc, char **argv)
         {"peer-key", required_argument, 0, 'p'}, {"initiate", no_argument, 0, 'i'},
         {"respond", no_argument, 0, 'R'},        {"log", required_argument, 0, 'L'},
         {"up-file", required_argument, 0, 'u'},  {"timeout", required_argument, 0, 't'},
+        {"salifetime", required_argument, 0, 's'}, {"ikelifetime", required_argument, 0, 'I'},
         {0, 0, 0, 0}};
+    struct ike_config cfg;
+    ike_config_defaults(&cfg);
     struct oe_addr local = {0}, remote = {0};
     const char *keyfile = NULL, *log = "stderr";
     enum ike_authby auth = IKE_AUTHBY_RSASIG;
@@ -94,6 +105,8 @@ int main(int argc, char **argv)
         case 'L': log = optarg; break;
         case 'u': p.up_file = optarg; break;
         case 't': timeout = atoi(optarg); break;
+        case 's': cfg.child_lifetime_s = (uint32_t)atoi(optarg); break;
+        case 'I': cfg.ike_lifetime_s = (uint32_t)atoi(optarg); break;
         default: goto usage;
         }
     }
@@ -106,8 +119,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "ike_peer: %s\n", err.msg);
         return 1;
     }
-    struct ike_config cfg;
-    ike_config_defaults(&cfg);
     cfg.hostkey = hk;
     struct ike_core *core = ike_core_new(&cfg, &err);
     struct kernel *k = core ? kernel_xfrm_open(&err) : NULL;
@@ -128,19 +139,25 @@ int main(int argc, char **argv)
         ike_io_apply(p.io, ike_io_actions(p.io));
     }
     uint64_t end = ike_io_now() + (uint64_t)timeout * 1000;
-    int fds[4];
+    int fds[5];
     size_t nfds = ike_io_fds(p.io, fds, 4); /* ports 500 and 4500 */
+    fds[nfds++] = kernel_fd(k);               /* SA expire events */
     while (!stop && ike_io_now() < end) {
-        struct pollfd pfd[4];
+        struct pollfd pfd[5];
         for (size_t i = 0; i < nfds; i++)
             pfd[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
         int t = ike_io_timeout(p.io);
         if (t < 0 || t > 200)
             t = 200;
         if (poll(pfd, nfds, t) > 0)
-            for (size_t i = 0; i < nfds; i++)
-                if (pfd[i].revents & POLLIN)
+            for (size_t i = 0; i < nfds; i++) {
+                if (!(pfd[i].revents & POLLIN))
+                    continue;
+                if (fds[i] == kernel_fd(k))
+                    kernel_process(k, on_kernel_event, p.io, &err);
+                else
                     ike_io_readable(p.io, fds[i]);
+            }
         ike_io_tick(p.io);
         if (initiate && p.downs > 0 && p.ups == 0)
             break;
@@ -154,6 +171,7 @@ int main(int argc, char **argv)
     return p.ups > 0 ? 0 : 1;
 usage:
     fprintf(stderr, "usage: ike_peer --local ADDR --remote ADDR [--auth null|rsasig] [--key-file F]\n"
-                    "                [--peer-key 0sKEY] (--initiate | --respond) [--log FILE] [--up-file PATH]\n");
+                    "                [--peer-key 0sKEY] (--initiate | --respond) [--log FILE] [--up-file PATH]\n"
+                    "                [--timeout S] [--salifetime S] [--ikelifetime S]\n");
     return 2;
 }

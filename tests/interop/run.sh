@@ -92,6 +92,41 @@ traffic() {
   ip -n $US -s xfrm state > "$OUT/xfrm-$CASE.txt"
 }
 
+# pings every 0.1 s across a rekey: none may be lost
+pings_across() { # SECONDS FILE
+  ip netns exec $US ping -c $(( $1 * 10 )) -i 0.1 -W 2 -D $THEM > "$2" 2>&1
+  cp "$2" "$OUT/$CASE-$(basename "$2")"
+}
+
+we_rekey() { # our Child SA (12 s) and IKE SA (20 s) lifetimes run out during 24 s of pings
+  pings_across 24 $W/we-rekey-ping.txt
+  check "$CASE: the kernel's soft expire made us rekey the Child SA" \
+    bash -c "grep -q 'reached its soft lifetime' $OUT/ours-$CASE.log && grep -q 'rekeyed.*ESP=>' $OUT/ours-$CASE.log"
+  check "$CASE: the peer took our Delete of the old Child SA" grep -q 'old Child SA .* deleted after the rekey' "$OUT/ours-$CASE.log"
+  check "$CASE: we rekeyed the IKE SA" grep -q 'IKE SA rekeyed (we initiated)' "$OUT/ours-$CASE.log"
+  # the responder sends on its new SA once it has answered: a reply can beat our install of it by a
+  # millisecond (the same race as between libreswan and strongSwan), so one of 240 may go
+  check "$CASE: at most one of 240 pings lost across our rekeys" \
+    bash -c "grep -Eq ' (240|239) received' $W/we-rekey-ping.txt"
+  ip netns exec $US cat /proc/net/xfrm_stat > "$OUT/xfrm_stat-$CASE.txt" 2>/dev/null
+  check "$CASE: one IKE SA left (the old one deleted)" bash -c "! grep -q 'giving up' $OUT/ours-$CASE.log"
+}
+
+libreswan_rekeys() { # libreswan rekeys the Child SA, then the IKE SA, while pings flow
+  pings_across 8 $W/ls-rekey-ping.txt &
+  local pp=$!
+  sleep 1
+  ip netns exec east "$LS_BIN/whack" --ctlsocket $E/ls/run/pluto.ctl --name t --rekey-ipsec >/dev/null 2>&1
+  sleep 2
+  ip netns exec east "$LS_BIN/whack" --ctlsocket $E/ls/run/pluto.ctl --name t --rekey-ike >/dev/null 2>&1
+  wait $pp
+  check "$CASE: libreswan rekeyed the Child SA and we answered" grep -q 'rekeyed by the peer' "$OUT/ours-$CASE.log"
+  check "$CASE: libreswan rekeyed the IKE SA and we answered" grep -q 'IKE SA rekeyed (the peer initiated)' "$OUT/ours-$CASE.log"
+  check "$CASE: no ping lost across libreswan's rekeys" grep -q ' 0% packet loss' $W/ls-rekey-ping.txt
+  sleep 1
+  check "$CASE: traffic flows after the rekeys" ip netns exec $US ping -c 3 -i 0.2 -W 2 -q $THEM
+}
+
 ours() { # ROLE AUTH [extra]
   local role=$1 auth=$2; shift 2
   ip netns exec $US "$PEER" --local ${OURS_LOCAL:-192.0.2.1} --remote ${OURS_REMOTE:-192.0.2.2} --auth "$auth" --$role \
@@ -106,8 +141,10 @@ for auth in null rsasig; do
     want $CASE || continue
     flush
     ls_start $auth
-    extra=()
-    [ $auth = rsasig ] && extra=(--peer-key "$LSKEY")
+    extra=(--timeout 120)
+    [ $auth = rsasig ] && extra+=(--peer-key "$LSKEY")
+    # one case where our short lifetimes make us rekey both SAs while traffic flows
+    [ $auth = rsasig ] && [ $role = initiate ] && extra+=(--salifetime 12 --ikelifetime 20)
     if [ $role = initiate ]; then
       ours initiate $auth "${extra[@]}"
     else
@@ -118,6 +155,11 @@ for auth in null rsasig; do
     if wait_for 20 test -s $W/up; then
       ok "$CASE: IKE SA and Child SA up"
       traffic
+      if [ $auth = rsasig ] && [ $role = initiate ]; then
+        we_rekey
+      elif [ $auth = null ] && [ $role = respond ]; then
+        libreswan_rekeys
+      fi
     else
       not_ok "$CASE: IKE SA and Child SA up"
     fi
@@ -193,7 +235,9 @@ for role in initiate respond; do
   SS_IKE= SS_ESP=
   [ $algs = cbc ] && SS_IKE=aes256-sha256-prfsha256-ecp256 SS_ESP=aes128-sha256
   ss_start
-  if [ $role = initiate ]; then
+  if [ $role = initiate ] && [ $algs = gcm ]; then
+    ours initiate rsasig --peer-key "$SSKEY" --timeout 120 --salifetime 12 --ikelifetime 20
+  elif [ $role = initiate ]; then
     ours initiate rsasig --peer-key "$SSKEY"
   else
     ours respond rsasig --peer-key "$SSKEY"
@@ -222,6 +266,7 @@ for role in initiate respond; do
     check "$CASE: no ping lost across the rekey" grep -q ' 0% packet loss' $W/rekey-ping.txt
     sleep 1
     check "$CASE: traffic flows on the new SAs" ip netns exec west ping -c 3 -i 0.2 -W 2 -q 192.0.2.2
+    [ $role = initiate ] && we_rekey
   else
     not_ok "$CASE: IKE SA and Child SA up"
   fi

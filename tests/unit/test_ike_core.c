@@ -379,7 +379,7 @@ static void test_nat_traversal(void **state)
     assert_string_equal(oe_addr_str(&n->b.child.remote, s2), "203.0.113.9");
     /* only the side behind the NAT sends keepalives, and again when its timer fires */
     int before = n->keepalives;
-    assert_true(before >= 1);
+    assert_int_equal(before, 0); /* the first after 20 s */
     ike_timer(n->a.core, a->serial, 20000, &n->a.acts);
     ike_timer(n->b.core, b->serial, 20000, &n->b.acts);
     run(n, &n->a);
@@ -403,6 +403,116 @@ static void test_no_nat(void **state)
     assert_int_equal(n->a.core->sas->local.port, 500);
     assert_int_equal(n->a.child.encap_local, 0);
     assert_int_equal(n->keepalives, 0);
+}
+
+static int count_kind(const struct side *s, enum ike_action_kind kind)
+{
+    int c = 0;
+    for (size_t i = 0; i < s->acts.n; i++)
+        c += s->acts.v[i].kind == kind;
+    return c;
+}
+
+/* The kernel's soft expire on A: A rekeys the Child SA, both install the new pair, both retire the old. */
+static void test_child_rekey_initiated(void **state)
+{
+    struct net *n = *state;
+    initiate(n, IKE_AUTHBY_RSASIG);
+    expect_tunnel(n);
+    assert_int_equal(n->a.child.hard_s, 8 * 3600);
+    assert_true(n->a.child.soft_s < n->a.child.hard_s && n->a.child.soft_s >= 8 * 3600 - 540 - 270);
+    struct ike_child_sa old_a = n->a.child;
+    ike_child_expired(n->a.core, old_a.spi_in, false, 1000, &n->a.acts);
+    /* a second soft expire (the other SA of the pair) starts nothing more */
+    ike_child_expired(n->a.core, old_a.spi_out, false, 1000, &n->a.acts);
+    assert_int_equal(count_kind(&n->a, IKE_ACT_SEND), 1);
+    pump(n);
+    assert_int_equal(n->a.installs, 2);
+    assert_int_equal(n->b.installs, 2);
+    assert_int_not_equal(n->a.child.spi_in, old_a.spi_in);
+    assert_int_equal(n->a.child.reqid, old_a.reqid); /* same policies */
+    assert_int_equal(n->a.child.spi_out, n->b.child.spi_in);
+    assert_int_equal(n->b.child.spi_out, n->a.child.spi_in);
+    assert_memory_equal(n->a.child.key_out, n->b.child.key_in, n->a.child.key_len);
+    assert_memory_equal(n->b.child.key_out, n->a.child.key_in, n->a.child.key_len);
+    assert_memory_not_equal(n->a.child.key_out, old_a.key_out, n->a.child.key_len);
+    /* each side took its old pair out of the kernel, and only the SAs */
+    assert_int_equal(n->a.deletes, 1);
+    assert_int_equal(n->b.deletes, 1);
+    assert_int_equal(n->a.core->sas->old_spi_in, 0);
+    assert_int_equal(n->b.core->sas->old_spi_in, 0);
+    /* and again: the rekeyed SA rekeys too */
+    ike_child_expired(n->a.core, n->a.child.spi_in, false, 2000, &n->a.acts);
+    pump(n);
+    assert_int_equal(n->a.installs, 3);
+    assert_memory_equal(n->a.child.key_out, n->b.child.key_in, n->a.child.key_len);
+}
+
+/* The hard lifetime: the IKE SA goes, with a Delete the peer hears. */
+static void test_child_hard_expire(void **state)
+{
+    struct net *n = *state;
+    initiate(n, IKE_AUTHBY_RSASIG);
+    ike_child_expired(n->a.core, n->a.child.spi_out, true, 1000, &n->a.acts);
+    pump(n);
+    assert_int_equal(n->a.downs, 1);
+    assert_int_equal(n->b.downs, 1);
+    assert_int_equal(ike_sa_count(n->a.core), 0);
+    assert_int_equal(ike_sa_count(n->b.core), 0);
+}
+
+static void short_ike_lifetime(int side, struct ike_config *cfg)
+{
+    (void)side;
+    cfg->ike_lifetime_s = 100;
+}
+
+static int setup_short_ike(void **state)
+{
+    tune = short_ike_lifetime;
+    return setup(state);
+}
+
+/* IKE SA rekey from either end: new SPIs and keys on both, the same serial and Child SA, the old self deleted. */
+static void rekey_ike_from(struct net *n, struct side *s)
+{
+    struct ike_sa *sa = s->core->sas;
+    struct side *other = s == &n->a ? &n->b : &n->a;
+    uint64_t old_i = sa->spi_i, old_r = sa->spi_r;
+    unsigned serial = sa->serial;
+    uint32_t child_in = s->child.spi_in;
+    assert_true(sa->ike_rekey_at > 0 && sa->ike_rekey_at <= 100000);
+    ike_timer(s->core, serial, sa->ike_rekey_at, &s->acts);
+    pump(n);
+    assert_int_equal(ike_sa_count(n->a.core), 1); /* the retired selves are gone */
+    assert_int_equal(ike_sa_count(n->b.core), 1);
+    struct ike_sa *x = n->a.core->sas, *y = n->b.core->sas;
+    assert_int_equal(s->core->sas->serial, serial);
+    assert_true(s->core->sas->initiator);          /* the rekey's initiator is the new SA's */
+    assert_false(other->core->sas->initiator);
+    assert_true(x->spi_i != old_i && x->spi_r != old_r);
+    assert_true(x->spi_i == y->spi_i && x->spi_r == y->spi_r);
+    assert_memory_equal(x->sk_d, y->sk_d, x->prf_len);
+    assert_int_equal(s->core->sas->child_spi_in, child_in); /* the Child SA lives on */
+    assert_int_equal(n->a.downs + n->b.downs, 0);
+    assert_int_equal(n->a.deletes + n->b.deletes, 0);
+}
+
+static void test_ike_rekey(void **state)
+{
+    struct net *n = *state;
+    initiate(n, IKE_AUTHBY_RSASIG);
+    rekey_ike_from(n, &n->a);
+    rekey_ike_from(n, &n->b); /* the original responder rekeys the new SA */
+    /* the Child SA rekeys under the new SK_d and both ends agree */
+    ike_child_expired(n->b.core, n->b.child.spi_in, false, 300000, &n->b.acts);
+    pump(n);
+    assert_memory_equal(n->a.child.key_out, n->b.child.key_in, n->a.child.key_len);
+    assert_memory_equal(n->b.child.key_out, n->a.child.key_in, n->a.child.key_len);
+    /* and a Delete under the new keys takes both down */
+    ike_delete(n->a.core, n->a.serial, 300000, &n->a.acts);
+    pump(n);
+    assert_int_equal(ike_sa_count(n->b.core), 0);
 }
 
 static void test_corrupt_sk_dropped(void **state)
@@ -680,6 +790,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cbc, setup_cbc, teardown),
         cmocka_unit_test_setup_teardown(test_nat_traversal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_nat, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_child_rekey_initiated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_child_hard_expire, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ike_rekey, setup_short_ike, teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initial_contact_replaces_old_sa, setup, teardown),
         cmocka_unit_test_setup_teardown(test_simultaneous_initiation, setup, teardown),
