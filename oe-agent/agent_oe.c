@@ -170,6 +170,7 @@ static void on_up(void *arg, const struct ike_action *act)
         bool known = a->recent[act->serial % 32].serial == act->serial;
         snprintf(p->dnssec, sizeof(p->dnssec), "%s", known ? a->recent[act->serial % 32].verdict : "-");
     }
+    p->ike_serial = act->serial; /* after simultaneous initiation, the IKE SA that stayed */
     p->state = PEER_TUNNEL;
     p->since = a->now();
     p->active = p->since;
@@ -191,8 +192,8 @@ static void on_down(void *arg, const struct ike_action *act)
 {
     struct agent *a = arg;
     struct oe_peer *p = act->tag ? peer_by_instance(&a->peers, act->tag) : peer_by_serial(&a->peers, act->serial);
-    if (p == NULL)
-        return;
+    if (p == NULL || (p->state == PEER_TUNNEL && p->ike_serial != act->serial))
+        return; /* an IKE SA that no longer serves the peer (its twin does) */
     if (p->state == PEER_HOLD) {
         char why[600];
         snprintf(why, sizeof(why), "IKE failed: %s", act->text);

@@ -252,9 +252,42 @@ int ike_child_keymat(const struct ike_sa *sa, bool we_initiated, const uint8_t *
     return rc;
 }
 
+/* Which end started this IKE SA: its address is the tie-breaker between twins. */
+static bool initiated_by_lower(const struct ike_sa *sa)
+{
+    const struct oe_addr *i = sa->initiator ? &sa->local.addr : &sa->remote.addr;
+    const struct oe_addr *r = sa->initiator ? &sa->remote.addr : &sa->local.addr;
+    return oe_addr_u128(i) < oe_addr_u128(r);
+}
+
+/*
+ * Both ends initiated at once: two IKE SAs for one host pair, each started
+ * by one end. Both ends keep the one started by the lower address and
+ * delete the other, whichever finishes first.
+ */
+static struct ike_sa *twin_of(const struct ike_core *core, const struct ike_sa *sa)
+{
+    for (struct ike_sa *t = core->sas; t; t = t->next)
+        if (t != sa && !t->retired && t->state != SA_DELETING && t->initiator != sa->initiator &&
+            oe_addr_eq(&t->local_host, &sa->local_host) && oe_addr_eq(&t->remote_host, &sa->remote_host))
+            return t;
+    return NULL;
+}
+
 static void established(struct ike_core *core, struct ike_sa *sa, const struct ike_esp_algs *algs,
                         const struct ike_id *peer_id, struct ike_actions *out)
 {
+    struct ike_sa *twin = twin_of(core, sa);
+    if (twin && initiated_by_lower(twin)) {
+        /* the twin serves, or will: this one goes before it installs anything (packets
+         * released into it would reach a peer that never installs it) */
+        sa->state = SA_ESTABLISHED;
+        ike_log(out, sa, "both ends initiated: #%u (started by the lower address) %s; deleting this one",
+                twin->serial, twin->state == SA_ESTABLISHED ? "stays" : "will serve");
+        sa->child_spi_out = 0;
+        ike_delete(core, sa->serial, core->now, out);
+        return;
+    }
     struct ike_action *in = ike_act(out, IKE_ACT_INSTALL, sa);
     if (in == NULL)
         return;
@@ -286,6 +319,11 @@ static void established(struct ike_core *core, struct ike_sa *sa, const struct i
             sa->initiator ? "initiator" : "responder", sa->serial,
             oe_addr_str(&sa->local_host, l), oe_addr_str(&sa->remote_host, r), c->encap_local ? "inUDP" : "",
             sa->child_spi_out, sa->child_spi_in, ike_algs_name(algs->encr, algs->bits, algs->integ, xfrm, sizeof(xfrm)));
+    if (twin && twin->state == SA_ESTABLISHED) {
+        ike_log(out, twin, "both ends initiated: #%u (started by the lower address) takes over; deleting this one",
+                sa->serial);
+        ike_delete(core, twin->serial, core->now, out);
+    }
     sa->keepalive_at = sa->nat_local ? core->now + IKE_NATT_KEEPALIVE_MS : 0;
     sa->ike_rekey_at = core->cfg.ike_lifetime_s ? core->now + (uint64_t)ike_rekey_after(core->cfg.ike_lifetime_s) * 1000 : 0;
     ike_arm_established(core, sa, out);

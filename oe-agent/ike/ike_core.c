@@ -285,6 +285,11 @@ void ike_sa_fail(struct ike_core *core, struct ike_sa *sa, struct ike_actions *o
         snprintf(a->text, sizeof(a->text), "%s", why);
     if (sa->state == SA_ESTABLISHED && sa->child_spi_out) {
         ike_act_delete_child(out, sa);
+        /* another IKE SA's Child SA holds the same selectors: its policies stay */
+        for (const struct ike_sa *o = core->sas; o; o = o->next)
+            if (o != sa && !o->retired && o->state == SA_ESTABLISHED && o->child_spi_out &&
+                oe_addr_eq(&o->local_host, &sa->local_host) && oe_addr_eq(&o->remote_host, &sa->remote_host))
+                out->v[out->n - 1].child.sas_only = true;
     }
     if (sa->state == SA_INIT_DONE || sa->state == SA_WAIT_KEY)
         core->half_open--;

@@ -124,6 +124,39 @@ check "  the peer hears the Delete and traps again" wait_for 10 grep -q '192.0.2
 ip netns exec west ping -c 3 -i 0.3 -W 5 192.0.2.2 > $OUT/ping-after-idle.txt 2>&1
 check "  the next packet negotiates a new tunnel" bash -c "grep -q ' [1-3] received' $OUT/ping-after-idle.txt && [ \$(grep -c '192.0.2.2: tunnel up' /tmp/west/agent.log) -ge 2 ]"
 
+# --- both ends initiate at once: one tunnel remains ---------------------------------------
+# fresh agents on both (no tunnel, no memory), 150 ms each way on both links so that both
+# IKE_SA_INIT requests are on the wire before either answer
+for n in west east; do eval "kill -9 \$PID_$n"; eval "wait \$PID_$n" 2>/dev/null; ip -n $n xfrm state flush; ip -n $n xfrm policy flush; done
+for n in west east; do cp /tmp/$n/agent.log /tmp/$n/agent-before-simultaneous.log; : > /tmp/$n/agent.log; rm -rf /tmp/$n/policies; done
+AGENT_GLOBAL_east=""
+agent west "private-or-clear=192.0.2.0/24" "private=192.0.2.128/25" "private-or-clear=2001:db8::/64"
+agent east "private-or-clear=192.0.2.0/24" "private-or-clear=2001:db8::/64"
+lanif() { ip -n $1 -o link show | awk -F': ' '/lan/ {sub(/@.*/, "", $2); print $2}'; }
+for n in west east; do ip netns exec $n tc qdisc add dev $(lanif $n) root netem delay 150ms; done
+ip netns exec west ping -c 10 -i 0.3 -W 5 192.0.2.2 > $OUT/ping-simul-west.txt 2>&1 &
+pw=$!
+ip netns exec east ping -c 10 -i 0.3 -W 5 192.0.2.1 > $OUT/ping-simul-east.txt 2>&1 &
+pe=$!
+wait $pw $pe
+for n in west east; do ip netns exec $n tc qdisc del dev $(lanif $n) root; done
+check "simultaneous: both ends initiated (the requests crossed)" \
+  bash -c "grep -q 'initiating IKEv2 connection to 192.0.2.2' /tmp/west/agent.log && grep -q 'initiating IKEv2 connection to 192.0.2.1' /tmp/east/agent.log"
+check "  both agents kept the IKE SA started by the lower address and deleted the other" \
+  bash -c "grep -q 'both ends initiated' /tmp/west/agent.log && grep -q 'both ends initiated' /tmp/east/agent.log"
+check "  one tunnel on each side" bash -c "[ \$($BIN/ipsec trafficstatus --ctlsocket /tmp/west/oe.ctl | grep -c '192.0.2.2') = 1 ] && [ \$($BIN/ipsec trafficstatus --ctlsocket /tmp/east/oe.ctl | grep -c '192.0.2.1') = 1 ]"
+for n in west east; do ip -n $n xfrm state > $OUT/xfrm-simul-$n.txt; ip -n $n xfrm policy > $OUT/xfrm-policy-simul-$n.txt; done
+# (spi 0: the kernel's larval placeholders from the ACQUIREs, gone after xfrm_acq_expires)
+check "  one ESP pair in each kernel" bash -c "[ \$(ip -n west xfrm state | grep 'proto esp' | grep -vc 'spi 0x00000000') = 2 ] && [ \$(ip -n east xfrm state | grep 'proto esp' | grep -vc 'spi 0x00000000') = 2 ]"
+# the lower address's own pings wait in its hold and all arrive; the higher one's held pings are
+# released when it installs as the responder, a moment before the initiator installs: those go
+check "  west's pings all answered (held, then through the tunnel west started)" grep -q ' 10 received' $OUT/ping-simul-west.txt
+check "  east's pings answered once the tunnel is up" grep -Eq ' ([5-9]|10) received' $OUT/ping-simul-east.txt
+ip netns exec west ping -c 3 -i 0.2 -W 2 192.0.2.2 > $OUT/ping-simul-after.txt 2>&1
+check "  and traffic keeps flowing on the tunnel that stayed" grep -q ' 3 received' $OUT/ping-simul-after.txt
+check "  through ESP" bash -c "ip -n west -s xfrm state | grep -q 'proto esp'"
+for n in west east; do cat /tmp/$n/agent.log >> /tmp/$n/agent-before-simultaneous.log; mv /tmp/$n/agent-before-simultaneous.log /tmp/$n/agent.log; done
+
 for n in west east bogus; do cp /tmp/$n/agent.log "$OUT/agent-$n.log" 2>/dev/null; done
 cp $L/unbound.log "$OUT/" 2>/dev/null
 lab_down

@@ -22,7 +22,7 @@ struct side {
     struct dnskeys_hostkey *hk;
     struct dnskeys_pubkey peer_key; /* what its NEED_KEY answers */
     bool allow_null, answer_keys;
-    int ups, downs, installs, deletes, sends, timers, need_keys;
+    int ups, downs, installs, deletes, policy_deletes, sends, timers, need_keys;
     struct ike_child_sa child;
     char last_down[300];
     unsigned serial;
@@ -152,7 +152,7 @@ static void run(struct net *n, struct side *s)
             break;
         case IKE_ACT_TIMER: s->timers++; break;
         case IKE_ACT_INSTALL: s->installs++; s->child = a->child; break;
-        case IKE_ACT_DELETE: s->deletes++; break;
+        case IKE_ACT_DELETE: s->deletes++; s->policy_deletes += !a->child.sas_only; break;
         case IKE_ACT_UP: s->ups++; break;
         case IKE_ACT_DOWN: s->downs++; snprintf(s->last_down, sizeof(s->last_down), "%s", a->text); break;
         case IKE_ACT_NEED_KEY: s->need_keys++; break;
@@ -597,12 +597,22 @@ static void test_simultaneous_initiation(void **state)
                               .remote_host = n->b.ep.addr, .auth = IKE_AUTHBY_NULL};
     struct ike_initiate rb = {.local = n->b.ep, .remote = n->a.ep, .local_host = n->b.ep.addr,
                               .remote_host = n->a.ep.addr, .auth = IKE_AUTHBY_NULL};
+    n->a.verbose = n->b.verbose = getenv("IKE_TEST_VERBOSE") != NULL;
     ike_initiate(n->a.core, &ra, 0, &n->a.acts);
     ike_initiate(n->b.core, &rb, 0, &n->b.acts);
     pump(n);
-    /* each side both initiated and responded: both exchanges complete */
-    assert_int_equal(n->a.ups, 2);
-    assert_int_equal(n->b.ups, 2);
+    /* each side both initiated and responded; the IKE SA started by the lower address (A's) stays */
+    assert_int_equal(ike_sa_count(n->a.core), 1);
+    assert_int_equal(ike_sa_count(n->b.core), 1);
+    assert_true(n->a.core->sas->initiator);
+    assert_false(n->b.core->sas->initiator);
+    /* the tunnel the kernel keeps is the winner's, the same pair on both sides */
+    assert_int_equal(n->a.child.spi_out, n->b.child.spi_in);
+    assert_int_equal(n->b.child.spi_out, n->a.child.spi_in);
+    assert_int_equal(n->a.core->sas->child_spi_in, n->a.child.spi_in);
+    assert_int_equal(n->b.core->sas->child_spi_in, n->b.child.spi_in);
+    /* a twin that was installed went without its policies (sas_only), so the winner's stay */
+    assert_int_equal(n->a.policy_deletes + n->b.policy_deletes, 0);
 }
 
 static bool logged_by(struct side *s, const char *needle)
