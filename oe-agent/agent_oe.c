@@ -24,6 +24,10 @@ struct pending {
     unsigned instance;   /* initiator: the held peer */
     unsigned serial;     /* responder: the IKE SA that waits */
     enum policy_group group;
+    /* responder: the host the initiator, a gateway, asks a tunnel for, and the gateway's key once found */
+    struct oe_addr client, gateway;
+    bool has_client, have_key;
+    struct dnskeys_pubkey key;
 };
 
 static void log_peer(const struct oe_peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -39,6 +43,14 @@ static void log_peer(const struct oe_peer *p, const char *fmt, ...)
 
 /* ---- initiator ---- */
 
+static bool agent_is_local(const struct agent *a, const struct oe_addr *x)
+{
+    for (size_t i = 0; i < a->nlocal; i++)
+        if (oe_addr_eq(&a->local[i], x))
+            return true;
+    return false;
+}
+
 static void initiate(struct agent *a, struct oe_peer *p, enum ike_authby auth, const struct dnskeys_pubkey *key,
                      const struct oe_addr *gateway)
 {
@@ -46,6 +58,15 @@ static void initiate(struct agent *a, struct oe_peer *p, enum ike_authby auth, c
     memset(&req, 0, sizeof(req));
     req.local.addr = p->local;
     req.local.port = 500;
+    if (!agent_is_local(a, &p->local)) {
+        /* a host behind us (subnets =): we are its gateway and speak IKE from our own address */
+        for (size_t i = 0; i < a->nlocal; i++) {
+            if (a->local[i].family == p->local.family) {
+                req.local.addr = a->local[i];
+                break;
+            }
+        }
+    }
     req.remote.addr = *gateway;
     req.remote.port = 500;
     req.local_host = p->local;
@@ -57,9 +78,13 @@ static void initiate(struct agent *a, struct oe_peer *p, enum ike_authby auth, c
     p->gateway = *gateway;
     snprintf(p->auth, sizeof(p->auth), "%s", auth == IKE_AUTHBY_NULL ? "null" : "rsasig");
     p->ike_serial = ike_initiate(a->ike, &req, ike_io_now(), ike_io_actions(a->io));
-    char gw[OE_ADDR_STRLEN];
-    log_peer(p, "negotiating IKEv2 with %s (%s) as #%u", oe_addr_str(gateway, gw),
-             auth == IKE_AUTHBY_NULL ? "NULL authentication" : "RSA key from DNS", p->ike_serial);
+    char gw[OE_ADDR_STRLEN], client[OE_ADDR_STRLEN + 20] = "";
+    if (!oe_addr_eq(&req.local.addr, &p->local)) {
+        char c[OE_ADDR_STRLEN];
+        snprintf(client, sizeof(client), " for %s behind us", oe_addr_str(&p->local, c));
+    }
+    log_peer(p, "negotiating IKEv2 with %s (%s)%s as #%u", oe_addr_str(gateway, gw),
+             auth == IKE_AUTHBY_NULL ? "NULL authentication" : "RSA key from DNS", client, p->ike_serial);
     ike_io_apply(a->io, ike_io_actions(a->io));
 }
 
@@ -222,6 +247,43 @@ static void answer_key(struct agent *a, unsigned serial, const struct dnskeys_pu
     ike_io_apply(a->io, ike_io_actions(a->io));
 }
 
+static void pending_free(struct pending *pd)
+{
+    dnskeys_key_free(&pd->key);
+    free(pd);
+}
+
+/* The client's own record: does it name the initiator as its gateway, with the initiator's key? */
+static void on_client_record(const struct dnskeys_answer *ans, void *arg)
+{
+    struct pending *pd = arg;
+    struct agent *a = pd->a;
+    const struct oe_group_config *gc = &a->cfg->groups[pd->group];
+    const struct dnskeys_record *rec = ans->n > 0 && ans->records[0].usable ? &ans->records[0] : NULL;
+    char c[OE_ADDR_STRLEN], g[OE_ADDR_STRLEN];
+    oe_addr_str(&pd->client, c);
+    oe_addr_str(&pd->gateway, g);
+    const char *no = NULL;
+    if (ans->verdict == DNSKEYS_BOGUS)
+        no = "its record is DNSSEC bogus";
+    else if (rec == NULL)
+        no = "it has no usable record";
+    else if (ans->verdict != DNSKEYS_SECURE && gc->dnssec != OE_DNSSEC_INSECURE_OK)
+        no = "its record is not DNSSEC secure";
+    else if ((rec->gw_type != DNSKEYS_GW_IPV4 && rec->gw_type != DNSKEYS_GW_IPV6) || !oe_addr_eq(&rec->gw_addr, &pd->gateway))
+        no = "its record names another gateway";
+    else if (rec->key.len != pd->key.len || memcmp(rec->key.rfc3110, pd->key.rfc3110, pd->key.len) != 0)
+        no = "its record carries another key";
+    if (no) {
+        oe_log("#%u: %s may not speak for %s: %s (%s)", pd->serial, g, c, no, ans->owner);
+    } else {
+        oe_log("#%u: %s is the gateway of %s (%s, %s)", pd->serial, g, c, ans->owner, dnskeys_verdict_name(ans->verdict));
+        ike_peer_client_ok(a->ike, pd->serial);
+    }
+    answer_key(a, pd->serial, &pd->key, false);
+    pending_free(pd);
+}
+
 static void on_responder_key(const struct dnskeys_answer *ans, void *arg)
 {
     struct pending *pd = arg;
@@ -229,7 +291,6 @@ static void on_responder_key(const struct dnskeys_answer *ans, void *arg)
     const struct oe_group_config *gc = &a->cfg->groups[pd->group];
     const struct dnskeys_record *rec = ans->n > 0 && ans->records[0].usable ? &ans->records[0] : NULL;
     unsigned serial = pd->serial;
-    free(pd);
     a->recent[serial % 32].serial = serial;
     snprintf(a->recent[serial % 32].verdict, sizeof(a->recent[0].verdict), "%s", dnskeys_verdict_name(ans->verdict));
     if (ans->verdict == DNSKEYS_BOGUS) {
@@ -246,7 +307,16 @@ static void on_responder_key(const struct dnskeys_answer *ans, void *arg)
     } else {
         oe_log("#%u: no usable key for the initiator at %s", serial, ans->owner);
     }
+    if (rec && pd->has_client && dnskeys_key_copy(&rec->key, &pd->key) == 0) {
+        /* the initiator is a gateway for another host: that host's record must name it */
+        struct oe_error err;
+        pd->have_key = true;
+        if (dnskeys_lookup_addr(a->res, &pd->client, on_client_record, pd, &err) == 0)
+            return;
+        oe_log("#%u: cannot check the initiator speaks for its client: %s", serial, err.msg);
+    }
     answer_key(a, serial, rec ? &rec->key : NULL, gc->auth == OE_AUTH_RSASIG_OR_NULL);
+    pending_free(pd);
 }
 
 /* Responder: may this initiator have a tunnel, and with which key? */
@@ -254,8 +324,11 @@ static void on_need_key(void *arg, const struct ike_action *act)
 {
     struct agent *a = arg;
     char r[OE_ADDR_STRLEN];
-    oe_addr_str(&act->remote.addr, r);
-    const struct policy_rule *rule = policy_lookup(a->set, &act->remote.addr, 0, 0, 0);
+    /* the host whose traffic it is: the initiator, or the client it is the gateway of */
+    const struct oe_addr *peer = act->child.remote_host.family ? &act->child.remote_host : &act->remote.addr;
+    bool client = !oe_addr_eq(peer, &act->remote.addr);
+    oe_addr_str(peer, r);
+    const struct policy_rule *rule = policy_lookup(a->set, peer, 0, 0, 0);
     enum policy_group g = rule ? rule->group : POLICY_CLEAR;
     if (g != POLICY_CLEAR_OR_PRIVATE && g != POLICY_PRIVATE_OR_CLEAR && g != POLICY_PRIVATE) {
         oe_log("#%u: refusing IKE from %s: its policy group is %s%s", act->serial, r, policy_group_name(g),
@@ -277,7 +350,8 @@ static void on_need_key(void *arg, const struct ike_action *act)
     struct oe_addr id_addr;
     int rc = -1;
     if (pd != NULL) {
-        *pd = (struct pending){.a = a, .serial = act->serial, .group = g};
+        *pd = (struct pending){.a = a, .serial = act->serial, .group = g, .client = *peer,
+                               .gateway = act->remote.addr, .has_client = client};
         if (act->id[0] == '@')
             rc = dnskeys_lookup_name(a->res, act->id + 1, on_responder_key, pd, &err);
         else if (oe_addr_parse(act->id, &id_addr) == 0)
@@ -369,6 +443,8 @@ int agent_oe_start(struct agent *a, struct oe_error *err)
     ic.hostkey = a->hk;
     ic.child_lifetime_s = a->cfg->salifetime;
     ic.ike_lifetime_s = a->cfg->ikelifetime;
+    memcpy(ic.subnets, a->cfg->subnets, sizeof(ic.subnets));
+    ic.nsubnets = a->cfg->nsubnets;
     a->ike = ike_core_new(&ic, err);
     a->nlocal = a->ike ? local_addresses(a->cfg, a->local, AGENT_MAX_LOCAL, err) : 0;
     struct ike_io_hooks hooks = {on_up, on_down, on_need_key, on_rekeyed, a};

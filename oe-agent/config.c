@@ -125,6 +125,24 @@ int oe_config_set(struct oe_config *c, const char *key, const char *value, struc
         }
         return 0;
     }
+    if (!strcmp(key, "subnets")) {
+        char copy[512];
+        snprintf(copy, sizeof(copy), "%s", value);
+        c->nsubnets = 0;
+        for (char *save, *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+            struct oe_error e;
+            if (c->nsubnets == sizeof(c->subnets) / sizeof(c->subnets[0])) {
+                oe_error_set(err, "subnets: more than %zu", sizeof(c->subnets) / sizeof(c->subnets[0]));
+                return -1;
+            }
+            if (oe_prefix_parse(t, &c->subnets[c->nsubnets], &e) != 0) {
+                oe_error_set(err, "subnets: \"%s\": %s", t, e.msg);
+                return -1;
+            }
+            c->nsubnets++;
+        }
+        return 0;
+    }
     if (!strcmp(key, "salifetime") || !strcmp(key, "ikelifetime")) {
         uint32_t *v = key[0] == 's' ? &c->salifetime : &c->ikelifetime;
         if (oe_duration_parse(value, v) != 0 || *v < 10) {

@@ -33,6 +33,8 @@ struct oe_config {
     uint32_t hold_lifetime; /* a hold never outlives this */
     uint32_t idle_timeout;  /* a tunnel without traffic this long is deleted; 0: never */
     uint32_t salifetime, ikelifetime; /* Child SA and IKE SA lifetimes (rekeyed before) */
+    struct oe_prefix subnets[8];      /* a gateway's: the hosts behind it it answers and initiates for */
+    size_t nsubnets;
     bool nofork;
     bool ike;               /* negotiate (IKEv2 + DNS); off: every peer gets its failure shunt */
     char listen_spec[256];  /* IKE addresses; empty: every address of the host */

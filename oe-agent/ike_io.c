@@ -207,12 +207,14 @@ static void arm(struct ike_io *io, unsigned serial, uint32_t ms)
         io->timers[io->ntimers++] = (struct io_timer){serial, ike_io_now() + ms};
 }
 
-static void tunnel_policies(const struct ike_child_sa *c, struct kernel_policy p[2])
+/* out and in; and fwd when the local end is a host behind us (we are its gateway): how many */
+static int tunnel_policies(const struct ike_child_sa *c, struct kernel_policy p[3])
 {
-    memset(p, 0, 2 * sizeof(*p));
-    for (int i = 0; i < 2; i++) {
+    int n = oe_addr_eq(&c->local_host, &c->local) ? 2 : 3;
+    memset(p, 0, 3 * sizeof(*p));
+    for (int i = 0; i < n; i++) {
         bool out = i == 0;
-        p[i].dir = out ? KERNEL_DIR_OUT : KERNEL_DIR_IN;
+        p[i].dir = out ? KERNEL_DIR_OUT : i == 1 ? KERNEL_DIR_IN : KERNEL_DIR_FWD;
         p[i].action = KERNEL_TUNNEL;
         p[i].origin = KERNEL_ORIGIN_PEER;
         oe_prefix_host(out ? &c->local_host : &c->remote_host, &p[i].src);
@@ -221,6 +223,7 @@ static void tunnel_policies(const struct ike_child_sa *c, struct kernel_policy p
         p[i].tmpl_dst = out ? c->remote : c->local;
         p[i].reqid = c->reqid;
     }
+    return n;
 }
 
 static void install(struct ike_io *io, const struct ike_action *a)
@@ -251,9 +254,9 @@ static void install(struct ike_io *io, const struct ike_action *a)
             oe_log("#%u: %s", a->serial + 1, err.msg);
     }
     oe_wipe(sa, sizeof(sa));
-    struct kernel_policy p[2];
-    tunnel_policies(c, p);
-    for (int i = 0; i < 2; i++)
+    struct kernel_policy p[3];
+    int np = tunnel_policies(c, p);
+    for (int i = 0; i < np; i++)
         if (kernel_install(io->k, &p[i], &err) != 0)
             oe_log("#%u: %s", a->serial + 1, err.msg);
 }
@@ -262,9 +265,9 @@ static void uninstall(struct ike_io *io, const struct ike_action *a)
 {
     const struct ike_child_sa *c = &a->child;
     struct oe_error err;
-    struct kernel_policy p[2];
-    tunnel_policies(c, p);
-    for (int i = 0; i < 2 && !c->sas_only; i++)
+    struct kernel_policy p[3];
+    int np = tunnel_policies(c, p);
+    for (int i = 0; i < np && !c->sas_only; i++)
         kernel_remove(io->k, &p[i], &err);
     if (c->spi_out && kernel_sa_del(io->k, c->spi_out, &c->remote, &err) != 0)
         oe_log("#%u: %s", a->serial + 1, err.msg);

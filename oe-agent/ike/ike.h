@@ -33,6 +33,8 @@ struct ike_config {
     bool cbc_only;                         /* offer and take only AES-CBC with HMAC-SHA2, no GCM */
     uint32_t child_lifetime_s;             /* the kernel drops a Child SA after this; we rekey before */
     uint32_t ike_lifetime_s;               /* we rekey the IKE SA before this */
+    struct oe_prefix subnets[8];           /* a gateway's: peers may ask for tunnels to hosts in these */
+    size_t nsubnets;
 };
 
 void ike_config_defaults(struct ike_config *c);
@@ -75,7 +77,9 @@ enum ike_action_kind {
     IKE_ACT_DELETE,     /* child (SPIs and endpoints set) */
     IKE_ACT_UP,         /* IKE SA and Child SA established */
     IKE_ACT_DOWN,       /* the IKE SA is gone; text says why */
-    IKE_ACT_NEED_KEY,   /* responder: call ike_peer_key(serial) with id's key */
+    IKE_ACT_NEED_KEY,   /* responder: call ike_peer_key(serial) with id's key; child.remote_host is the
+                           host the peer asks a tunnel for (TSi): not its own address when it is a
+                           gateway, which then needs ike_peer_client_ok() first */
     IKE_ACT_REKEYED,    /* the Child SA was rekeyed: child has the new SPIs (installed too) */
     IKE_ACT_LOG,
 };
@@ -123,6 +127,8 @@ void ike_peer_key(struct ike_core *core, unsigned serial, const struct dnskeys_p
  * starts a rekey (CREATE_CHILD_SA), hard takes the IKE SA down.
  */
 void ike_child_expired(struct ike_core *core, uint32_t spi, bool hard, uint64_t now_ms, struct ike_actions *out);
+/* Before ike_peer_key: the peer, a gateway, may speak for the host it named in TSi. */
+void ike_peer_client_ok(struct ike_core *core, unsigned serial);
 /* Tear an IKE SA down with a Delete (INFORMATIONAL). */
 void ike_delete(struct ike_core *core, unsigned serial, uint64_t now_ms, struct ike_actions *out);
 size_t ike_sa_count(const struct ike_core *core);

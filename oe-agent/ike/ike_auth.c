@@ -165,6 +165,15 @@ static bool ts_covers(const struct ike_ts *ts, size_t n, const struct oe_addr *a
     return false;
 }
 
+/* A traffic selector that is one host (any protocol and port): its address. */
+static bool single_host(const struct ike_ts *ts, struct oe_addr *a)
+{
+    if (ts->start.family == 0 || !oe_addr_eq(&ts->start, &ts->end) || ts->sport != 0 || ts->eport != 65535)
+        return false;
+    *a = ts->start;
+    return true;
+}
+
 uint32_t ike_spi_of(const struct ike_proposal *p)
 {
     return (uint32_t)p->spi[0] << 24 | (uint32_t)p->spi[1] << 16 | (uint32_t)p->spi[2] << 8 | p->spi[3];
@@ -407,6 +416,12 @@ void ike_handle_auth_request(struct ike_core *core, struct ike_sa *sa, const uin
     sa->state = SA_WAIT_KEY;
     struct ike_action *a = ike_act(out, IKE_ACT_NEED_KEY, sa);
     if (a) {
+        a->child.local_host = sa->local_host;
+        a->child.remote_host = sa->remote_host;
+        /* the hosts the peer asks for: itself, or one it is the gateway of; us, or one behind us */
+        if (!sa->nat_remote)
+            single_host(&in->tsi[0], &a->child.remote_host);
+        single_host(&in->tsr[0], &a->child.local_host);
         a->id_type = in->idi.type;
         ike_describe_id(in->idi.type, in->idi.data, a->id, sizeof(a->id));
         snprintf(a->text, sizeof(a->text), "%s", in->auth_method == IKE_AUTH_NULL ? "null" : "rsasig");
@@ -434,10 +449,18 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
     sa->auth = in->auth_method == IKE_AUTH_NULL ? IKE_AUTHBY_NULL : IKE_AUTHBY_RSASIG;
     struct ike_esp_algs algs;
     const struct ike_proposal *esp = ike_choose_esp(&core->cfg, &in->sa, &algs);
-    if (sa->nat_remote && in->ntsi >= 1 && in->tsi[0].start.family == sa->remote_host.family &&
-        oe_addr_eq(&in->tsi[0].start, &in->tsi[0].end)) {
-        /* behind its NAT the peer is a private address: the tunnel is for that host */
-        sa->remote_host = in->tsi[0].start;
+    struct oe_addr host;
+    if (in->ntsi >= 1 && single_host(&in->tsi[0], &host) && !oe_addr_eq(&host, &sa->remote_host) &&
+        (sa->nat_remote || sa->client_ok)) {
+        /* behind its NAT the peer is a private address, or it is the gateway of the
+         * host it names (its DNS record says so): the tunnel is for that host */
+        sa->remote_host = host;
+    }
+    if (in->ntsr >= 1 && single_host(&in->tsr[0], &host) && !oe_addr_eq(&host, &sa->local_host)) {
+        /* a host behind us, if we are its gateway */
+        for (size_t i = 0; i < core->cfg.nsubnets; i++)
+            if (oe_prefix_contains(&core->cfg.subnets[i], &host))
+                sa->local_host = host;
     }
     if (esp == NULL || !ts_covers(in->tsi, in->ntsi, &sa->remote_host) ||
         !ts_covers(in->tsr, in->ntsr, &sa->local_host)) {

@@ -67,7 +67,8 @@ struct ike_sa {
     uint64_t rekey_ike_spi;   /* the new IKE SA's SPI (ours) */
     uint64_t ike_rekey_at, keepalive_at; /* core clock, ms; 0: never */
     bool retired;             /* an IKE SA's old self after a rekey: it only carries the Delete */
-    bool child_rekey_wanted;  /* the Child SA's soft lifetime came while an exchange was in flight */
+    bool child_rekey_wanted;
+    bool client_ok;           /* responder: the peer may ask for a tunnel to another host (it is its gateway) */  /* the Child SA's soft lifetime came while an exchange was in flight */
 
     /* the Child SA */
     uint32_t child_spi_in, child_spi_out;

@@ -21,7 +21,8 @@ struct side {
     struct ike_actions acts;
     struct dnskeys_hostkey *hk;
     struct dnskeys_pubkey peer_key; /* what its NEED_KEY answers */
-    bool allow_null, answer_keys;
+    bool allow_null, answer_keys, client_ok;
+    struct oe_addr asked_for;       /* NEED_KEY: the host the peer wants a tunnel to */
     int ups, downs, installs, deletes, policy_deletes, sends, timers, need_keys;
     struct ike_child_sa child;
     char last_down[300];
@@ -155,7 +156,7 @@ static void run(struct net *n, struct side *s)
         case IKE_ACT_DELETE: s->deletes++; s->policy_deletes += !a->child.sas_only; break;
         case IKE_ACT_UP: s->ups++; break;
         case IKE_ACT_DOWN: s->downs++; snprintf(s->last_down, sizeof(s->last_down), "%s", a->text); break;
-        case IKE_ACT_NEED_KEY: s->need_keys++; break;
+        case IKE_ACT_NEED_KEY: s->need_keys++; s->asked_for = a->child.remote_host; break;
         case IKE_ACT_REKEYED: break;
         case IKE_ACT_LOG: break;
         }
@@ -177,6 +178,10 @@ static void pump(struct net *n)
                 need_b = n->b.acts.v[i].serial;
         ike_actions_clear(&n->a.acts);
         ike_actions_clear(&n->b.acts);
+        if (need_a && n->a.client_ok)
+            ike_peer_client_ok(n->a.core, need_a);
+        if (need_b && n->b.client_ok)
+            ike_peer_client_ok(n->b.core, need_b);
         if (need_a)
             ike_peer_key(n->a.core, need_a, n->a.answer_keys ? &n->a.peer_key : NULL, n->a.allow_null, &n->a.acts);
         if (need_b)
@@ -515,6 +520,64 @@ static void test_ike_rekey(void **state)
     assert_int_equal(ike_sa_count(n->b.core), 0);
 }
 
+static void gateway_b(int side, struct ike_config *cfg)
+{
+    if (side == 1) {
+        oe_prefix_parse("203.0.113.0/24", &cfg->subnets[0], NULL);
+        cfg->nsubnets = 1;
+    }
+}
+
+static int setup_gateway(void **state)
+{
+    tune = gateway_b;
+    return setup(state);
+}
+
+/* A peer asks B, the gateway its DNS record names, for a tunnel to a host behind B. */
+static void test_gateway_responds_for_subnet(void **state)
+{
+    struct net *n = *state;
+    struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
+                               .auth = IKE_AUTHBY_RSASIG, .peer_key = n->a.peer_key};
+    oe_addr_parse("203.0.113.2", &req.remote_host);
+    ike_initiate(n->a.core, &req, 0, &n->a.acts);
+    pump(n);
+    assert_int_equal(n->a.ups, 1);
+    assert_int_equal(n->b.ups, 1);
+    char s1[OE_ADDR_STRLEN], s2[OE_ADDR_STRLEN];
+    assert_string_equal(oe_addr_str(&n->b.child.local_host, s1), "203.0.113.2");
+    assert_string_equal(oe_addr_str(&n->b.child.local, s2), "192.0.2.2");
+    /* a host outside the gateway's subnets is refused */
+    oe_addr_parse("198.51.100.9", &req.remote_host);
+    ike_initiate(n->a.core, &req, 0, &n->a.acts);
+    pump(n);
+    assert_int_equal(n->a.ups, 1);
+    assert_non_null(strstr(n->a.last_down, "TS_UNACCEPTABLE"));
+}
+
+/* B, a gateway, starts a tunnel for a host behind it: A takes it only when told B speaks for that host. */
+static void test_gateway_initiates_for_client(void **state)
+{
+    struct net *n = *state;
+    struct ike_initiate req = {.local = n->b.ep, .remote = n->a.ep, .remote_host = n->a.ep.addr,
+                               .auth = IKE_AUTHBY_RSASIG, .peer_key = n->b.peer_key};
+    oe_addr_parse("203.0.113.2", &req.local_host);
+    ike_initiate(n->b.core, &req, 0, &n->b.acts);
+    pump(n);
+    char s1[OE_ADDR_STRLEN];
+    assert_string_equal(oe_addr_str(&n->a.asked_for, s1), "203.0.113.2");
+    assert_int_equal(n->a.ups, 0); /* not vouched for: TS_UNACCEPTABLE */
+    assert_non_null(strstr(n->b.last_down, "TS_UNACCEPTABLE"));
+    n->a.client_ok = true;
+    ike_initiate(n->b.core, &req, 0, &n->b.acts);
+    pump(n);
+    assert_int_equal(n->a.ups, 1);
+    assert_int_equal(n->b.ups, 1);
+    assert_string_equal(oe_addr_str(&n->a.child.remote_host, s1), "203.0.113.2");
+    assert_int_equal(n->a.child.spi_out, n->b.child.spi_in);
+}
+
 static void test_corrupt_sk_dropped(void **state)
 {
     struct net *n = *state;
@@ -803,6 +866,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_child_rekey_initiated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_child_hard_expire, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ike_rekey, setup_short_ike, teardown),
+        cmocka_unit_test_setup_teardown(test_gateway_responds_for_subnet, setup_gateway, teardown),
+        cmocka_unit_test_setup_teardown(test_gateway_initiates_for_client, setup_gateway, teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initial_contact_replaces_old_sa, setup, teardown),
         cmocka_unit_test_setup_teardown(test_simultaneous_initiation, setup, teardown),
