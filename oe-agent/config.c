@@ -21,6 +21,7 @@ void oe_config_defaults(struct oe_config *c)
     c->hold_lifetime = 60;
     c->idle_timeout = 30 * 60;
     c->salifetime = c->ikelifetime = 8 * 3600;
+    c->dpddelay = 30;
     c->ike = true;
     for (int g = 0; g < POLICY_GROUP_COUNT; g++) {
         struct oe_group_config *gc = &c->groups[g];
@@ -140,6 +141,13 @@ int oe_config_set(struct oe_config *c, const char *key, const char *value, struc
                 return -1;
             }
             c->nsubnets++;
+        }
+        return 0;
+    }
+    if (!strcmp(key, "dpddelay")) {
+        if (oe_duration_parse(value, &c->dpddelay) != 0) {
+            oe_error_set(err, "dpddelay: \"%s\" is not a duration (e.g. 30s; 0: no liveness checks)", value);
+            return -1;
         }
         return 0;
     }

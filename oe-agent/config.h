@@ -33,6 +33,7 @@ struct oe_config {
     uint32_t hold_lifetime; /* a hold never outlives this */
     uint32_t idle_timeout;  /* a tunnel without traffic this long is deleted; 0: never */
     uint32_t salifetime, ikelifetime; /* Child SA and IKE SA lifetimes (rekeyed before) */
+    uint32_t dpddelay;                /* liveness check of a quiet peer; 0: none */
     struct oe_prefix subnets[8];      /* a gateway's: the hosts behind it it answers and initiates for */
     size_t nsubnets;
     bool nofork;

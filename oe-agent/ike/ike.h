@@ -33,6 +33,7 @@ struct ike_config {
     bool cbc_only;                         /* offer and take only AES-CBC with HMAC-SHA2, no GCM */
     uint32_t child_lifetime_s;             /* the kernel drops a Child SA after this; we rekey before */
     uint32_t ike_lifetime_s;               /* we rekey the IKE SA before this */
+    uint32_t dpd_delay_s;                  /* liveness check after this long without a word from the peer; 0: none */
     struct oe_prefix subnets[8];           /* a gateway's: peers may ask for tunnels to hosts in these */
     size_t nsubnets;
 };

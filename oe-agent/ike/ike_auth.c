@@ -283,7 +283,8 @@ static struct ike_sa *twin_of(const struct ike_core *core, const struct ike_sa *
     return NULL;
 }
 
-static void established(struct ike_core *core, struct ike_sa *sa, const struct ike_esp_algs *algs,
+/* false when the SA is gone (a losing twin, or a failure): the caller must not touch it */
+static bool established(struct ike_core *core, struct ike_sa *sa, const struct ike_esp_algs *algs,
                         const struct ike_id *peer_id, struct ike_actions *out)
 {
     struct ike_sa *twin = twin_of(core, sa);
@@ -295,11 +296,11 @@ static void established(struct ike_core *core, struct ike_sa *sa, const struct i
                 twin->serial, twin->state == SA_ESTABLISHED ? "stays" : "will serve");
         sa->child_spi_out = 0;
         ike_delete(core, sa->serial, core->now, out);
-        return;
+        return false;
     }
     struct ike_action *in = ike_act(out, IKE_ACT_INSTALL, sa);
     if (in == NULL)
-        return;
+        return true;
     struct ike_child_sa *c = &in->child;
     sa->child_reqid = core->next_reqid++;
     ike_child_endpoints(sa, c);
@@ -308,7 +309,7 @@ static void established(struct ike_core *core, struct ike_sa *sa, const struct i
     c->spi_out = sa->child_spi_out;
     if (ike_child_keymat(sa, sa->initiator, NULL, 0, sa->ni, sa->ni_len, sa->nr, sa->nr_len, algs, c) != 0) {
         ike_sa_fail(core, sa, out, "child key derivation failed");
-        return;
+        return false;
     }
     sa->state = SA_ESTABLISHED;
     sa->child_algs = *algs;
@@ -324,18 +325,22 @@ static void established(struct ike_core *core, struct ike_sa *sa, const struct i
             sa->initiator ? "initiator" : "responder", id,
             sa->auth == IKE_AUTHBY_NULL ? "NULL authentication" : "RSASSA-PSS with SHA2_256");
     ike_log_child(out, sa, "%s established Child SA using #%u; IPsec tunnel [%s/32] -> [%s/32] "
-            "{ESP%s=>0x%08x <0x%08x xfrm=%s DPD=passive}",
+            "{ESP%s=>0x%08x <0x%08x xfrm=%s DPD=%s}",
             sa->initiator ? "initiator" : "responder", sa->serial,
             oe_addr_str(&sa->local_host, l), oe_addr_str(&sa->remote_host, r), c->encap_local ? "inUDP" : "",
-            sa->child_spi_out, sa->child_spi_in, ike_algs_name(algs->encr, algs->bits, algs->integ, xfrm, sizeof(xfrm)));
+            sa->child_spi_out, sa->child_spi_in, ike_algs_name(algs->encr, algs->bits, algs->integ, xfrm, sizeof(xfrm)),
+            core->cfg.dpd_delay_s ? "active" : "passive");
     if (twin && twin->state == SA_ESTABLISHED) {
         ike_log(out, twin, "both ends initiated: #%u (started by the lower address) takes over; deleting this one",
                 sa->serial);
         ike_delete(core, twin->serial, core->now, out);
     }
+    sa->heard_at = core->now;
+    sa->dpd_at = core->cfg.dpd_delay_s ? core->now + (uint64_t)core->cfg.dpd_delay_s * 1000 : 0;
     sa->keepalive_at = sa->nat_local ? core->now + IKE_NATT_KEEPALIVE_MS : 0;
     sa->ike_rekey_at = core->cfg.ike_lifetime_s ? core->now + (uint64_t)ike_rekey_after(core->cfg.ike_lifetime_s) * 1000 : 0;
     ike_arm_established(core, sa, out);
+    return true;
 }
 
 void ike_send_auth(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out)
@@ -506,8 +511,8 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
     }
     core->half_open--;
     struct ike_id peer = in->idi;
-    established(core, sa, &algs, &peer, out);
-    wbuf_wipe(&sa->auth_req);
+    if (established(core, sa, &algs, &peer, out))
+        wbuf_wipe(&sa->auth_req);
     free(in);
 }
 
@@ -555,7 +560,7 @@ void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const ui
     }
     sa->child_spi_out = ike_spi_of(esp);
     struct ike_id peer = in->idr;
-    established(core, sa, &algs, &peer, out);
+    (void)established(core, sa, &algs, &peer, out);
     wbuf_wipe(&plain);
     free(in);
 }

@@ -267,6 +267,8 @@ void ike_arm_established(const struct ike_core *core, struct ike_sa *sa, struct 
         due = sa->keepalive_at;
     if (sa->ike_rekey_at && (due == 0 || sa->ike_rekey_at < due))
         due = sa->ike_rekey_at;
+    if (sa->dpd_at && (due == 0 || sa->dpd_at < due))
+        due = sa->dpd_at;
     struct ike_action *t = due ? ike_act(out, IKE_ACT_TIMER, sa) : NULL;
     if (t)
         t->ms = (uint32_t)(due > core->now ? due - core->now : 0);
@@ -445,6 +447,7 @@ struct ike_payloads *ike_open(struct ike_sa *sa, const uint8_t *msg, size_t len,
         return NULL;
     }
     ike_nat_follow(sa, &sa->rx_local, &sa->rx_remote, out);
+    sa->heard_at = sa->rx_at;
     return in;
 }
 
@@ -629,6 +632,7 @@ void ike_receive(struct ike_core *core, const struct ike_endpoint *local,
     if (sa) {
         sa->rx_local = *local;
         sa->rx_remote = *remote;
+        sa->rx_at = now_ms;
     }
     if (h.exchange == IKE_SA_INIT && !response) {
         if (sa != NULL && sa->state == SA_INIT_DONE && sa->have_resp) {
@@ -687,6 +691,21 @@ static void established_tick(struct ike_core *core, struct ike_sa *sa, struct ik
         ike_nat_keepalive(sa, out);
         sa->keepalive_at = core->now + IKE_NATT_KEEPALIVE_MS;
     }
+    if (sa->dpd_at && core->now >= sa->dpd_at) {
+        uint64_t quiet_since = sa->heard_at;
+        sa->dpd_at = quiet_since + (uint64_t)core->cfg.dpd_delay_s * 1000;
+        if (sa->dpd_at <= core->now && !sa->awaiting) {
+            /* RFC 7296 2.4: an empty INFORMATIONAL request; no answer after the retransmissions: dead */
+            struct ike_builder empty = {0};
+            if (ike_request(sa, IKE_INFORMATIONAL, &empty, out) == 0)
+                sa->pending = XCHG_LIVENESS;
+            wbuf_free(&empty.b);
+            sa->dpd_at = core->now + (uint64_t)core->cfg.dpd_delay_s * 1000;
+            return;
+        }
+        if (sa->dpd_at <= core->now)
+            sa->dpd_at = core->now + (uint64_t)core->cfg.dpd_delay_s * 1000;
+    }
     if (sa->ike_rekey_at && core->now >= sa->ike_rekey_at) {
         sa->ike_rekey_at = 0;
         ike_start_ike_rekey(core, sa, out);
@@ -709,7 +728,8 @@ void ike_timer(struct ike_core *core, unsigned serial, uint64_t now_ms, struct i
     }
     if (++sa->tries >= core->cfg.retransmit_tries) {
         char why[96];
-        snprintf(why, sizeof(why), "no response after %u transmissions", sa->tries);
+        snprintf(why, sizeof(why), "no response after %u transmissions%s", sa->tries,
+                 sa->pending == XCHG_LIVENESS ? " of a liveness check: the peer is dead" : "");
         ike_log(out, sa, "%s; giving up", why);
         ike_sa_fail(core, sa, out, why);
         return;

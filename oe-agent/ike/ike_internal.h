@@ -31,7 +31,8 @@ struct ike_sa {
     enum ike_authby auth;
     struct dnskeys_pubkey peer_key;
     bool nat_local, nat_remote;  /* a NAT in front of us / of the peer (RFC 7296 2.23) */
-    struct ike_endpoint rx_local, rx_remote; /* where the message being handled came */
+    struct ike_endpoint rx_local, rx_remote; /* where the message being handled came, and when */
+    uint64_t rx_at;
 
     /* negotiated */
     int prf, encr, encr_bits, integ, dh_group; /* integ 0: AES-GCM (AEAD) */
@@ -60,12 +61,13 @@ struct ike_sa {
     uint32_t wait_ms, rt_ms;
 
     /* an exchange of ours on the established SA, and when the next ones are due */
-    enum { XCHG_NONE, XCHG_CHILD_REKEY, XCHG_RETIRE_CHILD, XCHG_IKE_REKEY, XCHG_RETIRE_IKE } pending;
+    enum { XCHG_NONE, XCHG_CHILD_REKEY, XCHG_RETIRE_CHILD, XCHG_IKE_REKEY, XCHG_RETIRE_IKE, XCHG_LIVENESS } pending;
     struct ike_dh *rekey_dh;
     uint8_t rekey_ni[32];
     uint32_t rekey_spi;       /* the new Child SA's inbound SPI */
     uint64_t rekey_ike_spi;   /* the new IKE SA's SPI (ours) */
-    uint64_t ike_rekey_at, keepalive_at; /* core clock, ms; 0: never */
+    uint64_t ike_rekey_at, keepalive_at, dpd_at; /* core clock, ms; 0: never */
+    uint64_t heard_at;        /* when the peer last sent us something we could read */
     bool retired;             /* an IKE SA's old self after a rekey: it only carries the Delete */
     bool child_rekey_wanted;
     bool client_ok;           /* responder: the peer may ask for a tunnel to another host (it is its gateway) */  /* the Child SA's soft lifetime came while an exchange was in flight */

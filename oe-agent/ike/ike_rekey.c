@@ -69,7 +69,7 @@ static struct ike_sa *retire_copy(struct ike_core *core, struct ike_sa *sa)
     old->child_spi_in = old->child_spi_out = old->old_spi_in = old->old_spi_out = 0;
     old->pending = XCHG_NONE;
     old->awaiting = false;
-    old->keepalive_at = old->ike_rekey_at = 0;
+    old->keepalive_at = old->ike_rekey_at = old->dpd_at = 0;
     old->next = core->sas;
     core->sas = old;
     return old;
@@ -316,7 +316,8 @@ static void child_rekey_answered(struct ike_core *core, struct ike_sa *sa, const
     wbuf_free(&inner.b);
 }
 
-static void ike_rekey_answered(struct ike_core *core, struct ike_sa *sa, const struct ike_payloads *in,
+/* false when the SA had to go */
+static bool ike_rekey_answered(struct ike_core *core, struct ike_sa *sa, const struct ike_payloads *in,
                                struct ike_actions *out)
 {
     struct ike_choice c;
@@ -325,18 +326,22 @@ static void ike_rekey_answered(struct ike_core *core, struct ike_sa *sa, const s
     if (!in->has_sa || in->sa.n != 1 || !ike_read_ike_answer(&in->sa.p[0], &c) || in->sa.p[0].spi_size != 8 ||
         c.dh != sa->dh_group || !in->has_nonce || !in->has_ke || in->ke_group != c.dh) {
         ike_log(out, sa, "IKE SA rekey answer refused: it chose what we did not offer");
-        return;
+        return true;
     }
     if (ike_dh_shared(sa->rekey_dh, in->ke.p, in->ke.len, shared, &err) != 0) {
         ike_log(out, sa, "IKE SA rekey answer refused: %s", err.msg);
-        return;
+        return true;
     }
     uint8_t ni[sizeof(sa->rekey_ni)];
     memcpy(ni, sa->rekey_ni, sizeof(ni));
-    if (take_new_keys(core, sa, true, sa->rekey_ike_spi, spi64(&in->sa.p[0]), &c, ni, sizeof(ni), in->nonce.p,
-                      in->nonce.len, shared, ike_dh_shared_len(c.dh), out) != 0)
-        ike_sa_fail(core, sa, out, "IKE SA rekey: key derivation failed");
+    int rc = take_new_keys(core, sa, true, sa->rekey_ike_spi, spi64(&in->sa.p[0]), &c, ni, sizeof(ni), in->nonce.p,
+                           in->nonce.len, shared, ike_dh_shared_len(c.dh), out);
     oe_wipe(shared, sizeof(shared));
+    if (rc != 0) {
+        ike_sa_fail(core, sa, out, "IKE SA rekey: key derivation failed");
+        return false;
+    }
+    return true;
 }
 
 void ike_handle_create_child_response(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
@@ -360,12 +365,12 @@ void ike_handle_create_child_response(struct ike_core *core, struct ike_sa *sa, 
             sa->ike_rekey_at = core->now + 60000;
     } else if (what == XCHG_CHILD_REKEY) {
         child_rekey_answered(core, sa, in, out);
-    } else if (what == XCHG_IKE_REKEY) {
-        ike_rekey_answered(core, sa, in, out);
+    } else if (what == XCHG_IKE_REKEY && !ike_rekey_answered(core, sa, in, out)) {
+        sa = NULL;
     }
     wbuf_wipe(&plain);
     free(in);
-    if (!sa->awaiting)
+    if (sa && !sa->awaiting)
         ike_arm_established(core, sa, out);
 }
 

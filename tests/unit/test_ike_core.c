@@ -578,6 +578,48 @@ static void test_gateway_initiates_for_client(void **state)
     assert_int_equal(n->a.child.spi_out, n->b.child.spi_in);
 }
 
+static void dpd_10s(int side, struct ike_config *cfg)
+{
+    (void)side;
+    cfg->dpd_delay_s = 10;
+}
+
+static int setup_dpd(void **state)
+{
+    tune = dpd_10s;
+    return setup(state);
+}
+
+/* Liveness: a quiet peer is asked after dpd_delay; an answer keeps the SA, silence ends it. */
+static void test_liveness(void **state)
+{
+    struct net *n = *state;
+    initiate(n, IKE_AUTHBY_RSASIG);
+    struct ike_sa *a = n->a.core->sas;
+    unsigned serial = a->serial;
+    assert_int_equal(a->dpd_at, 10000);
+    ike_timer(n->a.core, serial, 10000, &n->a.acts);
+    assert_int_equal(count_kind(&n->a, IKE_ACT_SEND), 1);
+    pump(n);
+    assert_int_equal(n->a.downs, 0);
+    assert_false(a->awaiting);
+    /* heard from at 10 s: the next check is due at 20 s, not before */
+    ike_timer(n->a.core, serial, 15000, &n->a.acts);
+    assert_int_equal(count_kind(&n->a, IKE_ACT_SEND), 0);
+    ike_actions_clear(&n->a.acts);
+    /* the peer dies: the check is retransmitted, then the SA goes with the reason */
+    n->drop_next = 100;
+    uint64_t t = 20000;
+    for (int i = 0; i < 8 && n->a.downs == 0; i++, t += 40000) {
+        ike_timer(n->a.core, serial, t, &n->a.acts);
+        run(n, &n->a);
+        ike_actions_clear(&n->a.acts);
+    }
+    assert_int_equal(n->a.downs, 1);
+    assert_non_null(strstr(n->a.last_down, "liveness check: the peer is dead"));
+    assert_int_equal(n->a.deletes, 1);
+}
+
 static void test_corrupt_sk_dropped(void **state)
 {
     struct net *n = *state;
@@ -867,6 +909,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_child_hard_expire, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ike_rekey, setup_short_ike, teardown),
         cmocka_unit_test_setup_teardown(test_gateway_responds_for_subnet, setup_gateway, teardown),
+        cmocka_unit_test_setup_teardown(test_liveness, setup_dpd, teardown),
         cmocka_unit_test_setup_teardown(test_gateway_initiates_for_client, setup_gateway, teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initial_contact_replaces_old_sa, setup, teardown),
