@@ -270,14 +270,16 @@ static void on_client_record(const struct dnskeys_answer *ans, void *arg)
         no = "it has no usable record";
     else if (ans->verdict != DNSKEYS_SECURE && gc->dnssec != OE_DNSSEC_INSECURE_OK)
         no = "its record is not DNSSEC secure";
-    else if ((rec->gw_type != DNSKEYS_GW_IPV4 && rec->gw_type != DNSKEYS_GW_IPV6) || !oe_addr_eq(&rec->gw_addr, &pd->gateway))
+    else if ((rec->gw_type != DNSKEYS_GW_IPV4 && rec->gw_type != DNSKEYS_GW_IPV6) ||
+             !oe_addr_eq(&rec->gw_addr, &pd->gateway))
         no = "its record names another gateway";
     else if (rec->key.len != pd->key.len || memcmp(rec->key.rfc3110, pd->key.rfc3110, pd->key.len) != 0)
         no = "its record carries another key";
     if (no) {
         oe_log("#%u: %s may not speak for %s: %s (%s)", pd->serial, g, c, no, ans->owner);
     } else {
-        oe_log("#%u: %s is the gateway of %s (%s, %s)", pd->serial, g, c, ans->owner, dnskeys_verdict_name(ans->verdict));
+        oe_log("#%u: %s is the gateway of %s (%s, %s)", pd->serial, g, c, ans->owner,
+               dnskeys_verdict_name(ans->verdict));
         ike_peer_client_ok(a->ike, pd->serial);
     }
     answer_key(a, pd->serial, &pd->key, false);

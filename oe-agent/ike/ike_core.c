@@ -19,6 +19,12 @@ void ike_config_defaults(struct ike_config *c)
     c->ike_lifetime_s = 8 * 3600;
 }
 
+uint64_t ike_rekey_due(const struct ike_core *core)
+{
+    uint32_t life = core->cfg.ike_lifetime_s;
+    return life ? core->now + (uint64_t)ike_rekey_after(life) * 1000 : 0;
+}
+
 uint32_t ike_rekey_after(uint32_t lifetime_s)
 {
     /* pluto's rekeymargin (9m) or a tenth of a short lifetime, less up to half that again */

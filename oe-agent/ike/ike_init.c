@@ -253,7 +253,8 @@ void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint
             ike_log(out, NULL, "IKE_SA_INIT from %s: KE group %u not wanted, asking for %d", from, pl->ke_group, want);
         } else {
             respond_plain(h, IKE_N_NO_PROPOSAL_CHOSEN, NULL, 0, local, remote, out);
-            ike_log(out, NULL, "IKE_SA_INIT from %s: no acceptable proposal (we take AES-GCM-16 or AES-CBC with HMAC-SHA2, a HMAC-SHA2 PRF and DH 14, 19 or 31)", from);
+            ike_log(out, NULL, "IKE_SA_INIT from %s: no acceptable proposal (we take AES-GCM-16 or "
+                    "AES-CBC with HMAC-SHA2, a HMAC-SHA2 PRF and DH 14, 19 or 31)", from);
         }
         return;
     }

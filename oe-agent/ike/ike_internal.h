@@ -69,8 +69,8 @@ struct ike_sa {
     uint64_t ike_rekey_at, keepalive_at, dpd_at; /* core clock, ms; 0: never */
     uint64_t heard_at;        /* when the peer last sent us something we could read */
     bool retired;             /* an IKE SA's old self after a rekey: it only carries the Delete */
-    bool child_rekey_wanted;
-    bool client_ok;           /* responder: the peer may ask for a tunnel to another host (it is its gateway) */  /* the Child SA's soft lifetime came while an exchange was in flight */
+    bool child_rekey_wanted;  /* the Child SA's soft lifetime came while an exchange was in flight */
+    bool client_ok;           /* responder: the peer, a gateway, may ask for a tunnel to its client */
 
     /* the Child SA */
     uint32_t child_spi_in, child_spi_out;
@@ -184,6 +184,8 @@ void ike_arm_established(const struct ike_core *core, struct ike_sa *sa, struct 
 int ike_request(struct ike_sa *sa, uint8_t exchange, const struct ike_builder *inner, struct ike_actions *out);
 /* A lifetime less a margin and some jitter, so both ends do not rekey at once. */
 uint32_t ike_rekey_after(uint32_t lifetime_s);
+/* When the (new) IKE SA is to be rekeyed: ike_lifetime_s from now, less the margin; 0: never. */
+uint64_t ike_rekey_due(const struct ike_core *core);
 
 /* ike_rekey.c */
 void ike_start_child_rekey(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out);

@@ -43,6 +43,27 @@ static uint64_t spi64(const struct ike_proposal *p)
     return v;
 }
 
+/* The new pair serves; the old one waits for its Delete. */
+static void new_pair(struct ike_sa *sa, uint32_t spi_in, uint32_t spi_out, const struct ike_esp_algs *algs,
+                     const char *how, bool pfs, struct ike_actions *out)
+{
+    sa->child_algs = *algs;
+    sa->old_spi_in = sa->child_spi_in;
+    sa->old_spi_out = sa->child_spi_out;
+    sa->child_spi_in = spi_in;
+    sa->child_spi_out = spi_out;
+    struct ike_action *rk = ike_act(out, IKE_ACT_REKEYED, sa);
+    if (rk) {
+        rk->child.spi_in = spi_in;
+        rk->child.spi_out = spi_out;
+        rk->child.encr = (uint16_t)algs->encr;
+        rk->child.encr_bits = (uint16_t)algs->bits;
+        rk->child.integ = (uint16_t)algs->integ;
+    }
+    ike_log_child(out, sa, "%s%s: ESP=>0x%08x <0x%08x replaces 0x%08x/0x%08x", how, pfs ? " (with PFS)" : "",
+                  spi_out, spi_in, sa->old_spi_out, sa->old_spi_in);
+}
+
 void ike_child_lifetimes(const struct ike_core *core, struct ike_child_sa *c)
 {
     c->hard_s = core->cfg.child_lifetime_s;
@@ -106,7 +127,7 @@ static int take_new_keys(struct ike_core *core, struct ike_sa *sa, bool we_initi
     sa->awaiting = false;
     sa->pending = XCHG_NONE;
     sa->last_resp.len = sa->last_req.len = 0;
-    sa->ike_rekey_at = core->cfg.ike_lifetime_s ? core->now + (uint64_t)ike_rekey_after(core->cfg.ike_lifetime_s) * 1000 : 0;
+    sa->ike_rekey_at = ike_rekey_due(core);
     char algs[64];
     ike_log(out, sa, "IKE SA rekeyed (%s): SPIs %016llx/%016llx replace %016llx/%016llx; %s, PRF %d, DH %d",
             we_initiated ? "we initiated" : "the peer initiated", (unsigned long long)sa->spi_i,
@@ -291,21 +312,7 @@ static void child_rekey_answered(struct ike_core *core, struct ike_sa *sa, const
     c->spi_out = ike_spi_of(esp);
     ike_child_keymat(sa, true, shared, slen, sa->rekey_ni, sizeof(sa->rekey_ni), in->nonce.p, in->nonce.len, &algs, c);
     oe_wipe(shared, sizeof(shared));
-    sa->child_algs = algs;
-    sa->old_spi_in = sa->child_spi_in;
-    sa->old_spi_out = sa->child_spi_out;
-    sa->child_spi_in = c->spi_in;
-    sa->child_spi_out = c->spi_out;
-    struct ike_action *rk = ike_act(out, IKE_ACT_REKEYED, sa);
-    if (rk) {
-        rk->child.spi_in = sa->child_spi_in;
-        rk->child.spi_out = sa->child_spi_out;
-        rk->child.encr = (uint16_t)algs.encr;
-        rk->child.encr_bits = (uint16_t)algs.bits;
-        rk->child.integ = (uint16_t)algs.integ;
-    }
-    ike_log_child(out, sa, "rekeyed%s: ESP=>0x%08x <0x%08x replaces 0x%08x/0x%08x", group ? " (with PFS)" : "",
-                  sa->child_spi_out, sa->child_spi_in, sa->old_spi_out, sa->old_spi_in);
+    new_pair(sa, c->spi_in, c->spi_out, &algs, "rekeyed", group != 0, out);
     /* the old pair goes: our Delete names our old inbound SPI (RFC 7296 1.4.1) */
     struct ike_builder inner = {0};
     uint8_t old[4] = {(uint8_t)(sa->old_spi_in >> 24), (uint8_t)(sa->old_spi_in >> 16),
@@ -406,7 +413,8 @@ void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const 
     }
     int group = esp ? proposal_dh(esp) : 0;
     if (esp == NULL || (group && (!in->has_ke || in->ke_group != group || ike_dh_len(group) == 0))) {
-        ike_log(out, sa, "rekey: no acceptable ESP proposal (AES-GCM-16 or AES-CBC with HMAC-SHA2, optional DH 14/19/31 with its KE)");
+        ike_log(out, sa, "rekey: no acceptable ESP proposal (AES-GCM-16 or AES-CBC with HMAC-SHA2, "
+                         "optional DH 14/19/31 with its KE)");
         reply_notify(sa, h->msgid, IKE_N_NO_PROPOSAL_CHOSEN, out);
         goto done;
     }
@@ -460,22 +468,7 @@ void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const 
     ikeb_ts(&inner, IKE_PL_TSR, &tsr, 1);
     ike_respond(sa, IKE_CREATE_CHILD_SA, h->msgid, &inner, out);
     wbuf_wipe(&inner.b);
-    sa->child_algs = algs;
-    sa->old_spi_in = sa->child_spi_in;
-    sa->old_spi_out = sa->child_spi_out;
-    sa->child_spi_in = spi_in;
-    sa->child_spi_out = ike_spi_of(esp);
-    struct ike_action *rk_act = ike_act(out, IKE_ACT_REKEYED, sa);
-    if (rk_act) {
-        rk_act->child.spi_in = sa->child_spi_in;
-        rk_act->child.spi_out = sa->child_spi_out;
-        rk_act->child.encr = (uint16_t)algs.encr;
-        rk_act->child.encr_bits = (uint16_t)algs.bits;
-        rk_act->child.integ = (uint16_t)algs.integ;
-    }
-    ike_log_child(out, sa, "rekeyed by the peer%s: ESP=>0x%08x <0x%08x replaces 0x%08x/0x%08x",
-                  group ? " (with PFS)" : "", sa->child_spi_out, sa->child_spi_in, sa->old_spi_out,
-                  sa->old_spi_in);
+    new_pair(sa, spi_in, ike_spi_of(esp), &algs, "rekeyed by the peer", group != 0, out);
 done:
     wbuf_wipe(&plain);
     free(in);
