@@ -335,6 +335,12 @@ static bool established(struct ike_core *core, struct ike_sa *sa, const struct i
                 sa->serial);
         ike_delete(core, twin->serial, core->now, out);
     }
+    /* the IKE_SA_INIT messages only fed AUTH; the DH value only made the keys */
+    wbuf_free(&sa->msg1);
+    wbuf_free(&sa->msg2);
+    wbuf_free(&sa->cookie);
+    ike_dh_free(sa->dh);
+    sa->dh = NULL;
     sa->heard_at = core->now;
     sa->dpd_at = core->cfg.dpd_delay_s ? core->now + (uint64_t)core->cfg.dpd_delay_s * 1000 : 0;
     sa->keepalive_at = sa->nat_local ? core->now + IKE_NATT_KEEPALIVE_MS : 0;
