@@ -52,6 +52,10 @@ void agent_updown(const struct agent *a, const struct oe_peer *p, const char *ve
     if (pid == 0) {
         /* a double fork: the agent never waits, and never collects zombies */
         if (fork() == 0) {
+            /* the script gets the signals the agent keeps for its event loop */
+            sigset_t none;
+            sigemptyset(&none);
+            sigprocmask(SIG_SETMASK, &none, NULL);
             signal(SIGPIPE, SIG_DFL);
             char *argv[] = {(char *)a->cfg->updown, NULL};
             execve(a->cfg->updown, argv, envp);

@@ -73,15 +73,18 @@ static int parse_args(int argc, char **argv, struct oe_config *cfg, struct oe_er
     return oe_config_resolvers(cfg, "/etc/resolv.conf", err);
 }
 
+static void stop_signals(sigset_t *mask)
+{
+    sigemptyset(mask);
+    sigaddset(mask, SIGHUP);
+    sigaddset(mask, SIGTERM);
+    sigaddset(mask, SIGINT);
+}
+
 static int event_loop(struct agent *a, struct kernel *k, int ctl_fd)
 {
     sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGHUP);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    stop_signals(&mask);
     int sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     int ep = epoll_create1(EPOLL_CLOEXEC);
     int fds[3 + 16];
@@ -136,6 +139,12 @@ int main(int argc, char **argv)
 {
     static struct oe_config cfg;
     struct oe_error err;
+    /* blocked from the start: a SIGTERM that comes as soon as the control socket
+     * exists waits for the event loop and gets the clean stop */
+    sigset_t mask;
+    stop_signals(&mask);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
     oe_config_defaults(&cfg);
     if (parse_args(argc, argv, &cfg, &err) != 0) {
         fprintf(stderr, "oe-agent: %s\n", err.msg);

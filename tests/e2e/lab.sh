@@ -4,11 +4,12 @@
 #   west 192.0.2.1   east 192.0.2.2   plain 192.0.2.3 (no agent, no key)
 #   bogus 192.0.2.4 (its record is tampered after signing)
 #   gw 192.0.2.30, the gateway of inner 203.0.113.2 (whose record names gw)
+#   insec 198.51.100.5 on the same LAN: its key is in an unsigned zone (insecure)
 BIN=$top/build/bin
 . "$top/tests/lab/warm-esp.sh"
 L=/tmp/lab; mkdir -p $L
 
-hosts="west:192.0.2.1 east:192.0.2.2 plain:192.0.2.3 bogus:192.0.2.4 lsoe:192.0.2.5 lsnull:192.0.2.6 lsnull2:192.0.2.7 gw:192.0.2.30"
+hosts="west:192.0.2.1 east:192.0.2.2 plain:192.0.2.3 bogus:192.0.2.4 lsoe:192.0.2.5 lsnull:192.0.2.6 lsnull2:192.0.2.7 gw:192.0.2.30 insec:198.51.100.5"
 for h in $hosts; do ip netns add ${h%%:*}; done
 
 # keys and the reverse zone, written the way an operator would
@@ -39,9 +40,18 @@ printf '$ORIGIN 113.0.203.in-addr.arpa.\n$TTL 300\n@ IN SOA ns1.example.com. hos
   > $L/113.0.203.in-addr.arpa.zone
 "$BIN/ipsec" showhostkey --key-file /tmp/gw/hostkey.pem --ipseckey --host 203.0.113.2 --gateway 192.0.2.30 \
   | sed 's/^2\.113\.0\.203\.in-addr\.arpa\./2/' >> $L/113.0.203.in-addr.arpa.zone
+# insec's reverse zone is served unsigned: its key is there, but insecure
+mkdir -p /tmp/insec
+"$BIN/ipsec" newhostkey --bits 2048 --output /tmp/insec/hostkey.pem >/dev/null
+printf '$ORIGIN 100.51.198.in-addr.arpa.\n$TTL 300\n@ IN SOA ns1.example.com. hostmaster.example.com. 1 3600 600 86400 300\n@ IN NS ns1.example.com.\n' \
+  > $L/100.51.198.in-addr.arpa.zone
+"$BIN/ipsec" showhostkey --key-file /tmp/insec/hostkey.pem --ipseckey --host 198.51.100.5 \
+  | sed 's/^5\.100\.51\.198\.in-addr\.arpa\./5/' >> $L/100.51.198.in-addr.arpa.zone
+echo "100.51.198.in-addr.arpa" > $L/unsigned
 echo "2.0.192.in-addr.arpa 4.2.0.192.in-addr.arpa." > $L/tamper
 LAB_LAN="$(for h in $hosts; do printf '%s/24 ' $h; done)" \
-  bash "$top/tests/lab/dnslab.sh" up $L - $L/2.0.192.in-addr.arpa.zone $L/$V6ZONE.zone $L/113.0.203.in-addr.arpa.zone
+  bash "$top/tests/lab/dnslab.sh" up $L - $L/2.0.192.in-addr.arpa.zone $L/$V6ZONE.zone $L/113.0.203.in-addr.arpa.zone \
+    $L/100.51.198.in-addr.arpa.zone
 ip netns add inner
 ip link add gwin netns gw type veth peer name in0 netns inner
 ip -n gw addr add 203.0.113.1/24 dev gwin; ip -n inner addr add 203.0.113.2/24 dev in0
@@ -49,6 +59,9 @@ ip -n gw link set gwin up; ip -n inner link set in0 up; ip -n inner link set lo 
 ip -n inner route add default via 203.0.113.1
 ip netns exec gw sysctl -qw net.ipv4.ip_forward=1
 for n in west east; do ip -n $n route add 203.0.113.0/24 via 192.0.2.30; done
+# insec shares the LAN from another prefix: on-link routes both ways
+for n in west east; do ip -n $n route add 198.51.100.0/24 dev $(ip -n $n -o link show | awk -F': ' '/lan/ {sub(/@.*/, "", $2); print $2}'); done
+ip -n insec route add 192.0.2.0/24 dev $(ip -n insec -o link show | awk -F': ' '/lan/ {sub(/@.*/, "", $2); print $2}')
 for h in west:1 east:2 plain:3 bogus:4; do
   ip netns exec ${h%%:*} sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
   ip -n ${h%%:*} addr add 2001:db8::${h#*:}/64 dev $(ip -n ${h%%:*} -o link show | awk -F': ' '/lan/ {sub(/@.*/, "", $2); print $2}') nodad
@@ -143,7 +156,7 @@ logged() { grep -q -- "$2" /tmp/$1/agent.log; }
 esp_bytes() { ip -n "$1" -s xfrm state | awk '/lifetime current/ {getline; sub(/\(bytes\),?/, "", $1); s += $1} END {print s + 0}'; }
 
 lab_down() {
-  for n in west east bogus gw; do
+  for n in west east bogus gw insec; do
     eval "pid=\${PID_$n:-}"
     [ -n "$pid" ] && kill "$pid" 2>/dev/null
   done

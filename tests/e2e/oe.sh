@@ -130,8 +130,10 @@ check "  the next packet negotiates a new tunnel" bash -c "grep -q ' [1-3] recei
 for n in west east; do eval "kill -9 \$PID_$n"; eval "wait \$PID_$n" 2>/dev/null; ip -n $n xfrm state flush; ip -n $n xfrm policy flush; done
 for n in west east; do cp /tmp/$n/agent.log /tmp/$n/agent-before-simultaneous.log; : > /tmp/$n/agent.log; rm -rf /tmp/$n/policies; done
 AGENT_GLOBAL_east=""
-agent west "private-or-clear=192.0.2.0/24" "private=192.0.2.128/25" "private-or-clear=2001:db8::/64" "private-or-clear=203.0.113.0/24"
-agent east "private-or-clear=192.0.2.0/24" "private-or-clear=2001:db8::/64" "private-or-clear=203.0.113.0/24"
+AGENT_EXTRA_east="[group private-or-clear]
+dnssec = insecure-ok"
+agent west "private-or-clear=192.0.2.0/24" "private=192.0.2.128/25" "private-or-clear=2001:db8::/64" "private-or-clear=203.0.113.0/24" "private-or-clear=198.51.100.0/24"
+agent east "private-or-clear=192.0.2.0/24" "private-or-clear=2001:db8::/64" "private-or-clear=203.0.113.0/24" "private-or-clear=198.51.100.0/24"
 lanif() { ip -n $1 -o link show | awk -F': ' '/lan/ {sub(/@.*/, "", $2); print $2}'; }
 for n in west east; do ip netns exec $n tc qdisc add dev $(lanif $n) root netem delay 150ms; done
 ip netns exec west ping -c 10 -i 0.3 -W 5 192.0.2.2 > $OUT/ping-simul-west.txt 2>&1 &
@@ -172,7 +174,20 @@ check "  east checked that inner's record names gw (and its key)" logged east '1
 check "  east's tunnel is for inner, carried to gw" bash -c "ip -n east xfrm policy | grep -q 'src 192.0.2.2/32 dst 203.0.113.2/32' && ip -n east xfrm state | grep -q 'src 192.0.2.2 dst 192.0.2.30'"
 ip -n east xfrm policy > $OUT/xfrm-policy-gw-east.txt; ip -n gw xfrm policy > $OUT/xfrm-policy-gw.txt
 
-for n in west east bogus gw; do cat /tmp/$n/agent-before-simultaneous.log /tmp/$n/agent.log > "$OUT/agent-$n.log" 2>/dev/null; done
+# --- an insecure zone, per group; clear-or-private only answers ----------------------------
+# insec's key is in an unsigned zone; its own group for the LAN is clear-or-private
+agent insec "clear-or-private=192.0.2.0/24"
+ip netns exec west ping -c 3 -i 0.3 -W 3 198.51.100.5 > $OUT/ping-insec-west.txt 2>&1
+check "insecure zone: west (dnssec = secure) does not use the key" logged west "198.51.100.5: key for 5.100.51.198.in-addr.arpa. found but DNSSEC says insecure; not used"
+check "  and its pings flow in clear after the pass shunt" grep -q ' 3 received' $OUT/ping-insec-west.txt
+check "  clear-or-private: insec's replies to west went in clear, no trap" bash -c "! grep -q 'ACQUIRE' /tmp/insec/agent.log"
+ip netns exec east ping -c 5 -i 0.3 -W 5 198.51.100.5 > $OUT/ping-insec-east.txt 2>&1
+check "insecure zone: east (dnssec = insecure-ok) uses the key" logged east '198.51.100.5: 5.100.51.198.in-addr.arpa. insecure: IPSECKEY record'
+check "  east's first ping is answered through the tunnel" grep -q 'icmp_seq=1 ' $OUT/ping-insec-east.txt
+check "  clear-or-private answers IKE: insec responded" logged insec '192.0.2.2: tunnel up (#1, we responded'
+check "  through ESP to insec" bash -c "ip -n east xfrm state | grep -q 'src 192.0.2.2 dst 198.51.100.5'"
+
+for n in west east bogus gw insec; do cat /tmp/$n/agent-before-simultaneous.log /tmp/$n/agent.log > "$OUT/agent-$n.log" 2>/dev/null; done
 cp $L/unbound.log "$OUT/" 2>/dev/null
 lab_down
 summary e2e
