@@ -62,6 +62,7 @@ for n in west east; do ip -n $n route add 203.0.113.0/24 via 192.0.2.30; done
 # insec shares the LAN from another prefix: on-link routes both ways
 for n in west east; do ip -n $n route add 198.51.100.0/24 dev $(ip -n $n -o link show | awk -F': ' '/lan/ {sub(/@.*/, "", $2); print $2}'); done
 ip -n insec route add 192.0.2.0/24 dev $(ip -n insec -o link show | awk -F': ' '/lan/ {sub(/@.*/, "", $2); print $2}')
+ip -n "$(cat $L/ns)" route add 198.51.100.0/24 dev br0   # the resolver answers insec too
 for h in west:1 east:2 plain:3 bogus:4; do
   ip netns exec ${h%%:*} sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
   ip -n ${h%%:*} addr add 2001:db8::${h#*:}/64 dev $(ip -n ${h%%:*} -o link show | awk -F': ' '/lan/ {sub(/@.*/, "", $2); print $2}') nodad
