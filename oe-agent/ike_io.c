@@ -232,8 +232,9 @@ static void install(struct ike_io *io, const struct ike_action *a)
     struct kernel_sa sa[2];
     struct oe_error err;
     memset(sa, 0, sizeof(sa));
+    /* inbound first: the peer may send on the new pair the moment it has its own */
     for (int i = 0; i < 2; i++) {
-        bool out = i == 0;
+        bool out = i == 1;
         sa[i].spi = out ? c->spi_out : c->spi_in;
         sa[i].src = out ? c->local : c->remote;
         sa[i].dst = out ? c->remote : c->local;
@@ -255,7 +256,7 @@ static void install(struct ike_io *io, const struct ike_action *a)
     }
     oe_wipe(sa, sizeof(sa));
     struct kernel_policy p[3];
-    int np = tunnel_policies(c, p);
+    int np = c->sas_only ? 0 : tunnel_policies(c, p);
     for (int i = 0; i < np; i++)
         if (kernel_install(io->k, &p[i], &err) != 0)
             oe_log("#%u: %s", a->serial + 1, err.msg);

@@ -67,7 +67,8 @@ struct ike_child_sa {
     size_t integ_len;
     uint32_t reqid;
     uint16_t encap_local, encap_remote; /* UDP encapsulation ports; 0: none */
-    bool sas_only;                    /* DELETE: the SAs only; the policies serve a newer pair */
+    bool sas_only;                    /* DELETE: the SAs only, the policies serve a newer pair;
+                                         INSTALL (a rekey): the SAs only, the policies serve them already */
     uint32_t soft_s, hard_s;          /* INSTALL: kernel lifetimes (expire events: ike_child_expired) */
 };
 

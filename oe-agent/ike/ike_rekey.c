@@ -308,6 +308,7 @@ static void child_rekey_answered(struct ike_core *core, struct ike_sa *sa, const
     struct ike_child_sa *c = &act->child;
     ike_child_endpoints(sa, c);
     ike_child_lifetimes(core, c);
+    c->sas_only = true; /* same reqid: the policies in the kernel take the new pair */
     c->spi_in = sa->rekey_spi;
     c->spi_out = ike_spi_of(esp);
     ike_child_keymat(sa, true, shared, slen, sa->rekey_ni, sizeof(sa->rekey_ni), in->nonce.p, in->nonce.len, &algs, c);
@@ -445,6 +446,7 @@ void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const 
         ike_random((uint8_t *)&spi_in, 4);
     ike_child_endpoints(sa, c);
     ike_child_lifetimes(core, c);
+    c->sas_only = true; /* same reqid: the policies in the kernel take the new pair */
     c->spi_in = spi_in;
     c->spi_out = ike_spi_of(esp);
     /* the peer started this exchange: it is the "i" of the new keys */
