@@ -24,6 +24,7 @@ check "agents started" bash -c "logged() { grep -q -- \"\$2\" /tmp/\$1/agent.log
 t0=$(date +%s.%N)
 ip netns exec west ping -D -c 8 -i 0.25 -W 5 192.0.2.2 > $OUT/ping-east.txt 2>&1
 t1=$(date +%s.%N)
+for n in west east; do ip netns exec $n cat /proc/net/xfrm_stat > $OUT/xfrm_stat-first-$n.txt; done
 check "west -> east: the first ping is answered (held, not lost)" grep -q 'icmp_seq=1 ' $OUT/ping-east.txt
 check "west -> east: all 8 pings answered" grep -q '8 received' $OUT/ping-east.txt
 check "west looked up east's key: secure" logged west '2.2.0.192.in-addr.arpa. secure: IPSECKEY record'
