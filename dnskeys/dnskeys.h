@@ -167,6 +167,20 @@ int dnskeys_lookup_addr(struct dnskeys_resolver *r, const struct oe_addr *addr,
 int dnskeys_lookup_name(struct dnskeys_resolver *r, const char *name, dnskeys_lookup_fn fn,
                         void *arg, struct oe_error *err);
 
+/* A gateway's name to its addresses (A or AAAA by family), validated like the keys. */
+#define DNSKEYS_MAX_ADDRS 8
+struct dnskeys_addr_answer {
+    char name[DNSKEYS_NAME_MAX];
+    enum dnskeys_verdict verdict;
+    bool failed;             /* no answer at all: see why */
+    char why[256];           /* also: bogus's reason, or "no A record" */
+    struct oe_addr addrs[DNSKEYS_MAX_ADDRS];
+    size_t n;
+};
+typedef void (*dnskeys_addr_fn)(const struct dnskeys_addr_answer *answer, void *arg);
+int dnskeys_resolve_name(struct dnskeys_resolver *r, const char *name, int family, dnskeys_addr_fn fn,
+                         void *arg, struct oe_error *err);
+
 /*
  * Combine the three answers of a lookup (exposed for unit tests): rdata of
  * each type with its verdict, into an answer as the callback receives it.

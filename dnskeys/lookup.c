@@ -4,6 +4,7 @@
  * caller's event loop; libunbound validates with the configured anchor.
  */
 #include "dnskeys.h"
+#include "lookup_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +56,18 @@ struct dnskeys_resolver {
     struct lookup *pending;
     size_t npending, nactive;
     struct lookup *queue_head, *queue_tail;
+    void *addr_lookups; /* addrlookup.c's */
 };
+
+struct ub_ctx *dnskeys_ub_ctx(struct dnskeys_resolver *r)
+{
+    return r->ctx;
+}
+
+void **dnskeys_addr_lookups(struct dnskeys_resolver *r)
+{
+    return &r->addr_lookups;
+}
 
 static int set_option(struct ub_ctx *ctx, const char *opt, const char *val, struct oe_error *err)
 {
@@ -184,6 +196,7 @@ void dnskeys_resolver_free(struct dnskeys_resolver *r)
         unlink_lookup(r, lk);
         free_lookup(lk);
     }
+    dnskeys_addr_lookups_cancel(r);
     ub_ctx_delete(r->ctx);
     free(r);
 }

@@ -30,6 +30,7 @@ struct pending {
     struct dnskeys_pubkey key;
 };
 
+static void pending_free(struct pending *pd);
 static void log_peer(const struct oe_peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void log_peer(const struct oe_peer *p, const char *fmt, ...)
 {
@@ -88,6 +89,59 @@ static void initiate(struct agent *a, struct oe_peer *p, enum ike_authby auth, c
     ike_io_apply(a->io, ike_io_actions(a->io));
 }
 
+/* The record named its gateway by name: that name's address, validated, is whom we negotiate with. */
+static void on_gateway_addr(const struct dnskeys_addr_answer *ans, void *arg)
+{
+    struct pending *pd = arg;
+    struct agent *a = pd->a;
+    struct oe_peer *p = peer_by_instance(&a->peers, pd->instance);
+    char why[900], g[OE_ADDR_STRLEN];
+    if (p == NULL || p->state != PEER_HOLD) {
+        pending_free(pd);
+        return; /* gone (expired, reloaded) while we asked */
+    }
+    const struct oe_group_config *gc = &a->cfg->groups[p->group];
+    if (ans->verdict == DNSKEYS_BOGUS) {
+        snprintf(why, sizeof(why), "DNSSEC bogus answer for gateway %s: %s", ans->name, ans->why);
+        agent_failure_shunt(a, p, why);
+    } else if (ans->failed || ans->n == 0) {
+        snprintf(why, sizeof(why), "gateway %s has no address: %s", ans->name, ans->why);
+        agent_failure_shunt(a, p, why);
+    } else if (ans->verdict != DNSKEYS_SECURE && gc->dnssec != OE_DNSSEC_INSECURE_OK) {
+        snprintf(why, sizeof(why), "gateway %s's address is insecure; not used (dnssec = secure)", ans->name);
+        agent_failure_shunt(a, p, why);
+    } else {
+        log_peer(p, "gateway %s is %s (%s)", ans->name, oe_addr_str(&ans->addrs[0], g),
+                 dnskeys_verdict_name(ans->verdict));
+        initiate(a, p, IKE_AUTHBY_RSASIG, &pd->key, &ans->addrs[0]);
+    }
+    pending_free(pd);
+}
+
+static void resolve_gateway(struct agent *a, struct oe_peer *p, const struct dnskeys_answer *ans,
+                            const struct dnskeys_record *rec)
+{
+    char id[16], why[900];
+    struct oe_error err;
+    struct pending *pd = calloc(1, sizeof(*pd));
+    dnskeys_key_id(&rec->key, id);
+    log_peer(p, "%s %s: %s record, precedence %u, gateway %s (a name: asking its address), RSA %u bits, keyid %s",
+             ans->owner, dnskeys_verdict_name(ans->verdict), dnskeys_rrtype_name(rec->type), rec->precedence,
+             rec->gw_name, rec->key.bits, id);
+    if (pd == NULL || dnskeys_key_copy(&rec->key, &pd->key) != 0) {
+        free(pd);
+        agent_failure_shunt(a, p, "out of memory");
+        return;
+    }
+    pd->a = a;
+    pd->instance = p->instance;
+    if (dnskeys_resolve_name(a->res, rec->gw_name, p->remote.family, on_gateway_addr, pd, &err) != 0) {
+        snprintf(why, sizeof(why), "cannot look up gateway %.255s: %.500s", rec->gw_name, err.msg);
+        pending_free(pd);
+        agent_failure_shunt(a, p, why);
+    }
+}
+
 static void on_initiator_key(const struct dnskeys_answer *ans, void *arg)
 {
     struct pending *pd = arg;
@@ -129,9 +183,7 @@ static void on_initiator_key(const struct dnskeys_answer *ans, void *arg)
     if (rec->gw_type == DNSKEYS_GW_IPV4 || rec->gw_type == DNSKEYS_GW_IPV6) {
         gw = rec->gw_addr;
     } else if (rec->gw_type == DNSKEYS_GW_NAME) {
-        snprintf(why, sizeof(why), "the %s record names gateway %s by name, which this agent cannot resolve yet",
-                 dnskeys_rrtype_name(rec->type), rec->gw_name);
-        agent_failure_shunt(a, p, why);
+        resolve_gateway(a, p, ans, rec);
         return;
     }
     if (gw.family != p->local.family) {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +32,9 @@ struct report {
     bool done, failed;
     struct dnskeys_answer ans;
     char owner[DNSKEYS_NAME_MAX];
+    /* a gateway named by name: its address */
+    bool gw_asked, gw_done;
+    struct dnskeys_addr_answer gw;
 };
 
 static void add(struct report *r, const char *name, const char *status, const char *fmt, ...)
@@ -104,6 +108,28 @@ static void on_answer(const struct dnskeys_answer *a, void *arg)
         r->ans.n = 0;
 }
 
+static void on_gateway(const struct dnskeys_addr_answer *a, void *arg)
+{
+    struct report *r = arg;
+    r->gw = *a;
+    r->gw_done = true;
+}
+
+static void evaluate_gateway(struct report *r)
+{
+    char addr[OE_ADDR_STRLEN];
+    const struct dnskeys_addr_answer *g = &r->gw;
+    if (!r->gw_done)
+        add(r, "gateway address", "FAILED", "%s: no answer", r->ans.records[0].gw_name);
+    else if (g->verdict == DNSKEYS_BOGUS)
+        add(r, "gateway address", "FAILED", "%s: bogus: %s", g->name, g->why);
+    else if (g->failed || g->n == 0)
+        add(r, "gateway address", "FAILED", "%s: %s", g->name, g->why);
+    else
+        add(r, "gateway address", g->verdict == DNSKEYS_SECURE ? "OK" : "FAILED", "%s is %s (%s)", g->name,
+            oe_addr_str(&g->addrs[0], addr), dnskeys_verdict_name(g->verdict));
+}
+
 static void evaluate(struct report *r)
 {
     const struct dnskeys_answer *a = &r->ans;
@@ -119,6 +145,8 @@ static void evaluate(struct report *r)
         add(r, "usable key", "OK", "from %s", dnskeys_rrtype_name(a->source));
     else
         add(r, "usable key", "FAILED", "%s", a->n ? "records found, none usable" : "no IPSECKEY, TXT or KEY record");
+    if (r->gw_asked)
+        evaluate_gateway(r);
     if (a->verdict == DNSKEYS_SECURE)
         add(r, "DNSSEC", "OK", "secure");
     else if (a->verdict == DNSKEYS_BOGUS)
@@ -216,6 +244,15 @@ int verify_main(int argc, char **argv)
     while (!r.done && time(NULL) < deadline) {
         if (poll(&pfd, 1, 200) > 0 && dnskeys_resolver_process(res, &err) != 0)
             break;
+    }
+    /* the key's record names its gateway by name: that name must resolve too */
+    if (r.done && r.ans.n > 0 && r.ans.records[0].usable && r.ans.records[0].gw_type == DNSKEYS_GW_NAME) {
+        int family = oe_addr_parse(host, &addr) == 0 ? addr.family : AF_INET;
+        r.gw_asked = dnskeys_resolve_name(res, r.ans.records[0].gw_name, family, on_gateway, &r, &err) == 0;
+        while (r.gw_asked && !r.gw_done && time(NULL) < deadline) {
+            if (poll(&pfd, 1, 200) > 0 && dnskeys_resolver_process(res, &err) != 0)
+                break;
+        }
     }
     dnskeys_resolver_free(res);
     if (!r.done)

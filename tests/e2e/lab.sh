@@ -40,6 +40,11 @@ printf '$ORIGIN 113.0.203.in-addr.arpa.\n$TTL 300\n@ IN SOA ns1.example.com. hos
   > $L/113.0.203.in-addr.arpa.zone
 "$BIN/ipsec" showhostkey --key-file /tmp/gw/hostkey.pem --ipseckey --host 203.0.113.2 --gateway 192.0.2.30 \
   | sed 's/^2\.113\.0\.203\.in-addr\.arpa\./2/' >> $L/113.0.203.in-addr.arpa.zone
+# and 203.0.113.3's names gw by its name, which a signed forward zone resolves
+"$BIN/ipsec" showhostkey --key-file /tmp/gw/hostkey.pem --ipseckey --host 203.0.113.3 --gateway gw.example.net. \
+  | sed 's/^3\.113\.0\.203\.in-addr\.arpa\./3/' >> $L/113.0.203.in-addr.arpa.zone
+printf '$ORIGIN example.net.\n$TTL 300\n@ IN SOA ns1.example.com. hostmaster.example.com. 1 3600 600 86400 300\n@ IN NS ns1.example.com.\ngw IN A 192.0.2.30\n' \
+  > $L/example.net.zone
 # insec's reverse zone is served unsigned: its key is there, but insecure
 mkdir -p /tmp/insec
 "$BIN/ipsec" newhostkey --bits 2048 --output /tmp/insec/hostkey.pem >/dev/null
@@ -51,10 +56,11 @@ echo "100.51.198.in-addr.arpa" > $L/unsigned
 echo "2.0.192.in-addr.arpa 4.2.0.192.in-addr.arpa." > $L/tamper
 LAB_LAN="$(for h in $hosts; do printf '%s/24 ' $h; done)" \
   bash "$top/tests/lab/dnslab.sh" up $L - $L/2.0.192.in-addr.arpa.zone $L/$V6ZONE.zone $L/113.0.203.in-addr.arpa.zone \
-    $L/100.51.198.in-addr.arpa.zone
+    $L/100.51.198.in-addr.arpa.zone $L/example.net.zone
 ip netns add inner
 ip link add gwin netns gw type veth peer name in0 netns inner
 ip -n gw addr add 203.0.113.1/24 dev gwin; ip -n inner addr add 203.0.113.2/24 dev in0
+ip -n inner addr add 203.0.113.3/24 dev in0
 ip -n gw link set gwin up; ip -n inner link set in0 up; ip -n inner link set lo up
 ip -n inner route add default via 203.0.113.1
 ip netns exec gw sysctl -qw net.ipv4.ip_forward=1

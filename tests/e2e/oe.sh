@@ -168,6 +168,10 @@ check "  the record sent west to the gateway it names" logged west '203.0.113.2:
 check "  gw answered for the host behind it" logged gw 'responder established Child SA .* tunnel \[203.0.113.2/32\] -> \[192.0.2.1/32\]'
 check "  west's ESP goes to gw, for inner" bash -c "ip -n west xfrm state | grep -q 'src 192.0.2.1 dst 192.0.2.30' && ip -n west xfrm policy | grep -q 'src 192.0.2.1/32 dst 203.0.113.2/32'"
 check "  gw forwards what it decrypts (a fwd policy)" bash -c "ip -n gw xfrm policy | grep -A1 'src 192.0.2.1/32 dst 203.0.113.2/32' | grep -q 'dir fwd'"
+ip netns exec west ping -c 5 -i 0.3 -W 5 203.0.113.3 > $OUT/ping-gw-name.txt 2>&1
+check "gateway by name: 203.0.113.3's record names gw.example.net., resolved and validated" \
+  logged west '203.0.113.3: gateway gw.example.net. is 192.0.2.30 (secure)'
+check "  west's pings to 203.0.113.3 answered through gw" bash -c "grep -q ' 5 received' $OUT/ping-gw-name.txt && ip -n west xfrm policy | grep -q 'dst 203.0.113.3/32'"
 ip netns exec inner ping -c 5 -i 0.3 -W 5 192.0.2.2 > $OUT/ping-gw-inner.txt 2>&1
 check "gateway: inner -> east: gw initiates for its subnet, pings answered" grep -Eq ' [4-5] received' $OUT/ping-gw-inner.txt
 check "  gw negotiated from its own address for 203.0.113.2" logged gw '192.0.2.2: negotiating IKEv2 with 192.0.2.2 (RSA key from DNS) for 203.0.113.2 behind us'

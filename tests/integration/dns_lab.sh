@@ -80,6 +80,7 @@ check "FreeS/WAN TXT over several strings" verify_ok 192.0.2.8 'usable key  *\[O
 check "KEY record (protocol 4)" verify_ok 192.0.2.9 'usable key  *\[OK\]  *from KEY'
 check "several records: lowest precedence first, unsupported algorithm skipped" verify_ok 192.0.2.10 '2 usable of 3; first: precedence 10, gateway 192.0.2.10'
 check "gateway given by name" verify_ok 192.0.2.14 'gateway gw.example.com.'
+check "  its name resolves, validated (A for an IPv4 host)" verify_ok 192.0.2.14 'gateway address  *\[OK\]  *gw.example.com. is 192.0.2.14 (secure)'
 check "a 1024-bit key is refused" verify_fails 192.0.2.11 'modulus of 1024 bits is shorter than the 2048 required'
 check "missing record fails, with a secure denial" \
   bash -c "$V 192.0.2.13 > $W/last; [ \$? = 1 ] && grep -q 'no IPSECKEY, TXT or KEY record' $W/last && grep -q 'DNSSEC  *\[OK\]  *secure' $W/last"
