@@ -154,6 +154,7 @@ shunt-lifetime = 60s
 shunt-lifetime = 60s
 C
   eval "printf '%s\\n' \"\${AGENT_EXTRA_$n:-}\"" >> /tmp/$n/oe.conf
+  rm -f /tmp/$n/oe.ctl # a killed agent leaves its socket: wait for the new one's
   ip netns exec $n "$BIN/oe-agent" --config /tmp/$n/oe.conf --nofork &
   eval "PID_$n=\$!"
   wait_for 10 test -S /tmp/$n/oe.ctl

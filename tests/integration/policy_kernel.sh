@@ -75,6 +75,7 @@ C
 ip netns exec "$A" sysctl -qw net.core.xfrm_acq_expires=1
 
 start_agent() {
+  rm -f "$CTL" # a killed agent leaves its socket: wait for the new one's
   ip netns exec "$A" "$BIN/oe-agent" --config "$W/oe.conf" --control "$CTL" --nofork \
     --log "$W/agent.log" &
   AGENT_PID=$!
