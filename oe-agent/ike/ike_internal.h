@@ -188,6 +188,15 @@ uint32_t ike_rekey_after(uint32_t lifetime_s);
 uint64_t ike_rekey_due(const struct ike_core *core);
 
 /* ike_rekey.c */
+/* A CREATE_CHILD_SA answer that is only a notify (a refusal). */
+void ike_reply_create_child(struct ike_sa *sa, uint32_t msgid, uint16_t type, struct ike_actions *out);
+/* ike_rekey_ike.c */
+void ike_answer_ike_rekey(struct ike_core *core, struct ike_sa *sa, uint32_t msgid, const struct ike_payloads *in,
+                          struct ike_actions *out);
+/* Our IKE SA rekey answered; false when the SA had to go. */
+bool ike_rekey_answered(struct ike_core *core, struct ike_sa *sa, const struct ike_payloads *in,
+                        struct ike_actions *out);
+/* ike_rekey.c */
 void ike_start_child_rekey(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out);
 void ike_start_ike_rekey(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out);
 /* The kernel lifetimes a new Child SA gets. */
