@@ -290,7 +290,8 @@ static void on_rekeyed(void *arg, const struct ike_action *act)
         return;
     p->spi_in = act->child.spi_in;
     p->spi_out = act->child.spi_out;
-    log_peer(p, "Child SA rekeyed: SPIs in 0x%08x out 0x%08x", p->spi_in, p->spi_out);
+    ike_algs_name(act->child.encr, act->child.encr_bits, act->child.integ, p->esp, sizeof(p->esp));
+    log_peer(p, "Child SA rekeyed: SPIs in 0x%08x out 0x%08x, ESP %s", p->spi_in, p->spi_out, p->esp);
 }
 
 static void answer_key(struct agent *a, unsigned serial, const struct dnskeys_pubkey *key, bool allow_null)
