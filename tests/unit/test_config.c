@@ -81,6 +81,32 @@ static void test_errors(void **state)
     expect("resolver = 192.0.2.1@99999\n", "bad port");
     expect("xfrm-larval-drop = sometimes\n", "xfrm-larval-drop");
     expect("policies =\n", "policies: needs a path");
+    expect("\nsubnets = 203.0.113.0/24, 203.0.113.7/24\n", "oe.conf:2: subnets: \"203.0.113.7/24\"");
+    expect("subnets = 198.51.100.0/24 nonsense\n", "subnets: \"nonsense\"");
+    expect("salifetime = 5\n", "salifetime: \"5\" is not a duration of 10s or more");
+    expect("ikelifetime = forever\n", "ikelifetime");
+    expect("dpddelay = often\n", "dpddelay: \"often\" is not a duration");
+}
+
+static void test_tunnel_settings(void **state)
+{
+    (void)state;
+    struct oe_config c;
+    struct oe_error err;
+    const char *text = "salifetime = 1h\nikelifetime = 2h\ndpddelay = 0\n"
+                       "subnets = 203.0.113.0/24, 2001:db8:5::/48\n";
+    assert_int_equal(parse(&c, text, &err), 0);
+    assert_int_equal(c.salifetime, 3600);
+    assert_int_equal(c.ikelifetime, 7200);
+    assert_int_equal(c.dpddelay, 0);
+    assert_int_equal(c.nsubnets, 2);
+    char buf[OE_ADDR_STRLEN];
+    assert_string_equal(oe_prefix_str(&c.subnets[1], buf), "2001:db8:5::/48");
+    /* the defaults, as pluto's */
+    oe_config_defaults(&c);
+    assert_int_equal(c.salifetime, 8 * 3600);
+    assert_int_equal(c.dpddelay, 30);
+    assert_int_equal(c.nsubnets, 0);
 }
 
 static void test_durations(void **state)
@@ -120,7 +146,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),   cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_errors),     cmocka_unit_test(test_durations),
-        cmocka_unit_test(test_resolv_conf),
+        cmocka_unit_test(test_resolv_conf),      cmocka_unit_test(test_tunnel_settings),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
