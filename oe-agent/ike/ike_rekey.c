@@ -246,7 +246,9 @@ void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const 
         ike_random((uint8_t *)&spi_in, 4);
     ike_child_endpoints(sa, c);
     ike_child_lifetimes(core, c);
-    c->sas_only = true; /* same reqid: the policies in the kernel take the new pair */
+    /* as the responder the policies are written again: with them unchanged, peers
+     * (strongSwan) lost a packet as they switched over; as the initiator, writing
+     * them made packets in flight fail the template check */
     c->spi_in = spi_in;
     c->spi_out = ike_spi_of(esp);
     /* the peer started this exchange: it is the "i" of the new keys */

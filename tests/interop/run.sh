@@ -255,7 +255,7 @@ for role in initiate respond; do
       ours_stop; ss_stop; continue
     fi
     # strongSwan rekeys the Child SA while pings flow: none may be lost
-    ip netns exec west ping -c 60 -i 0.05 -W 2 -q 192.0.2.2 > $W/rekey-ping.txt 2>&1 &
+    ip netns exec west ping -c 60 -i 0.05 -W 2 -D 192.0.2.2 > $W/rekey-ping.txt 2>&1 &
     ping_pid=$!
     sleep 1
     ip netns exec east env STRONGSWAN_CONF=$E/ss/strongswan.conf swanctl --rekey --child t \
@@ -263,6 +263,8 @@ for role in initiate respond; do
     wait $ping_pid
     check "$CASE: strongSwan rekeyed the Child SA and we answered" \
       bash -c "grep -q 'rekeyed by the peer' $OUT/ours-$CASE.log"
+    cp $W/rekey-ping.txt "$OUT/$CASE-rekey-ping.txt"
+    for n in west east; do ip netns exec $n cat /proc/net/xfrm_stat > "$OUT/xfrm_stat-$CASE-$n.txt"; done
     check "$CASE: no ping lost across the rekey" grep -q ' 0% packet loss' $W/rekey-ping.txt
     sleep 1
     check "$CASE: traffic flows on the new SAs" ip netns exec west ping -c 3 -i 0.2 -W 2 -q 192.0.2.2
