@@ -26,7 +26,7 @@ struct pending {
     enum policy_group group;
     /* responder: the host the initiator, a gateway, asks a tunnel for, and the gateway's key once found */
     struct oe_addr client, gateway;
-    bool has_client, have_key;
+    bool has_client;
     struct dnskeys_pubkey key;
 };
 
@@ -365,7 +365,6 @@ static void on_responder_key(const struct dnskeys_answer *ans, void *arg)
     if (rec && pd->has_client && dnskeys_key_copy(&rec->key, &pd->key) == 0) {
         /* the initiator is a gateway for another host: that host's record must name it */
         struct oe_error err;
-        pd->have_key = true;
         if (dnskeys_lookup_addr(a->res, &pd->client, on_client_record, pd, &err) == 0)
             return;
         oe_log("#%u: cannot check the initiator speaks for its client: %s", serial, err.msg);
