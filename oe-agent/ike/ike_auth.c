@@ -383,6 +383,21 @@ void ike_send_auth(struct ike_core *core, struct ike_sa *sa, struct ike_actions 
     wbuf_free(&msg);
 }
 
+/* Move the SEND action at index i behind the INSTALL that followed it. */
+static void send_after_install(struct ike_actions *out, size_t i)
+{
+    if (i >= out->n || out->v[i].kind != IKE_ACT_SEND)
+        return;
+    struct ike_action send = out->v[i];
+    size_t j = i + 1;
+    while (j < out->n && out->v[j].kind != IKE_ACT_INSTALL)
+        j++;
+    if (j == out->n)
+        return;
+    memmove(&out->v[i], &out->v[i + 1], (j - i) * sizeof(send));
+    out->v[j] = send;
+}
+
 static void respond_error(struct ike_sa *sa, uint16_t notify, struct ike_actions *out)
 {
     struct ike_builder inner = {0};
@@ -515,10 +530,15 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
         ike_sa_fail(core, sa, out, "cannot encrypt the IKE_AUTH response");
         return;
     }
+    size_t response = out->n - 1;
     core->half_open--;
     struct ike_id peer = in->idi;
-    if (established(core, sa, &algs, &peer, out))
+    if (established(core, sa, &algs, &peer, out)) {
         wbuf_wipe(&sa->auth_req);
+        /* the Child SA goes into the kernel before the answer leaves: the initiator
+         * sends on it (its held packets) the moment it has read the answer */
+        send_after_install(out, response);
+    }
     free(in);
 }
 
