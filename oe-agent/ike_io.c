@@ -232,10 +232,12 @@ static void install(struct ike_io *io, const struct ike_action *a)
     struct kernel_sa sa[2];
     struct oe_error err;
     memset(sa, 0, sizeof(sa));
-    /* a rekey we started: inbound first, the peer sends on the new pair as soon as it has
-     * answered; otherwise outbound first, as before rekeys were ours too */
+    /* a rekey: inbound first, the peer sends on the new pair as soon as it has it (a rekey
+     * the peer started has its outbound SA later, on its own); otherwise outbound first */
     for (int i = 0; i < 2; i++) {
         bool out = c->sas_only ? i == 1 : i == 0;
+        if ((out ? c->spi_out : c->spi_in) == 0)
+            continue;
         sa[i].spi = out ? c->spi_out : c->spi_in;
         sa[i].src = out ? c->local : c->remote;
         sa[i].dst = out ? c->remote : c->local;

@@ -55,7 +55,7 @@ struct ike_initiate {
 const char *ike_algs_name(int encr, int bits, int integ, char *buf, size_t len);
 
 struct ike_child_sa {
-    uint32_t spi_in, spi_out;         /* inbound: ours; outbound: the peer's */
+    uint32_t spi_in, spi_out;         /* inbound: ours; outbound: the peer's; 0: not this one */
     struct oe_addr local, remote;     /* tunnel endpoints */
     struct oe_addr local_host, remote_host;
     uint16_t encr;                    /* IKE transform id: 20 = AES-GCM-16, 12 = AES-CBC */

@@ -110,6 +110,10 @@ void ike_sa_free(struct ike_sa *sa)
     wbuf_free(&sa->last_resp);
     wbuf_wipe(&sa->auth_req);
     dnskeys_key_free(&sa->peer_key);
+    if (sa->out_pending) {
+        oe_wipe(sa->out_pending, sizeof(*sa->out_pending));
+        free(sa->out_pending);
+    }
     oe_wipe(sa, sizeof(*sa));
     free(sa);
 }
@@ -243,14 +247,26 @@ void ike_child_endpoints(const struct ike_sa *sa, struct ike_child_sa *c)
     }
 }
 
-void ike_act_delete_child(struct ike_actions *out, const struct ike_sa *sa)
+void ike_act_delete_child(struct ike_actions *out, struct ike_sa *sa)
 {
-    struct ike_action *d = ike_act(out, IKE_ACT_DELETE, sa);
-    if (d == NULL)
+    struct ike_action *d;
+    if (sa->old_spi_in && (d = ike_act(out, IKE_ACT_DELETE, sa)) != NULL) {
+        /* a rekey's old pair the peer has not retired yet */
+        ike_child_endpoints(sa, &d->child);
+        d->child.spi_in = sa->old_spi_in;
+        d->child.spi_out = sa->old_spi_out;
+        d->child.sas_only = true;
+    }
+    if ((d = ike_act(out, IKE_ACT_DELETE, sa)) == NULL)
         return;
     ike_child_endpoints(sa, &d->child);
     d->child.spi_in = sa->child_spi_in;
-    d->child.spi_out = sa->child_spi_out;
+    d->child.spi_out = sa->out_pending ? 0 : sa->child_spi_out; /* never installed */
+    if (sa->out_pending) {
+        oe_wipe(sa->out_pending, sizeof(*sa->out_pending));
+        free(sa->out_pending);
+        sa->out_pending = NULL;
+    }
 }
 
 int ike_request(struct ike_sa *sa, uint8_t exchange, const struct ike_builder *inner, struct ike_actions *out)
@@ -275,6 +291,8 @@ void ike_arm_established(const struct ike_core *core, struct ike_sa *sa, struct 
         due = sa->ike_rekey_at;
     if (sa->dpd_at && (due == 0 || sa->dpd_at < due))
         due = sa->dpd_at;
+    if (sa->out_pending && (due == 0 || sa->out_pending_at < due))
+        due = sa->out_pending_at;
     struct ike_action *t = due ? ike_act(out, IKE_ACT_TIMER, sa) : NULL;
     if (t)
         t->ms = (uint32_t)(due > core->now ? due - core->now : 0);
@@ -727,6 +745,8 @@ void ike_timer(struct ike_core *core, unsigned serial, uint64_t now_ms, struct i
     struct ike_sa *sa = find_sa(core, serial);
     if (sa == NULL)
         return;
+    if (sa->out_pending && core->now >= sa->out_pending_at)
+        ike_install_pending_out(sa, out, "the peer has not retired the old pair yet");
     if (!sa->awaiting) {
         if (sa->state == SA_ESTABLISHED)
             established_tick(core, sa, out);

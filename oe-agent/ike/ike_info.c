@@ -3,8 +3,7 @@
 
 #include <stdlib.h>
 
-/* After a rekey: the old pair's SAs go, the policies stay with the new pair. */
-static void retire_old_pair(struct ike_sa *sa, struct ike_actions *out, const char *why)
+void ike_retire_old_pair(struct ike_sa *sa, struct ike_actions *out, const char *why)
 {
     struct ike_action *d = ike_act(out, IKE_ACT_DELETE, sa);
     if (d) {
@@ -38,7 +37,7 @@ void ike_handle_informational(struct ike_core *core, struct ike_sa *sa, const ui
             return;
         }
         if (sa->pending == XCHG_RETIRE_CHILD && sa->old_spi_in) {
-            retire_old_pair(sa, out, "the peer acknowledged our Delete");
+            ike_retire_old_pair(sa, out, "the peer acknowledged our Delete");
         }
         sa->pending = XCHG_NONE;
         if (sa->state == SA_ESTABLISHED)
@@ -77,8 +76,11 @@ void ike_handle_informational(struct ike_core *core, struct ike_sa *sa, const ui
         ike_sa_fail(core, sa, out, "deleted by the peer");
         return;
     }
-    if (old_deleted)
-        retire_old_pair(sa, out, "peer retired them");
+    if (old_deleted) {
+        /* the peer sends on the new pair: so can we, before the old one goes */
+        ike_install_pending_out(sa, out, "the peer retired the old pair");
+        ike_retire_old_pair(sa, out, "peer retired them");
+    }
     if (child_deleted) {
         ike_act_delete_child(out, sa);
         ike_log_child(out, sa, "peer deleted the Child SA");

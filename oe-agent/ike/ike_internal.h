@@ -76,6 +76,11 @@ struct ike_sa {
     uint32_t child_spi_in, child_spi_out;
     uint32_t child_reqid;
     uint32_t old_spi_in, old_spi_out; /* after a rekey, until the peer deletes them */
+    /* responder of a Child SA rekey: the new outbound SA waits until the peer retires
+     * the old pair, by then it has the new inbound SA (until then its SPI is larval
+     * and our packets on it would be dropped); out_pending_at: at the latest */
+    struct ike_child_sa *out_pending;
+    uint64_t out_pending_at;
     struct ike_esp_algs child_algs;
     struct wbuf auth_req;     /* responder: IKE_AUTH plaintext waiting for a key */
     uint8_t auth_req_first;
@@ -107,7 +112,7 @@ int ike_respond(struct ike_sa *sa, uint8_t exchange, uint32_t msgid, const struc
 /* The Child SA's addresses, selectors, reqid and UDP encapsulation, from its IKE SA. */
 void ike_child_endpoints(const struct ike_sa *sa, struct ike_child_sa *c);
 /* Take the SA's Child SA out of the kernel (an IKE_ACT_DELETE). */
-void ike_act_delete_child(struct ike_actions *out, const struct ike_sa *sa);
+void ike_act_delete_child(struct ike_actions *out, struct ike_sa *sa);
 void ike_sa_fail(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out, const char *why);
 struct ike_sa *ike_sa_new(struct ike_core *core, bool initiator);
 void ike_sa_free(struct ike_sa *sa);
@@ -200,6 +205,10 @@ bool ike_rekey_answered(struct ike_core *core, struct ike_sa *sa, const struct i
 void ike_start_child_rekey(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out);
 void ike_start_ike_rekey(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out);
 /* The kernel lifetimes a new Child SA gets. */
+/* After a rekey: the old pair's SAs go (why: logged), the policies stay with the new pair. */
+void ike_retire_old_pair(struct ike_sa *sa, struct ike_actions *out, const char *why);
+/* The new outbound SA of a rekey the peer started goes to the kernel now (why: logged). */
+void ike_install_pending_out(struct ike_sa *sa, struct ike_actions *out, const char *why);
 void ike_child_lifetimes(const struct ike_core *core, struct ike_child_sa *c);
 void ike_handle_create_child_response(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
                                       const struct ike_payloads *pl, struct ike_actions *out);

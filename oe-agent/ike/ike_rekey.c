@@ -1,9 +1,10 @@
 /*
  * CREATE_CHILD_SA (RFC 7296 1.3.3, 2.8), both roles: rekeying the Child SA
  * (with or without a new DH, PFS); requests for the IKE SA go to
- * ike_rekey_ike.c. A new pair takes over at once under the same reqid and
- * policies; the old pair stays until its Delete. A second Child SA beside
- * the first is refused (NO_ADDITIONAL_SAS).
+ * ike_rekey_ike.c. A new pair takes over under the same reqid and policies
+ * (as the responder, its outbound SA once the peer retires the old pair);
+ * the old pair stays until its Delete. A second Child SA beside the first is
+ * refused (NO_ADDITIONAL_SAS).
  */
 #include "ike_internal.h"
 
@@ -39,6 +40,8 @@ static void new_pair(struct ike_sa *sa, uint32_t spi_in, uint32_t spi_out, const
                      const char *how, bool pfs, struct ike_actions *out)
 {
     sa->child_algs = *algs;
+    if (sa->old_spi_in)
+        ike_retire_old_pair(sa, out, "rekeyed again before the peer retired them");
     sa->old_spi_in = sa->child_spi_in;
     sa->old_spi_out = sa->child_spi_out;
     sa->child_spi_in = spi_in;
@@ -53,6 +56,46 @@ static void new_pair(struct ike_sa *sa, uint32_t spi_in, uint32_t spi_out, const
     }
     ike_log_child(out, sa, "%s%s: ESP=>0x%08x <0x%08x replaces 0x%08x/0x%08x", how, pfs ? " (with PFS)" : "",
                   spi_out, spi_in, sa->old_spi_out, sa->old_spi_in);
+}
+
+/* How long the new outbound SA of a rekey the peer started may wait for the old pair's Delete. */
+#define PENDING_OUT_MS 3000
+
+void ike_install_pending_out(struct ike_sa *sa, struct ike_actions *out, const char *why)
+{
+    struct ike_child_sa *po = sa->out_pending;
+    if (po == NULL)
+        return;
+    sa->out_pending = NULL;
+    struct ike_action *a = ike_act(out, IKE_ACT_INSTALL, sa);
+    if (a) {
+        a->child = *po;
+        ike_log_child(out, sa, "sending on the new Child SA 0x%08x (%s)", po->spi_out, why);
+    }
+    oe_wipe(po, sizeof(*po));
+    free(po);
+}
+
+/* The rekey's INSTALL c takes the inbound SA only; its outbound SA waits in sa->out_pending. */
+static void hold_outbound(const struct ike_core *core, struct ike_sa *sa, struct ike_child_sa *c,
+                          struct ike_actions *out)
+{
+    ike_install_pending_out(sa, out, "the peer rekeyed again");
+    struct ike_child_sa *po = malloc(sizeof(*po));
+    if (po) {
+        *po = *c;
+        po->spi_in = 0;
+        oe_wipe(po->key_in, sizeof(po->key_in));
+        oe_wipe(po->integ_in, sizeof(po->integ_in));
+        sa->out_pending = po;
+        sa->out_pending_at = core->now + PENDING_OUT_MS;
+        c->spi_out = 0;
+        oe_wipe(c->key_out, sizeof(c->key_out));
+        oe_wipe(c->integ_out, sizeof(c->integ_out));
+        if (!sa->awaiting) /* else the retransmission timer looks at it */
+            ike_arm_established(core, sa, out);
+    }
+    /* without memory for the wait the pair is installed at once, as the initiator does */
 }
 
 void ike_child_lifetimes(const struct ike_core *core, struct ike_child_sa *c)
@@ -73,6 +116,7 @@ void ike_start_child_rekey(struct ike_core *core, struct ike_sa *sa, struct ike_
         return;
     }
     sa->child_rekey_wanted = false;
+    ike_install_pending_out(sa, out, "we rekey it ourselves");
     ike_dh_free(sa->rekey_dh);
     sa->rekey_dh = ike_dh_new(sa->dh_group, &err);
     sa->rekey_spi = 0;
@@ -246,14 +290,13 @@ void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const 
         ike_random((uint8_t *)&spi_in, 4);
     ike_child_endpoints(sa, c);
     ike_child_lifetimes(core, c);
-    /* as the responder the policies are written again: with them unchanged, peers
-     * (strongSwan) lost a packet as they switched over; as the initiator, writing
-     * them made packets in flight fail the template check */
+    c->sas_only = true; /* same reqid: the policies in the kernel take the new pair */
     c->spi_in = spi_in;
     c->spi_out = ike_spi_of(esp);
     /* the peer started this exchange: it is the "i" of the new keys */
     ike_child_keymat(sa, false, shared, slen, in->nonce.p, in->nonce.len, nr, sizeof(nr), &algs, c);
     oe_wipe(shared, sizeof(shared));
+    hold_outbound(core, sa, c, out);
     struct ike_builder inner = {0};
     struct ike_proposal p;
     ike_esp_answer(esp, &algs, spi_in, group, &p);

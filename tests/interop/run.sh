@@ -120,6 +120,7 @@ libreswan_rekeys() { # libreswan rekeys the Child SA, then the IKE SA, while pin
   sleep 2
   ip netns exec east "$LS_BIN/whack" --ctlsocket $E/ls/run/pluto.ctl --name t --rekey-ike >/dev/null 2>&1
   wait $pp
+  for n in west east; do ip netns exec $n cat /proc/net/xfrm_stat > "$OUT/xfrm_stat-$CASE-$n.txt" 2>/dev/null; done
   check "$CASE: libreswan rekeyed the Child SA and we answered" grep -q 'rekeyed by the peer' "$OUT/ours-$CASE.log"
   check "$CASE: libreswan rekeyed the IKE SA and we answered" grep -q 'IKE SA rekeyed (the peer initiated)' "$OUT/ours-$CASE.log"
   check "$CASE: no ping lost across libreswan's rekeys" grep -q ' 0% packet loss' $W/ls-rekey-ping.txt

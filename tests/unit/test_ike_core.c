@@ -24,6 +24,7 @@ struct side {
     bool allow_null, answer_keys, client_ok;
     struct oe_addr asked_for;       /* NEED_KEY: the host the peer wants a tunnel to */
     int ups, downs, installs, deletes, policy_deletes, sends, timers, need_keys;
+    int in_only;                    /* INSTALLs of an inbound SA alone (a rekey's responder) */
     struct ike_child_sa child;
     char last_down[300];
     unsigned serial;
@@ -120,6 +121,28 @@ static int teardown(void **state)
     return 0;
 }
 
+/* The pair the kernel would hold: a rekey's responder installs the new inbound SA
+ * first and the outbound SA later; installs counts pairs complete. */
+static void take_install(struct side *s, const struct ike_child_sa *c)
+{
+    if (c->spi_in && c->spi_out) {
+        s->child = *c;
+    } else if (c->spi_in) {
+        struct ike_child_sa prev = s->child;
+        s->child = *c;
+        s->child.spi_out = prev.spi_out;
+        memcpy(s->child.key_out, prev.key_out, sizeof(prev.key_out));
+        memcpy(s->child.integ_out, prev.integ_out, sizeof(prev.integ_out));
+        s->in_only++;
+        return;
+    } else {
+        s->child.spi_out = c->spi_out;
+        memcpy(s->child.key_out, c->key_out, sizeof(c->key_out));
+        memcpy(s->child.integ_out, c->integ_out, sizeof(c->integ_out));
+    }
+    s->installs++;
+}
+
 /* Carry out a side's actions: datagrams go to the network queue. */
 static void run(struct net *n, struct side *s)
 {
@@ -152,7 +175,7 @@ static void run(struct net *n, struct side *s)
             n->to[n->n++] = to;
             break;
         case IKE_ACT_TIMER: s->timers++; break;
-        case IKE_ACT_INSTALL: s->installs++; s->child = a->child; break;
+        case IKE_ACT_INSTALL: take_install(s, &a->child); break;
         case IKE_ACT_DELETE: s->deletes++; s->policy_deletes += !a->child.sas_only; break;
         case IKE_ACT_UP: s->ups++; break;
         case IKE_ACT_DOWN: s->downs++; snprintf(s->last_down, sizeof(s->last_down), "%s", a->text); break;
@@ -784,6 +807,32 @@ static void test_invalid_ke(void **state)
     assert_int_equal(n->a.sends, 3); /* SA_INIT (19), SA_INIT (14), IKE_AUTH */
 }
 
+/* B (white box) asks A to rekey the Child SA, with a new SPI for B's inbound SA. */
+static void peer_rekeys_child(struct net *n, uint32_t old, uint32_t spi, const uint8_t ni[32], uint64_t now)
+{
+    struct ike_sa *sa = n->b.core->sas;
+    struct ike_builder inner = {0};
+    uint8_t rk[4] = {(uint8_t)(old >> 24), (uint8_t)(old >> 16), (uint8_t)(old >> 8), (uint8_t)old};
+    ikeb_notify(&inner, IKE_PROTO_ESP, rk, 4, IKE_N_REKEY_SA, NULL, 0);
+    struct ike_proposal p = {.num = 1, .protocol = IKE_PROTO_ESP, .spi_size = 4,
+                             .spi = {(uint8_t)(spi >> 24), (uint8_t)(spi >> 16), (uint8_t)(spi >> 8), (uint8_t)spi},
+                             .nt = 2};
+    p.t[0] = (struct ike_transform){IKE_TR_ENCR, IKE_ENCR_AES_GCM_16, 256};
+    p.t[1] = (struct ike_transform){IKE_TR_ESN, 0, 0};
+    ikeb_sa(&inner, &p, 1);
+    ikeb_nonce(&inner, ni, 32);
+    struct ike_ts tsi, tsr;
+    ike_host_ts(&n->b.ep.addr, &tsi);
+    ike_host_ts(&n->a.ep.addr, &tsr);
+    ikeb_ts(&inner, IKE_PL_TSI, &tsi, 1);
+    ikeb_ts(&inner, IKE_PL_TSR, &tsr, 1);
+    struct wbuf m = {0};
+    assert_int_equal(ike_encrypt(sa, IKE_CREATE_CHILD_SA, sa->next_msgid++, false, &inner, &m), 0);
+    ike_receive(n->a.core, &n->a.ep, &n->b.ep, m.p, m.len, now, &n->a.acts);
+    wbuf_free(&m);
+    wbuf_free(&inner.b);
+}
+
 /* B (the IKE responder, white box) rekeys the Child SA; A, the IKE initiator, answers as the
  * exchange's responder, installs, later retires the old pair. */
 static void test_rekey_as_responder(void **state)
@@ -795,31 +844,20 @@ static void test_rekey_as_responder(void **state)
     struct ike_sa *sa = n->b.core->sas;
     uint32_t old_b_out = n->a.child.spi_out, old_b_in = n->a.child.spi_in;
     struct ike_builder inner = {0};
-    uint8_t rk[4] = {(uint8_t)(sa->child_spi_in >> 24), (uint8_t)(sa->child_spi_in >> 16),
-                     (uint8_t)(sa->child_spi_in >> 8), (uint8_t)sa->child_spi_in};
-    ikeb_notify(&inner, IKE_PROTO_ESP, rk, 4, IKE_N_REKEY_SA, NULL, 0);
-    struct ike_proposal p = {.num = 1, .protocol = IKE_PROTO_ESP, .spi_size = 4, .spi = {0x11, 0x22, 0x33, 0x44}, .nt = 2};
-    p.t[0] = (struct ike_transform){IKE_TR_ENCR, IKE_ENCR_AES_GCM_16, 256};
-    p.t[1] = (struct ike_transform){IKE_TR_ESN, 0, 0};
-    ikeb_sa(&inner, &p, 1);
     uint8_t ni[32];
     memset(ni, 0x5c, sizeof(ni));
-    ikeb_nonce(&inner, ni, sizeof(ni));
-    struct ike_ts tsi, tsr;
-    ike_host_ts(&n->b.ep.addr, &tsi);
-    ike_host_ts(&n->a.ep.addr, &tsr);
-    ikeb_ts(&inner, IKE_PL_TSI, &tsi, 1);
-    ikeb_ts(&inner, IKE_PL_TSR, &tsr, 1);
     struct wbuf m = {0};
-    assert_int_equal(ike_encrypt(sa, IKE_CREATE_CHILD_SA, sa->next_msgid++, false, &inner, &m), 0);
-    ike_receive(n->a.core, &n->a.ep, &n->b.ep, m.p, m.len, 0, &n->a.acts);
+    peer_rekeys_child(n, sa->child_spi_in, 0x11223344, ni, 0);
     bool installed = false, rekeyed = false, answered = false;
     for (size_t i = 0; i < n->a.acts.n; i++) {
         struct ike_action *a = &n->a.acts.v[i];
         if (a->kind == IKE_ACT_INSTALL) {
+            /* the inbound SA alone: B has not installed its own yet, so A keeps sending on the old
+             * pair until B retires it */
             installed = true;
-            assert_int_equal(a->child.spi_out, 0x11223344);
+            assert_int_equal(a->child.spi_out, 0);
             assert_int_equal(a->child.key_len, 36);
+            assert_true(a->child.sas_only);
             assert_int_not_equal(a->child.spi_in, old_b_in);
             assert_int_equal(a->child.reqid, n->a.child.reqid); /* same policies keep serving */
         }
@@ -849,7 +887,6 @@ static void test_rekey_as_responder(void **state)
         wbuf_wipe(&plain);
     }
     assert_memory_equal(mine.key_out, b_new.key_in, 36);
-    assert_memory_equal(mine.key_in, b_new.key_out, 36);
     ike_actions_clear(&n->a.acts);
     wbuf_free(&m);
     wbuf_free(&inner.b);
@@ -860,9 +897,18 @@ static void test_rekey_as_responder(void **state)
     ikeb_delete(&inner, IKE_PROTO_ESP, 4, oldspi, 1);
     assert_int_equal(ike_encrypt(sa, IKE_INFORMATIONAL, sa->next_msgid++, false, &inner, &m), 0);
     ike_receive(n->a.core, &n->a.ep, &n->b.ep, m.p, m.len, 0, &n->a.acts);
-    bool deleted = false;
+    bool deleted = false, sending = false;
     for (size_t i = 0; i < n->a.acts.n; i++) {
         struct ike_action *a = &n->a.acts.v[i];
+        if (a->kind == IKE_ACT_INSTALL) {
+            /* now the outbound SA, before the old pair goes */
+            assert_false(deleted);
+            sending = true;
+            assert_int_equal(a->child.spi_out, 0x11223344);
+            assert_int_equal(a->child.spi_in, 0);
+            assert_true(a->child.sas_only);
+            assert_memory_equal(mine.key_in, a->child.key_out, 36);
+        }
         if (a->kind == IKE_ACT_DELETE) {
             deleted = true;
             assert_true(a->child.sas_only);
@@ -870,11 +916,80 @@ static void test_rekey_as_responder(void **state)
             assert_int_equal(a->child.spi_out, old_b_out);
         }
     }
-    assert_true(deleted);
+    assert_true(deleted && sending);
     assert_int_equal(ike_sa_count(n->a.core), 1);
     ike_actions_clear(&n->a.acts);
     wbuf_free(&m);
     wbuf_free(&inner.b);
+}
+
+static const struct ike_action *find_kind(const struct side *s, enum ike_action_kind kind)
+{
+    for (size_t i = 0; i < s->acts.n; i++)
+        if (s->acts.v[i].kind == kind)
+            return &s->acts.v[i];
+    return NULL;
+}
+
+/* A peer that rekeys and never retires the old pair: the new outbound SA goes in after
+ * 3 s all the same; one that leaves while a new outbound SA waits takes only what is in
+ * the kernel out, the old pair with the new. */
+static void test_rekey_responder_waits_for_delete(void **state)
+{
+    struct net *n = *state;
+    n->b.allow_null = true;
+    initiate(n, IKE_AUTHBY_NULL);
+    expect_tunnel(n);
+    uint8_t ni[32];
+    memset(ni, 0x5d, sizeof(ni));
+    uint32_t first_in = n->a.child.spi_in, first_out = n->a.child.spi_out;
+    peer_rekeys_child(n, first_out, 0x11223344, ni, 10000);
+    const struct ike_action *in = find_kind(&n->a, IKE_ACT_INSTALL);
+    assert_non_null(in);
+    assert_int_equal(in->child.spi_out, 0);
+    const struct ike_action *t = find_kind(&n->a, IKE_ACT_TIMER);
+    assert_non_null(t);
+    assert_int_equal(t->ms, 3000);
+    ike_actions_clear(&n->a.acts);
+    ike_timer(n->a.core, n->a.serial, 12999, &n->a.acts);
+    assert_null(find_kind(&n->a, IKE_ACT_INSTALL));
+    ike_actions_clear(&n->a.acts);
+    ike_timer(n->a.core, n->a.serial, 13000, &n->a.acts);
+    const struct ike_action *o = find_kind(&n->a, IKE_ACT_INSTALL);
+    assert_non_null(o);
+    assert_int_equal(o->child.spi_out, 0x11223344);
+    assert_int_equal(o->child.spi_in, 0);
+    ike_actions_clear(&n->a.acts);
+    /* the peer rekeys again without retiring the first pair: that one goes now */
+    uint32_t prev_in = n->a.core->sas->child_spi_in;
+    peer_rekeys_child(n, 0x11223344, 0x55667788, ni, 14000);
+    uint32_t new_in = n->a.core->sas->child_spi_in;
+    assert_int_not_equal(new_in, prev_in);
+    const struct ike_action *d = find_kind(&n->a, IKE_ACT_DELETE);
+    assert_non_null(d);
+    assert_true(d->child.sas_only);
+    assert_int_equal(d->child.spi_in, first_in);
+    assert_int_equal(d->child.spi_out, first_out);
+    ike_actions_clear(&n->a.acts);
+    /* then it deletes the IKE SA before A sends on the newest pair */
+    ike_delete(n->a.core, n->a.serial, 14100, &n->a.acts);
+    int deletes = 0;
+    for (size_t i = 0; i < n->a.acts.n; i++) {
+        const struct ike_action *a = &n->a.acts.v[i];
+        assert_int_not_equal(a->kind, IKE_ACT_INSTALL);
+        if (a->kind != IKE_ACT_DELETE)
+            continue;
+        deletes++;
+        if (a->child.spi_in == prev_in) {
+            assert_true(a->child.sas_only); /* the old pair */
+            assert_int_equal(a->child.spi_out, 0x11223344);
+        } else {
+            assert_int_equal(a->child.spi_in, new_in);
+            assert_int_equal(a->child.spi_out, 0); /* never installed */
+            assert_false(a->child.sas_only);     /* and the policies */
+        }
+    }
+    assert_int_equal(deletes, 2);
 }
 
 static void test_garbage_is_dropped(void **state)
@@ -917,6 +1032,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cookie, setup_cookies, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_ke, setup_modp, teardown),
         cmocka_unit_test_setup_teardown(test_rekey_as_responder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rekey_responder_waits_for_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_is_dropped, setup, teardown),
     };
     return cmocka_run_group_tests_name("ike_core", tests, group_setup, group_teardown);
