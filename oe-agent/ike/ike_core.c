@@ -114,6 +114,7 @@ void ike_sa_free(struct ike_sa *sa)
         oe_wipe(sa->out_pending, sizeof(*sa->out_pending));
         free(sa->out_pending);
     }
+    free(sa->collision);
     oe_wipe(sa, sizeof(*sa));
     free(sa);
 }
@@ -256,6 +257,13 @@ void ike_act_delete_child(struct ike_actions *out, struct ike_sa *sa)
         d->child.spi_in = sa->old_spi_in;
         d->child.spi_out = sa->old_spi_out;
         d->child.sas_only = true;
+    }
+    if (sa->redundant_in && (d = ike_act(out, IKE_ACT_DELETE, sa)) != NULL) {
+        ike_child_endpoints(sa, &d->child);
+        d->child.spi_in = sa->redundant_in;
+        d->child.spi_out = sa->redundant_out_installed ? sa->redundant_out : 0;
+        d->child.sas_only = true;
+        sa->redundant_in = sa->redundant_out = 0;
     }
     if ((d = ike_act(out, IKE_ACT_DELETE, sa)) == NULL)
         return;

@@ -46,26 +46,35 @@ void ike_handle_informational(struct ike_core *core, struct ike_sa *sa, const ui
     }
     struct ike_builder reply = {0};
     bool ike_deleted = in->has_delete && in->delete_protocol == IKE_PROTO_IKE;
-    bool child_deleted = false, old_deleted = false;
+    bool child_deleted = false, old_deleted = false, redundant_deleted = false;
     if (in->has_delete && in->delete_protocol == IKE_PROTO_ESP && in->delete_spi_size == 4) {
+        /* the answer names our inbound SPI of each pair the peer deleted (RFC 7296 1.4.1) */
+        uint8_t mine[12];
+        size_t nmine = 0;
         for (size_t i = 0; i + 4 <= in->delete_spis.len; i += 4) {
             const uint8_t *s = in->delete_spis.p + i;
             uint32_t spi = (uint32_t)s[0] << 24 | (uint32_t)s[1] << 16 | (uint32_t)s[2] << 8 | s[3];
-            if (spi == sa->child_spi_out)
+            uint32_t ours = 0;
+            if (spi == 0)
+                continue;
+            if (spi == sa->child_spi_out && !child_deleted) {
                 child_deleted = true;
-            else if (spi == sa->old_spi_out && spi != 0)
-                old_deleted = true;
+                ours = sa->child_spi_in;
+            } else if (spi == sa->old_spi_out && !old_deleted) {
+                old_deleted = true; /* after a rekey the peer retires the old pair (RFC 7296 2.8) */
+                ours = sa->old_spi_in;
+            } else if (spi == sa->redundant_out && !redundant_deleted) {
+                redundant_deleted = true; /* it made the pair that lost a rekey collision (2.8.1) */
+                ours = sa->redundant_in;
+            }
+            if (ours && nmine < 3) {
+                for (int b = 0; b < 4; b++)
+                    mine[nmine * 4 + (size_t)b] = (uint8_t)(ours >> (24 - 8 * b));
+                nmine++;
+            }
         }
-        if (old_deleted) {
-            /* after a rekey the peer retires the old pair (RFC 7296 2.8) */
-            uint8_t mine[4] = {(uint8_t)(sa->old_spi_in >> 24), (uint8_t)(sa->old_spi_in >> 16),
-                               (uint8_t)(sa->old_spi_in >> 8), (uint8_t)sa->old_spi_in};
-            ikeb_delete(&reply, IKE_PROTO_ESP, 4, mine, 1);
-        } else if (child_deleted) {
-            uint8_t mine[4] = {(uint8_t)(sa->child_spi_in >> 24), (uint8_t)(sa->child_spi_in >> 16),
-                               (uint8_t)(sa->child_spi_in >> 8), (uint8_t)sa->child_spi_in};
-            ikeb_delete(&reply, IKE_PROTO_ESP, 4, mine, 1);
-        }
+        if (nmine)
+            ikeb_delete(&reply, IKE_PROTO_ESP, 4, mine, nmine);
     }
     ike_respond(sa, IKE_INFORMATIONAL, h->msgid, &reply, out);
     wbuf_free(&reply.b);
@@ -75,6 +84,18 @@ void ike_handle_informational(struct ike_core *core, struct ike_sa *sa, const ui
         free(in);
         ike_sa_fail(core, sa, out, "deleted by the peer");
         return;
+    }
+    if (redundant_deleted) {
+        struct ike_action *d = ike_act(out, IKE_ACT_DELETE, sa);
+        if (d) {
+            ike_child_endpoints(sa, &d->child);
+            d->child.spi_in = sa->redundant_in;
+            d->child.spi_out = sa->redundant_out_installed ? sa->redundant_out : 0;
+            d->child.sas_only = true;
+        }
+        ike_log_child(out, sa, "redundant Child SA 0x%08x/0x%08x deleted (the peer made it)", sa->redundant_out,
+                      sa->redundant_in);
+        sa->redundant_in = sa->redundant_out = 0;
     }
     if (old_deleted) {
         /* the peer sends on the new pair: so can we, before the old one goes */

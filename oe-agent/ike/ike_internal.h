@@ -61,7 +61,8 @@ struct ike_sa {
     uint32_t wait_ms, rt_ms;
 
     /* an exchange of ours on the established SA, and when the next ones are due */
-    enum { XCHG_NONE, XCHG_CHILD_REKEY, XCHG_RETIRE_CHILD, XCHG_IKE_REKEY, XCHG_RETIRE_IKE, XCHG_LIVENESS } pending;
+    enum { XCHG_NONE, XCHG_CHILD_REKEY, XCHG_RETIRE_CHILD, XCHG_DROP_CHILD, XCHG_IKE_REKEY, XCHG_RETIRE_IKE,
+           XCHG_LIVENESS } pending;
     struct ike_dh *rekey_dh;
     uint8_t rekey_ni[32];
     uint32_t rekey_spi;       /* the new Child SA's inbound SPI */
@@ -81,11 +82,21 @@ struct ike_sa {
      * and our packets on it would be dropped); out_pending_at: at the latest */
     struct ike_child_sa *out_pending;
     uint64_t out_pending_at;
+    /* our Child SA rekey crossed the peer's (RFC 7296 2.8.1): the pair its exchange made */
+    struct ike_collision *collision;
+    uint32_t redundant_in, redundant_out; /* the peer's pair lost: it deletes it */
+    bool redundant_out_installed;
     struct ike_esp_algs child_algs;
     struct wbuf auth_req;     /* responder: IKE_AUTH plaintext waiting for a key */
     uint8_t auth_req_first;
 
     struct ike_sa *next;
+};
+
+struct ike_collision {
+    uint32_t spi_in, spi_out;
+    uint8_t low_nonce[256];   /* the lower of that exchange's two nonces */
+    size_t low_len;
 };
 
 struct ike_core {

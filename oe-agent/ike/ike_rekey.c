@@ -35,15 +35,18 @@ static uint32_t spi32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* The new pair serves; the old one waits for its Delete. */
+/* The new pair serves; the old one waits for its Delete (keep_old: the pair before the
+ * current one stays the old one, the current one lost a rekey collision). */
 static void new_pair(struct ike_sa *sa, uint32_t spi_in, uint32_t spi_out, const struct ike_esp_algs *algs,
-                     const char *how, bool pfs, struct ike_actions *out)
+                     const char *how, bool pfs, bool keep_old, struct ike_actions *out)
 {
     sa->child_algs = *algs;
-    if (sa->old_spi_in)
-        ike_retire_old_pair(sa, out, "rekeyed again before the peer retired them");
-    sa->old_spi_in = sa->child_spi_in;
-    sa->old_spi_out = sa->child_spi_out;
+    if (!keep_old) {
+        if (sa->old_spi_in)
+            ike_retire_old_pair(sa, out, "rekeyed again before the peer retired them");
+        sa->old_spi_in = sa->child_spi_in;
+        sa->old_spi_out = sa->child_spi_out;
+    }
     sa->child_spi_in = spi_in;
     sa->child_spi_out = spi_out;
     struct ike_action *rk = ike_act(out, IKE_ACT_REKEYED, sa);
@@ -96,6 +99,69 @@ static void hold_outbound(const struct ike_core *core, struct ike_sa *sa, struct
             ike_arm_established(core, sa, out);
     }
     /* without memory for the wait the pair is installed at once, as the initiator does */
+}
+
+/* RFC 7296 2.8.1 compares nonces as octet strings */
+static int nonce_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    return c ? c : (alen > blen) - (alen < blen);
+}
+
+static const uint8_t *lower_nonce(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, size_t *len)
+{
+    bool first = nonce_cmp(a, alen, b, blen) <= 0;
+    *len = first ? alen : blen;
+    return first ? a : b;
+}
+
+/* The peer's rekey request came while ours is in flight: remember its pair and nonces. */
+static void note_collision(struct ike_sa *sa, uint32_t spi_in, uint32_t spi_out, const uint8_t *ni, size_t nilen,
+                           const uint8_t *nr, size_t nrlen, struct ike_actions *out)
+{
+    free(sa->collision);
+    sa->collision = calloc(1, sizeof(*sa->collision));
+    if (sa->collision == NULL)
+        return;
+    size_t len;
+    const uint8_t *low = lower_nonce(ni, nilen, nr, nrlen, &len);
+    sa->collision->spi_in = spi_in;
+    sa->collision->spi_out = spi_out;
+    sa->collision->low_len = len < sizeof(sa->collision->low_nonce) ? len : sizeof(sa->collision->low_nonce);
+    memcpy(sa->collision->low_nonce, low, sa->collision->low_len);
+    ike_log_child(out, sa, "both ends rekey the Child SA at once: the pair made with the lowest nonce will go "
+                           "(RFC 7296 2.8.1)");
+}
+
+/*
+ * Our rekey's answer after a collision: true when our new pair is the redundant one (we
+ * made it: we delete it, the peer's pair serves and the peer retires the old pair);
+ * otherwise the peer's pair is marked redundant for the peer to delete, and ours serves.
+ */
+static bool ours_lost(struct ike_sa *sa, const uint8_t *nr, size_t nrlen, struct ike_actions *out)
+{
+    struct ike_collision *col = sa->collision;
+    sa->collision = NULL;
+    size_t len;
+    const uint8_t *low = lower_nonce(sa->rekey_ni, sizeof(sa->rekey_ni), nr, nrlen, &len);
+    bool lost = nonce_cmp(low, len, col->low_nonce, col->low_len) < 0;
+    if (!lost && sa->child_spi_in == col->spi_in) {
+        sa->redundant_in = col->spi_in;
+        sa->redundant_out = col->spi_out;
+        sa->redundant_out_installed = sa->out_pending == NULL;
+        if (sa->out_pending) {
+            oe_wipe(sa->out_pending, sizeof(*sa->out_pending));
+            free(sa->out_pending);
+            sa->out_pending = NULL;
+        }
+        ike_log_child(out, sa, "rekey collision: the peer's new Child SA 0x%08x/0x%08x has the lowest nonce; "
+                               "the peer deletes it", col->spi_out, col->spi_in);
+    } else if (lost) {
+        ike_log_child(out, sa, "rekey collision: our new Child SA 0x%08x has the lowest nonce; deleting it",
+                      sa->rekey_spi);
+    }
+    free(col);
+    return lost;
 }
 
 void ike_child_lifetimes(const struct ike_core *core, struct ike_child_sa *c)
@@ -174,6 +240,22 @@ static void child_rekey_answered(struct ike_core *core, struct ike_sa *sa, const
         }
         slen = ike_dh_shared_len(group);
     }
+    bool keep_old = false;
+    if (sa->collision) {
+        if (ours_lost(sa, in->nonce.p, in->nonce.len, out)) {
+            /* never installed: the Delete tells the peer to take its side out */
+            oe_wipe(shared, sizeof(shared));
+            struct ike_builder inner = {0};
+            uint8_t mine[4] = {(uint8_t)(sa->rekey_spi >> 24), (uint8_t)(sa->rekey_spi >> 16),
+                               (uint8_t)(sa->rekey_spi >> 8), (uint8_t)sa->rekey_spi};
+            ikeb_delete(&inner, IKE_PROTO_ESP, 4, mine, 1);
+            if (ike_request(sa, IKE_INFORMATIONAL, &inner, out) == 0)
+                sa->pending = XCHG_DROP_CHILD;
+            wbuf_free(&inner.b);
+            return;
+        }
+        keep_old = sa->redundant_in != 0; /* the pair before the peer's stays the one to retire */
+    }
     struct ike_action *act = ike_act(out, IKE_ACT_INSTALL, sa);
     if (act == NULL)
         return;
@@ -185,7 +267,7 @@ static void child_rekey_answered(struct ike_core *core, struct ike_sa *sa, const
     c->spi_out = ike_spi_of(esp);
     ike_child_keymat(sa, true, shared, slen, sa->rekey_ni, sizeof(sa->rekey_ni), in->nonce.p, in->nonce.len, &algs, c);
     oe_wipe(shared, sizeof(shared));
-    new_pair(sa, c->spi_in, c->spi_out, &algs, "rekeyed", group != 0, out);
+    new_pair(sa, c->spi_in, c->spi_out, &algs, "rekeyed", group != 0, keep_old, out);
     /* the old pair goes: our Delete names our old inbound SPI (RFC 7296 1.4.1) */
     struct ike_builder inner = {0};
     uint8_t old[4] = {(uint8_t)(sa->old_spi_in >> 24), (uint8_t)(sa->old_spi_in >> 16),
@@ -211,6 +293,8 @@ void ike_handle_create_child_response(struct ike_core *core, struct ike_sa *sa, 
         if (in->notify[i].type < 16384)
             refused = ike_notify_name(in->notify[i].type);
     if (refused) {
+        free(sa->collision); /* the peer's pair, if it made one, simply serves */
+        sa->collision = NULL;
         /* the old SAs serve on; a Child SA's hard lifetime or the next IKE rekey try will follow */
         ike_log(out, sa, "peer refused our %s rekey: %s", what == XCHG_IKE_REKEY ? "IKE SA" : "Child SA", refused);
         if (what == XCHG_IKE_REKEY)
@@ -297,6 +381,8 @@ void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const 
     ike_child_keymat(sa, false, shared, slen, in->nonce.p, in->nonce.len, nr, sizeof(nr), &algs, c);
     oe_wipe(shared, sizeof(shared));
     hold_outbound(core, sa, c, out);
+    if (sa->awaiting && sa->pending == XCHG_CHILD_REKEY)
+        note_collision(sa, spi_in, ike_spi_of(esp), in->nonce.p, in->nonce.len, nr, sizeof(nr), out);
     struct ike_builder inner = {0};
     struct ike_proposal p;
     ike_esp_answer(esp, &algs, spi_in, group, &p);
@@ -315,7 +401,7 @@ void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const 
     ikeb_ts(&inner, IKE_PL_TSR, &tsr, 1);
     ike_respond(sa, IKE_CREATE_CHILD_SA, h->msgid, &inner, out);
     wbuf_wipe(&inner.b);
-    new_pair(sa, spi_in, ike_spi_of(esp), &algs, "rekeyed by the peer", group != 0, out);
+    new_pair(sa, spi_in, ike_spi_of(esp), &algs, "rekeyed by the peer", group != 0, false, out);
 done:
     wbuf_wipe(&plain);
     free(in);

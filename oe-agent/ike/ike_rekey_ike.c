@@ -35,6 +35,8 @@ static struct ike_sa *retire_copy(struct ike_core *core, struct ike_sa *sa)
     old->retired = true;
     old->child_spi_in = old->child_spi_out = old->old_spi_in = old->old_spi_out = 0;
     old->out_pending = NULL;
+    old->collision = NULL;
+    old->redundant_in = old->redundant_out = 0;
     old->pending = XCHG_NONE;
     old->awaiting = false;
     old->keepalive_at = old->ike_rekey_at = old->dpd_at = 0;

@@ -25,6 +25,8 @@ struct side {
     struct oe_addr asked_for;       /* NEED_KEY: the host the peer wants a tunnel to */
     int ups, downs, installs, deletes, policy_deletes, sends, timers, need_keys;
     int in_only;                    /* INSTALLs of an inbound SA alone (a rekey's responder) */
+    uint32_t kin[16], kout[16];     /* the SPIs the kernel would hold, after INSTALLs and DELETEs */
+    int nkin, nkout, kernel_errors; /* kernel_errors: SPIs added twice or deleted while absent */
     struct ike_child_sa child;
     char last_down[300];
     unsigned serial;
@@ -41,6 +43,7 @@ struct net {
     size_t n;
     bool nat;         /* A sits behind a NAT: B sees it as 203.0.113.9, ports + 30000 */
     int keepalives;   /* NAT keepalives A or B sent */
+    int lost_collisions, won_collisions; /* Child SA rekey collisions, as logged */
     int drop_next;    /* drop this many datagrams */
     int corrupt_next; /* flip a byte in this many */
 };
@@ -123,8 +126,29 @@ static int teardown(void **state)
 
 /* The pair the kernel would hold: a rekey's responder installs the new inbound SA
  * first and the outbound SA later; installs counts pairs complete. */
+static void kernel_spi(struct side *s, uint32_t *v, int *n, uint32_t spi, bool add)
+{
+    if (spi == 0)
+        return;
+    for (int i = 0; i < *n; i++) {
+        if (v[i] == spi) {
+            if (add)
+                s->kernel_errors++;
+            else
+                v[i] = v[--*n];
+            return;
+        }
+    }
+    if (add && *n < 16)
+        v[(*n)++] = spi;
+    else
+        s->kernel_errors++;
+}
+
 static void take_install(struct side *s, const struct ike_child_sa *c)
 {
+    kernel_spi(s, s->kin, &s->nkin, c->spi_in, true);
+    kernel_spi(s, s->kout, &s->nkout, c->spi_out, true);
     if (c->spi_in && c->spi_out) {
         s->child = *c;
     } else if (c->spi_in) {
@@ -176,12 +200,20 @@ static void run(struct net *n, struct side *s)
             break;
         case IKE_ACT_TIMER: s->timers++; break;
         case IKE_ACT_INSTALL: take_install(s, &a->child); break;
-        case IKE_ACT_DELETE: s->deletes++; s->policy_deletes += !a->child.sas_only; break;
+        case IKE_ACT_DELETE:
+            s->deletes++;
+            s->policy_deletes += !a->child.sas_only;
+            kernel_spi(s, s->kin, &s->nkin, a->child.spi_in, false);
+            kernel_spi(s, s->kout, &s->nkout, a->child.spi_out, false);
+            break;
         case IKE_ACT_UP: s->ups++; break;
         case IKE_ACT_DOWN: s->downs++; snprintf(s->last_down, sizeof(s->last_down), "%s", a->text); break;
         case IKE_ACT_NEED_KEY: s->need_keys++; s->asked_for = a->child.remote_host; break;
         case IKE_ACT_REKEYED: break;
-        case IKE_ACT_LOG: break;
+        case IKE_ACT_LOG:
+            n->lost_collisions += strstr(a->text, "our new Child SA") != NULL;
+            n->won_collisions += strstr(a->text, "the peer's new Child SA") != NULL;
+            break;
         }
     }
 }
@@ -441,6 +473,25 @@ static int count_kind(const struct side *s, enum ike_action_kind kind)
     return c;
 }
 
+/* What each kernel holds: one pair, the same keys seen from both ends. */
+static void expect_one_pair(const struct net *n)
+{
+    assert_int_equal(n->a.kernel_errors, 0);
+    assert_int_equal(n->b.kernel_errors, 0);
+    assert_int_equal(n->a.nkin, 1);
+    assert_int_equal(n->a.nkout, 1);
+    assert_int_equal(n->b.nkin, 1);
+    assert_int_equal(n->b.nkout, 1);
+    assert_int_equal(n->a.kout[0], n->b.kin[0]);
+    assert_int_equal(n->b.kout[0], n->a.kin[0]);
+    assert_int_equal(n->a.child.spi_out, n->a.kout[0]);
+    assert_int_equal(n->a.child.spi_in, n->a.kin[0]);
+    assert_int_equal(n->b.child.spi_out, n->b.kout[0]);
+    assert_int_equal(n->b.child.spi_in, n->b.kin[0]);
+    assert_memory_equal(n->a.child.key_out, n->b.child.key_in, n->a.child.key_len);
+    assert_memory_equal(n->b.child.key_out, n->a.child.key_in, n->a.child.key_len);
+}
+
 /* The kernel's soft expire on A: A rekeys the Child SA, both install the new pair, both retire the old. */
 static void test_child_rekey_initiated(void **state)
 {
@@ -474,6 +525,33 @@ static void test_child_rekey_initiated(void **state)
     pump(n);
     assert_int_equal(n->a.installs, 3);
     assert_memory_equal(n->a.child.key_out, n->b.child.key_in, n->a.child.key_len);
+    expect_one_pair(n);
+}
+
+/* Both soft expires at once (RFC 7296 2.8.1): both exchanges complete, the SA made with the
+ * lowest of the four nonces goes, deleted by the end that made it, and the old pair goes: one
+ * pair stays, the same on both ends. */
+static void test_child_rekey_collision(void **state)
+{
+    struct net *n = *state;
+    initiate(n, IKE_AUTHBY_RSASIG);
+    expect_tunnel(n);
+    for (int round = 0; round < 4; round++) {
+        uint64_t t = 1000 + (uint64_t)round * 10000;
+        ike_child_expired(n->a.core, n->a.child.spi_in, false, t, &n->a.acts);
+        ike_child_expired(n->b.core, n->b.child.spi_in, false, t, &n->b.acts);
+        pump(n);
+        expect_one_pair(n);
+        assert_null(n->a.core->sas->out_pending);
+        assert_null(n->b.core->sas->out_pending);
+        assert_int_equal(n->a.core->sas->redundant_in + n->b.core->sas->redundant_in, 0);
+        assert_int_equal(n->a.downs + n->b.downs, 0);
+        assert_int_equal(n->a.core->sas->old_spi_in, 0);
+        assert_int_equal(n->b.core->sas->old_spi_in, 0);
+    }
+    /* one end's new pair lost each time, the other's won */
+    assert_int_equal(n->lost_collisions, 4);
+    assert_int_equal(n->won_collisions, 4);
 }
 
 /* The hard lifetime: the IKE SA goes, with a Delete the peer hears. */
@@ -1021,6 +1099,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nat_traversal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_nat, setup, teardown),
         cmocka_unit_test_setup_teardown(test_child_rekey_initiated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_child_rekey_collision, setup, teardown),
         cmocka_unit_test_setup_teardown(test_child_hard_expire, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ike_rekey, setup_short_ike, teardown),
         cmocka_unit_test_setup_teardown(test_gateway_responds_for_subnet, setup_gateway, teardown),
