@@ -218,6 +218,12 @@ void ike_start_ike_rekey(struct ike_core *core, struct ike_sa *sa, struct ike_ac
 /* The kernel lifetimes a new Child SA gets. */
 /* After a rekey: the old pair's SAs go (why: logged), the policies stay with the new pair. */
 void ike_retire_old_pair(struct ike_sa *sa, struct ike_actions *out, const char *why);
+/*
+ * An INSTALL c (c->spi_in and c->spi_out) takes its inbound SA (and policies) only; its
+ * outbound half waits in sa->out_pending until ike_install_pending_out, at the latest ms
+ * from now (the caller arms the timer).
+ */
+void ike_hold_outbound(const struct ike_core *core, struct ike_sa *sa, struct ike_child_sa *c, uint32_t ms);
 /* The new outbound SA of a rekey the peer started goes to the kernel now (why: logged). */
 void ike_install_pending_out(struct ike_sa *sa, struct ike_actions *out, const char *why);
 void ike_child_lifetimes(const struct ike_core *core, struct ike_child_sa *c);

@@ -64,6 +64,7 @@ static void new_pair(struct ike_sa *sa, uint32_t spi_in, uint32_t spi_out, const
 /* How long the new outbound SA of a rekey the peer started may wait for the old pair's Delete. */
 #define PENDING_OUT_MS 3000
 
+
 void ike_install_pending_out(struct ike_sa *sa, struct ike_actions *out, const char *why)
 {
     struct ike_child_sa *po = sa->out_pending;
@@ -79,26 +80,20 @@ void ike_install_pending_out(struct ike_sa *sa, struct ike_actions *out, const c
     free(po);
 }
 
-/* The rekey's INSTALL c takes the inbound SA only; its outbound SA waits in sa->out_pending. */
-static void hold_outbound(const struct ike_core *core, struct ike_sa *sa, struct ike_child_sa *c,
-                          struct ike_actions *out)
+void ike_hold_outbound(const struct ike_core *core, struct ike_sa *sa, struct ike_child_sa *c, uint32_t ms)
 {
-    ike_install_pending_out(sa, out, "the peer rekeyed again");
-    struct ike_child_sa *po = malloc(sizeof(*po));
-    if (po) {
-        *po = *c;
-        po->spi_in = 0;
-        oe_wipe(po->key_in, sizeof(po->key_in));
-        oe_wipe(po->integ_in, sizeof(po->integ_in));
-        sa->out_pending = po;
-        sa->out_pending_at = core->now + PENDING_OUT_MS;
-        c->spi_out = 0;
-        oe_wipe(c->key_out, sizeof(c->key_out));
-        oe_wipe(c->integ_out, sizeof(c->integ_out));
-        if (!sa->awaiting) /* else the retransmission timer looks at it */
-            ike_arm_established(core, sa, out);
-    }
-    /* without memory for the wait the pair is installed at once, as the initiator does */
+    struct ike_child_sa *po = sa->out_pending ? NULL : malloc(sizeof(*po));
+    if (po == NULL)
+        return; /* the pair goes in at once, as an initiator's does */
+    *po = *c;
+    po->spi_in = 0;
+    oe_wipe(po->key_in, sizeof(po->key_in));
+    oe_wipe(po->integ_in, sizeof(po->integ_in));
+    sa->out_pending = po;
+    sa->out_pending_at = core->now + ms;
+    c->spi_out = 0;
+    oe_wipe(c->key_out, sizeof(c->key_out));
+    oe_wipe(c->integ_out, sizeof(c->integ_out));
 }
 
 /* RFC 7296 2.8.1 compares nonces as octet strings */
@@ -363,6 +358,7 @@ void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const 
         }
         slen = ike_dh_shared_len(group);
     }
+    ike_install_pending_out(sa, out, "the peer rekeyed again");
     struct ike_action *act = ike_act(out, IKE_ACT_INSTALL, sa);
     if (act == NULL) {
         ike_dh_free(dh);
@@ -380,7 +376,7 @@ void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const 
     /* the peer started this exchange: it is the "i" of the new keys */
     ike_child_keymat(sa, false, shared, slen, in->nonce.p, in->nonce.len, nr, sizeof(nr), &algs, c);
     oe_wipe(shared, sizeof(shared));
-    hold_outbound(core, sa, c, out);
+    ike_hold_outbound(core, sa, c, PENDING_OUT_MS); /* c is not used after this */
     if (sa->awaiting && sa->pending == XCHG_CHILD_REKEY)
         note_collision(sa, spi_in, ike_spi_of(esp), in->nonce.p, in->nonce.len, nr, sizeof(nr), out);
     struct ike_builder inner = {0};
@@ -402,6 +398,8 @@ void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const 
     ike_respond(sa, IKE_CREATE_CHILD_SA, h->msgid, &inner, out);
     wbuf_wipe(&inner.b);
     new_pair(sa, spi_in, ike_spi_of(esp), &algs, "rekeyed by the peer", group != 0, false, out);
+    if (!sa->awaiting) /* else the retransmission timer looks at the wait */
+        ike_arm_established(core, sa, out);
 done:
     wbuf_wipe(&plain);
     free(in);
