@@ -260,9 +260,13 @@ static void install(struct ike_io *io, const struct ike_action *a)
     oe_wipe(sa, sizeof(sa));
     struct kernel_policy p[3];
     int np = c->sas_only ? 0 : tunnel_policies(c, p);
-    for (int i = 0; i < np; i++)
+    for (int i = 0; i < np; i++) {
+        /* an INSTALL of one direction writes that direction's policies */
+        if ((p[i].dir == KERNEL_DIR_OUT ? c->spi_out : c->spi_in) == 0)
+            continue;
         if (kernel_install(io->k, &p[i], &err) != 0)
             oe_log("#%u: %s", a->serial + 1, err.msg);
+    }
 }
 
 static void uninstall(struct ike_io *io, const struct ike_action *a)

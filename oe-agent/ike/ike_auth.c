@@ -301,6 +301,7 @@ static bool established(struct ike_core *core, struct ike_sa *sa, const struct i
     struct ike_action *in = ike_act(out, IKE_ACT_INSTALL, sa);
     if (in == NULL)
         return true;
+    size_t install = out->n - 1; /* more actions follow: the list may move */
     struct ike_child_sa *c = &in->child;
     sa->child_reqid = core->next_reqid++;
     ike_child_endpoints(sa, c);
@@ -319,7 +320,7 @@ static bool established(struct ike_core *core, struct ike_sa *sa, const struct i
     if (up) {
         up->id_type = peer_id->type;
         snprintf(up->id, sizeof(up->id), "%s", id);
-        up->child = *c;
+        up->child = out->v[install].child;
     }
     ike_log(out, sa, "%s established IKE SA; authenticated peer '%s' (%s)",
             sa->initiator ? "initiator" : "responder", id,
@@ -327,9 +328,18 @@ static bool established(struct ike_core *core, struct ike_sa *sa, const struct i
     ike_log_child(out, sa, "%s established Child SA using #%u; IPsec tunnel [%s/32] -> [%s/32] "
             "{ESP%s=>0x%08x <0x%08x xfrm=%s DPD=%s}",
             sa->initiator ? "initiator" : "responder", sa->serial,
-            oe_addr_str(&sa->local_host, l), oe_addr_str(&sa->remote_host, r), c->encap_local ? "inUDP" : "",
+            oe_addr_str(&sa->local_host, l), oe_addr_str(&sa->remote_host, r), sa->nat_local || sa->nat_remote ? "inUDP" : "",
             sa->child_spi_out, sa->child_spi_in, ike_algs_name(algs->encr, algs->bits, algs->integ, xfrm, sizeof(xfrm)),
             core->cfg.dpd_delay_s ? "active" : "passive");
+    if (twin && !sa->initiator) {
+        /* we hold packets for the peer too (our twin is on its way out): they leave when our
+         * outbound policy replaces the hold, so that waits about a round trip, until the
+         * initiator has read our answer and installed its inbound SA */
+        uint64_t rtt = sa->auth_req_at > sa->init_sent_at ? sa->auth_req_at - sa->init_sent_at : 0;
+        uint32_t ms = (uint32_t)(rtt + 20 < 1000 ? rtt + 20 : 1000);
+        ike_hold_outbound(core, sa, &out->v[install].child, ms);
+        ike_log_child(out, sa, "our held packets leave in %u ms, when the peer has read our answer", ms);
+    }
     if (twin && twin->state == SA_ESTABLISHED) {
         ike_log(out, twin, "both ends initiated: #%u (started by the lower address) takes over; deleting this one",
                 sa->serial);
@@ -432,6 +442,7 @@ void ike_handle_auth_request(struct ike_core *core, struct ike_sa *sa, const uin
     if (in == NULL)
         return;
     sa->auth_req_first = pl->sk_first;
+    sa->auth_req_at = core->now;
     if (!in->has_idi || !in->has_auth || !in->has_sa || !in->has_tsi || !in->has_tsr) {
         ike_log(out, sa, "IKE_AUTH request lacks IDi, AUTH, SA, TSi or TSr");
         respond_error(sa, IKE_N_INVALID_SYNTAX, out);

@@ -310,6 +310,7 @@ void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint
     sa->last_resp_msgid = 0;
     sa->peer_msgid = 1;
     sa->state = SA_INIT_DONE;
+    sa->init_sent_at = core->now;
     core->half_open++;
     char algs[64];
     ike_log(out, sa, "responding to IKE_SA_INIT from %s:%u (%s, PRF %d, DH %d)", from, remote->port,

@@ -69,6 +69,7 @@ struct ike_sa {
     uint64_t rekey_ike_spi;   /* the new IKE SA's SPI (ours) */
     uint64_t ike_rekey_at, keepalive_at, dpd_at; /* core clock, ms; 0: never */
     uint64_t heard_at;        /* when the peer last sent us something we could read */
+    uint64_t init_sent_at, auth_req_at; /* responder: our IKE_SA_INIT answer left, IKE_AUTH came */
     bool retired;             /* an IKE SA's old self after a rekey: it only carries the Delete */
     bool child_rekey_wanted;  /* the Child SA's soft lifetime came while an exchange was in flight */
     bool client_ok;           /* responder: the peer, a gateway, may ask for a tunnel to its client */

@@ -465,6 +465,14 @@ static void test_no_nat(void **state)
     assert_int_equal(n->keepalives, 0);
 }
 
+static const struct ike_action *find_kind(const struct side *s, enum ike_action_kind kind)
+{
+    for (size_t i = 0; i < s->acts.n; i++)
+        if (s->acts.v[i].kind == kind)
+            return &s->acts.v[i];
+    return NULL;
+}
+
 static int count_kind(const struct side *s, enum ike_action_kind kind)
 {
     int c = 0;
@@ -812,6 +820,22 @@ static void test_simultaneous_initiation(void **state)
     assert_int_equal(ike_sa_count(n->b.core), 1);
     assert_true(n->a.core->sas->initiator);
     assert_false(n->b.core->sas->initiator);
+    /* B held packets for A too: they leave when B's outbound policy replaces its hold, and
+     * that waits a round trip (here 0 ms) and 20 ms, for A to read the answer and install */
+    struct ike_sa *b = n->b.core->sas;
+    assert_non_null(b->out_pending);
+    assert_int_equal(n->b.nkout, 0);
+    assert_int_equal(b->out_pending_at, 20);
+    ike_timer(n->b.core, b->serial, 19, &n->b.acts);
+    assert_null(find_kind(&n->b, IKE_ACT_INSTALL));
+    ike_actions_clear(&n->b.acts);
+    ike_timer(n->b.core, b->serial, 20, &n->b.acts);
+    const struct ike_action *o = find_kind(&n->b, IKE_ACT_INSTALL);
+    assert_non_null(o);
+    assert_int_equal(o->child.spi_in, 0);
+    assert_false(o->child.sas_only); /* the outbound policy, over the hold */
+    pump(n);
+    expect_one_pair(n);
     /* the tunnel the kernel keeps is the winner's, the same pair on both sides */
     assert_int_equal(n->a.child.spi_out, n->b.child.spi_in);
     assert_int_equal(n->b.child.spi_out, n->a.child.spi_in);
@@ -1001,13 +1025,6 @@ static void test_rekey_as_responder(void **state)
     wbuf_free(&inner.b);
 }
 
-static const struct ike_action *find_kind(const struct side *s, enum ike_action_kind kind)
-{
-    for (size_t i = 0; i < s->acts.n; i++)
-        if (s->acts.v[i].kind == kind)
-            return &s->acts.v[i];
-    return NULL;
-}
 
 /* A peer that rekeys and never retires the old pair: the new outbound SA goes in after
  * 3 s all the same; one that leaves while a new outbound SA waits takes only what is in
