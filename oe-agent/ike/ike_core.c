@@ -110,10 +110,7 @@ void ike_sa_free(struct ike_sa *sa)
     wbuf_free(&sa->last_resp);
     wbuf_wipe(&sa->auth_req);
     dnskeys_key_free(&sa->peer_key);
-    if (sa->out_pending) {
-        oe_wipe(sa->out_pending, sizeof(*sa->out_pending));
-        free(sa->out_pending);
-    }
+    ike_drop_pending_out(sa);
     free(sa->collision);
     oe_wipe(sa, sizeof(*sa));
     free(sa);
@@ -270,11 +267,7 @@ void ike_act_delete_child(struct ike_actions *out, struct ike_sa *sa)
     ike_child_endpoints(sa, &d->child);
     d->child.spi_in = sa->child_spi_in;
     d->child.spi_out = sa->out_pending ? 0 : sa->child_spi_out; /* never installed */
-    if (sa->out_pending) {
-        oe_wipe(sa->out_pending, sizeof(*sa->out_pending));
-        free(sa->out_pending);
-        sa->out_pending = NULL;
-    }
+    ike_drop_pending_out(sa);
 }
 
 int ike_request(struct ike_sa *sa, uint8_t exchange, const struct ike_builder *inner, struct ike_actions *out)

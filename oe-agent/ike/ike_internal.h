@@ -219,6 +219,9 @@ void ike_start_ike_rekey(struct ike_core *core, struct ike_sa *sa, struct ike_ac
 /* The kernel lifetimes a new Child SA gets. */
 /* After a rekey: the old pair's SAs go (why: logged), the policies stay with the new pair. */
 void ike_retire_old_pair(struct ike_sa *sa, struct ike_actions *out, const char *why);
+/* ike_child_switch.c */
+/* How long the new outbound SA of a rekey the peer started may wait for the old pair's Delete. */
+#define IKE_PENDING_OUT_MS 3000
 /*
  * An INSTALL c (c->spi_in and c->spi_out) takes its inbound SA (and policies) only; its
  * outbound half waits in sa->out_pending until ike_install_pending_out, at the latest ms
@@ -227,6 +230,17 @@ void ike_retire_old_pair(struct ike_sa *sa, struct ike_actions *out, const char 
 void ike_hold_outbound(const struct ike_core *core, struct ike_sa *sa, struct ike_child_sa *c, uint32_t ms);
 /* The new outbound SA of a rekey the peer started goes to the kernel now (why: logged). */
 void ike_install_pending_out(struct ike_sa *sa, struct ike_actions *out, const char *why);
+/* ... or never (it is wiped). */
+void ike_drop_pending_out(struct ike_sa *sa);
+/* The peer's Child SA rekey request came while ours is in flight: remember its pair and nonces. */
+void ike_note_collision(struct ike_sa *sa, uint32_t spi_in, uint32_t spi_out, const uint8_t *ni, size_t nilen,
+                        const uint8_t *nr, size_t nrlen, struct ike_actions *out);
+/*
+ * Our rekey's answer (nonce nr) after a collision: true when our new pair lost (the
+ * lowest nonce was in our exchange: we delete it); otherwise the peer's pair is marked
+ * redundant (sa->redundant_*) for the peer to delete, and ours serves.
+ */
+bool ike_collision_ours_lost(struct ike_sa *sa, const uint8_t *nr, size_t nrlen, struct ike_actions *out);
 void ike_child_lifetimes(const struct ike_core *core, struct ike_child_sa *c);
 void ike_handle_create_child_response(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
                                       const struct ike_payloads *pl, struct ike_actions *out);
