@@ -156,7 +156,7 @@ check "  one ESP pair in each kernel" bash -c "[ \$(ip -n west xfrm state | grep
 # initiator has read it and installed its inbound SA
 check "  west's pings all answered (held, then through the tunnel west started)" grep -q ' 10 received' $OUT/ping-simul-west.txt
 check "  east's pings all answered too (held until west could read them)" grep -q ' 10 received' $OUT/ping-simul-east.txt
-check "  east let them go a round trip after its answer" logged east 'our held packets leave in [0-9]* ms
+check "  east let them go a round trip after its answer" logged east 'our held packets leave in [0-9]* ms'
 ip netns exec west ping -c 3 -i 0.2 -W 2 192.0.2.2 > $OUT/ping-simul-after.txt 2>&1
 check "  and traffic keeps flowing on the tunnel that stayed" grep -q ' 3 received' $OUT/ping-simul-after.txt
 check "  through ESP" bash -c "ip -n west -s xfrm state | grep -q 'proto esp'"
