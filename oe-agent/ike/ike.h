@@ -24,13 +24,17 @@ struct ike_endpoint {
     uint16_t port;
 };
 
+/* The ciphers a configuration may list: their IKE ENCR transform IDs (RFC 7296 3.3.2). */
+enum ike_cipher { IKE_CIPHER_AES_CBC = 12, IKE_CIPHER_AES_GCM_16 = 20 };
+
 struct ike_config {
     const struct dnskeys_hostkey *hostkey; /* NULL: only NULL authentication */
     uint32_t retransmit_ms;                /* first retransmission; doubles */
     unsigned retransmit_tries;
     unsigned max_half_open;                /* more than this: demand cookies */
     int dh_groups[4];                      /* preference order; 0 ends */
-    bool cbc_only;                         /* offer and take only AES-CBC with HMAC-SHA2, no GCM */
+    int ciphers[2];                        /* enum ike_cipher: AES-GCM-16, or AES-CBC with HMAC-SHA2;
+                                              offered in this order, the only ones taken; 0 ends */
     uint32_t child_lifetime_s;             /* the kernel drops a Child SA after this; we rekey before */
     uint32_t ike_lifetime_s;               /* we rekey the IKE SA before this */
     uint32_t dpd_delay_s;                  /* liveness check after this long without a word from the peer; 0: none */

@@ -110,10 +110,10 @@ static void put_spi(uint32_t spi, struct ike_proposal *p)
 
 size_t ike_esp_offer(const struct ike_config *cfg, uint32_t spi, int dh, struct ike_proposal p[2])
 {
-    size_t n = cfg->cbc_only ? 1 : 2;
+    size_t n = ike_cipher_count(cfg);
     memset(p, 0, 2 * sizeof(*p));
     for (size_t i = 0; i < n; i++) {
-        bool cbc = cfg->cbc_only || i == 1;
+        bool cbc = cfg->ciphers[i] == IKE_ENCR_AES_CBC;
         p[i].num = (uint8_t)(i + 1);
         p[i].protocol = IKE_PROTO_ESP;
         put_spi(spi, &p[i]);
@@ -208,7 +208,9 @@ const struct ike_proposal *ike_choose_esp(const struct ike_config *cfg, const st
             has_esn = has_esn || p->t[t].type == IKE_TR_ESN;
         if (has_esn && !esn_none)
             continue;
-        if (a.encr == IKE_ENCR_AES_GCM_16 && (a.integ || other_integ || cfg->cbc_only))
+        if (!ike_cipher_ok(cfg, a.encr))
+            continue;
+        if (a.encr == IKE_ENCR_AES_GCM_16 && (a.integ || other_integ))
             continue; /* AEAD takes no integrity transform (RFC 4106 8) */
         if (a.encr == IKE_ENCR_AES_CBC && !a.integ)
             continue;

@@ -6,12 +6,30 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 
+size_t ike_cipher_count(const struct ike_config *cfg)
+{
+    size_t n = 0;
+    while (n < 2 && cfg->ciphers[n])
+        n++;
+    return n;
+}
+
+bool ike_cipher_ok(const struct ike_config *cfg, int encr)
+{
+    for (size_t i = 0; i < ike_cipher_count(cfg); i++)
+        if (cfg->ciphers[i] == encr)
+            return true;
+    return false;
+}
+
 void ike_config_defaults(struct ike_config *c)
 {
     memset(c, 0, sizeof(*c));
     c->retransmit_ms = 500;
     c->retransmit_tries = 6;
     c->max_half_open = 64;
+    c->ciphers[0] = IKE_ENCR_AES_GCM_16;
+    c->ciphers[1] = IKE_ENCR_AES_CBC;
     c->dh_groups[0] = IKE_DH_ECP256;
     c->dh_groups[1] = IKE_DH_CURVE25519;
     c->dh_groups[2] = IKE_DH_MODP2048;

@@ -29,10 +29,10 @@ size_t ike_proposal_offer(const struct ike_core *core, int first_dh, struct ike_
     static const struct ike_transform prfs[] = {
         {IKE_TR_PRF, IKE_PRF_SHA2_256, 0}, {IKE_TR_PRF, IKE_PRF_SHA2_384, 0}, {IKE_TR_PRF, IKE_PRF_SHA2_512, 0},
     };
-    size_t n = core->cfg.cbc_only ? 1 : 2;
+    size_t n = ike_cipher_count(&core->cfg);
     memset(p, 0, 2 * sizeof(*p));
     for (size_t i = 0; i < n; i++) {
-        bool use_cbc = core->cfg.cbc_only || i == 1;
+        bool use_cbc = core->cfg.ciphers[i] == IKE_ENCR_AES_CBC;
         p[i].num = (uint8_t)(i + 1);
         p[i].protocol = IKE_PROTO_IKE;
         const struct ike_transform *enc = use_cbc ? cbc : gcm;
@@ -125,7 +125,7 @@ bool ike_choose_ike(const struct ike_core *core, const struct ike_sa_payload *sa
             }
         }
         /* an AEAD proposal has no integrity transform (RFC 5282 8); CBC needs one we know */
-        if (x.encr == IKE_ENCR_AES_GCM_16 ? integ || core->cfg.cbc_only : !x.integ)
+        if (!ike_cipher_ok(&core->cfg, x.encr) || (x.encr == IKE_ENCR_AES_GCM_16 ? integ : !x.integ))
             continue;
         if (!x.encr || !x.prf || (!dh_ke && !dh_other))
             continue;

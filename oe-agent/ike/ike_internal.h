@@ -154,7 +154,10 @@ struct ike_choice {
     uint8_t num;
     const struct ike_proposal *spi;
 };
-/* Our IKE SA offer: AES-GCM-16, then AES-CBC with HMAC-SHA2 (cbc_only: that alone). */
+/* The configured ciphers (ike_config.ciphers): how many, and whether encr is one. */
+size_t ike_cipher_count(const struct ike_config *cfg);
+bool ike_cipher_ok(const struct ike_config *cfg, int encr);
+/* Our IKE SA offer: a proposal per configured cipher, in its order. */
 size_t ike_proposal_offer(const struct ike_core *core, int first_dh, struct ike_proposal p[2]);
 /* The peer's IKE proposals with ke_group in its KE: true and c, or want_group another group we would take. */
 bool ike_choose_ike(const struct ike_core *core, const struct ike_sa_payload *sa, int ke_group,

@@ -384,7 +384,10 @@ static void test_gives_up(void **state)
 
 static void cbc_initiator(int side, struct ike_config *cfg)
 {
-    cfg->cbc_only = side == 0;
+    if (side == 0) {
+        cfg->ciphers[0] = IKE_ENCR_AES_CBC;
+        cfg->ciphers[1] = 0;
+    }
 }
 
 static int setup_cbc(void **state)
@@ -411,6 +414,55 @@ static void test_cbc(void **state)
     ike_delete(n->a.core, n->a.serial, 0, &n->a.acts);
     pump(n);
     assert_int_equal(ike_sa_count(n->b.core), 0);
+}
+
+/* ciphers: A prefers AES-CBC and also takes GCM; B (GCM first) answers A's first choice */
+static void cbc_first(int side, struct ike_config *cfg)
+{
+    if (side == 0) {
+        cfg->ciphers[0] = IKE_CIPHER_AES_CBC;
+        cfg->ciphers[1] = IKE_CIPHER_AES_GCM_16;
+    }
+}
+
+static int setup_cbc_first(void **state)
+{
+    tune = cbc_first;
+    return setup(state);
+}
+
+static void test_ciphers_order(void **state)
+{
+    struct net *n = *state;
+    initiate(n, IKE_AUTHBY_RSASIG);
+    expect_tunnel(n);
+    assert_int_equal(n->b.core->sas->encr, IKE_ENCR_AES_CBC);
+    assert_int_equal(n->a.child.encr, IKE_ENCR_AES_CBC);
+    assert_int_equal(n->b.child.encr, IKE_ENCR_AES_CBC);
+}
+
+/* ciphers: A takes only GCM, B only CBC: no IKE SA, each end says why */
+static void disjoint_ciphers(int side, struct ike_config *cfg)
+{
+    cfg->ciphers[0] = side == 0 ? IKE_CIPHER_AES_GCM_16 : IKE_CIPHER_AES_CBC;
+    cfg->ciphers[1] = 0;
+}
+
+static int setup_disjoint(void **state)
+{
+    tune = disjoint_ciphers;
+    return setup(state);
+}
+
+static void test_ciphers_disjoint(void **state)
+{
+    struct net *n = *state;
+    initiate(n, IKE_AUTHBY_RSASIG);
+    assert_int_equal(n->a.ups + n->b.ups, 0);
+    assert_int_equal(n->a.installs + n->b.installs, 0);
+    assert_int_equal(n->a.downs, 1);
+    assert_non_null(strstr(n->a.last_down, "NO_PROPOSAL_CHOSEN"));
+    assert_int_equal(ike_sa_count(n->a.core) + ike_sa_count(n->b.core), 0);
 }
 
 /* A behind a NAT: both detect it, IKE_AUTH goes over 4500, the Child SA is ESP in UDP, A keeps the mapping open. */
@@ -1113,6 +1165,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_sk_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_sk_dropped, setup_cbc, teardown),
         cmocka_unit_test_setup_teardown(test_cbc, setup_cbc, teardown),
+        cmocka_unit_test_setup_teardown(test_ciphers_order, setup_cbc_first, teardown),
+        cmocka_unit_test_setup_teardown(test_ciphers_disjoint, setup_disjoint, teardown),
         cmocka_unit_test_setup_teardown(test_nat_traversal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_nat, setup, teardown),
         cmocka_unit_test_setup_teardown(test_child_rekey_initiated, setup, teardown),
