@@ -498,6 +498,8 @@ int agent_oe_start(struct agent *a, struct oe_error *err)
     ic.child_lifetime_s = a->cfg->salifetime;
     ic.ike_lifetime_s = a->cfg->ikelifetime;
     ic.dpd_delay_s = a->cfg->dpddelay;
+    memcpy(ic.ciphers, a->cfg->ciphers, sizeof(ic.ciphers));
+    memcpy(ic.dh_groups, a->cfg->dh_groups, sizeof(ic.dh_groups));
     memcpy(ic.subnets, a->cfg->subnets, sizeof(ic.subnets));
     ic.nsubnets = a->cfg->nsubnets;
     a->ike = ike_core_new(&ic, err);

@@ -1,6 +1,8 @@
 /* oe.conf: "key = value" lines, global first, then [group NAME] sections. */
 #include "config.h"
 
+#include "oe-agent/ike/ike.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,11 @@ void oe_config_defaults(struct oe_config *c)
     c->idle_timeout = 30 * 60;
     c->salifetime = c->ikelifetime = 8 * 3600;
     c->dpddelay = 30;
+    c->ciphers[0] = IKE_CIPHER_AES_GCM_16;
+    c->ciphers[1] = IKE_CIPHER_AES_CBC;
+    c->dh_groups[0] = 19;
+    c->dh_groups[1] = 31;
+    c->dh_groups[2] = 14;
     c->ike = true;
     for (int g = 0; g < POLICY_GROUP_COUNT; g++) {
         struct oe_group_config *gc = &c->groups[g];
@@ -30,6 +37,58 @@ void oe_config_defaults(struct oe_config *c)
         gc->auth = OE_AUTH_RSASIG;
         gc->dnssec = OE_DNSSEC_SECURE;
     }
+}
+
+struct named_id {
+    const char *name;
+    int id;
+};
+
+static const struct named_id cipher_names[] = {
+    {"aes_gcm", IKE_CIPHER_AES_GCM_16}, {"aes_gcm16", IKE_CIPHER_AES_GCM_16}, {"aes_cbc", IKE_CIPHER_AES_CBC}, {NULL, 0},
+};
+
+static const struct named_id dh_names[] = {
+    {"19", 19}, {"dh19", 19}, {"ecp256", 19}, {"31", 31}, {"dh31", 31}, {"curve25519", 31},
+    {"14", 14}, {"dh14", 14}, {"modp2048", 14}, {NULL, 0},
+};
+
+/* "a, b c": names from a table, each once, at most max (< 4, <= size); the rest of ids[size] is 0 */
+static int parse_list(const char *key, const char *value, const struct named_id *names, int *ids, size_t size,
+                      size_t max, struct oe_error *err)
+{
+    char copy[256];
+    int got[4] = {0};
+    size_t n = 0;
+    snprintf(copy, sizeof(copy), "%s", value);
+    for (char *save, *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        const struct named_id *x = names;
+        while (x->name && strcmp(x->name, t) != 0)
+            x++;
+        if (x->name == NULL) {
+            oe_error_set(err, "%s: \"%s\" is not one of %s", key, t,
+                         names == cipher_names ? "aes_gcm, aes_cbc" : "19 (ecp256), 31 (curve25519), 14 (modp2048)");
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (got[i] == x->id) {
+                oe_error_set(err, "%s: \"%s\" is listed twice", key, t);
+                return -1;
+            }
+        }
+        if (n == max) {
+            oe_error_set(err, "%s: more than %zu", key, max);
+            return -1;
+        }
+        got[n++] = x->id;
+    }
+    if (n == 0) {
+        oe_error_set(err, "%s: needs at least one", key);
+        return -1;
+    }
+    for (size_t i = 0; i < size; i++)
+        ids[i] = i < n ? got[i] : 0;
+    return 0;
 }
 
 const char *oe_shunt_name(enum oe_shunt s)
@@ -144,6 +203,10 @@ int oe_config_set(struct oe_config *c, const char *key, const char *value, struc
         }
         return 0;
     }
+    if (!strcmp(key, "ciphers"))
+        return parse_list(key, value, cipher_names, c->ciphers, 2, 2, err);
+    if (!strcmp(key, "dh-groups"))
+        return parse_list(key, value, dh_names, c->dh_groups, 4, 3, err);
     if (!strcmp(key, "dpddelay")) {
         if (oe_duration_parse(value, &c->dpddelay) != 0) {
             oe_error_set(err, "dpddelay: \"%s\" is not a duration (e.g. 30s; 0: no liveness checks)", value);

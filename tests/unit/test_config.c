@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "oe-agent/config.h"
+#include "oe-agent/ike/ike.h"
 
 static int parse(struct oe_config *c, const char *text, struct oe_error *err)
 {
@@ -86,6 +87,11 @@ static void test_errors(void **state)
     expect("salifetime = 5\n", "salifetime: \"5\" is not a duration of 10s or more");
     expect("ikelifetime = forever\n", "ikelifetime");
     expect("dpddelay = often\n", "dpddelay: \"often\" is not a duration");
+    expect("ciphers = 3des\n", "ciphers: \"3des\" is not one of aes_gcm, aes_cbc");
+    expect("ciphers = aes_cbc, aes_cbc\n", "ciphers: \"aes_cbc\" is listed twice");
+    expect("ciphers = ,\n", "ciphers: needs at least one");
+    expect("dh-groups = 2\n", "dh-groups: \"2\" is not one of 19 (ecp256)");
+    expect("dh-groups = 19 31 14 ecp256\n", "dh-groups: \"ecp256\" is listed twice");
 }
 
 static void test_tunnel_settings(void **state)
@@ -94,7 +100,8 @@ static void test_tunnel_settings(void **state)
     struct oe_config c;
     struct oe_error err;
     const char *text = "salifetime = 1h\nikelifetime = 2h\ndpddelay = 0\n"
-                       "subnets = 203.0.113.0/24, 2001:db8:5::/48\n";
+                       "subnets = 203.0.113.0/24, 2001:db8:5::/48\n"
+                       "ciphers = aes_cbc\ndh-groups = modp2048, 31\n";
     assert_int_equal(parse(&c, text, &err), 0);
     assert_int_equal(c.salifetime, 3600);
     assert_int_equal(c.ikelifetime, 7200);
@@ -102,11 +109,19 @@ static void test_tunnel_settings(void **state)
     assert_int_equal(c.nsubnets, 2);
     char buf[OE_ADDR_STRLEN];
     assert_string_equal(oe_prefix_str(&c.subnets[1], buf), "2001:db8:5::/48");
+    assert_int_equal(c.ciphers[0], IKE_CIPHER_AES_CBC);
+    assert_int_equal(c.ciphers[1], 0);
+    assert_int_equal(c.dh_groups[0], 14);
+    assert_int_equal(c.dh_groups[1], 31);
+    assert_int_equal(c.dh_groups[2], 0);
     /* the defaults, as pluto's */
     oe_config_defaults(&c);
     assert_int_equal(c.salifetime, 8 * 3600);
     assert_int_equal(c.dpddelay, 30);
     assert_int_equal(c.nsubnets, 0);
+    assert_int_equal(c.ciphers[0], IKE_CIPHER_AES_GCM_16);
+    assert_int_equal(c.ciphers[1], IKE_CIPHER_AES_CBC);
+    assert_int_equal(c.dh_groups[0], 19);
 }
 
 static void test_durations(void **state)
