@@ -162,7 +162,10 @@ check "  and traffic keeps flowing on the tunnel that stayed" grep -q ' 3 receiv
 check "  through ESP" bash -c "ip -n west -s xfrm state | grep -q 'proto esp'"
 
 # --- a gateway for a subnet: gw answers and initiates for inner 203.0.113.2 ---------------
-AGENT_GLOBAL_gw="subnets = 203.0.113.0/24"
+# gw also narrows what it takes: AES-CBC only, DH 14 only (west offers GCM first and DH 19's KE)
+AGENT_GLOBAL_gw="subnets = 203.0.113.0/24
+ciphers = aes_cbc
+dh-groups = modp2048"
 agent gw "private-or-clear=192.0.2.0/24"
 ip netns exec west ping -c 5 -i 0.3 -W 5 203.0.113.2 > $OUT/ping-gw-west.txt 2>&1
 check "gateway: west -> inner 203.0.113.2: the first ping is answered" grep -q 'icmp_seq=1 ' $OUT/ping-gw-west.txt
@@ -170,6 +173,8 @@ check "  the record sent west to the gateway it names" logged west '203.0.113.2:
 check "  gw answered for the host behind it" logged gw 'responder established Child SA .* tunnel \[203.0.113.2/32\] -> \[192.0.2.1/32\]'
 check "  west's ESP goes to gw, for inner" bash -c "ip -n west xfrm state | grep -q 'src 192.0.2.1 dst 192.0.2.30' && ip -n west xfrm policy | grep -q 'src 192.0.2.1/32 dst 203.0.113.2/32'"
 check "  gw forwards what it decrypts (a fwd policy)" bash -c "ip -n gw xfrm policy | grep -A1 'src 192.0.2.1/32 dst 203.0.113.2/32' | grep -q 'dir fwd'"
+check "  gw's ciphers and dh-groups: west retried with DH 14, its SAs to gw are AES-CBC with HMAC-SHA2" \
+  bash -c "grep -q 'responder wants DH 14' /tmp/west/agent.log && ip -n west xfrm state | grep -A6 'dst 192.0.2.30' | grep -q 'enc cbc(aes)' && ip -n west xfrm state | grep -A6 'dst 192.0.2.30' | grep -q 'auth-trunc hmac(sha256)'"
 ip netns exec west ping -c 5 -i 0.3 -W 5 203.0.113.3 > $OUT/ping-gw-name.txt 2>&1
 check "gateway by name: 203.0.113.3's record names gw.example.net., resolved and validated" \
   logged west '203.0.113.3: gateway gw.example.net. is 192.0.2.30 (secure)'
