@@ -117,6 +117,17 @@ void ike_start_child_rekey(struct ike_core *core, struct ike_sa *sa, struct ike_
     wbuf_free(&inner.b);
 }
 
+/* An INFORMATIONAL request deleting one pair: it names our inbound SPI (RFC 7296 1.4.1). */
+static void request_delete(struct ike_sa *sa, uint32_t spi_in, int pending, struct ike_actions *out)
+{
+    struct ike_builder inner = {0};
+    uint8_t spi[4] = {(uint8_t)(spi_in >> 24), (uint8_t)(spi_in >> 16), (uint8_t)(spi_in >> 8), (uint8_t)spi_in};
+    ikeb_delete(&inner, IKE_PROTO_ESP, 4, spi, 1);
+    if (ike_request(sa, IKE_INFORMATIONAL, &inner, out) == 0)
+        sa->pending = pending;
+    wbuf_free(&inner.b);
+}
+
 static void child_rekey_answered(struct ike_core *core, struct ike_sa *sa, const struct ike_payloads *in,
                                  struct ike_actions *out)
 {
@@ -142,13 +153,7 @@ static void child_rekey_answered(struct ike_core *core, struct ike_sa *sa, const
         if (ike_collision_ours_lost(sa, in->nonce.p, in->nonce.len, out)) {
             /* never installed: the Delete tells the peer to take its side out */
             oe_wipe(shared, sizeof(shared));
-            struct ike_builder inner = {0};
-            uint8_t mine[4] = {(uint8_t)(sa->rekey_spi >> 24), (uint8_t)(sa->rekey_spi >> 16),
-                               (uint8_t)(sa->rekey_spi >> 8), (uint8_t)sa->rekey_spi};
-            ikeb_delete(&inner, IKE_PROTO_ESP, 4, mine, 1);
-            if (ike_request(sa, IKE_INFORMATIONAL, &inner, out) == 0)
-                sa->pending = XCHG_DROP_CHILD;
-            wbuf_free(&inner.b);
+            request_delete(sa, sa->rekey_spi, XCHG_DROP_CHILD, out);
             return;
         }
         keep_old = sa->redundant_in != 0; /* the pair before the peer's stays the one to retire */
@@ -165,14 +170,7 @@ static void child_rekey_answered(struct ike_core *core, struct ike_sa *sa, const
     ike_child_keymat(sa, true, shared, slen, sa->rekey_ni, sizeof(sa->rekey_ni), in->nonce.p, in->nonce.len, &algs, c);
     oe_wipe(shared, sizeof(shared));
     new_pair(sa, c->spi_in, c->spi_out, &algs, "rekeyed", group != 0, keep_old, out);
-    /* the old pair goes: our Delete names our old inbound SPI (RFC 7296 1.4.1) */
-    struct ike_builder inner = {0};
-    uint8_t old[4] = {(uint8_t)(sa->old_spi_in >> 24), (uint8_t)(sa->old_spi_in >> 16),
-                      (uint8_t)(sa->old_spi_in >> 8), (uint8_t)sa->old_spi_in};
-    ikeb_delete(&inner, IKE_PROTO_ESP, 4, old, 1);
-    if (ike_request(sa, IKE_INFORMATIONAL, &inner, out) == 0)
-        sa->pending = XCHG_RETIRE_CHILD;
-    wbuf_free(&inner.b);
+    request_delete(sa, sa->old_spi_in, XCHG_RETIRE_CHILD, out); /* the old pair goes */
 }
 
 void ike_handle_create_child_response(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
