@@ -25,7 +25,7 @@ struct addr_lookup {
 
 static void unlink_addr(struct dnskeys_resolver *r, struct addr_lookup *al)
 {
-    for (struct addr_lookup **p = (struct addr_lookup **)dnskeys_addr_lookups(r); *p; p = &(*p)->next) {
+    for (struct addr_lookup **p = dnskeys_addr_lookups(r); *p; p = &(*p)->next) {
         if (*p == al) {
             *p = al->next;
             return;
@@ -93,7 +93,7 @@ int dnskeys_resolve_name(struct dnskeys_resolver *r, const char *name, int famil
         free(al);
         return -1;
     }
-    struct addr_lookup **head = (struct addr_lookup **)dnskeys_addr_lookups(r);
+    struct addr_lookup **head = dnskeys_addr_lookups(r);
     al->next = *head;
     *head = al;
     return 0;
@@ -101,7 +101,7 @@ int dnskeys_resolve_name(struct dnskeys_resolver *r, const char *name, int famil
 
 void dnskeys_addr_lookups_cancel(struct dnskeys_resolver *r)
 {
-    struct addr_lookup **head = (struct addr_lookup **)dnskeys_addr_lookups(r);
+    struct addr_lookup **head = dnskeys_addr_lookups(r);
     while (*head) {
         struct addr_lookup *al = *head;
         *head = al->next;

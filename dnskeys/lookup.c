@@ -56,7 +56,7 @@ struct dnskeys_resolver {
     struct lookup *pending;
     size_t npending, nactive;
     struct lookup *queue_head, *queue_tail;
-    void *addr_lookups; /* addrlookup.c's */
+    struct addr_lookup *addr_lookups; /* addrlookup.c's */
 };
 
 struct ub_ctx *dnskeys_ub_ctx(struct dnskeys_resolver *r)
@@ -64,7 +64,7 @@ struct ub_ctx *dnskeys_ub_ctx(struct dnskeys_resolver *r)
     return r->ctx;
 }
 
-void **dnskeys_addr_lookups(struct dnskeys_resolver *r)
+struct addr_lookup **dnskeys_addr_lookups(struct dnskeys_resolver *r)
 {
     return &r->addr_lookups;
 }

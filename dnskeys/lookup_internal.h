@@ -4,8 +4,9 @@
 
 #include "dnskeys.h"
 
+struct addr_lookup;
 struct ub_ctx *dnskeys_ub_ctx(struct dnskeys_resolver *r);
-void **dnskeys_addr_lookups(struct dnskeys_resolver *r);
+struct addr_lookup **dnskeys_addr_lookups(struct dnskeys_resolver *r);
 void dnskeys_addr_lookups_cancel(struct dnskeys_resolver *r);
 
 #endif
