@@ -24,11 +24,10 @@ void oe_config_defaults(struct oe_config *c)
     c->idle_timeout = 30 * 60;
     c->salifetime = c->ikelifetime = 8 * 3600;
     c->dpddelay = 30;
-    c->ciphers[0] = IKE_CIPHER_AES_GCM_16;
-    c->ciphers[1] = IKE_CIPHER_AES_CBC;
-    c->dh_groups[0] = 19;
-    c->dh_groups[1] = 31;
-    c->dh_groups[2] = 14;
+    struct ike_config ike; /* the algorithms offered: the IKE core's own defaults */
+    ike_config_defaults(&ike);
+    memcpy(c->ciphers, ike.ciphers, sizeof(c->ciphers));
+    memcpy(c->dh_groups, ike.dh_groups, sizeof(c->dh_groups));
     c->ike = true;
     for (int g = 0; g < POLICY_GROUP_COUNT; g++) {
         struct oe_group_config *gc = &c->groups[g];
@@ -54,8 +53,8 @@ static const struct named_id dh_names[] = {
 };
 
 /* "a, b c": names from a table, each once, at most max (< 4, <= size); the rest of ids[size] is 0 */
-static int parse_list(const char *key, const char *value, const struct named_id *names, int *ids, size_t size,
-                      size_t max, struct oe_error *err)
+static int parse_list(const char *key, const char *value, const struct named_id *names, const char *choices,
+                      int *ids, size_t size, size_t max, struct oe_error *err)
 {
     char copy[256];
     int got[4] = {0};
@@ -66,8 +65,7 @@ static int parse_list(const char *key, const char *value, const struct named_id 
         while (x->name && strcmp(x->name, t) != 0)
             x++;
         if (x->name == NULL) {
-            oe_error_set(err, "%s: \"%s\" is not one of %s", key, t,
-                         names == cipher_names ? "aes_gcm, aes_cbc" : "19 (ecp256), 31 (curve25519), 14 (modp2048)");
+            oe_error_set(err, "%s: \"%s\" is not one of %s", key, t, choices);
             return -1;
         }
         for (size_t i = 0; i < n; i++) {
@@ -204,9 +202,10 @@ int oe_config_set(struct oe_config *c, const char *key, const char *value, struc
         return 0;
     }
     if (!strcmp(key, "ciphers"))
-        return parse_list(key, value, cipher_names, c->ciphers, 2, 2, err);
+        return parse_list(key, value, cipher_names, "aes_gcm, aes_cbc", c->ciphers, 2, 2, err);
     if (!strcmp(key, "dh-groups"))
-        return parse_list(key, value, dh_names, c->dh_groups, 4, 3, err);
+        return parse_list(key, value, dh_names, "19 (ecp256), 31 (curve25519), 14 (modp2048)", c->dh_groups, 4, 3,
+                          err);
     if (!strcmp(key, "dpddelay")) {
         if (oe_duration_parse(value, &c->dpddelay) != 0) {
             oe_error_set(err, "dpddelay: \"%s\" is not a duration (e.g. 30s; 0: no liveness checks)", value);
