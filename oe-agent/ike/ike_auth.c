@@ -104,8 +104,7 @@ static int check_auth(const struct ike_sa *sa, const struct ike_payloads *in, co
 static void put_spi(uint32_t spi, struct ike_proposal *p)
 {
     p->spi_size = 4;
-    for (int i = 0; i < 4; i++)
-        p->spi[i] = (uint8_t)(spi >> (24 - 8 * i));
+    ike_put_spi32(p->spi, spi);
 }
 
 size_t ike_esp_offer(const struct ike_config *cfg, uint32_t spi, int dh, struct ike_proposal p[2])
@@ -176,7 +175,7 @@ static bool single_host(const struct ike_ts *ts, struct oe_addr *a)
 
 uint32_t ike_spi_of(const struct ike_proposal *p)
 {
-    return (uint32_t)p->spi[0] << 24 | (uint32_t)p->spi[1] << 16 | (uint32_t)p->spi[2] << 8 | p->spi[3];
+    return ike_get_spi32(p->spi);
 }
 
 /* The responder's pick among ESP proposals: AES-GCM-16, or AES-CBC with HMAC-SHA2; no ESN. */

@@ -50,6 +50,19 @@ void ike_hold_outbound(const struct ike_core *core, struct ike_sa *sa, struct ik
     oe_wipe(c->integ_out, sizeof(c->integ_out));
 }
 
+void ike_retire_redundant_pair(struct ike_sa *sa, struct ike_actions *out, const char *why)
+{
+    struct ike_action *d = ike_act(out, IKE_ACT_DELETE, sa);
+    if (d) {
+        ike_child_endpoints(sa, &d->child);
+        d->child.spi_in = sa->redundant_in;
+        d->child.spi_out = sa->redundant_out_installed ? sa->redundant_out : 0;
+        d->child.sas_only = true;
+    }
+    ike_log_child(out, sa, "redundant Child SA 0x%08x/0x%08x deleted (%s)", sa->redundant_out, sa->redundant_in, why);
+    sa->redundant_in = sa->redundant_out = 0;
+}
+
 /* RFC 7296 2.8.1 compares nonces as octet strings */
 static int nonce_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {

@@ -265,22 +265,13 @@ void ike_child_endpoints(const struct ike_sa *sa, struct ike_child_sa *c)
 
 void ike_act_delete_child(struct ike_actions *out, struct ike_sa *sa)
 {
-    struct ike_action *d;
-    if (sa->old_spi_in && (d = ike_act(out, IKE_ACT_DELETE, sa)) != NULL) {
-        /* a rekey's old pair the peer has not retired yet */
-        ike_child_endpoints(sa, &d->child);
-        d->child.spi_in = sa->old_spi_in;
-        d->child.spi_out = sa->old_spi_out;
-        d->child.sas_only = true;
-    }
-    if (sa->redundant_in && (d = ike_act(out, IKE_ACT_DELETE, sa)) != NULL) {
-        ike_child_endpoints(sa, &d->child);
-        d->child.spi_in = sa->redundant_in;
-        d->child.spi_out = sa->redundant_out_installed ? sa->redundant_out : 0;
-        d->child.sas_only = true;
-        sa->redundant_in = sa->redundant_out = 0;
-    }
-    if ((d = ike_act(out, IKE_ACT_DELETE, sa)) == NULL)
+    /* a rekey's pairs still in the kernel go first; the current one last, with the policies */
+    if (sa->old_spi_in)
+        ike_retire_old_pair(sa, out, "the Child SA goes");
+    if (sa->redundant_in)
+        ike_retire_redundant_pair(sa, out, "the Child SA goes");
+    struct ike_action *d = ike_act(out, IKE_ACT_DELETE, sa);
+    if (d == NULL)
         return;
     ike_child_endpoints(sa, &d->child);
     d->child.spi_in = sa->child_spi_in;
@@ -765,7 +756,7 @@ void ike_timer(struct ike_core *core, unsigned serial, uint64_t now_ms, struct i
     if (sa == NULL)
         return;
     if (sa->out_pending && core->now >= sa->out_pending_at)
-        ike_install_pending_out(sa, out, "the peer has not retired the old pair yet");
+        ike_install_pending_out(sa, out, "its wait is over");
     if (!sa->awaiting) {
         if (sa->state == SA_ESTABLISHED)
             established_tick(core, sa, out);

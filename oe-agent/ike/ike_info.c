@@ -52,9 +52,7 @@ void ike_handle_informational(struct ike_core *core, struct ike_sa *sa, const ui
         uint8_t mine[12];
         size_t nmine = 0;
         for (size_t i = 0; i + 4 <= in->delete_spis.len; i += 4) {
-            const uint8_t *s = in->delete_spis.p + i;
-            uint32_t spi = (uint32_t)s[0] << 24 | (uint32_t)s[1] << 16 | (uint32_t)s[2] << 8 | s[3];
-            uint32_t ours = 0;
+            uint32_t spi = ike_get_spi32(in->delete_spis.p + i), ours = 0;
             if (spi == 0)
                 continue;
             if (spi == sa->child_spi_out && !child_deleted) {
@@ -67,11 +65,8 @@ void ike_handle_informational(struct ike_core *core, struct ike_sa *sa, const ui
                 redundant_deleted = true; /* it made the pair that lost a rekey collision (2.8.1) */
                 ours = sa->redundant_in;
             }
-            if (ours && nmine < 3) {
-                for (int b = 0; b < 4; b++)
-                    mine[nmine * 4 + (size_t)b] = (uint8_t)(ours >> (24 - 8 * b));
-                nmine++;
-            }
+            if (ours && nmine < 3)
+                ike_put_spi32(mine + 4 * nmine++, ours);
         }
         if (nmine)
             ikeb_delete(&reply, IKE_PROTO_ESP, 4, mine, nmine);
@@ -85,18 +80,8 @@ void ike_handle_informational(struct ike_core *core, struct ike_sa *sa, const ui
         ike_sa_fail(core, sa, out, "deleted by the peer");
         return;
     }
-    if (redundant_deleted) {
-        struct ike_action *d = ike_act(out, IKE_ACT_DELETE, sa);
-        if (d) {
-            ike_child_endpoints(sa, &d->child);
-            d->child.spi_in = sa->redundant_in;
-            d->child.spi_out = sa->redundant_out_installed ? sa->redundant_out : 0;
-            d->child.sas_only = true;
-        }
-        ike_log_child(out, sa, "redundant Child SA 0x%08x/0x%08x deleted (the peer made it)", sa->redundant_out,
-                      sa->redundant_in);
-        sa->redundant_in = sa->redundant_out = 0;
-    }
+    if (redundant_deleted)
+        ike_retire_redundant_pair(sa, out, "the peer made it");
     if (old_deleted) {
         /* the peer sends on the new pair: so can we, before the old one goes */
         ike_install_pending_out(sa, out, "the peer retired the old pair");

@@ -94,6 +94,20 @@ struct ike_sa {
     struct ike_sa *next;
 };
 
+/* An ESP SPI as it goes on the wire (network order, 4 octets) and back. */
+static inline void ike_put_spi32(uint8_t p[4], uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static inline uint32_t ike_get_spi32(const uint8_t p[4])
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 struct ike_collision {
     uint32_t spi_in, spi_out;
     uint8_t low_nonce[256];   /* the lower of that exchange's two nonces */
@@ -210,18 +224,23 @@ uint64_t ike_rekey_due(const struct ike_core *core);
 /* ike_rekey.c */
 /* A CREATE_CHILD_SA answer that is only a notify (a refusal). */
 void ike_reply_create_child(struct ike_sa *sa, uint32_t msgid, uint16_t type, struct ike_actions *out);
+void ike_start_child_rekey(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out);
+/* The kernel lifetimes a new Child SA gets. */
+void ike_child_lifetimes(const struct ike_core *core, struct ike_child_sa *c);
+void ike_handle_create_child_response(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
+                                      const struct ike_payloads *pl, struct ike_actions *out);
+void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
+                                const struct ike_header *h, const struct ike_payloads *pl,
+                                struct ike_actions *out);
+
 /* ike_rekey_ike.c */
+void ike_start_ike_rekey(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out);
 void ike_answer_ike_rekey(struct ike_core *core, struct ike_sa *sa, uint32_t msgid, const struct ike_payloads *in,
                           struct ike_actions *out);
 /* Our IKE SA rekey answered; false when the SA had to go. */
 bool ike_rekey_answered(struct ike_core *core, struct ike_sa *sa, const struct ike_payloads *in,
                         struct ike_actions *out);
-/* ike_rekey.c */
-void ike_start_child_rekey(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out);
-void ike_start_ike_rekey(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out);
-/* The kernel lifetimes a new Child SA gets. */
-/* After a rekey: the old pair's SAs go (why: logged), the policies stay with the new pair. */
-void ike_retire_old_pair(struct ike_sa *sa, struct ike_actions *out, const char *why);
+
 /* ike_child_switch.c */
 /* How long the new outbound SA of a rekey the peer started may wait for the old pair's Delete. */
 #define IKE_PENDING_OUT_MS 3000
@@ -231,7 +250,7 @@ void ike_retire_old_pair(struct ike_sa *sa, struct ike_actions *out, const char 
  * from now (the caller arms the timer).
  */
 void ike_hold_outbound(const struct ike_core *core, struct ike_sa *sa, struct ike_child_sa *c, uint32_t ms);
-/* The new outbound SA of a rekey the peer started goes to the kernel now (why: logged). */
+/* The waiting outbound SA goes to the kernel now (why: logged)... */
 void ike_install_pending_out(struct ike_sa *sa, struct ike_actions *out, const char *why);
 /* ... or never (it is wiped). */
 void ike_drop_pending_out(struct ike_sa *sa);
@@ -244,12 +263,8 @@ void ike_note_collision(struct ike_sa *sa, uint32_t spi_in, uint32_t spi_out, co
  * redundant (sa->redundant_*) for the peer to delete, and ours serves.
  */
 bool ike_collision_ours_lost(struct ike_sa *sa, const uint8_t *nr, size_t nrlen, struct ike_actions *out);
-void ike_child_lifetimes(const struct ike_core *core, struct ike_child_sa *c);
-void ike_handle_create_child_response(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
-                                      const struct ike_payloads *pl, struct ike_actions *out);
-void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
-                                const struct ike_header *h, const struct ike_payloads *pl,
-                                struct ike_actions *out);
+/* The peer's pair that lost a collision leaves the kernel (why: logged). */
+void ike_retire_redundant_pair(struct ike_sa *sa, struct ike_actions *out, const char *why);
 
 /* ike_nat.c */
 /* NAT_DETECTION_SOURCE_IP and _DESTINATION_IP for a message with these SPIs. */
@@ -265,6 +280,8 @@ void ike_nat_follow(struct ike_sa *sa, const struct ike_endpoint *local, const s
 void ike_nat_keepalive(struct ike_sa *sa, struct ike_actions *out);
 
 /* ike_info.c */
+/* After a rekey: the old pair's SAs go (why: logged), the policies stay with the new pair. */
+void ike_retire_old_pair(struct ike_sa *sa, struct ike_actions *out, const char *why);
 void ike_handle_informational(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
                               const struct ike_header *h, const struct ike_payloads *pl,
                               struct ike_actions *out);

@@ -30,11 +30,6 @@ static int proposal_dh(const struct ike_proposal *p)
     return 0;
 }
 
-static uint32_t spi32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* The new pair serves; the old one waits for its Delete (keep_old: the pair before the
  * current one stays the old one, the current one lost a rekey collision). */
 static void new_pair(struct ike_sa *sa, uint32_t spi_in, uint32_t spi_out, const struct ike_esp_algs *algs,
@@ -96,8 +91,8 @@ void ike_start_child_rekey(struct ike_core *core, struct ike_sa *sa, struct ike_
     for (size_t i = np; i < np + nq; i++)
         p[i].num = (uint8_t)(i + 1);
     struct ike_builder inner = {0};
-    uint8_t rk[4] = {(uint8_t)(sa->child_spi_in >> 24), (uint8_t)(sa->child_spi_in >> 16),
-                     (uint8_t)(sa->child_spi_in >> 8), (uint8_t)sa->child_spi_in};
+    uint8_t rk[4];
+    ike_put_spi32(rk, sa->child_spi_in);
     size_t publen;
     const uint8_t *pub = ike_dh_public(sa->rekey_dh, &publen);
     struct ike_ts tsi, tsr;
@@ -121,7 +116,8 @@ void ike_start_child_rekey(struct ike_core *core, struct ike_sa *sa, struct ike_
 static void request_delete(struct ike_sa *sa, uint32_t spi_in, int pending, struct ike_actions *out)
 {
     struct ike_builder inner = {0};
-    uint8_t spi[4] = {(uint8_t)(spi_in >> 24), (uint8_t)(spi_in >> 16), (uint8_t)(spi_in >> 8), (uint8_t)spi_in};
+    uint8_t spi[4];
+    ike_put_spi32(spi, spi_in);
     ikeb_delete(&inner, IKE_PROTO_ESP, 4, spi, 1);
     if (ike_request(sa, IKE_INFORMATIONAL, &inner, out) == 0)
         sa->pending = pending;
@@ -228,7 +224,7 @@ void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const 
         ike_reply_create_child(sa, h->msgid, IKE_N_NO_ADDITIONAL_SAS, out);
         goto done;
     }
-    uint32_t old = rk->spi.len == 4 ? spi32(rk->spi.p) : 0;
+    uint32_t old = rk->spi.len == 4 ? ike_get_spi32(rk->spi.p) : 0;
     struct ike_esp_algs algs;
     const struct ike_proposal *esp = ike_choose_esp(&core->cfg, &in->sa, &algs);
     if (old != sa->child_spi_out) {
