@@ -441,6 +441,31 @@ static void test_ciphers_order(void **state)
     assert_int_equal(n->b.child.encr, IKE_ENCR_AES_CBC);
 }
 
+/* ciphers: B takes only AES-CBC; A offers GCM first for IKE and ESP: B answers CBC to both */
+static void cbc_responder(int side, struct ike_config *cfg)
+{
+    if (side == 1) {
+        cfg->ciphers[0] = IKE_CIPHER_AES_CBC;
+        cfg->ciphers[1] = 0;
+    }
+}
+
+static int setup_cbc_responder(void **state)
+{
+    tune = cbc_responder;
+    return setup(state);
+}
+
+static void test_ciphers_responder_list(void **state)
+{
+    struct net *n = *state;
+    initiate(n, IKE_AUTHBY_RSASIG);
+    expect_tunnel(n);
+    assert_int_equal(n->a.core->sas->encr, IKE_ENCR_AES_CBC);
+    assert_int_equal(n->a.child.encr, IKE_ENCR_AES_CBC);
+    assert_int_equal(n->b.child.encr, IKE_ENCR_AES_CBC);
+}
+
 /* ciphers: A takes only GCM, B only CBC: no IKE SA, each end says why */
 static void disjoint_ciphers(int side, struct ike_config *cfg)
 {
@@ -462,6 +487,7 @@ static void test_ciphers_disjoint(void **state)
     assert_int_equal(n->a.installs + n->b.installs, 0);
     assert_int_equal(n->a.downs, 1);
     assert_non_null(strstr(n->a.last_down, "NO_PROPOSAL_CHOSEN"));
+    assert_int_equal(n->a.sends, 1); /* refused in IKE_SA_INIT already: no IKE_AUTH followed */
     assert_int_equal(ike_sa_count(n->a.core) + ike_sa_count(n->b.core), 0);
 }
 
@@ -1167,6 +1193,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cbc, setup_cbc, teardown),
         cmocka_unit_test_setup_teardown(test_ciphers_order, setup_cbc_first, teardown),
         cmocka_unit_test_setup_teardown(test_ciphers_disjoint, setup_disjoint, teardown),
+        cmocka_unit_test_setup_teardown(test_ciphers_responder_list, setup_cbc_responder, teardown),
         cmocka_unit_test_setup_teardown(test_nat_traversal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_nat, setup, teardown),
         cmocka_unit_test_setup_teardown(test_child_rekey_initiated, setup, teardown),
