@@ -1165,6 +1165,53 @@ static void test_rekey_responder_waits_for_delete(void **state)
     assert_int_equal(deletes, 2);
 }
 
+/* A's own rekey while the outbound SA of the peer's still waits: that one goes in first, so
+ * that the kernel's newest outbound SA is never an older pair's */
+static void test_own_rekey_installs_waiting_outbound(void **state)
+{
+    struct net *n = *state;
+    n->b.allow_null = true;
+    initiate(n, IKE_AUTHBY_NULL);
+    expect_tunnel(n);
+    uint8_t ni[32];
+    memset(ni, 0x5e, sizeof(ni));
+    peer_rekeys_child(n, n->a.child.spi_out, 0x11223344, ni, 10000);
+    ike_actions_clear(&n->a.acts);
+    ike_child_expired(n->a.core, n->a.core->sas->child_spi_in, false, 11000, &n->a.acts);
+    const struct ike_action *o = find_kind(&n->a, IKE_ACT_INSTALL), *req = find_kind(&n->a, IKE_ACT_SEND);
+    assert_non_null(o);
+    assert_non_null(req);
+    assert_true(o < req);
+    assert_int_equal(o->child.spi_out, 0x11223344);
+    assert_null(n->a.core->sas->out_pending);
+}
+
+/* The peer rekeys twice before retiring anything: the first pair's waiting outbound SA goes in,
+ * then the second pair's inbound SA alone, its outbound waiting in turn */
+static void test_peer_rekeys_twice(void **state)
+{
+    struct net *n = *state;
+    n->b.allow_null = true;
+    initiate(n, IKE_AUTHBY_NULL);
+    expect_tunnel(n);
+    uint8_t ni[32];
+    memset(ni, 0x5f, sizeof(ni));
+    peer_rekeys_child(n, n->a.child.spi_out, 0x11223344, ni, 10000);
+    ike_actions_clear(&n->a.acts);
+    peer_rekeys_child(n, 0x11223344, 0x55667788, ni, 10500);
+    const struct ike_action *first = find_kind(&n->a, IKE_ACT_INSTALL);
+    assert_non_null(first);
+    assert_int_equal(first->child.spi_out, 0x11223344);
+    assert_int_equal(first->child.spi_in, 0);
+    const struct ike_action *second = NULL;
+    for (const struct ike_action *a = first + 1; a < n->a.acts.v + n->a.acts.n; a++)
+        if (a->kind == IKE_ACT_INSTALL)
+            second = a;
+    assert_non_null(second);
+    assert_int_equal(second->child.spi_out, 0);
+    assert_int_equal(n->a.core->sas->out_pending->spi_out, 0x55667788);
+}
+
 static void test_garbage_is_dropped(void **state)
 {
     struct net *n = *state;
@@ -1210,6 +1257,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_invalid_ke, setup_modp, teardown),
         cmocka_unit_test_setup_teardown(test_rekey_as_responder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rekey_responder_waits_for_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_own_rekey_installs_waiting_outbound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_peer_rekeys_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_is_dropped, setup, teardown),
     };
     return cmocka_run_group_tests_name("ike_core", tests, group_setup, group_teardown);
