@@ -15,7 +15,7 @@ static bool dh_supported(const struct ike_core *core, int g)
     return false;
 }
 
-/* Proposal 1: AES-GCM-16 (AEAD); proposal 2: AES-CBC with HMAC-SHA2; each with our PRFs and groups. */
+/* A proposal per configured cipher (AES-GCM-16, an AEAD; AES-CBC with HMAC-SHA2), each with our PRFs and groups. */
 size_t ike_proposal_offer(const struct ike_core *core, int first_dh, struct ike_proposal p[2])
 {
     static const struct ike_transform gcm[] = {

@@ -202,7 +202,7 @@ int ike_child_keymat(const struct ike_sa *sa, bool we_initiated, const uint8_t *
                      const uint8_t *ni, size_t nilen, const uint8_t *nr, size_t nrlen,
                      const struct ike_esp_algs *algs, struct ike_child_sa *c);
 void ike_host_ts(const struct oe_addr *a, struct ike_ts *t);
-/* Our ESP offer: AES-GCM-16, then AES-CBC with HMAC-SHA2; dh != 0 adds that group (PFS). */
+/* Our ESP offer: a proposal per configured cipher, in its order; dh != 0 adds that group (PFS). */
 size_t ike_esp_offer(const struct ike_config *cfg, uint32_t spi, int dh, struct ike_proposal p[2]);
 /* The pick among the peer's ESP proposals (and its algorithms), or NULL. */
 const struct ike_proposal *ike_choose_esp(const struct ike_config *cfg, const struct ike_sa_payload *sa,
