@@ -10,6 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <gmp.h>
+#include <pk11pub.h>
+
 #include "oe-agent/ike/ike_crypto.h"
 
 static void hex(const char *h, uint8_t *out, size_t *len)
@@ -129,6 +132,85 @@ static void test_dh(void **state)
     assert_null(ike_dh_new(5, &err));
 }
 
+/*
+ * GMP frees limbs as they are: a recorder installed as GMP's memory
+ * functions looks at each block as it is freed.
+ */
+struct gmp_recorder {
+    bool on;
+    const uint8_t *secret; /* a block starting with these octets is the secret */
+    size_t slen;
+    size_t freed, unwiped, secret_unwiped;
+};
+static struct gmp_recorder rec;
+
+static void *rec_alloc(size_t n)
+{
+    return malloc(n);
+}
+
+static void *rec_realloc(void *p, size_t old, size_t n)
+{
+    (void)old;
+    return realloc(p, n);
+}
+
+static void rec_free(void *p, size_t n)
+{
+    if (rec.on) {
+        bool zero = true;
+        for (size_t i = 0; i < n; i++)
+            zero &= ((const uint8_t *)p)[i] == 0;
+        rec.freed++;
+        rec.unwiped += !zero;
+        rec.secret_unwiped += rec.secret && n >= rec.slen && memcmp(p, rec.secret, rec.slen) == 0;
+    }
+    free(p);
+}
+
+/* Finding 11: the MODP exponent x and g^ir are zeroed before GMP frees them. */
+static void test_modp_secret_wiped(void **state)
+{
+    (void)state;
+    void *(*old_alloc)(size_t), *(*old_realloc)(void *, size_t, size_t);
+    void (*old_free)(void *, size_t);
+    mp_get_memory_functions(&old_alloc, &old_realloc, &old_free);
+    mp_set_memory_functions(rec_alloc, rec_realloc, rec_free);
+    struct oe_error err;
+    struct ike_dh *a = ike_dh_new(IKE_DH_MODP2048, &err), *b = ike_dh_new(IKE_DH_MODP2048, &err);
+    assert_non_null(a);
+    assert_non_null(b);
+    size_t la, lb;
+    const uint8_t *pa = ike_dh_public(a, &la), *pb = ike_dh_public(b, &lb);
+    uint8_t sa[256], sb[256];
+    assert_int_equal(ike_dh_shared(b, pa, la, sb, &err), 0);
+    /* g^ir as GMP holds it in memory: its limbs, least significant first */
+    mpz_t g;
+    mpz_init(g);
+    mpz_import(g, sizeof(sb), 1, 1, 0, 0, sb);
+    size_t glen = mpz_size(g) * sizeof(mp_limb_t);
+    uint8_t *limbs = malloc(glen);
+    memcpy(limbs, mpz_limbs_read(g), glen);
+    mpz_clear(g);
+    rec = (struct gmp_recorder){.on = true, .secret = limbs, .slen = glen};
+    assert_int_equal(ike_dh_shared(a, pb, lb, sa, &err), 0);
+    rec.on = false;
+    assert_memory_equal(sa, sb, sizeof(sa));
+    size_t shared_unwiped = rec.secret_unwiped;
+    /* all ike_dh_free releases to GMP is the exponent x */
+    rec = (struct gmp_recorder){.on = true};
+    ike_dh_free(a);
+    rec.on = false;
+    size_t x_freed = rec.freed, x_unwiped = rec.unwiped;
+    ike_dh_free(b);
+    free(limbs);
+    mp_set_memory_functions(old_alloc, old_realloc, old_free);
+    if (shared_unwiped || x_unwiped)
+        fail_msg("MODP secrets freed unwiped: g^ir %zu time(s), exponent %zu of %zu block(s)", shared_unwiped,
+                 x_unwiped, x_freed);
+    assert_true(x_freed >= 1); /* the exponent's limbs did go through GMP's free */
+}
+
 static void test_gcm(void **state)
 {
     (void)state;
@@ -186,7 +268,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hmac_kat), cmocka_unit_test(test_cbc_hmac_kat), cmocka_unit_test(test_prf_plus), cmocka_unit_test(test_dh),
-        cmocka_unit_test(test_gcm),      cmocka_unit_test(test_signatures),
+        cmocka_unit_test(test_modp_secret_wiped), cmocka_unit_test(test_gcm),      cmocka_unit_test(test_signatures),
     };
     return cmocka_run_group_tests_name("ike_crypto", tests, setup, NULL);
 }
