@@ -361,6 +361,15 @@ static bool established(struct ike_core *core, struct ike_sa *sa, const struct i
     return true;
 }
 
+/* RFC 7296 2.4: INITIAL_CONTACT only in the first IKE SA with a peer: the peer drops all others on it. */
+static bool first_with_peer(const struct ike_core *core, const struct ike_sa *sa)
+{
+    for (const struct ike_sa *o = core->sas; o; o = o->next)
+        if (o != sa && !o->retired && o->state == SA_ESTABLISHED && oe_addr_eq(&o->remote.addr, &sa->remote.addr))
+            return false;
+    return true;
+}
+
 int ike_build_auth_request(struct ike_core *core, struct ike_sa *sa, const struct ike_ts *tsi, size_t ntsi,
                            const struct ike_ts *tsr, size_t ntsr, struct wbuf *msg, struct oe_error *err)
 {
@@ -374,7 +383,8 @@ int ike_build_auth_request(struct ike_core *core, struct ike_sa *sa, const struc
     ikeb_sa(&inner, p, np);
     ikeb_ts(&inner, IKE_PL_TSI, tsi, ntsi);
     ikeb_ts(&inner, IKE_PL_TSR, tsr, ntsr);
-    ikeb_notify(&inner, 0, NULL, 0, IKE_N_INITIAL_CONTACT, NULL, 0);
+    if (first_with_peer(core, sa))
+        ikeb_notify(&inner, 0, NULL, 0, IKE_N_INITIAL_CONTACT, NULL, 0);
     int rc = ike_encrypt(sa, IKE_AUTH, sa->next_msgid++, false, &inner, msg);
     wbuf_wipe(&inner.b);
     if (rc != 0)

@@ -1312,6 +1312,22 @@ static void test_initial_contact_same_identity_only(void **state)
     assert_int_equal(ike_sa_count(n->b.core), 2);
 }
 
+/* A second IKE SA with the same peer (a host behind it) says no INITIAL_CONTACT: the first stays. */
+static void test_second_sa_keeps_first(void **state)
+{
+    struct net *n = *state;
+    initiate(n, IKE_AUTHBY_RSASIG);
+    expect_tunnel(n);
+    struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
+                               .auth = IKE_AUTHBY_RSASIG, .peer_key = n->a.peer_key};
+    oe_addr_parse("203.0.113.2", &req.remote_host);
+    ike_initiate(n->a.core, &req, 0, &n->a.acts);
+    pump(n);
+    assert_int_equal(n->b.ups, 2);
+    assert_int_equal(n->b.downs, 0);
+    assert_int_equal(ike_sa_count(n->b.core), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1353,6 +1369,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_null_peer_claims_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tsi_protocol_not_widened, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initial_contact_same_identity_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_sa_keeps_first, setup_gateway, teardown),
     };
     return cmocka_run_group_tests_name("ike_core", tests, group_setup, group_teardown);
 }
