@@ -7,9 +7,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define IKE_PORT 500
-#define IKE_NATT_PORT 4500
-#define MAX_EXEMPTIONS (2 * 2 * 2 + 5 * 2 + OE_MAX_RESOLVERS * 4)
+/*
+ * No global exemption for UDP 500/4500: any local program could bind those
+ * ports and send to private and block peers in clear. The agent's IKE
+ * sockets carry their own bypass policy (ike_io.c), which covers them alone.
+ */
+#define MAX_EXEMPTIONS (5 * 2 + OE_MAX_RESOLVERS * 4)
 #define ICMPV6 58
 
 static time_t wall_clock(void)
@@ -129,14 +132,8 @@ static void exempt_port(struct kernel_policy *out, size_t *n, int family, uint8_
 size_t agent_exemptions(const struct agent *a, struct kernel_policy *out, size_t max)
 {
     size_t n = 0;
-    static const int families[] = {AF_INET, AF_INET6};
-    static const uint16_t ike[] = {IKE_PORT, IKE_NATT_PORT};
     if (max < MAX_EXEMPTIONS)
         return 0;
-    for (int f = 0; f < 2; f++)
-        for (int i = 0; i < 2; i++)
-            for (int d = KERNEL_DIR_OUT; d <= KERNEL_DIR_IN; d++)
-                exempt_port(out, &n, families[f], 17, (enum kernel_dir)d, NULL, ike[i], 0);
     /* RFC 4861: neighbour discovery (ICMPv6 133-137) must never wait for a tunnel */
     for (uint16_t type = 133; type <= 137; type++) {
         exempt_port(out, &n, AF_INET6, ICMPV6, KERNEL_DIR_OUT, NULL, type, 0);
@@ -216,19 +213,29 @@ static bool same_policy(const struct kernel_policy *a, const struct kernel_polic
            kernel_priority(a) == b->priority;
 }
 
-/* Exemptions: install what is missing, remove what is no longer wanted. */
+/*
+ * Exemptions: install what is missing, remove what is no longer wanted,
+ * such as the global IKE-port exemptions older versions installed.
+ */
 static void sync_exemptions(struct agent *a, const struct kernel_policy *have, size_t nhave)
 {
     struct kernel_policy want[MAX_EXEMPTIONS];
     size_t nwant = agent_exemptions(a, want, MAX_EXEMPTIONS);
     struct oe_error err;
+    size_t unwanted = 0;
     for (size_t i = 0; i < nhave; i++) {
         bool wanted = false;
         for (size_t j = 0; j < nwant && !wanted; j++)
             wanted = kernel_same_selector(&have[i], &want[j]);
-        if (!wanted && kernel_remove(a->k, &have[i], &err) != 0)
+        if (wanted)
+            continue;
+        if (kernel_remove(a->k, &have[i], &err) != 0)
             oe_log("exemption: %s", err.msg);
+        else
+            unwanted++;
     }
+    if (unwanted)
+        oe_log("removed %zu exemptions a previous run left that are no longer wanted", unwanted);
     for (size_t j = 0; j < nwant; j++) {
         bool present = false;
         for (size_t i = 0; i < nhave && !present; i++)
@@ -243,9 +250,9 @@ static void sync_exemptions(struct agent *a, const struct kernel_policy *have, s
         len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s port %u", r ? ", " : "",
                                 oe_addr_str(&a->cfg->resolvers[r], s), a->cfg->resolver_ports[r]);
     }
-    oe_log("exempting the agent's own traffic from all groups: IKE (udp %d, %d), IPv6 neighbour "
-           "discovery (ICMPv6 133-137)%s%s", IKE_PORT, IKE_NATT_PORT, a->cfg->nresolvers ? " and DNS resolvers " : " (no DNS resolver known)",
-           list);
+    oe_log("exempting the agent's own traffic from all groups: IKE (its own sockets only), IPv6 "
+           "neighbour discovery (ICMPv6 133-137)%s%s",
+           a->cfg->nresolvers ? " and DNS resolvers " : " (no DNS resolver known)", list);
 }
 
 /* Everything that can fail on bad files happens here, before the kernel is touched. */

@@ -15,6 +15,7 @@ AGENT_PID=
 cleanup() {
   [ -n "$AGENT_PID" ] && kill -9 "$AGENT_PID" 2>/dev/null
   [ -n "${MON_PID:-}" ] && kill "$MON_PID" 2>/dev/null
+  [ -n "${SINK_PID:-}" ] && kill "$SINK_PID" 2>/dev/null
   ip netns del "$A" 2>/dev/null
   ip netns del "$B" 2>/dev/null
   mkdir -p "$top/tests/out" && cp "$W"/*.log "$top/tests/out/" 2>/dev/null
@@ -39,10 +40,10 @@ ip -n "$A" route add 203.0.113.0/24 via 192.0.2.2
 ip -n "$A" route add 2001:db8:2::/48 via 2001:db8::2
 ip -n "$B" route add default via 192.0.2.1
 ip -n "$B" route add default via 2001:db8::1
-for a in 198.51.100.7 198.51.100.8 198.51.100.9 198.51.100.70 198.51.100.200 203.0.113.9 203.0.113.53; do
+for a in 198.51.100.7 198.51.100.8 198.51.100.9 198.51.100.70 198.51.100.200 203.0.113.9 203.0.113.10 203.0.113.53; do
   ip -n "$B" addr add $a/32 dev lo
 done
-for a in 2001:db8:2::7 2001:db8:2:1::9 2001:db8:2:2::5; do
+for a in 2001:db8:2::7 2001:db8:2:1::9 2001:db8:2:1::10 2001:db8:2:2::5; do
   ip -n "$B" addr add $a/128 dev lo nodad
 done
 
@@ -88,8 +89,8 @@ logged() { grep -q -- "$1" "$W/agent.log"; }
 ping_ok() { ip netns exec "$A" ping -q -c 1 -W 1 "$1" >/dev/null 2>&1; }
 ping6_ok() { ip netns exec "$A" ping -6 -q -c 1 -W 1 "$1" >/dev/null 2>&1; }
 
-# 7 lines x (out, in) + IKE (2 ports x 2 dirs x 2 families) + ND (5 x 2) + DNS (udp, tcp x 2 dirs)
-EXPECTED=$((14 + 8 + 10 + 4))
+# 7 lines x (out, in) + ND (5 x 2) + DNS (udp, tcp x 2 dirs); IKE bypasses on the agent's sockets
+EXPECTED=$((14 + 10 + 4))
 
 start_agent
 check "agent starts and opens its control socket" test -S "$CTL"
@@ -104,7 +105,7 @@ check "block is a drop in both directions" \
            ip -n $A xfrm policy | grep -A1 '^src ::/0 dst 2001:db8:2:2::/64' | grep -q 'dir out action block'"
 check "clear /32 inside the trapped /24 passes and is stronger" \
   bash -c "ip -n $A xfrm policy | grep -A1 '^src 0.0.0.0/0 dst 198.51.100.200/32' | grep -q 'dir out priority'"
-check "the log says IKE, neighbour discovery and the resolver are exempt" logged "exempting the agent's own traffic from all groups: IKE (udp 500, 4500), IPv6 neighbour discovery (ICMPv6 133-137) and DNS resolvers 203.0.113.53 port 53"
+check "the log says IKE, neighbour discovery and the resolver are exempt" logged "exempting the agent's own traffic from all groups: IKE (its own sockets only), IPv6 neighbour discovery (ICMPv6 133-137) and DNS resolvers 203.0.113.53 port 53"
 
 # --- packets -------------------------------------------------------------------
 check "first ping to a private-or-clear peer is delivered (held, then pass shunt)" ping_ok 198.51.100.7
@@ -131,6 +132,73 @@ check_not "clear causes no ACQUIRE" logged "198.51.100.200: ACQUIRE"
 ip netns exec "$A" bash -c "echo x > /dev/udp/203.0.113.53/53" 2>/dev/null
 sleep 0.3
 check_not "DNS to the resolver inside a private range is not trapped" logged "203.0.113.53: ACQUIRE"
+
+# --- IKE ports: only the agent's own sockets bypass the groups ---------------------
+# B logs every datagram to port 7777 it gets, with the source port, so that what
+# leaves A in clear is seen where it arrives.
+cat > "$W/sink.py" <<'PY'
+import select, socket, sys
+socks = []
+for a in sys.argv[2:]:
+    s = socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((a, int(sys.argv[1])))
+    socks.append(s)
+while True:
+    for s in select.select(socks, [], [])[0]:
+        data, src = s.recvfrom(2048)
+        print(s.getsockname()[0], src[0], src[1], data.decode(), flush=True)
+PY
+# A sends one datagram from a given source port, as any local program may;
+# with "bypass" the socket carries the per-socket IPsec bypass the agent's IKE
+# sockets carry (ike_io.c: IP_XFRM_POLICY / IPV6_XFRM_POLICY, XFRM_POLICY_ALLOW).
+cat > "$W/send.py" <<'PY'
+import socket, sys
+src, sport, dst, tag = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+v6 = ":" in dst
+s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((src, sport))
+if sys.argv[5:] == ["bypass"]:
+    for d in (0, 1):  # XFRM_POLICY_IN, XFRM_POLICY_OUT
+        pol = bytearray(168)  # struct xfrm_userpolicy_info (x86_64, arm64)
+        pol[40:42] = (socket.AF_INET6 if v6 else socket.AF_INET).to_bytes(2, sys.byteorder)
+        pol[160], pol[161] = d, 0  # dir, XFRM_POLICY_ALLOW
+        if v6:
+            s.setsockopt(socket.IPPROTO_IPV6, 35, bytes(pol))  # IPV6_XFRM_POLICY
+        else:
+            s.setsockopt(socket.IPPROTO_IP, 17, bytes(pol))  # IP_XFRM_POLICY
+try:
+    s.sendto(tag.encode(), (dst, 7777))
+except PermissionError:  # EPERM: a drop policy refused it, which is fine
+    pass
+PY
+ip netns exec "$B" python3 "$W/sink.py" 7777 198.51.100.200 198.51.100.70 203.0.113.10 \
+  2001:db8::2 2001:db8:2:1::10 > "$W/sink.log" 2>&1 &
+SINK_PID=$!
+sleep 0.5
+send() { ip netns exec "$A" python3 "$W/send.py" "$@"; }
+arrived() { grep -q " $1\$" "$W/sink.log"; }
+send 192.0.2.1 4500 203.0.113.10 private-4500
+send 192.0.2.1 500 203.0.113.10 private-500
+send 192.0.2.1 4500 198.51.100.70 block-4500
+send 2001:db8::1 4500 2001:db8:2:1::10 private6-4500
+send 192.0.2.1 4500 198.51.100.200 clear-4500
+send 2001:db8::1 4500 2001:db8::2 nogroup6-4500
+send 192.0.2.1 4501 203.0.113.10 agentlike-4501 bypass
+send 2001:db8::1 4501 2001:db8:2:1::10 agentlike6-4501 bypass
+check "control: a plain socket on source port 4500 reaches a clear peer, in clear" \
+  wait_for 3 grep -q '^198.51.100.200 192.0.2.1 4500 clear-4500$' "$W/sink.log"
+check "control: the same socket kind reaches an IPv6 peer in no group" wait_for 3 arrived nogroup6-4500
+check "control: a socket with the agent's per-socket bypass reaches a private peer" wait_for 3 arrived agentlike-4501
+check "control: the same over IPv6" wait_for 3 arrived agentlike6-4501
+sleep 1
+check_not "finding 7: a non-agent socket on source port 4500 does not reach a private peer in clear" arrived private-4500
+check_not "finding 7: nor one on source port 500" arrived private-500
+check_not "finding 7: nor one to a block peer" arrived block-4500
+check_not "finding 7: nor over IPv6 to a private peer" arrived private6-4500
+check_not "the kernel holds no global IKE-port exemption" \
+  bash -c "ip -n $A xfrm policy | grep -Eq '(sport|dport) (500|4500) '"
+kill "$SINK_PID"; SINK_PID=
 
 # --- operator view ---------------------------------------------------------------
 check "ipsec eroute shows the trap" bash -c "$BIN/ipsec eroute --ctlsocket $CTL | grep -q '0.0.0.0/0 *-> 198.51.100.0/24 *=> %trap private-or-clear'"
@@ -173,8 +241,15 @@ sed -i '$d' "$P/clear"
 check "SIGHUP reloads too" bash -c "kill -HUP $AGENT_PID && sleep 0.3 && grep -q 'SIGHUP: reloading policies' $W/agent.log"
 
 # --- restart after SIGKILL: exactly one set ------------------------------------
+# what an older agent left: global IKE-port exemptions in the exempt slot
+for d in out in; do
+  [ $d = out ] && ports="sport 4500" || ports="dport 500"
+  ip -n "$A" xfrm policy update src 0.0.0.0/0 dst 0.0.0.0/0 proto udp $ports dir $d priority 10485760 action allow
+done
 kill -9 "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=
 start_agent
+check "a restart removes the global IKE-port exemptions an older agent left" \
+  bash -c "! ip -n $A xfrm policy | grep -Eq '(sport|dport) (500|4500) '"
 check "restarted agent found its previous policies" logged "kept from a previous run"
 check "exactly one set of policies after SIGKILL and restart" \
   bash -c "[ \$(ip -n $A xfrm policy | grep -c '^src') = $EXPECTED ] && [ -z \"\$(ip -o -n $A xfrm policy | sort | uniq -d)\" ]"

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "oe-agent/agent.h"
@@ -112,15 +113,15 @@ static size_t policy_count(struct fixture *f)
 static void test_start_installs_groups_and_exemptions(void **state)
 {
     struct fixture *f = *state;
-    /* 5 lines x (out, in) + IKE 2 ports x 2 dirs x 2 families + ND 5 types x 2 dirs + DNS 2 protos x 2 dirs */
-    assert_int_equal(policy_count(f), 10 + 8 + 10 + 4);
+    /* 5 lines x (out, in) + ND 5 types x 2 dirs + DNS 2 protos x 2 dirs; IKE bypasses per socket */
+    assert_int_equal(policy_count(f), 10 + 10 + 4);
     assert_true(logged(f, "exempting the agent's own traffic"));
     assert_true(logged(f, "192.0.2.54 port 53"));
     assert_int_equal(packet(f, "192.0.2.1", "198.51.100.7", 1), KERNEL_TRAP);
     assert_int_equal(packet(f, "192.0.2.1", "198.51.100.200", 1), KERNEL_PASS);
     assert_int_equal(packet(f, "192.0.2.1", "192.0.2.200", 1), KERNEL_DROP);
     assert_int_equal(packet(f, "192.0.2.1", "192.0.2.100", 1), -1);
-    /* the resolver and IKE are never trapped, even inside a trapped range */
+    /* the resolver is never trapped, even inside a trapped range; IKE ports of any socket are */
     write_group(f, "private", "203.0.113.0/24\n0.0.0.0/0\n");
     struct oe_error err;
     assert_int_equal(agent_reload(f->a, &err), 0);
@@ -128,8 +129,34 @@ static void test_start_installs_groups_and_exemptions(void **state)
     oe_addr_parse("192.0.2.1", &s);
     oe_addr_parse("192.0.2.54", &d);
     assert_int_equal(kernel_fake_packet(f->k, &s, &d, 17, 40000, 53), KERNEL_PASS);
-    assert_int_equal(kernel_fake_packet(f->k, &s, &d, 17, 500, 500), KERNEL_PASS);
+    assert_int_equal(kernel_fake_packet(f->k, &s, &d, 17, 500, 500), KERNEL_TRAP);
     assert_int_equal(kernel_fake_packet(f->k, &s, &d, 17, 40000, 54), KERNEL_TRAP);
+}
+
+/* Finding 7: no global exemption for UDP 500/4500; only the agent's sockets bypass (ike_io.c). */
+static void test_finding7_ike_ports_of_other_sockets_not_exempt(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_addr s, priv, blocked;
+    oe_addr_parse("192.0.2.1", &s);
+    oe_addr_parse("203.0.113.9", &priv);
+    oe_addr_parse("192.0.2.200", &blocked);
+    assert_int_equal(kernel_fake_packet(f->k, &s, &priv, 17, 4500, 4500), KERNEL_TRAP);
+    assert_int_equal(kernel_fake_packet(f->k, &s, &priv, 17, 500, 7777), KERNEL_TRAP);
+    assert_int_equal(kernel_fake_packet(f->k, &s, &blocked, 17, 4500, 7777), KERNEL_DROP);
+    /* what an older agent left in the exempt slot goes at the next start */
+    struct kernel_policy old = {.dir = KERNEL_DIR_OUT, .proto = 17, .sport = 4500,
+                                .action = KERNEL_PASS, .origin = KERNEL_ORIGIN_EXEMPT};
+    oe_prefix_any(AF_INET, &old.src);
+    oe_prefix_any(AF_INET, &old.dst);
+    struct oe_error err;
+    assert_int_equal(kernel_install(f->k, &old, &err), 0);
+    struct agent *b = agent_new(&f->cfg, f->k);
+    agent_set_clock(b, fake_now);
+    assert_int_equal(agent_start(b, &err), 0);
+    assert_int_equal(kernel_fake_packet(f->k, &s, &priv, 17, 4500, 7777), KERNEL_TRAP);
+    assert_true(logged(f, "removed 1 exemptions a previous run left that are no longer wanted"));
+    agent_free(b);
 }
 
 static void test_acquire_pass_shunt_then_retrap(void **state)
@@ -243,11 +270,11 @@ static void test_stop_fails_closed(void **state)
 {
     struct fixture *f = *state;
     agent_stop(f->a);
-    /* private (out trap, in pass) and block (out, in) and the 22 exemptions stay */
-    assert_int_equal(policy_count(f), 4 + 22);
+    /* private (out trap, in pass) and block (out, in) and the 14 exemptions stay */
+    assert_int_equal(policy_count(f), 4 + 14);
     assert_int_equal(packet(f, "192.0.2.1", "203.0.113.9", 1), KERNEL_TRAP);
     assert_int_equal(packet(f, "192.0.2.1", "198.51.100.7", 1), -1);
-    assert_true(logged(f, "shutting down: removed 6 kernel policies, kept 26"));
+    assert_true(logged(f, "shutting down: removed 6 kernel policies, kept 18"));
 }
 
 static void test_control_requests(void **state)
@@ -304,6 +331,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_start_installs_groups_and_exemptions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_finding7_ike_ports_of_other_sockets_not_exempt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_acquire_pass_shunt_then_retrap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_private_drops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ipv6_and_config_shunt, setup, teardown),
