@@ -3,51 +3,67 @@
  * down, with the environment libreswan's _updown scripts read, so existing
  * firewall scripts keep working. Run without waiting for it.
  */
+#include "agent_updown.h"
 #include "agent_internal.h"
 #include "log.h"
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-void agent_updown(const struct agent *a, const struct oe_peer *p, const char *verb)
+__attribute__((format(printf, 2, 3))) static void add(struct updown_env *e, const char *fmt, ...)
 {
-    if (a->cfg->updown[0] == '\0')
+    if (e->n >= UPDOWN_ENV_MAX)
         return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->var[e->n], sizeof(e->var[0]), fmt, ap);
+    va_end(ap);
+    e->envp[e->n] = e->var[e->n];
+    e->envp[++e->n] = NULL;
+}
+
+void agent_updown_env(const struct oe_peer *p, const char *verb, struct updown_env *e)
+{
     char me[OE_ADDR_STRLEN], peer[OE_ADDR_STRLEN], gw[OE_ADDR_STRLEN];
     oe_addr_str(&p->local, me);
     oe_addr_str(&p->remote, peer);
     oe_addr_str(p->gateway.family ? &p->gateway : &p->remote, gw);
     const char *mask = p->remote.family == AF_INET6 ? "128" : "32";
-    char env[24][160];
-    int n = 0;
-    snprintf(env[n++], sizeof(env[0]), "PLUTO_VERB=%s", verb);
-    snprintf(env[n++], sizeof(env[0]), "PLUTO_VERSION=2.0");
-    snprintf(env[n++], sizeof(env[0]), "PLUTO_CONNECTION=%s", policy_group_name(p->group));
-    snprintf(env[n++], sizeof(env[0]), "PLUTO_CONNECTION_TYPE=%s", p->state == PEER_TUNNEL ? "tunnel" : "shunt");
-    snprintf(env[n++], sizeof(env[0]), "PLUTO_ME=%s", me);
-    snprintf(env[n++], sizeof(env[0]), "PLUTO_MY_CLIENT=%s/%s", me, mask);
-    snprintf(env[n++], sizeof(env[0]), "PLUTO_MY_CLIENT_NET=%s", me);
-    snprintf(env[n++], sizeof(env[0]), "PLUTO_PEER=%s", gw);
-    snprintf(env[n++], sizeof(env[0]), "PLUTO_PEER_CLIENT=%s/%s", peer, mask);
-    snprintf(env[n++], sizeof(env[0]), "PLUTO_PEER_CLIENT_NET=%s", peer);
-    snprintf(env[n++], sizeof(env[0]), "PLUTO_PEER_ID=%s", p->peer_id[0] ? p->peer_id : peer);
-    snprintf(env[n++], sizeof(env[0]), "PLUTO_PROTO=esp");
-    snprintf(env[n++], sizeof(env[0]), "PLUTO_SA_TYPE=%s", p->state == PEER_TUNNEL ? "ESP" : "none");
-    snprintf(env[n++], sizeof(env[0]), "PLUTO_INBOUND_SPI=0x%08x", p->spi_in);
-    snprintf(env[n++], sizeof(env[0]), "PLUTO_OUTBOUND_SPI=0x%08x", p->spi_out);
-    snprintf(env[n++], sizeof(env[0]), "PLUTO_OE_AUTH=%s", p->auth[0] ? p->auth : "none");
-    snprintf(env[n++], sizeof(env[0]), "PLUTO_OE_DNSSEC=%s", p->dnssec[0] ? p->dnssec : "-");
-    snprintf(env[n++], sizeof(env[0]), "PLUTO_OE_SHUNT=%s", p->state == PEER_SHUNT_PASS ? "pass"
-                                                        : p->state == PEER_SHUNT_DROP ? "drop" : "none");
-    snprintf(env[n++], sizeof(env[0]), "PATH=/usr/sbin:/usr/bin:/sbin:/bin");
-    char *envp[25];
-    for (int i = 0; i < n; i++)
-        envp[i] = env[i];
-    envp[n] = NULL;
+    e->n = 0;
+    e->envp[0] = NULL;
+    add(e, "PLUTO_VERB=%s", verb);
+    add(e, "PLUTO_VERSION=2.0");
+    add(e, "PLUTO_CONNECTION=%s", policy_group_name(p->group));
+    add(e, "PLUTO_CONNECTION_TYPE=%s", p->state == PEER_TUNNEL ? "tunnel" : "shunt");
+    add(e, "PLUTO_ME=%s", me);
+    add(e, "PLUTO_MY_CLIENT=%s/%s", me, mask);
+    add(e, "PLUTO_MY_CLIENT_NET=%s", me);
+    add(e, "PLUTO_PEER=%s", gw);
+    add(e, "PLUTO_PEER_CLIENT=%s/%s", peer, mask);
+    add(e, "PLUTO_PEER_CLIENT_NET=%s", peer);
+    add(e, "PLUTO_PEER_ID=%s", p->peer_id[0] ? p->peer_id : peer);
+    add(e, "PLUTO_PROTO=esp");
+    add(e, "PLUTO_SA_TYPE=%s", p->state == PEER_TUNNEL ? "ESP" : "none");
+    add(e, "PLUTO_INBOUND_SPI=0x%08x", p->spi_in);
+    add(e, "PLUTO_OUTBOUND_SPI=0x%08x", p->spi_out);
+    add(e, "PLUTO_OE_AUTH=%s", p->auth[0] ? p->auth : "none");
+    add(e, "PLUTO_OE_DNSSEC=%s", p->dnssec[0] ? p->dnssec : "-");
+    add(e, "PLUTO_OE_SHUNT=%s", p->state == PEER_SHUNT_PASS ? "pass"
+                               : p->state == PEER_SHUNT_DROP ? "drop" : "none");
+    add(e, "PATH=/usr/sbin:/usr/bin:/sbin:/bin");
+}
+
+void agent_updown(const struct agent *a, const struct oe_peer *p, const char *verb)
+{
+    if (a->cfg->updown[0] == '\0')
+        return;
+    struct updown_env env;
+    agent_updown_env(p, verb, &env);
     pid_t pid = fork();
     if (pid == 0) {
         /* a double fork: the agent never waits, and never collects zombies */
@@ -58,7 +74,7 @@ void agent_updown(const struct agent *a, const struct oe_peer *p, const char *ve
             sigprocmask(SIG_SETMASK, &none, NULL);
             signal(SIGPIPE, SIG_DFL);
             char *argv[] = {(char *)a->cfg->updown, NULL};
-            execve(a->cfg->updown, argv, envp);
+            execve(a->cfg->updown, argv, env.envp);
             _exit(127);
         }
         _exit(0);
