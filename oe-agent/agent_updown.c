@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,8 +28,28 @@ __attribute__((format(printf, 2, 3))) static void add(struct updown_env *e, cons
     e->envp[++e->n] = NULL;
 }
 
+/*
+ * The peer chooses its ID (with NULL auth, freely): up to 63 printable
+ * characters. execve with an environment runs no shell, but legacy _updown
+ * scripts eval their variables or leave them unquoted; libreswan escapes
+ * ' \ " ` $ for the shell command line it builds. We give scripts no shell
+ * syntax at all: every character outside what addresses and FQDNs use
+ * becomes '_' (not '?', which would glob; not space, which splits words).
+ */
+#define UPDOWN_SAFE "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.@:_=,+/-"
+
+static const char *shell_inert(const char *in, char *out, size_t len)
+{
+    size_t i = 0;
+    for (; in[i] != '\0' && i + 1 < len; i++)
+        out[i] = strchr(UPDOWN_SAFE, in[i]) ? in[i] : '_';
+    out[i] = '\0';
+    return out;
+}
+
 void agent_updown_env(const struct oe_peer *p, const char *verb, struct updown_env *e)
 {
+    char id[sizeof(p->peer_id)];
     char me[OE_ADDR_STRLEN], peer[OE_ADDR_STRLEN], gw[OE_ADDR_STRLEN];
     oe_addr_str(&p->local, me);
     oe_addr_str(&p->remote, peer);
@@ -46,7 +67,7 @@ void agent_updown_env(const struct oe_peer *p, const char *verb, struct updown_e
     add(e, "PLUTO_PEER=%s", gw);
     add(e, "PLUTO_PEER_CLIENT=%s/%s", peer, mask);
     add(e, "PLUTO_PEER_CLIENT_NET=%s", peer);
-    add(e, "PLUTO_PEER_ID=%s", p->peer_id[0] ? p->peer_id : peer);
+    add(e, "PLUTO_PEER_ID=%s", p->peer_id[0] ? shell_inert(p->peer_id, id, sizeof(id)) : peer);
     add(e, "PLUTO_PROTO=esp");
     add(e, "PLUTO_SA_TYPE=%s", p->state == PEER_TUNNEL ? "ESP" : "none");
     add(e, "PLUTO_INBOUND_SPI=0x%08x", p->spi_in);
