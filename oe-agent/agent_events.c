@@ -120,5 +120,5 @@ void agent_kernel_event(const struct kernel_event *ev, void *arg)
     else if (ev->type == KERNEL_EV_POLICY_EXPIRED)
         on_policy_expired(a, ev);
     else if (a->io)
-        ike_io_sa_expired(a->io, ev->spi, ev->hard);
+        ike_io_sa_expired(a->io, ev->spi, &ev->dst, ev->hard);
 }

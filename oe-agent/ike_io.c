@@ -283,9 +283,9 @@ static void uninstall(struct ike_io *io, const struct ike_action *a)
         oe_log("#%u: %s", a->serial + 1, err.msg);
 }
 
-void ike_io_sa_expired(struct ike_io *io, uint32_t spi, bool hard)
+void ike_io_sa_expired(struct ike_io *io, uint32_t spi, const struct oe_addr *dst, bool hard)
 {
-    ike_child_expired(io->core, spi, hard, ike_io_now(), &io->acts);
+    ike_child_expired(io->core, spi, dst, hard, ike_io_now(), &io->acts);
     ike_io_apply(io, &io->acts);
 }
 

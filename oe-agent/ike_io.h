@@ -28,8 +28,8 @@ void ike_io_readable(struct ike_io *io, int fd);
 /* Milliseconds until the next timer (-1: none), and running the due ones. */
 int ike_io_timeout(const struct ike_io *io);
 void ike_io_tick(struct ike_io *io);
-/* The kernel's expire event for an ESP SA: soft rekeys, hard ends the IKE SA. */
-void ike_io_sa_expired(struct ike_io *io, uint32_t spi, bool hard);
+/* The kernel's expire event for an ESP SA (its SPI and destination): soft rekeys, hard ends the IKE SA. */
+void ike_io_sa_expired(struct ike_io *io, uint32_t spi, const struct oe_addr *dst, bool hard);
 /* Where hooks put what they ask of the core (ike_peer_key and the like). */
 struct ike_actions *ike_io_actions(struct ike_io *io);
 /* Carry out actions (and clear them). */

@@ -133,10 +133,12 @@ void ike_timer(struct ike_core *core, unsigned serial, uint64_t now_ms, struct i
 void ike_peer_key(struct ike_core *core, unsigned serial, const struct dnskeys_pubkey *key,
                   bool allow_null, struct ike_actions *out);
 /*
- * The kernel's expire event for a Child SA (either of its SPIs): soft
- * starts a rekey (CREATE_CHILD_SA), hard takes the IKE SA down.
+ * The kernel's expire event for a Child SA (either of its SAs, named by its
+ * SPI and destination address, as the kernel names an SA): soft starts a
+ * rekey (CREATE_CHILD_SA), hard takes the IKE SA down.
  */
-void ike_child_expired(struct ike_core *core, uint32_t spi, bool hard, uint64_t now_ms, struct ike_actions *out);
+void ike_child_expired(struct ike_core *core, uint32_t spi, const struct oe_addr *dst, bool hard, uint64_t now_ms,
+                       struct ike_actions *out);
 /* Tear an IKE SA down with a Delete (INFORMATIONAL). */
 void ike_delete(struct ike_core *core, unsigned serial, uint64_t now_ms, struct ike_actions *out);
 size_t ike_sa_count(const struct ike_core *core);

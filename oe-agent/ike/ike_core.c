@@ -782,8 +782,10 @@ void ike_timer(struct ike_core *core, unsigned serial, uint64_t now_ms, struct i
     ike_log(out, sa, "retransmitting (try %u, next in %u ms)", sa->tries + 1, sa->wait_ms);
 }
 
-void ike_child_expired(struct ike_core *core, uint32_t spi, bool hard, uint64_t now_ms, struct ike_actions *out)
+void ike_child_expired(struct ike_core *core, uint32_t spi, const struct oe_addr *dst, bool hard, uint64_t now_ms,
+                       struct ike_actions *out)
 {
+    (void)dst;
     core->now = now_ms;
     for (struct ike_sa *sa = core->sas; sa; sa = sa->next) {
         if (sa->retired || sa->state != SA_ESTABLISHED || spi == 0 ||

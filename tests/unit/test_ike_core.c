@@ -549,9 +549,9 @@ static void test_child_rekey_initiated(void **state)
     assert_int_equal(n->a.child.hard_s, 8 * 3600);
     assert_true(n->a.child.soft_s < n->a.child.hard_s && n->a.child.soft_s >= 8 * 3600 - 540 - 270);
     struct ike_child_sa old_a = n->a.child;
-    ike_child_expired(n->a.core, old_a.spi_in, false, 1000, &n->a.acts);
+    ike_child_expired(n->a.core, old_a.spi_in, &old_a.local, false, 1000, &n->a.acts);
     /* a second soft expire (the other SA of the pair) starts nothing more */
-    ike_child_expired(n->a.core, old_a.spi_out, false, 1000, &n->a.acts);
+    ike_child_expired(n->a.core, old_a.spi_out, &old_a.remote, false, 1000, &n->a.acts);
     assert_int_equal(count_kind(&n->a, IKE_ACT_SEND), 1);
     pump(n);
     assert_int_equal(n->a.installs, 2);
@@ -569,7 +569,7 @@ static void test_child_rekey_initiated(void **state)
     assert_int_equal(n->a.core->sas->old_spi_in, 0);
     assert_int_equal(n->b.core->sas->old_spi_in, 0);
     /* and again: the rekeyed SA rekeys too */
-    ike_child_expired(n->a.core, n->a.child.spi_in, false, 2000, &n->a.acts);
+    ike_child_expired(n->a.core, n->a.child.spi_in, &n->a.child.local, false, 2000, &n->a.acts);
     pump(n);
     assert_int_equal(n->a.installs, 3);
     assert_memory_equal(n->a.child.key_out, n->b.child.key_in, n->a.child.key_len);
@@ -586,8 +586,8 @@ static void test_child_rekey_collision(void **state)
     expect_tunnel(n);
     for (int round = 0; round < 4; round++) {
         uint64_t t = 1000 + (uint64_t)round * 10000;
-        ike_child_expired(n->a.core, n->a.child.spi_in, false, t, &n->a.acts);
-        ike_child_expired(n->b.core, n->b.child.spi_in, false, t, &n->b.acts);
+        ike_child_expired(n->a.core, n->a.child.spi_in, &n->a.child.local, false, t, &n->a.acts);
+        ike_child_expired(n->b.core, n->b.child.spi_in, &n->b.child.local, false, t, &n->b.acts);
         pump(n);
         expect_one_pair(n);
         assert_null(n->a.core->sas->out_pending);
@@ -607,7 +607,7 @@ static void test_child_hard_expire(void **state)
 {
     struct net *n = *state;
     initiate(n, IKE_AUTHBY_RSASIG);
-    ike_child_expired(n->a.core, n->a.child.spi_out, true, 1000, &n->a.acts);
+    ike_child_expired(n->a.core, n->a.child.spi_out, &n->a.child.remote, true, 1000, &n->a.acts);
     pump(n);
     assert_int_equal(n->a.downs, 1);
     assert_int_equal(n->b.downs, 1);
@@ -659,7 +659,7 @@ static void test_ike_rekey(void **state)
     rekey_ike_from(n, &n->a);
     rekey_ike_from(n, &n->b); /* the original responder rekeys the new SA */
     /* the Child SA rekeys under the new SK_d and both ends agree */
-    ike_child_expired(n->b.core, n->b.child.spi_in, false, 300000, &n->b.acts);
+    ike_child_expired(n->b.core, n->b.child.spi_in, &n->b.child.local, false, 300000, &n->b.acts);
     pump(n);
     assert_memory_equal(n->a.child.key_out, n->b.child.key_in, n->a.child.key_len);
     assert_memory_equal(n->b.child.key_out, n->a.child.key_in, n->a.child.key_len);
@@ -1141,7 +1141,7 @@ static void test_own_rekey_installs_waiting_outbound(void **state)
     memset(ni, 0x5e, sizeof(ni));
     peer_rekeys_child(n, n->a.child.spi_out, 0x11223344, ni, 10000);
     ike_actions_clear(&n->a.acts);
-    ike_child_expired(n->a.core, n->a.core->sas->child_spi_in, false, 11000, &n->a.acts);
+    ike_child_expired(n->a.core, n->a.core->sas->child_spi_in, &n->a.ep.addr, false, 11000, &n->a.acts);
     const struct ike_action *o = find_kind(&n->a, IKE_ACT_INSTALL), *req = find_kind(&n->a, IKE_ACT_SEND);
     assert_non_null(o);
     assert_non_null(req);
