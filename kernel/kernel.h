@@ -98,7 +98,8 @@ struct kernel_event {
     uint16_t sport, dport;
     /* ACQUIRE: the policy that trapped it; EXPIRED: the policy that went */
     struct kernel_policy policy;
-    /* SA_EXPIRED: an ESP SA's lifetime ran out: soft (rekey it) or hard (the kernel dropped it) */
+    /* SA_EXPIRED: an ESP SA's lifetime ran out: soft (rekey it) or hard (the kernel dropped it);
+     * spi and dst name the SA (an SPI alone is not unique), src is its source */
     uint32_t spi;
     bool hard;
 };

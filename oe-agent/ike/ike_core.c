@@ -782,14 +782,24 @@ void ike_timer(struct ike_core *core, unsigned serial, uint64_t now_ms, struct i
     ike_log(out, sa, "retransmitting (try %u, next in %u ms)", sa->tries + 1, sa->wait_ms);
 }
 
+/*
+ * Whether the kernel's SA (spi, dst) is one of sa's Child SA: the kernel names an SA by its
+ * destination and SPI (RFC 4301 4.1), and an SPI alone is not unique: the outbound SPI is the
+ * peer's choice, and a hostile peer can pick our inbound SPI of another tunnel. Our inbound
+ * SA's destination is our end of the tunnel, the outbound one's the peer's (ike_child_endpoints).
+ */
+static bool child_sa_is(const struct ike_sa *sa, uint32_t spi, const struct oe_addr *dst)
+{
+    return (spi == sa->child_spi_in && oe_addr_eq(dst, &sa->local.addr)) ||
+           (spi == sa->child_spi_out && oe_addr_eq(dst, &sa->remote.addr));
+}
+
 void ike_child_expired(struct ike_core *core, uint32_t spi, const struct oe_addr *dst, bool hard, uint64_t now_ms,
                        struct ike_actions *out)
 {
-    (void)dst;
     core->now = now_ms;
     for (struct ike_sa *sa = core->sas; sa; sa = sa->next) {
-        if (sa->retired || sa->state != SA_ESTABLISHED || spi == 0 ||
-            (spi != sa->child_spi_in && spi != sa->child_spi_out))
+        if (sa->retired || sa->state != SA_ESTABLISHED || spi == 0 || !child_sa_is(sa, spi, dst))
             continue;
         if (hard) {
             ike_log_child(out, sa, "Child SA 0x%08x reached its hard lifetime; deleting", spi);

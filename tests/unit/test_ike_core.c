@@ -1328,6 +1328,55 @@ static void test_second_sa_keeps_first(void **state)
     assert_int_equal(ike_sa_count(n->b.core), 2);
 }
 
+/* ---- issue 9, findings 6, 8 and 9: hostile peers and on-path attackers ---- */
+
+/* Finding 6: a peer picks its inbound SPI (our outbound SA to it) equal to our inbound SPI of
+ * another tunnel; the kernel names an SA by SPI and destination, and so must the core: the
+ * other tunnel's expire events leave the peer's SA alone. */
+static void test_expire_matches_spi_and_address(void **state)
+{
+    struct net *n = *state;
+    initiate(n, IKE_AUTHBY_RSASIG);
+    expect_tunnel(n);
+    struct ike_sa *victim = n->a.core->sas;
+    struct ike_initiate req = {.local = n->a.ep, .local_host = n->a.ep.addr, .auth = IKE_AUTHBY_RSASIG,
+                               .peer_key = n->a.peer_key};
+    oe_addr_parse("192.0.2.66", &req.remote.addr); /* the hostile peer (B's core answers there too) */
+    req.remote.port = 500;
+    req.remote_host = req.remote.addr;
+    ike_initiate(n->a.core, &req, 0, &n->a.acts);
+    pump(n);
+    assert_int_equal(n->a.ups, 2);
+    struct ike_sa *hostile = n->a.core->sas; /* the newest: found first by an SPI-only match */
+    assert_true(hostile != victim && hostile->state == SA_ESTABLISHED && victim->state == SA_ESTABLISHED);
+    uint32_t spi = victim->child_spi_in;
+    hostile->child_spi_out = spi; /* what the hostile peer chose for its inbound SA */
+    /* the victim tunnel's inbound SA (destination: us) reaches its soft lifetime: that tunnel rekeys */
+    ike_child_expired(n->a.core, spi, &n->a.ep.addr, false, 1000, &n->a.acts);
+    const struct ike_action *rq = find_kind(&n->a, IKE_ACT_SEND);
+    assert_non_null(rq);
+    assert_true(oe_addr_eq(&rq->remote.addr, &n->b.ep.addr));
+    assert_int_equal(hostile->pending, XCHG_NONE);
+    ike_actions_clear(&n->a.acts);
+    /* the hostile peer's outbound SA (destination: it) is its own */
+    ike_child_expired(n->a.core, spi, &req.remote.addr, false, 1000, &n->a.acts);
+    rq = find_kind(&n->a, IKE_ACT_SEND);
+    assert_non_null(rq);
+    assert_true(oe_addr_eq(&rq->remote.addr, &req.remote.addr));
+    ike_actions_clear(&n->a.acts);
+    /* an SA of neither (right SPI, another destination) moves nothing */
+    struct oe_addr elsewhere;
+    oe_addr_parse("198.51.100.7", &elsewhere);
+    ike_child_expired(n->a.core, spi, &elsewhere, true, 1000, &n->a.acts);
+    assert_int_equal(n->a.acts.n, 0);
+    assert_int_equal(ike_sa_count(n->a.core), 2);
+    /* the victim's hard lifetime ends the victim's IKE SA, not the hostile peer's */
+    ike_child_expired(n->a.core, spi, &n->a.ep.addr, true, 1000, &n->a.acts);
+    assert_int_equal(ike_sa_count(n->a.core), 1);
+    assert_ptr_equal(n->a.core->sas, hostile);
+    ike_actions_clear(&n->a.acts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1370,6 +1419,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tsi_protocol_not_widened, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initial_contact_same_identity_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_sa_keeps_first, setup_gateway, teardown),
+        /* issue 9, findings 6, 8 and 9 */
+        cmocka_unit_test_setup_teardown(test_expire_matches_spi_and_address, setup, teardown),
     };
     return cmocka_run_group_tests_name("ike_core", tests, group_setup, group_teardown);
 }
