@@ -22,6 +22,14 @@ bool ike_cipher_ok(const struct ike_config *cfg, int encr)
     return false;
 }
 
+bool ike_dh_group_ok(const struct ike_config *cfg, int group)
+{
+    for (int i = 0; i < 4 && cfg->dh_groups[i]; i++)
+        if (cfg->dh_groups[i] == group)
+            return true;
+    return false;
+}
+
 void ike_config_defaults(struct ike_config *c)
 {
     memset(c, 0, sizeof(*c));
@@ -679,10 +687,9 @@ void ike_receive(struct ike_core *core, const struct ike_endpoint *local,
         ike_log(out, NULL, "dropping %s %u from %s:%u: no IKE SA with those SPIs",
                 response ? "response" : "request", h.exchange, from, remote->port);
     } else if (h.exchange == IKE_SA_INIT) {
-        if (sa->state == SA_INIT_SENT) {
-            sa->awaiting = false;
+        /* still awaiting: an unusable answer is ignored and the request retransmitted (RFC 7296 2.21.1) */
+        if (sa->state == SA_INIT_SENT)
             ike_handle_sa_init_response(core, sa, data, len, pl, out);
-        }
     } else if (response) {
         if (!sa->awaiting)
             ike_log(out, sa, "dropping response with message ID %u: no request of ours is outstanding", h.msgid);
@@ -763,9 +770,14 @@ void ike_timer(struct ike_core *core, unsigned serial, uint64_t now_ms, struct i
         return;
     }
     if (++sa->tries >= core->cfg.retransmit_tries) {
-        char why[96];
-        snprintf(why, sizeof(why), "no response after %u transmissions%s", sa->tries,
-                 sa->pending == XCHG_LIVENESS ? " of a liveness check: the peer is dead" : "");
+        char why[256];
+        if (sa->state == SA_INIT_SENT && sa->init_trouble[0])
+            /* only now does what an unprotected answer said count (RFC 7296 2.21.1) */
+            snprintf(why, sizeof(why), "no valid response after %u transmissions; the last answer ignored: %s",
+                     sa->tries, sa->init_trouble);
+        else
+            snprintf(why, sizeof(why), "no response after %u transmissions%s", sa->tries,
+                     sa->pending == XCHG_LIVENESS ? " of a liveness check: the peer is dead" : "");
         ike_log(out, sa, "%s; giving up", why);
         ike_sa_fail(core, sa, out, why);
         return;

@@ -7,13 +7,10 @@
 /* RFC 7427 4: SHA2-256, SHA2-384, SHA2-512 */
 static const uint8_t hash_algs[] = {0, 2, 0, 3, 0, 4};
 
-static bool dh_supported(const struct ike_core *core, int g)
-{
-    for (int i = 0; i < 4 && core->cfg.dh_groups[i]; i++)
-        if (core->cfg.dh_groups[i] == g)
-            return true;
-    return false;
-}
+/* RFC 7296 2.21.1: restarts for INVALID_KE_PAYLOAD, which anyone on the path can send: one per
+ * other group of ours (ike_config.dh_groups has four), so that forged ones cannot keep the
+ * exchange restarting (and its retransmission count at zero) forever */
+#define IKE_MAX_KE_RETRIES 3
 
 /* A proposal per configured cipher (AES-GCM-16, an AEAD; AES-CBC with HMAC-SHA2), each with our PRFs and groups. */
 size_t ike_proposal_offer(const struct ike_core *core, int first_dh, struct ike_proposal p[2])
@@ -117,7 +114,7 @@ bool ike_choose_ike(const struct ike_core *core, const struct ike_sa_payload *sa
                 integ = true;
                 if (!x.integ && ike_integ_key_len(tr->id))
                     x.integ = tr->id;
-            } else if (tr->type == IKE_TR_DH && dh_supported(core, tr->id)) {
+            } else if (tr->type == IKE_TR_DH && ike_dh_group_ok(&core->cfg, tr->id)) {
                 if (tr->id == ke_group)
                     dh_ke = true;
                 else if (!dh_other)
@@ -158,23 +155,64 @@ void ike_ike_answer(const struct ike_choice *c, uint64_t spi, struct ike_proposa
     p->t[p->nt++] = (struct ike_transform){IKE_TR_DH, (uint16_t)c->dh, 0};
 }
 
-bool ike_read_ike_answer(const struct ike_proposal *p, struct ike_choice *c)
+/* The answer's transforms into c: false (and why) for a type we did not offer, or two of one type. */
+static bool answer_transforms(const struct ike_proposal *p, struct ike_choice *c, char *why, size_t len)
+{
+    bool seen[IKE_TR_DH + 1] = {false};
+    for (size_t t = 0; t < p->nt; t++) {
+        const struct ike_transform *tr = &p->t[t];
+        if (tr->type < IKE_TR_ENCR || tr->type > IKE_TR_DH) {
+            snprintf(why, len, "it has a transform of type %u, which we did not offer", tr->type);
+            return false;
+        }
+        if (seen[tr->type]) {
+            /* RFC 7296 3.3.6: the accepted proposal has one transform of each type */
+            snprintf(why, len, "it chose more than one transform of type %u", tr->type);
+            return false;
+        }
+        seen[tr->type] = true;
+        if (tr->type == IKE_TR_ENCR)
+            c->encr = tr->id, c->encr_bits = tr->keylen;
+        else if (tr->type == IKE_TR_INTEG)
+            c->integ = tr->id; /* NONE (0) with an AEAD is as good as none (RFC 5282 8) */
+        else if (tr->type == IKE_TR_PRF)
+            c->prf = tr->id;
+        else
+            c->dh = tr->id;
+    }
+    return true;
+}
+
+/* RFC 7296 3.3.6: "the initiator MUST check that the accepted offer is consistent with one of its proposals" */
+bool ike_read_ike_answer(const struct ike_config *cfg, const struct ike_proposal *p, int ke_group,
+                         struct ike_choice *c, char *why, size_t len)
 {
     memset(c, 0, sizeof(*c));
     c->num = p->num;
-    for (size_t t = 0; t < p->nt; t++) {
-        if (p->t[t].type == IKE_TR_ENCR)
-            c->encr = p->t[t].id, c->encr_bits = p->t[t].keylen;
-        else if (p->t[t].type == IKE_TR_INTEG)
-            c->integ = p->t[t].id;
-        else if (p->t[t].type == IKE_TR_PRF)
-            c->prf = p->t[t].id;
-        else if (p->t[t].type == IKE_TR_DH)
-            c->dh = p->t[t].id;
+    if (p->protocol != IKE_PROTO_IKE) {
+        snprintf(why, len, "it chose protocol %u, not IKE", p->protocol);
+        return false;
     }
-    return ike_encr_ok(c->encr, c->encr_bits) &&
-           (c->encr == IKE_ENCR_AES_GCM_16 ? c->integ == 0 : ike_integ_key_len(c->integ) != 0) &&
-           ike_prf_len(c->prf) != 0;
+    if (!answer_transforms(p, c, why, len))
+        return false;
+    bool gcm = c->encr == IKE_ENCR_AES_GCM_16;
+    if (!ike_cipher_ok(cfg, c->encr)) {
+        snprintf(why, len, "it chose cipher %d, which is not in ciphers", c->encr);
+    } else if (p->num < 1 || p->num > ike_cipher_count(cfg) || cfg->ciphers[p->num - 1] != c->encr) {
+        /* ike_proposal_offer: proposal i+1 carries ciphers[i] */
+        snprintf(why, len, "it chose cipher %d in proposal %u, which we did not send with it", c->encr, p->num);
+    } else if (!ike_encr_ok(c->encr, c->encr_bits)) {
+        snprintf(why, len, "it chose a %d-bit key, which we did not offer", c->encr_bits);
+    } else if (gcm ? c->integ != 0 : ike_integ_key_len(c->integ) == 0) {
+        snprintf(why, len, "it chose integrity %d, which we did not offer with cipher %d", c->integ, c->encr);
+    } else if (ike_prf_len(c->prf) == 0) {
+        snprintf(why, len, "it chose PRF %d, which we did not offer", c->prf);
+    } else if (c->dh != ke_group) {
+        snprintf(why, len, "it chose DH %d, but our KE was for DH %d", c->dh, ke_group);
+    } else {
+        return true;
+    }
+    return false;
 }
 
 static void respond_plain(const struct ike_header *req, uint16_t notify, const uint8_t *data, size_t len,
@@ -319,68 +357,120 @@ void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint
     wbuf_free(&mb.b);
 }
 
-void ike_handle_sa_init_response(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
-                                 const struct ike_payloads *pl, struct ike_actions *out)
+/*
+ * RFC 7296 2.21.1: an IKE_SA_INIT answer is unprotected, anyone on the path can forge one. What
+ * we cannot use is logged and ignored: the request stays out, retransmitted, until a valid answer
+ * comes or the retransmissions run out (ike_timer), and then what we saw is part of the reason.
+ */
+static void ignore_answer(struct ike_sa *sa, struct ike_actions *out, const char *why)
+{
+    ike_log(out, sa, "ignoring IKE_SA_INIT response: %s", why);
+    size_t n = strnlen(why, sizeof(sa->init_trouble) - 1); /* a long one is cut */
+    memcpy(sa->init_trouble, why, n);
+    sa->init_trouble[n] = '\0';
+}
+
+/* COOKIE and INVALID_KE_PAYLOAD (RFC 7296 1.2, 2.6): the corrective actions 2.21.1 allows. True
+ * when the answer was one of them: the request went again, or the answer is ignored. */
+static bool restart_asked(struct ike_core *core, struct ike_sa *sa, const struct ike_payloads *pl,
+                          struct ike_actions *out)
 {
     const struct ike_notify *n;
-    if ((n = ike_find_notify(pl, IKE_N_COOKIE)) != NULL && !sa->cookie.len) {
+    char why[128];
+    if ((n = ike_find_notify(pl, IKE_N_COOKIE)) != NULL) {
+        if (sa->cookie.len) {
+            ignore_answer(sa, out, "a second COOKIE");
+            return true;
+        }
         wbuf_put(&sa->cookie, n->data.p, n->data.len);
         ike_log(out, sa, "responder asked for a cookie; resending IKE_SA_INIT with it");
         ike_send_sa_init(core, sa, out);
-        return;
+        return true;
     }
-    if ((n = ike_find_notify(pl, IKE_N_INVALID_KE_PAYLOAD)) != NULL) {
-        int g = n->data.len == 2 ? n->data.p[0] << 8 | n->data.p[1] : 0;
-        if (g && g != sa->dh_group && dh_supported(core, g)) {
-            ike_log(out, sa, "responder wants DH %d (INVALID_KE_PAYLOAD); retrying", g);
-            sa->dh_group = g;
-            ike_send_sa_init(core, sa, out);
-            return;
-        }
-        ike_sa_fail(core, sa, out, "INVALID_KE_PAYLOAD for a group we do not support");
-        return;
+    if ((n = ike_find_notify(pl, IKE_N_INVALID_KE_PAYLOAD)) == NULL)
+        return false;
+    int g = n->data.len == 2 ? n->data.p[0] << 8 | n->data.p[1] : 0;
+    if (g && g != sa->dh_group && ike_dh_group_ok(&core->cfg, g) && sa->ke_retries < IKE_MAX_KE_RETRIES) {
+        ike_log(out, sa, "responder wants DH %d (INVALID_KE_PAYLOAD); retrying", g);
+        sa->ke_retries++;
+        sa->dh_group = g;
+        ike_send_sa_init(core, sa, out);
+        return true;
     }
+    snprintf(why, sizeof(why), "an unprotected INVALID_KE_PAYLOAD asking for DH %d, %s", g,
+             g == sa->dh_group ? "the group we sent"
+             : !ike_dh_group_ok(&core->cfg, g) ? "which is not in dh-groups"
+                                                : "after too many restarts");
+    ignore_answer(sa, out, why);
+    return true;
+}
+
+/* The answer's SA, KE and Nr as we can take them: true and c, or false and why. */
+static bool answer_usable(const struct ike_core *core, const struct ike_sa *sa, const struct ike_header *h,
+                          const struct ike_payloads *pl, struct ike_choice *c, char *why, size_t len)
+{
+    if (!pl->has_sa || !pl->has_ke || !pl->has_nonce || h->spi_r == 0 || h->msgid != 0) {
+        snprintf(why, len, "it lacks SA, KE or Nr, or has no SPI of the responder");
+        return false;
+    }
+    if (pl->sa.n != 1) {
+        snprintf(why, len, "it has %zu proposals, an answer has one", pl->sa.n);
+        return false;
+    }
+    if (!ike_read_ike_answer(&core->cfg, &pl->sa.p[0], sa->dh_group, c, why, len))
+        return false;
+    if (pl->ke_group != sa->dh_group) {
+        snprintf(why, len, "its KE is for DH %u, ours for DH %d", pl->ke_group, sa->dh_group);
+        return false;
+    }
+    return true;
+}
+
+void ike_handle_sa_init_response(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
+                                 const struct ike_payloads *pl, struct ike_actions *out)
+{
+    char why[128];
+    if (restart_asked(core, sa, pl, out))
+        return;
     for (size_t i = 0; i < pl->nnotify; i++) {
         if (pl->notify[i].type < 16384) {
-            char why[96];
-            snprintf(why, sizeof(why), "IKE_SA_INIT refused by the peer: %s", ike_notify_name(pl->notify[i].type));
-            ike_log(out, sa, "%s", why);
-            ike_sa_fail(core, sa, out, why);
+            snprintf(why, sizeof(why), "an unprotected %s", ike_notify_name(pl->notify[i].type));
+            ignore_answer(sa, out, why);
             return;
         }
     }
     struct ike_header h;
     struct oe_error err;
-    ike_parse_header(msg, len, &h, &err);
-    if (!pl->has_sa || !pl->has_ke || !pl->has_nonce || pl->sa.n != 1 || h.spi_r == 0) {
-        ike_sa_fail(core, sa, out, "IKE_SA_INIT response lacks SA, KE or Nr");
-        return;
-    }
     struct ike_choice c;
-    if (!ike_read_ike_answer(&pl->sa.p[0], &c) || c.dh != sa->dh_group || pl->ke_group != sa->dh_group) {
-        ike_sa_fail(core, sa, out, "IKE_SA_INIT response chose transforms we did not offer");
+    uint8_t shared[IKE_MAX_DH_LEN];
+    ike_parse_header(msg, len, &h, &err);
+    if (!answer_usable(core, sa, &h, pl, &c, why, sizeof(why))) {
+        ignore_answer(sa, out, why);
         return;
     }
-    int encr = c.encr, bits = c.encr_bits, integ = c.integ, prf = c.prf, dh = c.dh;
+    if (ike_dh_shared(sa->dh, pl->ke.p, pl->ke.len, shared, &err) != 0) {
+        oe_wipe(shared, sizeof(shared));
+        ignore_answer(sa, out, err.msg);
+        return;
+    }
+    /* a usable answer: from here on the SA is the answer's */
     sa->spi_r = h.spi_r;
-    sa->encr = encr;
-    sa->encr_bits = bits;
-    sa->integ = integ;
-    sa->prf = prf;
+    sa->encr = c.encr;
+    sa->encr_bits = c.encr_bits;
+    sa->integ = c.integ;
+    sa->prf = c.prf;
     sa->nr_len = pl->nonce.len;
     memcpy(sa->nr, pl->nonce.p, sa->nr_len);
-    uint8_t shared[IKE_MAX_DH_LEN];
-    if (ike_dh_shared(sa->dh, pl->ke.p, pl->ke.len, shared, &err) != 0 ||
-        ike_derive_ike_keys(sa, shared, ike_dh_shared_len(dh)) != 0) {
+    if (ike_derive_ike_keys(sa, shared, ike_dh_shared_len(c.dh)) != 0) {
         oe_wipe(shared, sizeof(shared));
-        ike_sa_fail(core, sa, out, err.msg);
+        ike_sa_fail(core, sa, out, "IKE SA key derivation failed");
         return;
     }
     oe_wipe(shared, sizeof(shared));
     wbuf_put(&sa->msg2, msg, len);
     char algs[64];
-    ike_log(out, sa, "IKE_SA_INIT response: %s, PRF %d, DH %d", ike_algs_name(encr, bits, integ, algs, sizeof(algs)),
-            prf, dh);
+    ike_log(out, sa, "IKE_SA_INIT response: %s, PRF %d, DH %d",
+            ike_algs_name(c.encr, c.encr_bits, c.integ, algs, sizeof(algs)), c.prf, c.dh);
     ike_nat_detect(sa, sa->spi_r, pl, out);
     ike_nat_float(sa, out);
     ike_send_auth(core, sa, out);

@@ -50,6 +50,8 @@ struct ike_sa {
     size_t ni_len, nr_len;
     struct wbuf msg1, msg2;   /* IKE_SA_INIT request and response, as on the wire */
     struct wbuf cookie;       /* initiator: the responder's cookie to echo */
+    unsigned ke_retries;      /* initiator: IKE_SA_INIT restarted for INVALID_KE_PAYLOAD */
+    char init_trouble[128];   /* initiator: the last IKE_SA_INIT answer ignored, and why */
 
     /* RFC 7296 2.14 keys */
     uint8_t sk_d[IKE_MAX_PRF_LEN], sk_pi[IKE_MAX_PRF_LEN], sk_pr[IKE_MAX_PRF_LEN];
@@ -178,6 +180,8 @@ struct ike_choice {
 /* The configured ciphers (ike_config.ciphers): how many, and whether encr is one. */
 size_t ike_cipher_count(const struct ike_config *cfg);
 bool ike_cipher_ok(const struct ike_config *cfg, int encr);
+/* Whether group is one of ike_config.dh_groups (dh-groups). */
+bool ike_dh_group_ok(const struct ike_config *cfg, int group);
 /* Our IKE SA offer: a proposal per configured cipher, in its order. */
 size_t ike_proposal_offer(const struct ike_core *core, int first_dh, struct ike_proposal p[2]);
 /* The peer's IKE proposals with ke_group in its KE: true and c, or want_group another group we would take. */
@@ -185,8 +189,12 @@ bool ike_choose_ike(const struct ike_core *core, const struct ike_sa_payload *sa
                     struct ike_choice *c, int *want_group);
 /* The chosen proposal as an answer carries it (spi 0: none, as in IKE_SA_INIT). */
 void ike_ike_answer(const struct ike_choice *c, uint64_t spi, struct ike_proposal *p);
-/* The peer's answer: false when it is not something we could have offered. */
-bool ike_read_ike_answer(const struct ike_proposal *p, struct ike_choice *c);
+/*
+ * The peer's answer, one proposal, to our offer (ike_proposal_offer, with a KE for ke_group):
+ * true and c, or false and why (what it chose that we did not offer).
+ */
+bool ike_read_ike_answer(const struct ike_config *cfg, const struct ike_proposal *p, int ke_group,
+                         struct ike_choice *c, char *why, size_t len);
 void ike_send_sa_init(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out);
 void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint *local,
                                 const struct ike_endpoint *remote, const uint8_t *msg, size_t len,

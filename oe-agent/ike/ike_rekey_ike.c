@@ -188,9 +188,14 @@ bool ike_rekey_answered(struct ike_core *core, struct ike_sa *sa, const struct i
     struct ike_choice c;
     struct oe_error err;
     uint8_t shared[IKE_MAX_DH_LEN];
-    if (!in->has_sa || in->sa.n != 1 || !ike_read_ike_answer(&in->sa.p[0], &c) || in->sa.p[0].spi_size != 8 ||
-        c.dh != sa->dh_group || !in->has_nonce || !in->has_ke || in->ke_group != c.dh) {
-        ike_log(out, sa, "IKE SA rekey answer refused: it chose what we did not offer");
+    char why[128] = "it lacks SA, Nr or KE, or has another number of proposals than one";
+    bool usable = in->has_sa && in->sa.n == 1 && in->has_nonce && in->has_ke &&
+                  ike_read_ike_answer(&core->cfg, &in->sa.p[0], sa->dh_group, &c, why, sizeof(why));
+    if (usable && (in->sa.p[0].spi_size != 8 || in->ke_group != c.dh))
+        snprintf(why, sizeof(why), "its SPI is not 8 octets, or its KE is for DH %u", in->ke_group), usable = false;
+    if (!usable) {
+        ike_log(out, sa, "IKE SA rekey answer refused: %s", why);
+        sa->ike_rekey_at = core->now + 60000; /* the old IKE SA serves on; try again, as after a refusal */
         return true;
     }
     if (ike_dh_shared(sa->rekey_dh, in->ke.p, in->ke.len, shared, &err) != 0) {

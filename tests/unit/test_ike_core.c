@@ -433,18 +433,24 @@ static void test_ciphers_responder_list(void **state)
     assert_int_equal(n->b.child.encr, IKE_ENCR_AES_CBC);
 }
 
-/* ciphers: A takes only GCM, B only CBC: no IKE SA, each end says why */
+/* ciphers: A takes only GCM, B only CBC: no IKE SA, each end says why; B's NO_PROPOSAL_CHOSEN is
+ * unprotected, so A gives up only when its retransmissions run out (RFC 7296 2.21.1) */
 static void test_ciphers_disjoint(void **state)
 {
     struct net *n = *state;
     set_ciphers(n->a.core, IKE_CIPHER_AES_GCM_16, 0);
     set_ciphers(n->b.core, IKE_CIPHER_AES_CBC, 0);
     initiate(n, IKE_AUTHBY_RSASIG);
+    assert_int_equal(n->a.downs, 0);
+    for (int i = 0; i < 10 && n->a.downs == 0; i++) {
+        ike_timer(n->a.core, n->a.serial, 0, &n->a.acts);
+        pump(n);
+    }
     assert_int_equal(n->a.ups + n->b.ups, 0);
     assert_int_equal(n->a.installs + n->b.installs, 0);
     assert_int_equal(n->a.downs, 1);
     assert_non_null(strstr(n->a.last_down, "NO_PROPOSAL_CHOSEN"));
-    assert_int_equal(n->a.sends, 1); /* refused in IKE_SA_INIT already: no IKE_AUTH followed */
+    assert_int_equal(n->a.sends, 6); /* IKE_SA_INIT and its retransmissions: no IKE_AUTH followed */
     assert_int_equal(ike_sa_count(n->a.core) + ike_sa_count(n->b.core), 0);
 }
 
@@ -1377,6 +1383,191 @@ static void test_expire_matches_spi_and_address(void **state)
     ike_actions_clear(&n->a.acts);
 }
 
+/* A's IKE_SA_INIT request out (queued for B), with A's SA to answer it as someone else would. */
+static struct ike_sa *init_sent(struct net *n)
+{
+    struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
+                               .remote_host = n->b.ep.addr, .auth = IKE_AUTHBY_RSASIG, .peer_key = n->a.peer_key};
+    n->a.serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
+    run(n, &n->a);
+    ike_actions_clear(&n->a.acts);
+    assert_int_equal(n->n, 1);
+    struct ike_sa *sa = n->a.core->sas;
+    assert_int_equal(sa->state, SA_INIT_SENT);
+    return sa;
+}
+
+/* An unprotected IKE_SA_INIT response from "B" to A's request: SA (np proposals), KE, Nr. */
+static void forged_init_answer(struct net *n, const struct ike_proposal *p, size_t np, int ke_group)
+{
+    struct ike_header h = {.spi_i = n->a.core->sas->spi_i, .spi_r = 0x0123456789abcdefull, .exchange = IKE_SA_INIT,
+                           .flags = IKE_FLAG_R};
+    struct oe_error err;
+    struct ike_dh *dh = ike_dh_new(ke_group, &err);
+    assert_non_null(dh);
+    size_t publen;
+    const uint8_t *pub = ike_dh_public(dh, &publen);
+    uint8_t nr[32];
+    memset(nr, 0x6b, sizeof(nr));
+    struct ike_builder mb = {0};
+    ikeb_header(&mb, &h);
+    ikeb_sa(&mb, p, np);
+    ikeb_ke(&mb, (uint16_t)ke_group, pub, publen);
+    ikeb_nonce(&mb, nr, sizeof(nr));
+    ikeb_finish(&mb);
+    ike_receive(n->a.core, &n->a.ep, &n->b.ep, mb.b.p, mb.b.len, 0, &n->a.acts);
+    wbuf_free(&mb.b);
+    ike_dh_free(dh);
+}
+
+/* An unprotected IKE_SA_INIT response that is only a notify, as a refusal is. */
+static void forged_init_notify(struct net *n, uint16_t type, const uint8_t *data, size_t len)
+{
+    struct ike_header h = {.spi_i = n->a.core->sas->spi_i, .exchange = IKE_SA_INIT, .flags = IKE_FLAG_R};
+    struct ike_builder mb = {0};
+    ikeb_header(&mb, &h);
+    ikeb_notify(&mb, 0, NULL, 0, type, data, len);
+    ikeb_finish(&mb);
+    ike_receive(n->a.core, &n->a.ep, &n->b.ep, mb.b.p, mb.b.len, 0, &n->a.acts);
+    wbuf_free(&mb.b);
+}
+
+/* A ignored what came: still waiting for the answer to the same request, nothing sent, no verdict. */
+static void expect_still_waiting(struct net *n, const char *logged)
+{
+    struct ike_sa *sa = n->a.core->sas; /* the newest */
+    assert_non_null(sa);
+    assert_int_equal(sa->state, SA_INIT_SENT);
+    assert_true(sa->awaiting);
+    assert_null(find_kind(&n->a, IKE_ACT_SEND));
+    assert_null(find_kind(&n->a, IKE_ACT_DOWN));
+    if (!logged_by(&n->a, logged)) {
+        for (size_t i = 0; i < n->a.acts.n; i++)
+            print_message("A logged: %s\n", n->a.acts.v[i].text);
+        fail_msg("A did not log \"%s\"", logged);
+    }
+    ike_actions_clear(&n->a.acts);
+}
+
+/* Finding 8: the initiator takes only what it offered: a cipher in ciphers, the group of its KE,
+ * a PRF and integrity algorithm of its offer, one transform of each type, its own proposal. */
+static void test_initiator_refuses_unoffered_transform(void **state)
+{
+    struct net *n = *state;
+    set_ciphers(n->a.core, IKE_CIPHER_AES_CBC, 0); /* A offers AES-CBC only, with DH 19 */
+    init_sent(n);
+    struct ike_choice cbc = {.num = 1, .encr = IKE_ENCR_AES_CBC, .encr_bits = 256,
+                             .integ = IKE_INTEG_SHA2_256_128, .prf = IKE_PRF_SHA2_256, .dh = IKE_DH_ECP256};
+    struct ike_choice gcm = cbc, prf = cbc, integ = cbc, dh = cbc, num = cbc;
+    gcm.encr = IKE_ENCR_AES_GCM_16;
+    gcm.integ = 0;
+    prf.prf = 2;     /* PRF_HMAC_SHA1 */
+    integ.integ = 2; /* AUTH_HMAC_SHA1_96 */
+    dh.dh = IKE_DH_CURVE25519;
+    num.num = 2;     /* A sent one proposal */
+    struct ike_proposal p[2];
+    ike_ike_answer(&gcm, 0, &p[0]);
+    forged_init_answer(n, p, 1, IKE_DH_ECP256);
+    expect_still_waiting(n, "not in ciphers");
+    ike_ike_answer(&prf, 0, &p[0]);
+    forged_init_answer(n, p, 1, IKE_DH_ECP256);
+    expect_still_waiting(n, "PRF 2, which we did not offer");
+    ike_ike_answer(&integ, 0, &p[0]);
+    forged_init_answer(n, p, 1, IKE_DH_ECP256);
+    expect_still_waiting(n, "integrity 2, which we did not offer");
+    ike_ike_answer(&dh, 0, &p[0]);
+    forged_init_answer(n, p, 1, IKE_DH_CURVE25519);
+    expect_still_waiting(n, "DH 31, but our KE was for DH 19");
+    ike_ike_answer(&num, 0, &p[0]);
+    forged_init_answer(n, p, 1, IKE_DH_ECP256);
+    expect_still_waiting(n, "proposal 2");
+    /* two of a type: a second cipher, a second integrity algorithm */
+    ike_ike_answer(&cbc, 0, &p[0]);
+    p[0].t[p[0].nt++] = (struct ike_transform){IKE_TR_ENCR, IKE_ENCR_AES_CBC, 128};
+    forged_init_answer(n, p, 1, IKE_DH_ECP256);
+    expect_still_waiting(n, "more than one");
+    ike_ike_answer(&cbc, 0, &p[0]);
+    p[0].t[p[0].nt++] = (struct ike_transform){IKE_TR_INTEG, IKE_INTEG_SHA2_512_256, 0};
+    forged_init_answer(n, p, 1, IKE_DH_ECP256);
+    expect_still_waiting(n, "more than one");
+    /* two proposals */
+    ike_ike_answer(&cbc, 0, &p[0]);
+    ike_ike_answer(&cbc, 0, &p[1]);
+    forged_init_answer(n, p, 2, IKE_DH_ECP256);
+    expect_still_waiting(n, "2 proposals");
+    /* the real answer still completes the exchange */
+    pump(n);
+    expect_tunnel(n);
+    assert_int_equal(n->a.core->sas->encr, IKE_ENCR_AES_CBC);
+}
+
+/* Finding 9 (RFC 7296 2.21.1): unprotected errors and bad answers to IKE_SA_INIT do not end the
+ * exchange; a bogus INVALID_KE_PAYLOAD (a group not in dh-groups, or the one we sent) is not
+ * obeyed; the real answer still gets through. Without one, A gives up when its retransmissions
+ * run out, and says what it was told. */
+static void test_unauthenticated_init_error_keeps_waiting(void **state)
+{
+    struct net *n = *state;
+    init_sent(n);
+    forged_init_notify(n, IKE_N_NO_PROPOSAL_CHOSEN, NULL, 0);
+    expect_still_waiting(n, "NO_PROPOSAL_CHOSEN");
+    forged_init_notify(n, IKE_N_AUTHENTICATION_FAILED, NULL, 0);
+    expect_still_waiting(n, "AUTHENTICATION_FAILED");
+    uint8_t modp1024[2] = {0, 2}, ours[2] = {0, IKE_DH_ECP256};
+    forged_init_notify(n, IKE_N_INVALID_KE_PAYLOAD, modp1024, 2);
+    expect_still_waiting(n, "INVALID_KE_PAYLOAD");
+    forged_init_notify(n, IKE_N_INVALID_KE_PAYLOAD, ours, 2);
+    expect_still_waiting(n, "INVALID_KE_PAYLOAD");
+    assert_int_equal(n->a.core->sas->dh_group, IKE_DH_ECP256);
+    /* an answer without KE and Nr, and one with a KE value that is no point on the curve */
+    struct ike_choice gcm = {.num = 1, .encr = IKE_ENCR_AES_GCM_16, .encr_bits = 256, .prf = IKE_PRF_SHA2_256,
+                             .dh = IKE_DH_ECP256};
+    struct ike_proposal p;
+    ike_ike_answer(&gcm, 0, &p);
+    struct ike_header h = {.spi_i = n->a.core->sas->spi_i, .spi_r = 0x0123456789abcdefull, .exchange = IKE_SA_INIT,
+                           .flags = IKE_FLAG_R};
+    struct ike_builder mb = {0};
+    ikeb_header(&mb, &h);
+    ikeb_sa(&mb, &p, 1);
+    ikeb_finish(&mb);
+    ike_receive(n->a.core, &n->a.ep, &n->b.ep, mb.b.p, mb.b.len, 0, &n->a.acts);
+    wbuf_free(&mb.b);
+    expect_still_waiting(n, "lacks SA, KE or Nr");
+    uint8_t bad_point[64], nr[32];
+    memset(bad_point, 0x01, sizeof(bad_point));
+    memset(nr, 0x6b, sizeof(nr));
+    memset(&mb, 0, sizeof(mb));
+    ikeb_header(&mb, &h);
+    ikeb_sa(&mb, &p, 1);
+    ikeb_ke(&mb, IKE_DH_ECP256, bad_point, sizeof(bad_point));
+    ikeb_nonce(&mb, nr, sizeof(nr));
+    ikeb_finish(&mb);
+    ike_receive(n->a.core, &n->a.ep, &n->b.ep, mb.b.p, mb.b.len, 0, &n->a.acts);
+    wbuf_free(&mb.b);
+    expect_still_waiting(n, "ignoring IKE_SA_INIT response");
+    assert_int_equal(n->a.core->sas->spi_r, 0); /* nothing of the forgeries stuck */
+    pump(n);
+    expect_tunnel(n);
+    assert_int_equal(n->a.downs, 0);
+
+    /* a second attempt: the attacker's NO_PROPOSAL_CHOSEN is all A hears, then silence */
+    struct ike_sa *sa = init_sent(n);
+    unsigned serial = sa->serial;
+    free(n->pkt[0]);
+    n->n = 0;
+    forged_init_notify(n, IKE_N_NO_PROPOSAL_CHOSEN, NULL, 0);
+    expect_still_waiting(n, "NO_PROPOSAL_CHOSEN");
+    n->drop_next = 100;
+    for (int i = 0; i < 10 && n->a.downs == 0; i++) {
+        ike_timer(n->a.core, serial, 0, &n->a.acts);
+        run(n, &n->a);
+        ike_actions_clear(&n->a.acts);
+    }
+    assert_int_equal(n->a.downs, 1);
+    assert_non_null(strstr(n->a.last_down, "no valid response after 6 transmissions"));
+    assert_non_null(strstr(n->a.last_down, "NO_PROPOSAL_CHOSEN"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1421,6 +1612,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_second_sa_keeps_first, setup_gateway, teardown),
         /* issue 9, findings 6, 8 and 9 */
         cmocka_unit_test_setup_teardown(test_expire_matches_spi_and_address, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_initiator_refuses_unoffered_transform, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unauthenticated_init_error_keeps_waiting, setup, teardown),
     };
     return cmocka_run_group_tests_name("ike_core", tests, group_setup, group_teardown);
 }
