@@ -30,6 +30,74 @@ static int proposal_dh(const struct ike_proposal *p)
     return 0;
 }
 
+/* What the peer's Child SA rekey asks of its PFS group, and what we make of it. */
+struct rekey_pfs {
+    int group;   /* chosen: the PFS group, 0: none */
+    int want;    /* none chosen: a group of ours a proposal named, with a KE for another */
+    int outside; /* none chosen: a group a proposal named that is not in dh-groups */
+};
+
+/* One proposal's DH transforms (RFC 7296 3.3.2: NONE, or none at all, makes PFS optional), given
+ * the KE that came: true and pfs->group when we can take it. */
+static bool rekey_pfs_ok(const struct ike_config *cfg, const struct ike_proposal *p, const struct ike_payloads *in,
+                         struct rekey_pfs *pfs)
+{
+    bool any = false, none = false, ke_ours = false;
+    int ours = 0, other = 0;
+    for (size_t t = 0; t < p->nt; t++) {
+        const struct ike_transform *tr = &p->t[t];
+        if (tr->type != IKE_TR_DH)
+            continue;
+        if (tr->id == 0)
+            none = true;
+        else if (!ike_dh_group_ok(cfg, tr->id))
+            other = other ? other : tr->id;
+        else if (in->has_ke && tr->id == in->ke_group)
+            ke_ours = true;
+        else
+            ours = ours ? ours : tr->id;
+        any = true;
+    }
+    bool optional = !any || none;
+    if (ke_ours || optional) {
+        pfs->group = ke_ours ? in->ke_group : 0; /* PFS when it may be had */
+        return true;
+    }
+    pfs->want = pfs->want ? pfs->want : ours;
+    pfs->outside = pfs->outside ? pfs->outside : other;
+    return false;
+}
+
+/*
+ * The peer's Child SA rekey: the first of its proposals with algorithms we take (ike_choose_esp)
+ * and, for PFS, a group we take: dh-groups is all the groups we take, for the IKE SA and a Child
+ * SA's PFS alike. NULL when none: then pfs->want, a group of ours that came with a KE for
+ * another, is INVALID_KE_PAYLOAD (RFC 7296 1.3), and otherwise it is NO_PROPOSAL_CHOSEN.
+ */
+static const struct ike_proposal *choose_rekey_esp(const struct ike_config *cfg, const struct ike_payloads *in,
+                                                   struct ike_esp_algs *algs, struct rekey_pfs *pfs)
+{
+    memset(pfs, 0, sizeof(*pfs));
+    for (size_t i = 0; i < in->sa.n; i++) {
+        struct ike_sa_payload one = {.n = 1};
+        one.p[0] = in->sa.p[i];
+        if (ike_choose_esp(cfg, &one, algs) != NULL && rekey_pfs_ok(cfg, &in->sa.p[i], in, pfs))
+            return &in->sa.p[i];
+    }
+    return NULL;
+}
+
+/* RFC 7296 1.3: a proposal with a group of ours but a KE for another: which group we want. */
+static void ask_for_group(struct ike_sa *sa, uint32_t msgid, int group, struct ike_actions *out)
+{
+    uint8_t g[2] = {(uint8_t)(group >> 8), (uint8_t)group};
+    struct ike_builder inner = {0};
+    ikeb_notify(&inner, 0, NULL, 0, IKE_N_INVALID_KE_PAYLOAD, g, 2);
+    ike_respond(sa, IKE_CREATE_CHILD_SA, msgid, &inner, out);
+    wbuf_free(&inner.b);
+    ike_log(out, sa, "Child SA rekey: asking the peer for DH %d (INVALID_KE_PAYLOAD)", group);
+}
+
 /* The new pair serves; the old one waits for its Delete (keep_old: the pair before the
  * current one stays the old one, the current one lost a rekey collision). */
 static void new_pair(struct ike_sa *sa, uint32_t spi_in, uint32_t spi_out, const struct ike_esp_algs *algs,
@@ -226,18 +294,27 @@ void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const 
     }
     uint32_t old = rk->spi.len == 4 ? ike_get_spi32(rk->spi.p) : 0;
     struct ike_esp_algs algs;
-    const struct ike_proposal *esp = ike_choose_esp(&core->cfg, &in->sa, &algs);
+    struct rekey_pfs pfs;
+    const struct ike_proposal *esp = choose_rekey_esp(&core->cfg, in, &algs, &pfs);
     if (old != sa->child_spi_out) {
         ike_reply_create_child(sa, h->msgid, IKE_N_CHILD_SA_NOT_FOUND, out);
         goto done;
     }
-    int group = esp ? proposal_dh(esp) : 0;
-    if (esp == NULL || (group && (!in->has_ke || in->ke_group != group || ike_dh_len(group) == 0))) {
-        ike_log(out, sa, "rekey: no acceptable ESP proposal (AES-GCM-16 or AES-CBC with HMAC-SHA2, "
-                         "optional DH 14/19/31 with its KE)");
+    if (esp == NULL && pfs.want) {
+        ask_for_group(sa, h->msgid, pfs.want, out);
+        goto done;
+    }
+    if (esp == NULL) {
+        if (pfs.outside)
+            ike_log(out, sa, "rekey: no acceptable ESP proposal (PFS with DH %d, which is not in dh-groups); "
+                             "answering NO_PROPOSAL_CHOSEN", pfs.outside);
+        else
+            ike_log(out, sa, "rekey: no acceptable ESP proposal (AES-GCM-16 or AES-CBC with HMAC-SHA2 from "
+                             "ciphers, optional PFS with a group in dh-groups and its KE)");
         ike_reply_create_child(sa, h->msgid, IKE_N_NO_PROPOSAL_CHOSEN, out);
         goto done;
     }
+    int group = pfs.group;
     /* the new pair's nonces and, with PFS, a new DH */
     uint8_t nr[32], shared[IKE_MAX_DH_LEN];
     size_t slen = 0;

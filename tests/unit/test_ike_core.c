@@ -1501,6 +1501,104 @@ static void test_initiator_refuses_unoffered_transform(void **state)
     assert_int_equal(n->a.core->sas->encr, IKE_ENCR_AES_CBC);
 }
 
+/* A side takes DH 19 and 31 only (dh-groups), the other the defaults. */
+static void pfs_19_31(int side, struct ike_config *cfg)
+{
+    if (side == 0) {
+        cfg->dh_groups[0] = IKE_DH_ECP256;
+        cfg->dh_groups[1] = IKE_DH_CURVE25519;
+        cfg->dh_groups[2] = 0;
+    }
+}
+
+static int setup_pfs_19_31(void **state)
+{
+    tune = pfs_19_31;
+    return setup(state);
+}
+
+/* B (white box) asks A to rekey the Child SA with PFS: its proposal names group, its KE ke_group.
+ * Returns A's answer's error notify (0: none); data gets its first two octets. */
+static uint16_t peer_rekeys_child_pfs(struct net *n, int group, int ke_group, uint8_t data[2])
+{
+    struct ike_sa *sa = n->b.core->sas;
+    uint32_t old = sa->child_spi_in, spi = 0x22334455;
+    struct ike_builder inner = {0};
+    uint8_t rk[4], ni[32];
+    ike_put_spi32(rk, old);
+    memset(ni, 0x71, sizeof(ni));
+    ikeb_notify(&inner, IKE_PROTO_ESP, rk, 4, IKE_N_REKEY_SA, NULL, 0);
+    struct ike_proposal p = {.num = 1, .protocol = IKE_PROTO_ESP, .spi_size = 4, .nt = 3};
+    ike_put_spi32(p.spi, spi);
+    p.t[0] = (struct ike_transform){IKE_TR_ENCR, IKE_ENCR_AES_GCM_16, 256};
+    p.t[1] = (struct ike_transform){IKE_TR_DH, (uint16_t)group, 0};
+    p.t[2] = (struct ike_transform){IKE_TR_ESN, 0, 0};
+    struct oe_error err;
+    struct ike_dh *dh = ike_dh_new(ke_group, &err);
+    assert_non_null(dh);
+    size_t publen;
+    const uint8_t *pub = ike_dh_public(dh, &publen);
+    ikeb_sa(&inner, &p, 1);
+    ikeb_nonce(&inner, ni, sizeof(ni));
+    ikeb_ke(&inner, (uint16_t)ke_group, pub, publen);
+    struct ike_ts tsi, tsr;
+    ike_host_ts(&n->b.ep.addr, &tsi);
+    ike_host_ts(&n->a.ep.addr, &tsr);
+    ikeb_ts(&inner, IKE_PL_TSI, &tsi, 1);
+    ikeb_ts(&inner, IKE_PL_TSR, &tsr, 1);
+    struct wbuf m = {0};
+    assert_int_equal(ike_encrypt(sa, IKE_CREATE_CHILD_SA, sa->next_msgid++, false, &inner, &m), 0);
+    ike_receive(n->a.core, &n->a.ep, &n->b.ep, m.p, m.len, 0, &n->a.acts);
+    wbuf_free(&m);
+    wbuf_free(&inner.b);
+    ike_dh_free(dh);
+    const struct ike_action *a = find_kind(&n->a, IKE_ACT_SEND);
+    assert_non_null(a);
+    struct ike_header rh;
+    struct ike_payloads outer, in;
+    struct wbuf plain = {0};
+    assert_int_equal(ike_parse_header(a->msg, a->len, &rh, &err), 0);
+    assert_int_equal(ike_parse_payloads(rh.next, a->msg + IKE_HDR_LEN, a->len - IKE_HDR_LEN, IKE_HDR_LEN, &outer,
+                                        &err), 0);
+    assert_int_equal(ike_decrypt(sa, a->msg, a->len, &outer, &plain, &in, &err), 0);
+    uint16_t refused = 0;
+    for (size_t i = 0; i < in.nnotify && !refused; i++) {
+        if (in.notify[i].type < 16384) {
+            refused = in.notify[i].type;
+            memset(data, 0, 2);
+            memcpy(data, in.notify[i].data.p, in.notify[i].data.len < 2 ? in.notify[i].data.len : 2);
+        }
+    }
+    wbuf_wipe(&plain);
+    return refused;
+}
+
+/* Finding 8: the responder of a Child SA rekey takes a PFS group from dh-groups only (RFC 7296
+ * 1.3.1, 2.7): another group is no proposal; one of ours, but not the KE's, is INVALID_KE_PAYLOAD
+ * naming the group we want. */
+static void test_rekey_pfs_group_outside_dh_groups(void **state)
+{
+    struct net *n = *state;
+    initiate(n, IKE_AUTHBY_RSASIG);
+    expect_tunnel(n);
+    uint8_t g[2];
+    /* MODP 2048: the core supports it, A's dh-groups does not list it */
+    assert_int_equal(peer_rekeys_child_pfs(n, IKE_DH_MODP2048, IKE_DH_MODP2048, g), IKE_N_NO_PROPOSAL_CHOSEN);
+    assert_null(find_kind(&n->a, IKE_ACT_INSTALL));
+    assert_true(logged_by(&n->a, "not in dh-groups"));
+    ike_actions_clear(&n->a.acts);
+    /* Curve25519 is in A's list, but the KE is for DH 19: A asks for 31 */
+    assert_int_equal(peer_rekeys_child_pfs(n, IKE_DH_CURVE25519, IKE_DH_ECP256, g), IKE_N_INVALID_KE_PAYLOAD);
+    assert_int_equal(g[0] << 8 | g[1], IKE_DH_CURVE25519);
+    assert_null(find_kind(&n->a, IKE_ACT_INSTALL));
+    ike_actions_clear(&n->a.acts);
+    /* a group of A's with its KE: the rekey goes through, with PFS */
+    assert_int_equal(peer_rekeys_child_pfs(n, IKE_DH_CURVE25519, IKE_DH_CURVE25519, g), 0);
+    assert_non_null(find_kind(&n->a, IKE_ACT_INSTALL));
+    assert_true(logged_by(&n->a, "(with PFS)"));
+    ike_actions_clear(&n->a.acts);
+}
+
 /* Finding 9 (RFC 7296 2.21.1): unprotected errors and bad answers to IKE_SA_INIT do not end the
  * exchange; a bogus INVALID_KE_PAYLOAD (a group not in dh-groups, or the one we sent) is not
  * obeyed; the real answer still gets through. Without one, A gives up when its retransmissions
@@ -1613,6 +1711,7 @@ int main(void)
         /* issue 9, findings 6, 8 and 9 */
         cmocka_unit_test_setup_teardown(test_expire_matches_spi_and_address, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initiator_refuses_unoffered_transform, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rekey_pfs_group_outside_dh_groups, setup_pfs_19_31, teardown),
         cmocka_unit_test_setup_teardown(test_unauthenticated_init_error_keeps_waiting, setup, teardown),
     };
     return cmocka_run_group_tests_name("ike_core", tests, group_setup, group_teardown);
