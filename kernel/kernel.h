@@ -135,6 +135,7 @@ int kernel_process(struct kernel *k, kernel_event_fn fn, void *arg, struct oe_er
 /* The fake's controls, for unit tests. */
 int kernel_fake_packet(struct kernel *k, const struct oe_addr *src, const struct oe_addr *dst,
                        uint8_t proto, uint16_t sport, uint16_t dport);
+/* The clock moves: policies and SAs whose lifetimes ran out send their events. */
 void kernel_fake_advance(struct kernel *k, uint32_t seconds);
 int64_t kernel_fake_now(const struct kernel *k); /* the fake's wall clock */
 unsigned long kernel_fake_changes(const struct kernel *k);

@@ -1,7 +1,8 @@
 /*
  * An in-memory kernel for unit tests: a policy table with the kernel's
- * replace-by-selector and priority rules, a clock the test advances, and
- * events delivered through an eventfd like the real netlink socket.
+ * replace-by-selector and priority rules, ESP SAs with their lifetimes, a
+ * clock the test advances, and events delivered through an eventfd like the
+ * real netlink socket.
  */
 #include "kernel_internal.h"
 
@@ -24,6 +25,8 @@ struct kernel_fake {
     unsigned long changes;
     int fail_errno;
     struct kernel_sa sas[64];
+    int64_t sa_added[64];   /* when each SA came: its lifetimes count from there */
+    bool sa_soft_told[64];  /* its soft expire went out */
     size_t nsas;
 };
 
@@ -120,9 +123,20 @@ static int fake_sa_add(struct kernel *kb, const struct kernel_sa *sa, struct oe_
         oe_error_set(err, "add ESP SA: %s", strerror(k->fail_errno ? k->fail_errno : ENOBUFS));
         return -1;
     }
+    k->sa_added[k->nsas] = k->now;
+    k->sa_soft_told[k->nsas] = false;
     k->sas[k->nsas++] = *sa;
     k->changes++;
     return 0;
+}
+
+static void remove_sa(struct kernel_fake *k, size_t i)
+{
+    k->nsas--;
+    k->sas[i] = k->sas[k->nsas];
+    k->sa_added[i] = k->sa_added[k->nsas];
+    k->sa_soft_told[i] = k->sa_soft_told[k->nsas];
+    k->changes++;
 }
 
 static ssize_t find_sa(struct kernel_fake *k, uint32_t spi, const struct oe_addr *dst)
@@ -141,8 +155,7 @@ static int fake_sa_del(struct kernel *kb, uint32_t spi, const struct oe_addr *ds
         oe_error_set(err, "delete ESP SA: %s", strerror(ESRCH));
         return -1;
     }
-    k->sas[i] = k->sas[--k->nsas];
-    k->changes++;
+    remove_sa(k, (size_t)i);
     return 0;
 }
 
@@ -250,10 +263,33 @@ int kernel_fake_packet(struct kernel *kb, const struct oe_addr *src, const struc
     return (int)best->action;
 }
 
+/* As XFRM_MSG_EXPIRE: the SA by SPI and destination (its id), soft once, then hard, which drops it. */
+static void expire_sas(struct kernel_fake *k)
+{
+    for (size_t i = 0; i < k->nsas;) {
+        const struct kernel_sa *sa = &k->sas[i];
+        int64_t age = k->now - k->sa_added[i];
+        bool hard = sa->hard_seconds && age >= sa->hard_seconds;
+        bool soft = sa->soft_seconds && age >= sa->soft_seconds && !k->sa_soft_told[i];
+        if (hard || soft) {
+            struct kernel_event ev = {.type = KERNEL_EV_SA_EXPIRED, .spi = sa->spi, .src = sa->src, .dst = sa->dst,
+                                      .hard = hard};
+            queue(k, &ev);
+        }
+        if (hard) {
+            remove_sa(k, i);
+            continue;
+        }
+        k->sa_soft_told[i] = k->sa_soft_told[i] || soft;
+        i++;
+    }
+}
+
 void kernel_fake_advance(struct kernel *kb, uint32_t seconds)
 {
     struct kernel_fake *k = fk(kb);
     k->now += seconds;
+    expire_sas(k);
     for (size_t i = 0; i < k->n;) {
         if (k->v[i].expires_at == 0 || k->v[i].expires_at > k->now) {
             i++;

@@ -95,12 +95,70 @@ static void test_fake_replaces_by_selector(void **state)
     kernel_close(k);
 }
 
+static void take_event(const struct kernel_event *ev, void *arg)
+{
+    struct kernel_event *v = arg;
+    size_t i = 0;
+    while (v[i].spi)
+        i++;
+    v[i] = *ev;
+}
+
+/* An SA expire event names the SA as the kernel does, by SPI and destination (issue 9
+ * finding 6): two SAs with one SPI, one toward us and one toward a peer, expire apart. */
+static void test_fake_sa_expire_names_spi_and_dst(void **state)
+{
+    (void)state;
+    struct kernel *k = kernel_fake_new();
+    struct oe_error err;
+    struct kernel_sa in, out;
+    memset(&in, 0, sizeof(in));
+    oe_addr_parse("192.0.2.2", &in.src);
+    oe_addr_parse("192.0.2.1", &in.dst);
+    in.spi = 0xc0ffee01;
+    in.soft_seconds = 5;
+    in.hard_seconds = 10;
+    out = in;
+    out.src = in.dst;
+    oe_addr_parse("192.0.2.66", &out.dst);
+    out.soft_seconds = 20;
+    out.hard_seconds = 30;
+    assert_int_equal(kernel_sa_add(k, &in, &err), 0);
+    assert_int_equal(kernel_sa_add(k, &out, &err), 0);
+    struct kernel_event ev[8];
+    memset(ev, 0, sizeof(ev));
+    kernel_fake_advance(k, 5);
+    kernel_fake_advance(k, 1); /* a soft expire is told once */
+    assert_int_equal(kernel_process(k, take_event, ev, &err), 1);
+    assert_int_equal(ev[0].type, KERNEL_EV_SA_EXPIRED);
+    assert_int_equal(ev[0].spi, 0xc0ffee01);
+    assert_true(oe_addr_eq(&ev[0].dst, &in.dst));
+    assert_true(oe_addr_eq(&ev[0].src, &in.src));
+    assert_false(ev[0].hard);
+    memset(ev, 0, sizeof(ev));
+    kernel_fake_advance(k, 4);
+    assert_int_equal(kernel_process(k, take_event, ev, &err), 1);
+    assert_true(ev[0].hard);
+    assert_true(oe_addr_eq(&ev[0].dst, &in.dst));
+    /* the hard expire dropped that SA, the other with the same SPI stays */
+    assert_int_equal(kernel_sa_del(k, in.spi, &in.dst, &err), -1);
+    struct kernel_sa_stats st;
+    assert_int_equal(kernel_sa_stats(k, out.spi, &out.dst, &st, &err), 0);
+    memset(ev, 0, sizeof(ev));
+    kernel_fake_advance(k, 10);
+    assert_int_equal(kernel_process(k, take_event, ev, &err), 1);
+    assert_true(oe_addr_eq(&ev[0].dst, &out.dst));
+    assert_false(ev[0].hard);
+    kernel_close(k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_priorities),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_fake_replaces_by_selector),
+        cmocka_unit_test(test_fake_sa_expire_names_spi_and_dst),
     };
     return cmocka_run_group_tests_name("kernel", tests, NULL, NULL);
 }
