@@ -7,6 +7,7 @@
  * and sockets; the interop and e2e logs time real exchanges with it.)
  *   ike_bench [RSA_HANDSHAKES] [NULL_HANDSHAKES] [HELD_SAS]
  */
+#include "dnskeys/dnskeys.h"
 #include "oe-agent/ike/ike.h"
 
 #include <stdio.h>
@@ -21,7 +22,7 @@ struct end {
     struct ike_endpoint ep;
     struct ike_actions acts;
     struct dnskeys_hostkey *hk;
-    const struct dnskeys_pubkey *peer;
+    struct ike_pubkey peer;
     int ups;
 };
 
@@ -60,7 +61,7 @@ static void settle(struct end *x, struct end *y)
                     ike_receive(to->core, &to->ep, &from->ep, a->msg, a->len, 0, &to->acts);
                     moved = true;
                 } else if (a->kind == IKE_ACT_NEED_KEY) {
-                    ike_peer_key(from->core, a->serial, from->peer, true, &from->acts);
+                    ike_peer_key(from->core, a->serial, &from->peer, true, &from->acts);
                     moved = true;
                 } else if (a->kind == IKE_ACT_UP) {
                     from->ups++;
@@ -84,7 +85,7 @@ static int setup(struct end *e, const char *keyfile, const char *addr)
         fprintf(stderr, "ike_bench: %s\n", err.msg);
         return -1;
     }
-    cfg.hostkey = e->hk;
+    cfg.signer = (struct ike_signer){dnskeys_hostkey_sign, e->hk};
     e->core = ike_core_new(&cfg, &err);
     oe_addr_parse(addr, &e->ep.addr);
     e->ep.port = 500;
@@ -98,7 +99,7 @@ static double handshakes(struct end *a, struct end *b, enum ike_authby auth, int
         struct ike_initiate req = {.local = a->ep, .remote = b->ep, .local_host = a->ep.addr,
                                    .remote_host = b->ep.addr, .auth = auth};
         if (auth == IKE_AUTHBY_RSASIG)
-            req.peer_key = *a->peer;
+            req.peer_key = a->peer;
         unsigned serial = ike_initiate(a->core, &req, 0, &a->acts);
         settle(a, b);
         if (!keep) {
@@ -129,8 +130,8 @@ int main(int argc, char **argv)
         return 1;
     unlink(kf[0]);
     unlink(kf[1]);
-    a.peer = dnskeys_hostkey_public(b.hk);
-    b.peer = dnskeys_hostkey_public(a.hk);
+    a.peer = (struct ike_pubkey){dnskeys_hostkey_public(b.hk)->rfc3110, dnskeys_hostkey_public(b.hk)->len};
+    b.peer = (struct ike_pubkey){dnskeys_hostkey_public(a.hk)->rfc3110, dnskeys_hostkey_public(a.hk)->len};
 
     double t = handshakes(&a, &b, IKE_AUTHBY_RSASIG, n_rsa, false);
     printf("IKE SA + Child SA, RSA 3072 (RFC 7427 PSS), ECP-256, AES-GCM: %d handshakes in %.2f s = %.0f/s "

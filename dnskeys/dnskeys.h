@@ -61,7 +61,14 @@ struct dnskeys_hostkey;
 /* Load; refuses a file that group or others can read. */
 int dnskeys_hostkey_load(const char *path, struct dnskeys_hostkey **out, struct oe_error *err);
 const struct dnskeys_pubkey *dnskeys_hostkey_public(const struct dnskeys_hostkey *hk);
-void *dnskeys_hostkey_nss(const struct dnskeys_hostkey *hk); /* SECKEYPrivateKey * */
+/*
+ * RSASSA-PSS with SHA-256, MGF1-SHA-256 and a 32-octet salt (RFC 8017 8.1)
+ * over data: the signature in a malloc'ed *sig. hostkey is a struct
+ * dnskeys_hostkey *, passed as void * so that this serves as a signing
+ * callback as it is. The private key stays inside NSS.
+ */
+int dnskeys_hostkey_sign(void *hostkey, const uint8_t *data, size_t len, uint8_t **sig, size_t *siglen,
+                         struct oe_error *err);
 void dnskeys_hostkey_free(struct dnskeys_hostkey *hk);
 
 /* ---- records ---- */

@@ -202,9 +202,28 @@ const struct dnskeys_pubkey *dnskeys_hostkey_public(const struct dnskeys_hostkey
     return &hk->pub;
 }
 
-void *dnskeys_hostkey_nss(const struct dnskeys_hostkey *hk)
+int dnskeys_hostkey_sign(void *hostkey, const uint8_t *data, size_t len, uint8_t **sig, size_t *siglen,
+                         struct oe_error *err)
 {
-    return hk->priv;
+    const struct dnskeys_hostkey *hk = hostkey;
+    int n = PK11_SignatureLen(hk->priv);
+    if (n <= 0) {
+        oe_error_set(err, "host key: cannot size the signature");
+        return -1;
+    }
+    uint8_t *out = malloc((size_t)n);
+    CK_RSA_PKCS_PSS_PARAMS pss = {CKM_SHA256, CKG_MGF1_SHA256, 32};
+    SECItem param = {siBuffer, (unsigned char *)&pss, sizeof(pss)};
+    SECItem s = {siBuffer, out, (unsigned)n};
+    SECItem d = {siBuffer, (unsigned char *)data, (unsigned)len};
+    if (out == NULL || PK11_SignWithMechanism(hk->priv, CKM_SHA256_RSA_PKCS_PSS, &param, &s, &d) != SECSuccess) {
+        oe_error_set(err, "host key: RSASSA-PSS signing failed (error %d)", PORT_GetError());
+        free(out);
+        return -1;
+    }
+    *sig = out;
+    *siglen = s.len;
+    return 0;
 }
 
 void dnskeys_hostkey_free(struct dnskeys_hostkey *hk)

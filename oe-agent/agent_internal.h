@@ -32,6 +32,12 @@ struct agent {
     } recent[32];
 };
 
+/* A key from DNS as the IKE core takes it: a view, the bytes stay dnskeys'. */
+static inline struct ike_pubkey agent_ike_key(const struct dnskeys_pubkey *k)
+{
+    return (struct ike_pubkey){k->rfc3110, k->len};
+}
+
 /* agent_events.c */
 void agent_failure_shunt(struct agent *a, struct oe_peer *p, const char *why);
 /* agent_oe.c */

@@ -71,7 +71,7 @@ static void initiate(struct agent *a, struct oe_peer *p, enum ike_authby auth, c
     req.auth = auth;
     req.tag = p->instance;
     if (key)
-        req.peer_key = *key;
+        req.peer_key = agent_ike_key(key);
     p->gateway = *gateway;
     snprintf(p->auth, sizeof(p->auth), "%s", auth == IKE_AUTHBY_NULL ? "null" : "rsasig");
     p->ike_serial = ike_initiate(a->ike, &req, ike_io_now(), ike_io_actions(a->io));
@@ -366,7 +366,8 @@ int agent_oe_start(struct agent *a, struct oe_error *err)
     }
     struct ike_config ic;
     ike_config_defaults(&ic);
-    ic.hostkey = a->hk;
+    if (a->hk)
+        ic.signer = (struct ike_signer){dnskeys_hostkey_sign, a->hk};
     ic.child_lifetime_s = a->cfg->salifetime;
     ic.ike_lifetime_s = a->cfg->ikelifetime;
     ic.dpd_delay_s = a->cfg->dpddelay;

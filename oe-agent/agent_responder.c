@@ -24,7 +24,8 @@ struct responder_lookup {
 
 static void answer_key(struct agent *a, unsigned serial, const struct dnskeys_pubkey *key, bool allow_null)
 {
-    ike_peer_key(a->ike, serial, key, allow_null, ike_io_actions(a->io));
+    struct ike_pubkey k = key ? agent_ike_key(key) : (struct ike_pubkey){0};
+    ike_peer_key(a->ike, serial, key ? &k : NULL, allow_null, ike_io_actions(a->io));
     ike_io_apply(a->io, ike_io_actions(a->io));
 }
 

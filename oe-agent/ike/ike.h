@@ -11,7 +11,7 @@
 #ifndef OE_IKE_H
 #define OE_IKE_H
 
-#include "dnskeys/dnskeys.h"
+#include "common/common.h"
 
 enum ike_authby { IKE_AUTHBY_RSASIG, IKE_AUTHBY_NULL };
 
@@ -27,8 +27,38 @@ struct ike_endpoint {
 /* The ciphers a configuration may list: their IKE ENCR transform IDs (RFC 7296 3.3.2). */
 enum ike_cipher { IKE_CIPHER_AES_CBC = 12, IKE_CIPHER_AES_GCM_16 = 20 };
 
+/* An RSA public key as RFC 3110 writes it (exponent length, exponent, modulus); the bytes are the caller's. */
+struct ike_pubkey {
+    const uint8_t *rfc3110;
+    size_t len;
+};
+
+/*
+ * The host key, held by whoever keeps it (the core never sees it): sign()
+ * puts an RSASSA-PSS signature (SHA-256, MGF1-SHA-256, 32-octet salt; RFC
+ * 8017 8.1) of data in a malloc'ed *sig. sign NULL: no host key, only NULL
+ * authentication.
+ */
+struct ike_signer {
+    int (*sign)(void *ctx, const uint8_t *data, size_t len, uint8_t **sig, size_t *siglen, struct oe_error *err);
+    void *ctx;
+};
+
+/*
+ * Where the core's randomness comes from (SPIs, nonces, IVs, MODP secrets,
+ * rekey jitter): random NULL is NSS's generator; a test or fuzzer injects
+ * its own to replay an exchange exactly. Time is not here: every event
+ * carries its now_ms. (ECDH key pairs are made inside NSS and cannot be
+ * replayed: a replay uses MODP group 14.)
+ */
+struct ike_env {
+    int (*random)(void *ctx, uint8_t *buf, size_t len);
+    void *ctx;
+};
+
 struct ike_config {
-    const struct dnskeys_hostkey *hostkey; /* NULL: only NULL authentication */
+    struct ike_signer signer;
+    struct ike_env env;
     uint32_t retransmit_ms;                /* first retransmission; doubles */
     unsigned retransmit_tries;
     unsigned max_half_open;                /* more than this: demand cookies */
@@ -48,7 +78,7 @@ struct ike_initiate {
     struct ike_endpoint local, remote;
     struct oe_addr local_host, remote_host; /* the Child SA's host-to-host selectors */
     enum ike_authby auth;
-    struct dnskeys_pubkey peer_key;          /* IKE_AUTHBY_RSASIG: the responder's */
+    struct ike_pubkey peer_key;              /* IKE_AUTHBY_RSASIG: the responder's (copied) */
     uint32_t tag;                            /* the caller's, echoed in actions */
 };
 
@@ -130,7 +160,7 @@ void ike_timer(struct ike_core *core, unsigned serial, uint64_t now_ms, struct i
  * 7619) is acceptable from this peer. A key answered is the tunnel's
  * authorization: the core installs exactly those hosts once AUTH verifies.
  */
-void ike_peer_key(struct ike_core *core, unsigned serial, const struct dnskeys_pubkey *key,
+void ike_peer_key(struct ike_core *core, unsigned serial, const struct ike_pubkey *key,
                   bool allow_null, struct ike_actions *out);
 /*
  * The kernel's expire event for a Child SA (either of its SAs, named by its

@@ -61,7 +61,7 @@ static int add_id_auth(const struct ike_core *core, const struct ike_sa *sa, str
             oe_error_set(err, "NULL AUTH computation failed");
     } else {
         struct wbuf sig = {0};
-        rc = ike_sign_digsig(core->cfg.hostkey, octets.p, octets.len, &sig, err);
+        rc = ike_sign_digsig(&core->cfg.signer, octets.p, octets.len, &sig, err);
         if (rc == 0)
             ikeb_auth(inner, IKE_AUTH_DIGSIG, sig.p, sig.len);
         wbuf_free(&sig);
@@ -71,7 +71,7 @@ static int add_id_auth(const struct ike_core *core, const struct ike_sa *sa, str
 }
 
 /* The peer's AUTH over its ID. */
-static int check_auth(const struct ike_sa *sa, const struct ike_payloads *in, const struct dnskeys_pubkey *key,
+static int check_auth(const struct ike_sa *sa, const struct ike_payloads *in, const struct ike_pubkey *key,
                       bool allow_null, struct oe_error *err)
 {
     bool of_i = !sa->initiator;
@@ -395,8 +395,8 @@ int ike_build_auth_request(struct ike_core *core, struct ike_sa *sa, const struc
 void ike_send_auth(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out)
 {
     struct oe_error err;
-    while (sa->child_spi_in < 0x100)
-        ike_random((uint8_t *)&sa->child_spi_in, 4);
+    if (sa->child_spi_in < 0x100)
+        sa->child_spi_in = ike_esp_spi(sa->env);
     struct ike_ts tsi, tsr;
     ike_host_ts(&sa->local_host, &tsi);
     ike_host_ts(&sa->remote_host, &tsr);
@@ -444,23 +444,23 @@ static bool same_identity(const struct ike_sa *a, const struct ike_sa *b)
         return false;
     if (a->auth == IKE_AUTHBY_NULL) /* no identity: only the same host and NAT mapping */
         return oe_addr_eq(&a->remote.addr, &b->remote.addr) && a->remote.port == b->remote.port;
-    return a->peer_key.len == b->peer_key.len && a->peer_key.len &&
-           memcmp(a->peer_key.rfc3110, b->peer_key.rfc3110, a->peer_key.len) == 0;
+    return a->peer_key.len == b->peer_key.len && a->peer_key.len && !a->peer_key.failed && !b->peer_key.failed &&
+           memcmp(a->peer_key.p, b->peer_key.p, a->peer_key.len) == 0;
 }
 
 /* Keep who authenticated: INITIAL_CONTACT is matched on it. */
-static void keep_identity(struct ike_sa *sa, const struct ike_id *id, const struct dnskeys_pubkey *key)
+static void keep_identity(struct ike_sa *sa, const struct ike_id *id, const struct ike_pubkey *key)
 {
     sa->peer_id_type = id->type;
     sa->peer_id_kept = id->data.len <= sizeof(sa->peer_id);
     sa->peer_id_len = sa->peer_id_kept ? id->data.len : 0;
     if (sa->peer_id_len)
         memcpy(sa->peer_id, id->data.p, sa->peer_id_len);
-    if (key == &sa->peer_key)
+    if (key == NULL)
         return; /* the initiator has it from DNS already */
-    dnskeys_key_free(&sa->peer_key);
-    if (key && sa->auth == IKE_AUTHBY_RSASIG)
-        (void)dnskeys_key_copy(key, &sa->peer_key); /* without it nothing matches: fails safe */
+    wbuf_free(&sa->peer_key);
+    if (sa->auth == IKE_AUTHBY_RSASIG)
+        wbuf_put(&sa->peer_key, key->rfc3110, key->len); /* failed: nothing matches, which fails safe */
 }
 
 /*
@@ -592,7 +592,7 @@ void ike_handle_auth_request(struct ike_core *core, struct ike_sa *sa, const uin
     free(in);
 }
 
-void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const struct dnskeys_pubkey *key,
+void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const struct ike_pubkey *key,
                                bool allow_null, struct ike_actions *out)
 {
     struct ike_payloads *in = malloc(sizeof(*in));
@@ -623,15 +623,15 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
     sa->remote_host = sa->asked_remote;
     sa->local_host = sa->asked_local;
     keep_identity(sa, &in->idi, key);
-    if (sa->auth == IKE_AUTHBY_RSASIG && core->cfg.hostkey == NULL) {
+    if (sa->auth == IKE_AUTHBY_RSASIG && core->cfg.signer.sign == NULL) {
         respond_error(sa, IKE_N_AUTHENTICATION_FAILED, out);
         free(in);
         ike_sa_fail(core, sa, out, "peer wants RSA but we have no host key");
         return;
     }
     sa->child_spi_out = ike_spi_of(esp);
-    while (sa->child_spi_in < 0x100)
-        ike_random((uint8_t *)&sa->child_spi_in, 4);
+    if (sa->child_spi_in < 0x100)
+        sa->child_spi_in = ike_esp_spi(sa->env);
     if (ike_find_notify(in, IKE_N_INITIAL_CONTACT) != NULL)
         forget_previous(core, sa, out);
     struct ike_builder inner = {0};
@@ -689,11 +689,12 @@ void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const ui
         }
     }
     const char *bad = NULL;
+    struct ike_pubkey peer_key = ike_key_view(&sa->peer_key);
     struct ike_esp_algs algs;
     const struct ike_proposal *esp = NULL;
     if (!in->has_idr || !in->has_auth || !in->has_sa || !in->has_tsi || !in->has_tsr)
         bad = "IKE_AUTH response lacks IDr, AUTH, SA, TSi or TSr";
-    else if (check_auth(sa, in, &sa->peer_key, sa->auth == IKE_AUTHBY_NULL, &err) != 0)
+    else if (check_auth(sa, in, &peer_key, sa->auth == IKE_AUTHBY_NULL, &err) != 0)
         bad = err.msg;
     else if ((sa->auth == IKE_AUTHBY_RSASIG) != (in->auth_method == IKE_AUTH_DIGSIG))
         bad = "peer authenticated with another method than we asked for";
@@ -711,7 +712,7 @@ void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const ui
         return;
     }
     sa->child_spi_out = ike_spi_of(esp);
-    keep_identity(sa, &in->idr, &sa->peer_key);
+    keep_identity(sa, &in->idr, NULL);
     struct ike_id peer = in->idr;
     (void)established(core, sa, &algs, &peer, out);
     wbuf_wipe(&plain);

@@ -48,16 +48,16 @@ void ike_config_defaults(struct ike_config *c)
 uint64_t ike_rekey_due(const struct ike_core *core)
 {
     uint32_t life = core->cfg.ike_lifetime_s;
-    return life ? core->now + (uint64_t)ike_rekey_after(life) * 1000 : 0;
+    return life ? core->now + (uint64_t)ike_rekey_after(&core->cfg.env, life) * 1000 : 0;
 }
 
-uint32_t ike_rekey_after(uint32_t lifetime_s)
+uint32_t ike_rekey_after(const struct ike_env *env, uint32_t lifetime_s)
 {
     /* pluto's rekeymargin (9m) or a tenth of a short lifetime, less up to half that again */
     uint32_t margin = lifetime_s / 10 < 540 ? lifetime_s / 10 : 540, jitter = 0;
     if (margin < 1)
         margin = 1;
-    ike_random((uint8_t *)&jitter, sizeof(jitter));
+    ike_random(env, &jitter, sizeof(jitter));
     jitter %= margin / 2 + 1;
     return lifetime_s > margin + jitter ? lifetime_s - margin - jitter : 1;
 }
@@ -74,7 +74,7 @@ struct ike_core *ike_core_new(const struct ike_config *cfg, struct oe_error *err
     core->cfg = *cfg;
     core->next_serial = 1;
     core->next_reqid = 16384;
-    if (ike_random(core->cookie_secret, sizeof(core->cookie_secret)) != 0) {
+    if (ike_random(&core->cfg.env, core->cookie_secret, sizeof(core->cookie_secret)) != 0) {
         oe_error_set(err, "no random numbers");
         free(core);
         return NULL;
@@ -113,9 +113,8 @@ struct ike_sa *ike_sa_new(struct ike_core *core, bool initiator)
     core->next_serial += 2;
     sa->initiator = initiator;
     sa->rt_ms = core->cfg.retransmit_ms;
-    uint64_t spi = 0;
-    while (spi == 0)
-        ike_random((uint8_t *)&spi, sizeof(spi));
+    sa->env = &core->cfg.env;
+    uint64_t spi = ike_ike_spi(sa->env);
     if (initiator)
         sa->spi_i = spi;
     else
@@ -135,7 +134,7 @@ void ike_sa_free(struct ike_sa *sa)
     wbuf_free(&sa->last_req);
     wbuf_free(&sa->last_resp);
     wbuf_wipe(&sa->auth_req);
-    dnskeys_key_free(&sa->peer_key);
+    wbuf_free(&sa->peer_key);
     ike_drop_pending_out(sa);
     free(sa->collision);
     oe_wipe(sa, sizeof(*sa));
@@ -364,7 +363,7 @@ int ike_encrypt(const struct ike_sa *sa, uint8_t exchange, uint32_t msgid, bool 
     uint8_t *plain = calloc(1, plen), *ct = malloc(plen + 16);
     const uint8_t *key = sa->initiator ? sa->sk_ei : sa->sk_er;
     int rc = -1;
-    if (plain && ct && ike_random(iv, ivlen) == 0 && !mb.b.failed) {
+    if (plain && ct && ike_random(sa->env, iv, ivlen) == 0 && !mb.b.failed) {
         if (inner->b.len)
             memcpy(plain, inner->b.p, inner->b.len);
         plain[plen - 1] = (uint8_t)(plen - inner->b.len - 1);
@@ -619,9 +618,10 @@ unsigned ike_initiate(struct ike_core *core, const struct ike_initiate *req, uin
     sa->local_host = req->local_host;
     sa->remote_host = req->remote_host;
     sa->auth = req->auth;
-    if (req->auth == IKE_AUTHBY_RSASIG && (core->cfg.hostkey == NULL ||
-                                           dnskeys_key_copy(&req->peer_key, &sa->peer_key) != 0)) {
-        ike_sa_fail(core, sa, out, core->cfg.hostkey ? "out of memory" : "RSA authentication needs a host key");
+    if (req->auth == IKE_AUTHBY_RSASIG)
+        wbuf_put(&sa->peer_key, req->peer_key.rfc3110, req->peer_key.len);
+    if (req->auth == IKE_AUTHBY_RSASIG && (core->cfg.signer.sign == NULL || sa->peer_key.failed)) {
+        ike_sa_fail(core, sa, out, core->cfg.signer.sign ? "out of memory" : "RSA authentication needs a host key");
         return 0;
     }
     sa->dh_group = core->cfg.dh_groups[0];
@@ -823,7 +823,7 @@ void ike_child_expired(struct ike_core *core, uint32_t spi, const struct oe_addr
     }
 }
 
-void ike_peer_key(struct ike_core *core, unsigned serial, const struct dnskeys_pubkey *key,
+void ike_peer_key(struct ike_core *core, unsigned serial, const struct ike_pubkey *key,
                   bool allow_null, struct ike_actions *out)
 {
     struct ike_sa *sa = find_sa(core, serial);

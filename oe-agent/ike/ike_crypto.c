@@ -33,12 +33,38 @@ static const char modp2048_hex[] =
 
 int ike_crypto_init(struct oe_error *err)
 {
-    return dnskeys_nss_init(err);
+    if (NSS_IsInitialized())
+        return 0;
+    if (NSS_NoDB_Init(NULL) != SECSuccess) {
+        oe_error_set(err, "NSS initialisation failed (error %d)", PORT_GetError());
+        return -1;
+    }
+    return 0;
 }
 
-int ike_random(uint8_t *buf, size_t len)
+int ike_random(const struct ike_env *env, void *buf, size_t len)
 {
+    if (env && env->random)
+        return env->random(env->ctx, buf, len);
     return PK11_GenerateRandom(buf, (int)len) == SECSuccess ? 0 : -1;
+}
+
+uint32_t ike_esp_spi(const struct ike_env *env)
+{
+    uint32_t spi = 0;
+    while (spi < 0x100)
+        if (ike_random(env, &spi, sizeof(spi)) != 0)
+            spi = 0x100 + (spi & 0xffff); /* never reached with NSS; a fixed SPI still works */
+    return spi;
+}
+
+uint64_t ike_ike_spi(const struct ike_env *env)
+{
+    uint64_t spi = 0;
+    while (spi == 0)
+        if (ike_random(env, &spi, sizeof(spi)) != 0)
+            spi = 1;
+    return spi;
 }
 
 static CK_MECHANISM_TYPE hmac_mech(int prf)
@@ -166,7 +192,7 @@ static int ec_params(struct ike_dh *dh)
     return 0;
 }
 
-struct ike_dh *ike_dh_new(int group, struct oe_error *err)
+struct ike_dh *ike_dh_new(const struct ike_env *env, int group, struct oe_error *err)
 {
     struct ike_dh *dh = calloc(1, sizeof(*dh));
     if (dh == NULL || ike_dh_len(group) == 0) {
@@ -180,7 +206,7 @@ struct ike_dh *ike_dh_new(int group, struct oe_error *err)
         uint8_t rnd[64];
         mpz_t p, y;
         mpz_inits(dh->x, p, y, NULL);
-        if (ike_random(rnd, sizeof(rnd)) != 0) {
+        if (ike_random(env, rnd, sizeof(rnd)) != 0) {
             oe_error_set(err, "no random numbers");
             mpz_clears(p, y, NULL);
             ike_dh_free(dh);
@@ -413,37 +439,45 @@ int ike_cbc(bool encrypt, const uint8_t *key, size_t klen, const uint8_t iv[16],
 
 /* ---- RSA signatures, RFC 7427 ---- */
 
-int ike_sign_digsig(const struct dnskeys_hostkey *k, const uint8_t *data, size_t len, struct wbuf *auth,
+int ike_sign_digsig(const struct ike_signer *k, const uint8_t *data, size_t len, struct wbuf *auth,
                     struct oe_error *err)
 {
-    SECKEYPrivateKey *priv = dnskeys_hostkey_nss(k);
-    int siglen = PK11_SignatureLen(priv);
-    if (siglen <= 0) {
-        oe_error_set(err, "AUTH: cannot size the signature");
-        return -1;
-    }
-    uint8_t *sig = malloc((size_t)siglen);
-    CK_RSA_PKCS_PSS_PARAMS pss = {CKM_SHA256, CKG_MGF1_SHA256, 32};
-    SECItem param = {siBuffer, (unsigned char *)&pss, sizeof(pss)};
-    SECItem s = {siBuffer, sig, (unsigned)siglen};
-    SECItem d = {siBuffer, (unsigned char *)data, (unsigned)len};
-    if (sig == NULL || PK11_SignWithMechanism(priv, CKM_SHA256_RSA_PKCS_PSS, &param, &s, &d) != SECSuccess) {
-        oe_error_set(err, "AUTH: RSASSA-PSS signing failed (error %d)", PORT_GetError());
-        free(sig);
+    uint8_t *sig = NULL;
+    size_t siglen = 0;
+    if (k->sign == NULL || k->sign(k->ctx, data, len, &sig, &siglen, err) != 0) {
+        if (k->sign == NULL)
+            oe_error_set(err, "AUTH: no host key to sign with");
         return -1;
     }
     wbuf_u8(auth, sizeof(asn1_pss_sha256));
     wbuf_put(auth, asn1_pss_sha256, sizeof(asn1_pss_sha256));
-    wbuf_put(auth, s.data, s.len);
+    wbuf_put(auth, sig, siglen);
     free(sig);
     return 0;
 }
 
-static SECKEYPublicKey *rsa_public(const struct dnskeys_pubkey *pub)
+/* RFC 3110 2: the exponent's length in one octet, or zero and two more; the exponent; the modulus. */
+static int rfc3110_parts(const struct ike_pubkey *pub, struct chunk *e, struct chunk *n)
 {
-    const uint8_t *e, *n;
-    size_t elen, nlen;
-    dnskeys_key_parts(pub, &e, &elen, &n, &nlen);
+    struct cursor c = cursor_of(pub->rfc3110, pub->len);
+    size_t elen = cursor_u8(&c);
+    if (elen == 0)
+        elen = cursor_u16(&c);
+    const uint8_t *ep = cursor_take(&c, elen);
+    size_t nlen = cursor_left(&c);
+    const uint8_t *np = cursor_take(&c, nlen);
+    if (ep == NULL || np == NULL || elen == 0 || nlen == 0)
+        return -1;
+    *e = (struct chunk){ep, elen};
+    *n = (struct chunk){np, nlen};
+    return 0;
+}
+
+static SECKEYPublicKey *rsa_public(const struct ike_pubkey *pub)
+{
+    struct chunk e, n;
+    if (rfc3110_parts(pub, &e, &n) != 0)
+        return NULL;
     PLArenaPool *arena = PORT_NewArena(DER_DEFAULT_CHUNKSIZE);
     if (arena == NULL)
         return NULL;
@@ -455,8 +489,8 @@ static SECKEYPublicKey *rsa_public(const struct dnskeys_pubkey *pub)
     pk->arena = arena;
     pk->keyType = rsaKey;
     pk->pkcs11ID = CK_INVALID_HANDLE;
-    SECItem ni = {siUnsignedInteger, (unsigned char *)n, (unsigned)nlen};
-    SECItem ei = {siUnsignedInteger, (unsigned char *)e, (unsigned)elen};
+    SECItem ni = {siUnsignedInteger, (unsigned char *)n.p, (unsigned)n.len};
+    SECItem ei = {siUnsignedInteger, (unsigned char *)e.p, (unsigned)e.len};
     if (SECITEM_CopyItem(arena, &pk->u.rsa.modulus, &ni) != SECSuccess ||
         SECITEM_CopyItem(arena, &pk->u.rsa.publicExponent, &ei) != SECSuccess) {
         SECKEY_DestroyPublicKey(pk);
@@ -465,7 +499,7 @@ static SECKEYPublicKey *rsa_public(const struct dnskeys_pubkey *pub)
     return pk;
 }
 
-int ike_verify_digsig(const struct dnskeys_pubkey *pub, const uint8_t *data, size_t len,
+int ike_verify_digsig(const struct ike_pubkey *pub, const uint8_t *data, size_t len,
                       const uint8_t *auth, size_t alen, struct oe_error *err)
 {
     if (alen < 1 || auth[0] + 1u > alen) {

@@ -8,7 +8,7 @@
 #define OE_IKE_CRYPTO_H
 
 #include "chunk.h"
-#include "dnskeys/dnskeys.h"
+#include "ike.h"
 
 enum ike_prf_id { IKE_PRF_SHA2_256 = 5, IKE_PRF_SHA2_384 = 6, IKE_PRF_SHA2_512 = 7 };
 enum ike_encr_id { IKE_ENCR_AES_CBC = 12, IKE_ENCR_AES_GCM_16 = 20 };
@@ -20,7 +20,10 @@ enum ike_integ_id { IKE_INTEG_SHA2_256_128 = 12, IKE_INTEG_SHA2_384_192 = 13, IK
 #define IKE_MAX_DH_LEN 256
 
 int ike_crypto_init(struct oe_error *err);
-int ike_random(uint8_t *buf, size_t len);
+int ike_random(const struct ike_env *env, void *buf, size_t len);
+/* A fresh ESP SPI (never one of the reserved 0..255, RFC 4303 2.1) and a non-zero IKE SPI. */
+uint32_t ike_esp_spi(const struct ike_env *env);
+uint64_t ike_ike_spi(const struct ike_env *env);
 
 size_t ike_prf_len(int prf);
 int ike_prf(int prf, const uint8_t *key, size_t klen, const uint8_t *data, size_t dlen, uint8_t *out);
@@ -31,7 +34,7 @@ int ike_prf_plus(int prf, const uint8_t *key, size_t klen, const uint8_t *seed, 
 struct ike_dh;
 size_t ike_dh_len(int group); /* the public value's length; 0: unsupported */
 size_t ike_dh_shared_len(int group); /* g^ir's length (ECP: the x coordinate) */
-struct ike_dh *ike_dh_new(int group, struct oe_error *err);
+struct ike_dh *ike_dh_new(const struct ike_env *env, int group, struct oe_error *err);
 const uint8_t *ike_dh_public(const struct ike_dh *dh, size_t *len);
 /* g^ir into out (ike_dh_len octets); refuses an invalid peer value */
 int ike_dh_shared(struct ike_dh *dh, const uint8_t *peer, size_t len, uint8_t *out, struct oe_error *err);
@@ -62,9 +65,9 @@ int ike_cbc(bool encrypt, const uint8_t *key, size_t klen, const uint8_t iv[16],
             uint8_t *out);
 
 /* RFC 7427 signature AUTH data: ASN.1 length, AlgorithmIdentifier, signature. */
-int ike_sign_digsig(const struct dnskeys_hostkey *k, const uint8_t *data, size_t len, struct wbuf *auth,
+int ike_sign_digsig(const struct ike_signer *k, const uint8_t *data, size_t len, struct wbuf *auth,
                     struct oe_error *err);
-int ike_verify_digsig(const struct dnskeys_pubkey *pub, const uint8_t *data, size_t len,
+int ike_verify_digsig(const struct ike_pubkey *pub, const uint8_t *data, size_t len,
                       const uint8_t *auth, size_t alen, struct oe_error *err);
 
 #endif

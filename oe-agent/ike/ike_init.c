@@ -52,7 +52,7 @@ void ike_send_sa_init(struct ike_core *core, struct ike_sa *sa, struct ike_actio
      * only INVALID_KE_PAYLOAD (another group) needs a new DH value */
     if (sa->dh == NULL || sa->dh_made != sa->dh_group) {
         ike_dh_free(sa->dh);
-        sa->dh = ike_dh_new(sa->dh_group, &err);
+        sa->dh = ike_dh_new(sa->env, sa->dh_group, &err);
         sa->dh_made = sa->dh_group;
     }
     if (sa->dh == NULL) {
@@ -61,7 +61,7 @@ void ike_send_sa_init(struct ike_core *core, struct ike_sa *sa, struct ike_actio
     }
     if (sa->ni_len == 0) {
         sa->ni_len = 32;
-        if (ike_random(sa->ni, sa->ni_len) != 0) {
+        if (ike_random(sa->env, sa->ni, sa->ni_len) != 0) {
             ike_sa_fail(core, sa, out, "no random numbers");
             return;
         }
@@ -314,8 +314,8 @@ void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint
     sa->ni_len = pl->nonce.len < sizeof(sa->ni) ? pl->nonce.len : sizeof(sa->ni);
     memcpy(sa->ni, pl->nonce.p, sa->ni_len);
     sa->nr_len = 32;
-    sa->dh = ike_dh_new(c.dh, &err);
-    if (sa->dh == NULL || ike_random(sa->nr, sa->nr_len) != 0 ||
+    sa->dh = ike_dh_new(sa->env, c.dh, &err);
+    if (sa->dh == NULL || ike_random(sa->env, sa->nr, sa->nr_len) != 0 ||
         ike_dh_shared(sa->dh, pl->ke.p, pl->ke.len, shared, &err) != 0 ||
         ike_derive_ike_keys(sa, shared, ike_dh_shared_len(c.dh)) != 0) {
         ike_log(out, sa, "IKE_SA_INIT from %s refused: %s", from, err.msg);

@@ -32,7 +32,8 @@ struct ike_sa {
      * (which vouches for them) has verified its AUTH */
     struct oe_addr asked_local, asked_remote;
     enum ike_authby auth;
-    struct dnskeys_pubkey peer_key;
+    const struct ike_env *env; /* the core's: where random numbers come from */
+    struct wbuf peer_key;      /* RFC 3110: the initiator's from DNS, the responder's as answered */
     /* the peer's authenticated identity (ID payload type and data), for INITIAL_CONTACT */
     uint8_t peer_id_type;
     uint8_t peer_id[IKE_MAX_ID_LEN];
@@ -110,6 +111,12 @@ static inline void ike_put_spi32(uint8_t p[4], uint32_t v)
     p[1] = (uint8_t)(v >> 16);
     p[2] = (uint8_t)(v >> 8);
     p[3] = (uint8_t)v;
+}
+
+/* A key the SA holds, as the crypto functions take it. */
+static inline struct ike_pubkey ike_key_view(const struct wbuf *b)
+{
+    return (struct ike_pubkey){b->p, b->len};
 }
 
 static inline uint32_t ike_get_spi32(const uint8_t p[4])
@@ -211,7 +218,7 @@ int ike_build_auth_request(struct ike_core *core, struct ike_sa *sa, const struc
 void ike_handle_auth_request(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
                              const struct ike_header *h, const struct ike_payloads *pl,
                              struct ike_actions *out);
-void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const struct dnskeys_pubkey *key,
+void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const struct ike_pubkey *key,
                                bool allow_null, struct ike_actions *out);
 void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
                               const struct ike_payloads *pl, struct ike_actions *out);
@@ -235,7 +242,7 @@ void ike_arm_established(const struct ike_core *core, struct ike_sa *sa, struct 
 /* Send a request of ours on the established SA (retransmitted until answered); 0 on success. */
 int ike_request(struct ike_sa *sa, uint8_t exchange, const struct ike_builder *inner, struct ike_actions *out);
 /* A lifetime less a margin and some jitter, so both ends do not rekey at once. */
-uint32_t ike_rekey_after(uint32_t lifetime_s);
+uint32_t ike_rekey_after(const struct ike_env *env, uint32_t lifetime_s);
 /* When the (new) IKE SA is to be rekeyed: ike_lifetime_s from now, less the margin; 0: never. */
 uint64_t ike_rekey_due(const struct ike_core *core);
 

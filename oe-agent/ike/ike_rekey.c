@@ -127,7 +127,7 @@ static void new_pair(struct ike_sa *sa, uint32_t spi_in, uint32_t spi_out, const
 void ike_child_lifetimes(const struct ike_core *core, struct ike_child_sa *c)
 {
     c->hard_s = core->cfg.child_lifetime_s;
-    c->soft_s = c->hard_s ? ike_rekey_after(c->hard_s) : 0;
+    c->soft_s = c->hard_s ? ike_rekey_after(&core->cfg.env, c->hard_s) : 0;
 }
 
 /* ---- the Child SA, as the initiator of the rekey ---- */
@@ -144,11 +144,11 @@ void ike_start_child_rekey(struct ike_core *core, struct ike_sa *sa, struct ike_
     sa->child_rekey_wanted = false;
     ike_install_pending_out(sa, out, "we rekey it ourselves");
     ike_dh_free(sa->rekey_dh);
-    sa->rekey_dh = ike_dh_new(sa->dh_group, &err);
+    sa->rekey_dh = ike_dh_new(sa->env, sa->dh_group, &err);
     sa->rekey_spi = 0;
-    while (sa->rekey_spi < 0x100)
-        ike_random((uint8_t *)&sa->rekey_spi, 4);
-    if (sa->rekey_dh == NULL || ike_random(sa->rekey_ni, sizeof(sa->rekey_ni)) != 0) {
+    if (sa->rekey_spi < 0x100)
+        sa->rekey_spi = ike_esp_spi(sa->env);
+    if (sa->rekey_dh == NULL || ike_random(sa->env, sa->rekey_ni, sizeof(sa->rekey_ni)) != 0) {
         ike_log(out, sa, "cannot rekey the Child SA: %s", sa->rekey_dh ? "no random numbers" : err.msg);
         return;
     }
@@ -319,10 +319,10 @@ void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const 
     uint8_t nr[32], shared[IKE_MAX_DH_LEN];
     size_t slen = 0;
     struct ike_dh *dh = NULL;
-    if (ike_random(nr, sizeof(nr)) != 0)
+    if (ike_random(sa->env, nr, sizeof(nr)) != 0)
         goto done;
     if (group) {
-        dh = ike_dh_new(group, &err);
+        dh = ike_dh_new(sa->env, group, &err);
         if (dh == NULL || ike_dh_shared(dh, in->ke.p, in->ke.len, shared, &err) != 0) {
             ike_log(out, sa, "rekey refused: %s", err.msg);
             ike_dh_free(dh);
@@ -339,8 +339,8 @@ void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const 
     }
     struct ike_child_sa *c = &act->child;
     uint32_t spi_in = 0;
-    while (spi_in < 0x100)
-        ike_random((uint8_t *)&spi_in, 4);
+    if (spi_in < 0x100)
+        spi_in = ike_esp_spi(sa->env);
     ike_child_endpoints(sa, c);
     ike_child_lifetimes(core, c);
     c->sas_only = true; /* same reqid: the policies in the kernel take the new pair */

@@ -28,7 +28,7 @@ static struct ike_sa *retire_copy(struct ike_core *core, struct ike_sa *sa)
     old->msg1 = old->msg2 = old->cookie = old->last_req = old->last_resp = old->auth_req = (struct wbuf){0};
     wbuf_put(&old->last_resp, sa->last_resp.p, sa->last_resp.len);
     old->dh = old->rekey_dh = NULL;
-    memset(&old->peer_key, 0, sizeof(old->peer_key));
+    old->peer_key = (struct wbuf){0};
     old->serial = core->next_serial;
     old->child_serial = core->next_serial + 1;
     core->next_serial += 2;
@@ -121,10 +121,10 @@ void ike_answer_ike_rekey(struct ike_core *core, struct ike_sa *sa, uint32_t msg
     }
     uint64_t peer_spi = spi64(c.spi), our_spi = 0;
     uint8_t nr[32], shared[IKE_MAX_DH_LEN];
-    struct ike_dh *dh = ike_dh_new(c.dh, &err);
-    while (our_spi == 0)
-        ike_random((uint8_t *)&our_spi, sizeof(our_spi));
-    if (dh == NULL || ike_random(nr, sizeof(nr)) != 0 || ike_dh_shared(dh, in->ke.p, in->ke.len, shared, &err) != 0) {
+    struct ike_dh *dh = ike_dh_new(sa->env, c.dh, &err);
+    if (our_spi == 0)
+        our_spi = ike_ike_spi(sa->env);
+    if (dh == NULL || ike_random(sa->env, nr, sizeof(nr)) != 0 || ike_dh_shared(dh, in->ke.p, in->ke.len, shared, &err) != 0) {
         ike_log(out, sa, "IKE SA rekey refused: %s", dh ? err.msg : "no DH");
         ike_dh_free(dh);
         ike_reply_create_child(sa, msgid, IKE_N_INVALID_SYNTAX, out);
@@ -154,11 +154,11 @@ void ike_start_ike_rekey(struct ike_core *core, struct ike_sa *sa, struct ike_ac
     if (sa->retired || sa->state != SA_ESTABLISHED || sa->awaiting)
         return;
     ike_dh_free(sa->rekey_dh);
-    sa->rekey_dh = ike_dh_new(sa->dh_group, &err);
+    sa->rekey_dh = ike_dh_new(sa->env, sa->dh_group, &err);
     sa->rekey_ike_spi = 0;
-    while (sa->rekey_ike_spi == 0)
-        ike_random((uint8_t *)&sa->rekey_ike_spi, sizeof(sa->rekey_ike_spi));
-    if (sa->rekey_dh == NULL || ike_random(sa->rekey_ni, sizeof(sa->rekey_ni)) != 0) {
+    if (sa->rekey_ike_spi == 0)
+        sa->rekey_ike_spi = ike_ike_spi(sa->env);
+    if (sa->rekey_dh == NULL || ike_random(sa->env, sa->rekey_ni, sizeof(sa->rekey_ni)) != 0) {
         ike_log(out, sa, "cannot rekey the IKE SA: %s", sa->rekey_dh ? "no random numbers" : err.msg);
         return;
     }

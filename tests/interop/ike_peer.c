@@ -5,6 +5,7 @@
  *            [--peer-key 0sKEY] (--initiate | --respond) [--log FILE]
  *            [--up-file PATH] [--timeout SECONDS] [--salifetime S] [--ikelifetime S]
  */
+#include "dnskeys/dnskeys.h"
 #include "oe-agent/ike_io.h"
 #include "oe-agent/log.h"
 
@@ -55,7 +56,8 @@ static void on_need_key(void *arg, const struct ike_action *a)
 {
     struct peer *p = arg;
     oe_log("#%u: peer %s authenticates with %s; answering from the command line", a->serial, a->id, a->text);
-    ike_peer_key(ike_io_core(p->io), a->serial, p->have_key ? &p->peer_key : NULL, p->allow_null,
+    struct ike_pubkey k = {p->peer_key.rfc3110, p->peer_key.len};
+    ike_peer_key(ike_io_core(p->io), a->serial, p->have_key ? &k : NULL, p->allow_null,
                  ike_io_actions(p->io));
 }
 
@@ -119,7 +121,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "ike_peer: %s\n", err.msg);
         return 1;
     }
-    cfg.hostkey = hk;
+    if (hk)
+        cfg.signer = (struct ike_signer){dnskeys_hostkey_sign, hk};
     struct ike_core *core = ike_core_new(&cfg, &err);
     struct kernel *k = core ? kernel_xfrm_open(&err) : NULL;
     struct ike_io_hooks hooks = {on_up, on_down, on_need_key, NULL, &p};
@@ -134,7 +137,7 @@ int main(int argc, char **argv)
         struct ike_initiate req = {.local = {local, 500}, .remote = {remote, 500}, .local_host = local,
                                    .remote_host = remote, .auth = auth};
         if (p.have_key)
-            req.peer_key = p.peer_key;
+            req.peer_key = (struct ike_pubkey){p.peer_key.rfc3110, p.peer_key.len};
         ike_initiate(core, &req, ike_io_now(), ike_io_actions(p.io));
         ike_io_apply(p.io, ike_io_actions(p.io));
     }

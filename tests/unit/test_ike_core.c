@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dnskeys/dnskeys.h"
 #include "oe-agent/ike/ike.h"
 #include "oe-agent/ike/ike_internal.h" /* white box: the rekey test plays the peer */
 #include "oe-agent/ike/ike_msg.h"
@@ -51,6 +52,12 @@ struct net {
 
 static char keyfile[2][64];
 
+/* A key from DNS as the core takes it. */
+static struct ike_pubkey key_of(const struct dnskeys_pubkey *k)
+{
+    return (struct ike_pubkey){k->rfc3110, k->len};
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -83,7 +90,7 @@ static void side_init(struct side *s, int i, const char *addr)
     memset(s, 0, sizeof(*s));
     assert_int_equal(dnskeys_hostkey_load(keyfile[i], &s->hk, &err), 0);
     ike_config_defaults(&cfg);
-    cfg.hostkey = s->hk;
+    cfg.signer = (struct ike_signer){dnskeys_hostkey_sign, s->hk};
     if (tune)
         tune(i, &cfg);
     s->core = ike_core_new(&cfg, &err);
@@ -236,10 +243,11 @@ static void pump(struct net *n)
                 need_b = n->b.acts.v[i].serial;
         ike_actions_clear(&n->a.acts);
         ike_actions_clear(&n->b.acts);
+        struct ike_pubkey ka = key_of(&n->a.peer_key), kb = key_of(&n->b.peer_key);
         if (need_a)
-            ike_peer_key(n->a.core, need_a, n->a.answer_keys ? &n->a.peer_key : NULL, n->a.allow_null, &n->a.acts);
+            ike_peer_key(n->a.core, need_a, n->a.answer_keys ? &ka : NULL, n->a.allow_null, &n->a.acts);
         if (need_b)
-            ike_peer_key(n->b.core, need_b, n->b.answer_keys ? &n->b.peer_key : NULL, n->b.allow_null, &n->b.acts);
+            ike_peer_key(n->b.core, need_b, n->b.answer_keys ? &kb : NULL, n->b.allow_null, &n->b.acts);
         if (n->n == 0 && !need_a && !need_b)
             return;
         size_t count = n->n;
@@ -275,7 +283,7 @@ static void initiate(struct net *n, enum ike_authby auth)
     struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
                                .remote_host = n->b.ep.addr, .auth = auth};
     if (auth == IKE_AUTHBY_RSASIG)
-        req.peer_key = n->a.peer_key;
+        req.peer_key = key_of(&n->a.peer_key);
     n->a.serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
     assert_true(n->a.serial > 0);
     pump(n);
@@ -694,7 +702,7 @@ static void test_gateway_responds_for_subnet(void **state)
 {
     struct net *n = *state;
     struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
-                               .auth = IKE_AUTHBY_RSASIG, .peer_key = n->a.peer_key};
+                               .auth = IKE_AUTHBY_RSASIG, .peer_key = key_of(&n->a.peer_key)};
     oe_addr_parse("203.0.113.2", &req.remote_host);
     ike_initiate(n->a.core, &req, 0, &n->a.acts);
     pump(n);
@@ -716,7 +724,7 @@ static void test_gateway_initiates_for_client(void **state)
 {
     struct net *n = *state;
     struct ike_initiate req = {.local = n->b.ep, .remote = n->a.ep, .remote_host = n->a.ep.addr,
-                               .auth = IKE_AUTHBY_RSASIG, .peer_key = n->b.peer_key};
+                               .auth = IKE_AUTHBY_RSASIG, .peer_key = key_of(&n->b.peer_key)};
     oe_addr_parse("203.0.113.2", &req.local_host);
     n->a.answer_keys = false; /* DNS does not let B speak for 203.0.113.2 */
     ike_initiate(n->b.core, &req, 0, &n->b.acts);
@@ -840,7 +848,7 @@ static void test_initial_contact_replaces_old_sa(void **state)
     struct ike_config cfg;
     struct oe_error err;
     ike_config_defaults(&cfg);
-    cfg.hostkey = n->a.hk;
+    cfg.signer = (struct ike_signer){dnskeys_hostkey_sign, n->a.hk};
     n->a.core = ike_core_new(&cfg, &err);
     n->a.ups = n->b.ups = n->a.installs = n->b.installs = 0;
     initiate(n, IKE_AUTHBY_NULL);
@@ -1309,7 +1317,7 @@ static void test_initial_contact_same_identity_only(void **state)
     struct ike_config cfg;
     struct oe_error err;
     ike_config_defaults(&cfg);
-    cfg.hostkey = n->a.hk;
+    cfg.signer = (struct ike_signer){dnskeys_hostkey_sign, n->a.hk};
     n->a.core = ike_core_new(&cfg, &err);
     n->a.ups = n->b.ups = n->a.installs = n->b.installs = 0;
     initiate(n, IKE_AUTHBY_NULL);
@@ -1325,7 +1333,7 @@ static void test_second_sa_keeps_first(void **state)
     initiate(n, IKE_AUTHBY_RSASIG);
     expect_tunnel(n);
     struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
-                               .auth = IKE_AUTHBY_RSASIG, .peer_key = n->a.peer_key};
+                               .auth = IKE_AUTHBY_RSASIG, .peer_key = key_of(&n->a.peer_key)};
     oe_addr_parse("203.0.113.2", &req.remote_host);
     ike_initiate(n->a.core, &req, 0, &n->a.acts);
     pump(n);
@@ -1346,7 +1354,7 @@ static void test_expire_matches_spi_and_address(void **state)
     expect_tunnel(n);
     struct ike_sa *victim = n->a.core->sas;
     struct ike_initiate req = {.local = n->a.ep, .local_host = n->a.ep.addr, .auth = IKE_AUTHBY_RSASIG,
-                               .peer_key = n->a.peer_key};
+                               .peer_key = key_of(&n->a.peer_key)};
     oe_addr_parse("192.0.2.66", &req.remote.addr); /* the hostile peer (B's core answers there too) */
     req.remote.port = 500;
     req.remote_host = req.remote.addr;
@@ -1387,7 +1395,7 @@ static void test_expire_matches_spi_and_address(void **state)
 static struct ike_sa *init_sent(struct net *n)
 {
     struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
-                               .remote_host = n->b.ep.addr, .auth = IKE_AUTHBY_RSASIG, .peer_key = n->a.peer_key};
+                               .remote_host = n->b.ep.addr, .auth = IKE_AUTHBY_RSASIG, .peer_key = key_of(&n->a.peer_key)};
     n->a.serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
     run(n, &n->a);
     ike_actions_clear(&n->a.acts);
@@ -1403,7 +1411,7 @@ static void forged_init_answer(struct net *n, const struct ike_proposal *p, size
     struct ike_header h = {.spi_i = n->a.core->sas->spi_i, .spi_r = 0x0123456789abcdefull, .exchange = IKE_SA_INIT,
                            .flags = IKE_FLAG_R};
     struct oe_error err;
-    struct ike_dh *dh = ike_dh_new(ke_group, &err);
+    struct ike_dh *dh = ike_dh_new(NULL, ke_group, &err);
     assert_non_null(dh);
     size_t publen;
     const uint8_t *pub = ike_dh_public(dh, &publen);
@@ -1534,7 +1542,7 @@ static uint16_t peer_rekeys_child_pfs(struct net *n, int group, int ke_group, ui
     p.t[1] = (struct ike_transform){IKE_TR_DH, (uint16_t)group, 0};
     p.t[2] = (struct ike_transform){IKE_TR_ESN, 0, 0};
     struct oe_error err;
-    struct ike_dh *dh = ike_dh_new(ke_group, &err);
+    struct ike_dh *dh = ike_dh_new(NULL, ke_group, &err);
     assert_non_null(dh);
     size_t publen;
     const uint8_t *pub = ike_dh_public(dh, &publen);

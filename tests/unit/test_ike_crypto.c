@@ -13,6 +13,7 @@
 #include <gmp.h>
 #include <pk11pub.h>
 
+#include "dnskeys/dnskeys.h"
 #include "oe-agent/ike/ike_crypto.h"
 
 static void hex(const char *h, uint8_t *out, size_t *len)
@@ -96,7 +97,7 @@ static void test_prf_plus(void **state)
 static void agree(int group)
 {
     struct oe_error err;
-    struct ike_dh *a = ike_dh_new(group, &err), *b = ike_dh_new(group, &err);
+    struct ike_dh *a = ike_dh_new(NULL, group, &err), *b = ike_dh_new(NULL, group, &err);
     assert_non_null(a);
     assert_non_null(b);
     size_t la, lb;
@@ -120,16 +121,16 @@ static void test_dh(void **state)
     agree(IKE_DH_CURVE25519);
     agree(IKE_DH_MODP2048);
     struct oe_error err;
-    struct ike_dh *a = ike_dh_new(IKE_DH_MODP2048, &err);
+    struct ike_dh *a = ike_dh_new(NULL, IKE_DH_MODP2048, &err);
     uint8_t bad[256] = {0}, out[256];
     bad[255] = 1;
     assert_int_equal(ike_dh_shared(a, bad, 256, out, &err), -1); /* y = 1 */
     ike_dh_free(a);
-    a = ike_dh_new(IKE_DH_ECP256, &err);
+    a = ike_dh_new(NULL, IKE_DH_ECP256, &err);
     memset(bad, 0x11, 64);
     assert_int_equal(ike_dh_shared(a, bad, 64, out, &err), -1); /* not on the curve */
     ike_dh_free(a);
-    assert_null(ike_dh_new(5, &err));
+    assert_null(ike_dh_new(NULL, 5, &err));
 }
 
 /*
@@ -177,7 +178,7 @@ static void test_modp_secret_wiped(void **state)
     mp_get_memory_functions(&old_alloc, &old_realloc, &old_free);
     mp_set_memory_functions(rec_alloc, rec_realloc, rec_free);
     struct oe_error err;
-    struct ike_dh *a = ike_dh_new(IKE_DH_MODP2048, &err), *b = ike_dh_new(IKE_DH_MODP2048, &err);
+    struct ike_dh *a = ike_dh_new(NULL, IKE_DH_MODP2048, &err), *b = ike_dh_new(NULL, IKE_DH_MODP2048, &err);
     assert_non_null(a);
     assert_non_null(b);
     size_t la, lb;
@@ -248,16 +249,18 @@ static void test_signatures(void **state)
     assert_true(dnskeys_key_eq(&pub, dnskeys_hostkey_public(hk)));
     const uint8_t msg[] = "octets to sign";
     struct wbuf auth = {0};
-    assert_int_equal(ike_sign_digsig(hk, msg, sizeof(msg), &auth, &err), 0);
+    struct ike_signer signer = {dnskeys_hostkey_sign, hk};
+    struct ike_pubkey key = {pub.rfc3110, pub.len};
+    assert_int_equal(ike_sign_digsig(&signer, msg, sizeof(msg), &auth, &err), 0);
     assert_int_equal(auth.p[0], 67);
-    assert_int_equal(ike_verify_digsig(&pub, msg, sizeof(msg), auth.p, auth.len, &err), 0);
+    assert_int_equal(ike_verify_digsig(&key, msg, sizeof(msg), auth.p, auth.len, &err), 0);
     auth.p[auth.len - 1] ^= 1;
-    assert_int_equal(ike_verify_digsig(&pub, msg, sizeof(msg), auth.p, auth.len, &err), -1);
+    assert_int_equal(ike_verify_digsig(&key, msg, sizeof(msg), auth.p, auth.len, &err), -1);
     assert_non_null(strstr(err.msg, "does not verify"));
     auth.p[5] ^= 1;
-    assert_int_equal(ike_verify_digsig(&pub, msg, sizeof(msg), auth.p, auth.len, &err), -1);
+    assert_int_equal(ike_verify_digsig(&key, msg, sizeof(msg), auth.p, auth.len, &err), -1);
     assert_non_null(strstr(err.msg, "not supported"));
-    assert_int_equal(ike_verify_digsig(&pub, msg, sizeof(msg), auth.p, 10, &err), -1);
+    assert_int_equal(ike_verify_digsig(&key, msg, sizeof(msg), auth.p, 10, &err), -1);
     wbuf_free(&auth);
     dnskeys_hostkey_free(hk);
     dnskeys_key_free(&pub);
@@ -343,7 +346,8 @@ static int e3_verify(const struct e3_key *k, const uint8_t *msg, size_t mlen, co
     auth[0] = sizeof(algid_pkcs1_sha256);
     memcpy(auth + 1, algid_pkcs1_sha256, sizeof(algid_pkcs1_sha256));
     be_bytes(s, auth + 1 + sizeof(algid_pkcs1_sha256));
-    return ike_verify_digsig(&k->pub, msg, mlen, auth, sizeof(auth), err);
+    struct ike_pubkey key = {k->pub.rfc3110, k->pub.len};
+    return ike_verify_digsig(&key, msg, mlen, auth, sizeof(auth), err);
 }
 
 /* s^3 (no reduction: a forgery is below n) as the octets a verifier sees */
