@@ -22,7 +22,8 @@ common_SRC := $(wildcard common/*.c)
 policy_SRC := $(wildcard policy/*.c)
 kernel_SRC := $(wildcard kernel/*.c)
 dnskeys_SRC := $(wildcard dnskeys/*.c)
-agent_SRC := $(wildcard oe-agent/*.c) $(wildcard oe-agent/ike/*.c)
+ike_SRC := $(wildcard oe-agent/ike/*.c)
+agent_SRC := $(wildcard oe-agent/*.c)
 tools_SRC := $(wildcard tools/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -44,9 +45,11 @@ $(BUILD)/lib/libcommon.a: $(call obj,$(common_SRC))
 $(BUILD)/lib/libpolicy.a: $(call obj,$(policy_SRC))
 $(BUILD)/lib/libkernel.a: $(call obj,$(kernel_SRC))
 $(BUILD)/lib/libdnskeys.a: $(call obj,$(dnskeys_SRC))
+# the IKE core on its own: it links with common, NSS and GMP only (test_ike_replay shows it)
+$(BUILD)/lib/libike.a: $(call obj,$(ike_SRC))
 $(BUILD)/lib/libagent.a: $(call obj,$(filter-out oe-agent/main.c,$(agent_SRC)))
 
-$(BUILD)/bin/oe-agent: $(call obj,oe-agent/main.c) $(BUILD)/lib/libagent.a $(LIBFILES)
+$(BUILD)/bin/oe-agent: $(call obj,oe-agent/main.c) $(BUILD)/lib/libagent.a $(BUILD)/lib/libike.a $(LIBFILES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
@@ -54,11 +57,17 @@ $(BUILD)/bin/ipsec: $(call obj,$(tools_SRC)) $(LIBFILES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(BUILD)/lib/libagent.a $(LIBFILES)
+$(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(BUILD)/lib/libagent.a $(BUILD)/lib/libike.a $(LIBFILES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lcmocka
 
-$(BUILD)/tests/ike_peer: $(call obj,tests/interop/ike_peer.c) $(BUILD)/lib/libagent.a $(LIBFILES)
+# libike.a alone, with common, NSS and GMP: nothing of the agent, DNS or kernel
+IKE_LIBS = $(shell pkg-config --libs nss 2>/dev/null) -lgmp
+$(BUILD)/tests/test_ike_replay: $(call obj,tests/unit/test_ike_replay.c) $(BUILD)/lib/libike.a $(BUILD)/lib/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(IKE_LIBS) -lcmocka
+
+$(BUILD)/tests/ike_peer: $(call obj,tests/interop/ike_peer.c) $(BUILD)/lib/libagent.a $(BUILD)/lib/libike.a $(LIBFILES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
@@ -66,7 +75,7 @@ $(BUILD)/tests/ub_nodefault.so: tests/lab/ub_nodefault.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -fPIC -shared -o $@ $< -ldl -lunbound
 
-$(BUILD)/bench/ike_bench: $(call obj,bench/ike_bench.c) $(BUILD)/lib/libagent.a $(LIBFILES)
+$(BUILD)/bench/ike_bench: $(call obj,bench/ike_bench.c) $(BUILD)/lib/libagent.a $(BUILD)/lib/libike.a $(LIBFILES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
@@ -100,7 +109,7 @@ check-e2e: all $(BUILD)/tests/ub_nodefault.so
 check:
 	$(MAKE) deps
 	$(MAKE) all
-	$(MAKE) unit check-asan fuzz-smoke check-kernel check-interop check-e2e
+	$(MAKE) check-layering unit check-asan fuzz-smoke check-kernel check-interop check-e2e
 
 bench: all $(BUILD)/bench/policy_bench $(BUILD)/bench/dns_bench $(BUILD)/bench/ike_bench
 	$(BUILD)/bench/policy_bench
@@ -108,7 +117,7 @@ bench: all $(BUILD)/bench/policy_bench $(BUILD)/bench/dns_bench $(BUILD)/bench/i
 	bash bench/dns_bench.sh
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_SRC := $(common_SRC) $(policy_SRC) $(dnskeys_SRC) $(filter-out oe-agent/main.c,$(agent_SRC)) $(kernel_SRC)
+FUZZ_SRC := $(common_SRC) $(policy_SRC) $(dnskeys_SRC) $(filter-out oe-agent/main.c,$(agent_SRC)) $(ike_SRC) $(kernel_SRC)
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC)
 	@mkdir -p build-fuzz
 	clang $(CFLAGS_BASE) $(PKG_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
