@@ -495,7 +495,7 @@ struct ike_payloads *ike_open(struct ike_sa *sa, const uint8_t *msg, size_t len,
 /* RFC 7296 2.14: {SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr} = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr) */
 static int keys_from_skeyseed(struct ike_sa *sa, const uint8_t *skeyseed)
 {
-    uint8_t seed[64 + 256 + 16];
+    uint8_t seed[2 * IKE_MAX_NONCE + 16]; /* Ni | Nr | SPIi | SPIr */
     size_t n = 0;
     memcpy(seed, sa->ni, sa->ni_len);
     n += sa->ni_len;
@@ -536,7 +536,7 @@ static int keys_from_skeyseed(struct ike_sa *sa, const uint8_t *skeyseed)
 /* SKEYSEED = prf(Ni | Nr, g^ir) */
 int ike_derive_ike_keys(struct ike_sa *sa, const uint8_t *shared, size_t slen)
 {
-    uint8_t nonces[64 + 256], skeyseed[IKE_MAX_PRF_LEN];
+    uint8_t nonces[2 * IKE_MAX_NONCE], skeyseed[IKE_MAX_PRF_LEN];
     memcpy(nonces, sa->ni, sa->ni_len);
     memcpy(nonces + sa->ni_len, sa->nr, sa->nr_len);
     int rc = ike_prf(sa->prf, nonces, sa->ni_len + sa->nr_len, shared, slen, skeyseed);
@@ -550,7 +550,7 @@ int ike_derive_ike_keys(struct ike_sa *sa, const uint8_t *shared, size_t slen)
 int ike_derive_rekeyed_keys(struct ike_sa *sa, int old_prf, const uint8_t *old_sk_d, size_t old_len,
                             const uint8_t *shared, size_t slen)
 {
-    uint8_t in[IKE_MAX_DH_LEN + 64 + 256], skeyseed[IKE_MAX_PRF_LEN];
+    uint8_t in[IKE_MAX_DH_LEN + 2 * IKE_MAX_NONCE], skeyseed[IKE_MAX_PRF_LEN];
     size_t n = 0;
     memcpy(in, shared, slen);
     n += slen;

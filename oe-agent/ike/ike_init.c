@@ -60,7 +60,7 @@ void ike_send_sa_init(struct ike_core *core, struct ike_sa *sa, struct ike_actio
         return;
     }
     if (sa->ni_len == 0) {
-        sa->ni_len = 32;
+        sa->ni_len = IKE_NONCE_LEN;
         if (ike_random(sa->env, sa->ni, sa->ni_len) != 0) {
             ike_sa_fail(core, sa, out, "no random numbers");
             return;
@@ -239,7 +239,7 @@ static void respond_plain(const struct ike_header *req, uint16_t notify, const u
 static void make_cookie(const struct ike_core *core, const struct ike_payloads *pl,
                         const struct ike_endpoint *remote, uint64_t spi_i, uint8_t out[33])
 {
-    uint8_t in[256 + 16 + 8];
+    uint8_t in[IKE_MAX_NONCE + 16 + 8]; /* Ni | IPi (16 octets, IPv4 too) | SPIi */
     size_t n = 0;
     memcpy(in, pl->nonce.p, pl->nonce.len);
     n += pl->nonce.len;
@@ -311,9 +311,9 @@ void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint
     sa->dh_group = c.dh;
     struct oe_error err;
     uint8_t shared[IKE_MAX_DH_LEN];
-    sa->ni_len = pl->nonce.len < sizeof(sa->ni) ? pl->nonce.len : sizeof(sa->ni);
+    sa->ni_len = pl->nonce.len; /* the parser bounds it by IKE_MAX_NONCE */
     memcpy(sa->ni, pl->nonce.p, sa->ni_len);
-    sa->nr_len = 32;
+    sa->nr_len = IKE_NONCE_LEN;
     sa->dh = ike_dh_new(sa->env, c.dh, &err);
     if (sa->dh == NULL || ike_random(sa->env, sa->nr, sa->nr_len) != 0 ||
         ike_dh_shared(sa->dh, pl->ke.p, pl->ke.len, shared, &err) != 0 ||

@@ -47,7 +47,7 @@ struct ike_sa {
     int prf, encr, encr_bits, integ, dh_group; /* integ 0: AES-GCM (AEAD) */
     struct ike_dh *dh;
     int dh_made;              /* the group sa->dh was made for */
-    uint8_t ni[64], nr[256];
+    uint8_t ni[IKE_MAX_NONCE], nr[IKE_MAX_NONCE];
     size_t ni_len, nr_len;
     struct wbuf msg1, msg2;   /* IKE_SA_INIT request and response, as on the wire */
     struct wbuf cookie;       /* initiator: the responder's cookie to echo */
@@ -75,7 +75,7 @@ struct ike_sa {
     enum { XCHG_NONE, XCHG_CHILD_REKEY, XCHG_RETIRE_CHILD, XCHG_DROP_CHILD, XCHG_IKE_REKEY, XCHG_RETIRE_IKE,
            XCHG_LIVENESS } pending;
     struct ike_dh *rekey_dh;
-    uint8_t rekey_ni[32];
+    uint8_t rekey_ni[IKE_NONCE_LEN];
     uint32_t rekey_spi;       /* the new Child SA's inbound SPI */
     uint64_t rekey_ike_spi;   /* the new IKE SA's SPI (ours) */
     uint64_t ike_rekey_at, keepalive_at, dpd_at; /* core clock, ms; 0: never */

@@ -75,6 +75,9 @@ struct ike_header {
 #define IKE_MAX_PROPOSALS 8
 #define IKE_MAX_NOTIFY 16
 #define IKE_MAX_TS 4
+#define IKE_MIN_NONCE 16  /* RFC 7296 3.9: a nonce is 16 to 256 octets */
+#define IKE_MAX_NONCE 256
+#define IKE_NONCE_LEN 32  /* ours: at least half the largest PRF key (2.10) */
 #define IKE_MAX_ID_LEN 256 /* an identity kept for INITIAL_CONTACT (FQDNs are at most 255) */
 
 struct ike_transform {

@@ -192,7 +192,7 @@ static int parse_one(uint8_t type, bool critical, struct cursor *c, size_t at, s
         o->nonce.len = cursor_left(c);
         o->nonce.p = cursor_take(c, o->nonce.len);
         /* RFC 7296 2.10: nonces are 16 to 256 octets */
-        if (o->nonce.len < 16 || o->nonce.len > 256) {
+        if (o->nonce.len < IKE_MIN_NONCE || o->nonce.len > IKE_MAX_NONCE) {
             oe_error_set(err, "Ni/Nr at offset %zu: %zu octets, need 16..256", at, o->nonce.len);
             return -1;
         }

@@ -50,6 +50,8 @@ static int take_new_keys(struct ike_core *core, struct ike_sa *sa, bool we_initi
                          const struct ike_choice *c, const uint8_t *ni, size_t nilen, const uint8_t *nr,
                          size_t nrlen, const uint8_t *shared, size_t slen, struct ike_actions *out)
 {
+    if (nilen > sizeof(sa->ni) || nrlen > sizeof(sa->nr))
+        return -1; /* the parser keeps nonces within IKE_MAX_NONCE: not reached */
     uint8_t old_sk_d[IKE_MAX_PRF_LEN];
     int old_prf = sa->prf;
     size_t old_len = sa->prf_len;
@@ -65,9 +67,9 @@ static int take_new_keys(struct ike_core *core, struct ike_sa *sa, bool we_initi
     sa->integ = c->integ;
     sa->prf = c->prf;
     sa->dh_group = c->dh;
-    sa->ni_len = nilen < sizeof(sa->ni) ? nilen : sizeof(sa->ni);
+    sa->ni_len = nilen;
     memcpy(sa->ni, ni, sa->ni_len);
-    sa->nr_len = nrlen < sizeof(sa->nr) ? nrlen : sizeof(sa->nr);
+    sa->nr_len = nrlen;
     memcpy(sa->nr, nr, sa->nr_len);
     int rc = ike_derive_rekeyed_keys(sa, old_prf, old_sk_d, old_len, shared, slen);
     oe_wipe(old_sk_d, sizeof(old_sk_d));

@@ -1674,6 +1674,24 @@ static void test_unauthenticated_init_error_keeps_waiting(void **state)
     assert_non_null(strstr(n->a.last_down, "NO_PROPOSAL_CHOSEN"));
 }
 
+/* A peer's nonce of 128 octets (RFC 7296 3.9 allows 16 to 256) is used whole: the keys match. */
+static void test_long_nonce_kept(void **state)
+{
+    struct net *n = *state;
+    n->b.allow_null = true;
+    struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
+                               .remote_host = n->b.ep.addr, .auth = IKE_AUTHBY_NULL};
+    n->a.serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
+    /* B takes only MODP: A starts again after INVALID_KE, with the nonce it has (white box: a long one) */
+    struct ike_sa *sa = n->a.core->sas;
+    assert_true(sizeof(sa->ni) >= 128);
+    sa->ni_len = 128;
+    memset(sa->ni, 0x5a, sa->ni_len);
+    pump(n);
+    expect_tunnel(n);
+    assert_int_equal(n->b.core->sas->ni_len, 128);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1704,6 +1722,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_simultaneous_initiation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cookie, setup_cookies, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_ke, setup_modp, teardown),
+        cmocka_unit_test_setup_teardown(test_long_nonce_kept, setup_modp, teardown),
         cmocka_unit_test_setup_teardown(test_rekey_as_responder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rekey_responder_waits_for_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_own_rekey_installs_waiting_outbound, setup, teardown),
