@@ -14,8 +14,34 @@ void oe_error_set(struct oe_error *err, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
+    err->code = OE_E_FAILED;
     vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
     va_end(ap);
+}
+
+void oe_error_setc(struct oe_error *err, enum oe_status code, const char *fmt, ...)
+{
+    if (err == NULL)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    err->code = code;
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    va_end(ap);
+}
+
+const char *oe_status_name(enum oe_status s)
+{
+    switch (s) {
+    case OE_OK: return "ok";
+    case OE_E_FAILED: return "failed";
+    case OE_E_NOMEM: return "out of memory";
+    case OE_E_INVALID: return "invalid input";
+    case OE_E_LIMIT: return "limit reached";
+    case OE_E_SYSTEM: return "system error";
+    case OE_E_CRYPTO: return "crypto failure";
+    }
+    return "?";
 }
 
 unsigned oe_family_bits(int family)

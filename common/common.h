@@ -29,13 +29,32 @@ struct oe_prefix {
     uint8_t len;
 };
 
-/* An error a library reports: what went wrong, in words, ready to print. */
+/*
+ * What kind of failure: callers decide on the code, never on the words
+ * (as ldns and unbound return a status beside their strings).
+ */
+enum oe_status {
+    OE_OK = 0,
+    OE_E_FAILED,   /* nothing more specific to say */
+    OE_E_NOMEM,
+    OE_E_INVALID,  /* input that does not parse or is out of range: a file, a packet, a DNS answer */
+    OE_E_LIMIT,    /* a named limit is reached: try again later, it is not the input's fault */
+    OE_E_SYSTEM,   /* the kernel, a file or a socket refused */
+    OE_E_CRYPTO,   /* NSS failed */
+};
+const char *oe_status_name(enum oe_status s);
+
+/* An error a library reports: its kind, and what went wrong in words, ready to print. */
 struct oe_error {
+    enum oe_status code;
     char msg[512];
 };
 
+/* Sets the words with code OE_E_FAILED; oe_error_setc names the code. */
 void oe_error_set(struct oe_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+void oe_error_setc(struct oe_error *err, enum oe_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Address width in bits for a family: 32 or 128. */
 unsigned oe_family_bits(int family);

@@ -326,7 +326,7 @@ int lookup_start(struct dnskeys_resolver *r, const char *name, const int *qtypes
                  void *ctx, struct oe_error *err)
 {
     if (r->npending >= MAX_PENDING) {
-        oe_error_set(err, "lookup of %s refused: %d lookups already in flight", name, MAX_PENDING);
+        oe_error_setc(err, OE_E_LIMIT, "lookup of %s refused: %d lookups already in flight", name, MAX_PENDING);
         return -1;
     }
     if (strlen(name) >= DNSKEYS_NAME_MAX || nq == 0 || nq > LOOKUP_MAX_QTYPES) {

@@ -257,7 +257,7 @@ static int modp_shared(struct ike_dh *dh, const uint8_t *peer, size_t len, uint8
     int rc = -1;
     /* RFC 6989: 1 < y < p-1 */
     if (mpz_cmp_ui(y, 1) <= 0 || mpz_cmp(y, s) >= 0) {
-        oe_error_set(err, "KE: peer's MODP value is out of range");
+        oe_error_setc(err, OE_E_INVALID, "KE: peer's MODP value is out of range");
     } else {
         mpz_powm_sec(s, y, dh->x, p);
         size_t n = (mpz_sizeinbase(s, 2) + 7) / 8;
@@ -273,7 +273,7 @@ static int modp_shared(struct ike_dh *dh, const uint8_t *peer, size_t len, uint8
 int ike_dh_shared(struct ike_dh *dh, const uint8_t *peer, size_t len, uint8_t *out, struct oe_error *err)
 {
     if (len != dh->publen) {
-        oe_error_set(err, "KE: %zu octets for DH group %d, need %zu", len, dh->group, dh->publen);
+        oe_error_setc(err, OE_E_INVALID, "KE: %zu octets for DH group %d, need %zu", len, dh->group, dh->publen);
         return -1;
     }
     if (dh->group == IKE_DH_MODP2048)
@@ -294,7 +294,7 @@ int ike_dh_shared(struct ike_dh *dh, const uint8_t *peer, size_t len, uint8_t *o
                                                CKM_CONCATENATE_DATA_AND_BASE, CKA_DERIVE, 0, CKD_NULL,
                                                NULL, NULL);
     if (shared == NULL || PK11_ExtractKeyValue(shared) != SECSuccess) {
-        oe_error_set(err, "KE: NSS refused the peer's DH %d value (error %d)", dh->group, PORT_GetError());
+        oe_error_setc(err, OE_E_INVALID, "KE: NSS refused the peer's DH %d value (error %d)", dh->group, PORT_GetError());
         if (shared)
             PK11_FreeSymKey(shared);
         return -1;

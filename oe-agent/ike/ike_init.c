@@ -315,12 +315,17 @@ void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint
     memcpy(sa->ni, pl->nonce.p, sa->ni_len);
     sa->nr_len = IKE_NONCE_LEN;
     sa->dh = ike_dh_new(sa->env, c.dh, &err);
-    if (sa->dh == NULL || ike_random(sa->env, sa->nr, sa->nr_len) != 0 ||
-        ike_dh_shared(sa->dh, pl->ke.p, pl->ke.len, shared, &err) != 0 ||
-        ike_derive_ike_keys(sa, shared, ike_dh_shared_len(c.dh)) != 0) {
+    int rc = sa->dh ? 0 : -1;
+    if (rc == 0 && (rc = ike_random(sa->env, sa->nr, sa->nr_len)) != 0)
+        oe_error_setc(&err, OE_E_CRYPTO, "no random numbers for our nonce");
+    if (rc == 0)
+        rc = ike_dh_shared(sa->dh, pl->ke.p, pl->ke.len, shared, &err);
+    if (rc == 0 && (rc = ike_derive_ike_keys(sa, shared, ike_dh_shared_len(c.dh))) != 0)
+        oe_error_setc(&err, OE_E_CRYPTO, "cannot derive the IKE SA's keys");
+    if (rc != 0) {
         ike_log(out, sa, "IKE_SA_INIT from %s refused: %s", from, err.msg);
         oe_wipe(shared, sizeof(shared));
-        if (sa->dh && strstr(err.msg, "KE:"))
+        if (sa->dh && err.code == OE_E_INVALID) /* the peer's KE value, not our failure */
             respond_plain(h, IKE_N_INVALID_SYNTAX, NULL, 0, local, remote, out);
         ike_sa_fail(core, sa, out, "bad IKE_SA_INIT");
         return;

@@ -60,7 +60,7 @@ static void test_full_file(void **state)
 static void expect(const char *text, const char *needle)
 {
     struct oe_config c;
-    struct oe_error err = {{0}};
+    struct oe_error err = {0};
     if (parse(&c, text, &err) == 0 || strstr(err.msg, needle) == NULL)
         fail_msg("for \"%s\": wanted \"%s\", got \"%s\"", text, needle, err.msg);
 }

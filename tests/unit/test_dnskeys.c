@@ -35,7 +35,7 @@ static struct dnskeys_pubkey make_key(size_t bytes, unsigned seed)
 static void expect_key_error(const uint8_t *buf, size_t len, const char *needle)
 {
     struct dnskeys_pubkey k;
-    struct oe_error err = {{0}};
+    struct oe_error err = {0};
     if (dnskeys_key_decode(buf, len, DNSKEYS_MIN_BITS, &k, &err) == 0 || !strstr(err.msg, needle))
         fail_msg("wanted \"%s\", got \"%s\"", needle, err.msg);
 }

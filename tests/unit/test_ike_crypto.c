@@ -125,10 +125,12 @@ static void test_dh(void **state)
     uint8_t bad[256] = {0}, out[256];
     bad[255] = 1;
     assert_int_equal(ike_dh_shared(a, bad, 256, out, &err), -1); /* y = 1 */
+    assert_int_equal(err.code, OE_E_INVALID); /* the peer's value: the responder answers INVALID_SYNTAX on it */
     ike_dh_free(a);
     a = ike_dh_new(NULL, IKE_DH_ECP256, &err);
     memset(bad, 0x11, 64);
     assert_int_equal(ike_dh_shared(a, bad, 64, out, &err), -1); /* not on the curve */
+    assert_int_equal(err.code, OE_E_INVALID);
     ike_dh_free(a);
     assert_null(ike_dh_new(NULL, 5, &err));
 }

@@ -101,7 +101,7 @@ static void expect_payload_error(struct wbuf *m, size_t off, uint8_t value, cons
 {
     uint8_t save = m->p[off];
     struct ike_payloads pl;
-    struct oe_error err = {{0}};
+    struct oe_error err = {0};
     m->p[off] = value;
     int rc = ike_parse_payloads(IKE_PL_SA, m->p + IKE_HDR_LEN, m->len - IKE_HDR_LEN, IKE_HDR_LEN, &pl, &err);
     m->p[off] = save;

@@ -49,7 +49,7 @@ static const struct policy_rule *look(struct policy_set *s, const char *a, uint8
 
 static void expect_error(enum policy_group g, const char *text, const char *needle)
 {
-    struct oe_error err = {{0}};
+    struct oe_error err = {0};
     struct policy_set *s = one_group(g, text, &err);
     if (s != NULL || strstr(err.msg, needle) == NULL)
         fail_msg("for %s: wanted an error with \"%s\", got \"%s\"", text, needle, err.msg);
