@@ -38,30 +38,37 @@ void wbuf_u8(struct wbuf *b, unsigned v)
 
 void wbuf_u16(struct wbuf *b, unsigned v)
 {
-    uint8_t x[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+    uint8_t x[2];
+    put_be(x, v, 2);
     wbuf_put(b, x, 2);
 }
 
 void wbuf_u32(struct wbuf *b, uint32_t v)
 {
-    uint8_t x[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+    uint8_t x[4];
+    put_be(x, v, 4);
     wbuf_put(b, x, 4);
+}
+
+void wbuf_u64(struct wbuf *b, uint64_t v)
+{
+    uint8_t x[8];
+    put_be(x, v, 8);
+    wbuf_put(b, x, 8);
 }
 
 void wbuf_set_u16(struct wbuf *b, size_t off, unsigned v)
 {
     if (b->failed || off + 2 > b->len)
         return;
-    b->p[off] = (uint8_t)(v >> 8);
-    b->p[off + 1] = (uint8_t)v;
+    put_be(b->p + off, v, 2);
 }
 
 void wbuf_set_u32(struct wbuf *b, size_t off, uint32_t v)
 {
     if (b->failed || off + 4 > b->len)
         return;
-    for (int i = 0; i < 4; i++)
-        b->p[off + (size_t)i] = (uint8_t)(v >> (24 - 8 * i));
+    put_be(b->p + off, v, 4);
 }
 
 void wbuf_free(struct wbuf *b)

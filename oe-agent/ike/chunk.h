@@ -63,6 +63,13 @@ static inline uint32_t cursor_u32(struct cursor *c)
     return p ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3] : 0;
 }
 
+/* The one big-endian (network order) writer: n octets of v at p. */
+static inline void put_be(uint8_t *p, uint64_t v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
 struct wbuf {
     uint8_t *p;
     size_t len, cap;
@@ -73,6 +80,7 @@ void wbuf_put(struct wbuf *b, const void *data, size_t n);
 void wbuf_u8(struct wbuf *b, unsigned v);
 void wbuf_u16(struct wbuf *b, unsigned v);
 void wbuf_u32(struct wbuf *b, uint32_t v);
+void wbuf_u64(struct wbuf *b, uint64_t v);
 /* Overwrite a 16-bit field already written (a length known only later). */
 void wbuf_set_u16(struct wbuf *b, size_t off, unsigned v);
 void wbuf_set_u32(struct wbuf *b, size_t off, uint32_t v);

@@ -501,10 +501,9 @@ static int keys_from_skeyseed(struct ike_sa *sa, const uint8_t *skeyseed)
     n += sa->ni_len;
     memcpy(seed + n, sa->nr, sa->nr_len);
     n += sa->nr_len;
-    for (int i = 7; i >= 0; i--)
-        seed[n++] = (uint8_t)(sa->spi_i >> (8 * i));
-    for (int i = 7; i >= 0; i--)
-        seed[n++] = (uint8_t)(sa->spi_r >> (8 * i));
+    put_be(seed + n, sa->spi_i, 8);
+    put_be(seed + n + 8, sa->spi_r, 8);
+    n += 16;
     sa->prf_len = ike_prf_len(sa->prf);
     sa->ekey_len = (size_t)sa->encr_bits / 8 + (sa->integ ? 0 : 4); /* GCM: 4 octets of salt */
     sa->akey_len = sa->integ ? ike_integ_key_len(sa->integ) : 0;

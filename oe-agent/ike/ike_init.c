@@ -145,8 +145,7 @@ void ike_ike_answer(const struct ike_choice *c, uint64_t spi, struct ike_proposa
     p->protocol = IKE_PROTO_IKE;
     if (spi) {
         p->spi_size = 8;
-        for (int i = 0; i < 8; i++)
-            p->spi[i] = (uint8_t)(spi >> (56 - 8 * i));
+        put_be(p->spi, spi, 8);
     }
     p->t[p->nt++] = (struct ike_transform){IKE_TR_ENCR, (uint16_t)c->encr, (uint16_t)c->encr_bits};
     if (c->integ)
@@ -245,8 +244,8 @@ static void make_cookie(const struct ike_core *core, const struct ike_payloads *
     n += pl->nonce.len;
     memcpy(in + n, remote->addr.bytes, 16);
     n += 16;
-    for (int i = 7; i >= 0; i--)
-        in[n++] = (uint8_t)(spi_i >> (8 * i));
+    put_be(in + n, spi_i, 8);
+    n += 8;
     out[0] = 1;
     ike_prf(IKE_PRF_SHA2_256, core->cookie_secret, sizeof(core->cookie_secret), in, n, out + 1);
 }

@@ -107,10 +107,7 @@ struct ike_sa {
 /* An ESP SPI as it goes on the wire (network order, 4 octets) and back. */
 static inline void ike_put_spi32(uint8_t p[4], uint32_t v)
 {
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
+    put_be(p, v, 4);
 }
 
 /* A key the SA holds, as the crypto functions take it. */

@@ -14,14 +14,13 @@ static int nat_hash(uint64_t spi_i, uint64_t spi_r, const struct ike_endpoint *e
 {
     uint8_t in[8 + 8 + 16 + 2];
     size_t n = 0, alen = ep->addr.family == AF_INET ? 4 : 16;
-    for (int i = 7; i >= 0; i--)
-        in[n++] = (uint8_t)(spi_i >> (8 * i));
-    for (int i = 7; i >= 0; i--)
-        in[n++] = (uint8_t)(spi_r >> (8 * i));
+    put_be(in, spi_i, 8);
+    put_be(in + 8, spi_r, 8);
+    n = 16;
     memcpy(in + n, ep->addr.bytes, alen);
     n += alen;
-    in[n++] = (uint8_t)(ep->port >> 8);
-    in[n++] = (uint8_t)ep->port;
+    put_be(in + n, ep->port, 2);
+    n += 2;
     return ike_sha1(in, n, out);
 }
 

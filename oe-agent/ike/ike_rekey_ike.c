@@ -168,8 +168,7 @@ void ike_start_ike_rekey(struct ike_core *core, struct ike_sa *sa, struct ike_ac
     size_t np = ike_proposal_offer(core, sa->dh_group, p);
     for (size_t i = 0; i < np; i++) {
         p[i].spi_size = 8;
-        for (int b = 0; b < 8; b++)
-            p[i].spi[b] = (uint8_t)(sa->rekey_ike_spi >> (56 - 8 * b));
+        put_be(p[i].spi, sa->rekey_ike_spi, 8);
     }
     struct ike_builder inner = {0};
     size_t publen;
