@@ -76,6 +76,10 @@ check "hijack: east has V $HJ_V in private (auth = rsasig, dnssec = secure)" \
   bash -c "$BIN/ipsec policy explain --ctlsocket /tmp/east/oe.ctl $HJ_V | grep -q 'group private,'"
 wait_for 15 test -S $HJ/charon.vici
 hj_swanctl --load-all --file $HJ/swanctl.conf > $HJ/load.log 2>&1
+# M's key is as good as V's: found and DNSSEC secure at m.example (a refusal is about the binding)
+check "hijack: M's own key at m.example. is DNSSEC secure" bash -c "ip netns exec spoof $BIN/ipsec verify \
+  --resolver 192.0.2.54 --trust-anchor $L/anchors --timeout 10 --host m.example > $OUT/hijack-verify-m.txt 2>&1 \
+  && grep -q 'DNSSEC  *\[OK\]  *secure' $OUT/hijack-verify-m.txt"
 check "hijack: strongSwan loaded M's and V's connections and keys" \
   bash -c "grep -q 'loaded connection .m.' $HJ/load.log && grep -q 'loaded connection .v.' $HJ/load.log"
 
@@ -85,8 +89,6 @@ hj_swanctl --initiate --child m --timeout 15 > $HJ/initiate-m.log 2>&1
 sleep 0.5
 tail -n +$((n0 + 1)) /tmp/east/agent.log > $OUT/hijack-east-m.log
 ip -n east xfrm state > $OUT/hijack-xfrm-state-m.txt; ip -n east xfrm policy > $OUT/hijack-xfrm-policy-m.txt
-check "hijack: east looked M's key up at m.example. (secure: every signature is valid)" \
-  grep -Eq "key from m\.example\.? \(secure\)" $OUT/hijack-east-m.log
 check "hijack: east installs no ESP state for V when M speaks as m.example" \
   hj_count hj_states 0
 check "  and no tunnel policy for V" \
