@@ -84,6 +84,10 @@ check-asan:
 check-kernel: all
 	bash tests/integration/run.sh
 
+# which directory may include which (tests/layering/check.sh holds the table)
+check-layering:
+	bash tests/layering/check.sh
+
 # IKEv2 against libreswan and strongSwan with real ESP, inside a QEMU guest
 check-interop: all $(BUILD)/tests/ike_peer
 	bash tests/lab/vm-run --timeout 1200 -- bash tests/interop/run.sh
@@ -109,10 +113,12 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC)
 	@mkdir -p build-fuzz
 	clang $(CFLAGS_BASE) $(PKG_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
 
-# every target replays its seed corpus once: a parser regression fails check
+# every target replays its seed corpus once: a crash or a sanitizer report on any
+# input fails check (the target's exit status, not that of a pipe to tail)
 fuzz-smoke: $(FUZZ_TARGETS)
 	@set -e; for t in $(FUZZ_TARGETS); do n=$$(basename $$t); \
-	  $$t -runs=0 tests/fuzz/corpus/$$n 2>&1 | tail -1; done
+	  if $$t -runs=0 tests/fuzz/corpus/$$n > build-fuzz/$$n.log 2>&1; then tail -1 build-fuzz/$$n.log; \
+	  else tail -30 build-fuzz/$$n.log; echo "fuzz-smoke: $$n failed on its corpus"; exit 1; fi; done
 
 fuzz: $(FUZZ_TARGETS)
 	@set -e; for t in $(FUZZ_TARGETS); do n=$$(basename $$t); \
@@ -140,6 +146,6 @@ demo:
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all unit check check-asan check-kernel check-interop check-e2e bench fuzz fuzz-smoke deps install demo clean
+.PHONY: all unit check check-layering check-asan check-kernel check-interop check-e2e bench fuzz fuzz-smoke deps install demo clean
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 .SECONDARY:

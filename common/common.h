@@ -3,7 +3,8 @@
  *
  * Addresses and prefixes (IPv4 and IPv6) with their text forms, durations
  * ("15m"), and the error buffer that libraries fill instead of printing.
- * Nothing here allocates; every function works on caller-owned memory.
+ * Everything works on caller-owned memory; only the text buffer (oe_buf)
+ * grows itself.
  */
 #ifndef OE_COMMON_H
 #define OE_COMMON_H
@@ -11,6 +12,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* The number of entries of an array (not of a pointer). */
+#define OE_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Large enough for "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255/128". */
 #define OE_ADDR_STRLEN 64

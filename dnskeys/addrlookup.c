@@ -1,70 +1,54 @@
 /*
  * A gateway named by its DNS name (IPSECKEY gateway type 3): its A or AAAA
- * records, validated like the keys, asked through the same libunbound
- * context and answered from the caller's event loop.
+ * records, validated like the keys, asked through the same lookup engine
+ * and limits, and answered from the caller's event loop.
  */
 #include "dnskeys.h"
+#include "lookup_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unbound.h>
 
-#include "lookup_internal.h"
+#define RRTYPE_A 1
+#define RRTYPE_AAAA 28
 
 struct addr_lookup {
-    struct dnskeys_resolver *r;
-    char name[DNSKEYS_NAME_MAX];
     int family;
     dnskeys_addr_fn fn;
     void *arg;
-    int async_id;
-    struct addr_lookup *next;
 };
 
-static void unlink_addr(struct dnskeys_resolver *r, struct addr_lookup *al)
+static void on_addr(void *ctx, const char *owner, const struct dnskeys_rrset *sets, size_t n)
 {
-    for (struct addr_lookup **p = dnskeys_addr_lookups(r); *p; p = &(*p)->next) {
-        if (*p == al) {
-            *p = al->next;
-            return;
-        }
+    struct addr_lookup *al = ctx;
+    if (sets == NULL || n != 1) {
+        free(al);
+        return;
     }
-}
-
-static void on_addr(void *data, int err, struct ub_result *res)
-{
-    struct addr_lookup *al = data;
+    const struct dnskeys_rrset *set = &sets[0];
     struct dnskeys_addr_answer ans;
     memset(&ans, 0, sizeof(ans));
-    snprintf(ans.name, sizeof(ans.name), "%s", al->name);
+    snprintf(ans.name, sizeof(ans.name), "%s", owner);
     size_t alen = al->family == AF_INET ? 4 : 16;
-    if (err != 0 || res == NULL) {
+    ans.verdict = set->verdict;
+    if (set->verdict == DNSKEYS_BOGUS) {
+        snprintf(ans.why, sizeof(ans.why), "%s", set->why);
+    } else if (set->failed) {
         ans.failed = true;
-        snprintf(ans.why, sizeof(ans.why), "%s", err ? ub_strerror(err) : "no result");
-    } else if (res->bogus) {
-        ans.verdict = DNSKEYS_BOGUS;
-        snprintf(ans.why, sizeof(ans.why), "%s", res->why_bogus ? res->why_bogus : "validation failed");
+        snprintf(ans.why, sizeof(ans.why), "%s", set->why);
     } else {
-        ans.verdict = res->secure ? DNSKEYS_SECURE : DNSKEYS_INSECURE;
-        if (res->rcode != 0 && res->rcode != 3) {
-            ans.failed = true;
-            snprintf(ans.why, sizeof(ans.why), "rcode %d", res->rcode);
-        }
-        for (size_t i = 0; res->havedata && res->data[i] && ans.n < DNSKEYS_MAX_ADDRS; i++) {
-            if ((size_t)res->len[i] != alen)
+        for (size_t i = 0; i < set->n && ans.n < DNSKEYS_MAX_ADDRS; i++) {
+            if (set->len[i] != alen)
                 continue; /* not an address of this family: ignored */
             ans.addrs[ans.n].family = (uint8_t)al->family;
-            memcpy(ans.addrs[ans.n].bytes, res->data[i], alen);
+            memcpy(ans.addrs[ans.n].bytes, set->rdata[i], alen);
             ans.n++;
         }
-        if (ans.n == 0 && !ans.failed)
+        if (ans.n == 0)
             snprintf(ans.why, sizeof(ans.why), "no %s record", al->family == AF_INET ? "A" : "AAAA");
     }
-    if (res)
-        ub_resolve_free(res);
-    unlink_addr(al->r, al);
     al->fn(&ans, al->arg);
     free(al);
 }
@@ -76,36 +60,16 @@ int dnskeys_resolve_name(struct dnskeys_resolver *r, const char *name, int famil
         oe_error_set(err, "address lookup: bad name or family");
         return -1;
     }
-    struct addr_lookup *al = calloc(1, sizeof(*al));
+    struct addr_lookup *al = malloc(sizeof(*al));
     if (al == NULL) {
         oe_error_set(err, "address lookup: out of memory");
         return -1;
     }
-    al->r = r;
-    snprintf(al->name, sizeof(al->name), "%s", name);
-    al->family = family;
-    al->fn = fn;
-    al->arg = arg;
-    int rc = ub_resolve_async(dnskeys_ub_ctx(r), al->name, family == AF_INET ? 1 : 28, 1, al, on_addr,
-                              &al->async_id);
-    if (rc != 0) {
-        oe_error_set(err, "address lookup of %s: %s", name, ub_strerror(rc));
+    *al = (struct addr_lookup){family, fn, arg};
+    int qtype = family == AF_INET ? RRTYPE_A : RRTYPE_AAAA;
+    if (lookup_start(r, name, &qtype, 1, on_addr, al, err) != 0) {
         free(al);
         return -1;
     }
-    struct addr_lookup **head = dnskeys_addr_lookups(r);
-    al->next = *head;
-    *head = al;
     return 0;
-}
-
-void dnskeys_addr_lookups_cancel(struct dnskeys_resolver *r)
-{
-    struct addr_lookup **head = dnskeys_addr_lookups(r);
-    while (*head) {
-        struct addr_lookup *al = *head;
-        *head = al->next;
-        ub_cancel(dnskeys_ub_ctx(r), al->async_id);
-        free(al);
-    }
 }

@@ -1,7 +1,9 @@
 /*
- * Asynchronous lookups over libunbound: three queries per lookup (IPSECKEY,
- * TXT, KEY) in flight at once, answered through ub_fd()/ub_process() in the
- * caller's event loop; libunbound validates with the configured anchor.
+ * The resolver and its lookup engine over libunbound: a lookup is one name
+ * with up to LOOKUP_MAX_QTYPES query types in flight at once, under one set
+ * of limits for every kind of lookup, answered through ub_fd()/ub_process()
+ * in the caller's event loop; libunbound validates with the configured
+ * anchor. What a lookup's answers mean is keylookup.c's and addrlookup.c's.
  */
 #include "dnskeys.h"
 #include "lookup_internal.h"
@@ -19,8 +21,6 @@
  * costs a retransmission timeout, so queueing here is much faster.
  */
 #define MAX_ACTIVE 256
-
-static const int qtypes[3] = {DNSKEYS_IPSECKEY, DNSKEYS_TXT, DNSKEYS_KEY};
 
 /* The documentation ranges' reverse zones, which resolvers answer locally by default. */
 static const char *const doc_zones[] = {
@@ -41,9 +41,11 @@ struct query {
 struct lookup {
     struct dnskeys_resolver *r;
     char owner[DNSKEYS_NAME_MAX];
-    dnskeys_lookup_fn fn;
-    void *arg;
-    struct query q[3];
+    lookup_done_fn done;
+    void *ctx;
+    int qtypes[LOOKUP_MAX_QTYPES];
+    size_t nq;
+    struct query q[LOOKUP_MAX_QTYPES];
     int outstanding;
     bool started;
     struct lookup *next, *prev;
@@ -56,17 +58,11 @@ struct dnskeys_resolver {
     struct lookup *pending;
     size_t npending, nactive;
     struct lookup *queue_head, *queue_tail;
-    struct addr_lookup *addr_lookups; /* addrlookup.c's */
 };
 
-struct ub_ctx *dnskeys_ub_ctx(struct dnskeys_resolver *r)
+unsigned lookup_min_bits(const struct dnskeys_resolver *r)
 {
-    return r->ctx;
-}
-
-struct addr_lookup **dnskeys_addr_lookups(struct dnskeys_resolver *r)
-{
-    return &r->addr_lookups;
+    return r->min_bits;
 }
 
 static int set_option(struct ub_ctx *ctx, const char *opt, const char *val, struct oe_error *err)
@@ -178,7 +174,7 @@ static void unlink_lookup(struct dnskeys_resolver *r, struct lookup *lk)
 
 static void free_lookup(struct lookup *lk)
 {
-    for (int t = 0; t < 3; t++)
+    for (size_t t = 0; t < lk->nq; t++)
         if (lk->q[t].res)
             ub_resolve_free(lk->q[t].res);
     free(lk);
@@ -190,13 +186,13 @@ void dnskeys_resolver_free(struct dnskeys_resolver *r)
         return;
     while (r->pending) {
         struct lookup *lk = r->pending;
-        for (int t = 0; t < 3 && lk->started; t++)
+        for (size_t t = 0; t < lk->nq && lk->started; t++)
             if (!lk->q[t].done)
                 ub_cancel(r->ctx, lk->q[t].async_id);
         unlink_lookup(r, lk);
+        lk->done(lk->ctx, lk->owner, NULL, 0); /* cancelled: the caller's context goes */
         free_lookup(lk);
     }
-    dnskeys_addr_lookups_cancel(r);
     ub_ctx_delete(r->ctx);
     free(r);
 }
@@ -255,9 +251,9 @@ static void to_rrset(const struct query *q, struct dnskeys_rrset *set)
 
 static void finish(struct lookup *lk)
 {
-    struct dnskeys_rrset sets[3];
-    size_t *lens[3] = {0};
-    for (int t = 0; t < 3; t++) {
+    struct dnskeys_rrset sets[LOOKUP_MAX_QTYPES];
+    size_t *lens[LOOKUP_MAX_QTYPES] = {0};
+    for (size_t t = 0; t < lk->nq; t++) {
         to_rrset(&lk->q[t], &sets[t]);
         /* ub_result's lengths are int; the record parser wants size_t */
         if (sets[t].n) {
@@ -271,13 +267,10 @@ static void finish(struct lookup *lk)
             sets[t].len = lens[t];
         }
     }
-    struct dnskeys_answer ans;
-    dnskeys_answer_build(lk->owner, sets, lk->r->min_bits, &ans);
-    for (int t = 0; t < 3; t++)
-        free(lens[t]);
     unlink_lookup(lk->r, lk);
-    lk->fn(&ans, lk->arg);
-    dnskeys_answer_free(&ans);
+    lk->done(lk->ctx, lk->owner, sets, lk->nq);
+    for (size_t t = 0; t < lk->nq; t++)
+        free(lens[t]);
     free_lookup(lk);
 }
 
@@ -313,11 +306,11 @@ static void start(struct lookup *lk)
     struct dnskeys_resolver *r = lk->r;
     lk->started = true;
     r->nactive++;
-    lk->outstanding = 1; /* held until all three are asked, so none can finish early */
-    for (int t = 0; t < 3; t++) {
+    lk->outstanding = 1; /* held until all are asked, so none can finish early */
+    for (size_t t = 0; t < lk->nq; t++) {
         lk->q[t].lk = lk;
         lk->outstanding++;
-        int rc = ub_resolve_async(r->ctx, lk->owner, qtypes[t], 1, &lk->q[t], on_result,
+        int rc = ub_resolve_async(r->ctx, lk->owner, lk->qtypes[t], 1, &lk->q[t], on_result,
                                   &lk->q[t].async_id);
         if (rc != 0) {
             lk->q[t].done = true;
@@ -329,14 +322,14 @@ static void start(struct lookup *lk)
         finish(lk);
 }
 
-int dnskeys_lookup_name(struct dnskeys_resolver *r, const char *name, dnskeys_lookup_fn fn,
-                        void *arg, struct oe_error *err)
+int lookup_start(struct dnskeys_resolver *r, const char *name, const int *qtypes, size_t nq, lookup_done_fn done,
+                 void *ctx, struct oe_error *err)
 {
     if (r->npending >= MAX_PENDING) {
         oe_error_set(err, "lookup of %s refused: %d lookups already in flight", name, MAX_PENDING);
         return -1;
     }
-    if (strlen(name) >= DNSKEYS_NAME_MAX) {
+    if (strlen(name) >= DNSKEYS_NAME_MAX || nq == 0 || nq > LOOKUP_MAX_QTYPES) {
         oe_error_set(err, "lookup: name too long");
         return -1;
     }
@@ -347,8 +340,10 @@ int dnskeys_lookup_name(struct dnskeys_resolver *r, const char *name, dnskeys_lo
     }
     lk->r = r;
     snprintf(lk->owner, sizeof(lk->owner), "%s", name);
-    lk->fn = fn;
-    lk->arg = arg;
+    lk->done = done;
+    lk->ctx = ctx;
+    memcpy(lk->qtypes, qtypes, nq * sizeof(*qtypes));
+    lk->nq = nq;
     lk->next = r->pending;
     if (r->pending)
         r->pending->prev = lk;
@@ -364,12 +359,4 @@ int dnskeys_lookup_name(struct dnskeys_resolver *r, const char *name, dnskeys_lo
     }
     start(lk);
     return 0;
-}
-
-int dnskeys_lookup_addr(struct dnskeys_resolver *r, const struct oe_addr *addr,
-                        dnskeys_lookup_fn fn, void *arg, struct oe_error *err)
-{
-    char name[DNSKEYS_NAME_MAX];
-    dnskeys_reverse_name(addr, name);
-    return dnskeys_lookup_name(r, name, fn, arg, err);
 }

@@ -8,6 +8,14 @@
 #include <string.h>
 
 #define MAX_KEY_BITS 16384
+/*
+ * FIPS 186-4 B.3.1: 2^16 < e. RFC 3110 4 allows e = 3 (FreeS/WAN's keys),
+ * but then one PKCS#1 v1.5 verifier that parses the block loosely is
+ * enough to forge signatures with a cube root (Bleichenbacher 2006,
+ * libreswan CVE-2018-15836). NSS is strict; a small exponent buys nothing
+ * worth that risk, so such keys are refused.
+ */
+#define MIN_EXPONENT 65537
 
 /* RFC 3110 2: exponent length in one octet, or zero and then two octets. */
 static int split(const uint8_t *buf, size_t len, size_t *eoff, size_t *elen, struct oe_error *err)
@@ -62,6 +70,8 @@ int dnskeys_key_decode(const uint8_t *buf, size_t len, unsigned min_bits,
     if (mpz_even_p(ze) || mpz_cmp_ui(ze, 1) == 0)
         oe_error_set(err, "RSA key: exponent is %s", mpz_sgn(ze) == 0 ? "zero"
                                                     : mpz_cmp_ui(ze, 1) == 0 ? "one" : "even");
+    else if (mpz_cmp_ui(ze, MIN_EXPONENT) < 0)
+        oe_error_set(err, "RSA key: exponent %lu is below %u", mpz_get_ui(ze), MIN_EXPONENT);
     else if (bits < min_bits)
         oe_error_set(err, "RSA key: modulus of %u bits is shorter than the %u required", bits, min_bits);
     else if (bits > MAX_KEY_BITS)

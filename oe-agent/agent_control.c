@@ -232,6 +232,74 @@ static void status(struct agent *a, bool json, struct oe_buf *out)
     shuntstatus(a, false, out);
 }
 
+static int do_eroute(struct agent *a, char **w, bool json, struct oe_buf *out)
+{
+    (void)w;
+    eroute(a, json, out);
+    return 0;
+}
+
+static int do_trafficstatus(struct agent *a, char **w, bool json, struct oe_buf *out)
+{
+    (void)w;
+    trafficstatus(a, json, out);
+    return 0;
+}
+
+static int do_shuntstatus(struct agent *a, char **w, bool json, struct oe_buf *out)
+{
+    (void)w;
+    shuntstatus(a, json, out);
+    return 0;
+}
+
+static int do_status(struct agent *a, char **w, bool json, struct oe_buf *out)
+{
+    (void)w;
+    status(a, json, out);
+    return 0;
+}
+
+static int do_explain(struct agent *a, char **w, bool json, struct oe_buf *out)
+{
+    struct oe_addr addr;
+    if (oe_addr_parse(w[1], &addr) != 0) {
+        oe_buf_printf(out, "explain: \"%s\" is not an IP address\n", w[1]);
+        return -1;
+    }
+    explain(a, &addr, json, out);
+    return 0;
+}
+
+static int do_reload(struct agent *a, char **w, bool json, struct oe_buf *out)
+{
+    (void)w;
+    (void)json;
+    struct oe_error err;
+    if (agent_reload(a, &err) != 0) {
+        oe_log("reload refused, old policy stays in force: %s", err.msg);
+        oe_buf_printf(out, "reload refused, old policy stays in force: %s\n", err.msg);
+        return -1;
+    }
+    oe_buf_printf(out, "reloaded %zu policy lines\n", policy_rule_count(a->set));
+    return 0;
+}
+
+/* The control socket's verbs: name, the words after it, what answers. */
+static const struct control_verb {
+    const char *name;
+    int args;
+    int (*run)(struct agent *a, char **w, bool json, struct oe_buf *out);
+    const char *usage;
+} verbs[] = {
+    {"eroute", 0, do_eroute, "eroute"},
+    {"status", 0, do_status, "status"},
+    {"trafficstatus", 0, do_trafficstatus, "trafficstatus"},
+    {"shuntstatus", 0, do_shuntstatus, "shuntstatus"},
+    {"explain", 1, do_explain, "explain ADDR"},
+    {"reload", 0, do_reload, "reload"},
+};
+
 int agent_control(struct agent *a, const char *request, struct oe_buf *reply)
 {
     char copy[512], *w[MAX_WORDS];
@@ -248,41 +316,12 @@ int agent_control(struct agent *a, const char *request, struct oe_buf *reply)
         oe_buf_printf(reply, "empty request\n");
         return -1;
     }
-    if (strcmp(w[0], "eroute") == 0 && n == 1) {
-        eroute(a, json, reply);
-        return 0;
-    }
-    if (strcmp(w[0], "trafficstatus") == 0 && n == 1) {
-        trafficstatus(a, json, reply);
-        return 0;
-    }
-    if (strcmp(w[0], "shuntstatus") == 0 && n == 1) {
-        shuntstatus(a, json, reply);
-        return 0;
-    }
-    if (strcmp(w[0], "status") == 0 && n == 1) {
-        status(a, json, reply);
-        return 0;
-    }
-    if (strcmp(w[0], "explain") == 0 && n == 2) {
-        struct oe_addr addr;
-        if (oe_addr_parse(w[1], &addr) != 0) {
-            oe_buf_printf(reply, "explain: \"%s\" is not an IP address\n", w[1]);
-            return -1;
-        }
-        explain(a, &addr, json, reply);
-        return 0;
-    }
-    if (strcmp(w[0], "reload") == 0 && n == 1) {
-        struct oe_error err;
-        if (agent_reload(a, &err) != 0) {
-            oe_log("reload refused, old policy stays in force: %s", err.msg);
-            oe_buf_printf(reply, "reload refused, old policy stays in force: %s\n", err.msg);
-            return -1;
-        }
-        oe_buf_printf(reply, "reloaded %zu policy lines\n", policy_rule_count(a->set));
-        return 0;
-    }
-    oe_buf_printf(reply, "unknown request \"%s\" (eroute, status, trafficstatus, shuntstatus, explain ADDR, reload)\n", w[0]);
+    for (size_t i = 0; i < OE_ARRAY_SIZE(verbs); i++)
+        if (strcmp(w[0], verbs[i].name) == 0 && n == verbs[i].args + 1)
+            return verbs[i].run(a, w, json, reply);
+    oe_buf_printf(reply, "unknown request \"%s\" (", w[0]);
+    for (size_t i = 0; i < OE_ARRAY_SIZE(verbs); i++)
+        oe_buf_printf(reply, "%s%s", i ? ", " : "", verbs[i].usage);
+    oe_buf_printf(reply, ")\n");
     return -1;
 }

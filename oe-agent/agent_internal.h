@@ -38,6 +38,8 @@ void agent_failure_shunt(struct agent *a, struct oe_peer *p, const char *why);
 int agent_oe_start(struct agent *a, struct oe_error *err);
 void agent_oe_stop(struct agent *a);
 void agent_oe_negotiate(struct agent *a, struct oe_peer *p);
+/* agent_responder.c: IKE's NEED_KEY hook, the responder's rule against policy and DNS */
+void agent_responder_need_key(void *arg, const struct ike_action *act);
 /* agent_control.c */
 void agent_tunnel_bytes(struct agent *a, const struct oe_peer *p, uint64_t *in, uint64_t *out);
 /* agent_updown.c */

@@ -1,8 +1,8 @@
 /*
  * Opportunistic encryption (RFC 4322 in its IKEv2 form): the held peer's key
  * from DNSSEC-validated reverse DNS, IKEv2 with the gateway its record
- * names, the tunnel; and as a responder, the initiator's key from DNS by its
- * identity. Everything here is asynchronous: lookups answer through the
+ * names, the tunnel (the responder's side is agent_responder.c). Everything
+ * here is asynchronous: lookups answer through the
  * resolver's fd, IKE through its sockets.
  */
 #include "agent_internal.h"
@@ -18,15 +18,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* A lookup's context: which peer (initiator) or which IKE SA (responder). */
+/* A lookup's context: the held peer, and the key its record gave when its gateway is a name. */
 struct pending {
     struct agent *a;
-    unsigned instance;   /* initiator: the held peer */
-    unsigned serial;     /* responder: the IKE SA that waits */
+    unsigned instance;
     enum policy_group group;
-    /* responder: the host the initiator, a gateway, asks a tunnel for, and the gateway's key once found */
-    struct oe_addr client, gateway;
-    bool has_client;
     struct dnskeys_pubkey key;
 };
 
@@ -294,134 +290,10 @@ static void on_rekeyed(void *arg, const struct ike_action *act)
     log_peer(p, "Child SA rekeyed: SPIs in 0x%08x out 0x%08x, ESP %s", p->spi_in, p->spi_out, p->esp);
 }
 
-static void answer_key(struct agent *a, unsigned serial, const struct dnskeys_pubkey *key, bool allow_null)
-{
-    ike_peer_key(a->ike, serial, key, allow_null, ike_io_actions(a->io));
-    ike_io_apply(a->io, ike_io_actions(a->io));
-}
-
 static void pending_free(struct pending *pd)
 {
     dnskeys_key_free(&pd->key);
     free(pd);
-}
-
-/* The client's own record: does it name the initiator as its gateway, with the initiator's key? */
-static void on_client_record(const struct dnskeys_answer *ans, void *arg)
-{
-    struct pending *pd = arg;
-    struct agent *a = pd->a;
-    const struct oe_group_config *gc = &a->cfg->groups[pd->group];
-    const struct dnskeys_record *rec = ans->n > 0 && ans->records[0].usable ? &ans->records[0] : NULL;
-    char c[OE_ADDR_STRLEN], g[OE_ADDR_STRLEN];
-    oe_addr_str(&pd->client, c);
-    oe_addr_str(&pd->gateway, g);
-    const char *no = NULL;
-    if (ans->verdict == DNSKEYS_BOGUS)
-        no = "its record is DNSSEC bogus";
-    else if (rec == NULL)
-        no = "it has no usable record";
-    else if (ans->verdict != DNSKEYS_SECURE && gc->dnssec != OE_DNSSEC_INSECURE_OK)
-        no = "its record is not DNSSEC secure";
-    else if ((rec->gw_type != DNSKEYS_GW_IPV4 && rec->gw_type != DNSKEYS_GW_IPV6) ||
-             !oe_addr_eq(&rec->gw_addr, &pd->gateway))
-        no = "its record names another gateway";
-    else if (rec->key.len != pd->key.len || memcmp(rec->key.rfc3110, pd->key.rfc3110, pd->key.len) != 0)
-        no = "its record carries another key";
-    if (no) {
-        oe_log("#%u: %s may not speak for %s: %s (%s)", pd->serial, g, c, no, ans->owner);
-    } else {
-        oe_log("#%u: %s is the gateway of %s (%s, %s)", pd->serial, g, c, ans->owner,
-               dnskeys_verdict_name(ans->verdict));
-        ike_peer_client_ok(a->ike, pd->serial);
-    }
-    answer_key(a, pd->serial, &pd->key, false);
-    pending_free(pd);
-}
-
-static void on_responder_key(const struct dnskeys_answer *ans, void *arg)
-{
-    struct pending *pd = arg;
-    struct agent *a = pd->a;
-    const struct oe_group_config *gc = &a->cfg->groups[pd->group];
-    const struct dnskeys_record *rec = ans->n > 0 && ans->records[0].usable ? &ans->records[0] : NULL;
-    unsigned serial = pd->serial;
-    a->recent[serial % 32].serial = serial;
-    snprintf(a->recent[serial % 32].verdict, sizeof(a->recent[0].verdict), "%s", dnskeys_verdict_name(ans->verdict));
-    if (ans->verdict == DNSKEYS_BOGUS) {
-        oe_log("#%u: refusing the initiator: DNSSEC bogus answer for %s: %s", serial, ans->owner, ans->why_bogus);
-        rec = NULL;
-    } else if (rec && ans->verdict == DNSKEYS_INSECURE && gc->dnssec != OE_DNSSEC_INSECURE_OK) {
-        oe_log("#%u: the initiator's key at %s is insecure; not used (dnssec = secure)", serial, ans->owner);
-        rec = NULL;
-    } else if (rec) {
-        char id[16];
-        dnskeys_key_id(&rec->key, id);
-        oe_log("#%u: initiator's key from %s (%s): RSA %u bits, keyid %s", serial, ans->owner,
-               dnskeys_verdict_name(ans->verdict), rec->key.bits, id);
-    } else {
-        oe_log("#%u: no usable key for the initiator at %s", serial, ans->owner);
-    }
-    if (rec && pd->has_client && dnskeys_key_copy(&rec->key, &pd->key) == 0) {
-        /* the initiator is a gateway for another host: that host's record must name it */
-        struct oe_error err;
-        if (dnskeys_lookup_addr(a->res, &pd->client, on_client_record, pd, &err) == 0)
-            return;
-        oe_log("#%u: cannot check the initiator speaks for its client: %s", serial, err.msg);
-    }
-    answer_key(a, serial, rec ? &rec->key : NULL, gc->auth == OE_AUTH_RSASIG_OR_NULL);
-    pending_free(pd);
-}
-
-/* Responder: may this initiator have a tunnel, and with which key? */
-static void on_need_key(void *arg, const struct ike_action *act)
-{
-    struct agent *a = arg;
-    char r[OE_ADDR_STRLEN];
-    /* the host whose traffic it is: the initiator, or the client it is the gateway of */
-    const struct oe_addr *peer = act->child.remote_host.family ? &act->child.remote_host : &act->remote.addr;
-    bool client = !oe_addr_eq(peer, &act->remote.addr);
-    oe_addr_str(peer, r);
-    const struct policy_rule *rule = policy_lookup(a->set, peer, 0, 0, 0);
-    enum policy_group g = rule ? rule->group : POLICY_CLEAR;
-    if (g != POLICY_CLEAR_OR_PRIVATE && g != POLICY_PRIVATE_OR_CLEAR && g != POLICY_PRIVATE) {
-        oe_log("#%u: refusing IKE from %s: its policy group is %s%s", act->serial, r, policy_group_name(g),
-               rule ? "" : " (no group covers it)");
-        answer_key(a, act->serial, NULL, false);
-        return;
-    }
-    const struct oe_group_config *gc = &a->cfg->groups[g];
-    bool wants_null = strcmp(act->text, "null") == 0;
-    if (wants_null || gc->auth == OE_AUTH_NULL) {
-        bool ok = gc->auth != OE_AUTH_RSASIG;
-        oe_log("#%u: %s from %s authenticates with %s: %s (group %s, auth = %s)", act->serial, act->id, r,
-               act->text, ok ? "accepted" : "refused", policy_group_name(g), oe_auth_name(gc->auth));
-        answer_key(a, act->serial, NULL, ok);
-        return;
-    }
-    struct pending *pd = calloc(1, sizeof(*pd));
-    struct oe_error err;
-    struct oe_addr id_addr;
-    int rc = -1;
-    if (pd != NULL) {
-        *pd = (struct pending){.a = a, .serial = act->serial, .group = g, .client = *peer,
-                               .gateway = act->remote.addr, .has_client = client};
-        if (act->id[0] == '@')
-            rc = dnskeys_lookup_name(a->res, act->id + 1, on_responder_key, pd, &err);
-        else if (oe_addr_parse(act->id, &id_addr) == 0)
-            rc = dnskeys_lookup_addr(a->res, &id_addr, on_responder_key, pd, &err);
-        else
-            oe_error_set(&err, "identity %s has no DNS name to look a key up at", act->id);
-    } else {
-        oe_error_set(&err, "out of memory");
-    }
-    if (rc != 0) {
-        oe_log("#%u: refusing %s: %s", act->serial, r, err.msg);
-        free(pd);
-        answer_key(a, act->serial, NULL, gc->auth == OE_AUTH_RSASIG_OR_NULL);
-        return;
-    }
-    oe_log("#%u: looking up the key of %s (from %s) in DNS", act->serial, act->id, r);
 }
 
 /* ---- set-up ---- */
@@ -504,7 +376,7 @@ int agent_oe_start(struct agent *a, struct oe_error *err)
     ic.nsubnets = a->cfg->nsubnets;
     a->ike = ike_core_new(&ic, err);
     a->nlocal = a->ike ? local_addresses(a->cfg, a->local, AGENT_MAX_LOCAL, err) : 0;
-    struct ike_io_hooks hooks = {on_up, on_down, on_need_key, on_rekeyed, a};
+    struct ike_io_hooks hooks = {on_up, on_down, agent_responder_need_key, on_rekeyed, a};
     if (a->nlocal)
         a->io = ike_io_new(a->ike, a->k, a->local, a->nlocal, 500, &hooks, err);
     if (a->io == NULL) {

@@ -4,39 +4,13 @@
 #include "oe-agent/ike/ike.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #define MAX_CONFIG_SIZE (1u << 20)
-
-void oe_config_defaults(struct oe_config *c)
-{
-    memset(c, 0, sizeof(*c));
-    snprintf(c->policies, sizeof(c->policies), "/etc/oe/policies");
-    snprintf(c->key_file, sizeof(c->key_file), "/etc/oe/hostkey.pem");
-    snprintf(c->trust_anchor, sizeof(c->trust_anchor), "/usr/share/dns/root.key");
-    snprintf(c->control, sizeof(c->control), "/run/oe/oe.ctl");
-    snprintf(c->log, sizeof(c->log), "syslog");
-    c->larval_drop = 0;
-    c->hold_lifetime = 60;
-    c->idle_timeout = 30 * 60;
-    c->salifetime = c->ikelifetime = 8 * 3600;
-    c->dpddelay = 30;
-    struct ike_config ike; /* the algorithms offered: the IKE core's own defaults */
-    ike_config_defaults(&ike);
-    memcpy(c->ciphers, ike.ciphers, sizeof(c->ciphers));
-    memcpy(c->dh_groups, ike.dh_groups, sizeof(c->dh_groups));
-    c->ike = true;
-    for (int g = 0; g < POLICY_GROUP_COUNT; g++) {
-        struct oe_group_config *gc = &c->groups[g];
-        gc->failure_shunt = g == POLICY_PRIVATE || g == POLICY_BLOCK ? OE_SHUNT_DROP : OE_SHUNT_PASS;
-        gc->shunt_lifetime = 15 * 60;
-        gc->auth = OE_AUTH_RSASIG;
-        gc->dnssec = OE_DNSSEC_SECURE;
-    }
-}
 
 struct named_id {
     const char *name;
@@ -52,228 +26,293 @@ static const struct named_id dh_names[] = {
     {"14", 14}, {"dh14", 14}, {"modp2048", 14}, {NULL, 0},
 };
 
-/* "a, b c": names from a table, each once, at most max (< 4, <= size); the rest of ids[size] is 0 */
-static int parse_list(const char *key, const char *value, const struct named_id *names, const char *choices,
-                      int *ids, size_t size, size_t max, struct oe_error *err)
+static const struct named_id shunt_names[] = {{"pass", OE_SHUNT_PASS}, {"drop", OE_SHUNT_DROP}, {NULL, 0}};
+static const struct named_id auth_names[] = {
+    {"rsasig", OE_AUTH_RSASIG}, {"null", OE_AUTH_NULL}, {"rsasig-or-null", OE_AUTH_RSASIG_OR_NULL}, {NULL, 0},
+};
+static const struct named_id dnssec_names[] = {
+    {"secure", OE_DNSSEC_SECURE}, {"insecure-ok", OE_DNSSEC_INSECURE_OK}, {NULL, 0},
+};
+static const struct named_id larval_names[] = {{"no", 0}, {"yes", 1}, {"leave", -1}, {NULL, 0}};
+static const struct named_id bool_names[] = {
+    {"yes", 1}, {"true", 1}, {"1", 1}, {"no", 0}, {"false", 0}, {"0", 0}, {NULL, 0},
+};
+
+static const char *name_of(const struct named_id *names, int id)
 {
-    char copy[256];
-    int got[4] = {0};
-    size_t n = 0;
-    snprintf(copy, sizeof(copy), "%s", value);
-    for (char *save, *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
-        const struct named_id *x = names;
-        while (x->name && strcmp(x->name, t) != 0)
-            x++;
-        if (x->name == NULL) {
-            oe_error_set(err, "%s: \"%s\" is not one of %s", key, t, choices);
-            return -1;
-        }
-        for (size_t i = 0; i < n; i++) {
-            if (got[i] == x->id) {
-                oe_error_set(err, "%s: \"%s\" is listed twice", key, t);
-                return -1;
-            }
-        }
-        if (n == max) {
-            oe_error_set(err, "%s: more than %zu", key, max);
-            return -1;
-        }
-        got[n++] = x->id;
-    }
-    if (n == 0) {
-        oe_error_set(err, "%s: needs at least one", key);
-        return -1;
-    }
-    for (size_t i = 0; i < size; i++)
-        ids[i] = i < n ? got[i] : 0;
-    return 0;
+    for (; names->name; names++)
+        if (names->id == id)
+            return names->name;
+    return "?";
 }
 
 const char *oe_shunt_name(enum oe_shunt s)
 {
-    return s == OE_SHUNT_DROP ? "drop" : "pass";
+    return name_of(shunt_names, (int)s);
 }
 
 const char *oe_auth_name(enum oe_auth a)
 {
-    return a == OE_AUTH_NULL ? "null" : a == OE_AUTH_RSASIG_OR_NULL ? "rsasig-or-null" : "rsasig";
+    return name_of(auth_names, (int)a);
 }
 
 const char *oe_dnssec_name(enum oe_dnssec d)
 {
-    return d == OE_DNSSEC_INSECURE_OK ? "insecure-ok" : "secure";
+    return name_of(dnssec_names, (int)d);
 }
 
-static int set_path(char *dst, size_t len, const char *key, const char *value, struct oe_error *err)
+/*
+ * One row per key: its name, how its value is read into which field, its
+ * default (read by the same parser; NULL: set by oe_config_defaults) and
+ * what it is, as oe.conf(5) says at more length.
+ */
+struct config_key;
+typedef int (*config_parse_fn)(const struct config_key *k, void *field, const char *value, struct oe_error *err);
+
+struct config_key {
+    const char *name;
+    config_parse_fn parse;
+    size_t offset;                 /* in struct oe_config, or struct oe_group_config for group keys */
+    size_t size;                   /* text fields: the buffer; lists: the array's entries */
+    const struct named_id *names;  /* enums and lists: the words and what they mean */
+    uint32_t min;                  /* durations: the least accepted */
+    size_t max;                    /* lists: at most this many */
+    const char *def;
+    const char *summary;           /* what the error says is wanted */
+};
+
+static int parse_text(const struct config_key *k, void *field, const char *value, struct oe_error *err)
 {
-    if (*value == '\0' || strlen(value) >= len) {
-        oe_error_set(err, "%s: needs a path of 1..%zu characters", key, len - 1);
+    if (*value == '\0' || strlen(value) >= k->size) {
+        oe_error_set(err, "%s: needs %s of 1..%zu characters", k->name, k->summary, k->size - 1);
         return -1;
     }
-    memcpy(dst, value, strlen(value) + 1);
+    memcpy(field, value, strlen(value) + 1);
     return 0;
 }
 
-static int parse_bool(const char *v, bool *out)
+/* An empty value allowed: "use the default source". */
+static int parse_spec(const struct config_key *k, void *field, const char *value, struct oe_error *err)
 {
-    if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
-        *out = true;
-    else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
-        *out = false;
-    else
+    if (strlen(value) >= k->size) {
+        oe_error_set(err, "%s: too long", k->name);
         return -1;
+    }
+    memcpy(field, value, strlen(value) + 1);
     return 0;
+}
+
+static int lookup_name(const struct config_key *k, const char *value, int *id, struct oe_error *err)
+{
+    for (const struct named_id *x = k->names; x->name; x++) {
+        if (strcmp(x->name, value) == 0) {
+            *id = x->id;
+            return 0;
+        }
+    }
+    oe_error_set(err, "%s: \"%s\" is not %s", k->name, value, k->summary);
+    return -1;
+}
+
+/* parse_enum writes an int into enum fields */
+_Static_assert(sizeof(enum oe_shunt) == sizeof(int) && sizeof(enum oe_auth) == sizeof(int) &&
+                   sizeof(enum oe_dnssec) == sizeof(int),
+               "enums are int-sized");
+
+static int parse_enum(const struct config_key *k, void *field, const char *value, struct oe_error *err)
+{
+    int id;
+    if (lookup_name(k, value, &id, err) != 0)
+        return -1;
+    memcpy(field, &id, sizeof(id)); /* the fields are enums or ints: int-sized */
+    return 0;
+}
+
+static int parse_bool(const struct config_key *k, void *field, const char *value, struct oe_error *err)
+{
+    int id;
+    if (lookup_name(k, value, &id, err) != 0)
+        return -1;
+    *(bool *)field = id != 0;
+    return 0;
+}
+
+static int parse_duration(const struct config_key *k, void *field, const char *value, struct oe_error *err)
+{
+    uint32_t v;
+    if (oe_duration_parse(value, &v) != 0 || v < k->min) {
+        oe_error_set(err, "%s: \"%s\" is not %s", k->name, value, k->summary);
+        return -1;
+    }
+    *(uint32_t *)field = v;
+    return 0;
+}
+
+/* "a, b c": names from the row's table, each once, at most k->max; the rest of the array is 0 */
+static int parse_list(const struct config_key *k, void *field, const char *value, struct oe_error *err)
+{
+    char copy[256];
+    int got[OE_MAX_LIST] = {0};
+    size_t n = 0;
+    snprintf(copy, sizeof(copy), "%s", value);
+    for (char *save, *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        int id;
+        if (lookup_name(k, t, &id, err) != 0)
+            return -1;
+        for (size_t i = 0; i < n; i++) {
+            if (got[i] == id) {
+                oe_error_set(err, "%s: \"%s\" is listed twice", k->name, t);
+                return -1;
+            }
+        }
+        if (n == k->max) {
+            oe_error_set(err, "%s: more than %zu", k->name, k->max);
+            return -1;
+        }
+        got[n++] = id;
+    }
+    if (n == 0) {
+        oe_error_set(err, "%s: needs at least one", k->name);
+        return -1;
+    }
+    int *ids = field;
+    for (size_t i = 0; i < k->size; i++)
+        ids[i] = i < n ? got[i] : 0;
+    return 0;
+}
+
+static int parse_resolver(const struct config_key *k, void *field, const char *value, struct oe_error *err)
+{
+    if (parse_spec(k, field, value, err) != 0)
+        return -1;
+    struct oe_config *c = (struct oe_config *)((char *)field - k->offset);
+    return oe_config_resolvers(c, NULL, err);
+}
+
+static int parse_subnets(const struct config_key *k, void *field, const char *value, struct oe_error *err)
+{
+    struct oe_config *c = (struct oe_config *)((char *)field - k->offset);
+    char copy[512];
+    snprintf(copy, sizeof(copy), "%s", value);
+    c->nsubnets = 0;
+    for (char *save, *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        struct oe_error e;
+        if (c->nsubnets == OE_ARRAY_SIZE(c->subnets)) {
+            oe_error_set(err, "%s: more than %zu", k->name, OE_ARRAY_SIZE(c->subnets));
+            return -1;
+        }
+        if (oe_prefix_parse(t, &c->subnets[c->nsubnets], &e) != 0) {
+            oe_error_set(err, "%s: \"%s\": %s", k->name, t, e.msg);
+            return -1;
+        }
+        c->nsubnets++;
+    }
+    return 0;
+}
+
+#define TEXT(key, field, def, what) {key, parse_text, offsetof(struct oe_config, field), \
+    sizeof(((struct oe_config *)0)->field), NULL, 0, 0, def, what}
+#define SPEC(key, field, parser, what) {key, parser, offsetof(struct oe_config, field), \
+    sizeof(((struct oe_config *)0)->field), NULL, 0, 0, NULL, what}
+#define DURATION(key, field, min, def, what) {key, parse_duration, offsetof(struct oe_config, field), 0, NULL, min, \
+    0, def, what}
+#define ENUM(key, field, names, def, what) {key, parse_enum, offsetof(struct oe_config, field), 0, names, 0, 0, \
+    def, what}
+#define BOOL(key, field, def, what) {key, parse_bool, offsetof(struct oe_config, field), 0, bool_names, 0, 0, \
+    def, what}
+#define LIST(key, field, names, max, what) {key, parse_list, offsetof(struct oe_config, field), \
+    OE_ARRAY_SIZE(((struct oe_config *)0)->field), names, 0, max, NULL, what}
+
+static const struct config_key global_keys[] = {
+    TEXT("policies", policies, "/etc/oe/policies", "a path"),
+    TEXT("key-file", key_file, "/etc/oe/hostkey.pem", "a path"),
+    TEXT("trust-anchor", trust_anchor, "/usr/share/dns/root.key", "a path"),
+    TEXT("control", control, "/run/oe/oe.ctl", "a path"),
+    TEXT("log", log, "syslog", "a path"),
+    SPEC("resolver", resolver_spec, parse_resolver, "ADDR[@PORT], ..."),
+    ENUM("xfrm-larval-drop", larval_drop, larval_names, "no", "yes, no or leave"),
+    BOOL("ike", ike, "yes", "yes or no"),
+    SPEC("listen", listen_spec, parse_spec, "addresses"),
+    TEXT("updown", updown, NULL, "a path"),
+    DURATION("idle-timeout", idle_timeout, 0, "30m", "a duration (e.g. 30m; 0: never)"),
+    SPEC("subnets", subnets, parse_subnets, "CIDR, ..."),
+    LIST("ciphers", ciphers, cipher_names, OE_ARRAY_SIZE(((struct oe_config *)0)->ciphers), "one of aes_gcm, aes_cbc"),
+    LIST("dh-groups", dh_groups, dh_names, 3, "one of 19 (ecp256), 31 (curve25519), 14 (modp2048)"),
+    DURATION("dpddelay", dpddelay, 0, "30s", "a duration (e.g. 30s; 0: no liveness checks)"),
+    DURATION("salifetime", salifetime, 10, "8h", "a duration of 10s or more (e.g. 8h)"),
+    DURATION("ikelifetime", ikelifetime, 10, "8h", "a duration of 10s or more (e.g. 8h)"),
+    DURATION("hold-lifetime", hold_lifetime, 1, "60s", "a duration (e.g. 60s, 2m)"),
+};
+
+#define GROUP(key, parser, field, names, min, what) {key, parser, offsetof(struct oe_group_config, field), 0, \
+    names, min, 0, NULL, what}
+
+/* Their defaults depend on the group: oe_config_defaults sets them. */
+static const struct config_key group_keys[] = {
+    GROUP("failure-shunt", parse_enum, failure_shunt, shunt_names, 0, "pass or drop"),
+    GROUP("shunt-lifetime", parse_duration, shunt_lifetime, NULL, 1, "a duration (e.g. 15m)"),
+    GROUP("auth", parse_enum, auth, auth_names, 0, "rsasig, null or rsasig-or-null"),
+    GROUP("dnssec", parse_enum, dnssec, dnssec_names, 0, "secure or insecure-ok"),
+};
+
+static const struct config_key *find_key(const struct config_key *keys, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+void oe_config_defaults(struct oe_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    for (size_t i = 0; i < OE_ARRAY_SIZE(global_keys); i++) {
+        const struct config_key *k = &global_keys[i];
+        struct oe_error err;
+        if (k->def && k->parse(k, (char *)c + k->offset, k->def, &err) != 0)
+            abort(); /* a default its own parser refuses: a bug in the table */
+    }
+    struct ike_config ike; /* the algorithms offered: the IKE core's own defaults */
+    ike_config_defaults(&ike);
+    memcpy(c->ciphers, ike.ciphers, sizeof(c->ciphers));
+    memcpy(c->dh_groups, ike.dh_groups, sizeof(c->dh_groups));
+    for (int g = 0; g < POLICY_GROUP_COUNT; g++) {
+        struct oe_group_config *gc = &c->groups[g];
+        gc->failure_shunt = g == POLICY_PRIVATE || g == POLICY_BLOCK ? OE_SHUNT_DROP : OE_SHUNT_PASS;
+        gc->shunt_lifetime = 15 * 60;
+        gc->auth = OE_AUTH_RSASIG;
+        gc->dnssec = OE_DNSSEC_SECURE;
+    }
 }
 
 int oe_config_set(struct oe_config *c, const char *key, const char *value, struct oe_error *err)
 {
-    if (!strcmp(key, "policies"))
-        return set_path(c->policies, sizeof(c->policies), key, value, err);
-    if (!strcmp(key, "key-file"))
-        return set_path(c->key_file, sizeof(c->key_file), key, value, err);
-    if (!strcmp(key, "trust-anchor"))
-        return set_path(c->trust_anchor, sizeof(c->trust_anchor), key, value, err);
-    if (!strcmp(key, "control"))
-        return set_path(c->control, sizeof(c->control), key, value, err);
-    if (!strcmp(key, "log")) {
-        return set_path(c->log, sizeof(c->log), key, value, err);
+    const struct config_key *k = find_key(global_keys, OE_ARRAY_SIZE(global_keys), key);
+    if (k == NULL) {
+        oe_error_set(err, "unknown key \"%s\"", key);
+        return -1;
     }
-    if (!strcmp(key, "resolver")) {
-        if (strlen(value) >= sizeof(c->resolver_spec)) {
-            oe_error_set(err, "resolver: too long");
-            return -1;
-        }
-        snprintf(c->resolver_spec, sizeof(c->resolver_spec), "%s", value);
-        return oe_config_resolvers(c, NULL, err);
-    }
-    if (!strcmp(key, "xfrm-larval-drop")) {
-        bool b;
-        if (!strcmp(value, "leave")) {
-            c->larval_drop = -1;
-            return 0;
-        }
-        if (parse_bool(value, &b) != 0) {
-            oe_error_set(err, "xfrm-larval-drop: \"%s\" is not yes, no or leave", value);
-            return -1;
-        }
-        c->larval_drop = b;
-        return 0;
-    }
-    if (!strcmp(key, "ike")) {
-        if (parse_bool(value, &c->ike) != 0) {
-            oe_error_set(err, "ike: \"%s\" is not yes or no", value);
-            return -1;
-        }
-        return 0;
-    }
-    if (!strcmp(key, "listen")) {
-        if (strlen(value) >= sizeof(c->listen_spec)) {
-            oe_error_set(err, "listen: too long");
-            return -1;
-        }
-        snprintf(c->listen_spec, sizeof(c->listen_spec), "%s", value);
-        return 0;
-    }
-    if (!strcmp(key, "updown"))
-        return set_path(c->updown, sizeof(c->updown), key, value, err);
-    if (!strcmp(key, "idle-timeout")) {
-        if (oe_duration_parse(value, &c->idle_timeout) != 0) {
-            oe_error_set(err, "idle-timeout: \"%s\" is not a duration (e.g. 30m; 0: never)", value);
-            return -1;
-        }
-        return 0;
-    }
-    if (!strcmp(key, "subnets")) {
-        char copy[512];
-        snprintf(copy, sizeof(copy), "%s", value);
-        c->nsubnets = 0;
-        for (char *save, *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
-            struct oe_error e;
-            if (c->nsubnets == sizeof(c->subnets) / sizeof(c->subnets[0])) {
-                oe_error_set(err, "subnets: more than %zu", sizeof(c->subnets) / sizeof(c->subnets[0]));
-                return -1;
-            }
-            if (oe_prefix_parse(t, &c->subnets[c->nsubnets], &e) != 0) {
-                oe_error_set(err, "subnets: \"%s\": %s", t, e.msg);
-                return -1;
-            }
-            c->nsubnets++;
-        }
-        return 0;
-    }
-    if (!strcmp(key, "ciphers"))
-        return parse_list(key, value, cipher_names, "aes_gcm, aes_cbc", c->ciphers, 2, 2, err);
-    if (!strcmp(key, "dh-groups"))
-        return parse_list(key, value, dh_names, "19 (ecp256), 31 (curve25519), 14 (modp2048)", c->dh_groups, 4, 3,
-                          err);
-    if (!strcmp(key, "dpddelay")) {
-        if (oe_duration_parse(value, &c->dpddelay) != 0) {
-            oe_error_set(err, "dpddelay: \"%s\" is not a duration (e.g. 30s; 0: no liveness checks)", value);
-            return -1;
-        }
-        return 0;
-    }
-    if (!strcmp(key, "salifetime") || !strcmp(key, "ikelifetime")) {
-        uint32_t *v = key[0] == 's' ? &c->salifetime : &c->ikelifetime;
-        if (oe_duration_parse(value, v) != 0 || *v < 10) {
-            oe_error_set(err, "%s: \"%s\" is not a duration of 10s or more (e.g. 8h)", key, value);
-            return -1;
-        }
-        return 0;
-    }
-    if (!strcmp(key, "hold-lifetime")) {
-        if (oe_duration_parse(value, &c->hold_lifetime) != 0 || c->hold_lifetime == 0) {
-            oe_error_set(err, "hold-lifetime: \"%s\" is not a duration (e.g. 60s, 2m)", value);
-            return -1;
-        }
-        return 0;
-    }
-    oe_error_set(err, "unknown key \"%s\"", key);
-    return -1;
+    return k->parse(k, (char *)c + k->offset, value, err);
 }
 
-static int set_group_key(struct oe_group_config *g, const char *key, const char *v,
-                         struct oe_error *err)
+static int set_group_key(struct oe_group_config *g, const char *key, const char *v, struct oe_error *err)
 {
-    if (!strcmp(key, "failure-shunt")) {
-        if (!strcmp(v, "pass"))
-            g->failure_shunt = OE_SHUNT_PASS;
-        else if (!strcmp(v, "drop"))
-            g->failure_shunt = OE_SHUNT_DROP;
-        else
-            goto bad;
-        return 0;
+    const struct config_key *k = find_key(group_keys, OE_ARRAY_SIZE(group_keys), key);
+    if (k == NULL) {
+        oe_error_set(err, "unknown group key \"%s\" (failure-shunt, shunt-lifetime, auth, dnssec)", key);
+        return -1;
     }
-    if (!strcmp(key, "shunt-lifetime")) {
-        if (oe_duration_parse(v, &g->shunt_lifetime) != 0 || g->shunt_lifetime == 0)
-            goto bad;
-        return 0;
-    }
-    if (!strcmp(key, "auth")) {
-        if (!strcmp(v, "rsasig"))
-            g->auth = OE_AUTH_RSASIG;
-        else if (!strcmp(v, "null"))
-            g->auth = OE_AUTH_NULL;
-        else if (!strcmp(v, "rsasig-or-null"))
-            g->auth = OE_AUTH_RSASIG_OR_NULL;
-        else
-            goto bad;
-        return 0;
-    }
-    if (!strcmp(key, "dnssec")) {
-        if (!strcmp(v, "secure"))
-            g->dnssec = OE_DNSSEC_SECURE;
-        else if (!strcmp(v, "insecure-ok"))
-            g->dnssec = OE_DNSSEC_INSECURE_OK;
-        else
-            goto bad;
-        return 0;
-    }
-    oe_error_set(err, "unknown group key \"%s\" (failure-shunt, shunt-lifetime, auth, dnssec)", key);
-    return -1;
-bad:
-    oe_error_set(err, "%s: bad value \"%s\"", key, v);
-    return -1;
+    return k->parse(k, (char *)g + k->offset, v, err);
+}
+
+size_t oe_config_key_count(bool group)
+{
+    return group ? OE_ARRAY_SIZE(group_keys) : OE_ARRAY_SIZE(global_keys);
+}
+
+const char *oe_config_key_name(bool group, size_t i)
+{
+    return group ? group_keys[i].name : global_keys[i].name;
 }
 
 static char *trim(char *s)

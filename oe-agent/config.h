@@ -18,6 +18,7 @@ struct oe_group_config {
 };
 
 #define OE_MAX_RESOLVERS 4
+#define OE_MAX_LIST 4 /* entries of a list setting (ciphers, dh-groups) */
 
 struct oe_config {
     char policies[PATH_MAX];
@@ -35,7 +36,7 @@ struct oe_config {
     uint32_t salifetime, ikelifetime; /* Child SA and IKE SA lifetimes (rekeyed before) */
     uint32_t dpddelay;                /* liveness check of a quiet peer; 0: none */
     int ciphers[2];                   /* IKE ENCR IDs (enum ike_cipher) in offer order; 0 ends */
-    int dh_groups[4];                 /* IKE DH groups in offer order, the first one's KE sent; 0 ends */
+    int dh_groups[OE_MAX_LIST];               /* IKE DH groups in offer order, the first one's KE sent; 0 ends */
     struct oe_prefix subnets[8];      /* a gateway's: the hosts behind it it answers and initiates for */
     size_t nsubnets;
     bool nofork;
@@ -54,6 +55,10 @@ int oe_config_set(struct oe_config *c, const char *key, const char *value, struc
 int oe_config_resolvers(struct oe_config *c, const char *resolv_conf, struct oe_error *err);
 int oe_config_parse_text(struct oe_config *c, const char *text, size_t len, const char *fname,
                          struct oe_error *err);
+
+/* The keys oe.conf knows, for checks that oe.conf(5) documents each: global or [group] ones. */
+size_t oe_config_key_count(bool group);
+const char *oe_config_key_name(bool group, size_t i);
 
 const char *oe_shunt_name(enum oe_shunt s);
 const char *oe_auth_name(enum oe_auth a);

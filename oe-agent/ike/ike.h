@@ -83,9 +83,10 @@ enum ike_action_kind {
     IKE_ACT_DELETE,     /* child (SPIs and endpoints set) */
     IKE_ACT_UP,         /* IKE SA and Child SA established */
     IKE_ACT_DOWN,       /* the IKE SA is gone; text says why */
-    IKE_ACT_NEED_KEY,   /* responder: call ike_peer_key(serial) with id's key; child.remote_host is the
-                           host the peer asks a tunnel for (TSi): not its own address when it is a
-                           gateway, which then needs ike_peer_client_ok() first */
+    IKE_ACT_NEED_KEY,   /* responder: call ike_peer_key(serial); child.remote_host is the one host the
+                           peer asks a tunnel for (TSi; behind a NAT, its outer address): not its own
+                           address (remote) when it claims to be that host's gateway; child.local_host
+                           is ours or one behind us */
     IKE_ACT_REKEYED,    /* the Child SA was rekeyed: child has the new SPIs (installed too) */
     IKE_ACT_LOG,
 };
@@ -123,8 +124,11 @@ void ike_receive(struct ike_core *core, const struct ike_endpoint *local,
                  uint64_t now_ms, struct ike_actions *out);
 void ike_timer(struct ike_core *core, unsigned serial, uint64_t now_ms, struct ike_actions *out);
 /*
- * The answer to IKE_ACT_NEED_KEY: the peer's key (NULL: none), and whether
- * NULL authentication (RFC 7619) is acceptable from this peer.
+ * The answer to IKE_ACT_NEED_KEY: the key that may speak for the hosts it
+ * named (NULL: none; the caller has checked that DNS binds this key to that
+ * host and to the peer's identity), and whether NULL authentication (RFC
+ * 7619) is acceptable from this peer. A key answered is the tunnel's
+ * authorization: the core installs exactly those hosts once AUTH verifies.
  */
 void ike_peer_key(struct ike_core *core, unsigned serial, const struct dnskeys_pubkey *key,
                   bool allow_null, struct ike_actions *out);
@@ -133,8 +137,6 @@ void ike_peer_key(struct ike_core *core, unsigned serial, const struct dnskeys_p
  * starts a rekey (CREATE_CHILD_SA), hard takes the IKE SA down.
  */
 void ike_child_expired(struct ike_core *core, uint32_t spi, bool hard, uint64_t now_ms, struct ike_actions *out);
-/* Before ike_peer_key: the peer, a gateway, may speak for the host it named in TSi. */
-void ike_peer_client_ok(struct ike_core *core, unsigned serial);
 /* Tear an IKE SA down with a Delete (INFORMATIONAL). */
 void ike_delete(struct ike_core *core, unsigned serial, uint64_t now_ms, struct ike_actions *out);
 size_t ike_sa_count(const struct ike_core *core);

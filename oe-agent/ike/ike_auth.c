@@ -159,7 +159,7 @@ static bool ts_covers(const struct ike_ts *ts, size_t n, const struct oe_addr *a
     unsigned __int128 v = oe_addr_u128(a);
     for (size_t i = 0; i < n; i++)
         if (ts[i].start.family == a->family && oe_addr_u128(&ts[i].start) <= v && v <= oe_addr_u128(&ts[i].end) &&
-            ts[i].sport == 0 && ts[i].eport == 65535)
+            ts[i].proto == 0 && ts[i].sport == 0 && ts[i].eport == 65535)
             return true;
     return false;
 }
@@ -167,7 +167,8 @@ static bool ts_covers(const struct ike_ts *ts, size_t n, const struct oe_addr *a
 /* A traffic selector that is one host (any protocol and port): its address. */
 static bool single_host(const struct ike_ts *ts, struct oe_addr *a)
 {
-    if (ts->start.family == 0 || !oe_addr_eq(&ts->start, &ts->end) || ts->sport != 0 || ts->eport != 65535)
+    if (ts->start.family == 0 || !oe_addr_eq(&ts->start, &ts->end) || ts->proto != 0 || ts->sport != 0 ||
+        ts->eport != 65535)
         return false;
     *a = ts->start;
     return true;
@@ -360,33 +361,51 @@ static bool established(struct ike_core *core, struct ike_sa *sa, const struct i
     return true;
 }
 
-void ike_send_auth(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out)
+/* RFC 7296 2.4: INITIAL_CONTACT only in the first IKE SA with a peer: the peer drops all others on it. */
+static bool first_with_peer(const struct ike_core *core, const struct ike_sa *sa)
+{
+    for (const struct ike_sa *o = core->sas; o; o = o->next)
+        if (o != sa && !o->retired && o->state == SA_ESTABLISHED && oe_addr_eq(&o->remote.addr, &sa->remote.addr))
+            return false;
+    return true;
+}
+
+int ike_build_auth_request(struct ike_core *core, struct ike_sa *sa, const struct ike_ts *tsi, size_t ntsi,
+                           const struct ike_ts *tsr, size_t ntsr, struct wbuf *msg, struct oe_error *err)
 {
     struct ike_builder inner = {0};
+    if (add_id_auth(core, sa, &inner, sa->auth, err) != 0) {
+        wbuf_free(&inner.b);
+        return -1;
+    }
+    struct ike_proposal p[2];
+    size_t np = ike_esp_offer(&core->cfg, sa->child_spi_in, 0, p);
+    ikeb_sa(&inner, p, np);
+    ikeb_ts(&inner, IKE_PL_TSI, tsi, ntsi);
+    ikeb_ts(&inner, IKE_PL_TSR, tsr, ntsr);
+    if (first_with_peer(core, sa))
+        ikeb_notify(&inner, 0, NULL, 0, IKE_N_INITIAL_CONTACT, NULL, 0);
+    int rc = ike_encrypt(sa, IKE_AUTH, sa->next_msgid++, false, &inner, msg);
+    wbuf_wipe(&inner.b);
+    if (rc != 0)
+        oe_error_set(err, "cannot encrypt IKE_AUTH");
+    return rc;
+}
+
+void ike_send_auth(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out)
+{
     struct oe_error err;
     while (sa->child_spi_in < 0x100)
         ike_random((uint8_t *)&sa->child_spi_in, 4);
-    if (add_id_auth(core, sa, &inner, sa->auth, &err) != 0) {
-        wbuf_free(&inner.b);
+    struct ike_ts tsi, tsr;
+    ike_host_ts(&sa->local_host, &tsi);
+    ike_host_ts(&sa->remote_host, &tsr);
+    struct wbuf msg = {0};
+    if (ike_build_auth_request(core, sa, &tsi, 1, &tsr, 1, &msg, &err) != 0) {
+        wbuf_free(&msg);
         ike_sa_fail(core, sa, out, err.msg);
         return;
     }
-    struct ike_proposal p[2];
-    struct ike_ts tsi, tsr;
-    size_t np = ike_esp_offer(&core->cfg, sa->child_spi_in, 0, p);
-    ike_host_ts(&sa->local_host, &tsi);
-    ike_host_ts(&sa->remote_host, &tsr);
-    ikeb_sa(&inner, p, np);
-    ikeb_ts(&inner, IKE_PL_TSI, &tsi, 1);
-    ikeb_ts(&inner, IKE_PL_TSR, &tsr, 1);
-    ikeb_notify(&inner, 0, NULL, 0, IKE_N_INITIAL_CONTACT, NULL, 0);
-    struct wbuf msg = {0};
-    if (ike_encrypt(sa, IKE_AUTH, sa->next_msgid++, false, &inner, &msg) != 0) {
-        wbuf_free(&inner.b);
-        ike_sa_fail(core, sa, out, "cannot encrypt IKE_AUTH");
-        return;
-    }
-    wbuf_wipe(&inner.b);
     sa->state = SA_AUTH_SENT;
     ike_send(out, sa, &msg, true);
     ike_log(out, sa, "sent IKE_AUTH request (%s, Child SA proposals AES_GCM_16 and AES_CBC-HMAC_SHA2)",
@@ -417,20 +436,121 @@ static void respond_error(struct ike_sa *sa, uint16_t notify, struct ike_actions
     wbuf_free(&inner.b);
 }
 
+/* The same authenticated identity: ID payload, method and, signed, the same key. */
+static bool same_identity(const struct ike_sa *a, const struct ike_sa *b)
+{
+    if (!a->peer_id_kept || !b->peer_id_kept || a->auth != b->auth || a->peer_id_type != b->peer_id_type ||
+        a->peer_id_len != b->peer_id_len || memcmp(a->peer_id, b->peer_id, a->peer_id_len) != 0)
+        return false;
+    if (a->auth == IKE_AUTHBY_NULL) /* no identity: only the same host and NAT mapping */
+        return oe_addr_eq(&a->remote.addr, &b->remote.addr) && a->remote.port == b->remote.port;
+    return a->peer_key.len == b->peer_key.len && a->peer_key.len &&
+           memcmp(a->peer_key.rfc3110, b->peer_key.rfc3110, a->peer_key.len) == 0;
+}
+
+/* Keep who authenticated: INITIAL_CONTACT is matched on it. */
+static void keep_identity(struct ike_sa *sa, const struct ike_id *id, const struct dnskeys_pubkey *key)
+{
+    sa->peer_id_type = id->type;
+    sa->peer_id_kept = id->data.len <= sizeof(sa->peer_id);
+    sa->peer_id_len = sa->peer_id_kept ? id->data.len : 0;
+    if (sa->peer_id_len)
+        memcpy(sa->peer_id, id->data.p, sa->peer_id_len);
+    if (key == &sa->peer_key)
+        return; /* the initiator has it from DNS already */
+    dnskeys_key_free(&sa->peer_key);
+    if (key && sa->auth == IKE_AUTHBY_RSASIG)
+        (void)dnskeys_key_copy(key, &sa->peer_key); /* without it nothing matches: fails safe */
+}
+
 /*
  * RFC 7296 2.4: INITIAL_CONTACT says the peer has no other IKE SA with us:
- * it restarted. Drop what we still hold with it (without a Delete: it would
- * not know the SPIs), before the new Child SA takes the same selectors.
+ * it restarted. Drop what we still hold with that same identity (without a
+ * Delete: it would not know the SPIs), before the new Child SA takes the
+ * same selectors. Another identity at the same address (a host behind the
+ * same NAT) keeps its SAs.
  */
 static void forget_previous(struct ike_core *core, const struct ike_sa *sa, struct ike_actions *out)
 {
     for (struct ike_sa *old = core->sas, *next; old; old = next) {
         next = old->next;
-        if (old == sa || old->state != SA_ESTABLISHED || !oe_addr_eq(&old->remote.addr, &sa->remote.addr))
+        if (old == sa || old->state != SA_ESTABLISHED || !same_identity(old, sa))
             continue;
         ike_log(out, old, "peer restarted (INITIAL_CONTACT in #%u): dropping this IKE SA", sa->serial);
         ike_sa_fail(core, old, out, "peer restarted (INITIAL_CONTACT)");
     }
+}
+
+/* Every selector is that one host (any protocol and port). */
+static bool all_host(const struct ike_ts *ts, size_t n, const struct oe_addr *host)
+{
+    struct oe_addr a;
+    for (size_t i = 0; i < n; i++)
+        if (!single_host(&ts[i], &a) || !oe_addr_eq(&a, host))
+            return false;
+    return n > 0;
+}
+
+static bool ours_to_answer(const struct ike_core *core, const struct ike_sa *sa, const struct oe_addr *host)
+{
+    if (oe_addr_eq(host, &sa->local.addr))
+        return true;
+    for (size_t i = 0; i < core->cfg.nsubnets; i++)
+        if (oe_prefix_contains(&core->cfg.subnets[i], host))
+            return true;
+    return false;
+}
+
+/*
+ * The responder's rule, first part: the one host on each side the Child SA
+ * would carry, decided before any DNS work. Behind a NAT the peer has only
+ * the address we see (a NAT detection notify is the peer's word, not a
+ * proof); otherwise TSi names one host, in every entry, and one that is not
+ * the peer itself is a client it claims to be the gateway of, which its key
+ * must then vouch for. A NULL-authenticated peer speaks only for itself.
+ * Returns NULL, or why the selectors are refused.
+ */
+static const char *asked_hosts(const struct ike_core *core, struct ike_sa *sa, const struct ike_payloads *in,
+                               char *why, size_t len)
+{
+    char h[OE_ADDR_STRLEN], o[OE_ADDR_STRLEN];
+    struct oe_addr remote = sa->remote.addr, local = sa->local.addr, first;
+    if (sa->nat_remote) {
+        if (!ts_covers(in->tsi, in->ntsi, &remote)) {
+            snprintf(why, len, "the initiator is behind a NAT and asks for %s, not the address we see (%s); "
+                     "without an address pool that is all it can have",
+                     in->ntsi && single_host(&in->tsi[0], &first) ? oe_addr_str(&first, h) : "a range",
+                     oe_addr_str(&remote, o));
+            return why;
+        }
+    } else if (in->ntsi && single_host(&in->tsi[0], &first)) {
+        if (!all_host(in->tsi, in->ntsi, &first)) {
+            snprintf(why, len, "TSi names more than the one host %s", oe_addr_str(&first, h));
+            return why;
+        }
+        remote = first;
+    } else if (!ts_covers(in->tsi, in->ntsi, &remote)) {
+        snprintf(why, len, "TSi does not cover the initiator's address %s", oe_addr_str(&remote, o));
+        return why;
+    }
+    if (in->ntsr && single_host(&in->tsr[0], &first)) {
+        if (!all_host(in->tsr, in->ntsr, &first) || !ours_to_answer(core, sa, &first)) {
+            snprintf(why, len, "TSr asks for %s, which is not ours to answer for", oe_addr_str(&first, h));
+            return why;
+        }
+        local = first;
+    } else if (!ts_covers(in->tsr, in->ntsr, &local)) {
+        snprintf(why, len, "TSr does not cover our address %s", oe_addr_str(&local, o));
+        return why;
+    }
+    if (in->auth_method == IKE_AUTH_NULL && !oe_addr_eq(&remote, &sa->remote.addr)) {
+        snprintf(why, len, "a NULL-authenticated peer speaks only for its own address %s, not for %s",
+                 oe_addr_str(&sa->remote.addr, o), oe_addr_str(&remote, h));
+        return why;
+    }
+    sa->asked_remote = remote;
+    sa->asked_local = local;
+    return NULL;
 }
 
 void ike_handle_auth_request(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
@@ -451,15 +571,20 @@ void ike_handle_auth_request(struct ike_core *core, struct ike_sa *sa, const uin
         ike_sa_fail(core, sa, out, "malformed IKE_AUTH request");
         return;
     }
+    char why[300];
+    if (asked_hosts(core, sa, in, why, sizeof(why)) != NULL) {
+        ike_log(out, sa, "IKE_AUTH: TS_UNACCEPTABLE: %s", why);
+        respond_error(sa, IKE_N_TS_UNACCEPTABLE, out);
+        free(in);
+        ike_sa_fail(core, sa, out, why);
+        return;
+    }
     sa->state = SA_WAIT_KEY;
     struct ike_action *a = ike_act(out, IKE_ACT_NEED_KEY, sa);
     if (a) {
-        a->child.local_host = sa->local_host;
-        a->child.remote_host = sa->remote_host;
         /* the hosts the peer asks for: itself, or one it is the gateway of; us, or one behind us */
-        if (!sa->nat_remote)
-            single_host(&in->tsi[0], &a->child.remote_host);
-        single_host(&in->tsr[0], &a->child.local_host);
+        a->child.local_host = sa->asked_local;
+        a->child.remote_host = sa->asked_remote;
         a->id_type = in->idi.type;
         ike_describe_id(in->idi.type, in->idi.data, a->id, sizeof(a->id));
         snprintf(a->text, sizeof(a->text), "%s", in->auth_method == IKE_AUTH_NULL ? "null" : "rsasig");
@@ -487,28 +612,17 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
     sa->auth = in->auth_method == IKE_AUTH_NULL ? IKE_AUTHBY_NULL : IKE_AUTHBY_RSASIG;
     struct ike_esp_algs algs;
     const struct ike_proposal *esp = ike_choose_esp(&core->cfg, &in->sa, &algs);
-    struct oe_addr host;
-    if (in->ntsi >= 1 && single_host(&in->tsi[0], &host) && !oe_addr_eq(&host, &sa->remote_host) &&
-        (sa->nat_remote || sa->client_ok)) {
-        /* behind its NAT the peer is a private address, or it is the gateway of the
-         * host it names (its DNS record says so): the tunnel is for that host */
-        sa->remote_host = host;
-    }
-    if (in->ntsr >= 1 && single_host(&in->tsr[0], &host) && !oe_addr_eq(&host, &sa->local_host)) {
-        /* a host behind us, if we are its gateway */
-        for (size_t i = 0; i < core->cfg.nsubnets; i++)
-            if (oe_prefix_contains(&core->cfg.subnets[i], &host))
-                sa->local_host = host;
-    }
-    if (esp == NULL || !ts_covers(in->tsi, in->ntsi, &sa->remote_host) ||
-        !ts_covers(in->tsr, in->ntsr, &sa->local_host)) {
-        uint16_t n = esp ? IKE_N_TS_UNACCEPTABLE : IKE_N_NO_PROPOSAL_CHOSEN;
-        ike_log(out, sa, "IKE_AUTH: %s", ike_notify_name(n));
-        respond_error(sa, n, out);
+    if (esp == NULL) {
+        ike_log(out, sa, "IKE_AUTH: NO_PROPOSAL_CHOSEN");
+        respond_error(sa, IKE_N_NO_PROPOSAL_CHOSEN, out);
         free(in);
-        ike_sa_fail(core, sa, out, ike_notify_name(n));
+        ike_sa_fail(core, sa, out, "NO_PROPOSAL_CHOSEN");
         return;
     }
+    /* the key that verified AUTH was given for the hosts NEED_KEY named: they are the tunnel's */
+    sa->remote_host = sa->asked_remote;
+    sa->local_host = sa->asked_local;
+    keep_identity(sa, &in->idi, key);
     if (sa->auth == IKE_AUTHBY_RSASIG && core->cfg.hostkey == NULL) {
         respond_error(sa, IKE_N_AUTHENTICATION_FAILED, out);
         free(in);
@@ -597,6 +711,7 @@ void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const ui
         return;
     }
     sa->child_spi_out = ike_spi_of(esp);
+    keep_identity(sa, &in->idr, &sa->peer_key);
     struct ike_id peer = in->idr;
     (void)established(core, sa, &algs, &peer, out);
     wbuf_wipe(&plain);

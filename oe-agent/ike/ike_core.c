@@ -808,13 +808,6 @@ void ike_peer_key(struct ike_core *core, unsigned serial, const struct dnskeys_p
     ike_continue_auth_request(core, sa, key, allow_null, out);
 }
 
-void ike_peer_client_ok(struct ike_core *core, unsigned serial)
-{
-    struct ike_sa *sa = find_sa(core, serial);
-    if (sa && sa->state == SA_WAIT_KEY)
-        sa->client_ok = true;
-}
-
 void ike_delete(struct ike_core *core, unsigned serial, uint64_t now_ms, struct ike_actions *out)
 {
     core->now = now_ms;

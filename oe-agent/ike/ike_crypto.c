@@ -113,6 +113,20 @@ fail:
 
 /* ---- Diffie-Hellman ---- */
 
+/*
+ * mpz_clear hands the limbs back to GMP's free as they are, and the secret
+ * stays in freed memory. Zero every allocated limb first (_mp_alloc: the
+ * manual's "Integer Internals"; mpz_size could be fewer after a shrink).
+ * GMP's scratch space in mpz_powm_sec is on the stack for these sizes.
+ */
+static void mpz_clear_secret(mpz_t z)
+{
+    mp_size_t alloc = z->_mp_alloc;
+    if (alloc > 0)
+        oe_wipe(mpz_limbs_modify(z, alloc), (size_t)alloc * sizeof(mp_limb_t));
+    mpz_clear(z);
+}
+
 struct ike_dh {
     int group;
     uint8_t pub[IKE_MAX_DH_LEN];
@@ -225,7 +239,8 @@ static int modp_shared(struct ike_dh *dh, const uint8_t *peer, size_t len, uint8
         mpz_export(out + dh->publen - n, NULL, 1, 1, 0, 0, s);
         rc = 0;
     }
-    mpz_clears(p, y, s, NULL);
+    mpz_clears(p, y, NULL);
+    mpz_clear_secret(s); /* g^ir */
     return rc;
 }
 
@@ -275,7 +290,7 @@ void ike_dh_free(struct ike_dh *dh)
     if (dh == NULL)
         return;
     if (dh->group == IKE_DH_MODP2048)
-        mpz_clear(dh->x);
+        mpz_clear_secret(dh->x);
     if (dh->ec_priv)
         SECKEY_DestroyPrivateKey(dh->ec_priv);
     if (dh->ec_pub)

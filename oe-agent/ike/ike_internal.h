@@ -28,8 +28,16 @@ struct ike_sa {
     uint64_t spi_i, spi_r;
     struct ike_endpoint local, remote;
     struct oe_addr local_host, remote_host;
+    /* responder: the hosts the peer's traffic selectors ask for, until its key
+     * (which vouches for them) has verified its AUTH */
+    struct oe_addr asked_local, asked_remote;
     enum ike_authby auth;
     struct dnskeys_pubkey peer_key;
+    /* the peer's authenticated identity (ID payload type and data), for INITIAL_CONTACT */
+    uint8_t peer_id_type;
+    uint8_t peer_id[IKE_MAX_ID_LEN];
+    size_t peer_id_len;
+    bool peer_id_kept;        /* false: none yet, or longer than IKE_MAX_ID_LEN (matches nothing) */
     bool nat_local, nat_remote;  /* a NAT in front of us / of the peer (RFC 7296 2.23) */
     struct ike_endpoint rx_local, rx_remote; /* where the message being handled came, and when */
     uint64_t rx_at;
@@ -72,7 +80,6 @@ struct ike_sa {
     uint64_t init_sent_at, auth_req_at; /* responder: our IKE_SA_INIT answer left, IKE_AUTH came */
     bool retired;             /* an IKE SA's old self after a rekey: it only carries the Delete */
     bool child_rekey_wanted;  /* the Child SA's soft lifetime came while an exchange was in flight */
-    bool client_ok;           /* responder: the peer, a gateway, may ask for a tunnel to its client */
 
     /* the Child SA */
     uint32_t child_spi_in, child_spi_out;
@@ -190,6 +197,9 @@ void ike_handle_sa_init_response(struct ike_core *core, struct ike_sa *sa, const
 
 /* ike_auth.c */
 void ike_send_auth(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out);
+/* Our IKE_AUTH request with these traffic selectors, encrypted (msgid: next_msgid++). */
+int ike_build_auth_request(struct ike_core *core, struct ike_sa *sa, const struct ike_ts *tsi, size_t ntsi,
+                           const struct ike_ts *tsr, size_t ntsr, struct wbuf *msg, struct oe_error *err);
 void ike_handle_auth_request(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
                              const struct ike_header *h, const struct ike_payloads *pl,
                              struct ike_actions *out);

@@ -75,6 +75,7 @@ struct ike_header {
 #define IKE_MAX_PROPOSALS 8
 #define IKE_MAX_NOTIFY 16
 #define IKE_MAX_TS 4
+#define IKE_MAX_ID_LEN 256 /* an identity kept for INITIAL_CONTACT (FQDNs are at most 255) */
 
 struct ike_transform {
     uint8_t type;

@@ -29,7 +29,8 @@ check "west -> east: the first ping is answered (held, not lost)" grep -q 'icmp_
 check "west -> east: all 8 pings answered" grep -q '8 received' $OUT/ping-east.txt
 check "west looked up east's key: secure" logged west '2.2.0.192.in-addr.arpa. secure: IPSECKEY record'
 check "west established the tunnel with east's DNS key" logged west '192.0.2.2: tunnel up (#1, we initiated'
-check "east looked up west's key by its ID and accepted it" logged east "initiator's key from 1.2.0.192.in-addr.arpa. (secure)"
+check "east took west's key from west's own record, which binds its ID" \
+  logged east "'192.0.2.1' (IKE from 192.0.2.1) may speak for 192.0.2.1: IPSECKEY record at 1.2.0.192.in-addr.arpa. (secure)"
 check "east's tunnel is up as responder" logged east '192.0.2.1: tunnel up (#1, we responded'
 check "pings went through ESP" bash -c "[ \$(ip -n west -s xfrm state | awk '/lifetime current/ {getline; sub(/\\(bytes\\),?/, \"\", \$1); s += \$1} END {print s + 0}') -gt 500 ]"
 ip netns exec east sh -c 'ncat -l 192.0.2.2 5001 > /tmp/east/recv' &
@@ -182,7 +183,8 @@ check "  west's pings to 203.0.113.3 answered through gw" bash -c "grep -q ' 5 r
 ip netns exec inner ping -c 5 -i 0.3 -W 5 192.0.2.2 > $OUT/ping-gw-inner.txt 2>&1
 check "gateway: inner -> east: gw initiates for its subnet, pings answered" grep -Eq ' [4-5] received' $OUT/ping-gw-inner.txt
 check "  gw negotiated from its own address for 203.0.113.2" logged gw '192.0.2.2: negotiating IKEv2 with 192.0.2.2 (RSA key from DNS) for 203.0.113.2 behind us'
-check "  east checked that inner's record names gw (and its key)" logged east '192.0.2.30 is the gateway of 203.0.113.2'
+check "  east checked that inner's record names gw (and its key)" \
+  logged east "'192.0.2.30' (IKE from 192.0.2.30) may speak for 203.0.113.2: IPSECKEY record at 2.113.0.203.in-addr.arpa."
 check "  east's tunnel is for inner, carried to gw" bash -c "ip -n east xfrm policy | grep -q 'src 192.0.2.2/32 dst 203.0.113.2/32' && ip -n east xfrm state | grep -q 'src 192.0.2.2 dst 192.0.2.30'"
 ip -n east xfrm policy > $OUT/xfrm-policy-gw-east.txt; ip -n gw xfrm policy > $OUT/xfrm-policy-gw.txt
 

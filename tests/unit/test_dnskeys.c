@@ -252,6 +252,47 @@ static size_t txt_rdata(uint8_t *out, const char *const *strings)
     return n;
 }
 
+/*
+ * Finding 12: keys with a public exponent under 65537 (FreeS/WAN's e = 3,
+ * "0sAQ...") are refused wherever they come from: RFC 3110 bytes, text,
+ * an IPSECKEY record. 65537 and larger odd exponents are taken.
+ */
+static void test_dnskey_e3_refused(void **state)
+{
+    (void)state;
+    uint8_t buf[2 + 256], rd[1200];
+    struct dnskeys_pubkey k;
+    struct dnskeys_record r;
+    struct oe_error err;
+    buf[0] = 1;
+    buf[1] = 3;
+    modulus(buf + 2, 256, 7);
+    expect_key_error(buf, sizeof(buf), "exponent 3 is below 65537");
+    char *text = dnskeys_key_to_text(&(struct dnskeys_pubkey){.rfc3110 = buf, .len = sizeof(buf)}, true);
+    assert_int_equal(strncmp(text, "0sAQ", 4), 0); /* 01 03: one octet of exponent, 3 */
+    assert_int_equal(dnskeys_key_from_text(text, DNSKEYS_MIN_BITS, &k, &err), -1);
+    assert_non_null(strstr(err.msg, "exponent 3 is below 65537"));
+    free(text);
+    /* from DNS: well-formed, so the record is kept but not usable, and says why */
+    size_t n = ipseckey_rdata(rd, 10, 0, 2, "", 0, &(struct dnskeys_pubkey){.rfc3110 = buf, .len = sizeof(buf)});
+    assert_int_equal(dnskeys_record_parse(DNSKEYS_IPSECKEY, rd, n, DNSKEYS_MIN_BITS, &r, &err), 0);
+    assert_false(r.usable);
+    assert_non_null(strstr(r.why, "exponent 3 is below 65537"));
+    dnskeys_record_free(&r);
+    /* the edges: 65535 refused, 65537 and 65539 taken */
+    uint8_t e3[4 + 256];
+    memcpy(e3, "\x02\xff\xff", 3);
+    modulus(e3 + 3, 256, 8);
+    expect_key_error(e3, 3 + 256, "exponent 65535 is below 65537");
+    modulus(e3 + 4, 256, 8);
+    memcpy(e3, "\x03\x01\x00\x01", 4);
+    assert_int_equal(dnskeys_key_decode(e3, 4 + 256, DNSKEYS_MIN_BITS, &k, &err), 0);
+    dnskeys_key_free(&k);
+    memcpy(e3, "\x03\x01\x00\x03", 4);
+    assert_int_equal(dnskeys_key_decode(e3, 4 + 256, DNSKEYS_MIN_BITS, &k, &err), 0);
+    dnskeys_key_free(&k);
+}
+
 static void test_txt(void **state)
 {
     (void)state;
@@ -485,6 +526,7 @@ int main(void)
         cmocka_unit_test(test_key_long_exponent_form),
         cmocka_unit_test(test_key_errors),
         cmocka_unit_test(test_ipseckey),
+        cmocka_unit_test(test_dnskey_e3_refused),
         cmocka_unit_test(test_txt),
         cmocka_unit_test(test_key_record),
         cmocka_unit_test(test_zone_round_trips),

@@ -21,7 +21,7 @@ struct side {
     struct ike_actions acts;
     struct dnskeys_hostkey *hk;
     struct dnskeys_pubkey peer_key; /* what its NEED_KEY answers */
-    bool allow_null, answer_keys, client_ok;
+    bool allow_null, answer_keys;
     struct oe_addr asked_for;       /* NEED_KEY: the host the peer wants a tunnel to */
     int ups, downs, installs, deletes, policy_deletes, sends, timers, need_keys;
     int in_only;                    /* INSTALLs of an inbound SA alone (a rekey's responder) */
@@ -45,6 +45,7 @@ struct net {
     int keepalives;   /* NAT keepalives A or B sent */
     int lost_collisions, won_collisions; /* Child SA rekey collisions, as logged */
     int drop_next;    /* drop this many datagrams */
+    bool drop_auth;   /* drop A's IKE_AUTH requests: the test sends its own */
     int corrupt_next; /* flip a byte in this many */
 };
 
@@ -182,6 +183,8 @@ static void run(struct net *n, struct side *s)
                 break;
             }
             s->sends++;
+            if (n->drop_auth && to == 1 && a->len > 19 && a->msg[18] == IKE_AUTH && !(a->msg[19] & 0x20))
+                break;
             if (n->drop_next > 0) {
                 n->drop_next--;
                 break;
@@ -233,10 +236,6 @@ static void pump(struct net *n)
                 need_b = n->b.acts.v[i].serial;
         ike_actions_clear(&n->a.acts);
         ike_actions_clear(&n->b.acts);
-        if (need_a && n->a.client_ok)
-            ike_peer_client_ok(n->a.core, need_a);
-        if (need_b && n->b.client_ok)
-            ike_peer_client_ok(n->b.core, need_b);
         if (need_a)
             ike_peer_key(n->a.core, need_a, n->a.answer_keys ? &n->a.peer_key : NULL, n->a.allow_null, &n->a.acts);
         if (need_b)
@@ -456,7 +455,12 @@ static void test_nat_traversal(void **state)
     n->nat = true;
     oe_addr_parse("198.51.100.1", &n->a.ep.addr);
     n->b.allow_null = true;
-    initiate(n, IKE_AUTHBY_NULL);
+    /* A asks for the address B sees (what a lease will give it): B has nothing else to offer */
+    struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .remote_host = n->b.ep.addr,
+                               .auth = IKE_AUTHBY_NULL};
+    oe_addr_parse("203.0.113.9", &req.local_host);
+    n->a.serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
+    pump(n);
     assert_int_equal(n->a.ups, 1);
     assert_int_equal(n->b.ups, 1);
     struct ike_sa *a = n->a.core->sas, *b = n->b.core->sas;
@@ -469,9 +473,9 @@ static void test_nat_traversal(void **state)
     assert_int_equal(n->a.child.encap_local, IKE_NATT_PORT);
     assert_int_equal(n->a.child.encap_remote, IKE_NATT_PORT);
     assert_int_equal(n->b.child.encap_remote, IKE_NATT_PORT + 30000);
-    /* B's tunnel is for A's own address behind the NAT, carried to the NAT's */
+    /* B's tunnel is for the NAT's address, never for one A merely names */
     char s1[OE_ADDR_STRLEN], s2[OE_ADDR_STRLEN];
-    assert_string_equal(oe_addr_str(&n->b.child.remote_host, s1), "198.51.100.1");
+    assert_string_equal(oe_addr_str(&n->b.child.remote_host, s1), "203.0.113.9");
     assert_string_equal(oe_addr_str(&n->b.child.remote, s2), "203.0.113.9");
     /* only the side behind the NAT sends keepalives, and again when its timer fires */
     int before = n->keepalives;
@@ -701,20 +705,21 @@ static void test_gateway_responds_for_subnet(void **state)
     assert_non_null(strstr(n->a.last_down, "TS_UNACCEPTABLE"));
 }
 
-/* B, a gateway, starts a tunnel for a host behind it: A takes it only when told B speaks for that host. */
+/* B, a gateway, starts a tunnel for a host behind it: A takes it only when a key vouches for that host. */
 static void test_gateway_initiates_for_client(void **state)
 {
     struct net *n = *state;
     struct ike_initiate req = {.local = n->b.ep, .remote = n->a.ep, .remote_host = n->a.ep.addr,
                                .auth = IKE_AUTHBY_RSASIG, .peer_key = n->b.peer_key};
     oe_addr_parse("203.0.113.2", &req.local_host);
+    n->a.answer_keys = false; /* DNS does not let B speak for 203.0.113.2 */
     ike_initiate(n->b.core, &req, 0, &n->b.acts);
     pump(n);
     char s1[OE_ADDR_STRLEN];
     assert_string_equal(oe_addr_str(&n->a.asked_for, s1), "203.0.113.2");
-    assert_int_equal(n->a.ups, 0); /* not vouched for: TS_UNACCEPTABLE */
-    assert_non_null(strstr(n->b.last_down, "TS_UNACCEPTABLE"));
-    n->a.client_ok = true;
+    assert_int_equal(n->a.ups, 0);
+    assert_int_equal(n->a.installs, 0);
+    n->a.answer_keys = true;
     ike_initiate(n->b.core, &req, 0, &n->b.acts);
     pump(n);
     assert_int_equal(n->a.ups, 1);
@@ -1184,6 +1189,145 @@ static void test_garbage_is_dropped(void **state)
     assert_int_equal(ike_sa_count(n->b.core), 0);
 }
 
+/* ---- a hostile initiator (issue 9): A's IKE_AUTH carries the selectors a test gives ---- */
+
+static void ts_host(const char *addr, struct ike_ts *t)
+{
+    struct oe_addr a;
+    assert_int_equal(oe_addr_parse(addr, &a), 0);
+    ike_host_ts(&a, t);
+}
+
+/* IKE_SA_INIT as usual, then A's IKE_AUTH with these TSi (TSr: B) instead of its own. */
+static void hostile_auth(struct net *n, enum ike_authby auth, const struct ike_ts *tsi, size_t ntsi)
+{
+    n->drop_auth = true;
+    initiate(n, auth);
+    n->drop_auth = false;
+    struct ike_sa *sa = n->a.core->sas;
+    assert_non_null(sa);
+    assert_int_equal(sa->state, SA_AUTH_SENT);
+    struct ike_ts tsr;
+    ike_host_ts(&n->b.ep.addr, &tsr);
+    struct wbuf m = {0};
+    struct oe_error err;
+    sa->next_msgid = 1;
+    assert_int_equal(ike_build_auth_request(n->a.core, sa, tsi, ntsi, &tsr, 1, &m, &err), 0);
+    n->pkt[n->n] = m.p;
+    n->len[n->n] = m.len;
+    n->from_ep[n->n] = sa->local;
+    n->to_ep[n->n] = sa->remote;
+    n->to[n->n++] = 1;
+    pump(n);
+}
+
+/* Finding 1: a peer behind a NAT (or one that says so) names another host in TSi. */
+static void test_fake_nat_hijack(void **state)
+{
+    struct net *n = *state;
+    n->nat = true;
+    n->b.allow_null = true;
+    struct ike_ts victim;
+    ts_host("198.51.100.77", &victim);
+    hostile_auth(n, IKE_AUTHBY_NULL, &victim, 1);
+    assert_true(n->b.core->sas == NULL || !n->b.core->sas->nat_local);
+    assert_int_equal(n->b.installs, 0);
+    assert_int_equal(n->b.ups, 0);
+    assert_int_equal(n->b.need_keys, 0); /* refused before any DNS work */
+    assert_non_null(strstr(n->a.last_down, "TS_UNACCEPTABLE"));
+}
+
+/* Finding 3: TSi[0] is another host, TSi[1] the peer itself: one host or nothing. */
+static void test_tsi_first_picks_group(void **state)
+{
+    struct net *n = *state;
+    n->b.allow_null = true;
+    struct ike_ts tsi[2];
+    ts_host("198.51.100.77", &tsi[0]);
+    ike_host_ts(&n->a.ep.addr, &tsi[1]);
+    hostile_auth(n, IKE_AUTHBY_RSASIG, tsi, 2);
+    assert_int_equal(n->b.installs, 0);
+    assert_int_equal(n->b.need_keys, 0);
+    assert_non_null(strstr(n->a.last_down, "TS_UNACCEPTABLE"));
+}
+
+/* Finding 3: whatever host the core asks the key for is the host the tunnel is for. */
+static void test_tsi_host_asked_is_host_installed(void **state)
+{
+    struct net *n = *state;
+    struct ike_ts tsi[2];
+    ts_host("198.51.100.77", &tsi[0]);
+    ts_host("198.51.100.77", &tsi[1]);
+    hostile_auth(n, IKE_AUTHBY_RSASIG, tsi, 2); /* the harness's DNS vouches for anything */
+    char s1[OE_ADDR_STRLEN], s2[OE_ADDR_STRLEN];
+    assert_int_equal(n->b.need_keys, 1);
+    assert_string_equal(oe_addr_str(&n->b.asked_for, s1), "198.51.100.77");
+    assert_int_equal(n->b.installs, 1);
+    assert_string_equal(oe_addr_str(&n->b.child.remote_host, s2), "198.51.100.77");
+}
+
+/* A NULL-authenticated peer has no key to vouch for a client: it speaks for itself only. */
+static void test_null_peer_claims_client(void **state)
+{
+    struct net *n = *state;
+    n->b.allow_null = true;
+    struct ike_ts victim;
+    ts_host("198.51.100.77", &victim);
+    hostile_auth(n, IKE_AUTHBY_NULL, &victim, 1);
+    assert_int_equal(n->b.installs, 0);
+    assert_int_equal(n->b.need_keys, 0);
+    assert_non_null(strstr(n->a.last_down, "TS_UNACCEPTABLE"));
+}
+
+/* A Child SA for one protocol is not a host-wide tunnel: refused, not widened. */
+static void test_tsi_protocol_not_widened(void **state)
+{
+    struct net *n = *state;
+    n->b.allow_null = true;
+    struct ike_ts tcp;
+    ike_host_ts(&n->a.ep.addr, &tcp);
+    tcp.proto = 6;
+    hostile_auth(n, IKE_AUTHBY_NULL, &tcp, 1);
+    assert_int_equal(n->b.installs, 0);
+}
+
+/* Finding 2 (core part): INITIAL_CONTACT drops the SAs of that identity only. */
+static void test_initial_contact_same_identity_only(void **state)
+{
+    struct net *n = *state;
+    initiate(n, IKE_AUTHBY_RSASIG);
+    expect_tunnel(n);
+    /* from the same address, another identity (NULL) says INITIAL_CONTACT */
+    n->b.allow_null = true;
+    ike_core_free(n->a.core);
+    struct ike_config cfg;
+    struct oe_error err;
+    ike_config_defaults(&cfg);
+    cfg.hostkey = n->a.hk;
+    n->a.core = ike_core_new(&cfg, &err);
+    n->a.ups = n->b.ups = n->a.installs = n->b.installs = 0;
+    initiate(n, IKE_AUTHBY_NULL);
+    assert_int_equal(n->b.ups, 1);
+    assert_int_equal(n->b.downs, 0); /* the RSA-authenticated SA stays */
+    assert_int_equal(ike_sa_count(n->b.core), 2);
+}
+
+/* A second IKE SA with the same peer (a host behind it) says no INITIAL_CONTACT: the first stays. */
+static void test_second_sa_keeps_first(void **state)
+{
+    struct net *n = *state;
+    initiate(n, IKE_AUTHBY_RSASIG);
+    expect_tunnel(n);
+    struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
+                               .auth = IKE_AUTHBY_RSASIG, .peer_key = n->a.peer_key};
+    oe_addr_parse("203.0.113.2", &req.remote_host);
+    ike_initiate(n->a.core, &req, 0, &n->a.acts);
+    pump(n);
+    assert_int_equal(n->b.ups, 2);
+    assert_int_equal(n->b.downs, 0);
+    assert_int_equal(ike_sa_count(n->b.core), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1219,6 +1363,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_own_rekey_installs_waiting_outbound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peer_rekeys_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_is_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fake_nat_hijack, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tsi_first_picks_group, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tsi_host_asked_is_host_installed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_null_peer_claims_client, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tsi_protocol_not_widened, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_initial_contact_same_identity_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_sa_keeps_first, setup_gateway, teardown),
     };
     return cmocka_run_group_tests_name("ike_core", tests, group_setup, group_teardown);
 }

@@ -10,6 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <gmp.h>
+#include <pk11pub.h>
+
 #include "oe-agent/ike/ike_crypto.h"
 
 static void hex(const char *h, uint8_t *out, size_t *len)
@@ -129,6 +132,85 @@ static void test_dh(void **state)
     assert_null(ike_dh_new(5, &err));
 }
 
+/*
+ * GMP frees limbs as they are: a recorder installed as GMP's memory
+ * functions looks at each block as it is freed.
+ */
+struct gmp_recorder {
+    bool on;
+    const uint8_t *secret; /* a block starting with these octets is the secret */
+    size_t slen;
+    size_t freed, unwiped, secret_unwiped;
+};
+static struct gmp_recorder rec;
+
+static void *rec_alloc(size_t n)
+{
+    return malloc(n);
+}
+
+static void *rec_realloc(void *p, size_t old, size_t n)
+{
+    (void)old;
+    return realloc(p, n);
+}
+
+static void rec_free(void *p, size_t n)
+{
+    if (rec.on) {
+        bool zero = true;
+        for (size_t i = 0; i < n; i++)
+            zero &= ((const uint8_t *)p)[i] == 0;
+        rec.freed++;
+        rec.unwiped += !zero;
+        rec.secret_unwiped += rec.secret && n >= rec.slen && memcmp(p, rec.secret, rec.slen) == 0;
+    }
+    free(p);
+}
+
+/* Finding 11: the MODP exponent x and g^ir are zeroed before GMP frees them. */
+static void test_modp_secret_wiped(void **state)
+{
+    (void)state;
+    void *(*old_alloc)(size_t), *(*old_realloc)(void *, size_t, size_t);
+    void (*old_free)(void *, size_t);
+    mp_get_memory_functions(&old_alloc, &old_realloc, &old_free);
+    mp_set_memory_functions(rec_alloc, rec_realloc, rec_free);
+    struct oe_error err;
+    struct ike_dh *a = ike_dh_new(IKE_DH_MODP2048, &err), *b = ike_dh_new(IKE_DH_MODP2048, &err);
+    assert_non_null(a);
+    assert_non_null(b);
+    size_t la, lb;
+    const uint8_t *pa = ike_dh_public(a, &la), *pb = ike_dh_public(b, &lb);
+    uint8_t sa[256], sb[256];
+    assert_int_equal(ike_dh_shared(b, pa, la, sb, &err), 0);
+    /* g^ir as GMP holds it in memory: its limbs, least significant first */
+    mpz_t g;
+    mpz_init(g);
+    mpz_import(g, sizeof(sb), 1, 1, 0, 0, sb);
+    size_t glen = mpz_size(g) * sizeof(mp_limb_t);
+    uint8_t *limbs = malloc(glen);
+    memcpy(limbs, mpz_limbs_read(g), glen);
+    mpz_clear(g);
+    rec = (struct gmp_recorder){.on = true, .secret = limbs, .slen = glen};
+    assert_int_equal(ike_dh_shared(a, pb, lb, sa, &err), 0);
+    rec.on = false;
+    assert_memory_equal(sa, sb, sizeof(sa));
+    size_t shared_unwiped = rec.secret_unwiped;
+    /* all ike_dh_free releases to GMP is the exponent x */
+    rec = (struct gmp_recorder){.on = true};
+    ike_dh_free(a);
+    rec.on = false;
+    size_t x_freed = rec.freed, x_unwiped = rec.unwiped;
+    ike_dh_free(b);
+    free(limbs);
+    mp_set_memory_functions(old_alloc, old_realloc, old_free);
+    if (shared_unwiped || x_unwiped)
+        fail_msg("MODP secrets freed unwiped: g^ir %zu time(s), exponent %zu of %zu block(s)", shared_unwiped,
+                 x_unwiped, x_freed);
+    assert_true(x_freed >= 1); /* the exponent's limbs did go through GMP's free */
+}
+
 static void test_gcm(void **state)
 {
     (void)state;
@@ -182,11 +264,213 @@ static void test_signatures(void **state)
     unlink(path);
 }
 
+/* ---- e=3 signature forgeries (finding 12) ---- */
+
+#define E3_BYTES 256 /* a 2048-bit modulus */
+
+/* RFC 8017 9.2 note 1: DigestInfo for SHA-256, then the 32-octet hash */
+static const uint8_t digestinfo_sha256[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+                                            0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
+/* RFC 7427 A.1: sha256WithRSAEncryption */
+static const uint8_t algid_pkcs1_sha256[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+                                             0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00};
+
+struct e3_key {
+    mpz_t n, d;
+    struct dnskeys_pubkey pub;
+    uint8_t rfc3110[2 + E3_BYTES];
+};
+
+/* A prime of 1024 bits, top two bits set (so p*q has 2048), p = 2 mod 3 (so 3 is invertible). */
+static void e3_prime(mpz_t p, gmp_randstate_t rs)
+{
+    do {
+        mpz_urandomb(p, rs, 8 * E3_BYTES / 2);
+        mpz_setbit(p, 8 * E3_BYTES / 2 - 1);
+        mpz_setbit(p, 8 * E3_BYTES / 2 - 2);
+        mpz_nextprime(p, p);
+    } while (mpz_fdiv_ui(p, 3) != 2 || mpz_sizeinbase(p, 2) != 8 * E3_BYTES / 2);
+}
+
+/*
+ * An RSA key with e = 3, made here with GMP from a fixed seed. The
+ * dnskeys_pubkey is filled by hand: dnskeys refuses such keys from DNS,
+ * and this proves the verification itself does not depend on that.
+ */
+static void e3_key_make(struct e3_key *k)
+{
+    gmp_randstate_t rs;
+    gmp_randinit_default(rs);
+    gmp_randseed_ui(rs, 3110);
+    mpz_t p, q, l;
+    mpz_inits(p, q, l, k->n, k->d, NULL);
+    e3_prime(p, rs);
+    do
+        e3_prime(q, rs);
+    while (mpz_cmp(p, q) == 0);
+    mpz_mul(k->n, p, q);
+    assert_int_equal(mpz_sizeinbase(k->n, 2), 8 * E3_BYTES);
+    mpz_sub_ui(p, p, 1);
+    mpz_sub_ui(q, q, 1);
+    mpz_lcm(l, p, q);
+    mpz_set_ui(p, 3);
+    assert_true(mpz_invert(k->d, p, l));
+    k->rfc3110[0] = 1;
+    k->rfc3110[1] = 3;
+    mpz_export(k->rfc3110 + 2, NULL, 1, 1, 0, 0, k->n);
+    k->pub = (struct dnskeys_pubkey){.rfc3110 = k->rfc3110, .len = sizeof(k->rfc3110), .bits = 8 * E3_BYTES};
+    mpz_clears(p, q, l, NULL);
+    gmp_randclear(rs);
+}
+
+static void e3_key_free(struct e3_key *k)
+{
+    mpz_clears(k->n, k->d, NULL);
+}
+
+static void be_bytes(const mpz_t z, uint8_t out[E3_BYTES])
+{
+    size_t n = mpz_sizeinbase(z, 256);
+    assert_true(n <= E3_BYTES);
+    memset(out, 0, E3_BYTES);
+    mpz_export(out + E3_BYTES - n, NULL, 1, 1, 0, 0, z);
+}
+
+/* ike_verify_digsig on signature s presented as PKCS#1 v1.5 with SHA-256 */
+static int e3_verify(const struct e3_key *k, const uint8_t *msg, size_t mlen, const mpz_t s, struct oe_error *err)
+{
+    uint8_t auth[1 + sizeof(algid_pkcs1_sha256) + E3_BYTES];
+    auth[0] = sizeof(algid_pkcs1_sha256);
+    memcpy(auth + 1, algid_pkcs1_sha256, sizeof(algid_pkcs1_sha256));
+    be_bytes(s, auth + 1 + sizeof(algid_pkcs1_sha256));
+    return ike_verify_digsig(&k->pub, msg, mlen, auth, sizeof(auth), err);
+}
+
+/* s^3 (no reduction: a forgery is below n) as the octets a verifier sees */
+static void e3_cube(const struct e3_key *k, const mpz_t s, uint8_t em[E3_BYTES])
+{
+    mpz_t c;
+    mpz_init(c);
+    mpz_powm_ui(c, s, 3, k->n);
+    be_bytes(c, em);
+    mpz_clear(c);
+}
+
+/* 00 01 FF..FF 00 DigestInfo H, RFC 8017 9.2, ending at em + len */
+static void emsa_pkcs1(uint8_t *em, size_t len, const uint8_t h[32])
+{
+    size_t t = sizeof(digestinfo_sha256) + 32;
+    em[0] = 0;
+    em[1] = 1;
+    memset(em + 2, 0xff, len - t - 3);
+    em[len - t - 1] = 0;
+    memcpy(em + len - t, digestinfo_sha256, sizeof(digestinfo_sha256));
+    memcpy(em + len - 32, h, 32);
+}
+
+/* Bleichenbacher 2006: 00 01 FF*8 00 DigestInfo H GARBAGE, s = the cube root rounded up. */
+static void forge_garbage_after(const uint8_t h[32], mpz_t s, size_t *prefix)
+{
+    uint8_t em[E3_BYTES] = {0};
+    *prefix = 2 + 8 + 1 + sizeof(digestinfo_sha256) + 32;
+    emsa_pkcs1(em, *prefix, h);
+    mpz_t t;
+    mpz_init(t);
+    mpz_import(t, sizeof(em), 1, 1, 0, 0, em);
+    if (!mpz_root(s, t, 3))
+        mpz_add_ui(s, s, 1);
+    mpz_clear(t);
+}
+
+/*
+ * The padding-not-checked class (libreswan CVE-2018-15836): the low octets
+ * 00 DigestInfo H are an exact cube modulo 2^416 (a cube root exists for
+ * odd values), the top is the cube root of 00 01 FF.., the padding between
+ * is whatever falls out.
+ */
+static void forge_garbage_padding(const uint8_t h[32], mpz_t s, size_t *suffix)
+{
+    uint8_t em[E3_BYTES];
+    *suffix = 1 + sizeof(digestinfo_sha256) + 32;
+    emsa_pkcs1(em, sizeof(em), h);
+    size_t kbits = 8 * *suffix;
+    mpz_t low, top, m, inv, three;
+    mpz_inits(low, top, m, inv, three, NULL);
+    mpz_import(low, *suffix, 1, 1, 0, 0, em + E3_BYTES - *suffix);
+    assert_true(mpz_odd_p(low));
+    /* x -> x^3 is a bijection on the odd residues mod 2^k: its inverse is x^(3^-1 mod 2^(k-1)) */
+    mpz_set_ui(three, 3);
+    mpz_ui_pow_ui(m, 2, kbits - 1);
+    assert_true(mpz_invert(inv, three, m));
+    mpz_mul_2exp(m, m, 1);
+    mpz_powm(low, low, inv, m);
+    mpz_import(top, sizeof(em), 1, 1, 0, 0, em);
+    mpz_root(top, top, 3);
+    mpz_fdiv_q_2exp(top, top, kbits);
+    mpz_mul_2exp(top, top, kbits);
+    mpz_add(s, top, low);
+    mpz_clears(low, top, m, inv, three, NULL);
+}
+
+/*
+ * Finding 12: forged PKCS#1 v1.5 signatures for an e = 3 key, which a
+ * verifier that parses the block loosely would take, are refused; a real
+ * signature with the same key verifies, so the refusal is the forgery's.
+ */
+static void test_rsa_e3_forgery_refused(void **state)
+{
+    (void)state;
+    struct e3_key k;
+    struct oe_error err;
+    e3_key_make(&k);
+    /* a message whose hash is odd, which the second forgery needs */
+    char msg[32];
+    uint8_t h[32], em[E3_BYTES];
+    unsigned i = 0;
+    do {
+        snprintf(msg, sizeof(msg), "IKE_AUTH octets %u", i++);
+        assert_int_equal(PK11_HashBuf(SEC_OID_SHA256, h, (const unsigned char *)msg, (PRInt32)strlen(msg)),
+                         SECSuccess);
+    } while ((h[31] & 1) == 0);
+    mpz_t s;
+    mpz_init(s);
+
+    /* the control: s = EM^d mod n */
+    emsa_pkcs1(em, sizeof(em), h);
+    mpz_import(s, sizeof(em), 1, 1, 0, 0, em);
+    mpz_powm(s, s, k.d, k.n);
+    assert_int_equal(e3_verify(&k, (const uint8_t *)msg, strlen(msg), s, &err), 0);
+
+    /* 2006: the hash right after the DigestInfo, garbage to the end */
+    size_t prefix;
+    forge_garbage_after(h, s, &prefix);
+    e3_cube(&k, s, em);
+    uint8_t want[E3_BYTES];
+    emsa_pkcs1(want, prefix, h);
+    assert_memory_equal(em, want, prefix);                    /* a real forgery for a loose parser */
+    assert_int_equal(e3_verify(&k, (const uint8_t *)msg, strlen(msg), s, &err), -1);
+    assert_non_null(strstr(err.msg, "does not verify"));
+
+    /* padding not checked: 00 01, anything, 00 DigestInfo H at the end */
+    size_t suffix;
+    forge_garbage_padding(h, s, &suffix);
+    e3_cube(&k, s, em);
+    emsa_pkcs1(want, sizeof(want), h);
+    assert_memory_equal(em, want, 2);
+    assert_memory_equal(em + E3_BYTES - suffix, want + E3_BYTES - suffix, suffix);
+    assert_memory_not_equal(em, want, E3_BYTES);              /* the padding is not all FF */
+    assert_int_equal(e3_verify(&k, (const uint8_t *)msg, strlen(msg), s, &err), -1);
+    assert_non_null(strstr(err.msg, "does not verify"));
+
+    mpz_clear(s);
+    e3_key_free(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hmac_kat), cmocka_unit_test(test_cbc_hmac_kat), cmocka_unit_test(test_prf_plus), cmocka_unit_test(test_dh),
-        cmocka_unit_test(test_gcm),      cmocka_unit_test(test_signatures),
+        cmocka_unit_test(test_modp_secret_wiped), cmocka_unit_test(test_gcm),      cmocka_unit_test(test_signatures), cmocka_unit_test(test_rsa_e3_forgery_refused),
     };
     return cmocka_run_group_tests_name("ike_crypto", tests, setup, NULL);
 }
