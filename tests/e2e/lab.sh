@@ -5,11 +5,13 @@
 #   bogus 192.0.2.4 (its record is tampered after signing)
 #   gw 192.0.2.30, the gateway of inner 203.0.113.2 (whose record names gw)
 #   insec 198.51.100.5 on the same LAN: its key is in an unsigned zone (insecure)
+#   spoof 192.0.2.40: strongSwan as victim V (V's key in V's reverse record) or as
+#     attacker M holding V's address (M's key in M's own signed zone m.example)
 BIN=$top/build/bin
 . "$top/tests/lab/warm-esp.sh"
 L=/tmp/lab; mkdir -p $L
 
-hosts="west:192.0.2.1 east:192.0.2.2 plain:192.0.2.3 bogus:192.0.2.4 lsoe:192.0.2.5 lsnull:192.0.2.6 lsnull2:192.0.2.7 gw:192.0.2.30 insec:198.51.100.5"
+hosts="west:192.0.2.1 east:192.0.2.2 plain:192.0.2.3 bogus:192.0.2.4 lsoe:192.0.2.5 lsnull:192.0.2.6 lsnull2:192.0.2.7 gw:192.0.2.30 insec:198.51.100.5 spoof:192.0.2.40"
 for h in $hosts; do ip netns add ${h%%:*}; done
 
 # keys and the reverse zone, written the way an operator would
@@ -25,6 +27,16 @@ for h in west:1 east:2 bogus:4 gw:30; do
   "$BIN/ipsec" showhostkey --key-file /tmp/$n/hostkey.pem --ipseckey --host 2001:db8::${h#*:} \
     | sed "s/\.$V6ZONE\.//" >> $L/$V6ZONE.zone
 done
+# V (192.0.2.40) publishes its key in its reverse record; M publishes its own key in
+# its own signed forward zone (tests/e2e/hijack.sh)
+for n in victim mallory; do
+  mkdir -p /tmp/$n; "$BIN/ipsec" newhostkey --bits 2048 --output /tmp/$n/hostkey.pem >/dev/null
+done
+"$BIN/ipsec" showhostkey --key-file /tmp/victim/hostkey.pem --ipseckey --host 192.0.2.40 \
+  | sed 's/^40\.2\.0\.192\.in-addr\.arpa\./40/' >> $L/2.0.192.in-addr.arpa.zone
+cp "$top/zones/m.example.zone" $L/m.example.zone
+"$BIN/ipsec" showhostkey --key-file /tmp/mallory/hostkey.pem --ipseckey --host 192.0.2.40 \
+  | sed 's/^40\.2\.0\.192\.in-addr\.arpa\./m.example./' >> $L/m.example.zone
 # libreswan's OE host publishes its key too (its own showhostkey)
 . "$top/tests/lab/libreswan.sh"
 if ls_available; then
@@ -56,7 +68,7 @@ echo "100.51.198.in-addr.arpa" > $L/unsigned
 echo "2.0.192.in-addr.arpa 4.2.0.192.in-addr.arpa." > $L/tamper
 LAB_LAN="$(for h in $hosts; do printf '%s/24 ' $h; done)" \
   bash "$top/tests/lab/dnslab.sh" up $L - $L/2.0.192.in-addr.arpa.zone $L/$V6ZONE.zone $L/113.0.203.in-addr.arpa.zone \
-    $L/100.51.198.in-addr.arpa.zone $L/example.net.zone
+    $L/100.51.198.in-addr.arpa.zone $L/example.net.zone $L/m.example.zone
 ip netns add inner
 ip link add gwin netns gw type veth peer name in0 netns inner
 ip -n gw addr add 203.0.113.1/24 dev gwin; ip -n inner addr add 203.0.113.2/24 dev in0

@@ -201,6 +201,9 @@ check "  east's first ping is answered through the tunnel" grep -q 'icmp_seq=1 '
 check "  clear-or-private answers IKE: insec responded" logged insec '192.0.2.2: tunnel up (#1, we responded'
 check "  through ESP to insec" bash -c "ip -n east xfrm state | grep -q 'src 192.0.2.2 dst 198.51.100.5'"
 
+# --- a real IKEv2 peer with its own key and FQDN speaks for a private peer's address -------
+. "$top/tests/e2e/hijack.sh"
+
 for n in west east bogus gw insec; do cat /tmp/$n/agent-before-simultaneous.log /tmp/$n/agent.log > "$OUT/agent-$n.log" 2>/dev/null; done
 cp $L/unbound.log "$OUT/" 2>/dev/null
 lab_down
