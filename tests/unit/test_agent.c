@@ -352,6 +352,36 @@ static void test_port_rule_shunt_keeps_its_ports(void **state)
     assert_int_equal(packet_port(f, "192.0.2.1", "203.0.113.10", 6, 80), KERNEL_TRAP);
 }
 
+/*
+ * Issue 9 finding 5: a reload that moves a shunted peer into private must
+ * take its pass shunt away at once, not after the shunt's 15 minutes.
+ */
+static void test_reload_keeps_pass_shunt(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    assert_int_equal(packet(f, "192.0.2.1", "198.51.100.7", 1), KERNEL_TRAP);
+    assert_int_equal(packet(f, "192.0.2.1", "203.0.113.9", 1), KERNEL_TRAP);
+    events(f);
+    assert_int_equal(packet(f, "192.0.2.1", "198.51.100.7", 1), KERNEL_PASS);
+    assert_int_equal(packet(f, "192.0.2.1", "203.0.113.9", 1), KERNEL_DROP);
+    write_group(f, "private-or-clear", "2001:db8:1::/48\n");
+    write_group(f, "private", "203.0.113.0/24\n198.51.100.0/24\n");
+    assert_int_equal(agent_reload(f->a, &err), 0);
+    assert_true(logged(f, "198.51.100.7: pass shunt removed on reload: its group is now private"));
+    assert_int_equal(packet(f, "192.0.2.1", "198.51.100.7", 1), KERNEL_TRAP);
+    /* a shunt whose line did not change stays */
+    assert_int_equal(packet(f, "192.0.2.1", "203.0.113.9", 1), KERNEL_DROP);
+    events(f);
+    assert_true(logged(f, "\"private#198.51.100.0/24\"[3] 198.51.100.7: ACQUIRE"));
+    assert_int_equal(packet(f, "192.0.2.1", "198.51.100.7", 1), KERNEL_DROP);
+    /* and a peer whose host is no longer covered at all loses its shunt too */
+    write_group(f, "private", "203.0.113.0/24\n");
+    assert_int_equal(agent_reload(f->a, &err), 0);
+    assert_true(logged(f, "198.51.100.7: drop shunt removed on reload: no group covers it now"));
+    assert_int_equal(packet(f, "192.0.2.1", "198.51.100.7", 1), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -367,6 +397,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kernel_failure_is_logged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_port_rule_overridden_by_host_shunt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_port_rule_shunt_keeps_its_ports, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_keeps_pass_shunt, setup, teardown),
     };
     return cmocka_run_group_tests_name("agent", tests, NULL, NULL);
 }
