@@ -8,18 +8,29 @@
  * Priority layout inside the band (lower wins): the exempt policies, then
  * by the remote prefix length (longest first), then protocol given, then
  * ports given, then per-peer before group policies of the same selector.
+ * A per-peer policy with a rank is placed by its line's selector, not its
+ * own: that is the same order policy_lookup() uses, so the kernel picks
+ * the per-peer policy only for traffic its own line governs.
  */
 #define PRIO_EXEMPT_SLOTS 16u
+
+static uint32_t prio_value(unsigned len, bool proto, unsigned nports, enum kernel_origin origin)
+{
+    return ((128u - len) << 4) | (proto ? 0u : 8u) | ((2u - nports) << 1) |
+           (origin == KERNEL_ORIGIN_GROUP ? 1u : 0u);
+}
 
 uint32_t kernel_priority(const struct kernel_policy *p)
 {
     if (p->origin == KERNEL_ORIGIN_EXEMPT)
         return KERNEL_PRIO_BASE;
     const struct oe_prefix *remote = p->dir == KERNEL_DIR_OUT ? &p->dst : &p->src;
-    unsigned len = remote->len + (remote->addr.family == AF_INET6 ? 0u : 96u);
-    unsigned nports = (p->sport != 0) + (p->dport != 0);
-    uint32_t v = ((128u - len) << 4) | (p->proto ? 0u : 8u) | ((2u - nports) << 1) |
-                 (p->origin == KERNEL_ORIGIN_GROUP ? 1u : 0u);
+    unsigned v4 = remote->addr.family == AF_INET6 ? 0u : 96u;
+    uint32_t v;
+    if (p->origin == KERNEL_ORIGIN_PEER && p->rank.set)
+        v = prio_value(p->rank.prefix_len + v4, p->rank.proto, p->rank.nports, p->origin);
+    else
+        v = prio_value(remote->len + v4, p->proto != 0, (p->sport != 0) + (p->dport != 0), p->origin);
     return KERNEL_PRIO_BASE + PRIO_EXEMPT_SLOTS + v;
 }
 

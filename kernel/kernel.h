@@ -8,8 +8,10 @@
  *
  * Everything the agent installs sits in its own priority band, so a restart
  * finds exactly what a previous run left (kernel_list) and nothing else.
- * Within the band a more specific selector gets a lower (stronger) priority,
- * so a per-peer /32 shunt beats the /N trap it came from.
+ * Within the band a more specific selector gets a lower (stronger) priority.
+ * A per-peer hold or shunt is ranked by the group line it came from (its
+ * rank), just above that line: it beats the /N trap it came from and nothing
+ * more specific than that line.
  *
  * Memory: struct kernel is opened and closed by the caller; kernel_list
  * returns an array the caller frees with free(). Nothing here prints.
@@ -36,6 +38,18 @@ enum kernel_origin {
     KERNEL_ORIGIN_GROUP,  /* a line of a policy group */
 };
 
+/*
+ * Where a per-peer policy ranks: the selector of the group line it was made
+ * under (the remote prefix length in its own family, whether a protocol and
+ * how many ports that line names). Unset: by the policy's own selector.
+ */
+struct kernel_rank {
+    bool set;
+    uint8_t prefix_len;
+    bool proto;
+    uint8_t nports;
+};
+
 struct kernel_policy {
     struct oe_prefix src, dst;
     uint8_t proto;          /* 0 = any */
@@ -46,6 +60,12 @@ struct kernel_policy {
     uint32_t lifetime;      /* seconds until the kernel drops it; 0 = forever */
     int64_t expires_at;     /* from kernel_list: wall-clock expiry, 0 = never */
     uint32_t priority;      /* from kernel_list; kernel_install computes it */
+    /*
+     * KERNEL_ORIGIN_PEER: a hold or shunt sits just above the line that made
+     * it, not at its own /32, so a more specific line covering part of the
+     * host (a port-scoped private or block) keeps its action for its ports.
+     */
+    struct kernel_rank rank;
     /* KERNEL_TUNNEL: the SA's outer addresses and the reqid that ties it to them */
     struct oe_addr tmpl_src, tmpl_dst;
     uint32_t reqid;

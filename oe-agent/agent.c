@@ -322,6 +322,121 @@ int agent_start(struct agent *a, struct oe_error *err)
     return agent_oe_start(a, err);
 }
 
+/* Could a tunnel that exists serve a peer under group g (its auth and dnssec demands)? */
+static const char *tunnel_unfit(const struct agent *a, const struct oe_peer *p, enum policy_group g)
+{
+    const struct oe_group_config *gc = &a->cfg->groups[g];
+    bool null_auth = strcmp(p->auth, "null") == 0;
+    if (g != POLICY_CLEAR_OR_PRIVATE && g != POLICY_PRIVATE_OR_CLEAR && g != POLICY_PRIVATE)
+        return "the group does not encrypt";
+    if (null_auth && gc->auth == OE_AUTH_RSASIG)
+        return "NULL-authenticated and the group needs auth = rsasig";
+    if (!null_auth && gc->auth == OE_AUTH_NULL)
+        return NULL; /* stronger than asked */
+    if (!null_auth && gc->dnssec == OE_DNSSEC_SECURE && strcmp(p->dnssec, "secure") != 0)
+        return "its key was not DNSSEC secure and the group needs dnssec = secure";
+    return NULL;
+}
+
+/*
+ * Why a peer's hold, shunt or tunnel no longer fits the policy now loaded
+ * (written to why), or false when it still does. A peer fits when the line
+ * governing its traffic is the one it was made under; a tunnel also when the
+ * new group would accept it as it is.
+ */
+static bool peer_stale(struct agent *a, struct oe_peer *p, char *why, size_t len)
+{
+    const struct policy_selector *sel = &p->rule;
+    const struct policy_rule *r = policy_lookup(a->set, &p->remote, sel->proto, sel->lport, sel->rport);
+    if (r == NULL) {
+        snprintf(why, len, "no group covers it now");
+        return true;
+    }
+    bool same_line = r->group == p->group && oe_prefix_cmp(&r->sel.peer, &p->rule_prefix) == 0 &&
+                     (sel->peer.addr.family == 0 || (r->sel.proto == sel->proto && r->sel.lport == sel->lport &&
+                                                     r->sel.rport == sel->rport));
+    if (same_line)
+        return false;
+    if (p->state == PEER_TUNNEL) {
+        const char *unfit = tunnel_unfit(a, p, r->group);
+        if (unfit == NULL) {
+            /* still good enough: it now belongs to the new line */
+            p->group = r->group;
+            p->rule_prefix = r->sel.peer;
+            if (sel->peer.addr.family != 0)
+                p->rule = r->sel;
+            return false;
+        }
+        snprintf(why, len, "its group is now %s (%s:%u): %s", policy_group_name(r->group),
+                 policy_group_file(a->set, r->group), r->line, unfit);
+        return true;
+    }
+    if (r->group != p->group)
+        snprintf(why, len, "its group is now %s", policy_group_name(r->group));
+    else
+        snprintf(why, len, "the line it was made under changed (now %s:%u)",
+                 policy_group_file(a->set, r->group), r->line);
+    return true;
+}
+
+/* Take a stale peer out: its hold or shunt from the kernel, its tunnel by Delete. */
+static void peer_retire(struct agent *a, struct oe_peer *p, const char *why)
+{
+    char label[200];
+    struct oe_error err;
+    peer_label(p, label, sizeof(label));
+    oe_log("%s: %s removed on reload: %s", label, peer_state_name(p->state), why);
+    if (p->state == PEER_TUNNEL) {
+        /* on_down takes the peer out of the table and says "tunnel down" */
+        if (a->ike && p->ike_serial) {
+            ike_delete(a->ike, p->ike_serial, ike_io_now(), ike_io_actions(a->io));
+            ike_io_apply(a->io, ike_io_actions(a->io));
+        }
+        return;
+    }
+    struct kernel_policy kp;
+    enum kernel_action action = p->state == PEER_HOLD        ? KERNEL_HOLD
+                                : p->state == PEER_SHUNT_DROP ? KERNEL_DROP
+                                                              : KERNEL_PASS;
+    agent_peer_policy(p, action, 0, &kp);
+    if (kernel_remove(a->k, &kp, &err) != 0)
+        oe_log("%s: cannot remove its %s: %s", label, peer_state_name(p->state), err.msg);
+    if (p->state == PEER_HOLD && a->ike && p->ike_serial)
+        ike_delete(a->ike, p->ike_serial, ike_io_now(), ike_io_actions(a->io));
+    if (p->state != PEER_HOLD)
+        agent_updown(a, p, "down-shunt");
+    peer_remove(&a->peers, p);
+    if (a->io)
+        ike_io_apply(a->io, ike_io_actions(a->io));
+}
+
+/*
+ * Issue 9 finding 5: the group diff alone left every hold, shunt and tunnel
+ * made under the old lines in place, so a host moved into private kept its
+ * pass shunt (clear) for up to shunt-lifetime. Each peer is now checked
+ * against the new set; what no longer fits goes, and the trap is back.
+ */
+static unsigned revisit_peers(struct agent *a)
+{
+    unsigned retired = 0;
+    char why[300];
+    for (struct oe_peer *p = a->peers.head, *next; p; p = next) {
+        next = p->next;
+        if (!peer_stale(a, p, why, sizeof(why)))
+            continue;
+        unsigned instance = p->instance;
+        peer_retire(a, p, why);
+        retired++;
+        /* a tunnel's Delete runs hooks that may change the table: start over past it */
+        if (peer_by_instance(&a->peers, instance) != NULL)
+            continue;
+        next = a->peers.head;
+        while (next && next->instance >= instance)
+            next = next->next;
+    }
+    return retired;
+}
+
 int agent_reload(struct agent *a, struct oe_error *err)
 {
     struct policy_set *set;
@@ -329,10 +444,12 @@ int agent_reload(struct agent *a, struct oe_error *err)
     if (load_policies(a, &set, &want, err) != 0)
         return -1;
     struct apply_stats st = apply_diff(a, &a->compiled, &want);
-    oe_log("reloaded %zu policy lines from %s; kernel: %u added, %u removed, %u changed%s",
-           policy_rule_count(set), a->cfg->policies, st.added, st.removed, st.changed,
-           st.failed ? " (with failures, see above)" : "");
     adopt(a, set, want);
+    unsigned retired = revisit_peers(a);
+    oe_log("reloaded %zu policy lines from %s; kernel: %u added, %u removed, %u changed%s; "
+           "%u peers no longer fit and were removed",
+           policy_rule_count(set), a->cfg->policies, st.added, st.removed, st.changed,
+           st.failed ? " (with failures, see above)" : "", retired);
     return 0;
 }
 

@@ -13,8 +13,14 @@
 /* With negotiation turned off (ike = no) every peer gets its shunt at once. */
 static const char no_negotiation[] = "negotiation is off (ike = no)";
 
-static void peer_policy(const struct oe_peer *p, enum kernel_action action, uint32_t lifetime,
-                        struct kernel_policy *kp)
+/*
+ * A hold or shunt covers what the line that trapped it covers for this host
+ * (its protocol and ports) and ranks just above that line (kernel.h), so a
+ * more specific line — a port-scoped private or block — keeps its trap or
+ * drop for its ports (issue 9, finding 4).
+ */
+void agent_peer_policy(const struct oe_peer *p, enum kernel_action action, uint32_t lifetime,
+                       struct kernel_policy *kp)
 {
     memset(kp, 0, sizeof(*kp));
     oe_prefix_host(&p->local, &kp->src);
@@ -23,6 +29,15 @@ static void peer_policy(const struct oe_peer *p, enum kernel_action action, uint
     kp->action = action;
     kp->origin = KERNEL_ORIGIN_PEER;
     kp->lifetime = lifetime;
+    if (p->rule.peer.addr.family != 0) {
+        kp->proto = p->rule.proto;
+        kp->sport = p->rule.lport;
+        kp->dport = p->rule.rport;
+        kp->rank = (struct kernel_rank){.set = true,
+                                        .prefix_len = p->rule.peer.len,
+                                        .proto = p->rule.proto != 0,
+                                        .nports = (uint8_t)((p->rule.lport != 0) + (p->rule.rport != 0))};
+    }
 }
 
 /* Negotiation failed or is impossible: the group's failure shunt, for a while. */
@@ -34,7 +49,7 @@ void agent_failure_shunt(struct agent *a, struct oe_peer *p, const char *why)
     struct oe_error err;
     char label[200];
     peer_label(p, label, sizeof(label));
-    peer_policy(p, action, gc->shunt_lifetime, &kp);
+    agent_peer_policy(p, action, gc->shunt_lifetime, &kp);
     if (kernel_install(a->k, &kp, &err) != 0) {
         /* The hold stays until its own lifetime ends; say why. */
         oe_log("%s: cannot install failure shunt: %s", label, err.msg);
@@ -49,6 +64,29 @@ void agent_failure_shunt(struct agent *a, struct oe_peer *p, const char *why)
     agent_updown(a, p, "up-shunt");
 }
 
+static bool same_rule(const struct oe_peer *p, const struct policy_rule *r)
+{
+    return p->rule.peer.addr.family != 0 && oe_prefix_cmp(&p->rule.peer, &r->sel.peer) == 0 &&
+           p->rule.proto == r->sel.proto && p->rule.lport == r->sel.lport && p->rule.rport == r->sel.rport;
+}
+
+/*
+ * One peer per host pair: traffic of a more specific line (a port-scoped
+ * private) for a host that already has a hold, shunt or tunnel under a wider
+ * line stays trapped until that ends, rather than riding a shunt or tunnel
+ * its own line did not approve.
+ */
+static void log_waits(const struct agent *a, const struct oe_peer *had, const struct policy_rule *r,
+                      const struct kernel_event *ev)
+{
+    char label[200], pre[OE_ADDR_STRLEN], pr[8];
+    oe_log("%s: ACQUIRE for %s port %u (%s %s:%u, %s) waits: the host has a %s under another line; "
+           "that traffic stays trapped until it ends", peer_label(had, label, sizeof(label)),
+           oe_proto_name(ev->proto, pr), ev->dport, policy_group_name(r->group),
+           policy_group_file(a->set, r->group), r->line, oe_prefix_str(&r->sel.peer, pre),
+           peer_state_name(had->state));
+}
+
 static void on_acquire(struct agent *a, const struct kernel_event *ev)
 {
     char src[OE_ADDR_STRLEN], dst[OE_ADDR_STRLEN], pr[8], label[200];
@@ -60,8 +98,13 @@ static void on_acquire(struct agent *a, const struct kernel_event *ev)
                oe_proto_name(ev->proto, pr), dst);
         return;
     }
-    if (peer_find(&a->peers, &ev->src, &ev->dst) != NULL)
-        return; /* already held or shunted: a late duplicate ACQUIRE */
+    const struct oe_peer *had = peer_find(&a->peers, &ev->src, &ev->dst);
+    if (had != NULL) {
+        /* a late duplicate ACQUIRE, or another line's ports: those wait (fail closed) */
+        if (!same_rule(had, r))
+            log_waits(a, had, r, ev);
+        return;
+    }
     struct oe_peer *p = peer_add(&a->peers, &ev->src, &ev->dst);
     if (p == NULL) {
         oe_log("ACQUIRE %s -> %s dropped: peer table full (%d)", src, dst, PEER_TABLE_MAX);
@@ -69,6 +112,7 @@ static void on_acquire(struct agent *a, const struct kernel_event *ev)
     }
     p->group = r->group;
     p->rule_prefix = r->sel.peer;
+    p->rule = r->sel;
     p->state = PEER_HOLD;
     p->since = a->now();
     p->lifetime = a->cfg->hold_lifetime;
@@ -76,7 +120,7 @@ static void on_acquire(struct agent *a, const struct kernel_event *ev)
 
     struct kernel_policy hold;
     struct oe_error err;
-    peer_policy(p, KERNEL_HOLD, a->cfg->hold_lifetime, &hold);
+    agent_peer_policy(p, KERNEL_HOLD, a->cfg->hold_lifetime, &hold);
     if (kernel_install(a->k, &hold, &err) != 0)
         oe_log("%s: cannot install hold: %s", label, err.msg);
     else

@@ -40,6 +40,9 @@ static inline struct ike_pubkey agent_ike_key(const struct dnskeys_pubkey *k)
 
 /* agent_events.c */
 void agent_failure_shunt(struct agent *a, struct oe_peer *p, const char *why);
+/* A peer's hold or shunt as the kernel gets it (its line's ports and rank). */
+void agent_peer_policy(const struct oe_peer *p, enum kernel_action action, uint32_t lifetime,
+                       struct kernel_policy *kp);
 /* agent_oe.c */
 int agent_oe_start(struct agent *a, struct oe_error *err);
 void agent_oe_stop(struct agent *a);

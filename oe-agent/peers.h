@@ -12,6 +12,8 @@ struct oe_peer {
     struct oe_addr local, remote;
     enum policy_group group;
     struct oe_prefix rule_prefix; /* the group line that trapped it */
+    /* that line's whole selector (initiator); unset (family 0) for a responder's tunnel */
+    struct policy_selector rule;
     unsigned instance;
     enum peer_state state;
     time_t since;

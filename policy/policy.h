@@ -112,7 +112,9 @@ int policy_kernel_cmp(const struct policy_kernel *a, const struct policy_kernel 
 /*
  * Walk two compiled lists: remove() for what is only in old, add() for what
  * is only in new, replace() for the same selector with another action (a
- * group change that keeps the kernel action touches nothing). Returns the
+ * group change that keeps the kernel action touches nothing). Every add()
+ * and replace() comes before the first remove(), so no prefix is left
+ * uncovered in between. Returns the
  * number of callbacks made, or the first non-zero callback result negated.
  */
 struct policy_diff_ops {

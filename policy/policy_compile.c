@@ -57,8 +57,15 @@ void policy_compiled_free(struct policy_compiled *c)
     c->n = 0;
 }
 
-long policy_diff(const struct policy_compiled *old, const struct policy_compiled *new_,
-                 const struct policy_diff_ops *ops, void *arg)
+/*
+ * Two passes over the sorted lists: first what the new set adds or changes,
+ * then what it drops, so that a reload never leaves a window with a prefix
+ * covered by nothing (re-splitting a private /24 into two /25s installs the
+ * /25s before the /24 goes). Overlapping old and new policies meanwhile are
+ * harmless: the kernel ranks the more specific one first.
+ */
+static long diff_pass(const struct policy_compiled *old, const struct policy_compiled *new_,
+                      const struct policy_diff_ops *ops, void *arg, bool removing)
 {
     size_t i = 0, j = 0;
     long calls = 0;
@@ -66,12 +73,18 @@ long policy_diff(const struct policy_compiled *old, const struct policy_compiled
         int c = i == old->n ? 1 : j == new_->n ? -1 : policy_kernel_cmp(&old->v[i], &new_->v[j]);
         int rc = 0;
         if (c < 0) {
-            rc = ops->remove(&old->v[i++], arg);
+            const struct policy_kernel *gone = &old->v[i++];
+            if (!removing)
+                continue;
+            rc = ops->remove(gone, arg);
         } else if (c > 0) {
-            rc = ops->add(&new_->v[j++], arg);
+            const struct policy_kernel *added = &new_->v[j++];
+            if (removing)
+                continue;
+            rc = ops->add(added, arg);
         } else {
             const struct policy_kernel *a = &old->v[i++], *b = &new_->v[j++];
-            if (a->action == b->action)
+            if (removing || a->action == b->action)
                 continue;
             rc = ops->replace(a, b, arg);
         }
@@ -80,4 +93,14 @@ long policy_diff(const struct policy_compiled *old, const struct policy_compiled
         calls++;
     }
     return calls;
+}
+
+long policy_diff(const struct policy_compiled *old, const struct policy_compiled *new_,
+                 const struct policy_diff_ops *ops, void *arg)
+{
+    long added = diff_pass(old, new_, ops, arg, false);
+    if (added < 0)
+        return added;
+    long removed = diff_pass(old, new_, ops, arg, true);
+    return removed < 0 ? removed : added + removed;
 }

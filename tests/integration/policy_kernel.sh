@@ -228,9 +228,12 @@ sed -i 's|^198.51.100.0/24$|198.51.100.0/25|' "$P/private-or-clear"
 check "ipsec reload succeeds" ipsec reload
 sleep 0.3
 kill "$MON_PID"; MON_PID=
-check "reload touched only the edited line's policies (2 removed, 2 added)" \
-  bash -c "[ \$(grep -cE '^(Deleted |Updated |)src' $W/monitor.log) = 4 ] &&
-           [ \$(grep -c '198.51.100.0/2[45]' $W/monitor.log) = 4 ]"
+check "reload touched only the edited line's policies (2 added, 2 removed) and its peer's shunt" \
+  bash -c "[ \$(grep -cE '^(Deleted |Updated |)src' $W/monitor.log) = 5 ] &&
+           [ \$(grep -c '198.51.100.0/2[45]' $W/monitor.log) = 4 ] &&
+           grep -q '^Deleted src 192.0.2.1/32 dst 198.51.100.7/32' $W/monitor.log"
+check "reload says why that shunt went" \
+  logged "198.51.100.7: pass shunt removed on reload: the line it was made under changed"
 check "the new /25 trap is in the kernel" bash -c "ip -n $A xfrm policy | grep -q '^src 0.0.0.0/0 dst 198.51.100.0/25'"
 before=$(ip -o -n $A xfrm policy | grep -v "^src 192.0.2.1/32\|^src 2001:db8::1/128" | sort | md5sum)
 echo "198.51.100.0/24 frob" >> "$P/clear"
@@ -273,4 +276,55 @@ check "a bad config value stops the agent with file:line" \
   bash -c "out=\$(ip netns exec $A $BIN/oe-agent --config $W/bad.conf --nofork --control $W/x.ctl 2>&1); [ \$? = 2 ] && echo \"\$out\" | grep -q '$W/bad.conf:3: failure-shunt: \"sometimes\" is not pass or drop'"
 check "a missing --config file is an error" \
   bash -c "! ip netns exec $A $BIN/oe-agent --config $W/none.conf --nofork 2>&1 | grep -q ready"
+# --- issue 9 findings 4 and 5: port-scoped lines and per-peer shunts; reload ------
+# A failed tcp/80 attempt under private-or-clear 0/0 gives the host a pass shunt;
+# the port-scoped private (tcp/443) and block (tcp/23) lines must still win for
+# their ports, and a reload that makes the host private must take the shunt away.
+ip -n "$B" addr add 203.0.113.10/32 dev lo
+P2=$W/policies-ports; mkdir -p "$P2"
+printf '0.0.0.0/0\n' > "$P2/private-or-clear"
+printf '203.0.113.0/24 tcp 0 443\n' > "$P2/private"
+printf '203.0.113.0/24 tcp 0 23\n' > "$P2/block"
+sed -e "s|^policies = .*|policies = $P2|" -e 's|^shunt-lifetime = 4s|shunt-lifetime = 120s|' \
+  "$W/oe.conf" > "$W/ports.conf"
+rm -f "$CTL"
+ip netns exec "$A" "$BIN/oe-agent" --config "$W/ports.conf" --control "$CTL" --nofork \
+  --log "$W/agent-ports.log" &
+AGENT_PID=$!
+wait_for 5 test -S "$CTL"
+plog() { grep -q -- "$1" "$W/agent-ports.log"; }
+tcp_try() { ip netns exec "$A" timeout 2 bash -c "echo > /dev/tcp/203.0.113.10/$1" 2>/dev/null; }
+# the SYN reached the peer in clear: nothing listens there, so it answers with a reset
+tcp_clear() { ip netns exec "$A" timeout 2 bash -c "echo > /dev/tcp/203.0.113.10/$1" 2>&1 | grep -q 'Connection refused'; }
+# the priority of the first outbound policy whose "src" line matches $1
+prio_of() { ip -n "$A" xfrm policy | grep -A1 -- "$1" | sed -n 's/.*dir out.* priority \([0-9]*\).*/\1/p' | head -1; }
+tcp_try 80
+check "tcp/80 under private-or-clear 0/0 gets a pass shunt" \
+  wait_for 3 plog "203.0.113.10: negotiation is off (ike = no); installed failure shunt pass"
+check "the pass shunt is in the kernel" \
+  bash -c "ip -n $A xfrm policy | grep -q '^src 192.0.2.1/32 dst 203.0.113.10/32'"
+# prio_lt A B: the outbound policy matching A is stronger (lower priority) than B's
+prio_lt() { local a b; a=$(prio_of "$1"); b=$(prio_of "$2"); [ -n "$a" ] && [ -n "$b" ] && [ "$a" -lt "$b" ]; }
+SHUNT='^src 192.0.2.1/32 dst 203.0.113.10/32'
+check "the kernel ranks the private tcp/443 trap above the host's pass shunt" \
+  prio_lt '^src 0.0.0.0/0 dst 203.0.113.0/24 proto tcp dport 443' "$SHUNT"
+check "the kernel ranks the block tcp/23 drop above the host's pass shunt" \
+  prio_lt '^src 0.0.0.0/0 dst 203.0.113.0/24 proto tcp dport 23' "$SHUNT"
+tcp_try 443
+check "tcp/443 to the shunted host is trapped, not sent in clear" \
+  wait_for 3 plog "203.0.113.10: ACQUIRE for tcp port 443 (private"
+check_not "tcp/23 to the shunted host is dropped, not sent in clear" tcp_clear 23
+check "tcp/80 to the shunted host passes in clear (the peer's reset came back)" tcp_clear 80
+printf '203.0.113.0/24\n' > "$P2/private"
+printf '' > "$P2/block"
+check "ipsec reload moves the host into private" ipsec reload
+check "reload says why the pass shunt went" \
+  plog "203.0.113.10: pass shunt removed on reload: its group is now private"
+check "after reload the pass shunt is gone from the kernel" \
+  bash -c "! ip -n $A xfrm policy | grep -q '^src 192.0.2.1/32 dst 203.0.113.10/32'"
+check_not "after reload tcp/80 to the host is no longer sent in clear" tcp_clear 80
+check "the host's new shunt is private's drop" \
+  wait_for 3 bash -c "ip -n $A xfrm policy | grep -A1 '^src 192.0.2.1/32 dst 203.0.113.10/32' | grep -q 'action block'"
+kill -TERM "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=
+
 summary "policy-kernel"

@@ -89,6 +89,14 @@ static int packet(struct fixture *f, const char *src, const char *dst, uint8_t p
     return kernel_fake_packet(f->k, &s, &d, proto, 40000, 80);
 }
 
+static int packet_port(struct fixture *f, const char *src, const char *dst, uint8_t proto, uint16_t dport)
+{
+    struct oe_addr s, d;
+    assert_int_equal(oe_addr_parse(src, &s), 0);
+    assert_int_equal(oe_addr_parse(dst, &d), 0);
+    return kernel_fake_packet(f->k, &s, &d, proto, 40000, dport);
+}
+
 static void events(struct fixture *f)
 {
     struct oe_error err;
@@ -327,6 +335,80 @@ static void test_kernel_failure_is_logged(void **state)
     kernel_fake_set_failure(f->k, 0);
 }
 
+/*
+ * Issue 9 finding 4: a failed attempt on tcp/80 under a wide line used to
+ * install a host-wide /32 pass shunt that beat the port-scoped private and
+ * block lines of that host (the kernel ranks by prefix length first).
+ */
+static void test_port_rule_overridden_by_host_shunt(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    write_group(f, "private-or-clear", "0.0.0.0/0\n");
+    write_group(f, "private", "203.0.113.0/24 tcp 0 443\n");
+    write_group(f, "block", "203.0.113.0/24 tcp 0 23\n");
+    write_group(f, "clear", "");
+    assert_int_equal(agent_reload(f->a, &err), 0);
+    assert_int_equal(packet_port(f, "192.0.2.1", "203.0.113.10", 6, 23), KERNEL_DROP);
+    assert_int_equal(packet_port(f, "192.0.2.1", "203.0.113.10", 6, 80), KERNEL_TRAP);
+    events(f);
+    assert_true(logged(f, "installed failure shunt pass"));
+    assert_int_equal(packet_port(f, "192.0.2.1", "203.0.113.10", 6, 80), KERNEL_PASS);
+    /* the port-scoped lines keep their trap and drop for that host */
+    assert_int_equal(packet_port(f, "192.0.2.1", "203.0.113.10", 6, 443), KERNEL_TRAP);
+    assert_int_equal(packet_port(f, "192.0.2.1", "203.0.113.10", 6, 23), KERNEL_DROP);
+    assert_int_equal(packet_port(f, "192.0.2.1", "203.0.113.10", 17, 443), KERNEL_PASS);
+}
+
+/* A shunt made under a port-scoped line covers only that line's ports. */
+static void test_port_rule_shunt_keeps_its_ports(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    write_group(f, "private-or-clear", "0.0.0.0/0\n");
+    write_group(f, "private", "203.0.113.0/24 tcp 0 443\n");
+    write_group(f, "block", "203.0.113.0/24 tcp 0 23\n");
+    write_group(f, "clear", "");
+    assert_int_equal(agent_reload(f->a, &err), 0);
+    assert_int_equal(packet_port(f, "192.0.2.1", "203.0.113.10", 6, 443), KERNEL_TRAP);
+    events(f);
+    assert_true(logged(f, "\"private#203.0.113.0/24\"[1] 203.0.113.10: ACQUIRE"));
+    assert_true(logged(f, "installed failure shunt drop"));
+    assert_int_equal(packet_port(f, "192.0.2.1", "203.0.113.10", 6, 443), KERNEL_DROP);
+    /* tcp/80 is private-or-clear's, not the drop shunt's */
+    assert_int_equal(packet_port(f, "192.0.2.1", "203.0.113.10", 6, 80), KERNEL_TRAP);
+}
+
+/*
+ * Issue 9 finding 5: a reload that moves a shunted peer into private must
+ * take its pass shunt away at once, not after the shunt's 15 minutes.
+ */
+static void test_reload_keeps_pass_shunt(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    assert_int_equal(packet(f, "192.0.2.1", "198.51.100.7", 1), KERNEL_TRAP);
+    assert_int_equal(packet(f, "192.0.2.1", "203.0.113.9", 1), KERNEL_TRAP);
+    events(f);
+    assert_int_equal(packet(f, "192.0.2.1", "198.51.100.7", 1), KERNEL_PASS);
+    assert_int_equal(packet(f, "192.0.2.1", "203.0.113.9", 1), KERNEL_DROP);
+    write_group(f, "private-or-clear", "2001:db8:1::/48\n");
+    write_group(f, "private", "203.0.113.0/24\n198.51.100.0/24\n");
+    assert_int_equal(agent_reload(f->a, &err), 0);
+    assert_true(logged(f, "198.51.100.7: pass shunt removed on reload: its group is now private"));
+    assert_int_equal(packet(f, "192.0.2.1", "198.51.100.7", 1), KERNEL_TRAP);
+    /* a shunt whose line did not change stays */
+    assert_int_equal(packet(f, "192.0.2.1", "203.0.113.9", 1), KERNEL_DROP);
+    events(f);
+    assert_true(logged(f, "\"private#198.51.100.0/24\"[3] 198.51.100.7: ACQUIRE"));
+    assert_int_equal(packet(f, "192.0.2.1", "198.51.100.7", 1), KERNEL_DROP);
+    /* and a peer whose host is no longer covered at all loses its shunt too */
+    write_group(f, "private", "203.0.113.0/24\n");
+    assert_int_equal(agent_reload(f->a, &err), 0);
+    assert_true(logged(f, "198.51.100.7: drop shunt removed on reload: no group covers it now"));
+    assert_int_equal(packet(f, "192.0.2.1", "198.51.100.7", 1), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -341,6 +423,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_fails_closed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_control_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kernel_failure_is_logged, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_port_rule_overridden_by_host_shunt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_port_rule_shunt_keeps_its_ports, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_keeps_pass_shunt, setup, teardown),
     };
     return cmocka_run_group_tests_name("agent", tests, NULL, NULL);
 }

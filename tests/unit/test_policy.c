@@ -364,6 +364,64 @@ static void test_diff(void **state)
     policy_set_free(b);
 }
 
+/* The order of a diff's callbacks: 'a'dd, 'r'emove, 'c'hange (replace). */
+struct order {
+    char seq[64];
+    size_t n;
+};
+static int order_add(const struct policy_kernel *k, void *arg)
+{
+    (void)k;
+    struct order *o = arg;
+    o->seq[o->n++] = 'a';
+    return 0;
+}
+static int order_remove(const struct policy_kernel *k, void *arg)
+{
+    (void)k;
+    struct order *o = arg;
+    o->seq[o->n++] = 'r';
+    return 0;
+}
+static int order_replace(const struct policy_kernel *a, const struct policy_kernel *b, void *arg)
+{
+    (void)a;
+    (void)b;
+    struct order *o = arg;
+    o->seq[o->n++] = 'c';
+    return 0;
+}
+
+/*
+ * Issue 9, "Low": reload order. Re-splitting a private /24 into two /25s
+ * must install the /25s before the /24 goes, or the prefix has no policy
+ * (clear) for a few netlink round trips.
+ */
+static void test_reload_order_adds_before_removes(void **state)
+{
+    (void)state;
+    const char *t[POLICY_GROUP_COUNT] = {0};
+    struct oe_error err;
+    t[POLICY_PRIVATE] = "203.0.113.0/24\n";
+    t[POLICY_CLEAR] = "192.0.2.0/24\n";
+    struct policy_set *a = build(t, &err);
+    t[POLICY_PRIVATE] = "203.0.113.0/25\n203.0.113.128/25\n";
+    t[POLICY_CLEAR] = NULL;
+    t[POLICY_BLOCK] = "192.0.2.0/24\n";
+    struct policy_set *b = build(t, &err);
+    struct policy_compiled ca, cb;
+    policy_compile(a, &ca, &err);
+    policy_compile(b, &cb, &err);
+    struct order o = {0};
+    struct policy_diff_ops ops = {order_add, order_remove, order_replace};
+    assert_int_equal(policy_diff(&ca, &cb, &ops, &o), 8);
+    assert_string_equal(o.seq, "ccaaaarr");
+    policy_compiled_free(&ca);
+    policy_compiled_free(&cb);
+    policy_set_free(a);
+    policy_set_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -376,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_load_dir),
         cmocka_unit_test(test_compile),
         cmocka_unit_test(test_diff),
+        cmocka_unit_test(test_reload_order_adds_before_removes),
     };
     return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }
