@@ -80,7 +80,7 @@ static int setup(struct end *e, const char *keyfile, const char *addr)
     struct ike_config cfg;
     struct oe_error err;
     ike_config_defaults(&cfg);
-    cfg.max_half_open = 1u << 30; /* no cookies: we measure the exchange itself */
+    cfg.cookie_threshold = cfg.max_half_open = cfg.max_half_open_per_source = 1u << 30; /* no cookies or caps: we measure the exchange itself */
     if (dnskeys_hostkey_load(keyfile, &e->hk, &err) != 0) {
         fprintf(stderr, "ike_bench: %s\n", err.msg);
         return -1;

@@ -371,6 +371,10 @@ int agent_oe_start(struct agent *a, struct oe_error *err)
     ic.child_lifetime_s = a->cfg->salifetime;
     ic.ike_lifetime_s = a->cfg->ikelifetime;
     ic.dpd_delay_s = a->cfg->dpddelay;
+    ic.cookie_threshold = a->cfg->cookie_threshold;
+    ic.max_half_open = a->cfg->max_half_open;
+    ic.max_half_open_per_source = a->cfg->max_half_open_per_source;
+    ic.half_open_timeout_ms = a->cfg->half_open_timeout * 1000;
     memcpy(ic.ciphers, a->cfg->ciphers, sizeof(ic.ciphers));
     memcpy(ic.dh_groups, a->cfg->dh_groups, sizeof(ic.dh_groups));
     memcpy(ic.subnets, a->cfg->subnets, sizeof(ic.subnets));

@@ -149,6 +149,18 @@ static int parse_duration(const struct config_key *k, void *field, const char *v
 }
 
 /* "a, b c": names from the row's table, each once, at most k->max; the rest of the array is 0 */
+static int parse_count(const struct config_key *k, void *field, const char *value, struct oe_error *err)
+{
+    char *end;
+    unsigned long v = strtoul(value, &end, 10);
+    if (*value == '\0' || *end != '\0' || v < k->min || v > UINT32_MAX) {
+        oe_error_set(err, "%s: \"%s\" is not %s", k->name, value, k->summary);
+        return -1;
+    }
+    *(uint32_t *)field = (uint32_t)v;
+    return 0;
+}
+
 static int parse_list(const struct config_key *k, void *field, const char *value, struct oe_error *err)
 {
     char copy[256];
@@ -216,6 +228,8 @@ static int parse_subnets(const struct config_key *k, void *field, const char *va
     sizeof(((struct oe_config *)0)->field), NULL, 0, 0, NULL, what}
 #define DURATION(key, field, min, def, what) {key, parse_duration, offsetof(struct oe_config, field), 0, NULL, min, \
     0, def, what}
+#define COUNT(key, field, min, def, what) {key, parse_count, offsetof(struct oe_config, field), 0, NULL, min, 0, \
+    def, what}
 #define ENUM(key, field, names, def, what) {key, parse_enum, offsetof(struct oe_config, field), 0, names, 0, 0, \
     def, what}
 #define BOOL(key, field, def, what) {key, parse_bool, offsetof(struct oe_config, field), 0, bool_names, 0, 0, \
@@ -242,6 +256,10 @@ static const struct config_key global_keys[] = {
     DURATION("salifetime", salifetime, 10, "8h", "a duration of 10s or more (e.g. 8h)"),
     DURATION("ikelifetime", ikelifetime, 10, "8h", "a duration of 10s or more (e.g. 8h)"),
     DURATION("hold-lifetime", hold_lifetime, 1, "60s", "a duration (e.g. 60s, 2m)"),
+    COUNT("cookie-threshold", cookie_threshold, 0, "64", "a number of half-open IKE SAs"),
+    COUNT("max-half-open", max_half_open, 1, "1024", "a number of half-open IKE SAs, 1 or more"),
+    COUNT("max-half-open-per-source", max_half_open_per_source, 1, "16", "a number of half-open IKE SAs, 1 or more"),
+    DURATION("half-open-timeout", half_open_timeout, 1, "10s", "a duration of 1s or more (e.g. 10s)"),
 };
 
 #define GROUP(key, parser, field, names, min, what) {key, parser, offsetof(struct oe_group_config, field), 0, \

@@ -61,7 +61,11 @@ struct ike_config {
     struct ike_env env;
     uint32_t retransmit_ms;                /* first retransmission; doubles */
     unsigned retransmit_tries;
-    unsigned max_half_open;                /* more than this: demand cookies */
+    /* what unauthenticated IKE_SA_INIT requests can make us keep (half-open: answered, no AUTH yet) */
+    unsigned cookie_threshold;             /* this many half-open SAs: demand cookies (RFC 7296 2.6) */
+    unsigned max_half_open;                /* this many: refuse new ones, cookie or not */
+    unsigned max_half_open_per_source;     /* from one address (IPv6: one /64) */
+    uint32_t half_open_timeout_ms;         /* a half-open SA goes after this */
     int dh_groups[4];                      /* preference order; 0 ends */
     int ciphers[2];                        /* enum ike_cipher: AES-GCM-16, or AES-CBC with HMAC-SHA2;
                                               offered in this order, the only ones taken; 0 ends */

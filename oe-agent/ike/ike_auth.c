@@ -657,7 +657,7 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
         return;
     }
     size_t response = out->n - 1;
-    core->half_open--;
+    ike_leave_half_open(core, sa);
     struct ike_id peer = in->idi;
     if (established(core, sa, &algs, &peer, out)) {
         wbuf_wipe(&sa->auth_req);

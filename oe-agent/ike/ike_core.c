@@ -35,7 +35,10 @@ void ike_config_defaults(struct ike_config *c)
     memset(c, 0, sizeof(*c));
     c->retransmit_ms = 500;
     c->retransmit_tries = 6;
-    c->max_half_open = 64;
+    c->cookie_threshold = 64;
+    c->max_half_open = 1024;
+    c->max_half_open_per_source = 16;
+    c->half_open_timeout_ms = 10000;
     c->ciphers[0] = IKE_ENCR_AES_GCM_16;
     c->ciphers[1] = IKE_ENCR_AES_CBC;
     c->dh_groups[0] = IKE_DH_ECP256;
@@ -250,6 +253,7 @@ int ike_respond(struct ike_sa *sa, uint8_t exchange, uint32_t msgid, const struc
     wbuf_put(&sa->last_resp, m.p, m.len);
     sa->last_resp_msgid = msgid;
     sa->have_resp = true;
+    ike_answering(sa);
     sa->peer_msgid = msgid + 1;
     ike_send(out, sa, &m, false);
     wbuf_free(&m);
@@ -334,8 +338,7 @@ void ike_sa_fail(struct ike_core *core, struct ike_sa *sa, struct ike_actions *o
                 oe_addr_eq(&o->local_host, &sa->local_host) && oe_addr_eq(&o->remote_host, &sa->remote_host))
                 out->v[out->n - 1].child.sas_only = true;
     }
-    if (sa->state == SA_INIT_DONE || sa->state == SA_WAIT_KEY)
-        core->half_open--;
+    ike_leave_half_open(core, sa);
     unlink_sa(core, sa);
     ike_sa_free(sa);
 }
@@ -677,8 +680,8 @@ void ike_receive(struct ike_core *core, const struct ike_endpoint *local,
     }
     if (h.exchange == IKE_SA_INIT && !response) {
         if (sa != NULL && sa->state == SA_INIT_DONE && sa->have_resp) {
-            /* a retransmitted request: the same answer again */
-            ike_send(out, sa, &sa->last_resp, false);
+            ike_sha256(data, len, sa->rx_hash);
+            ike_answer_retransmit(core, sa, data, len, out);
         } else if (sa == NULL) {
             ike_handle_sa_init_request(core, local, remote, data, len, &h, pl, out);
         }
@@ -701,9 +704,11 @@ void ike_receive(struct ike_core *core, const struct ike_endpoint *local,
         else if (h.exchange == IKE_INFORMATIONAL)
             ike_handle_informational(core, sa, data, len, &h, pl, out);
     } else if (sa->have_resp && h.msgid == sa->last_resp_msgid) {
-        ike_send(out, sa, &sa->last_resp, false);
+        ike_answer_retransmit(core, sa, data, len, out);
     } else if (h.msgid != sa->peer_msgid) {
         ike_log(out, sa, "dropping request with message ID %u, expected %u", h.msgid, sa->peer_msgid);
+    } else if (ike_sha256(data, len, sa->rx_hash) != 0) {
+        ike_log(out, sa, "dropping request: cannot hash it");
     } else if (h.exchange == IKE_AUTH && sa->state == SA_INIT_DONE) {
         ike_handle_auth_request(core, sa, data, len, &h, pl, out);
     } else if (h.exchange == IKE_CREATE_CHILD_SA && sa->state == SA_ESTABLISHED) {
@@ -755,12 +760,65 @@ static void established_tick(struct ike_core *core, struct ike_sa *sa, struct ik
     ike_arm_established(core, sa, out);
 }
 
+void ike_answering(struct ike_sa *sa)
+{
+    memcpy(sa->answered_hash, sa->rx_hash, sizeof(sa->answered_hash));
+    sa->resends = 0;
+}
+
+void ike_answer_retransmit(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
+                           struct ike_actions *out)
+{
+    uint8_t h[32];
+    if (ike_sha256(msg, len, h) != 0 || !ike_ct_equal(h, sa->answered_hash, sizeof(h))) {
+        ike_log(out, sa, "dropping a request with the message ID of one we answered, but other octets");
+        return;
+    }
+    if (sa->resends >= IKE_MAX_RESENDS || (sa->resends && core->now - sa->resent_at < IKE_RESEND_GAP_MS))
+        return; /* a retransmission storm: the answer went often enough */
+    sa->resends++;
+    sa->resent_at = core->now;
+    ike_send(out, sa, &sa->last_resp, false);
+}
+
+void ike_leave_half_open(struct ike_core *core, struct ike_sa *sa)
+{
+    if (sa->half_open) {
+        sa->half_open = false;
+        core->half_open--;
+    }
+}
+
+/* The same source for the per-source cap: one IPv4 address, or one IPv6 /64 (a host's usual share). */
+static bool same_source(const struct oe_addr *a, const struct oe_addr *b)
+{
+    if (a->family != b->family)
+        return false;
+    return memcmp(a->bytes, b->bytes, a->family == AF_INET6 ? 8 : 4) == 0;
+}
+
+size_t ike_half_open_from(const struct ike_core *core, const struct oe_addr *from)
+{
+    size_t n = 0;
+    for (const struct ike_sa *sa = core->sas; sa; sa = sa->next)
+        n += sa->half_open && same_source(&sa->remote.addr, from);
+    return n;
+}
+
 void ike_timer(struct ike_core *core, unsigned serial, uint64_t now_ms, struct ike_actions *out)
 {
     core->now = now_ms;
     struct ike_sa *sa = find_sa(core, serial);
     if (sa == NULL)
         return;
+    if (sa->half_open && core->now >= sa->half_open_until) {
+        char why[96];
+        snprintf(why, sizeof(why), "half-open for %u ms without a completed IKE_AUTH (half-open-timeout)",
+                 core->cfg.half_open_timeout_ms);
+        ike_log(out, sa, "%s: deleting it", why);
+        ike_sa_fail(core, sa, out, why);
+        return;
+    }
     if (sa->out_pending && core->now >= sa->out_pending_at)
         ike_install_pending_out(sa, out, "its wait is over");
     if (!sa->awaiting) {

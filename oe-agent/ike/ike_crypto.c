@@ -67,6 +67,11 @@ uint64_t ike_ike_spi(const struct ike_env *env)
     return spi;
 }
 
+int ike_sha256(const uint8_t *data, size_t len, uint8_t out[32])
+{
+    return PK11_HashBuf(SEC_OID_SHA256, out, data, (PRInt32)len) == SECSuccess ? 0 : -1;
+}
+
 static CK_MECHANISM_TYPE hmac_mech(int prf)
 {
     return prf == IKE_PRF_SHA2_384 ? CKM_SHA384_HMAC : prf == IKE_PRF_SHA2_512 ? CKM_SHA512_HMAC : CKM_SHA256_HMAC;

@@ -25,6 +25,9 @@ int ike_random(const struct ike_env *env, void *buf, size_t len);
 uint32_t ike_esp_spi(const struct ike_env *env);
 uint64_t ike_ike_spi(const struct ike_env *env);
 
+/* SHA-256 of data: how a request we answered is remembered, to know its retransmissions. */
+int ike_sha256(const uint8_t *data, size_t len, uint8_t out[32]);
+
 size_t ike_prf_len(int prf);
 int ike_prf(int prf, const uint8_t *key, size_t klen, const uint8_t *data, size_t dlen, uint8_t *out);
 /* prf+ (RFC 7296 2.13) into out[0..outlen) */

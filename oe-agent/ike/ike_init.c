@@ -271,16 +271,39 @@ void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint
         ike_log(out, NULL, "IKE_SA_INIT request from %s lacks SA, KE or Ni: INVALID_SYNTAX", from);
         return;
     }
+    if (len > IKE_MAX_SA_INIT_LEN) {
+        ike_log(out, NULL, "dropping IKE_SA_INIT request from %s: %zu octets, more than the %u we keep", from, len,
+                IKE_MAX_SA_INIT_LEN);
+        return;
+    }
     if (core->half_open >= core->cfg.max_half_open) {
+        if (!core->half_open_full_logged)
+            ike_log(out, NULL, "%zu half-open IKE SAs (max-half-open): dropping new IKE_SA_INIT requests, "
+                    "the first from %s", core->half_open, from);
+        core->half_open_full_logged = true;
+        return;
+    }
+    core->half_open_full_logged = false;
+    if (core->half_open >= core->cfg.cookie_threshold) {
         uint8_t cookie[33];
         make_cookie(core, pl, remote, h->spi_i, cookie);
         const struct ike_notify *c = ike_find_notify(pl, IKE_N_COOKIE);
         if (c == NULL || c->data.len != sizeof(cookie) || memcmp(c->data.p, cookie, sizeof(cookie)) != 0) {
             respond_plain(h, IKE_N_COOKIE, cookie, sizeof(cookie), local, remote, out);
-            ike_log(out, NULL, "%zu half-open IKE SAs: asking %s for a cookie", core->half_open, from);
+            ike_log(out, NULL, "%zu half-open IKE SAs (cookie-threshold %u): asking %s for a cookie",
+                    core->half_open, core->cfg.cookie_threshold, from);
             return;
         }
     }
+    /* past a cookie the address is real: now it may hold only its share */
+    if (ike_half_open_from(core, &remote->addr) >= core->cfg.max_half_open_per_source) {
+        if (!core->source_full_logged)
+            ike_log(out, NULL, "%s has %u half-open IKE SAs (max-half-open-per-source): dropping its new ones",
+                    from, core->cfg.max_half_open_per_source);
+        core->source_full_logged = true;
+        return;
+    }
+    core->source_full_logged = false;
     struct ike_choice c;
     int want;
     if (!ike_choose_ike(core, &pl->sa, pl->ke_group, &c, &want)) {
@@ -350,10 +373,17 @@ void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint
     wbuf_put(&sa->last_resp, mb.b.p, mb.b.len);
     sa->have_resp = true;
     sa->last_resp_msgid = 0;
+    ike_sha256(msg, len, sa->rx_hash);
+    ike_answering(sa);
     sa->peer_msgid = 1;
     sa->state = SA_INIT_DONE;
     sa->init_sent_at = core->now;
+    sa->half_open = true;
+    sa->half_open_until = core->now + core->cfg.half_open_timeout_ms;
     core->half_open++;
+    struct ike_action *t = ike_act(out, IKE_ACT_TIMER, sa);
+    if (t)
+        t->ms = core->cfg.half_open_timeout_ms;
     char algs[64];
     ike_log(out, sa, "responding to IKE_SA_INIT from %s:%u (%s, PRF %d, DH %d)", from, remote->port,
             ike_algs_name(c.encr, c.encr_bits, c.integ, algs, sizeof(algs)), c.prf, c.dh);

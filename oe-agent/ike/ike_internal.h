@@ -67,6 +67,12 @@ struct ike_sa {
     struct wbuf last_resp;    /* ours, for the peer's retransmitted request */
     uint32_t last_resp_msgid;
     bool have_resp;
+    /* the request last_resp answers, as its hash: only the same octets get it again, and
+     * at most IKE_MAX_RESENDS times, IKE_RESEND_GAP_MS apart (RFC 7296 2.1 retransmissions;
+     * a header alone must not make us reflect a whole answer) */
+    uint8_t rx_hash[32], answered_hash[32];
+    unsigned resends;
+    uint64_t resent_at;
     bool awaiting;            /* our last request is unanswered: the timer retransmits it */
     unsigned tries;
     uint32_t wait_ms, rt_ms;
@@ -82,6 +88,8 @@ struct ike_sa {
     uint64_t heard_at;        /* when the peer last sent us something we could read */
     uint64_t init_sent_at, auth_req_at; /* responder: our IKE_SA_INIT answer left, IKE_AUTH came */
     bool retired;             /* an IKE SA's old self after a rekey: it only carries the Delete */
+    bool half_open;           /* responder: counted in core->half_open until IKE_AUTH completes */
+    uint64_t half_open_until; /* then it goes (cfg.half_open_timeout_ms) */
     bool child_rekey_wanted;  /* the Child SA's soft lifetime came while an exchange was in flight */
 
     /* the Child SA */
@@ -134,6 +142,7 @@ struct ike_core {
     unsigned next_serial;
     uint32_t next_reqid;
     size_t half_open;
+    bool half_open_full_logged, source_full_logged; /* each limit is logged once while it holds */
     uint8_t cookie_secret[32];
 };
 
@@ -155,6 +164,17 @@ void ike_act_delete_child(struct ike_actions *out, struct ike_sa *sa);
 void ike_sa_fail(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out, const char *why);
 struct ike_sa *ike_sa_new(struct ike_core *core, bool initiator);
 void ike_sa_free(struct ike_sa *sa);
+#define IKE_MAX_RESENDS 8
+#define IKE_RESEND_GAP_MS 250
+/* A request again: our last answer again, if it is the same request and not too often. */
+void ike_answer_retransmit(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
+                           struct ike_actions *out);
+/* The request being handled is the one the next answer is for. */
+void ike_answering(struct ike_sa *sa);
+/* A responder's SA leaves the half-open count (once: a later failure does not count it again). */
+void ike_leave_half_open(struct ike_core *core, struct ike_sa *sa);
+/* Half-open SAs from that source (an address; IPv6: its /64). */
+size_t ike_half_open_from(const struct ike_core *core, const struct oe_addr *from);
 /* Encrypt inner (an SK payload chain) into a full message; 0 on success. */
 int ike_encrypt(const struct ike_sa *sa, uint8_t exchange, uint32_t msgid, bool response,
                 const struct ike_builder *inner, struct wbuf *msg);

@@ -75,6 +75,9 @@ struct ike_header {
 #define IKE_MAX_PROPOSALS 8
 #define IKE_MAX_NOTIFY 16
 #define IKE_MAX_TS 4
+/* An IKE_SA_INIT request we keep for AUTH (RFC 7296 2.15): a 1024-octet KE, nonce, NAT notifies
+ * and some vendor IDs fit several times over; a larger one is dropped unanswered */
+#define IKE_MAX_SA_INIT_LEN 3000u
 #define IKE_MIN_NONCE 16  /* RFC 7296 3.9: a nonce is 16 to 256 octets */
 #define IKE_MAX_NONCE 256
 #define IKE_NONCE_LEN 32  /* ours: at least half the largest PRF key (2.10) */

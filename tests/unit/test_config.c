@@ -92,6 +92,9 @@ static void test_errors(void **state)
     expect("ciphers = ,\n", "ciphers: needs at least one");
     expect("dh-groups = 2\n", "dh-groups: \"2\" is not one of 19 (ecp256)");
     expect("dh-groups = 19 31 14 ecp256\n", "dh-groups: \"ecp256\" is listed twice");
+    expect("max-half-open = 0\n", "max-half-open: \"0\" is not a number of half-open IKE SAs, 1 or more");
+    expect("cookie-threshold = lots\n", "cookie-threshold: \"lots\" is not a number");
+    expect("half-open-timeout = 0\n", "half-open-timeout: \"0\" is not a duration of 1s or more");
 }
 
 static void test_tunnel_settings(void **state)

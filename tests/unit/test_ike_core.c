@@ -912,7 +912,7 @@ static bool logged_by(struct side *s, const char *needle)
 static void responder_wants_cookies(int side, struct ike_config *cfg)
 {
     if (side == 1)
-        cfg->max_half_open = 0;
+        cfg->cookie_threshold = 0;
 }
 
 static int setup_cookies(void **state)
@@ -1692,6 +1692,178 @@ static void test_long_nonce_kept(void **state)
     assert_int_equal(n->b.core->sas->ni_len, 128);
 }
 
+/* ---- what unauthenticated IKE_SA_INIT requests can make B keep (issue 11) ---- */
+
+/* A's IKE_SA_INIT as if from addr (A's own answer never comes: B's replies are not delivered). */
+static size_t init_from(struct net *n, const char *addr, uint8_t *buf, size_t cap)
+{
+    struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
+                               .remote_host = n->b.ep.addr, .auth = IKE_AUTHBY_NULL};
+    oe_addr_parse(addr, &req.local.addr);
+    ike_initiate(n->a.core, &req, 0, &n->a.acts);
+    size_t len = 0;
+    for (size_t i = 0; i < n->a.acts.n; i++)
+        if (n->a.acts.v[i].kind == IKE_ACT_SEND && n->a.acts.v[i].len <= cap) {
+            len = n->a.acts.v[i].len;
+            memcpy(buf, n->a.acts.v[i].msg, len);
+        }
+    ike_actions_clear(&n->a.acts);
+    assert_true(len > 0);
+    return len;
+}
+
+/* Deliver to B as from addr:500; returns how many datagrams B sent back. */
+static int to_b(struct net *n, const char *addr, const uint8_t *msg, size_t len, uint64_t now)
+{
+    struct ike_endpoint from = {.port = 500};
+    oe_addr_parse(addr, &from.addr);
+    ike_receive(n->b.core, &n->b.ep, &from, msg, len, now, &n->b.acts);
+    int sent = 0;
+    for (size_t i = 0; i < n->b.acts.n; i++)
+        sent += n->b.acts.v[i].kind == IKE_ACT_SEND;
+    return sent;
+}
+
+/* B's half-open SAs' serials, from its TIMER actions, then its actions cleared. */
+static size_t b_timers(struct net *n, unsigned *serials, size_t max)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n->b.acts.n && k < max; i++)
+        if (n->b.acts.v[i].kind == IKE_ACT_TIMER)
+            serials[k++] = n->b.acts.v[i].serial;
+    ike_actions_clear(&n->b.acts);
+    return k;
+}
+
+static bool b_logged(struct net *n, const char *needle)
+{
+    for (size_t i = 0; i < n->b.acts.n; i++)
+        if (n->b.acts.v[i].kind == IKE_ACT_LOG && strstr(n->b.acts.v[i].text, needle))
+            return true;
+    return false;
+}
+
+/* Review finding 4: 64 spoofed requests no longer stay forever, nor keep B in cookie mode. */
+static void test_half_open_expires(void **state)
+{
+    struct net *n = *state;
+    uint8_t m[3000];
+    unsigned serials[80];
+    size_t k = 0;
+    for (int i = 0; i < 64; i++) {
+        char addr[32];
+        snprintf(addr, sizeof(addr), "198.51.100.%d", i + 1);
+        size_t len = init_from(n, addr, m, sizeof(m));
+        assert_int_equal(to_b(n, addr, m, len, 0), 1);
+        k += b_timers(n, serials + k, 80 - k);
+    }
+    assert_int_equal(k, 64);
+    assert_int_equal(ike_sa_count(n->b.core), 64);
+    size_t len = init_from(n, "203.0.113.50", m, sizeof(m));
+    to_b(n, "203.0.113.50", m, len, 100);
+    assert_true(b_logged(n, "asking 203.0.113.50 for a cookie"));
+    ike_actions_clear(&n->b.acts);
+    for (size_t i = 0; i < k; i++)
+        ike_timer(n->b.core, serials[i], 10000, &n->b.acts);
+    assert_int_equal(ike_sa_count(n->b.core), 0);
+    assert_true(b_logged(n, "half-open-timeout"));
+    ike_actions_clear(&n->b.acts);
+    /* cookies disengage with the load */
+    len = init_from(n, "203.0.113.51", m, sizeof(m));
+    assert_int_equal(to_b(n, "203.0.113.51", m, len, 10001), 1);
+    assert_false(b_logged(n, "cookie"));
+    assert_int_equal(ike_sa_count(n->b.core), 1);
+}
+
+static void small_caps(int side, struct ike_config *cfg)
+{
+    if (side == 1) {
+        cfg->max_half_open_per_source = 3;
+        cfg->max_half_open = 5;
+    }
+}
+
+static int setup_small_caps(void **state)
+{
+    tune = small_caps;
+    return setup(state);
+}
+
+/* One address (an IPv6 /64 alike) holds its share; all of them together at most max-half-open. */
+static void test_half_open_capped(void **state)
+{
+    struct net *n = *state;
+    uint8_t m[3000];
+    for (int i = 0; i < 3; i++) {
+        size_t len = init_from(n, "198.51.100.7", m, sizeof(m));
+        assert_int_equal(to_b(n, "198.51.100.7", m, len, 0), 1);
+        ike_actions_clear(&n->b.acts);
+    }
+    size_t len = init_from(n, "198.51.100.7", m, sizeof(m));
+    assert_int_equal(to_b(n, "198.51.100.7", m, len, 0), 0);
+    assert_true(b_logged(n, "max-half-open-per-source"));
+    ike_actions_clear(&n->b.acts);
+    assert_int_equal(ike_sa_count(n->b.core), 3);
+    len = init_from(n, "2001:db8:1:2::1", m, sizeof(m));
+    assert_int_equal(to_b(n, "2001:db8:1:2::1", m, len, 0), 1);
+    ike_actions_clear(&n->b.acts);
+    len = init_from(n, "2001:db8:1:2::99", m, sizeof(m)); /* same /64 */
+    assert_int_equal(to_b(n, "2001:db8:1:2::99", m, len, 0), 1);
+    ike_actions_clear(&n->b.acts);
+    len = init_from(n, "198.51.100.8", m, sizeof(m)); /* the sixth: max-half-open */
+    assert_int_equal(to_b(n, "198.51.100.8", m, len, 0), 0);
+    assert_true(b_logged(n, "max-half-open"));
+    assert_int_equal(ike_sa_count(n->b.core), 5);
+}
+
+/* Review finding 7: only the same octets get the answer again, and not in a storm. */
+static void test_retransmit_only_same_request(void **state)
+{
+    struct net *n = *state;
+    uint8_t m[3000];
+    size_t len = init_from(n, "198.51.100.7", m, sizeof(m));
+    assert_int_equal(to_b(n, "198.51.100.7", m, len, 0), 1);
+    ike_actions_clear(&n->b.acts);
+    assert_int_equal(to_b(n, "198.51.100.7", m, IKE_HDR_LEN, 10), 0); /* the header alone */
+    ike_actions_clear(&n->b.acts);
+    uint8_t other[3000];
+    memcpy(other, m, len);
+    other[len - 1] ^= 1;
+    assert_int_equal(to_b(n, "198.51.100.7", other, len, 20), 0);
+    ike_actions_clear(&n->b.acts);
+    assert_int_equal(to_b(n, "198.51.100.7", m, len, 30), 1); /* a real retransmission */
+    ike_actions_clear(&n->b.acts);
+    assert_int_equal(to_b(n, "198.51.100.7", m, len, 40), 0); /* too soon after the last */
+    ike_actions_clear(&n->b.acts);
+    int sent = 0;
+    for (int i = 0; i < 20; i++) {
+        sent += to_b(n, "198.51.100.7", m, len, 1000 + (uint64_t)i * 1000);
+        ike_actions_clear(&n->b.acts);
+    }
+    assert_int_equal(sent, IKE_MAX_RESENDS - 1);
+}
+
+/* An IKE_SA_INIT larger than what B keeps is not answered. */
+static void test_oversized_init_dropped(void **state)
+{
+    struct net *n = *state;
+    uint8_t m[IKE_MAX_SA_INIT_LEN + 100];
+    size_t len = init_from(n, "198.51.100.7", m, sizeof(m));
+    memset(m + len, 0, sizeof(m) - len);
+    /* a Vendor ID payload (43) at the end carries the padding: the message parses, and is too big */
+    size_t pad = sizeof(m) - len;
+    uint8_t first = m[16];
+    m[16] = 43;
+    memmove(m + IKE_HDR_LEN + pad, m + IKE_HDR_LEN, len - IKE_HDR_LEN);
+    memset(m + IKE_HDR_LEN, 0, pad);
+    m[IKE_HDR_LEN] = first; /* the vendor ID's next payload: what was first */
+    put_be(m + IKE_HDR_LEN + 2, pad, 2);
+    put_be(m + 24, sizeof(m), 4);
+    assert_int_equal(to_b(n, "198.51.100.7", m, sizeof(m), 0), 0);
+    assert_true(b_logged(n, "more than the 3000 we keep"));
+    assert_int_equal(ike_sa_count(n->b.core), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1735,6 +1907,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tsi_protocol_not_widened, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initial_contact_same_identity_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_sa_keeps_first, setup_gateway, teardown),
+        cmocka_unit_test_setup_teardown(test_half_open_expires, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_half_open_capped, setup_small_caps, teardown),
+        cmocka_unit_test_setup_teardown(test_retransmit_only_same_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_oversized_init_dropped, setup, teardown),
         /* issue 9, findings 6, 8 and 9 */
         cmocka_unit_test_setup_teardown(test_expire_matches_spi_and_address, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initiator_refuses_unoffered_transform, setup, teardown),
