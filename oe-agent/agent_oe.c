@@ -375,6 +375,7 @@ int agent_oe_start(struct agent *a, struct oe_error *err)
     ic.max_half_open = a->cfg->max_half_open;
     ic.max_half_open_per_source = a->cfg->max_half_open_per_source;
     ic.half_open_timeout_ms = a->cfg->half_open_timeout * 1000;
+    ic.max_sas_per_peer = a->cfg->max_ike_sas_per_peer;
     memcpy(ic.ciphers, a->cfg->ciphers, sizeof(ic.ciphers));
     memcpy(ic.dh_groups, a->cfg->dh_groups, sizeof(ic.dh_groups));
     memcpy(ic.subnets, a->cfg->subnets, sizeof(ic.subnets));

@@ -260,6 +260,7 @@ static const struct config_key global_keys[] = {
     COUNT("max-half-open", max_half_open, 1, "1024", "a number of half-open IKE SAs, 1 or more"),
     COUNT("max-half-open-per-source", max_half_open_per_source, 1, "16", "a number of half-open IKE SAs, 1 or more"),
     DURATION("half-open-timeout", half_open_timeout, 1, "10s", "a duration of 1s or more (e.g. 10s)"),
+    COUNT("max-ike-sas-per-peer", max_ike_sas_per_peer, 1, "2", "a number of IKE SAs, 1 or more"),
 };
 
 #define GROUP(key, parser, field, names, min, what) {key, parser, offsetof(struct oe_group_config, field), 0, \

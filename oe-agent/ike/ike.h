@@ -66,6 +66,7 @@ struct ike_config {
     unsigned max_half_open;                /* this many: refuse new ones, cookie or not */
     unsigned max_half_open_per_source;     /* from one address (IPv6: one /64) */
     uint32_t half_open_timeout_ms;         /* a half-open SA goes after this */
+    unsigned max_sas_per_peer;             /* responder IKE SAs for one host pair: a new one replaces the oldest */
     int dh_groups[4];                      /* preference order; 0 ends */
     int ciphers[2];                        /* enum ike_cipher: AES-GCM-16, or AES-CBC with HMAC-SHA2;
                                               offered in this order, the only ones taken; 0 ends */

@@ -592,6 +592,32 @@ void ike_handle_auth_request(struct ike_core *core, struct ike_sa *sa, const uin
     free(in);
 }
 
+/*
+ * A peer that initiates again and again (nothing stops a NULL-authenticated
+ * one) gets no more than max_sas_per_peer IKE SAs for its host pair: the
+ * oldest go, as they would after INITIAL_CONTACT, so it churns only its own.
+ */
+static void limit_per_peer(struct ike_core *core, const struct ike_sa *sa, struct ike_actions *out)
+{
+    for (;;) {
+        struct ike_sa *oldest = NULL;
+        unsigned n = 0;
+        for (struct ike_sa *o = core->sas; o; o = o->next) {
+            if (o->initiator || o->retired || o->state != SA_ESTABLISHED ||
+                !oe_addr_eq(&o->local_host, &sa->local_host) || !oe_addr_eq(&o->remote_host, &sa->remote_host))
+                continue;
+            n++;
+            if (o != sa && (oldest == NULL || o->serial < oldest->serial))
+                oldest = o;
+        }
+        if (n <= core->cfg.max_sas_per_peer || oldest == NULL)
+            return;
+        ike_log(out, oldest, "#%u is one IKE SA more than max-ike-sas-per-peer (%u) for this host pair: "
+                "deleting this one, the oldest", sa->serial, core->cfg.max_sas_per_peer);
+        ike_delete(core, oldest->serial, core->now, out);
+    }
+}
+
 void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const struct ike_pubkey *key,
                                bool allow_null, struct ike_actions *out)
 {
@@ -661,6 +687,7 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
     struct ike_id peer = in->idi;
     if (established(core, sa, &algs, &peer, out)) {
         wbuf_wipe(&sa->auth_req);
+        limit_per_peer(core, sa, out);
         /* the Child SA goes into the kernel before the answer leaves: the initiator
          * sends on it (its held packets) the moment it has read the answer */
         send_after_install(out, response);

@@ -1864,6 +1864,18 @@ static void test_oversized_init_dropped(void **state)
     assert_int_equal(ike_sa_count(n->b.core), 0);
 }
 
+/* One NULL peer initiating again and again keeps at most max_sas_per_peer IKE SAs at B (issue 11). */
+static void test_sas_per_peer_capped(void **state)
+{
+    struct net *n = *state;
+    n->b.allow_null = true;
+    for (int i = 0; i < 5; i++)
+        initiate(n, IKE_AUTHBY_NULL);
+    assert_int_equal(n->b.ups, 5);
+    assert_int_equal(ike_sa_count(n->b.core), 2);
+    assert_int_equal(ike_sa_count(n->a.core), 2); /* B's Deletes reached A */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1911,6 +1923,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_half_open_capped, setup_small_caps, teardown),
         cmocka_unit_test_setup_teardown(test_retransmit_only_same_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_init_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sas_per_peer_capped, setup, teardown),
         /* issue 9, findings 6, 8 and 9 */
         cmocka_unit_test_setup_teardown(test_expire_matches_spi_and_address, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initiator_refuses_unoffered_transform, setup, teardown),
