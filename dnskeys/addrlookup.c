@@ -67,7 +67,7 @@ int dnskeys_resolve_name(struct dnskeys_resolver *r, const char *name, int famil
     }
     *al = (struct addr_lookup){family, fn, arg};
     int qtype = family == AF_INET ? RRTYPE_A : RRTYPE_AAAA;
-    if (lookup_start(r, name, &qtype, 1, on_addr, al, err) != 0) {
+    if (lookup_start(r, name, &qtype, 1, NULL, on_addr, al, err) != 0) {
         free(al);
         return -1;
     }

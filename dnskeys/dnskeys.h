@@ -155,6 +155,25 @@ struct dnskeys_resolver_config {
     const char *stub_addr;
     bool recursion;            /* neither: full recursion from the root hints */
     unsigned min_bits;         /* 0: DNSKEYS_MIN_BITS */
+    /* lookups waiting or in flight, by who caused them (0: the defaults below) */
+    unsigned max_ours;         /* the host's own, for its traffic: DNSKEYS_MAX_OURS */
+    unsigned max_peers;        /* caused by an unauthenticated peer (the responder's): DNSKEYS_MAX_PEERS */
+    unsigned max_per_source;   /* of those, for one source address (IPv6: a /64): DNSKEYS_MAX_PER_SOURCE */
+};
+#define DNSKEYS_MAX_OURS 2048
+#define DNSKEYS_MAX_PEERS 1024
+#define DNSKEYS_MAX_PER_SOURCE 8
+
+/*
+ * Who a lookup is for: the host's own traffic, or a peer that has not
+ * authenticated yet (its address is the source its share is counted by).
+ * Peers cannot use up the host's own share. A refused lookup's error has
+ * code OE_E_LIMIT.
+ */
+enum dnskeys_for { DNSKEYS_FOR_US, DNSKEYS_FOR_PEER };
+struct dnskeys_asker {
+    enum dnskeys_for who;
+    struct oe_addr source;
 };
 
 struct dnskeys_resolver *dnskeys_resolver_new(const struct dnskeys_resolver_config *cfg,
@@ -173,6 +192,9 @@ int dnskeys_lookup_addr(struct dnskeys_resolver *r, const struct oe_addr *addr,
                         dnskeys_lookup_fn fn, void *arg, struct oe_error *err);
 int dnskeys_lookup_name(struct dnskeys_resolver *r, const char *name, dnskeys_lookup_fn fn,
                         void *arg, struct oe_error *err);
+/* The same, counted against asker's share (the two above are the host's own). */
+int dnskeys_lookup_addr_for(struct dnskeys_resolver *r, const struct oe_addr *addr, const struct dnskeys_asker *asker,
+                            dnskeys_lookup_fn fn, void *arg, struct oe_error *err);
 
 /* A gateway's name to its addresses (A or AAAA by family), validated like the keys. */
 #define DNSKEYS_MAX_ADDRS 8

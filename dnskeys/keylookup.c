@@ -24,8 +24,8 @@ static void on_keys(void *ctx, const char *owner, const struct dnskeys_rrset *se
     free(kl);
 }
 
-int dnskeys_lookup_name(struct dnskeys_resolver *r, const char *name, dnskeys_lookup_fn fn, void *arg,
-                        struct oe_error *err)
+static int lookup_keys(struct dnskeys_resolver *r, const char *name, const struct dnskeys_asker *asker,
+                       dnskeys_lookup_fn fn, void *arg, struct oe_error *err)
 {
     struct key_lookup *kl = malloc(sizeof(*kl));
     if (kl == NULL) {
@@ -33,17 +33,29 @@ int dnskeys_lookup_name(struct dnskeys_resolver *r, const char *name, dnskeys_lo
         return -1;
     }
     *kl = (struct key_lookup){r, fn, arg};
-    if (lookup_start(r, name, key_qtypes, LOOKUP_MAX_QTYPES, on_keys, kl, err) != 0) {
+    if (lookup_start(r, name, key_qtypes, LOOKUP_MAX_QTYPES, asker, on_keys, kl, err) != 0) {
         free(kl);
         return -1;
     }
     return 0;
 }
 
-int dnskeys_lookup_addr(struct dnskeys_resolver *r, const struct oe_addr *addr, dnskeys_lookup_fn fn, void *arg,
+int dnskeys_lookup_name(struct dnskeys_resolver *r, const char *name, dnskeys_lookup_fn fn, void *arg,
                         struct oe_error *err)
+{
+    return lookup_keys(r, name, NULL, fn, arg, err);
+}
+
+int dnskeys_lookup_addr_for(struct dnskeys_resolver *r, const struct oe_addr *addr, const struct dnskeys_asker *asker,
+                            dnskeys_lookup_fn fn, void *arg, struct oe_error *err)
 {
     char name[DNSKEYS_NAME_MAX];
     dnskeys_reverse_name(addr, name);
-    return dnskeys_lookup_name(r, name, fn, arg, err);
+    return lookup_keys(r, name, asker, fn, arg, err);
+}
+
+int dnskeys_lookup_addr(struct dnskeys_resolver *r, const struct oe_addr *addr, dnskeys_lookup_fn fn, void *arg,
+                        struct oe_error *err)
+{
+    return dnskeys_lookup_addr_for(r, addr, NULL, fn, arg, err);
 }

@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unbound.h>
 #include <unistd.h>
 
-#define MAX_PENDING 4096
 /*
  * Lookups past this many wait their turn: libunbound (and the resolver
  * behind it) drop queries beyond about 1000 per thread, and a dropped query
@@ -40,6 +40,7 @@ struct query {
 
 struct lookup {
     struct dnskeys_resolver *r;
+    struct dnskeys_asker asker;
     char owner[DNSKEYS_NAME_MAX];
     lookup_done_fn done;
     void *ctx;
@@ -57,6 +58,8 @@ struct dnskeys_resolver {
     unsigned min_bits;
     struct lookup *pending;
     size_t npending, nactive;
+    size_t nfor[2];            /* pending, by enum dnskeys_for */
+    unsigned max_for[2], max_per_source;
     struct lookup *queue_head, *queue_tail;
 };
 
@@ -151,6 +154,9 @@ struct dnskeys_resolver *dnskeys_resolver_new(const struct dnskeys_resolver_conf
         return NULL;
     }
     r->min_bits = cfg->min_bits ? cfg->min_bits : DNSKEYS_MIN_BITS;
+    r->max_for[DNSKEYS_FOR_US] = cfg->max_ours ? cfg->max_ours : DNSKEYS_MAX_OURS;
+    r->max_for[DNSKEYS_FOR_PEER] = cfg->max_peers ? cfg->max_peers : DNSKEYS_MAX_PEERS;
+    r->max_per_source = cfg->max_per_source ? cfg->max_per_source : DNSKEYS_MAX_PER_SOURCE;
     if (configure(r->ctx, cfg, err) != 0) {
         ub_ctx_delete(r->ctx);
         free(r);
@@ -168,6 +174,7 @@ static void unlink_lookup(struct dnskeys_resolver *r, struct lookup *lk)
     if (lk->next)
         lk->next->prev = lk->prev;
     r->npending--;
+    r->nfor[lk->asker.who]--;
     if (lk->started)
         r->nactive--;
 }
@@ -322,11 +329,37 @@ static void start(struct lookup *lk)
         finish(lk);
 }
 
-int lookup_start(struct dnskeys_resolver *r, const char *name, const int *qtypes, size_t nq, lookup_done_fn done,
-                 void *ctx, struct oe_error *err)
+/* The same source for a peer's share: one IPv4 address, or one IPv6 /64. */
+static bool same_source(const struct oe_addr *a, const struct oe_addr *b)
 {
-    if (r->npending >= MAX_PENDING) {
-        oe_error_setc(err, OE_E_LIMIT, "lookup of %s refused: %d lookups already in flight", name, MAX_PENDING);
+    return a->family == b->family && memcmp(a->bytes, b->bytes, a->family == AF_INET6 ? 8 : 4) == 0;
+}
+
+static size_t pending_from(const struct dnskeys_resolver *r, const struct dnskeys_asker *asker)
+{
+    size_t n = 0;
+    for (const struct lookup *lk = r->pending; lk; lk = lk->next)
+        n += lk->asker.who == asker->who && same_source(&lk->asker.source, &asker->source);
+    return n;
+}
+
+static const struct dnskeys_asker ours = {DNSKEYS_FOR_US, {0}};
+
+int lookup_start(struct dnskeys_resolver *r, const char *name, const int *qtypes, size_t nq,
+                 const struct dnskeys_asker *asker, lookup_done_fn done, void *ctx, struct oe_error *err)
+{
+    if (asker == NULL)
+        asker = &ours;
+    bool peer = asker->who == DNSKEYS_FOR_PEER;
+    if (r->nfor[asker->who] >= r->max_for[asker->who]) {
+        oe_error_setc(err, OE_E_LIMIT, "lookup of %s refused: %zu lookups %s already in flight (%s)", name,
+                      r->nfor[asker->who], peer ? "for peers" : "of our own", peer ? "max_peers" : "max_ours");
+        return -1;
+    }
+    if (peer && pending_from(r, asker) >= r->max_per_source) {
+        char s[OE_ADDR_STRLEN];
+        oe_error_setc(err, OE_E_LIMIT, "lookup of %s refused: %u lookups for %s already in flight (max_per_source)",
+                      name, r->max_per_source, oe_addr_str(&asker->source, s));
         return -1;
     }
     if (strlen(name) >= DNSKEYS_NAME_MAX || nq == 0 || nq > LOOKUP_MAX_QTYPES) {
@@ -339,6 +372,7 @@ int lookup_start(struct dnskeys_resolver *r, const char *name, const int *qtypes
         return -1;
     }
     lk->r = r;
+    lk->asker = *asker;
     snprintf(lk->owner, sizeof(lk->owner), "%s", name);
     lk->done = done;
     lk->ctx = ctx;
@@ -349,6 +383,7 @@ int lookup_start(struct dnskeys_resolver *r, const char *name, const int *qtypes
         r->pending->prev = lk;
     r->pending = lk;
     r->npending++;
+    r->nfor[asker->who]++;
     if (r->nactive >= MAX_ACTIVE) {
         if (r->queue_tail)
             r->queue_tail->queue_next = lk;

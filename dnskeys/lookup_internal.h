@@ -13,8 +13,8 @@
 typedef void (*lookup_done_fn)(void *ctx, const char *owner, const struct dnskeys_rrset *sets, size_t n);
 
 /* Ask name for each of qtypes, within the resolver's limits (queued past MAX_ACTIVE, refused past MAX_PENDING). */
-int lookup_start(struct dnskeys_resolver *r, const char *name, const int *qtypes, size_t nq, lookup_done_fn done,
-                 void *ctx, struct oe_error *err);
+int lookup_start(struct dnskeys_resolver *r, const char *name, const int *qtypes, size_t nq,
+                 const struct dnskeys_asker *asker, lookup_done_fn done, void *ctx, struct oe_error *err);
 unsigned lookup_min_bits(const struct dnskeys_resolver *r);
 
 #endif

@@ -348,6 +348,9 @@ int agent_oe_start(struct agent *a, struct oe_error *err)
     struct dnskeys_resolver_config rc = {
         .trust_anchor = access(a->cfg->trust_anchor, R_OK) == 0 ? a->cfg->trust_anchor : NULL,
         .forwarders = a->cfg->resolver_spec[0] ? a->cfg->resolver_spec : NULL,
+        .max_ours = a->cfg->dns_max_lookups,
+        .max_peers = a->cfg->dns_max_peer_lookups,
+        .max_per_source = a->cfg->dns_max_lookups_per_peer,
     };
     if (rc.trust_anchor == NULL)
         oe_log("warning: trust anchor %s not readable: no DNS answer will be secure", a->cfg->trust_anchor);

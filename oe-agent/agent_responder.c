@@ -106,7 +106,8 @@ void agent_responder_need_key(void *arg, const struct ike_action *act)
     dnskeys_reverse_name(host, name);
     oe_log("#%u: '%s' (IKE from %s) asks a tunnel for %s (%s): looking up its record at %s", act->serial,
            act->id, o, h, said, name);
-    if (dnskeys_lookup_addr(a->res, host, on_host_record, rl, &err) != 0) {
+    struct dnskeys_asker peer = {DNSKEYS_FOR_PEER, act->remote.addr};
+    if (dnskeys_lookup_addr_for(a->res, host, &peer, on_host_record, rl, &err) != 0) {
         oe_log("#%u: refusing %s: %s", act->serial, o, err.msg);
         free(rl);
         answer_key(a, act->serial, NULL, false);

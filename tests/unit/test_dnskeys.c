@@ -518,9 +518,55 @@ static void test_answer_precedence_and_types(void **state)
     dnskeys_key_free(&k2);
 }
 
+static void never_called(const struct dnskeys_answer *ans, void *arg)
+{
+    (void)ans;
+    (void)arg;
+    fail_msg("no lookup here is ever processed");
+}
+
+static int ask_for(struct dnskeys_resolver *r, enum dnskeys_for who, const char *source, struct oe_error *err)
+{
+    struct dnskeys_asker asker = {who, {0}};
+    struct oe_addr target;
+    oe_addr_parse("203.0.113.5", &target);
+    if (source)
+        oe_addr_parse(source, &asker.source);
+    return dnskeys_lookup_addr_for(r, &target, &asker, never_called, NULL, err);
+}
+
+/* Issue 11: peers' lookups have their own share, per source, and never use up the host's own. */
+static void test_lookup_shares(void **state)
+{
+    (void)state;
+    struct dnskeys_resolver_config cfg = {.forwarders = "127.0.0.1@9", .max_ours = 3, .max_peers = 5,
+                                          .max_per_source = 2};
+    struct oe_error err;
+    struct dnskeys_resolver *r = dnskeys_resolver_new(&cfg, &err);
+    assert_non_null(r);
+    assert_int_equal(ask_for(r, DNSKEYS_FOR_PEER, "192.0.2.9", &err), 0);
+    assert_int_equal(ask_for(r, DNSKEYS_FOR_PEER, "192.0.2.9", &err), 0);
+    assert_int_equal(ask_for(r, DNSKEYS_FOR_PEER, "192.0.2.9", &err), -1);
+    assert_int_equal(err.code, OE_E_LIMIT);
+    assert_non_null(strstr(err.msg, "max_per_source"));
+    assert_int_equal(ask_for(r, DNSKEYS_FOR_PEER, "2001:db8:1:2::1", &err), 0);
+    assert_int_equal(ask_for(r, DNSKEYS_FOR_PEER, "2001:db8:1:2::2", &err), 0);
+    assert_int_equal(ask_for(r, DNSKEYS_FOR_PEER, "2001:db8:1:2::3", &err), -1); /* one /64, one source */
+    assert_int_equal(ask_for(r, DNSKEYS_FOR_PEER, "192.0.2.10", &err), 0);
+    assert_int_equal(ask_for(r, DNSKEYS_FOR_PEER, "192.0.2.11", &err), -1);
+    assert_non_null(strstr(err.msg, "max_peers"));
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(ask_for(r, DNSKEYS_FOR_US, NULL, &err), 0); /* the peers took none of ours */
+    assert_int_equal(ask_for(r, DNSKEYS_FOR_US, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "max_ours"));
+    assert_int_equal(dnskeys_resolver_pending(r), 8);
+    dnskeys_resolver_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lookup_shares),
         cmocka_unit_test(test_reverse_names),
         cmocka_unit_test(test_key_round_trip),
         cmocka_unit_test(test_key_long_exponent_form),
