@@ -1,5 +1,6 @@
 #include "ike_io.h"
 #include "log.h"
+#include "timers.h"
 
 #include <errno.h>
 #include <linux/xfrm.h>
@@ -13,17 +14,11 @@
 #include <unistd.h>
 
 #define MAX_SOCKETS 16
-#define MAX_TIMERS 1024
 
 struct io_socket {
     int fd;
     struct ike_endpoint ep;
     bool natt; /* port 4500: IKE behind a 4-octet non-ESP marker, ESP in UDP for the kernel */
-};
-
-struct io_timer {
-    unsigned serial;
-    uint64_t due;
 };
 
 struct ike_io {
@@ -32,8 +27,7 @@ struct ike_io {
     struct ike_io_hooks hooks;
     struct io_socket socks[MAX_SOCKETS];
     size_t nsocks;
-    struct io_timer timers[MAX_TIMERS];
-    size_t ntimers;
+    struct timers *timers; /* one per IKE SA serial */
     struct ike_actions acts;
 };
 
@@ -115,6 +109,11 @@ struct ike_io *ike_io_new(struct ike_core *core, struct kernel *k, const struct 
     io->core = core;
     io->k = k;
     io->hooks = *hooks;
+    if ((io->timers = timers_new()) == NULL) {
+        oe_error_set(err, "out of memory");
+        free(io);
+        return NULL;
+    }
     /* port 500 comes with NAT traversal's 4500; another port (tests) alone */
     for (int natt = 0; natt < (port == 500 ? 2 : 1); natt++) {
         for (size_t i = 0; i < n && io->nsocks < MAX_SOCKETS; i++) {
@@ -136,6 +135,7 @@ void ike_io_free(struct ike_io *io)
         close(io->socks[i].fd);
     ike_actions_clear(&io->acts);
     free(io->acts.v);
+    timers_free(io->timers);
     free(io);
 }
 
@@ -197,14 +197,8 @@ static void send_to(struct ike_io *io, const struct ike_action *a)
 
 static void arm(struct ike_io *io, unsigned serial, uint32_t ms)
 {
-    for (size_t i = 0; i < io->ntimers; i++) {
-        if (io->timers[i].serial == serial) {
-            io->timers[i].due = ike_io_now() + ms;
-            return;
-        }
-    }
-    if (io->ntimers < MAX_TIMERS)
-        io->timers[io->ntimers++] = (struct io_timer){serial, ike_io_now() + ms};
+    if (timers_arm(io->timers, serial, ike_io_now() + ms) != 0)
+        oe_log("#%u: cannot arm a timer (out of memory): this IKE SA will not retransmit or expire", serial);
 }
 
 /* out and in; and fwd when the local end is a host behind us (we are its gateway): how many */
@@ -370,25 +364,18 @@ void ike_io_readable(struct ike_io *io, int fd)
 
 int ike_io_timeout(const struct ike_io *io)
 {
-    if (io->ntimers == 0)
+    uint64_t now = ike_io_now(), first;
+    if (!timers_next(io->timers, &first))
         return -1;
-    uint64_t now = ike_io_now(), first = UINT64_MAX;
-    for (size_t i = 0; i < io->ntimers; i++)
-        if (io->timers[i].due < first)
-            first = io->timers[i].due;
-    return first <= now ? 0 : (int)(first - now);
+    return first <= now ? 0 : first - now > INT32_MAX ? INT32_MAX : (int)(first - now);
 }
 
 void ike_io_tick(struct ike_io *io)
 {
     uint64_t now = ike_io_now();
-    for (size_t i = 0; i < io->ntimers;) {
-        if (io->timers[i].due > now) {
-            i++;
-            continue;
-        }
-        unsigned serial = io->timers[i].serial;
-        io->timers[i] = io->timers[--io->ntimers];
+    unsigned serial;
+    /* each timer due once per turn: one re-armed for "now" waits for the next turn, the loop never spins */
+    for (size_t budget = timers_count(io->timers); budget > 0 && timers_take_due(io->timers, now, &serial); budget--) {
         ike_timer(io->core, serial, now, &io->acts);
         ike_io_apply(io, &io->acts);
     }
