@@ -25,6 +25,9 @@ struct agent {
     struct oe_addr local[AGENT_MAX_LOCAL];
     size_t nlocal;
     time_t idle_checked;
+    /* shunt updown runs in this second, within updown-shunt-rate; and how many were skipped */
+    time_t updown_second;
+    unsigned updown_runs, updown_skipped;
     /* responder: the DNSSEC verdict of the key each recent IKE SA was checked with */
     struct {
         unsigned serial;
@@ -52,7 +55,7 @@ void agent_responder_need_key(void *arg, const struct ike_action *act);
 /* agent_control.c */
 void agent_tunnel_bytes(struct agent *a, const struct oe_peer *p, uint64_t *in, uint64_t *out);
 /* agent_updown.c */
-void agent_updown(const struct agent *a, const struct oe_peer *p, const char *verb);
+void agent_updown(struct agent *a, struct oe_peer *p, const char *verb);
 
 void agent_to_kernel(const struct policy_kernel *pk, struct kernel_policy *kp);
 /* The group a kernel policy of ours comes from, or -1 (exempt, unknown). */

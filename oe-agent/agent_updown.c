@@ -79,10 +79,43 @@ void agent_updown_env(const struct oe_peer *p, const char *verb, struct updown_e
     add(e, "PATH=/usr/sbin:/usr/bin:/sbin:/bin");
 }
 
-void agent_updown(const struct agent *a, const struct oe_peer *p, const char *verb)
+/*
+ * Shunts come and go with every failed or spoofed ACQUIRE: their updown
+ * calls (two forks each) are held to updown-shunt-rate a second. A peer
+ * whose up-shunt was skipped has its down-shunt skipped too, so a script
+ * never sees half a pair.
+ */
+static bool shunt_over_rate(struct agent *a, struct oe_peer *p, const char *verb)
+{
+    if (strcmp(verb, "down-shunt") == 0) {
+        bool skip = p->updown_skipped;
+        p->updown_skipped = false;
+        return skip;
+    }
+    time_t now = a->now();
+    if (now != a->updown_second) {
+        if (a->updown_skipped)
+            oe_log("updown: %u shunt calls skipped in the last second (updown-shunt-rate %u)", a->updown_skipped,
+                   a->cfg->updown_shunt_rate);
+        a->updown_second = now;
+        a->updown_runs = a->updown_skipped = 0;
+    }
+    p->updown_skipped = a->updown_runs >= a->cfg->updown_shunt_rate;
+    if (p->updown_skipped)
+        a->updown_skipped++;
+    else
+        a->updown_runs++;
+    return p->updown_skipped;
+}
+
+void agent_updown(struct agent *a, struct oe_peer *p, const char *verb)
 {
     if (a->cfg->updown[0] == '\0')
         return;
+    if (strcmp(verb, "up-shunt") == 0 || strcmp(verb, "down-shunt") == 0) {
+        if (shunt_over_rate(a, p, verb))
+            return;
+    }
     struct updown_env env;
     agent_updown_env(p, verb, &env);
     pid_t pid = fork();

@@ -22,6 +22,7 @@ struct oe_peer {
     /* the negotiation and the tunnel */
     unsigned ike_serial;
     bool responder;
+    bool updown_skipped;   /* its up-shunt was over updown-shunt-rate: its down-shunt is skipped too */
     struct oe_addr gateway;
     char auth[16];      /* "rsasig" or "null" */
     char dnssec[16];    /* the key's verdict: secure, insecure, or "-" */

@@ -128,11 +128,67 @@ static void test_finding10_eval_style_script_runs_no_peer_command(void **state)
     assert_false(injected);
 }
 
+static time_t fixed_second(void)
+{
+    return 1000;
+}
+
+static int lines_in(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    int n = 0, c;
+    if (f == NULL)
+        return 0;
+    while ((c = fgetc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+/* Issue 11: a storm of shunts runs updown at most updown-shunt-rate times a second, in whole pairs. */
+static void test_shunt_updown_rate_limited(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/oe-updown-XXXXXX", script[64], out[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(script, sizeof(script), "%s/updown", dir);
+    snprintf(out, sizeof(out), "%s/out", dir);
+    FILE *fp = fopen(script, "w");
+    assert_non_null(fp);
+    fprintf(fp, "#!/bin/sh\necho \"$PLUTO_VERB $PLUTO_PEER\" >> %s\n", out);
+    fclose(fp);
+    assert_int_equal(chmod(script, 0700), 0);
+    struct oe_config cfg;
+    oe_config_defaults(&cfg);
+    snprintf(cfg.updown, sizeof(cfg.updown), "%s", script);
+    cfg.updown_shunt_rate = 3;
+    struct agent *a = agent_new(&cfg, NULL);
+    agent_set_clock(a, fixed_second);
+    struct oe_peer p[10];
+    for (int i = 0; i < 10; i++) {
+        p[i] = tunnel_peer("ID_NULL");
+        agent_updown(a, &p[i], "up-shunt");
+    }
+    for (int i = 0; i < 10; i++)
+        agent_updown(a, &p[i], "down-shunt");
+    agent_updown(a, &p[0], "up-host"); /* tunnels are never skipped */
+    for (int i = 0; i < 50 && lines_in(out) < 7; i++)
+        usleep(20 * 1000);
+    usleep(100 * 1000);
+    int n = lines_in(out);
+    agent_free(a);
+    unlink(out);
+    unlink(script);
+    rmdir(dir);
+    assert_int_equal(n, 3 + 3 + 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_finding10_peer_id_reaches_updown_shell_inert),
         cmocka_unit_test(test_updown_env_keeps_real_ids),
+        cmocka_unit_test(test_shunt_updown_rate_limited),
         cmocka_unit_test(test_finding10_eval_style_script_runs_no_peer_command),
     };
     return cmocka_run_group_tests_name("updown", tests, NULL, NULL);
