@@ -1674,7 +1674,7 @@ static void test_unauthenticated_init_error_keeps_waiting(void **state)
     assert_non_null(strstr(n->a.last_down, "NO_PROPOSAL_CHOSEN"));
 }
 
-/* A peer's nonce of 128 octets (RFC 7296 3.9 allows 16 to 256) is used whole: the keys match. */
+/* A peer's nonce of 256 octets (RFC 7296 3.9 allows 16 to 256) is used whole: the keys match. */
 static void test_long_nonce_kept(void **state)
 {
     struct net *n = *state;
@@ -1684,12 +1684,12 @@ static void test_long_nonce_kept(void **state)
     n->a.serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
     /* B takes only MODP: A starts again after INVALID_KE, with the nonce it has (white box: a long one) */
     struct ike_sa *sa = n->a.core->sas;
-    assert_true(sizeof(sa->ni) >= 128);
-    sa->ni_len = 128;
+    assert_true(sizeof(sa->ni) >= IKE_MAX_NONCE);
+    sa->ni_len = IKE_MAX_NONCE;
     memset(sa->ni, 0x5a, sa->ni_len);
     pump(n);
     expect_tunnel(n);
-    assert_int_equal(n->b.core->sas->ni_len, 128);
+    assert_int_equal(n->b.core->sas->ni_len, IKE_MAX_NONCE);
 }
 
 /* ---- what unauthenticated IKE_SA_INIT requests can make B keep (issue 11) ---- */
@@ -1886,7 +1886,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_key_for_peer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retransmission, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gives_up, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_corrupt_sk_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_sk_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cbc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ciphers_order, setup, teardown),
