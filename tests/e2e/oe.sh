@@ -34,10 +34,11 @@ check "east took west's key from west's own record, which binds its ID" \
 check "east's tunnel is up as responder" logged east '192.0.2.1: tunnel up (#1, we responded'
 check "pings went through ESP" bash -c "[ \$(ip -n west -s xfrm state | awk '/lifetime current/ {getline; sub(/\\(bytes\\),?/, \"\", \$1); s += \$1} END {print s + 0}') -gt 500 ]"
 ip netns exec east sh -c 'ncat -l 192.0.2.2 5001 > /tmp/east/recv' &
-sleep 0.3
+recv=$!
+wait_for 5 bash -c "ip netns exec east ss -ltn | grep -q '192.0.2.2:5001'"
 head -c 262144 /dev/urandom > /tmp/west/send
 ip netns exec west ncat --send-only 192.0.2.2 5001 < /tmp/west/send
-sleep 0.5
+wait_for 10 bash -c "! kill -0 $recv"
 check "TCP through the tunnel arrives intact" cmp /tmp/west/send /tmp/east/recv
 ipsec_at west trafficstatus > $OUT/trafficstatus-west.txt 2>&1
 ipsec_at east trafficstatus > $OUT/trafficstatus-east.txt 2>&1
@@ -75,15 +76,18 @@ check "  the pass shunt lets private-or-clear traffic through" grep -q '2 receiv
 
 # --- private group without a key: dropped, nothing leaks ---------------------------------
 ip -n plain addr add 192.0.2.130/24 dev lan2
-ip netns exec plain tcpdump -i lan2 -n -c 5 icmp > /tmp/plain-dump.txt 2>&1 &
+ip netns exec plain tcpdump -i lan2 -n -l icmp > /tmp/plain-dump.txt 2>&1 &
 dump=$!
-sleep 0.5
+check "  the capture on plain's side is listening" wait_for 10 grep -q 'listening on' /tmp/plain-dump.txt
 ip netns exec west ping -c 3 -i 0.3 -W 2 192.0.2.130 > $OUT/ping-private.txt 2>&1
-sleep 0.5
+# the positive control: clear pings to plain's other address, which the same capture must see
+ip netns exec west ping -c 2 -i 0.3 -W 2 192.0.2.3 > /dev/null 2>&1
+wait_for 5 bash -c "[ \$(grep -c 'ICMP echo request' /tmp/plain-dump.txt) -ge 2 ]"
 kill $dump 2>/dev/null
 check "west -> private 192.0.2.130 without a key: dropped" grep -q ' 0 received' $OUT/ping-private.txt
 check "  the drop shunt says why" logged west '192.0.2.130: no usable key in DNS'
-check "  and no ICMP left west in clear" bash -c "! grep -q 'ICMP echo request' /tmp/plain-dump.txt"
+check "  the capture saw the clear pings to 192.0.2.3 (positive control)" grep -q '> 192.0.2.3: ICMP echo request' /tmp/plain-dump.txt
+check "  and no ICMP to 192.0.2.130 left west in clear" bash -c "! grep -q '> 192.0.2.130: ICMP echo request' /tmp/plain-dump.txt"
 
 # --- libreswan's own OE, as its documentation configures it --------------------------------
 if ls_available; then
@@ -194,7 +198,8 @@ agent insec "clear-or-private=192.0.2.0/24"
 ip netns exec west ping -c 3 -i 0.3 -W 3 198.51.100.5 > $OUT/ping-insec-west.txt 2>&1
 check "insecure zone: west (dnssec = secure) does not use the key" logged west "198.51.100.5: key for 5.100.51.198.in-addr.arpa. found but DNSSEC says insecure; not used"
 check "  and its pings flow in clear after the pass shunt" grep -q ' 3 received' $OUT/ping-insec-west.txt
-check "  clear-or-private: insec's replies to west went in clear, no trap" bash -c "! grep -q 'ACQUIRE' /tmp/insec/agent.log"
+check "  clear-or-private: insec's replies to west went in clear, no trap" \
+  bash -c "grep -q 'IKEv2 listening' /tmp/insec/agent.log && ! grep -q 'ACQUIRE' /tmp/insec/agent.log"
 ip netns exec east ping -c 5 -i 0.3 -W 5 198.51.100.5 > $OUT/ping-insec-east.txt 2>&1
 check "insecure zone: east (dnssec = insecure-ok) uses the key" logged east '198.51.100.5: 5.100.51.198.in-addr.arpa. insecure: IPSECKEY record'
 check "  east's first ping is answered through the tunnel" grep -q 'icmp_seq=1 ' $OUT/ping-insec-east.txt
