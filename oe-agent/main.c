@@ -2,6 +2,7 @@
 #include "agent.h"
 #include "control.h"
 #include "log.h"
+#include "privileges.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -181,6 +182,14 @@ int main(int argc, char **argv)
         kernel_close(k);
         return 1;
     }
+    if (agent_drop_privileges(&err) != 0) {
+        oe_log("cannot start: %s", err.msg);
+        agent_stop(a);
+        agent_free(a);
+        kernel_close(k);
+        return 1;
+    }
+    oe_log("dropped privileges: keeping CAP_NET_ADMIN and CAP_NET_BIND_SERVICE; no_new_privs set");
     oe_log("oe-agent ready");
     int rc = event_loop(a, k, ctl);
     agent_stop(a);

@@ -94,6 +94,10 @@ EXPECTED=$((14 + 10 + 4))
 
 start_agent
 check "agent starts and opens its control socket" test -S "$CTL"
+# CAP_NET_ADMIN (12) and CAP_NET_BIND_SERVICE (10) only, effective and bounding; no_new_privs
+check "the agent drops its privileges once started" wait_for 5 logged 'dropped privileges: keeping CAP_NET_ADMIN and CAP_NET_BIND_SERVICE'
+check "  it keeps only CAP_NET_ADMIN and CAP_NET_BIND_SERVICE" \
+  bash -c "grep -q '^CapEff:[[:space:]]*0000000000001400$' /proc/$AGENT_PID/status && grep -q '^CapBnd:[[:space:]]*0000000000001400$' /proc/$AGENT_PID/status && grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/$AGENT_PID/status"
 check "larval drop off in the agent's namespace" \
   bash -c "[ \$(ip netns exec $A sysctl -n net.core.xfrm_larval_drop) = 0 ]"
 check "kernel holds one policy per line and direction, plus exemptions" \
