@@ -22,4 +22,44 @@ struct kernel {
     const struct kernel_ops *ops;
 };
 
+/*
+ * netlink.c: one netlink request built in a caller's buffer, every write
+ * bounded by its capacity (the job libmnl's mnl_nlmsg_put_header and
+ * mnl_attr_put do for wireguard-tools and iproute2). A write that would not
+ * fit writes nothing and marks the request failed; nl_req_check then refuses
+ * to let it be sent, naming the message and what did not fit. Lengths are
+ * kept aligned (NLMSG_ALIGN, RTA_ALIGN) and padding is zero.
+ */
+struct nlmsghdr;
+
+/* The largest request: an SA with AES-CBC, HMAC-SHA2-512 and UDP encapsulation is about 512 */
+#define NL_REQ_MAX 1024
+
+/* A request buffer, aligned for any fixed header a request carries. */
+union nl_buf {
+    max_align_t align;
+    unsigned char bytes[NL_REQ_MAX];
+};
+
+struct nl_req {
+    struct nlmsghdr *h; /* the caller's buffer */
+    size_t cap;         /* its size in bytes: nothing is written past it */
+    bool failed;
+    int failed_type;    /* what did not fit: an attribute type, or -1 for a fixed header */
+    size_t failed_len;
+};
+
+/* A header of type and NLM_F_REQUEST | flags, nothing else yet. */
+void nl_req_init(struct nl_req *req, void *buf, size_t cap, uint16_t type, uint16_t flags);
+/* Appends the message's fixed header (xfrm_userpolicy_info...); its copy, or NULL. */
+void *nl_put(struct nl_req *req, const void *data, size_t len);
+/*
+ * Appends an attribute of len payload octets copied from data, or zero for
+ * the caller to fill when data is NULL; the payload, or NULL when it does
+ * not fit (or an earlier write failed).
+ */
+void *nl_attr(struct nl_req *req, uint16_t type, const void *data, size_t len);
+/* 0, or -1 with err naming what (the message) when a write did not fit. */
+int nl_req_check(const struct nl_req *req, const char *what, struct oe_error *err);
+
 #endif

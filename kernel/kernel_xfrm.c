@@ -79,13 +79,16 @@ static uint8_t xfrm_dir(enum kernel_dir d)
     return d == KERNEL_DIR_OUT ? XFRM_POLICY_OUT : d == KERNEL_DIR_IN ? XFRM_POLICY_IN : XFRM_POLICY_FWD;
 }
 
-/* Send one request to the kernel under a fresh sequence number. */
-static int nl_send(struct kernel_xfrm *k, struct nlmsghdr *n, uint16_t flags, struct oe_error *err,
+/* Send one request to the kernel under a fresh sequence number; never one that did not fit. */
+static int nl_send(struct kernel_xfrm *k, struct nl_req *req, uint16_t flags, struct oe_error *err,
                    const char *what)
 {
+    if (nl_req_check(req, what, err) != 0)
+        return -1;
     struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+    struct nlmsghdr *n = req->h;
     n->nlmsg_seq = ++k->seq;
-    n->nlmsg_flags |= NLM_F_REQUEST | flags;
+    n->nlmsg_flags |= flags;
     if (sendto(k->req_fd, n, n->nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
         oe_error_set(err, "%s: netlink send: %s", what, strerror(errno));
         return -1;
@@ -94,10 +97,10 @@ static int nl_send(struct kernel_xfrm *k, struct nlmsghdr *n, uint16_t flags, st
 }
 
 /* Send one request and wait for its acknowledgement. */
-static int transact(struct kernel_xfrm *k, struct nlmsghdr *n, struct oe_error *err,
+static int transact(struct kernel_xfrm *k, struct nl_req *req, struct oe_error *err,
                     const char *what)
 {
-    if (nl_send(k, n, NLM_F_ACK, err, what) != 0)
+    if (nl_send(k, req, NLM_F_ACK, err, what) != 0)
         return -1;
     char buf[8192];
     for (;;) {
@@ -127,67 +130,78 @@ static int transact(struct kernel_xfrm *k, struct nlmsghdr *n, struct oe_error *
     }
 }
 
+static bool needs_tmpl(enum kernel_action a)
+{
+    return a == KERNEL_TRAP || a == KERNEL_HOLD || a == KERNEL_TUNNEL;
+}
+
+/*
+ * TRAP/HOLD: a template no SA satisfies yet, so the kernel sends ACQUIRE;
+ * TUNNEL: the outer addresses and reqid of the SA that satisfies it.
+ */
+static void policy_tmpl(const struct kernel_policy *p, struct xfrm_user_tmpl *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->id.proto = IPPROTO_ESP;
+    t->family = p->dst.addr.family;
+    t->mode = XFRM_MODE_TRANSPORT;
+    t->aalgos = t->ealgos = t->calgos = ~0u;
+    if (p->action == KERNEL_TUNNEL) {
+        t->mode = XFRM_MODE_TUNNEL;
+        t->family = p->tmpl_dst.family;
+        to_xaddr(&p->tmpl_src, &t->saddr);
+        to_xaddr(&p->tmpl_dst, &t->id.daddr);
+        t->reqid = p->reqid;
+    }
+}
+
+static void policy_info(const struct kernel_policy *p, struct xfrm_userpolicy_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    to_selector(p, &info->sel);
+    info->dir = xfrm_dir(p->dir);
+    info->priority = kernel_priority(p);
+    info->action = p->action == KERNEL_DROP ? XFRM_POLICY_BLOCK : XFRM_POLICY_ALLOW;
+    info->lft.soft_byte_limit = XFRM_INF;
+    info->lft.hard_byte_limit = XFRM_INF;
+    info->lft.soft_packet_limit = XFRM_INF;
+    info->lft.hard_packet_limit = XFRM_INF;
+    info->lft.hard_add_expires_seconds = p->lifetime;
+}
+
 static int xfrm_install(struct kernel *kb, const struct kernel_policy *p, struct oe_error *err)
 {
-    struct {
-        struct nlmsghdr n;
-        struct xfrm_userpolicy_info info;
-        char attrs[RTA_SPACE(sizeof(struct xfrm_user_tmpl))];
-    } req;
-    memset(&req, 0, sizeof(req));
-    req.n.nlmsg_len = NLMSG_LENGTH(sizeof(req.info));
-    req.n.nlmsg_type = XFRM_MSG_UPDPOLICY;
-    to_selector(p, &req.info.sel);
-    req.info.dir = xfrm_dir(p->dir);
-    req.info.priority = kernel_priority(p);
-    req.info.action = p->action == KERNEL_DROP ? XFRM_POLICY_BLOCK : XFRM_POLICY_ALLOW;
-    req.info.lft.soft_byte_limit = XFRM_INF;
-    req.info.lft.hard_byte_limit = XFRM_INF;
-    req.info.lft.soft_packet_limit = XFRM_INF;
-    req.info.lft.hard_packet_limit = XFRM_INF;
-    req.info.lft.hard_add_expires_seconds = p->lifetime;
-    if (p->action == KERNEL_TRAP || p->action == KERNEL_HOLD || p->action == KERNEL_TUNNEL) {
-        /* TRAP/HOLD: a template no SA satisfies yet, so the kernel sends ACQUIRE */
-        struct rtattr *rta = (struct rtattr *)req.attrs;
+    union nl_buf buf;
+    struct nl_req req;
+    struct xfrm_userpolicy_info info;
+    policy_info(p, &info);
+    nl_req_init(&req, &buf, sizeof(buf), XFRM_MSG_UPDPOLICY, 0);
+    nl_put(&req, &info, sizeof(info));
+    if (needs_tmpl(p->action)) {
         struct xfrm_user_tmpl t;
-        memset(&t, 0, sizeof(t));
-        t.id.proto = IPPROTO_ESP;
-        t.family = p->dst.addr.family;
-        t.mode = XFRM_MODE_TRANSPORT;
-        t.aalgos = t.ealgos = t.calgos = ~0u;
-        if (p->action == KERNEL_TUNNEL) {
-            t.mode = XFRM_MODE_TUNNEL;
-            t.family = p->tmpl_dst.family;
-            to_xaddr(&p->tmpl_src, &t.saddr);
-            to_xaddr(&p->tmpl_dst, &t.id.daddr);
-            t.reqid = p->reqid;
-        }
-        rta->rta_type = XFRMA_TMPL;
-        rta->rta_len = RTA_LENGTH(sizeof(t));
-        memcpy(RTA_DATA(rta), &t, sizeof(t));
-        req.n.nlmsg_len = NLMSG_ALIGN(req.n.nlmsg_len) + RTA_SPACE(sizeof(t));
+        policy_tmpl(p, &t);
+        nl_attr(&req, XFRMA_TMPL, &t, sizeof(t));
     }
     char what[160];
     snprintf(what, sizeof(what), "install %s policy ", kernel_action_name(p->action));
     kernel_selector_str(p, what + strlen(what), sizeof(what) - strlen(what));
-    return transact(xk(kb), &req.n, err, what);
+    return transact(xk(kb), &req, err, what);
 }
 
 static int xfrm_remove(struct kernel *kb, const struct kernel_policy *p, struct oe_error *err)
 {
-    struct {
-        struct nlmsghdr n;
-        struct xfrm_userpolicy_id id;
-    } req;
-    memset(&req, 0, sizeof(req));
-    req.n.nlmsg_len = NLMSG_LENGTH(sizeof(req.id));
-    req.n.nlmsg_type = XFRM_MSG_DELPOLICY;
-    to_selector(p, &req.id.sel);
-    req.id.dir = xfrm_dir(p->dir);
+    union nl_buf buf;
+    struct nl_req req;
+    struct xfrm_userpolicy_id id;
+    memset(&id, 0, sizeof(id));
+    to_selector(p, &id.sel);
+    id.dir = xfrm_dir(p->dir);
+    nl_req_init(&req, &buf, sizeof(buf), XFRM_MSG_DELPOLICY, 0);
+    nl_put(&req, &id, sizeof(id));
     char what[160];
     snprintf(what, sizeof(what), "remove policy %s ", kernel_dir_name(p->dir));
     kernel_selector_str(p, what + strlen(what), sizeof(what) - strlen(what));
-    return transact(xk(kb), &req.n, err, what);
+    return transact(xk(kb), &req, err, what);
 }
 
 /* The policy's first template, or NULL. */
@@ -237,14 +251,13 @@ static bool decode_policy(const struct xfrm_userpolicy_info *info, const struct 
 static int xfrm_list(struct kernel *kb, struct kernel_policy **out, size_t *n, struct oe_error *err)
 {
     struct kernel_xfrm *k = xk(kb);
-    struct {
-        struct nlmsghdr n;
-        struct xfrm_userpolicy_id id;
-    } req;
-    memset(&req, 0, sizeof(req));
-    req.n.nlmsg_len = NLMSG_LENGTH(sizeof(req.id));
-    req.n.nlmsg_type = XFRM_MSG_GETPOLICY;
-    if (nl_send(k, &req.n, NLM_F_DUMP, err, "list policies") != 0)
+    union nl_buf nb;
+    struct nl_req req;
+    struct xfrm_userpolicy_id id;
+    memset(&id, 0, sizeof(id));
+    nl_req_init(&req, &nb, sizeof(nb), XFRM_MSG_GETPOLICY, NLM_F_DUMP);
+    nl_put(&req, &id, sizeof(id));
+    if (nl_send(k, &req, 0, err, "list policies") != 0)
         return -1;
     size_t cap = 64, cnt = 0;
     struct kernel_policy *v = malloc(cap * sizeof(*v));
@@ -312,17 +325,10 @@ static int xfrm_set_larval_drop(struct kernel *kb, int value, struct oe_error *e
     return 0;
 }
 
-static int xfrm_sa_add(struct kernel *kb, const struct kernel_sa *sa, struct oe_error *err)
+/* The SA itself: ESP in tunnel mode between the outer addresses, host-to-host selectors. */
+static void sa_info(const struct kernel_sa *sa, struct xfrm_usersa_info *i)
 {
-    struct {
-        struct nlmsghdr n;
-        struct xfrm_usersa_info info;
-        char attrs[512];
-    } req;
-    memset(&req, 0, sizeof(req));
-    req.n.nlmsg_len = NLMSG_LENGTH(sizeof(req.info));
-    req.n.nlmsg_type = XFRM_MSG_NEWSA;
-    struct xfrm_usersa_info *i = &req.info;
+    memset(i, 0, sizeof(*i));
     i->family = sa->dst.family;
     to_xaddr(&sa->dst, &i->id.daddr);
     to_xaddr(&sa->src, &i->saddr);
@@ -340,92 +346,103 @@ static int xfrm_sa_add(struct kernel *kb, const struct kernel_sa *sa, struct oe_
     i->lft.soft_packet_limit = i->lft.hard_packet_limit = XFRM_INF;
     i->lft.soft_add_expires_seconds = sa->soft_seconds;
     i->lft.hard_add_expires_seconds = sa->hard_seconds;
-    struct rtattr *rta = (struct rtattr *)req.attrs;
-    size_t used;
-    if (sa->auth_bits == 0) {
-        /* RFC 4106: AES-GCM with a 16-octet ICV; the key carries the salt */
-        size_t alen = sizeof(struct xfrm_algo_aead) + sa->key_len;
-        rta->rta_type = XFRMA_ALG_AEAD;
-        rta->rta_len = (unsigned short)RTA_LENGTH(alen);
-        struct xfrm_algo_aead *aead = RTA_DATA(rta);
-        snprintf(aead->alg_name, sizeof(aead->alg_name), "rfc4106(gcm(aes))");
-        aead->alg_key_len = (unsigned)(sa->key_len * 8);
-        aead->alg_icv_len = 128;
-        memcpy(aead->alg_key, sa->key, sa->key_len);
-        used = RTA_SPACE(alen);
-    } else {
-        size_t clen = sizeof(struct xfrm_algo) + sa->key_len, alen = sizeof(struct xfrm_algo_auth) + sa->auth_bits / 8;
-        rta->rta_type = XFRMA_ALG_CRYPT;
-        rta->rta_len = (unsigned short)RTA_LENGTH(clen);
-        struct xfrm_algo *crypt = RTA_DATA(rta);
-        snprintf(crypt->alg_name, sizeof(crypt->alg_name), "cbc(aes)");
-        crypt->alg_key_len = (unsigned)(sa->key_len * 8);
-        memcpy(crypt->alg_key, sa->key, sa->key_len);
-        used = RTA_SPACE(clen);
-        struct rtattr *ra = (struct rtattr *)(req.attrs + used);
-        ra->rta_type = XFRMA_ALG_AUTH_TRUNC;
-        ra->rta_len = (unsigned short)RTA_LENGTH(alen);
-        struct xfrm_algo_auth *auth = RTA_DATA(ra);
-        snprintf(auth->alg_name, sizeof(auth->alg_name), "hmac(sha%u)", sa->auth_bits);
-        auth->alg_key_len = sa->auth_bits;
-        auth->alg_trunc_len = sa->auth_bits / 2; /* RFC 4868 */
-        memcpy(auth->alg_key, sa->auth_key, sa->auth_bits / 8);
-        used += RTA_SPACE(alen);
+}
+
+/* RFC 4106: AES-GCM with a 16-octet ICV; the key carries the salt. */
+static void put_aead(struct nl_req *req, const struct kernel_sa *sa)
+{
+    struct xfrm_algo_aead *a = nl_attr(req, XFRMA_ALG_AEAD, NULL, sizeof(*a) + sa->key_len);
+    if (a == NULL)
+        return;
+    snprintf(a->alg_name, sizeof(a->alg_name), "rfc4106(gcm(aes))");
+    a->alg_key_len = (unsigned)(sa->key_len * 8);
+    a->alg_icv_len = 128;
+    memcpy(a->alg_key, sa->key, sa->key_len);
+}
+
+/* RFC 3602 AES-CBC, and RFC 4868 HMAC-SHA2 truncated to half its length. */
+static void put_cbc_hmac(struct nl_req *req, const struct kernel_sa *sa)
+{
+    size_t auth_len = sa->auth_bits / 8;
+    struct xfrm_algo *c = nl_attr(req, XFRMA_ALG_CRYPT, NULL, sizeof(*c) + sa->key_len);
+    if (c != NULL) {
+        snprintf(c->alg_name, sizeof(c->alg_name), "cbc(aes)");
+        c->alg_key_len = (unsigned)(sa->key_len * 8);
+        memcpy(c->alg_key, sa->key, sa->key_len);
     }
-    if (sa->encap_sport) {
-        struct rtattr *e = (struct rtattr *)(req.attrs + used);
-        struct xfrm_encap_tmpl et;
-        memset(&et, 0, sizeof(et));
-        et.encap_type = 2; /* UDP_ENCAP_ESPINUDP, RFC 3948 */
-        et.encap_sport = htons(sa->encap_sport);
-        et.encap_dport = htons(sa->encap_dport);
-        e->rta_type = XFRMA_ENCAP;
-        e->rta_len = RTA_LENGTH(sizeof(et));
-        memcpy(RTA_DATA(e), &et, sizeof(et));
-        used += RTA_SPACE(sizeof(et));
+    struct xfrm_algo_auth *a = nl_attr(req, XFRMA_ALG_AUTH_TRUNC, NULL, sizeof(*a) + auth_len);
+    if (a != NULL) {
+        snprintf(a->alg_name, sizeof(a->alg_name), "hmac(sha%u)", sa->auth_bits);
+        a->alg_key_len = sa->auth_bits;
+        a->alg_trunc_len = sa->auth_bits / 2;
+        memcpy(a->alg_key, sa->auth_key, auth_len);
     }
-    req.n.nlmsg_len = NLMSG_ALIGN(req.n.nlmsg_len) + (unsigned)used;
+}
+
+/* RFC 3948: ESP in UDP, behind a NAT. */
+static void put_encap(struct nl_req *req, const struct kernel_sa *sa)
+{
+    struct xfrm_encap_tmpl et;
+    memset(&et, 0, sizeof(et));
+    et.encap_type = 2; /* UDP_ENCAP_ESPINUDP */
+    et.encap_sport = htons(sa->encap_sport);
+    et.encap_dport = htons(sa->encap_dport);
+    nl_attr(req, XFRMA_ENCAP, &et, sizeof(et));
+}
+
+static int xfrm_sa_add(struct kernel *kb, const struct kernel_sa *sa, struct oe_error *err)
+{
+    union nl_buf buf;
+    struct nl_req req;
+    struct xfrm_usersa_info info;
+    sa_info(sa, &info);
+    nl_req_init(&req, &buf, sizeof(buf), XFRM_MSG_NEWSA, 0);
+    nl_put(&req, &info, sizeof(info));
+    if (sa->auth_bits == 0)
+        put_aead(&req, sa);
+    else
+        put_cbc_hmac(&req, sa);
+    if (sa->encap_sport)
+        put_encap(&req, sa);
     char what[96], d[OE_ADDR_STRLEN];
     snprintf(what, sizeof(what), "add ESP SA 0x%08x to %s", sa->spi, oe_addr_str(&sa->dst, d));
-    int rc = transact(xk(kb), &req.n, err, what);
-    oe_wipe(&req, sizeof(req));
+    int rc = transact(xk(kb), &req, err, what);
+    oe_wipe(&buf, sizeof(buf)); /* the keys */
     return rc;
+}
+
+/* An ESP SA by what the kernel keys it on: SPI, destination, protocol. */
+static void sa_id_req(struct nl_req *req, union nl_buf *buf, uint16_t type, uint32_t spi,
+                      const struct oe_addr *dst)
+{
+    struct xfrm_usersa_id id;
+    memset(&id, 0, sizeof(id));
+    to_xaddr(dst, &id.daddr);
+    id.spi = htonl(spi);
+    id.family = dst->family;
+    id.proto = IPPROTO_ESP;
+    nl_req_init(req, buf, sizeof(*buf), type, 0);
+    nl_put(req, &id, sizeof(id));
 }
 
 static int xfrm_sa_del(struct kernel *kb, uint32_t spi, const struct oe_addr *dst, struct oe_error *err)
 {
-    struct {
-        struct nlmsghdr n;
-        struct xfrm_usersa_id id;
-    } req;
-    memset(&req, 0, sizeof(req));
-    req.n.nlmsg_len = NLMSG_LENGTH(sizeof(req.id));
-    req.n.nlmsg_type = XFRM_MSG_DELSA;
-    to_xaddr(dst, &req.id.daddr);
-    req.id.spi = htonl(spi);
-    req.id.family = dst->family;
-    req.id.proto = IPPROTO_ESP;
+    union nl_buf buf;
+    struct nl_req req;
+    sa_id_req(&req, &buf, XFRM_MSG_DELSA, spi, dst);
     char what[96], d[OE_ADDR_STRLEN];
     snprintf(what, sizeof(what), "delete ESP SA 0x%08x to %s", spi, oe_addr_str(dst, d));
-    return transact(xk(kb), &req.n, err, what);
+    return transact(xk(kb), &req, err, what);
 }
 
 static int xfrm_sa_stats(struct kernel *kb, uint32_t spi, const struct oe_addr *dst, struct kernel_sa_stats *st,
                          struct oe_error *err)
 {
     struct kernel_xfrm *k = xk(kb);
-    struct {
-        struct nlmsghdr n;
-        struct xfrm_usersa_id id;
-    } req;
-    memset(&req, 0, sizeof(req));
-    req.n.nlmsg_len = NLMSG_LENGTH(sizeof(req.id));
-    req.n.nlmsg_type = XFRM_MSG_GETSA;
-    to_xaddr(dst, &req.id.daddr);
-    req.id.spi = htonl(spi);
-    req.id.family = dst->family;
-    req.id.proto = IPPROTO_ESP;
-    if (nl_send(k, &req.n, 0, err, "SA stats") != 0)
+    union nl_buf nb;
+    struct nl_req req;
+    sa_id_req(&req, &nb, XFRM_MSG_GETSA, spi, dst);
+    if (nl_send(k, &req, 0, err, "SA stats") != 0)
         return -1;
     char buf[8192];
     ssize_t r = recv(k->req_fd, buf, sizeof(buf), 0);
