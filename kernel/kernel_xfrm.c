@@ -392,6 +392,11 @@ static void put_encap(struct nl_req *req, const struct kernel_sa *sa)
 
 static int xfrm_sa_add(struct kernel *kb, const struct kernel_sa *sa, struct oe_error *err)
 {
+    if (sa->key_len > sizeof(sa->key) || sa->auth_bits / 8 > sizeof(sa->auth_key)) {
+        oe_error_setc(err, OE_E_INVALID, "ESP SA 0x%08x: a %zu-octet key or %u-bit integrity key is more than it holds",
+                      sa->spi, sa->key_len, sa->auth_bits);
+        return -1;
+    }
     union nl_buf buf;
     struct nl_req req;
     struct xfrm_usersa_info info;
