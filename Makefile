@@ -3,7 +3,8 @@
 #   make check         unit tests, sanitizer run, kernel tests in netns
 #   make check-asan    unit tests under ASan+UBSan (part of check)
 #   make bench         benchmarks (bench/)
-#   make fuzz          libFuzzer targets, a short run each (clang)
+#   make fuzz          each libFuzzer target tests/fuzz/fuzz_*.c for FUZZ_SECONDS (60),
+#                      finds kept in build-fuzz/corpus-NAME (clang)
 #   make install       PREFIX=/usr/local DESTDIR=
 CC ?= cc
 BUILD ?= build
