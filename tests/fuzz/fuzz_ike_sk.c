@@ -14,6 +14,7 @@
  *   selector & 8:        B sends it (else A); IKE_AUTH ignores this: its
  *                        request goes A->B, its response B->A
  *   (selector >> 4) & 3: which request of ours a response answers (variant)
+ *   selector & 0x40:     AES-CBC with HMAC-SHA2 instead of AES-GCM, both ends
  *
  * Everything is made and freed per input: no state is shared between runs,
  * so a crash reproduces from its input alone and ASan/LSan see every leak.
@@ -38,6 +39,24 @@ enum kind { AUTH_REQ, AUTH_RESP, CHILD_REQ, CHILD_RESP, INFO_REQ, INFO_RESP, NKI
 static const unsigned nvariants[NKINDS] = {1, 1, 1, 2, 1, 3};
 enum { V_CHILD_REKEY, V_IKE_REKEY };
 enum { V_LIVENESS, V_RETIRE_CHILD, V_RETIRE_IKE };
+
+/* What the selector octet asks for. */
+struct scene {
+    unsigned kind, variant;
+    bool from_b, cbc;
+};
+
+static struct scene scene_of(uint8_t sel)
+{
+    unsigned kind = sel & 7; /* the caller refuses kind >= NKINDS */
+    return (struct scene){kind, kind < NKINDS ? (sel >> 4 & 3) % nvariants[kind] : 0, sel & 8, sel & 0x40};
+}
+
+static uint8_t selector(const struct scene *s)
+{
+    bool auth = s->kind == AUTH_REQ || s->kind == AUTH_RESP; /* their direction is fixed */
+    return (uint8_t)(s->kind | (s->from_b && !auth ? 8 : 0) | s->variant << 4 | (s->cbc ? 0x40 : 0));
+}
 
 #define MAX_ROUNDS 24  /* message rounds per pump: a rekey and its Deletes need fewer */
 #define MAX_TIMERS 32  /* per end */
@@ -89,8 +108,8 @@ struct pair {
 
 static const char *seed_dir;
 static bool verbose; /* OE_FUZZ_VERBOSE: the cores' log lines on stderr, to see how far an input goes */
-static unsigned scene_kind, scene_variant; /* the scenario being captured */
-static bool scene_answered;                /* its response slot is filled */
+static struct scene capturing;  /* the scenario being captured */
+static bool scene_answered;      /* its response slot is filled */
 
 static void write_seed(uint8_t sel, uint8_t first, const uint8_t *p, size_t len)
 {
@@ -139,23 +158,22 @@ static void capture(struct end *to, bool from_b, const uint8_t *msg, size_t len)
     unsigned k = h.exchange == IKE_AUTH            ? (response ? AUTH_RESP : AUTH_REQ)
                  : h.exchange == IKE_CREATE_CHILD_SA ? (response ? CHILD_RESP : CHILD_REQ)
                                                      : (response ? INFO_RESP : INFO_REQ);
-    unsigned variant = 0;
+    struct scene label = {k, 0, from_b, capturing.cbc};
     if (response) {
         /* a response replays only in the state its own scenario builds: the first one of that kind */
-        if (k != scene_kind || scene_answered)
+        if (k != capturing.kind || scene_answered)
             return;
         scene_answered = true;
-        variant = scene_variant;
+        label.variant = capturing.variant;
     }
     if (sa && ike_decrypt(sa, msg, len, &outer, &plain, &inner, &err) == 0)
-        write_seed((uint8_t)(k | (from_b && k > AUTH_RESP ? 8 : 0) | variant << 4), outer.sk_first, plain.p,
-                   plain.len);
+        write_seed(selector(&label), outer.sk_first, plain.p, plain.len);
     wbuf_free(&plain);
 }
 
 /* ---- the two ends ---- */
 
-static void end_init(struct end *e, uint32_t seed, const char *addr)
+static void end_init(struct end *e, uint32_t seed, const char *addr, bool cbc)
 {
     struct ike_config cfg;
     struct oe_error err;
@@ -165,6 +183,10 @@ static void end_init(struct end *e, uint32_t seed, const char *addr)
     cfg.env = (struct ike_env){seeded_random, &e->rng};
     cfg.dh_groups[0] = 14; /* ECDH keys are made inside NSS and would differ every run */
     cfg.dh_groups[1] = 0;
+    if (cbc) { /* the other SK format: an HMAC over the message, padding to the block */
+        cfg.ciphers[0] = IKE_CIPHER_AES_CBC;
+        cfg.ciphers[1] = 0;
+    }
     e->core = ike_core_new(&cfg, &err);
     if (e->core == NULL)
         abort(); /* NSS did not start: nothing here can be tested */
@@ -288,11 +310,12 @@ static int start_request(struct pair *p, struct end *r, unsigned kind, unsigned 
  * AUTH_REQ: A's IKE_AUTH request is dropped instead (B stays half-open).
  * With OE_FUZZ_SEEDS nothing is dropped and capture() keeps the real one.
  */
-static bool setup(struct pair *p, unsigned kind, bool from_b, unsigned variant)
+static bool setup(struct pair *p, const struct scene *sc)
 {
+    unsigned kind = sc->kind;
     memset(p, 0, sizeof(*p));
-    end_init(&p->a, 1, "192.0.2.1");
-    end_init(&p->b, 2, "192.0.2.2");
+    end_init(&p->a, 1, "192.0.2.1", sc->cbc);
+    end_init(&p->b, 2, "192.0.2.2", sc->cbc);
     struct ike_initiate req = {.local = p->a.ep, .remote = p->b.ep, .local_host = p->a.ep.addr,
                                .remote_host = p->b.ep.addr, .auth = IKE_AUTHBY_NULL};
     if (ike_initiate(p->a.core, &req, 0, &p->a.acts) == 0)
@@ -307,7 +330,7 @@ static bool setup(struct pair *p, unsigned kind, bool from_b, unsigned variant)
         p->b.core->sas->state != SA_ESTABLISHED)
         return false;
     if (kind == CHILD_RESP || kind == INFO_RESP) {
-        int n = start_request(p, from_b ? &p->a : &p->b, kind, variant);
+        int n = start_request(p, sc->from_b ? &p->a : &p->b, kind, sc->variant);
         p->deliver = seed_dir ? -1 : n;
         pump(p);
     }
@@ -315,10 +338,10 @@ static bool setup(struct pair *p, unsigned kind, bool from_b, unsigned variant)
 }
 
 /* The fuzzed plaintext, encrypted by the sender as the next message of this kind. */
-static void inject(struct pair *p, unsigned kind, bool from_b, uint8_t first, const uint8_t *chain, size_t len)
+static void inject(struct pair *p, const struct scene *sc, uint8_t first, const uint8_t *chain, size_t len)
 {
-    if (kind == AUTH_REQ || kind == AUTH_RESP)
-        from_b = kind == AUTH_RESP;
+    unsigned kind = sc->kind;
+    bool from_b = kind == AUTH_REQ || kind == AUTH_RESP ? kind == AUTH_RESP : sc->from_b;
     struct end *x = from_b ? &p->b : &p->a, *y = from_b ? &p->a : &p->b;
     static const uint8_t exchange[NKINDS] = {IKE_AUTH, IKE_AUTH, IKE_CREATE_CHILD_SA, IKE_CREATE_CHILD_SA,
                                              IKE_INFORMATIONAL, IKE_INFORMATIONAL};
@@ -354,16 +377,16 @@ static void pair_free(struct pair *p)
 /* OE_FUZZ_SEEDS: every scenario once with nothing dropped; capture() keeps what goes by. */
 static void write_corpus(void)
 {
-    for (unsigned kind = 0; kind < NKINDS; kind++)
-        for (unsigned dir = 0; dir < 2; dir++)
-            for (unsigned v = 0; v < nvariants[kind]; v++) {
-                struct pair p;
-                scene_kind = kind;
-                scene_variant = v;
-                scene_answered = false;
-                setup(&p, kind, dir, v);
-                pair_free(&p);
-            }
+    for (unsigned sel = 0; sel < 0x80; sel++) {
+        struct scene sc = scene_of((uint8_t)sel);
+        if (sc.kind >= NKINDS || selector(&sc) != sel)
+            continue; /* not a scenario, or one counted under its canonical selector */
+        struct pair p;
+        capturing = sc;
+        scene_answered = false;
+        setup(&p, &sc);
+        pair_free(&p);
+    }
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -383,11 +406,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2 || (data[0] & 7) >= NKINDS)
         return 0;
-    unsigned kind = data[0] & 7, variant = ((data[0] >> 4) & 3) % nvariants[kind];
-    bool from_b = data[0] & 8;
+    struct scene sc = scene_of(data[0]);
     struct pair p;
-    if (setup(&p, kind, from_b, variant)) {
-        inject(&p, kind, from_b, data[1], data + 2, size - 2);
+    if (setup(&p, &sc)) {
+        inject(&p, &sc, data[1], data + 2, size - 2);
         /* the answers, and what they start, carried both ways; then the clock runs */
         p.deliver = -1;
         pump(&p);
