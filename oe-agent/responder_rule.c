@@ -1,4 +1,4 @@
-/* The responder's rule: what the policy asks for a host, and who DNS lets speak for it. */
+/* What the policy asks of a tunnel to a host, and who DNS lets speak for it. */
 #include "responder_rule.h"
 
 #include <stdio.h>
@@ -21,8 +21,8 @@ static bool port_scoped(const struct policy_selector *s)
     return s->proto != 0 || s->lport != 0 || s->rport != 0;
 }
 
-void responder_policy_for(const struct policy_set *set, const struct oe_config *cfg, const struct oe_addr *host,
-                          struct responder_policy *out)
+void host_policy_for(const struct policy_set *set, const struct oe_config *cfg, const struct oe_addr *host,
+                     struct host_policy *out)
 {
     memset(out, 0, sizeof(*out));
     out->rule = policy_lookup(set, host, 0, 0, 0);

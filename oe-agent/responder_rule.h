@@ -1,9 +1,11 @@
 /*
- * The responder's rule (DESIGN.md): before it installs anything for an
- * initiator, what the policy requires for the one host the Child SA will
- * carry, and whether the host's own DNS record lets this identity, from
- * this address, speak for it (RFC 4322 5.3 in its IKEv2 form). Pure: it
- * decides on what it is given and neither asks DNS nor logs.
+ * What the policy requires of a tunnel to one host, for both ends: the
+ * auth and dnssec every line it would carry asks for (the initiator before
+ * it negotiates, the responder before it installs anything), the lines
+ * whose traffic it carries, and, for the responder (DESIGN.md), whether the
+ * host's own DNS record lets this identity, from this address, speak for it
+ * (RFC 4322 5.3 in its IKEv2 form). Pure: it decides on what it is given
+ * and neither asks DNS nor logs.
  */
 #ifndef OE_RESPONDER_RULE_H
 #define OE_RESPONDER_RULE_H
@@ -16,7 +18,7 @@
 #include "policy/policy.h"
 
 /* What every rule covering the host asks of a host-wide tunnel to it. */
-struct responder_policy {
+struct host_policy {
     const struct policy_rule *rule; /* for all of the host's traffic; NULL: no group covers it */
     enum policy_group group;
     bool allowed;                   /* the group answers IKE */
@@ -31,8 +33,8 @@ struct responder_policy {
  * auth and dnssec: a tunnel made under `private-or-clear` with NULL auth
  * must not carry tcp/443 that a `private` line requires rsasig for.
  */
-void responder_policy_for(const struct policy_set *set, const struct oe_config *cfg, const struct oe_addr *host,
-                          struct responder_policy *out);
+void host_policy_for(const struct policy_set *set, const struct oe_config *cfg, const struct oe_addr *host,
+                     struct host_policy *out);
 
 /* Who asks: the host the tunnel is for, the address IKE comes from, the identity it authenticates as. */
 struct responder_claim {

@@ -132,21 +132,21 @@ static void test_port_scoped_private_raises_auth(void **state)
     cfg.groups[POLICY_PRIVATE].auth = OE_AUTH_RSASIG;
     cfg.groups[POLICY_PRIVATE].dnssec = OE_DNSSEC_SECURE;
     struct policy_set *set = set_of("0.0.0.0/0\n", "203.0.113.0/24 tcp 0 443\n", "192.0.2.128/25\n");
-    struct responder_policy pol;
+    struct host_policy pol;
     struct oe_addr h;
     oe_addr_parse("203.0.113.10", &h);
-    responder_policy_for(set, &cfg, &h, &pol);
+    host_policy_for(set, &cfg, &h, &pol);
     assert_true(pol.allowed);
     assert_int_equal(pol.group, POLICY_PRIVATE_OR_CLEAR);
     assert_int_equal(pol.auth, OE_AUTH_RSASIG);
     assert_int_equal(pol.dnssec, OE_DNSSEC_SECURE);
     assert_non_null(pol.stricter);
     oe_addr_parse("198.51.100.10", &h); /* no port-scoped line covers it */
-    responder_policy_for(set, &cfg, &h, &pol);
+    host_policy_for(set, &cfg, &h, &pol);
     assert_int_equal(pol.auth, OE_AUTH_NULL);
     assert_null(pol.stricter);
     oe_addr_parse("192.0.2.200", &h); /* block: no IKE at all */
-    responder_policy_for(set, &cfg, &h, &pol);
+    host_policy_for(set, &cfg, &h, &pol);
     assert_false(pol.allowed);
     assert_int_equal(pol.group, POLICY_BLOCK);
     policy_set_free(set);
