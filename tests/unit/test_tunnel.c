@@ -199,6 +199,25 @@ static int in_packet(struct fixture *f, uint8_t proto, uint16_t sport)
     return action;
 }
 
+/* The priority of our outbound policy to dst (a prefix) with that action, proto and peer port; 0: none. */
+static uint32_t out_priority(struct fixture *f, const char *dst, enum kernel_action action, uint8_t proto,
+                             uint16_t dport)
+{
+    struct kernel_policy *v;
+    size_t n;
+    struct oe_error err;
+    struct oe_prefix want;
+    uint32_t prio = 0;
+    assert_int_equal(oe_prefix_parse(dst, &want, &err), 0);
+    assert_int_equal(kernel_list(f->k, &v, &n, &err), 0);
+    for (size_t i = 0; i < n; i++)
+        if (v[i].dir == KERNEL_DIR_OUT && v[i].action == action && oe_prefix_cmp(&v[i].dst, &want) == 0 &&
+            v[i].proto == proto && v[i].dport == dport)
+            prio = v[i].priority;
+    free(v);
+    return prio;
+}
+
 static size_t tunnel_policy_count(struct fixture *f)
 {
     struct kernel_policy *v;
@@ -256,6 +275,12 @@ static void test_finding4_tunnel_does_not_carry_blocked_port(void **state)
     assert_int_equal(in_packet(f, IPPROTO_TCP, 23), KERNEL_DROP);
     assert_int_equal(in_packet(f, IPPROTO_TCP, 80), KERNEL_TUNNEL);
     assert_int_equal(in_packet(f, IPPROTO_TCP, 443), KERNEL_TUNNEL);
+    /* each just above its line, as policy_kernel.sh installs them on the real kernel */
+    uint32_t wide = out_priority(f, "0.0.0.0/0", KERNEL_TRAP, 0, 0);
+    uint32_t p443 = out_priority(f, "203.0.113.0/24", KERNEL_TRAP, IPPROTO_TCP, 443);
+    assert_true(wide != 0 && p443 != 0);
+    assert_int_equal(out_priority(f, HOST "/32", KERNEL_TUNNEL, 0, 0), wide - 1);
+    assert_int_equal(out_priority(f, HOST "/32", KERNEL_TUNNEL, IPPROTO_TCP, 443), p443 - 1);
     /* the Delete takes every one of them */
     child_action(f, IKE_ACT_DELETE, 16384);
     assert_int_equal(tunnel_policy_count(f), 0);
