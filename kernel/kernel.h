@@ -9,9 +9,9 @@
  * Everything the agent installs sits in its own priority band, so a restart
  * finds exactly what a previous run left (kernel_list) and nothing else.
  * Within the band a more specific selector gets a lower (stronger) priority.
- * A per-peer hold or shunt is ranked by the group line it came from (its
- * rank), just above that line: it beats the /N trap it came from and nothing
- * more specific than that line.
+ * A per-peer hold, shunt or tunnel policy is ranked by the group line it
+ * came from (its rank), just above that line: it beats the /N trap it came
+ * from and nothing more specific than that line.
  *
  * Memory: struct kernel is opened and closed by the caller; kernel_list
  * returns an array the caller frees with free(). Nothing here prints.
@@ -61,9 +61,10 @@ struct kernel_policy {
     int64_t expires_at;     /* from kernel_list: wall-clock expiry, 0 = never */
     uint32_t priority;      /* from kernel_list; kernel_install computes it */
     /*
-     * KERNEL_ORIGIN_PEER: a hold or shunt sits just above the line that made
-     * it, not at its own /32, so a more specific line covering part of the
-     * host (a port-scoped private or block) keeps its action for its ports.
+     * KERNEL_ORIGIN_PEER: a hold, shunt or tunnel sits just above the line
+     * that made it, not at its own /32, so a more specific line covering part
+     * of the host (a port-scoped private, clear or block) keeps its action for
+     * its ports.
      */
     struct kernel_rank rank;
     /* KERNEL_TUNNEL: the SA's outer addresses and the reqid that ties it to them */

@@ -50,6 +50,7 @@ void agent_peer_policy(const struct oe_peer *p, enum kernel_action action, uint3
 int agent_oe_start(struct agent *a, struct oe_error *err);
 void agent_oe_stop(struct agent *a);
 void agent_oe_negotiate(struct agent *a, struct oe_peer *p);
+void agent_oe_hooks(struct agent *a, struct ike_io_hooks *h); /* what agent_oe_start gives ike_io */
 /* agent_responder.c: IKE's NEED_KEY hook, the responder's rule against policy and DNS */
 void agent_responder_need_key(void *arg, const struct ike_action *act);
 /* agent_control.c */

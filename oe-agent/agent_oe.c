@@ -7,6 +7,7 @@
  */
 #include "agent_internal.h"
 #include "log.h"
+#include "responder_rule.h"
 
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -18,11 +19,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* A lookup's context: the held peer, and the key its record gave when its gateway is a name. */
+/*
+ * A lookup's context: the held peer, what the tunnel must meet (the
+ * strictest auth and dnssec of the lines it will carry), and the key its
+ * record gave when its gateway is a name.
+ */
 struct pending {
     struct agent *a;
     unsigned instance;
     enum policy_group group;
+    enum oe_auth auth;
+    enum oe_dnssec dnssec;
     struct dnskeys_pubkey key;
 };
 
@@ -96,14 +103,13 @@ static void on_gateway_addr(const struct dnskeys_addr_answer *ans, void *arg)
         pending_free(pd);
         return; /* gone (expired, reloaded) while we asked */
     }
-    const struct oe_group_config *gc = &a->cfg->groups[p->group];
     if (ans->verdict == DNSKEYS_BOGUS) {
         snprintf(why, sizeof(why), "DNSSEC bogus answer for gateway %s: %s", ans->name, ans->why);
         agent_failure_shunt(a, p, why);
     } else if (ans->failed || ans->n == 0) {
         snprintf(why, sizeof(why), "gateway %s has no address: %s", ans->name, ans->why);
         agent_failure_shunt(a, p, why);
-    } else if (ans->verdict != DNSKEYS_SECURE && gc->dnssec != OE_DNSSEC_INSECURE_OK) {
+    } else if (ans->verdict != DNSKEYS_SECURE && pd->dnssec != OE_DNSSEC_INSECURE_OK) {
         snprintf(why, sizeof(why), "gateway %s's address is insecure; not used (dnssec = secure)", ans->name);
         agent_failure_shunt(a, p, why);
     } else {
@@ -114,8 +120,8 @@ static void on_gateway_addr(const struct dnskeys_addr_answer *ans, void *arg)
     pending_free(pd);
 }
 
-static void resolve_gateway(struct agent *a, struct oe_peer *p, const struct dnskeys_answer *ans,
-                            const struct dnskeys_record *rec)
+static void resolve_gateway(struct agent *a, struct oe_peer *p, const struct pending *asked,
+                            const struct dnskeys_answer *ans, const struct dnskeys_record *rec)
 {
     char id[16], why[900];
     struct oe_error err;
@@ -131,6 +137,9 @@ static void resolve_gateway(struct agent *a, struct oe_peer *p, const struct dns
     }
     pd->a = a;
     pd->instance = p->instance;
+    pd->group = asked->group;
+    pd->auth = asked->auth;
+    pd->dnssec = asked->dnssec;
     if (dnskeys_resolve_name(a->res, rec->gw_name, p->remote.family, on_gateway_addr, pd, &err) != 0) {
         snprintf(why, sizeof(why), "cannot look up gateway %.255s: %.500s", rec->gw_name, err.msg);
         pending_free(pd);
@@ -140,13 +149,12 @@ static void resolve_gateway(struct agent *a, struct oe_peer *p, const struct dns
 
 static void on_initiator_key(const struct dnskeys_answer *ans, void *arg)
 {
-    struct pending *pd = arg;
-    struct agent *a = pd->a;
-    struct oe_peer *p = peer_by_instance(&a->peers, pd->instance);
-    free(pd);
+    struct pending asked = *(struct pending *)arg;
+    struct agent *a = asked.a;
+    struct oe_peer *p = peer_by_instance(&a->peers, asked.instance);
+    free(arg);
     if (p == NULL || p->state != PEER_HOLD)
         return; /* gone (expired, reloaded) while we asked */
-    const struct oe_group_config *gc = &a->cfg->groups[p->group];
     const struct dnskeys_record *rec = ans->n > 0 && ans->records[0].usable ? &ans->records[0] : NULL;
     char why[600];
     snprintf(p->dnssec, sizeof(p->dnssec), "%s", dnskeys_verdict_name(ans->verdict));
@@ -155,17 +163,17 @@ static void on_initiator_key(const struct dnskeys_answer *ans, void *arg)
         agent_failure_shunt(a, p, why);
         return;
     }
-    if (ans->failed && gc->auth != OE_AUTH_RSASIG_OR_NULL) {
+    if (ans->failed && asked.auth != OE_AUTH_RSASIG_OR_NULL) {
         snprintf(why, sizeof(why), "no DNS answer for %s: %s", ans->owner, ans->why);
         agent_failure_shunt(a, p, why);
         return;
     }
-    if (rec && ans->verdict == DNSKEYS_INSECURE && gc->dnssec != OE_DNSSEC_INSECURE_OK) {
+    if (rec && ans->verdict == DNSKEYS_INSECURE && asked.dnssec != OE_DNSSEC_INSECURE_OK) {
         log_peer(p, "key for %s found but DNSSEC says insecure; not used (dnssec = secure)", ans->owner);
         rec = NULL;
     }
     if (rec == NULL) {
-        if (gc->auth == OE_AUTH_RSASIG_OR_NULL) {
+        if (asked.auth == OE_AUTH_RSASIG_OR_NULL) {
             log_peer(p, "no usable key in DNS for %s; using NULL authentication (auth = rsasig-or-null)", ans->owner);
             initiate(a, p, IKE_AUTHBY_NULL, NULL, &p->remote);
             return;
@@ -179,7 +187,7 @@ static void on_initiator_key(const struct dnskeys_answer *ans, void *arg)
     if (rec->gw_type == DNSKEYS_GW_IPV4 || rec->gw_type == DNSKEYS_GW_IPV6) {
         gw = rec->gw_addr;
     } else if (rec->gw_type == DNSKEYS_GW_NAME) {
-        resolve_gateway(a, p, ans, rec);
+        resolve_gateway(a, p, &asked, ans, rec);
         return;
     }
     if (gw.family != p->local.family) {
@@ -194,11 +202,42 @@ static void on_initiator_key(const struct dnskeys_answer *ans, void *arg)
     initiate(a, p, IKE_AUTHBY_RSASIG, &rec->key, &gw);
 }
 
-void agent_oe_negotiate(struct agent *a, struct oe_peer *p)
+/*
+ * The tunnel is host to host and carries every line host_tunnel_lines()
+ * names, so what we ask of the peer is the strictest of them all, as the
+ * responder's rule does: a NULL-auth private-or-clear line does not make a
+ * tunnel that also carries tcp/443 of a `private` line asking rsasig
+ * (issue 9, finding 4). Logs when another line made it stricter.
+ */
+static void initiator_needs(const struct agent *a, const struct oe_peer *p, struct pending *pd)
 {
     const struct oe_group_config *gc = &a->cfg->groups[p->group];
+    struct host_policy hp;
+    host_policy_for(a->set, a->cfg, &p->remote, &hp);
+    pd->auth = hp.auth;
+    pd->dnssec = hp.dnssec;
+    /* the line that trapped is among those host_policy_for() weighs; never ask less than it */
+    if (gc->auth == OE_AUTH_RSASIG || (gc->auth == OE_AUTH_RSASIG_OR_NULL && pd->auth == OE_AUTH_NULL))
+        pd->auth = gc->auth;
+    if (gc->dnssec == OE_DNSSEC_SECURE)
+        pd->dnssec = OE_DNSSEC_SECURE;
+    if (hp.stricter && (pd->auth != gc->auth || pd->dnssec != gc->dnssec)) {
+        const struct policy_selector *sel = &hp.stricter->sel;
+        char pre[OE_ADDR_STRLEN], pr[8];
+        log_peer(p, "auth = %s, dnssec = %s (not the %s group's %s, %s): the tunnel also carries %s:%u "
+                 "(%s %s %u %u), which asks more", oe_auth_name(pd->auth), oe_dnssec_name(pd->dnssec),
+                 policy_group_name(p->group), oe_auth_name(gc->auth), oe_dnssec_name(gc->dnssec),
+                 policy_group_file(a->set, hp.stricter->group), hp.stricter->line, oe_prefix_str(&sel->peer, pre),
+                 oe_proto_name(sel->proto, pr), sel->lport, sel->rport);
+    }
+}
+
+void agent_oe_negotiate(struct agent *a, struct oe_peer *p)
+{
+    struct pending needs = {.a = a, .instance = p->instance, .group = p->group};
+    initiator_needs(a, p, &needs);
     snprintf(p->dnssec, sizeof(p->dnssec), "-");
-    if (gc->auth == OE_AUTH_NULL) {
+    if (needs.auth == OE_AUTH_NULL) {
         initiate(a, p, IKE_AUTHBY_NULL, NULL, &p->remote);
         return;
     }
@@ -208,7 +247,7 @@ void agent_oe_negotiate(struct agent *a, struct oe_peer *p)
         agent_failure_shunt(a, p, "out of memory");
         return;
     }
-    *pd = (struct pending){.a = a, .instance = p->instance, .group = p->group};
+    *pd = needs;
     char name[DNSKEYS_NAME_MAX];
     dnskeys_reverse_name(&p->remote, name);
     log_peer(p, "looking up IPSECKEY, TXT and KEY at %s", name);
@@ -288,6 +327,45 @@ static void on_rekeyed(void *arg, const struct ike_action *act)
     p->spi_out = act->child.spi_out;
     ike_algs_name(act->child.encr, act->child.encr_bits, act->child.integ, p->esp, sizeof(p->esp));
     log_peer(p, "Child SA rekeyed: SPIs in 0x%08x out 0x%08x, ESP %s", p->spi_in, p->spi_out, p->esp);
+}
+
+/*
+ * A tunnel's selectors: each line it carries for the remote host, ranked at
+ * that line (host_tunnel_lines; issue 9, finding 4). The lines name only the
+ * remote side, so the local host does not change them.
+ */
+static size_t tunnel_selectors(void *arg, const struct oe_addr *local_host, const struct oe_addr *remote_host,
+                               struct ike_io_selector *out, size_t max)
+{
+    struct agent *a = arg;
+    const struct policy_rule *lines[IKE_IO_TUNNEL_SELECTORS];
+    (void)local_host;
+    if (max > IKE_IO_TUNNEL_SELECTORS)
+        max = IKE_IO_TUNNEL_SELECTORS;
+    size_t want = host_tunnel_lines(a->set, remote_host, lines, max);
+    for (size_t i = 0; i < want && i < max; i++) {
+        const struct policy_selector *sel = &lines[i]->sel;
+        out[i] = (struct ike_io_selector){
+            .proto = sel->proto,
+            .lport = sel->lport,
+            .rport = sel->rport,
+            .rank = {.set = true,
+                     .prefix_len = sel->peer.len,
+                     .proto = sel->proto != 0,
+                     .nports = (uint8_t)((sel->lport != 0) + (sel->rport != 0))},
+        };
+    }
+    return want;
+}
+
+void agent_oe_hooks(struct agent *a, struct ike_io_hooks *h)
+{
+    *h = (struct ike_io_hooks){.up = on_up,
+                               .down = on_down,
+                               .need_key = agent_responder_need_key,
+                               .rekeyed = on_rekeyed,
+                               .tunnel_selectors = tunnel_selectors,
+                               .arg = a};
 }
 
 static void pending_free(struct pending *pd)
@@ -385,7 +463,8 @@ int agent_oe_start(struct agent *a, struct oe_error *err)
     ic.nsubnets = a->cfg->nsubnets;
     a->ike = ike_core_new(&ic, err);
     a->nlocal = a->ike ? local_addresses(a->cfg, a->local, AGENT_MAX_LOCAL, err) : 0;
-    struct ike_io_hooks hooks = {on_up, on_down, agent_responder_need_key, on_rekeyed, a};
+    struct ike_io_hooks hooks;
+    agent_oe_hooks(a, &hooks);
     if (a->nlocal)
         a->io = ike_io_new(a->ike, a->k, a->local, a->nlocal, 500, &hooks, err);
     if (a->io == NULL) {

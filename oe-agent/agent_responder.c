@@ -19,7 +19,7 @@ struct responder_lookup {
     struct agent *a;
     unsigned serial;
     struct responder_claim claim;
-    struct responder_policy pol;
+    struct host_policy pol;
 };
 
 static void answer_key(struct agent *a, unsigned serial, const struct dnskeys_pubkey *key, bool allow_null)
@@ -57,7 +57,7 @@ static void on_host_record(const struct dnskeys_answer *ans, void *arg)
 }
 
 /* The policy's word on the host, for a log line: "group private-or-clear, auth = rsasig (from ...)". */
-static void describe_policy(const struct agent *a, const struct responder_policy *pol, char *out, size_t len)
+static void describe_policy(const struct agent *a, const struct host_policy *pol, char *out, size_t len)
 {
     int n = snprintf(out, len, "group %s, auth = %s", policy_group_name(pol->group), oe_auth_name(pol->auth));
     if (pol->stricter && n > 0 && (size_t)n < len) {
@@ -71,12 +71,12 @@ static void describe_policy(const struct agent *a, const struct responder_policy
 void agent_responder_need_key(void *arg, const struct ike_action *act)
 {
     struct agent *a = arg;
-    struct responder_policy pol;
+    struct host_policy pol;
     char h[OE_ADDR_STRLEN], o[OE_ADDR_STRLEN], said[300];
     const struct oe_addr *host = act->child.remote_host.family ? &act->child.remote_host : &act->remote.addr;
     oe_addr_str(host, h);
     oe_addr_str(&act->remote.addr, o);
-    responder_policy_for(a->set, a->cfg, host, &pol);
+    host_policy_for(a->set, a->cfg, host, &pol);
     if (!pol.allowed) {
         oe_log("#%u: refusing IKE from %s for %s: its policy group is %s%s", act->serial, o, h,
                policy_group_name(pol.group), pol.rule ? "" : " (no group covers it)");

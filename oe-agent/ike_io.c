@@ -21,6 +21,8 @@ struct io_socket {
     bool natt; /* port 4500: IKE behind a 4-octet non-ESP marker, ESP in UDP for the kernel */
 };
 
+struct io_tunnel;
+
 struct ike_io {
     struct ike_core *core;
     struct kernel *k;
@@ -29,6 +31,8 @@ struct ike_io {
     size_t nsocks;
     struct timers *timers; /* one per IKE SA serial */
     struct ike_actions acts;
+    struct io_tunnel *tunnels; /* the policies each host pair's tunnel has in the kernel */
+    size_t ntunnels, captunnels;
 };
 
 uint64_t ike_io_now(void)
@@ -136,6 +140,7 @@ void ike_io_free(struct ike_io *io)
     ike_actions_clear(&io->acts);
     free(io->acts.v);
     timers_free(io->timers);
+    free(io->tunnels);
     free(io);
 }
 
@@ -201,8 +206,58 @@ static void arm(struct ike_io *io, unsigned serial, uint32_t ms)
         oe_log("#%u: cannot arm a timer (out of memory): this IKE SA will not retransmit or expire", serial);
 }
 
-/* out and in; and fwd when the local end is a host behind us (we are its gateway): how many */
-static int tunnel_policies(const struct ike_child_sa *c, struct kernel_policy p[3])
+/*
+ * What a tunnel's policies were installed with, per host pair (the kernel
+ * knows a policy by its selector): its removal takes exactly those, even
+ * after a reload changed what the policy lines would say now.
+ */
+struct io_tunnel {
+    struct oe_addr local_host, remote_host;
+    uint32_t reqid; /* the Child SA that installed them */
+    size_t n;
+    struct ike_io_selector sel[IKE_IO_TUNNEL_SELECTORS];
+};
+
+static struct io_tunnel *tunnel_find(struct ike_io *io, const struct ike_child_sa *c)
+{
+    for (size_t i = 0; i < io->ntunnels; i++)
+        if (oe_addr_eq(&io->tunnels[i].local_host, &c->local_host) &&
+            oe_addr_eq(&io->tunnels[i].remote_host, &c->remote_host))
+            return &io->tunnels[i];
+    return NULL;
+}
+
+static void tunnel_forget(struct ike_io *io, struct io_tunnel *t)
+{
+    *t = io->tunnels[--io->ntunnels];
+}
+
+/* The selectors the caller's hook gives a tunnel between c's hosts; logs when the limit cuts them. */
+static void tunnel_selectors(struct ike_io *io, const struct ike_child_sa *c, unsigned serial, struct io_tunnel *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->local_host = c->local_host;
+    t->remote_host = c->remote_host;
+    t->reqid = c->reqid;
+    if (io->hooks.tunnel_selectors == NULL) {
+        t->n = 1; /* host to host, any protocol, ranked at the /32 */
+        return;
+    }
+    size_t want = io->hooks.tunnel_selectors(io->hooks.arg, &c->local_host, &c->remote_host, t->sel,
+                                             IKE_IO_TUNNEL_SELECTORS);
+    t->n = want < IKE_IO_TUNNEL_SELECTORS ? want : IKE_IO_TUNNEL_SELECTORS;
+    char r[OE_ADDR_STRLEN];
+    if (want > IKE_IO_TUNNEL_SELECTORS)
+        oe_log("#%u: the tunnel to %s would carry %zu policy lines; only the first %d get its policies "
+               "(IKE_IO_TUNNEL_SELECTORS), the others' traffic stays trapped", serial,
+               oe_addr_str(&c->remote_host, r), want, IKE_IO_TUNNEL_SELECTORS);
+    else if (want == 0)
+        oe_log("#%u: no policy line covering %s wants a tunnel now; it carries nothing", serial,
+               oe_addr_str(&c->remote_host, r));
+}
+
+/* One selector's out and in; and fwd when the local end is a host behind us (we are its gateway): how many */
+static int tunnel_policies(const struct ike_child_sa *c, const struct ike_io_selector *sel, struct kernel_policy p[3])
 {
     int n = oe_addr_eq(&c->local_host, &c->local) ? 2 : 3;
     memset(p, 0, 3 * sizeof(*p));
@@ -213,11 +268,98 @@ static int tunnel_policies(const struct ike_child_sa *c, struct kernel_policy p[
         p[i].origin = KERNEL_ORIGIN_PEER;
         oe_prefix_host(out ? &c->local_host : &c->remote_host, &p[i].src);
         oe_prefix_host(out ? &c->remote_host : &c->local_host, &p[i].dst);
+        p[i].proto = sel->proto;
+        p[i].sport = out ? sel->lport : sel->rport;
+        p[i].dport = out ? sel->rport : sel->lport;
+        p[i].rank = sel->rank;
         p[i].tmpl_src = out ? c->local : c->remote;
         p[i].tmpl_dst = out ? c->remote : c->local;
         p[i].reqid = c->reqid;
     }
     return n;
+}
+
+static bool has_selector(const struct io_tunnel *t, const struct ike_io_selector *s)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->sel[i].proto == s->proto && t->sel[i].lport == s->lport && t->sel[i].rport == s->rport)
+            return true;
+    return false;
+}
+
+/* Remove t's policies, all directions, but none of a selector that keep also has. */
+static void remove_policies(struct ike_io *io, const struct ike_child_sa *c, const struct io_tunnel *t,
+                            const struct io_tunnel *keep)
+{
+    struct oe_error err;
+    struct kernel_policy p[3];
+    for (size_t s = 0; s < t->n; s++) {
+        if (keep && has_selector(keep, &t->sel[s]))
+            continue;
+        int np = tunnel_policies(c, &t->sel[s], p);
+        for (int i = 0; i < np; i++)
+            kernel_remove(io->k, &p[i], &err);
+    }
+}
+
+/*
+ * The record of c's host pair: that of an earlier INSTALL of the same Child
+ * SA (its other direction), or new. Another Child SA's record (a twin after
+ * simultaneous initiation) gives way: what it had and the new one has not is
+ * removed after the new ones are in (install_policies).
+ */
+static struct io_tunnel *tunnel_record(struct ike_io *io, const struct ike_child_sa *c, unsigned serial,
+                                       struct io_tunnel *old, bool *had_old)
+{
+    struct io_tunnel *t = tunnel_find(io, c);
+    *had_old = false;
+    if (t != NULL && t->reqid == c->reqid)
+        return t;
+    if (t != NULL) {
+        *old = *t;
+        *had_old = true;
+    } else {
+        if (io->ntunnels == io->captunnels) {
+            size_t cap = io->captunnels ? io->captunnels * 2 : 8;
+            struct io_tunnel *v = realloc(io->tunnels, cap * sizeof(*v));
+            if (v == NULL)
+                return NULL;
+            io->tunnels = v;
+            io->captunnels = cap;
+        }
+        t = &io->tunnels[io->ntunnels++];
+    }
+    tunnel_selectors(io, c, serial, t);
+    return t;
+}
+
+static void install_policies(struct ike_io *io, const struct ike_action *a)
+{
+    const struct ike_child_sa *c = &a->child;
+    struct io_tunnel old;
+    bool had_old;
+    struct oe_error err;
+    char r[OE_ADDR_STRLEN];
+    struct io_tunnel *t = tunnel_record(io, c, a->serial + 1, &old, &had_old);
+    if (t == NULL) {
+        /* fail closed: without policies the host's traffic stays trapped */
+        oe_log("#%u: no policies for the tunnel to %s: out of memory", a->serial + 1,
+               oe_addr_str(&c->remote_host, r));
+        return;
+    }
+    struct kernel_policy p[3];
+    for (size_t s = 0; s < t->n; s++) {
+        int np = tunnel_policies(c, &t->sel[s], p);
+        for (int i = 0; i < np; i++) {
+            /* an INSTALL of one direction writes that direction's policies */
+            if ((p[i].dir == KERNEL_DIR_OUT ? c->spi_out : c->spi_in) == 0)
+                continue;
+            if (kernel_install(io->k, &p[i], &err) != 0)
+                oe_log("#%u: %s", a->serial + 1, err.msg);
+        }
+    }
+    if (had_old)
+        remove_policies(io, c, &old, t);
 }
 
 static void install(struct ike_io *io, const struct ike_action *a)
@@ -252,25 +394,23 @@ static void install(struct ike_io *io, const struct ike_action *a)
             oe_log("#%u: %s", a->serial + 1, err.msg);
     }
     oe_wipe(sa, sizeof(sa));
-    struct kernel_policy p[3];
-    int np = c->sas_only ? 0 : tunnel_policies(c, p);
-    for (int i = 0; i < np; i++) {
-        /* an INSTALL of one direction writes that direction's policies */
-        if ((p[i].dir == KERNEL_DIR_OUT ? c->spi_out : c->spi_in) == 0)
-            continue;
-        if (kernel_install(io->k, &p[i], &err) != 0)
-            oe_log("#%u: %s", a->serial + 1, err.msg);
-    }
+    if (!c->sas_only)
+        install_policies(io, a);
 }
 
 static void uninstall(struct ike_io *io, const struct ike_action *a)
 {
     const struct ike_child_sa *c = &a->child;
     struct oe_error err;
-    struct kernel_policy p[3];
-    int np = tunnel_policies(c, p);
-    for (int i = 0; i < np && !c->sas_only; i++)
-        kernel_remove(io->k, &p[i], &err);
+    if (!c->sas_only) {
+        /* what was installed for the pair; without a record, what the policy says now */
+        struct io_tunnel *t = tunnel_find(io, c), now;
+        if (t == NULL)
+            tunnel_selectors(io, c, a->serial + 1, &now);
+        remove_policies(io, c, t ? t : &now, NULL);
+        if (t != NULL)
+            tunnel_forget(io, t);
+    }
     if (c->spi_out && kernel_sa_del(io->k, c->spi_out, &c->remote, &err) != 0)
         oe_log("#%u: %s", a->serial + 1, err.msg);
     if (c->spi_in && kernel_sa_del(io->k, c->spi_in, &c->local, &err) != 0)

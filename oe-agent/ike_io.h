@@ -9,11 +9,36 @@
 #include "ike/ike.h"
 #include "kernel/kernel.h"
 
+/*
+ * One traffic selector of a tunnel's policies: the protocol and ports of a
+ * policy line whose traffic the tunnel carries for its host, and where that
+ * line ranks (kernel.h). Ranked at its line, a tunnel leaves every more
+ * specific line its action (a port-scoped block still drops, a clear line
+ * still passes, both ways), and a more specific line it also carries gets
+ * its own selector, so that traffic rides the tunnel rather than trapping
+ * again (issue 9, finding 4).
+ */
+struct ike_io_selector {
+    uint8_t proto;         /* 0 = any */
+    uint16_t lport, rport; /* our port, the peer's; 0 = any */
+    struct kernel_rank rank;
+};
+
+/* At most this many selectors per tunnel: each is one policy per direction. */
+#define IKE_IO_TUNNEL_SELECTORS 16
+
 struct ike_io_hooks {
     void (*up)(void *arg, const struct ike_action *a);
     void (*down)(void *arg, const struct ike_action *a);
     void (*need_key)(void *arg, const struct ike_action *a);
     void (*rekeyed)(void *arg, const struct ike_action *a); /* may be NULL */
+    /*
+     * The selectors of a tunnel between two hosts: fills at most max and
+     * returns how many it wanted (more than max: the list was cut). May be
+     * NULL: one selector, any protocol, ranked at the hosts' own /32.
+     */
+    size_t (*tunnel_selectors)(void *arg, const struct oe_addr *local_host, const struct oe_addr *remote_host,
+                               struct ike_io_selector *out, size_t max);
     void *arg;
 };
 

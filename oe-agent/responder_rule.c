@@ -1,4 +1,4 @@
-/* The responder's rule: what the policy asks for a host, and who DNS lets speak for it. */
+/* What the policy asks of a tunnel to a host, and who DNS lets speak for it. */
 #include "responder_rule.h"
 
 #include <stdio.h>
@@ -21,17 +21,16 @@ static bool port_scoped(const struct policy_selector *s)
     return s->proto != 0 || s->lport != 0 || s->rport != 0;
 }
 
-void responder_policy_for(const struct policy_set *set, const struct oe_config *cfg, const struct oe_addr *host,
-                          struct responder_policy *out)
+void host_policy_for(const struct policy_set *set, const struct oe_config *cfg, const struct oe_addr *host,
+                     struct host_policy *out)
 {
     memset(out, 0, sizeof(*out));
     out->rule = policy_lookup(set, host, 0, 0, 0);
     out->group = out->rule ? out->rule->group : POLICY_CLEAR;
     out->allowed = answers_ike(out->group);
-    if (!out->allowed)
-        return;
-    out->auth = cfg->groups[out->group].auth;
-    out->dnssec = cfg->groups[out->group].dnssec;
+    /* a host-wide line that does not encrypt asks nothing; its port-scoped lines still do */
+    out->auth = out->allowed ? cfg->groups[out->group].auth : OE_AUTH_NULL;
+    out->dnssec = out->allowed ? cfg->groups[out->group].dnssec : OE_DNSSEC_INSECURE_OK;
     size_t n = policy_rule_count(set);
     for (size_t i = 0; i < n; i++) {
         const struct policy_rule *r = policy_rule_at(set, i);
@@ -50,6 +49,44 @@ void responder_policy_for(const struct policy_set *set, const struct oe_config *
         if (stricter)
             out->stricter = r;
     }
+}
+
+static unsigned nports(const struct policy_selector *s)
+{
+    return (s->lport != 0) + (s->rport != 0);
+}
+
+/* The order policy_lookup() and the kernel's priorities use: prefix length, then protocol, then ports. */
+static bool ranks_above(const struct policy_selector *a, const struct policy_selector *b)
+{
+    if (a->peer.len != b->peer.len)
+        return a->peer.len > b->peer.len;
+    if ((a->proto != 0) != (b->proto != 0))
+        return a->proto != 0;
+    return nports(a) > nports(b);
+}
+
+size_t host_tunnel_lines(const struct policy_set *set, const struct oe_addr *host, const struct policy_rule **out,
+                         size_t max)
+{
+    const struct policy_rule *wide = policy_lookup(set, host, 0, 0, 0);
+    size_t n = 0;
+    if (wide != NULL && answers_ike(wide->group)) {
+        if (n < max)
+            out[n] = wide;
+        n++;
+    }
+    size_t count = policy_rule_count(set);
+    for (size_t i = 0; i < count; i++) {
+        const struct policy_rule *r = policy_rule_at(set, i);
+        if (r == wide || !answers_ike(r->group) || !oe_prefix_contains(&r->sel.peer, host) ||
+            (wide != NULL && !ranks_above(&r->sel, &wide->sel)))
+            continue;
+        if (n < max)
+            out[n] = r;
+        n++;
+    }
+    return n;
 }
 
 /* DNS names compare without case and without the final dot. */

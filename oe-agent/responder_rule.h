@@ -1,9 +1,11 @@
 /*
- * The responder's rule (DESIGN.md): before it installs anything for an
- * initiator, what the policy requires for the one host the Child SA will
- * carry, and whether the host's own DNS record lets this identity, from
- * this address, speak for it (RFC 4322 5.3 in its IKEv2 form). Pure: it
- * decides on what it is given and neither asks DNS nor logs.
+ * What the policy requires of a tunnel to one host, for both ends: the
+ * auth and dnssec every line it would carry asks for (the initiator before
+ * it negotiates, the responder before it installs anything), the lines
+ * whose traffic it carries, and, for the responder (DESIGN.md), whether the
+ * host's own DNS record lets this identity, from this address, speak for it
+ * (RFC 4322 5.3 in its IKEv2 form). Pure: it decides on what it is given
+ * and neither asks DNS nor logs.
  */
 #ifndef OE_RESPONDER_RULE_H
 #define OE_RESPONDER_RULE_H
@@ -16,10 +18,10 @@
 #include "policy/policy.h"
 
 /* What every rule covering the host asks of a host-wide tunnel to it. */
-struct responder_policy {
+struct host_policy {
     const struct policy_rule *rule; /* for all of the host's traffic; NULL: no group covers it */
     enum policy_group group;
-    bool allowed;                   /* the group answers IKE */
+    bool allowed;                   /* the group answers IKE (else auth and dnssec: the port-scoped ones') */
     enum oe_auth auth;              /* the strictest of the host-wide rule and port-scoped ones */
     enum oe_dnssec dnssec;
     const struct policy_rule *stricter; /* a port-scoped rule that made auth or dnssec stricter */
@@ -29,10 +31,23 @@ struct responder_policy {
  * A host-wide Child SA carries all of the host's traffic, so each
  * port-scoped line that covers the host with a trapping group adds its
  * auth and dnssec: a tunnel made under `private-or-clear` with NULL auth
- * must not carry tcp/443 that a `private` line requires rsasig for.
+ * must not carry tcp/443 that a `private` line requires rsasig for. The
+ * responder asks this of an initiator; the initiator of itself, before it
+ * chooses NULL or a key from DNS.
  */
-void responder_policy_for(const struct policy_set *set, const struct oe_config *cfg, const struct oe_addr *host,
-                          struct responder_policy *out);
+void host_policy_for(const struct policy_set *set, const struct oe_config *cfg, const struct oe_addr *host,
+                     struct host_policy *out);
+
+/*
+ * The lines whose traffic a tunnel to host carries, each to be ranked at
+ * itself (ike_io.h): the host-wide line when its group answers IKE, then
+ * every line of such a group that covers the host and ranks above it (more
+ * specific: longer prefix, then a protocol, then ports; a port-scoped
+ * private). Lines of other groups keep their action. Fills at most max and
+ * returns how many there are.
+ */
+size_t host_tunnel_lines(const struct policy_set *set, const struct oe_addr *host, const struct policy_rule **out,
+                         size_t max);
 
 /* Who asks: the host the tunnel is for, the address IKE comes from, the identity it authenticates as. */
 struct responder_claim {

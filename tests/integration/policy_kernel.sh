@@ -331,4 +331,67 @@ check "the host's new shunt is private's drop" \
   wait_for 3 bash -c "ip -n $A xfrm policy | grep -A1 '^src 192.0.2.1/32 dst 203.0.113.10/32' | grep -q 'action block'"
 kill -TERM "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=
 
+# --- issue 9 finding 4: a tunnel's policies rank at their lines ------------------
+# ike = no makes no tunnels, so tunnel-like policies (an ESP tunnel template,
+# reqid, no SA) go in by hand, where ike_io puts them: at a line's priority
+# minus one (kernel.c: per-peer just above its group line; tests/unit/test_tunnel.c
+# checks the agent computes that). Against the agent's own group policies,
+# the kernel must then pick the block line's drop for tcp/23 and the clear
+# line's pass for tcp/53 (out, and the peer's reset in), not the tunnel.
+P3=$W/policies-tunnel; mkdir -p "$P3"
+printf '0.0.0.0/0\n' > "$P3/private-or-clear"
+printf '203.0.113.0/24 tcp 0 443\n' > "$P3/private"
+printf '203.0.113.0/24 tcp 0 23\n' > "$P3/block"
+printf '203.0.113.0/24 tcp 0 53\n' > "$P3/clear"
+sed -e "s|^policies = .*|policies = $P3|" "$W/oe.conf" > "$W/tunnel.conf"
+rm -f "$CTL"
+ip netns exec "$A" "$BIN/oe-agent" --config "$W/tunnel.conf" --control "$CTL" --nofork \
+  --log "$W/agent-tunnel.log" &
+AGENT_PID=$!
+wait_for 5 test -S "$CTL"
+# killed, its policies stay: no agent turns the ACQUIREs below into holds and shunts
+kill -9 "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=
+# the priority of the agent's policy whose "src" line matches $1, in direction $2
+prio_dir() { ip -n "$A" xfrm policy | grep -A1 -- "$1" | sed -n "s/.*dir $2 priority \([0-9]*\).*/\1/p" | head -1; }
+WIDE_OUT=$(prio_dir '^src 0.0.0.0/0 dst 0.0.0.0/0 *$' out)
+WIDE_IN=$(prio_dir '^src 0.0.0.0/0 dst 0.0.0.0/0 *$' in)
+P443_OUT=$(prio_dir '^src 0.0.0.0/0 dst 203.0.113.0/24 proto tcp dport 443' out)
+P443_IN=$(prio_dir '^src 203.0.113.0/24 dst 0.0.0.0/0 proto tcp sport 443' in)
+check "the agent's private-or-clear 0/0 and private tcp/443 lines are in, both ways" \
+  test -n "$WIDE_OUT" -a -n "$WIDE_IN" -a -n "$P443_OUT" -a -n "$P443_IN"
+# tunnel DIR PRIORITY [SELECTOR...]: 192.0.2.1 <-> 203.0.113.10 by ESP in tunnel mode, reqid 7
+tunnel() {
+  local dir=$1 prio=$2; shift 2
+  if [ "$dir" = out ]; then
+    ip -n "$A" xfrm policy update src 192.0.2.1/32 dst 203.0.113.10/32 "$@" dir out priority "$prio" \
+      tmpl src 192.0.2.1 dst 192.0.2.2 proto esp reqid 7 mode tunnel
+  else
+    ip -n "$A" xfrm policy update src 203.0.113.10/32 dst 192.0.2.1/32 "$@" dir in priority "$prio" \
+      tmpl src 192.0.2.2 dst 192.0.2.1 proto esp reqid 7 mode tunnel
+  fi
+}
+untunnel() { ip -n "$A" xfrm policy delete src 192.0.2.1/32 dst 203.0.113.10/32 dir out;
+             ip -n "$A" xfrm policy delete src 203.0.113.10/32 dst 192.0.2.1/32 dir in; }
+# refused by a drop policy at once (EPERM), not waiting for an SA that never comes
+tcp_blocked() { ip netns exec "$A" timeout 2 bash -c "echo > /dev/tcp/203.0.113.10/$1" 2>&1 | grep -q 'Operation not permitted'; }
+# the old tunnel: the host's /32, any protocol (kernel.c: ((128-128)<<4)|8|(2<<1), peer) above everything
+OLD=$((0x00a00000 + 16 + 12))
+tunnel out $OLD; tunnel in $OLD
+check_not "control (the old /32 tunnel): tcp/23 is no longer refused by the block line" tcp_blocked 23
+check_not "control (the old /32 tunnel): tcp/53 no longer reaches the peer in clear" tcp_clear 53
+untunnel
+# half ranked: outbound at its line, inbound still the /32 one: the peer's cleartext reset is refused
+tunnel out $((WIDE_OUT - 1)); tunnel in $OLD
+check_not "control (inbound at the /32): the clear line's reply no longer comes in" tcp_clear 53
+untunnel
+# the ranked tunnel: at the 0/0 line, and a tcp/443 selector at the private line
+tunnel out $((WIDE_OUT - 1)); tunnel in $((WIDE_IN - 1))
+tunnel out $((P443_OUT - 1)) proto tcp dport 443; tunnel in $((P443_IN - 1)) proto tcp sport 443
+check "finding 4: the block line still refuses tcp/23 to a host with a tunnel" tcp_blocked 23
+check "finding 4: tcp/53 of a clear line reaches the tunnelled host in clear, and its reset comes in" \
+  tcp_clear 53
+check_not "the tunnel takes tcp/80 (it waits for the tunnel's SA: no reset in clear)" tcp_clear 80
+check "the tunnel's tcp/443 selector is in, just above the private line's trap" \
+  test "$(prio_dir '^src 192.0.2.1/32 dst 203.0.113.10/32 proto tcp dport 443' out)" = $((P443_OUT - 1))
+
 summary "policy-kernel"

@@ -125,7 +125,7 @@ int main(int argc, char **argv)
         cfg.signer = (struct ike_signer){dnskeys_hostkey_sign, hk};
     struct ike_core *core = ike_core_new(&cfg, &err);
     struct kernel *k = core ? kernel_xfrm_open(&err) : NULL;
-    struct ike_io_hooks hooks = {on_up, on_down, on_need_key, NULL, &p};
+    struct ike_io_hooks hooks = {.up = on_up, .down = on_down, .need_key = on_need_key, .arg = &p};
     p.io = k ? ike_io_new(core, k, &local, 1, 500, &hooks, &err) : NULL;
     if (p.io == NULL) {
         fprintf(stderr, "ike_peer: %s\n", err.msg);

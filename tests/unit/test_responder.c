@@ -132,23 +132,79 @@ static void test_port_scoped_private_raises_auth(void **state)
     cfg.groups[POLICY_PRIVATE].auth = OE_AUTH_RSASIG;
     cfg.groups[POLICY_PRIVATE].dnssec = OE_DNSSEC_SECURE;
     struct policy_set *set = set_of("0.0.0.0/0\n", "203.0.113.0/24 tcp 0 443\n", "192.0.2.128/25\n");
-    struct responder_policy pol;
+    struct host_policy pol;
     struct oe_addr h;
     oe_addr_parse("203.0.113.10", &h);
-    responder_policy_for(set, &cfg, &h, &pol);
+    host_policy_for(set, &cfg, &h, &pol);
     assert_true(pol.allowed);
     assert_int_equal(pol.group, POLICY_PRIVATE_OR_CLEAR);
     assert_int_equal(pol.auth, OE_AUTH_RSASIG);
     assert_int_equal(pol.dnssec, OE_DNSSEC_SECURE);
     assert_non_null(pol.stricter);
     oe_addr_parse("198.51.100.10", &h); /* no port-scoped line covers it */
-    responder_policy_for(set, &cfg, &h, &pol);
+    host_policy_for(set, &cfg, &h, &pol);
     assert_int_equal(pol.auth, OE_AUTH_NULL);
     assert_null(pol.stricter);
     oe_addr_parse("192.0.2.200", &h); /* block: no IKE at all */
-    responder_policy_for(set, &cfg, &h, &pol);
+    host_policy_for(set, &cfg, &h, &pol);
     assert_false(pol.allowed);
     assert_int_equal(pol.group, POLICY_BLOCK);
+    policy_set_free(set);
+}
+
+static bool lists(const struct policy_rule *const *v, size_t n, enum policy_group g, uint16_t rport)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i]->group == g && v[i]->sel.rport == rport)
+            return true;
+    return false;
+}
+
+/*
+ * Finding 4 (tunnels): what a tunnel to the host carries. The host-wide
+ * private-or-clear line and the port-scoped private line above it; not the
+ * block line, and not a port-scoped private line that the host-wide /24 of
+ * another host outranks.
+ */
+static void test_finding4_tunnel_lines(void **state)
+{
+    (void)state;
+    struct policy_set *set = set_of("0.0.0.0/0\n198.51.100.0/24\n", "203.0.113.0/24 tcp 0 443\n0.0.0.0/0 tcp 0 993\n",
+                                    "203.0.113.0/24 tcp 0 23\n");
+    const struct policy_rule *v[8];
+    struct oe_addr h;
+    oe_addr_parse("203.0.113.10", &h);
+    size_t n = host_tunnel_lines(set, &h, v, 8);
+    assert_int_equal(n, 3);
+    assert_ptr_equal(v[0], policy_lookup(set, &h, 0, 0, 0)); /* the host-wide line first */
+    assert_true(lists(v, n, POLICY_PRIVATE, 443));
+    assert_true(lists(v, n, POLICY_PRIVATE, 993)); /* a /0 tcp line outranks the /0 any line */
+    assert_false(lists(v, n, POLICY_BLOCK, 23));
+    oe_addr_parse("198.51.100.10", &h); /* its /24 any line outranks the /0 tcp 993 line */
+    n = host_tunnel_lines(set, &h, v, 8);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0]->sel.peer.len, 24);
+    assert_int_equal(host_tunnel_lines(set, &h, v, 0), 1); /* counted past max */
+    policy_set_free(set);
+}
+
+/* A host-wide line that does not encrypt (block) asks nothing; a private tcp/443 line covering the host still does. */
+static void test_finding4_clear_host_keeps_port_scoped_auth(void **state)
+{
+    (void)state;
+    struct oe_config cfg;
+    oe_config_defaults(&cfg);
+    cfg.groups[POLICY_PRIVATE].auth = OE_AUTH_RSASIG;
+    struct policy_set *set = set_of("", "203.0.113.0/24 tcp 0 443\n", "0.0.0.0/0\n");
+    struct host_policy pol;
+    struct oe_addr h;
+    oe_addr_parse("203.0.113.10", &h);
+    host_policy_for(set, &cfg, &h, &pol);
+    assert_false(pol.allowed);
+    assert_int_equal(pol.auth, OE_AUTH_RSASIG);
+    const struct policy_rule *v[4];
+    assert_int_equal(host_tunnel_lines(set, &h, v, 4), 1);
+    assert_int_equal(v[0]->group, POLICY_PRIVATE);
     policy_set_free(set);
 }
 
@@ -160,6 +216,8 @@ int main(void)
         cmocka_unit_test(test_gateway_bound_by_client_record),
         cmocka_unit_test(test_record_verdicts),
         cmocka_unit_test(test_port_scoped_private_raises_auth),
+        cmocka_unit_test(test_finding4_tunnel_lines),
+        cmocka_unit_test(test_finding4_clear_host_keeps_port_scoped_auth),
     };
     return cmocka_run_group_tests_name("responder", tests, NULL, NULL);
 }

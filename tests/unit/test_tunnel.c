@@ -1,0 +1,386 @@
+/*
+ * Issue 9 finding 4, tunnels: a tunnel's policies against the fake kernel
+ * (ike_io's install and delete, the agent's hooks) and what the initiator
+ * asks of the peer before it negotiates.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "oe-agent/agent_internal.h"
+#include "oe-agent/log.h"
+
+#define LOCAL "192.0.2.1"
+#define HOST "203.0.113.10"
+
+struct fixture {
+    int dns;          /* a DNS server on loopback that knows no name: NXDOMAIN at once */
+    char resolver[32];
+    char dir[64];
+    struct oe_config cfg;
+    struct kernel *k;
+    struct agent *a;
+    struct oe_buf log;
+};
+
+static struct kernel *clock_kernel;
+
+static time_t fake_now(void)
+{
+    return (time_t)kernel_fake_now(clock_kernel);
+}
+
+static const char *const groups[] = {"clear", "clear-or-private", "private-or-clear", "private", "block"};
+
+static void write_group(struct fixture *f, const char *name, const char *text)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+static int dns_open(char *spec, size_t len)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sin);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+    snprintf(spec, len, "127.0.0.1@%u", ntohs(sin.sin_port));
+    return fd;
+}
+
+/* One query in, its header and question back as NXDOMAIN (RFC 1035 4.1.1: QR, RD, RA, RCODE 3). */
+static void dns_answer(int fd)
+{
+    uint8_t m[512];
+    struct sockaddr_storage from;
+    socklen_t fl = sizeof(from);
+    ssize_t n = recvfrom(fd, m, sizeof(m), 0, (struct sockaddr *)&from, &fl);
+    size_t q = 12;
+    if (n < 12)
+        return;
+    while (q < (size_t)n && m[q] != 0)
+        q += (size_t)m[q] + 1;
+    q += 5; /* the root label, QTYPE, QCLASS */
+    if (q > (size_t)n)
+        return;
+    m[2] = 0x81;
+    m[3] = 0x83;
+    memset(m + 6, 0, 6); /* no answer, authority or additional records */
+    sendto(fd, m, q, 0, (struct sockaddr *)&from, fl);
+}
+
+/*
+ * The finding's policy: everything private-or-clear with NULL auth; in
+ * 203.0.113.0/24 tcp/443 private (rsasig), tcp/23 blocked, udp/53 clear,
+ * tcp/25 clear-or-private.
+ */
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    f->dns = dns_open(f->resolver, sizeof(f->resolver));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/oe-tunnel-test-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    write_group(f, "private-or-clear", "0.0.0.0/0\n");
+    write_group(f, "private", "203.0.113.0/24 tcp 0 443\n");
+    write_group(f, "block", "203.0.113.0/24 tcp 0 23\n");
+    write_group(f, "clear", "203.0.113.0/24 udp 0 53\n");
+    write_group(f, "clear-or-private", "203.0.113.0/24 tcp 0 25\n");
+    oe_config_defaults(&f->cfg);
+    snprintf(f->cfg.policies, sizeof(f->cfg.policies), "%s", f->dir);
+    struct oe_error err;
+    assert_int_equal(oe_config_set(&f->cfg, "resolver", f->resolver, &err), 0);
+    f->cfg.groups[POLICY_PRIVATE_OR_CLEAR].auth = OE_AUTH_NULL;
+    f->cfg.groups[POLICY_PRIVATE_OR_CLEAR].dnssec = OE_DNSSEC_INSECURE_OK;
+    f->cfg.groups[POLICY_PRIVATE].auth = OE_AUTH_RSASIG;
+    f->cfg.groups[POLICY_PRIVATE].dnssec = OE_DNSSEC_SECURE;
+    f->cfg.ike = false; /* no sockets: the test gives the agent an IKE core and an ike_io of none */
+    f->k = kernel_fake_new();
+    f->a = agent_new(&f->cfg, f->k);
+    clock_kernel = f->k;
+    agent_set_clock(f->a, fake_now);
+    oe_log_capture(&f->log);
+    assert_int_equal(agent_start(f->a, &err), 0);
+    *state = f;
+    return 0;
+}
+
+/* What agent_oe_start does, without sockets on port 500. */
+static void start_ike(struct fixture *f)
+{
+    struct agent *a = f->a;
+    struct oe_error err;
+    struct dnskeys_resolver_config rc = {.forwarders = f->resolver};
+    a->res = dnskeys_resolver_new(&rc, &err);
+    assert_non_null(a->res);
+    struct ike_config ic;
+    ike_config_defaults(&ic);
+    a->ike = ike_core_new(&ic, &err);
+    assert_non_null(a->ike);
+    struct ike_io_hooks hooks;
+    agent_oe_hooks(a, &hooks);
+    a->io = ike_io_new(a->ike, f->k, NULL, 0, 0, &hooks, &err);
+    assert_non_null(a->io);
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    agent_free(f->a);
+    kernel_close(f->k);
+    oe_log_capture(NULL);
+    oe_buf_free(&f->log);
+    for (int i = 0; i < 5; i++) {
+        char path[128];
+        snprintf(path, sizeof(path), "%s/%s", f->dir, groups[i]);
+        unlink(path);
+    }
+    rmdir(f->dir);
+    close(f->dns);
+    free(f);
+    return 0;
+}
+
+static bool logged(struct fixture *f, const char *needle)
+{
+    return f->log.p && strstr(f->log.p, needle);
+}
+
+static int out_packet(struct fixture *f, uint8_t proto, uint16_t dport)
+{
+    struct oe_addr s, d;
+    assert_int_equal(oe_addr_parse(LOCAL, &s), 0);
+    assert_int_equal(oe_addr_parse(HOST, &d), 0);
+    return kernel_fake_packet(f->k, &s, &d, proto, 40000, dport);
+}
+
+static bool port_ok(uint16_t want, uint16_t got)
+{
+    return want == 0 || want == got;
+}
+
+/* The fake sees only outbound packets: the inbound policy the kernel would pick for one from HOST. */
+static int in_packet(struct fixture *f, uint8_t proto, uint16_t sport)
+{
+    struct kernel_policy *v;
+    size_t n;
+    struct oe_error err;
+    struct oe_addr s, d;
+    assert_int_equal(oe_addr_parse(HOST, &s), 0);
+    assert_int_equal(oe_addr_parse(LOCAL, &d), 0);
+    assert_int_equal(kernel_list(f->k, &v, &n, &err), 0);
+    const struct kernel_policy *best = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const struct kernel_policy *p = &v[i];
+        if (p->dir != KERNEL_DIR_IN || !oe_prefix_contains(&p->src, &s) || !oe_prefix_contains(&p->dst, &d) ||
+            (p->proto && p->proto != proto) || !port_ok(p->sport, sport) || !port_ok(p->dport, 40000))
+            continue;
+        if (best == NULL || p->priority < best->priority)
+            best = p;
+    }
+    int action = best ? (int)best->action : -1;
+    free(v);
+    return action;
+}
+
+/* The priority of our outbound policy to dst (a prefix) with that action, proto and peer port; 0: none. */
+static uint32_t out_priority(struct fixture *f, const char *dst, enum kernel_action action, uint8_t proto,
+                             uint16_t dport)
+{
+    struct kernel_policy *v;
+    size_t n;
+    struct oe_error err;
+    struct oe_prefix want;
+    uint32_t prio = 0;
+    assert_int_equal(oe_prefix_parse(dst, &want, &err), 0);
+    assert_int_equal(kernel_list(f->k, &v, &n, &err), 0);
+    for (size_t i = 0; i < n; i++)
+        if (v[i].dir == KERNEL_DIR_OUT && v[i].action == action && oe_prefix_cmp(&v[i].dst, &want) == 0 &&
+            v[i].proto == proto && v[i].dport == dport)
+            prio = v[i].priority;
+    free(v);
+    return prio;
+}
+
+static size_t tunnel_policy_count(struct fixture *f)
+{
+    struct kernel_policy *v;
+    size_t n, t = 0;
+    struct oe_error err;
+    assert_int_equal(kernel_list(f->k, &v, &n, &err), 0);
+    for (size_t i = 0; i < n; i++)
+        t += v[i].action == KERNEL_TUNNEL;
+    free(v);
+    return t;
+}
+
+/* The core's INSTALL or DELETE of a host-to-host Child SA between LOCAL and HOST, carried out. */
+static void child_action(struct fixture *f, enum ike_action_kind kind, uint32_t reqid)
+{
+    struct ike_actions acts = {.v = calloc(1, sizeof(struct ike_action)), .n = 1, .cap = 1};
+    assert_non_null(acts.v);
+    struct ike_action *act = &acts.v[0];
+    act->kind = kind;
+    act->serial = 1;
+    struct ike_child_sa *c = &act->child;
+    assert_int_equal(oe_addr_parse(LOCAL, &c->local), 0);
+    assert_int_equal(oe_addr_parse(HOST, &c->remote), 0);
+    c->local_host = c->local;
+    c->remote_host = c->remote;
+    c->spi_in = 0x1000 + reqid;
+    c->spi_out = 0x2000 + reqid;
+    c->encr = 20;
+    c->encr_bits = 128;
+    c->key_len = 20;
+    c->reqid = reqid;
+    ike_io_apply(f->a->io, &acts);
+    free(acts.v);
+}
+
+/*
+ * Finding 4: a tunnel made under `private-or-clear 0.0.0.0/0` ranked at the
+ * host's /32 carried tcp/23 that a block line drops and udp/53 that a clear
+ * line passes in clear, both ways. Ranked at its line it leaves them theirs,
+ * and still carries tcp/443 (private) and tcp/25 (clear-or-private) rather
+ * than letting those trap again.
+ */
+static void test_finding4_tunnel_does_not_carry_blocked_port(void **state)
+{
+    struct fixture *f = *state;
+    start_ike(f);
+    child_action(f, IKE_ACT_INSTALL, 16384);
+    assert_int_equal(out_packet(f, IPPROTO_TCP, 80), KERNEL_TUNNEL);
+    assert_int_equal(out_packet(f, IPPROTO_TCP, 23), KERNEL_DROP);
+    assert_int_equal(out_packet(f, IPPROTO_UDP, 53), KERNEL_PASS);
+    assert_int_equal(out_packet(f, IPPROTO_TCP, 443), KERNEL_TUNNEL);
+    assert_int_equal(out_packet(f, IPPROTO_TCP, 25), KERNEL_TUNNEL);
+    /* inbound: cleartext a clear line allows still comes in; a block line's still does not */
+    assert_int_equal(in_packet(f, IPPROTO_UDP, 53), KERNEL_PASS);
+    assert_int_equal(in_packet(f, IPPROTO_TCP, 23), KERNEL_DROP);
+    assert_int_equal(in_packet(f, IPPROTO_TCP, 80), KERNEL_TUNNEL);
+    assert_int_equal(in_packet(f, IPPROTO_TCP, 443), KERNEL_TUNNEL);
+    /* each just above its line, as policy_kernel.sh installs them on the real kernel */
+    uint32_t wide = out_priority(f, "0.0.0.0/0", KERNEL_TRAP, 0, 0);
+    uint32_t p443 = out_priority(f, "203.0.113.0/24", KERNEL_TRAP, IPPROTO_TCP, 443);
+    assert_true(wide != 0 && p443 != 0);
+    assert_int_equal(out_priority(f, HOST "/32", KERNEL_TUNNEL, 0, 0), wide - 1);
+    assert_int_equal(out_priority(f, HOST "/32", KERNEL_TUNNEL, IPPROTO_TCP, 443), p443 - 1);
+    /* the Delete takes every one of them */
+    child_action(f, IKE_ACT_DELETE, 16384);
+    assert_int_equal(tunnel_policy_count(f), 0);
+    assert_int_equal(out_packet(f, IPPROTO_TCP, 80), KERNEL_TRAP);
+    assert_int_equal(out_packet(f, IPPROTO_TCP, 443), KERNEL_TRAP);
+}
+
+/* A twin (simultaneous initiation) takes the pair's policies over; the last Delete takes them all. */
+static void test_finding4_tunnel_twin_and_reload(void **state)
+{
+    struct fixture *f = *state;
+    start_ike(f);
+    child_action(f, IKE_ACT_INSTALL, 16384);
+    size_t n = tunnel_policy_count(f);
+    assert_true(n > 2);
+    /* a reload drops the clear-or-private line: the second Child SA carries one selector less */
+    write_group(f, "clear-or-private", "");
+    struct oe_error err;
+    assert_int_equal(agent_reload(f->a, &err), 0);
+    child_action(f, IKE_ACT_INSTALL, 16385);
+    assert_int_equal(tunnel_policy_count(f), n - 2);
+    assert_int_equal(out_packet(f, IPPROTO_TCP, 25), KERNEL_TUNNEL); /* the host-wide one carries it now */
+    child_action(f, IKE_ACT_DELETE, 16385);
+    assert_int_equal(tunnel_policy_count(f), 0);
+}
+
+/* The limit: more trapping lines than IKE_IO_TUNNEL_SELECTORS cut the list, logged once. */
+static void test_finding4_tunnel_selector_limit(void **state)
+{
+    struct fixture *f = *state;
+    char text[2048] = "";
+    size_t len = 0;
+    for (int port = 1000; port < 1000 + IKE_IO_TUNNEL_SELECTORS + 4; port++)
+        len += (size_t)snprintf(text + len, sizeof(text) - len, "203.0.113.0/24 tcp 0 %d\n", port);
+    write_group(f, "private", text);
+    struct oe_error err;
+    assert_int_equal(agent_reload(f->a, &err), 0);
+    start_ike(f);
+    child_action(f, IKE_ACT_INSTALL, 16384);
+    assert_true(logged(f, "only the first 16 get its policies"));
+    const char *first = strstr(f->log.p, "would carry");
+    assert_null(strstr(first + 1, "would carry"));
+    assert_int_equal(tunnel_policy_count(f), 2 * IKE_IO_TUNNEL_SELECTORS);
+    child_action(f, IKE_ACT_DELETE, 16384);
+    assert_int_equal(tunnel_policy_count(f), 0);
+}
+
+/*
+ * Finding 4, initiator: a tunnel made under the NULL-auth private-or-clear
+ * line also carries tcp/443, which the private line asks rsasig for. So the
+ * agent must look the host's key up in DNS rather than go NULL.
+ */
+static void test_finding4_initiator_takes_strictest_auth(void **state)
+{
+    struct fixture *f = *state;
+    start_ike(f);
+    assert_int_equal(out_packet(f, IPPROTO_TCP, 80), KERNEL_TRAP);
+    struct oe_error err;
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    assert_true(logged(f, "holding packets"));
+    assert_false(logged(f, "NULL authentication"));
+    assert_true(logged(f, "looking up IPSECKEY, TXT and KEY at 10.113.0.203.in-addr.arpa"));
+    assert_true(logged(f, "auth = rsasig"));
+    /* the host has no key: the governing group's failure shunt, as for any host without one */
+    for (int i = 0; i < 100 && !logged(f, "installed failure shunt"); i++) {
+        struct pollfd pfd[2] = {{.fd = f->dns, .events = POLLIN},
+                                {.fd = dnskeys_resolver_fd(f->a->res), .events = POLLIN}};
+        if (poll(pfd, 2, 100) <= 0)
+            continue;
+        if (pfd[0].revents & POLLIN)
+            dns_answer(f->dns);
+        if (pfd[1].revents & POLLIN)
+            assert_int_equal(dnskeys_resolver_process(f->a->res, &err), 0);
+    }
+    assert_true(logged(f, "no usable key in DNS for 10.113.0.203.in-addr.arpa."));
+    assert_true(logged(f, "installed failure shunt pass"));
+}
+
+/* A host no port-scoped private line covers keeps its group's NULL authentication. */
+static void test_finding4_initiator_null_where_nothing_stricter(void **state)
+{
+    struct fixture *f = *state;
+    start_ike(f);
+    struct oe_addr s, d;
+    assert_int_equal(oe_addr_parse(LOCAL, &s), 0);
+    assert_int_equal(oe_addr_parse("198.51.100.10", &d), 0);
+    assert_int_equal(kernel_fake_packet(f->k, &s, &d, IPPROTO_TCP, 40000, 80), KERNEL_TRAP);
+    struct oe_error err;
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    assert_true(logged(f, "NULL authentication"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_finding4_tunnel_does_not_carry_blocked_port, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_finding4_tunnel_twin_and_reload, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_finding4_tunnel_selector_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_finding4_initiator_takes_strictest_auth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_finding4_initiator_null_where_nothing_stricter, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("tunnel", tests, NULL, NULL);
+}
