@@ -326,14 +326,14 @@ int agent_start(struct agent *a, struct oe_error *err)
 static const char *tunnel_unfit(const struct agent *a, const struct oe_peer *p, enum policy_group g)
 {
     const struct oe_group_config *gc = &a->cfg->groups[g];
-    bool null_auth = strcmp(p->auth, "null") == 0;
+    bool null_auth = p->auth == PEER_AUTH_NULL;
     if (g != POLICY_CLEAR_OR_PRIVATE && g != POLICY_PRIVATE_OR_CLEAR && g != POLICY_PRIVATE)
         return "the group does not encrypt";
     if (null_auth && gc->auth == OE_AUTH_RSASIG)
         return "NULL-authenticated and the group needs auth = rsasig";
     if (!null_auth && gc->auth == OE_AUTH_NULL)
         return NULL; /* stronger than asked */
-    if (!null_auth && gc->dnssec == OE_DNSSEC_SECURE && strcmp(p->dnssec, "secure") != 0)
+    if (!null_auth && gc->dnssec == OE_DNSSEC_SECURE && p->dnssec != PEER_DNSSEC_SECURE)
         return "its key was not DNSSEC secure and the group needs dnssec = secure";
     return NULL;
 }

@@ -133,7 +133,7 @@ static void explain(struct agent *a, const struct oe_addr *addr, bool json, stru
                   peer_state_name(p->state), ts, left, p->why[0] ? ": " : "", p->why);
     if (p->state == PEER_TUNNEL)
         oe_buf_printf(out, "  tunnel: #%u with %s, auth %s, key's DNSSEC %s, ESP %s\n", p->ike_serial,
-                      p->peer_id, p->auth, p->dnssec, p->esp);
+                      p->peer_id, peer_auth_name(p->auth), peer_dnssec_name(p->dnssec), p->esp);
 }
 
 void agent_tunnel_bytes(struct agent *a, const struct oe_peer *p, uint64_t *in, uint64_t *out)
@@ -170,13 +170,13 @@ static void trafficstatus(struct agent *a, bool json, struct oe_buf *out)
             oe_buf_printf(out, ", \"role\": \"%s\", \"auth\": \"%s\", \"dnssec\": \"%s\", "
                                "\"esp\": \"%s\", \"spi_in\": \"0x%08x\", \"spi_out\": \"0x%08x\", "
                                "\"in_bytes\": %llu, \"out_bytes\": %llu, \"age\": %lld}",
-                          p->responder ? "responder" : "initiator", p->auth, p->dnssec, p->esp, p->spi_in,
+                          p->responder ? "responder" : "initiator", peer_auth_name(p->auth), peer_dnssec_name(p->dnssec), p->esp, p->spi_in,
                           p->spi_out, (unsigned long long)in, (unsigned long long)outb, (long long)(now - p->since));
         } else {
             oe_buf_printf(out, "#%u: %s, type=ESP, gateway=%s, id='%s', role=%s, auth=%s, dnssec=%s, "
                                "esp=%s, SPIs in 0x%08x out 0x%08x, inBytes=%llu, outBytes=%llu, age=%llds\n",
-                          p->ike_serial, label, gw, p->peer_id, p->responder ? "responder" : "initiator", p->auth,
-                          p->dnssec, p->esp, p->spi_in, p->spi_out, (unsigned long long)in,
+                          p->ike_serial, label, gw, p->peer_id, p->responder ? "responder" : "initiator", peer_auth_name(p->auth),
+                          peer_dnssec_name(p->dnssec), p->esp, p->spi_in, p->spi_out, (unsigned long long)in,
                           (unsigned long long)outb, (long long)(now - p->since));
         }
         first = false;

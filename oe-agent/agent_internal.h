@@ -10,6 +10,14 @@
 
 #define AGENT_MAX_LOCAL 8
 
+#define AGENT_RECENT 32 /* responder verdicts kept until the tunnel is up: IKE_AUTHs in progress at once */
+
+/* A lookup's verdict as the peer table keeps it. */
+static inline enum peer_dnssec agent_peer_dnssec(enum dnskeys_verdict v)
+{
+    return v == DNSKEYS_SECURE ? PEER_DNSSEC_SECURE : v == DNSKEYS_INSECURE ? PEER_DNSSEC_INSECURE : PEER_DNSSEC_BOGUS;
+}
+
 struct agent {
     const struct oe_config *cfg;
     struct kernel *k;
@@ -31,8 +39,8 @@ struct agent {
     /* responder: the DNSSEC verdict of the key each recent IKE SA was checked with */
     struct {
         unsigned serial;
-        char verdict[16];
-    } recent[32];
+        enum peer_dnssec dnssec;
+    } recent[AGENT_RECENT];
 };
 
 /* A key from DNS as the IKE core takes it: a view, the bytes stay dnskeys'. */

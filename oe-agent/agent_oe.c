@@ -80,7 +80,7 @@ static void initiate(struct agent *a, struct oe_peer *p, enum ike_authby auth, c
     if (key)
         req.peer_key = agent_ike_key(key);
     p->gateway = *gateway;
-    snprintf(p->auth, sizeof(p->auth), "%s", auth == IKE_AUTHBY_NULL ? "null" : "rsasig");
+    p->auth = auth == IKE_AUTHBY_NULL ? PEER_AUTH_NULL : PEER_AUTH_RSASIG;
     p->ike_serial = ike_initiate(a->ike, &req, ike_io_now(), ike_io_actions(a->io));
     char gw[OE_ADDR_STRLEN], client[OE_ADDR_STRLEN + 20] = "";
     if (!oe_addr_eq(&req.local.addr, &p->local)) {
@@ -157,7 +157,7 @@ static void on_initiator_key(const struct dnskeys_answer *ans, void *arg)
         return; /* gone (expired, reloaded) while we asked */
     const struct dnskeys_record *rec = ans->n > 0 && ans->records[0].usable ? &ans->records[0] : NULL;
     char why[600];
-    snprintf(p->dnssec, sizeof(p->dnssec), "%s", dnskeys_verdict_name(ans->verdict));
+    p->dnssec = agent_peer_dnssec(ans->verdict);
     if (ans->verdict == DNSKEYS_BOGUS) {
         snprintf(why, sizeof(why), "DNSSEC bogus answer for %s: %s", ans->owner, ans->why_bogus);
         agent_failure_shunt(a, p, why);
@@ -236,7 +236,7 @@ void agent_oe_negotiate(struct agent *a, struct oe_peer *p)
 {
     struct pending needs = {.a = a, .instance = p->instance, .group = p->group};
     initiator_needs(a, p, &needs);
-    snprintf(p->dnssec, sizeof(p->dnssec), "-");
+    p->dnssec = PEER_DNSSEC_NONE;
     if (needs.auth == OE_AUTH_NULL) {
         initiate(a, p, IKE_AUTHBY_NULL, NULL, &p->remote);
         return;
@@ -279,8 +279,8 @@ static void on_up(void *arg, const struct ike_action *act)
         p->responder = true;
         p->gateway = act->remote.addr;
         p->ike_serial = act->serial;
-        bool known = a->recent[act->serial % 32].serial == act->serial;
-        snprintf(p->dnssec, sizeof(p->dnssec), "%s", known ? a->recent[act->serial % 32].verdict : "-");
+        bool known = a->recent[act->serial % AGENT_RECENT].serial == act->serial;
+        p->dnssec = known ? a->recent[act->serial % AGENT_RECENT].dnssec : PEER_DNSSEC_NONE;
     }
     p->ike_serial = act->serial; /* after simultaneous initiation, the IKE SA that stayed */
     p->state = PEER_TUNNEL;
@@ -292,8 +292,8 @@ static void on_up(void *arg, const struct ike_action *act)
     p->spi_out = act->child.spi_out;
     ike_algs_name(act->child.encr, act->child.encr_bits, act->child.integ, p->esp, sizeof(p->esp));
     snprintf(p->peer_id, sizeof(p->peer_id), "%.63s", act->id);
-    if (!p->auth[0])
-        snprintf(p->auth, sizeof(p->auth), "%s", strcmp(act->id, "ID_NULL") == 0 ? "null" : "rsasig");
+    if (p->auth == PEER_AUTH_NONE)
+        p->auth = act->id_type == IKE_ID_NULL ? PEER_AUTH_NULL : PEER_AUTH_RSASIG;
     p->why[0] = '\0';
     log_peer(p, "tunnel up (#%u, %s, ESP %s, SPIs in 0x%08x out 0x%08x)", act->serial,
              p->responder ? "we responded" : "we initiated", p->esp, p->spi_in, p->spi_out);

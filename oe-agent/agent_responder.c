@@ -31,8 +31,8 @@ static void answer_key(struct agent *a, unsigned serial, const struct dnskeys_pu
 
 static void remember_verdict(struct agent *a, unsigned serial, enum dnskeys_verdict v)
 {
-    a->recent[serial % 32].serial = serial;
-    snprintf(a->recent[serial % 32].verdict, sizeof(a->recent[0].verdict), "%s", dnskeys_verdict_name(v));
+    a->recent[serial % AGENT_RECENT].serial = serial;
+    a->recent[serial % AGENT_RECENT].dnssec = agent_peer_dnssec(v);
 }
 
 static void on_host_record(const struct dnskeys_answer *ans, void *arg)

@@ -81,3 +81,24 @@ const char *peer_label(const struct oe_peer *p, char *buf, size_t len)
              oe_prefix_str(&p->rule_prefix, pre), p->instance, oe_addr_str(&p->remote, rem));
     return buf;
 }
+
+const char *peer_auth_name(enum peer_auth a)
+{
+    switch (a) {
+    case PEER_AUTH_NONE: return "none";
+    case PEER_AUTH_RSASIG: return "rsasig";
+    case PEER_AUTH_NULL: return "null";
+    }
+    return "?";
+}
+
+const char *peer_dnssec_name(enum peer_dnssec d)
+{
+    switch (d) {
+    case PEER_DNSSEC_NONE: return "-";
+    case PEER_DNSSEC_SECURE: return "secure";
+    case PEER_DNSSEC_INSECURE: return "insecure";
+    case PEER_DNSSEC_BOGUS: return "bogus";
+    }
+    return "?";
+}

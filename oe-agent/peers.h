@@ -8,6 +8,14 @@
 
 enum peer_state { PEER_HOLD, PEER_SHUNT_PASS, PEER_SHUNT_DROP, PEER_TUNNEL };
 
+/* How a peer authenticated; PEER_AUTH_NONE: not yet. */
+enum peer_auth { PEER_AUTH_NONE, PEER_AUTH_RSASIG, PEER_AUTH_NULL };
+/* The DNSSEC verdict on its key; PEER_DNSSEC_NONE: no key from DNS (NULL auth, or not yet). */
+enum peer_dnssec { PEER_DNSSEC_NONE, PEER_DNSSEC_SECURE, PEER_DNSSEC_INSECURE, PEER_DNSSEC_BOGUS };
+/* "rsasig", "null", "none"; "secure", "insecure", "bogus", "-": for status, JSON and updown alike. */
+const char *peer_auth_name(enum peer_auth a);
+const char *peer_dnssec_name(enum peer_dnssec d);
+
 struct oe_peer {
     struct oe_addr local, remote;
     enum policy_group group;
@@ -24,8 +32,8 @@ struct oe_peer {
     bool responder;
     bool updown_skipped;   /* its up-shunt was over updown-shunt-rate: its down-shunt is skipped too */
     struct oe_addr gateway;
-    char auth[16];      /* "rsasig" or "null" */
-    char dnssec[16];    /* the key's verdict: secure, insecure, or "-" */
+    enum peer_auth auth;
+    enum peer_dnssec dnssec; /* the verdict on the key it was authenticated with */
     char peer_id[64];
     uint32_t spi_in, spi_out;
     char esp[48];           /* "AES_GCM_16_256", as pluto prints it */

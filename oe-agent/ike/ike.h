@@ -27,6 +27,9 @@ struct ike_endpoint {
 /* The ciphers a configuration may list: their IKE ENCR transform IDs (RFC 7296 3.3.2). */
 enum ike_cipher { IKE_CIPHER_AES_CBC = 12, IKE_CIPHER_AES_GCM_16 = 20 };
 
+/* ID payload types (RFC 7296 3.5, RFC 7619): an action's id_type */
+enum ike_id_type { IKE_ID_IPV4 = 1, IKE_ID_FQDN = 2, IKE_ID_IPV6 = 5, IKE_ID_NULL = 13 };
+
 /* An RSA public key as RFC 3110 writes it (exponent length, exponent, modulus); the bytes are the caller's. */
 struct ike_pubkey {
     const uint8_t *rfc3110;

@@ -9,6 +9,7 @@
 
 #include "chunk.h"
 #include "common/common.h"
+#include "ike.h"
 
 #define IKE_HDR_LEN 28
 #define IKE_VERSION 0x20
@@ -61,7 +62,6 @@ enum ike_notify_type {
 
 enum ike_transform_type { IKE_TR_ENCR = 1, IKE_TR_PRF = 2, IKE_TR_INTEG = 3, IKE_TR_DH = 4, IKE_TR_ESN = 5 };
 enum ike_protocol { IKE_PROTO_IKE = 1, IKE_PROTO_AH = 2, IKE_PROTO_ESP = 3 };
-enum ike_id_type { IKE_ID_IPV4 = 1, IKE_ID_FQDN = 2, IKE_ID_IPV6 = 5, IKE_ID_NULL = 13 };
 enum ike_auth_method { IKE_AUTH_RSA = 1, IKE_AUTH_PSK = 2, IKE_AUTH_NULL = 13, IKE_AUTH_DIGSIG = 14 };
 enum ike_ts_type { IKE_TS_IPV4 = 7, IKE_TS_IPV6 = 8 };
 

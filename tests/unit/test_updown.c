@@ -23,7 +23,7 @@ static struct oe_peer tunnel_peer(const char *id)
     oe_addr_parse("192.0.2.2", &p.remote);
     p.group = POLICY_PRIVATE_OR_CLEAR;
     p.state = PEER_TUNNEL;
-    snprintf(p.auth, sizeof(p.auth), "null");
+    p.auth = PEER_AUTH_NULL;
     snprintf(p.peer_id, sizeof(p.peer_id), "%s", id);
     return p;
 }
