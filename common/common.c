@@ -1,5 +1,7 @@
 #include "common.h"
 
+#include <time.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -42,6 +44,13 @@ const char *oe_status_name(enum oe_status s)
     case OE_E_CRYPTO: return "crypto failure";
     }
     return "?";
+}
+
+uint64_t oe_monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 unsigned oe_family_bits(int family)

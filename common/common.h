@@ -56,6 +56,9 @@ void oe_error_set(struct oe_error *err, const char *fmt, ...)
 void oe_error_setc(struct oe_error *err, enum oe_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The one clock for timers: CLOCK_MONOTONIC, in ms; wall time is only for printing. */
+uint64_t oe_monotonic_ms(void);
+
 /* Address width in bits for a family: 32 or 128. */
 unsigned oe_family_bits(int family);
 

@@ -92,6 +92,11 @@ int kernel_remove(struct kernel *k, const struct kernel_policy *p, struct oe_err
     return k->ops->remove(k, p, err);
 }
 
+int64_t kernel_clock(const struct kernel *k)
+{
+    return k->ops->clock(k);
+}
+
 int kernel_list(struct kernel *k, struct kernel_policy **out, size_t *n, struct oe_error *err)
 {
     return k->ops->list(k, out, n, err);

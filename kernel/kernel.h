@@ -58,7 +58,7 @@ struct kernel_policy {
     enum kernel_action action;
     enum kernel_origin origin;
     uint32_t lifetime;      /* seconds until the kernel drops it; 0 = forever */
-    int64_t expires_at;     /* from kernel_list: wall-clock expiry, 0 = never */
+    int64_t expires_at;     /* from kernel_list: expiry on kernel_clock(), 0 = never */
     uint32_t priority;      /* from kernel_list; kernel_install computes it */
     /*
      * KERNEL_ORIGIN_PEER: a hold, shunt or tunnel sits just above the line
@@ -137,6 +137,8 @@ void kernel_close(struct kernel *k);
 int kernel_install(struct kernel *k, const struct kernel_policy *p, struct oe_error *err);
 int kernel_remove(struct kernel *k, const struct kernel_policy *p, struct oe_error *err);
 /* The agent's own policies now in the kernel (its priority band only). */
+/* The clock expires_at is on (seconds): the kernel's own, never to be mixed with the caller's. */
+int64_t kernel_clock(const struct kernel *k);
 int kernel_list(struct kernel *k, struct kernel_policy **out, size_t *n, struct oe_error *err);
 /*
  * net.core.xfrm_larval_drop: 0 queues packets that wait for an SA instead of
@@ -158,7 +160,7 @@ int kernel_fake_packet(struct kernel *k, const struct oe_addr *src, const struct
                        uint8_t proto, uint16_t sport, uint16_t dport);
 /* The clock moves: policies and SAs whose lifetimes ran out send their events. */
 void kernel_fake_advance(struct kernel *k, uint32_t seconds);
-int64_t kernel_fake_now(const struct kernel *k); /* the fake's wall clock */
+int64_t kernel_fake_now(const struct kernel *k); /* the fake's clock, as kernel_clock() */
 unsigned long kernel_fake_changes(const struct kernel *k);
 int kernel_fake_set_failure(struct kernel *k, int err_no);
 

@@ -212,6 +212,7 @@ static const struct kernel_ops fake_ops = {
     .fd = fake_fd,
     .process = fake_process,
     .close = fake_close,
+    .clock = kernel_fake_now,
 };
 
 struct kernel *kernel_fake_new(void)

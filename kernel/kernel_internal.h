@@ -16,6 +16,7 @@ struct kernel_ops {
     int (*fd)(struct kernel *k);
     int (*process)(struct kernel *k, kernel_event_fn fn, void *arg, struct oe_error *err);
     void (*close)(struct kernel *k);
+    int64_t (*clock)(const struct kernel *k);
 };
 
 struct kernel {

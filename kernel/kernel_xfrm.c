@@ -545,6 +545,13 @@ static int xfrm_process(struct kernel *kb, kernel_event_fn fn, void *arg, struct
     return events;
 }
 
+/* XFRM's curlft.add_time, from which expires_at is made, is wall-clock (CLOCK_REALTIME) seconds */
+static int64_t xfrm_clock(const struct kernel *kb)
+{
+    (void)kb;
+    return (int64_t)time(NULL);
+}
+
 static void xfrm_close(struct kernel *kb)
 {
     struct kernel_xfrm *k = xk(kb);
@@ -564,6 +571,7 @@ static const struct kernel_ops xfrm_ops = {
     .fd = xfrm_fd,
     .process = xfrm_process,
     .close = xfrm_close,
+    .clock = xfrm_clock,
 };
 
 static int nl_socket(uint32_t groups, struct oe_error *err)

@@ -15,9 +15,10 @@
 #define MAX_EXEMPTIONS (5 * 2 + OE_MAX_RESOLVERS * 4)
 #define ICMPV6 58
 
-static time_t wall_clock(void)
+/* The agent's clock for its own timers (shunts, holds, idle tunnels): monotonic, in seconds. */
+static time_t monotonic_clock(void)
 {
-    return time(NULL);
+    return (time_t)(oe_monotonic_ms() / 1000);
 }
 
 struct agent *agent_new(const struct oe_config *cfg, struct kernel *k)
@@ -27,7 +28,7 @@ struct agent *agent_new(const struct oe_config *cfg, struct kernel *k)
         return NULL;
     a->cfg = cfg;
     a->k = k;
-    a->now = wall_clock;
+    a->now = monotonic_clock;
     return a;
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_WORDS 8
 
@@ -16,6 +17,12 @@ static const char *origin_word(const struct kernel_policy *kp)
     case KERNEL_ORIGIN_GROUP: return "group";
     }
     return "?";
+}
+
+/* The agent's clock is monotonic: a moment on it, as wall-clock time for people. */
+static time_t wall_time_of(const struct agent *a, time_t t)
+{
+    return time(NULL) - (a->now() - t);
 }
 
 static int eroute_order(const void *pa, const void *pb)
@@ -51,7 +58,7 @@ static void eroute(struct agent *a, bool json, struct oe_buf *out)
         return;
     }
     qsort(v, n, sizeof(*v), eroute_order);
-    time_t now = a->now();
+    int64_t now = kernel_clock(a->k); /* the kernel's lifetimes are on its clock */
     if (json)
         oe_buf_printf(out, "[");
     for (size_t i = 0; i < n; i++) {
@@ -108,7 +115,7 @@ static void explain(struct agent *a, const struct oe_addr *addr, bool json, stru
             return;
         }
         oe_buf_printf(out, "{\"state\": \"%s\", \"since\": %lld, \"expires_in\": %lld, \"why\": ",
-                      peer_state_name(p->state), (long long)p->since,
+                      peer_state_name(p->state), (long long)wall_time_of(a, p->since),
                       (long long)(p->since + p->lifetime - now));
         oe_buf_json_str(out, p->why);
         oe_buf_printf(out, "}}\n");
@@ -124,7 +131,8 @@ static void explain(struct agent *a, const struct oe_addr *addr, bool json, stru
     }
     char label[200], ts[32];
     struct tm tm;
-    localtime_r(&p->since, &tm);
+    time_t since = wall_time_of(a, p->since);
+    localtime_r(&since, &tm);
     strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
     char left[48] = "";
     if (p->lifetime)

@@ -37,9 +37,7 @@ struct ike_io {
 
 uint64_t ike_io_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return oe_monotonic_ms();
 }
 
 struct ike_core *ike_io_core(struct ike_io *io)
