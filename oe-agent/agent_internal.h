@@ -49,16 +49,20 @@ static inline struct ike_pubkey agent_ike_key(const struct dnskeys_pubkey *k)
     return (struct ike_pubkey){k->rfc3110, k->len};
 }
 
-/* agent_events.c */
+/* agent_log.c: one log line about one peer, under its label */
+void agent_log_peer(const struct oe_peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* agent_shunt.c: a failure shunt installed, and any peer policy built */
 void agent_failure_shunt(struct agent *a, struct oe_peer *p, const char *why);
 /* A peer's hold or shunt as the kernel gets it (its line's ports and rank). */
 void agent_peer_policy(const struct oe_peer *p, enum kernel_action action, uint32_t lifetime,
                        struct kernel_policy *kp);
-/* agent_oe.c */
+/* agent_negotiation.c: the resolver, host key, IKE core and sockets, started and stopped */
 int agent_oe_start(struct agent *a, struct oe_error *err);
 void agent_oe_stop(struct agent *a);
+/* agent_initiator.c: a held peer's key, then IKE with its gateway */
 void agent_oe_negotiate(struct agent *a, struct oe_peer *p);
-void agent_oe_hooks(struct agent *a, struct ike_io_hooks *h); /* what agent_oe_start gives ike_io */
+/* agent_ike_hooks.c: what agent_oe_start gives ike_io */
+void agent_oe_hooks(struct agent *a, struct ike_io_hooks *h);
 /* agent_responder.c: IKE's NEED_KEY hook, the responder's rule against policy and DNS */
 void agent_responder_need_key(void *arg, const struct ike_action *act);
 /* agent_control.c */

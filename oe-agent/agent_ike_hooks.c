@@ -1,0 +1,116 @@
+/* IKE's hooks: a tunnel up, down or rekeyed; the selectors a tunnel's policies carry. */
+#include "agent_internal.h"
+#include "log.h"
+#include "responder_rule.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void on_up(void *arg, const struct ike_action *act)
+{
+    struct agent *a = arg;
+    struct oe_peer *p = act->tag ? peer_by_instance(&a->peers, act->tag) : NULL;
+    if (p == NULL) {
+        /* a responder tunnel: the peer table records it for status and updown */
+        p = peer_find(&a->peers, &act->child.local_host, &act->child.remote_host);
+        if (p == NULL)
+            p = peer_add(&a->peers, &act->child.local_host, &act->child.remote_host);
+        if (p == NULL)
+            return;
+        const struct policy_rule *r = policy_lookup(a->set, &p->remote, 0, 0, 0);
+        p->group = r ? r->group : POLICY_CLEAR_OR_PRIVATE;
+        if (r)
+            p->rule_prefix = r->sel.peer;
+        else
+            oe_prefix_host(&p->remote, &p->rule_prefix);
+        p->responder = true;
+        p->gateway = act->remote.addr;
+        p->ike_serial = act->serial;
+        bool known = a->recent[act->serial % AGENT_RECENT].serial == act->serial;
+        p->dnssec = known ? a->recent[act->serial % AGENT_RECENT].dnssec : PEER_DNSSEC_NONE;
+    }
+    p->ike_serial = act->serial; /* after simultaneous initiation, the IKE SA that stayed */
+    p->state = PEER_TUNNEL;
+    p->since = a->now();
+    p->active = p->since;
+    p->seen_bytes = 0;
+    p->lifetime = 0;
+    p->spi_in = act->child.spi_in;
+    p->spi_out = act->child.spi_out;
+    ike_algs_name(act->child.encr, act->child.encr_bits, act->child.integ, p->esp, sizeof(p->esp));
+    snprintf(p->peer_id, sizeof(p->peer_id), "%.63s", act->id);
+    if (p->auth == PEER_AUTH_NONE)
+        p->auth = act->id_type == IKE_ID_NULL ? PEER_AUTH_NULL : PEER_AUTH_RSASIG;
+    p->why[0] = '\0';
+    agent_log_peer(p, "tunnel up (#%u, %s, ESP %s, SPIs in 0x%08x out 0x%08x)", act->serial,
+             p->responder ? "we responded" : "we initiated", p->esp, p->spi_in, p->spi_out);
+    agent_updown(a, p, "up-host");
+}
+
+static void on_down(void *arg, const struct ike_action *act)
+{
+    struct agent *a = arg;
+    struct oe_peer *p = act->tag ? peer_by_instance(&a->peers, act->tag) : peer_by_serial(&a->peers, act->serial);
+    if (p == NULL || (p->state == PEER_TUNNEL && p->ike_serial != act->serial))
+        return; /* an IKE SA that no longer serves the peer (its twin does) */
+    if (p->state == PEER_HOLD) {
+        char why[600];
+        snprintf(why, sizeof(why), "IKE failed: %s", act->text);
+        agent_failure_shunt(a, p, why);
+    } else if (p->state == PEER_TUNNEL) {
+        agent_log_peer(p, "tunnel down (%s); peer trapped again", act->text);
+        agent_updown(a, p, "down-host");
+        peer_remove(&a->peers, p);
+    }
+}
+
+static void on_rekeyed(void *arg, const struct ike_action *act)
+{
+    struct agent *a = arg;
+    struct oe_peer *p = act->tag ? peer_by_instance(&a->peers, act->tag) : peer_by_serial(&a->peers, act->serial);
+    if (p == NULL)
+        return;
+    p->spi_in = act->child.spi_in;
+    p->spi_out = act->child.spi_out;
+    ike_algs_name(act->child.encr, act->child.encr_bits, act->child.integ, p->esp, sizeof(p->esp));
+    agent_log_peer(p, "Child SA rekeyed: SPIs in 0x%08x out 0x%08x, ESP %s", p->spi_in, p->spi_out, p->esp);
+}
+
+/*
+ * A tunnel's selectors: each line it carries for the remote host, ranked at
+ * that line (host_tunnel_lines; issue 9, finding 4). The lines name only the
+ * remote side, so the local host does not change them.
+ */
+static size_t tunnel_selectors(void *arg, const struct oe_addr *local_host, const struct oe_addr *remote_host,
+                               struct ike_io_selector *out, size_t max)
+{
+    struct agent *a = arg;
+    const struct policy_rule *lines[IKE_IO_TUNNEL_SELECTORS];
+    (void)local_host;
+    if (max > IKE_IO_TUNNEL_SELECTORS)
+        max = IKE_IO_TUNNEL_SELECTORS;
+    size_t want = host_tunnel_lines(a->set, remote_host, lines, max);
+    for (size_t i = 0; i < want && i < max; i++) {
+        const struct policy_selector *sel = &lines[i]->sel;
+        out[i] = (struct ike_io_selector){
+            .proto = sel->proto,
+            .lport = sel->lport,
+            .rport = sel->rport,
+            .rank = {.set = true,
+                     .prefix_len = sel->peer.len,
+                     .proto = sel->proto != 0,
+                     .nports = (uint8_t)((sel->lport != 0) + (sel->rport != 0))},
+        };
+    }
+    return want;
+}
+
+void agent_oe_hooks(struct agent *a, struct ike_io_hooks *h)
+{
+    *h = (struct ike_io_hooks){.up = on_up,
+                               .down = on_down,
+                               .need_key = agent_responder_need_key,
+                               .rekeyed = on_rekeyed,
+                               .tunnel_selectors = tunnel_selectors,
+                               .arg = a};
+}

@@ -1,0 +1,207 @@
+/*
+ * Negotiation set up and driven: the resolver, the host key, the IKE core
+ * and its sockets on the host's addresses; their fds and timers in the
+ * event loop; idle tunnels expired.
+ */
+#include "agent_internal.h"
+#include "log.h"
+
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static size_t local_addresses(const struct oe_config *cfg, struct oe_addr *out, size_t max, struct oe_error *err)
+{
+    size_t n = 0;
+    if (cfg->listen_spec[0]) {
+        char copy[256];
+        snprintf(copy, sizeof(copy), "%s", cfg->listen_spec);
+        for (char *save, *t = strtok_r(copy, ", ", &save); t && n < max; t = strtok_r(NULL, ", ", &save)) {
+            if (oe_addr_parse(t, &out[n]) != 0) {
+                oe_error_set(err, "listen: \"%s\" is not an address", t);
+                return 0;
+            }
+            n++;
+        }
+        return n;
+    }
+    struct ifaddrs *ifs;
+    if (getifaddrs(&ifs) != 0) {
+        oe_error_set(err, "cannot list the host's addresses");
+        return 0;
+    }
+    for (struct ifaddrs *i = ifs; i && n < max; i = i->ifa_next) {
+        if (i->ifa_addr == NULL || (i->ifa_flags & IFF_LOOPBACK))
+            continue;
+        struct oe_addr a = {0};
+        if (i->ifa_addr->sa_family == AF_INET) {
+            a.family = AF_INET;
+            memcpy(a.bytes, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+        } else if (i->ifa_addr->sa_family == AF_INET6) {
+            a.family = AF_INET6;
+            memcpy(a.bytes, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+            if (a.bytes[0] == 0xfe && (a.bytes[1] & 0xc0) == 0x80)
+                continue; /* link-local */
+        } else {
+            continue;
+        }
+        out[n++] = a;
+    }
+    freeifaddrs(ifs);
+    if (n == 0)
+        oe_error_set(err, "the host has no address to run IKE on");
+    return n;
+}
+
+int agent_oe_start(struct agent *a, struct oe_error *err)
+{
+    if (!a->cfg->ike)
+        return 0;
+    struct dnskeys_resolver_config rc = {
+        .trust_anchor = access(a->cfg->trust_anchor, R_OK) == 0 ? a->cfg->trust_anchor : NULL,
+        .forwarders = a->cfg->resolver_spec[0] ? a->cfg->resolver_spec : NULL,
+        .max_ours = a->cfg->dns_max_lookups,
+        .max_peers = a->cfg->dns_max_peer_lookups,
+        .max_per_source = a->cfg->dns_max_lookups_per_peer,
+    };
+    if (rc.trust_anchor == NULL)
+        oe_log("warning: trust anchor %s not readable: no DNS answer will be secure", a->cfg->trust_anchor);
+    a->res = dnskeys_resolver_new(&rc, err);
+    if (a->res == NULL)
+        return -1;
+    struct oe_error kerr;
+    if (dnskeys_hostkey_load(a->cfg->key_file, &a->hk, &kerr) != 0) {
+        a->hk = NULL;
+        oe_log("no host key (%s): only NULL authentication is possible", kerr.msg);
+    } else {
+        char id[16];
+        dnskeys_key_id(dnskeys_hostkey_public(a->hk), id);
+        oe_log("loaded host key %s (RSA %u bits, keyid %s)", a->cfg->key_file,
+               dnskeys_hostkey_public(a->hk)->bits, id);
+    }
+    struct ike_config ic;
+    ike_config_defaults(&ic);
+    if (a->hk)
+        ic.signer = (struct ike_signer){dnskeys_hostkey_sign, a->hk};
+    ic.child_lifetime_s = a->cfg->salifetime;
+    ic.ike_lifetime_s = a->cfg->ikelifetime;
+    ic.dpd_delay_s = a->cfg->dpddelay;
+    ic.cookie_threshold = a->cfg->cookie_threshold;
+    ic.max_half_open = a->cfg->max_half_open;
+    ic.max_half_open_per_source = a->cfg->max_half_open_per_source;
+    ic.half_open_timeout_ms = a->cfg->half_open_timeout * 1000;
+    ic.max_sas_per_peer = a->cfg->max_ike_sas_per_peer;
+    memcpy(ic.ciphers, a->cfg->ciphers, sizeof(ic.ciphers));
+    memcpy(ic.dh_groups, a->cfg->dh_groups, sizeof(ic.dh_groups));
+    memcpy(ic.subnets, a->cfg->subnets, sizeof(ic.subnets));
+    ic.nsubnets = a->cfg->nsubnets;
+    a->ike = ike_core_new(&ic, err);
+    a->nlocal = a->ike ? local_addresses(a->cfg, a->local, AGENT_MAX_LOCAL, err) : 0;
+    struct ike_io_hooks hooks;
+    agent_oe_hooks(a, &hooks);
+    if (a->nlocal)
+        a->io = ike_io_new(a->ike, a->k, a->local, a->nlocal, 500, &hooks, err);
+    if (a->io == NULL) {
+        agent_oe_stop(a);
+        return -1;
+    }
+    char list[256] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < a->nlocal && len < sizeof(list); i++) {
+        char s[OE_ADDR_STRLEN];
+        len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "", oe_addr_str(&a->local[i], s));
+    }
+    oe_log("IKEv2 listening on %s port 500; keys from DNS via %s", list,
+           a->cfg->resolver_spec[0] ? a->cfg->resolver_spec : "/etc/resolv.conf");
+    return 0;
+}
+
+void agent_oe_stop(struct agent *a)
+{
+    ike_io_free(a->io);
+    ike_core_free(a->ike);
+    dnskeys_resolver_free(a->res);
+    dnskeys_hostkey_free(a->hk);
+    a->io = NULL;
+    a->ike = NULL;
+    a->res = NULL;
+    a->hk = NULL;
+}
+
+size_t agent_fds(struct agent *a, int *fds, size_t max)
+{
+    size_t n = 0;
+    if (a->res && max > 0)
+        fds[n++] = dnskeys_resolver_fd(a->res);
+    if (a->io)
+        n += ike_io_fds(a->io, fds + n, max - n);
+    return n;
+}
+
+void agent_readable(struct agent *a, int fd)
+{
+    struct oe_error err;
+    if (a->res && fd == dnskeys_resolver_fd(a->res)) {
+        if (dnskeys_resolver_process(a->res, &err) != 0)
+            oe_log("%s", err.msg);
+        return;
+    }
+    if (a->io)
+        ike_io_readable(a->io, fd);
+}
+
+/* How often idle tunnels are looked for: often enough for short timeouts. */
+static time_t idle_interval(const struct agent *a)
+{
+    uint32_t t = a->cfg->idle_timeout / 4;
+    return t < 1 ? 1 : t > 30 ? 30 : (time_t)t;
+}
+
+int agent_timeout(struct agent *a)
+{
+    int t = a->io ? ike_io_timeout(a->io) : -1;
+    if (a->io && a->cfg->idle_timeout) {
+        int idle = (int)idle_interval(a) * 1000;
+        if (t < 0 || idle < t)
+            t = idle;
+    }
+    return t;
+}
+
+/* A tunnel whose SAs carried nothing for idle_timeout goes; the next packet traps again. */
+static void expire_idle(struct agent *a)
+{
+    time_t now = a->now();
+    if (a->cfg->idle_timeout == 0 || now - a->idle_checked < idle_interval(a))
+        return;
+    a->idle_checked = now;
+    for (struct oe_peer *p = a->peers.head, *next; p; p = next) {
+        next = p->next;
+        if (p->state != PEER_TUNNEL)
+            continue;
+        uint64_t in, out;
+        agent_tunnel_bytes(a, p, &in, &out);
+        if (in + out != p->seen_bytes) {
+            p->seen_bytes = in + out;
+            p->active = now;
+        } else if (now - p->active >= (time_t)a->cfg->idle_timeout) {
+            agent_log_peer(p, "idle for %llds (idle-timeout %us): deleting the tunnel", (long long)(now - p->active),
+                     a->cfg->idle_timeout);
+            ike_delete(a->ike, p->ike_serial, ike_io_now(), ike_io_actions(a->io));
+            ike_io_apply(a->io, ike_io_actions(a->io)); /* on_down removes the peer */
+            return; /* the table changed under us: the next tick goes on */
+        }
+    }
+}
+
+void agent_tick(struct agent *a)
+{
+    if (a->io) {
+        ike_io_tick(a->io);
+        expire_idle(a);
+    }
+}
