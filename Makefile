@@ -1,6 +1,8 @@
 # The OE agent. `make` builds build/bin/{oe-agent,ipsec}; see README.md.
 #   make deps          install the Debian packages the build and tests need
-#   make check         unit tests, sanitizer run, kernel tests in netns
+#   make check         format and layering, unit tests, sanitizer run, fuzz corpora, kernel
+#                      tests in netns, IKE interop and OE end to end in a QEMU guest
+#   make format        rewrite the sources as clang-format (.clang-format) has them
 #   make check-asan    unit tests under ASan+UBSan (part of check)
 #   make bench         benchmarks (bench/)
 #   make fuzz          each libFuzzer target tests/fuzz/fuzz_*.c for FUZZ_SECONDS (60),
@@ -94,6 +96,14 @@ check-asan:
 check-kernel: all
 	bash tests/integration/run.sh
 
+# the tree as clang-format writes it (.clang-format); check-format fails on any difference
+FORMAT_SRC = $(shell find common policy kernel dnskeys oe-agent tools tests bench -name '*.[ch]' | sort)
+format:
+	clang-format -i $(FORMAT_SRC)
+
+check-format:
+	@clang-format --dry-run --Werror $(FORMAT_SRC) && echo "format: $(words $(FORMAT_SRC)) files as clang-format writes them"
+
 # which directory may include which (tests/layering/check.sh holds the table)
 check-layering:
 	bash tests/layering/check.sh
@@ -110,7 +120,7 @@ check-e2e: all $(BUILD)/tests/ub_nodefault.so
 check:
 	$(MAKE) deps
 	$(MAKE) all
-	$(MAKE) check-layering unit check-asan fuzz-smoke check-kernel check-interop check-e2e
+	$(MAKE) check-format check-layering unit check-asan fuzz-smoke check-kernel check-interop check-e2e
 
 bench: all $(BUILD)/bench/policy_bench $(BUILD)/bench/dns_bench $(BUILD)/bench/ike_bench
 	$(BUILD)/bench/policy_bench
@@ -156,6 +166,6 @@ demo:
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all unit check check-layering check-asan check-kernel check-interop check-e2e bench fuzz fuzz-smoke deps install demo clean
+.PHONY: all unit check check-format format check-layering check-asan check-kernel check-interop check-e2e bench fuzz fuzz-smoke deps install demo clean
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 .SECONDARY:

@@ -74,7 +74,8 @@ int main(int argc, char **argv)
             return 1;
     }
     double warm = now() - t0;
-    printf("dns_bench: warm cache, one at a time: %ld lookups (3 queries each) in %.3f s = %.0f lookups/s (%.0f us each), %ld secure\n",
+    printf("dns_bench: warm cache, one at a time: %ld lookups (3 queries each) in %.3f s = %.0f lookups/s (%.0f us "
+           "each), %ld secure\n",
            n, warm, (double)n / warm, warm * 1e6 / (double)n, t.secure);
 
     /* cold: distinct names in 2001:db8::/32, all in flight together */
@@ -98,7 +99,8 @@ int main(int argc, char **argv)
         return 1;
     }
     double cold = now() - t0;
-    printf("dns_bench: cold names, %ld in flight at once: all answered in %.3f s = %.0f lookups/s, %ld secure (NXDOMAIN proofs included), %ld with keys\n",
+    printf("dns_bench: cold names, %ld in flight at once: all answered in %.3f s = %.0f lookups/s, %ld secure "
+           "(NXDOMAIN proofs included), %ld with keys\n",
            peak, cold, (double)inflight / cold, t.secure, t.with_keys);
     dnskeys_resolver_free(r);
     return 0;

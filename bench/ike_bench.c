@@ -80,7 +80,8 @@ static int setup(struct end *e, const char *keyfile, const char *addr)
     struct ike_config cfg;
     struct oe_error err;
     ike_config_defaults(&cfg);
-    cfg.cookie_threshold = cfg.max_half_open = cfg.max_half_open_per_source = 1u << 30; /* no cookies or caps: we measure the exchange itself */
+    cfg.cookie_threshold = cfg.max_half_open = cfg.max_half_open_per_source =
+        1u << 30; /* no cookies or caps: we measure the exchange itself */
     if (dnskeys_hostkey_load(keyfile, &e->hk, &err) != 0) {
         fprintf(stderr, "ike_bench: %s\n", err.msg);
         return -1;
@@ -96,8 +97,8 @@ static double handshakes(struct end *a, struct end *b, enum ike_authby auth, int
 {
     double t0 = now_s();
     for (int i = 0; i < n; i++) {
-        struct ike_initiate req = {.local = a->ep, .remote = b->ep, .local_host = a->ep.addr,
-                                   .remote_host = b->ep.addr, .auth = auth};
+        struct ike_initiate req = {
+            .local = a->ep, .remote = b->ep, .local_host = a->ep.addr, .remote_host = b->ep.addr, .auth = auth};
         if (auth == IKE_AUTHBY_RSASIG)
             req.peer_key = a->peer;
         unsigned serial = ike_initiate(a->core, &req, 0, &a->acts);
@@ -135,10 +136,12 @@ int main(int argc, char **argv)
 
     double t = handshakes(&a, &b, IKE_AUTHBY_RSASIG, n_rsa, false);
     printf("IKE SA + Child SA, RSA 3072 (RFC 7427 PSS), ECP-256, AES-GCM: %d handshakes in %.2f s = %.0f/s "
-           "(both ends on one core: %.2f ms each)\n", n_rsa, t, n_rsa / t, 1000 * t / n_rsa);
+           "(both ends on one core: %.2f ms each)\n",
+           n_rsa, t, n_rsa / t, 1000 * t / n_rsa);
     t = handshakes(&a, &b, IKE_AUTHBY_NULL, n_null, false);
     printf("IKE SA + Child SA, NULL auth, ECP-256, AES-GCM:            %d handshakes in %.2f s = %.0f/s "
-           "(%.3f ms each)\n", n_null, t, n_null / t, 1000 * t / n_null);
+           "(%.3f ms each)\n",
+           n_null, t, n_null / t, 1000 * t / n_null);
     long before = rss_kib();
     t = handshakes(&a, &b, IKE_AUTHBY_NULL, n_held, true);
     long after = rss_kib();

@@ -102,7 +102,10 @@ int main(int argc, char **argv)
         if (system(cmd) != 0)
             return 1;
     }
-    snprintf(cmd, sizeof(cmd), "cd %s && cat * | sort | uniq -d > dups; for g in *; do [ $g = dups ] || grep -vxFf dups $g > t; [ $g = dups ] || mv t $g; done; rm -f dups", dir);
+    snprintf(cmd, sizeof(cmd),
+             "cd %s && cat * | sort | uniq -d > dups; for g in *; do [ $g = dups ] || grep -vxFf dups $g > t; [ $g = "
+             "dups ] || mv t $g; done; rm -f dups",
+             dir);
     if (system(cmd) != 0)
         return 1;
 

@@ -87,7 +87,7 @@ static void clear_host_bits(struct oe_addr *a, unsigned len)
 {
     unsigned bits = oe_family_bits(a->family);
     for (unsigned i = len; i < bits; i++)
-        a->bytes[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+        a->bytes[i / 8] &= (uint8_t) ~(0x80u >> (i % 8));
 }
 
 int oe_prefix_parse(const char *s, struct oe_prefix *out, struct oe_error *err)
@@ -125,8 +125,7 @@ int oe_prefix_parse(const char *s, struct oe_prefix *out, struct oe_error *err)
         struct oe_prefix fixed = *out;
         char buf[OE_ADDR_STRLEN];
         clear_host_bits(&fixed.addr, fixed.len);
-        oe_error_set(err, "host bits set in \"%s\" (did you mean %s?)", s,
-                     oe_prefix_str(&fixed, buf));
+        oe_error_set(err, "host bits set in \"%s\" (did you mean %s?)", s, oe_prefix_str(&fixed, buf));
         return -1;
     }
     return 0;
@@ -146,8 +145,7 @@ void oe_prefix_any(int family, struct oe_prefix *out)
 
 const char *oe_addr_str(const struct oe_addr *a, char buf[OE_ADDR_STRLEN])
 {
-    if (inet_ntop(a->family == AF_INET6 ? AF_INET6 : AF_INET, a->bytes, buf,
-                  OE_ADDR_STRLEN) == NULL)
+    if (inet_ntop(a->family == AF_INET6 ? AF_INET6 : AF_INET, a->bytes, buf, OE_ADDR_STRLEN) == NULL)
         snprintf(buf, OE_ADDR_STRLEN, "<bad address>");
     return buf;
 }
@@ -161,8 +159,7 @@ const char *oe_prefix_str(const struct oe_prefix *p, char buf[OE_ADDR_STRLEN])
 
 bool oe_addr_eq(const struct oe_addr *a, const struct oe_addr *b)
 {
-    return a->family == b->family &&
-           memcmp(a->bytes, b->bytes, oe_family_bits(a->family) / 8) == 0;
+    return a->family == b->family && memcmp(a->bytes, b->bytes, oe_family_bits(a->family) / 8) == 0;
 }
 
 int oe_prefix_cmp(const struct oe_prefix *a, const struct oe_prefix *b)
@@ -229,8 +226,8 @@ static const struct {
     const char *name;
     uint8_t proto;
 } protos[] = {
-    {"icmp", 1}, {"tcp", 6}, {"udp", 17}, {"gre", 47}, {"esp", 50},
-    {"ah", 51}, {"ipv6-icmp", 58}, {"icmpv6", 58}, {"sctp", 132},
+    {"icmp", 1}, {"tcp", 6},        {"udp", 17},    {"gre", 47},   {"esp", 50},
+    {"ah", 51},  {"ipv6-icmp", 58}, {"icmpv6", 58}, {"sctp", 132},
 };
 
 int oe_proto_parse(const char *s, uint8_t *proto)

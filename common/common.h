@@ -20,7 +20,7 @@
 #define OE_ADDR_STRLEN 64
 
 struct oe_addr {
-    uint8_t family; /* AF_INET or AF_INET6 */
+    uint8_t family;    /* AF_INET or AF_INET6 */
     uint8_t bytes[16]; /* network order; IPv4 uses the first 4 */
 };
 
@@ -35,12 +35,12 @@ struct oe_prefix {
  */
 enum oe_status {
     OE_OK = 0,
-    OE_E_FAILED,   /* nothing more specific to say */
+    OE_E_FAILED, /* nothing more specific to say */
     OE_E_NOMEM,
-    OE_E_INVALID,  /* input that does not parse or is out of range: a file, a packet, a DNS answer */
-    OE_E_LIMIT,    /* a named limit is reached: try again later, it is not the input's fault */
-    OE_E_SYSTEM,   /* the kernel, a file or a socket refused */
-    OE_E_CRYPTO,   /* NSS failed */
+    OE_E_INVALID, /* input that does not parse or is out of range: a file, a packet, a DNS answer */
+    OE_E_LIMIT,   /* a named limit is reached: try again later, it is not the input's fault */
+    OE_E_SYSTEM,  /* the kernel, a file or a socket refused */
+    OE_E_CRYPTO,  /* NSS failed */
 };
 const char *oe_status_name(enum oe_status s);
 
@@ -51,8 +51,7 @@ struct oe_error {
 };
 
 /* Sets the words with code OE_E_FAILED; oe_error_setc names the code. */
-void oe_error_set(struct oe_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void oe_error_set(struct oe_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void oe_error_setc(struct oe_error *err, enum oe_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -2,7 +2,7 @@
 # Installs every Debian package the build, the tests and the demo need.
 # Idempotent: does nothing when all are present.
 set -euo pipefail
-pkgs=(build-essential pkg-config clang libclang-rt-14-dev
+pkgs=(build-essential pkg-config clang clang-format libclang-rt-14-dev
       libldns-dev ldnsutils libunbound-dev libevent-dev unbound nsd
       libgmp-dev libnss3-dev libnss3-tools libnspr4-dev libcmocka-dev
       iproute2 iputils-ping nftables ncat procps man-db groff-base bc tcpdump

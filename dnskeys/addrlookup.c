@@ -53,8 +53,8 @@ static void on_addr(void *ctx, const char *owner, const struct dnskeys_rrset *se
     free(al);
 }
 
-int dnskeys_resolve_name(struct dnskeys_resolver *r, const char *name, int family, dnskeys_addr_fn fn,
-                         void *arg, struct oe_error *err)
+int dnskeys_resolve_name(struct dnskeys_resolver *r, const char *name, int family, dnskeys_addr_fn fn, void *arg,
+                         struct oe_error *err)
 {
     if (strlen(name) >= DNSKEYS_NAME_MAX || (family != AF_INET && family != AF_INET6)) {
         oe_error_set(err, "address lookup: bad name or family");

@@ -26,21 +26,20 @@
 struct dnskeys_pubkey {
     uint8_t *rfc3110; /* exponent length, exponent, modulus */
     size_t len;
-    unsigned bits;    /* modulus size */
+    unsigned bits; /* modulus size */
 };
 
 /* Validate RFC 3110 bytes and copy them into out. */
-int dnskeys_key_decode(const uint8_t *buf, size_t len, unsigned min_bits,
-                       struct dnskeys_pubkey *out, struct oe_error *err);
+int dnskeys_key_decode(const uint8_t *buf, size_t len, unsigned min_bits, struct dnskeys_pubkey *out,
+                       struct oe_error *err);
 /* From base64, with or without FreeS/WAN's "0s" prefix; blanks are ignored. */
-int dnskeys_key_from_text(const char *text, unsigned min_bits, struct dnskeys_pubkey *out,
-                          struct oe_error *err);
+int dnskeys_key_from_text(const char *text, unsigned min_bits, struct dnskeys_pubkey *out, struct oe_error *err);
 /* From big-endian exponent and modulus. */
-int dnskeys_key_from_parts(const uint8_t *e, size_t elen, const uint8_t *n, size_t nlen,
-                           struct dnskeys_pubkey *out, struct oe_error *err);
+int dnskeys_key_from_parts(const uint8_t *e, size_t elen, const uint8_t *n, size_t nlen, struct dnskeys_pubkey *out,
+                           struct oe_error *err);
 /* Exponent and modulus as big-endian byte strings pointing into key. */
-void dnskeys_key_parts(const struct dnskeys_pubkey *key, const uint8_t **e, size_t *elen,
-                       const uint8_t **n, size_t *nlen);
+void dnskeys_key_parts(const struct dnskeys_pubkey *key, const uint8_t **e, size_t *elen, const uint8_t **n,
+                       size_t *nlen);
 /* Base64 (with "0s" in front when freeswan); NULL on allocation failure. */
 char *dnskeys_key_to_text(const struct dnskeys_pubkey *key, bool freeswan);
 /* A short id for logs: the first 9 base64 characters, as libreswan's keyid. */
@@ -55,8 +54,7 @@ void dnskeys_key_free(struct dnskeys_pubkey *key);
 
 int dnskeys_nss_init(struct oe_error *err);
 /* Generate a key and write it to path (created 0600, never overwritten). */
-int dnskeys_hostkey_generate(const char *path, unsigned bits, struct dnskeys_pubkey *pub,
-                             struct oe_error *err);
+int dnskeys_hostkey_generate(const char *path, unsigned bits, struct dnskeys_pubkey *pub, struct oe_error *err);
 struct dnskeys_hostkey;
 /* Load; refuses a file that group or others can read. */
 int dnskeys_hostkey_load(const char *path, struct dnskeys_hostkey **out, struct oe_error *err);
@@ -84,13 +82,13 @@ enum dnskeys_gw_type {
 
 struct dnskeys_record {
     enum dnskeys_rrtype type;
-    unsigned precedence;        /* IPSECKEY precedence, TXT (PREF); KEY: 0 */
+    unsigned precedence; /* IPSECKEY precedence, TXT (PREF); KEY: 0 */
     enum dnskeys_gw_type gw_type;
-    struct oe_addr gw_addr;     /* GW_IPV4 / GW_IPV6 */
+    struct oe_addr gw_addr;         /* GW_IPV4 / GW_IPV6 */
     char gw_name[DNSKEYS_NAME_MAX]; /* GW_NAME, with the final dot */
-    uint8_t algorithm;          /* as in the record; TXT: 2 (RSA) */
-    bool usable;                /* parsed, supported, key acceptable */
-    char why[160];              /* when not usable: why */
+    uint8_t algorithm;              /* as in the record; TXT: 2 (RSA) */
+    bool usable;                    /* parsed, supported, key acceptable */
+    char why[160];                  /* when not usable: why */
     struct dnskeys_pubkey key;
 };
 
@@ -101,8 +99,8 @@ struct dnskeys_record {
  * short key, a TXT that is not X-IPsec-Server) returns 0 with usable false
  * and why filled. A TXT that is not X-IPsec-Server returns 1: not ours.
  */
-int dnskeys_record_parse(enum dnskeys_rrtype type, const uint8_t *rdata, size_t len,
-                         unsigned min_bits, struct dnskeys_record *out, struct oe_error *err);
+int dnskeys_record_parse(enum dnskeys_rrtype type, const uint8_t *rdata, size_t len, unsigned min_bits,
+                         struct dnskeys_record *out, struct oe_error *err);
 void dnskeys_record_free(struct dnskeys_record *r);
 const char *dnskeys_rrtype_name(enum dnskeys_rrtype t);
 
@@ -111,14 +109,12 @@ const char *dnskeys_rrtype_name(enum dnskeys_rrtype t);
  * AQ..."); owner NULL leaves it out, as libreswan's showhostkey does.
  * Printed by ldns from the record's wire form. NULL with err on failure.
  */
-char *dnskeys_record_to_zone(const char *owner, uint32_t ttl, const struct dnskeys_record *r,
-                             struct oe_error *err);
+char *dnskeys_record_to_zone(const char *owner, uint32_t ttl, const struct dnskeys_record *r, struct oe_error *err);
 /* The same from raw rdata, for showing what was received. */
-char *dnskeys_rdata_to_zone(const char *owner, uint32_t ttl, enum dnskeys_rrtype type,
-                            const uint8_t *rdata, size_t len, struct oe_error *err);
-/* The wire rdata of a record we build (for tests and printing). */
-int dnskeys_record_to_rdata(const struct dnskeys_record *r, uint8_t **rdata, size_t *len,
+char *dnskeys_rdata_to_zone(const char *owner, uint32_t ttl, enum dnskeys_rrtype type, const uint8_t *rdata, size_t len,
                             struct oe_error *err);
+/* The wire rdata of a record we build (for tests and printing). */
+int dnskeys_record_to_rdata(const struct dnskeys_record *r, uint8_t **rdata, size_t *len, struct oe_error *err);
 /* Parse one zone-file line with ldns, then its rdata as above. */
 int dnskeys_record_from_zone(const char *line, unsigned min_bits, char owner[DNSKEYS_NAME_MAX],
                              struct dnskeys_record *out, struct oe_error *err);
@@ -136,29 +132,29 @@ const char *dnskeys_verdict_name(enum dnskeys_verdict v);
 struct dnskeys_answer {
     char owner[DNSKEYS_NAME_MAX];
     enum dnskeys_verdict verdict;
-    char why_bogus[256];     /* libunbound's reason, when bogus */
-    bool failed;             /* no answer at all (timeout, SERVFAIL): see why */
+    char why_bogus[256]; /* libunbound's reason, when bogus */
+    bool failed;         /* no answer at all (timeout, SERVFAIL): see why */
     char why[256];
-    enum dnskeys_rrtype source; /* which type the keys came from */
+    enum dnskeys_rrtype source;     /* which type the keys came from */
     struct dnskeys_record *records; /* that type's records: usable first, by precedence */
     size_t n;
-    size_t counts[3];       /* IPSECKEY, TXT (ours), KEY records received */
+    size_t counts[3];                 /* IPSECKEY, TXT (ours), KEY records received */
     enum dnskeys_verdict verdicts[3]; /* per type */
 };
 
 struct dnskeys_resolver;
 
 struct dnskeys_resolver_config {
-    const char *trust_anchor;  /* file of DNSKEY/DS records; NULL: none */
-    const char *forwarders;    /* "ADDR[@PORT],..."; NULL: see stub/resolv.conf */
-    const char *stub_zone;     /* with stub_addr: ask this server for that zone */
+    const char *trust_anchor; /* file of DNSKEY/DS records; NULL: none */
+    const char *forwarders;   /* "ADDR[@PORT],..."; NULL: see stub/resolv.conf */
+    const char *stub_zone;    /* with stub_addr: ask this server for that zone */
     const char *stub_addr;
-    bool recursion;            /* neither: full recursion from the root hints */
-    unsigned min_bits;         /* 0: DNSKEYS_MIN_BITS */
+    bool recursion;    /* neither: full recursion from the root hints */
+    unsigned min_bits; /* 0: DNSKEYS_MIN_BITS */
     /* lookups waiting or in flight, by who caused them (0: the defaults below) */
-    unsigned max_ours;         /* the host's own, for its traffic: DNSKEYS_MAX_OURS */
-    unsigned max_peers;        /* caused by an unauthenticated peer (the responder's): DNSKEYS_MAX_PEERS */
-    unsigned max_per_source;   /* of those, for one source address (IPv6: a /64): DNSKEYS_MAX_PER_SOURCE */
+    unsigned max_ours;       /* the host's own, for its traffic: DNSKEYS_MAX_OURS */
+    unsigned max_peers;      /* caused by an unauthenticated peer (the responder's): DNSKEYS_MAX_PEERS */
+    unsigned max_per_source; /* of those, for one source address (IPv6: a /64): DNSKEYS_MAX_PER_SOURCE */
 };
 #define DNSKEYS_MAX_OURS 2048
 #define DNSKEYS_MAX_PEERS 1024
@@ -176,8 +172,7 @@ struct dnskeys_asker {
     struct oe_addr source;
 };
 
-struct dnskeys_resolver *dnskeys_resolver_new(const struct dnskeys_resolver_config *cfg,
-                                              struct oe_error *err);
+struct dnskeys_resolver *dnskeys_resolver_new(const struct dnskeys_resolver_config *cfg, struct oe_error *err);
 void dnskeys_resolver_free(struct dnskeys_resolver *r);
 int dnskeys_resolver_fd(struct dnskeys_resolver *r);
 /* Handle what is ready; callbacks run from here. Never blocks. */
@@ -188,10 +183,10 @@ size_t dnskeys_resolver_pending(const struct dnskeys_resolver *r);
 typedef void (*dnskeys_lookup_fn)(const struct dnskeys_answer *answer, void *arg);
 
 /* Keys for an address (its reverse name) or for a name; answers exactly once. */
-int dnskeys_lookup_addr(struct dnskeys_resolver *r, const struct oe_addr *addr,
-                        dnskeys_lookup_fn fn, void *arg, struct oe_error *err);
-int dnskeys_lookup_name(struct dnskeys_resolver *r, const char *name, dnskeys_lookup_fn fn,
-                        void *arg, struct oe_error *err);
+int dnskeys_lookup_addr(struct dnskeys_resolver *r, const struct oe_addr *addr, dnskeys_lookup_fn fn, void *arg,
+                        struct oe_error *err);
+int dnskeys_lookup_name(struct dnskeys_resolver *r, const char *name, dnskeys_lookup_fn fn, void *arg,
+                        struct oe_error *err);
 /* The same, counted against asker's share (the two above are the host's own). */
 int dnskeys_lookup_addr_for(struct dnskeys_resolver *r, const struct oe_addr *addr, const struct dnskeys_asker *asker,
                             dnskeys_lookup_fn fn, void *arg, struct oe_error *err);
@@ -201,14 +196,14 @@ int dnskeys_lookup_addr_for(struct dnskeys_resolver *r, const struct oe_addr *ad
 struct dnskeys_addr_answer {
     char name[DNSKEYS_NAME_MAX];
     enum dnskeys_verdict verdict;
-    bool failed;             /* no answer at all: see why */
-    char why[256];           /* also: bogus's reason, or "no A record" */
+    bool failed;   /* no answer at all: see why */
+    char why[256]; /* also: bogus's reason, or "no A record" */
     struct oe_addr addrs[DNSKEYS_MAX_ADDRS];
     size_t n;
 };
 typedef void (*dnskeys_addr_fn)(const struct dnskeys_addr_answer *answer, void *arg);
-int dnskeys_resolve_name(struct dnskeys_resolver *r, const char *name, int family, dnskeys_addr_fn fn,
-                         void *arg, struct oe_error *err);
+int dnskeys_resolve_name(struct dnskeys_resolver *r, const char *name, int family, dnskeys_addr_fn fn, void *arg,
+                         struct oe_error *err);
 
 /*
  * Combine the three answers of a lookup (exposed for unit tests): rdata of
@@ -219,8 +214,8 @@ struct dnskeys_rrset {
     const size_t *len;
     size_t n;
     enum dnskeys_verdict verdict;
-    const char *why;   /* when bogus or failed: libunbound's reason */
-    bool failed;       /* no answer (timeout, SERVFAIL) */
+    const char *why; /* when bogus or failed: libunbound's reason */
+    bool failed;     /* no answer (timeout, SERVFAIL) */
 };
 void dnskeys_answer_build(const char *owner, const struct dnskeys_rrset sets[3], unsigned min_bits,
                           struct dnskeys_answer *out);

@@ -42,8 +42,8 @@ static int public_of(SECKEYPrivateKey *priv, struct dnskeys_pubkey *pub, struct 
             SECKEY_DestroyPublicKey(pk);
         return -1;
     }
-    int rc = dnskeys_key_from_parts(pk->u.rsa.publicExponent.data, pk->u.rsa.publicExponent.len,
-                                    pk->u.rsa.modulus.data, pk->u.rsa.modulus.len, pub, err);
+    int rc = dnskeys_key_from_parts(pk->u.rsa.publicExponent.data, pk->u.rsa.publicExponent.len, pk->u.rsa.modulus.data,
+                                    pk->u.rsa.modulus.len, pub, err);
     SECKEY_DestroyPublicKey(pk);
     return rc;
 }
@@ -80,8 +80,7 @@ static int write_pem(const char *path, const SECItem *der, struct oe_error *err)
     return 0;
 }
 
-int dnskeys_hostkey_generate(const char *path, unsigned bits, struct dnskeys_pubkey *pub,
-                     struct oe_error *err)
+int dnskeys_hostkey_generate(const char *path, unsigned bits, struct dnskeys_pubkey *pub, struct oe_error *err)
 {
     if (dnskeys_nss_init(err) != 0)
         return -1;
@@ -89,8 +88,8 @@ int dnskeys_hostkey_generate(const char *path, unsigned bits, struct dnskeys_pub
     PK11RSAGenParams params = {.keySizeInBits = (int)bits, .pe = 65537};
     SECKEYPublicKey *pk = NULL;
     /* not sensitive: it has to be written to the key file once */
-    SECKEYPrivateKey *priv = PK11_GenerateKeyPair(slot, CKM_RSA_PKCS_KEY_PAIR_GEN, &params, &pk,
-                                                  PR_FALSE, PR_FALSE, NULL);
+    SECKEYPrivateKey *priv =
+        PK11_GenerateKeyPair(slot, CKM_RSA_PKCS_KEY_PAIR_GEN, &params, &pk, PR_FALSE, PR_FALSE, NULL);
     PK11_FreeSlot(slot);
     if (priv == NULL) {
         oe_error_set(err, "NSS could not generate a %u-bit RSA key (error %d)", bits, PORT_GetError());
@@ -123,8 +122,8 @@ static char *read_key_file(const char *path, struct oe_error *err)
         return NULL;
     }
     if (st.st_mode & 077) {
-        oe_error_set(err, "%s: refusing a private key that others can read (mode %03o; chmod 600 it)",
-                     path, (unsigned)(st.st_mode & 0777));
+        oe_error_set(err, "%s: refusing a private key that others can read (mode %03o; chmod 600 it)", path,
+                     (unsigned)(st.st_mode & 0777));
         close(fd);
         return NULL;
     }
@@ -171,8 +170,8 @@ int dnskeys_hostkey_load(const char *path, struct dnskeys_hostkey **out, struct 
     SECItem item = {siBuffer, der, dlen};
     SECKEYPrivateKey *priv = NULL;
     PK11SlotInfo *slot = PK11_GetInternalSlot();
-    SECStatus st = PK11_ImportDERPrivateKeyInfoAndReturnKey(slot, &item, NULL, NULL, PR_FALSE,
-                                                            PR_FALSE, KU_ALL, &priv, NULL);
+    SECStatus st =
+        PK11_ImportDERPrivateKeyInfoAndReturnKey(slot, &item, NULL, NULL, PR_FALSE, PR_FALSE, KU_ALL, &priv, NULL);
     PK11_FreeSlot(slot);
     oe_wipe(der, dlen);
     PORT_Free(der);

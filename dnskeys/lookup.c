@@ -24,7 +24,9 @@
 
 /* The documentation ranges' reverse zones, which resolvers answer locally by default. */
 static const char *const doc_zones[] = {
-    "2.0.192.in-addr.arpa.", "100.51.198.in-addr.arpa.", "113.0.203.in-addr.arpa.",
+    "2.0.192.in-addr.arpa.",
+    "100.51.198.in-addr.arpa.",
+    "113.0.203.in-addr.arpa.",
     "8.b.d.0.1.0.0.2.ip6.arpa.",
 };
 
@@ -58,7 +60,7 @@ struct dnskeys_resolver {
     unsigned min_bits;
     struct lookup *pending;
     size_t npending, nactive;
-    size_t nfor[2];            /* pending, by enum dnskeys_for */
+    size_t nfor[2]; /* pending, by enum dnskeys_for */
     unsigned max_for[2], max_per_source;
     struct lookup *queue_head, *queue_tail;
 };
@@ -106,8 +108,7 @@ static int undo_local_zones(struct ub_ctx *ctx, struct oe_error *err)
     return 0;
 }
 
-static int configure(struct ub_ctx *ctx, const struct dnskeys_resolver_config *cfg,
-                     struct oe_error *err)
+static int configure(struct ub_ctx *ctx, const struct dnskeys_resolver_config *cfg, struct oe_error *err)
 {
     int rc;
     if (set_option(ctx, "do-not-query-localhost:", "no", err) != 0)
@@ -144,8 +145,7 @@ static int configure(struct ub_ctx *ctx, const struct dnskeys_resolver_config *c
     return 0;
 }
 
-struct dnskeys_resolver *dnskeys_resolver_new(const struct dnskeys_resolver_config *cfg,
-                                              struct oe_error *err)
+struct dnskeys_resolver *dnskeys_resolver_new(const struct dnskeys_resolver_config *cfg, struct oe_error *err)
 {
     struct dnskeys_resolver *r = calloc(1, sizeof(*r));
     if (r == NULL || (r->ctx = ub_ctx_create()) == NULL) {
@@ -317,8 +317,7 @@ static void start(struct lookup *lk)
     for (size_t t = 0; t < lk->nq; t++) {
         lk->q[t].lk = lk;
         lk->outstanding++;
-        int rc = ub_resolve_async(r->ctx, lk->owner, lk->qtypes[t], 1, &lk->q[t], on_result,
-                                  &lk->q[t].async_id);
+        int rc = ub_resolve_async(r->ctx, lk->owner, lk->qtypes[t], 1, &lk->q[t], on_result, &lk->q[t].async_id);
         if (rc != 0) {
             lk->q[t].done = true;
             lk->q[t].err = rc;

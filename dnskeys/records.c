@@ -37,8 +37,7 @@ void dnskeys_record_free(struct dnskeys_record *r)
     dnskeys_key_free(&r->key);
 }
 
-static void unusable(struct dnskeys_record *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static void unusable(struct dnskeys_record *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void unusable(struct dnskeys_record *r, const char *fmt, ...)
 {
@@ -64,8 +63,7 @@ static void take_key(struct dnskeys_record *r, const uint8_t *k, size_t klen, un
 }
 
 /* An uncompressed wire name (RFC 4025 2.5) into presentation form. */
-static int wire_name(const uint8_t *p, size_t len, size_t *used, char out[DNSKEYS_NAME_MAX],
-                     struct oe_error *err)
+static int wire_name(const uint8_t *p, size_t len, size_t *used, char out[DNSKEYS_NAME_MAX], struct oe_error *err)
 {
     size_t off = 0;
     for (;;) {
@@ -115,8 +113,7 @@ static int parse_ipseckey(const uint8_t *p, size_t len, unsigned min_bits, struc
     r->algorithm = p[2];
     size_t off = 3, glen = 0;
     switch (p[1]) {
-    case DNSKEYS_GW_NONE:
-        break;
+    case DNSKEYS_GW_NONE: break;
     case DNSKEYS_GW_IPV4:
     case DNSKEYS_GW_IPV6:
         glen = p[1] == DNSKEYS_GW_IPV4 ? 4 : 16;
@@ -131,9 +128,7 @@ static int parse_ipseckey(const uint8_t *p, size_t len, unsigned min_bits, struc
         if (wire_name(p + off, len - off, &glen, r->gw_name, err) != 0)
             return -1;
         break;
-    default:
-        oe_error_set(err, "IPSECKEY: gateway type %u at offset 1 is not 0..3", p[1]);
-        return -1;
+    default: oe_error_set(err, "IPSECKEY: gateway type %u at offset 1 is not 0..3", p[1]); return -1;
     }
     r->gw_type = (enum dnskeys_gw_type)p[1];
     off += glen;
@@ -180,8 +175,7 @@ static char *txt_join(const uint8_t *p, size_t len, struct oe_error *err)
     return s;
 }
 
-static int parse_txt(const uint8_t *p, size_t len, unsigned min_bits, struct dnskeys_record *r,
-                     struct oe_error *err)
+static int parse_txt(const uint8_t *p, size_t len, unsigned min_bits, struct dnskeys_record *r, struct oe_error *err)
 {
     char *s = txt_join(p, len, err);
     if (s == NULL)
@@ -240,8 +234,7 @@ out:
     return rc;
 }
 
-static int parse_key(const uint8_t *p, size_t len, unsigned min_bits, struct dnskeys_record *r,
-                     struct oe_error *err)
+static int parse_key(const uint8_t *p, size_t len, unsigned min_bits, struct dnskeys_record *r, struct oe_error *err)
 {
     if (len < 4) {
         oe_error_set(err, "KEY: %zu octets, need at least 4 (flags, protocol, algorithm)", len);
@@ -258,8 +251,7 @@ static int parse_key(const uint8_t *p, size_t len, unsigned min_bits, struct dns
         return 0;
     }
     /* RSA/MD5, RSA/SHA-1, RSASHA1-NSEC3, RSA/SHA-256, RSA/SHA-512: the key is RSA */
-    if (r->algorithm != 1 && r->algorithm != 5 && r->algorithm != 7 && r->algorithm != 8 &&
-        r->algorithm != 10) {
+    if (r->algorithm != 1 && r->algorithm != 5 && r->algorithm != 7 && r->algorithm != 8 && r->algorithm != 10) {
         unusable(r, "algorithm %u is not RSA", r->algorithm);
         return 0;
     }
@@ -267,8 +259,8 @@ static int parse_key(const uint8_t *p, size_t len, unsigned min_bits, struct dns
     return 0;
 }
 
-int dnskeys_record_parse(enum dnskeys_rrtype type, const uint8_t *rdata, size_t len,
-                         unsigned min_bits, struct dnskeys_record *out, struct oe_error *err)
+int dnskeys_record_parse(enum dnskeys_rrtype type, const uint8_t *rdata, size_t len, unsigned min_bits,
+                         struct dnskeys_record *out, struct oe_error *err)
 {
     memset(out, 0, sizeof(*out));
     out->type = type;
@@ -277,9 +269,7 @@ int dnskeys_record_parse(enum dnskeys_rrtype type, const uint8_t *rdata, size_t 
     case DNSKEYS_IPSECKEY: rc = parse_ipseckey(rdata, len, min_bits, out, err); break;
     case DNSKEYS_TXT: rc = parse_txt(rdata, len, min_bits, out, err); break;
     case DNSKEYS_KEY: rc = parse_key(rdata, len, min_bits, out, err); break;
-    default:
-        oe_error_set(err, "record type %d is not IPSECKEY, TXT or KEY", (int)type);
-        return -1;
+    default: oe_error_set(err, "record type %d is not IPSECKEY, TXT or KEY", (int)type); return -1;
     }
     if (rc != 0)
         dnskeys_record_free(out);
@@ -337,8 +327,7 @@ static const char *gateway_text(const struct dnskeys_record *r, char buf[OE_ADDR
     return oe_addr_str(&r->gw_addr, buf);
 }
 
-int dnskeys_record_to_rdata(const struct dnskeys_record *r, uint8_t **rdata, size_t *len,
-                            struct oe_error *err)
+int dnskeys_record_to_rdata(const struct dnskeys_record *r, uint8_t **rdata, size_t *len, struct oe_error *err)
 {
     struct wbuf b = {0};
     char gw[OE_ADDR_STRLEN];
@@ -402,8 +391,8 @@ fail:
 
 /* ---- zone-file text, printed by ldns ---- */
 
-char *dnskeys_rdata_to_zone(const char *owner, uint32_t ttl, enum dnskeys_rrtype type,
-                            const uint8_t *rdata, size_t len, struct oe_error *err)
+char *dnskeys_rdata_to_zone(const char *owner, uint32_t ttl, enum dnskeys_rrtype type, const uint8_t *rdata, size_t len,
+                            struct oe_error *err)
 {
     if (len > 0xffff) {
         oe_error_set(err, "rdata of %zu octets is too long", len);
@@ -448,8 +437,7 @@ done:
     return text;
 }
 
-char *dnskeys_record_to_zone(const char *owner, uint32_t ttl, const struct dnskeys_record *r,
-                             struct oe_error *err)
+char *dnskeys_record_to_zone(const char *owner, uint32_t ttl, const struct dnskeys_record *r, struct oe_error *err)
 {
     uint8_t *rdata;
     size_t len;
@@ -480,8 +468,8 @@ int dnskeys_record_from_zone(const char *line, unsigned min_bits, char owner[DNS
         char *o = ldns_rdf2str(ldns_rr_owner(rr));
         snprintf(owner, DNSKEYS_NAME_MAX, "%s", o ? o : "");
         free(o);
-        rc = dnskeys_record_parse((enum dnskeys_rrtype)type, ldns_buffer_begin(b),
-                                  ldns_buffer_position(b), min_bits, out, err);
+        rc = dnskeys_record_parse((enum dnskeys_rrtype)type, ldns_buffer_begin(b), ldns_buffer_position(b), min_bits,
+                                  out, err);
     }
     ldns_buffer_free(b);
     ldns_rr_free(rr);

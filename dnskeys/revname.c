@@ -8,8 +8,8 @@ void dnskeys_reverse_name(const struct oe_addr *a, char out[DNSKEYS_NAME_MAX])
 {
     static const char hex[] = "0123456789abcdef";
     if (a->family == AF_INET) {
-        snprintf(out, DNSKEYS_NAME_MAX, "%u.%u.%u.%u.in-addr.arpa.", a->bytes[3], a->bytes[2],
-                 a->bytes[1], a->bytes[0]);
+        snprintf(out, DNSKEYS_NAME_MAX, "%u.%u.%u.%u.in-addr.arpa.", a->bytes[3], a->bytes[2], a->bytes[1],
+                 a->bytes[0]);
         return;
     }
     char *p = out;

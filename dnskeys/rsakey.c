@@ -47,8 +47,8 @@ static int split(const uint8_t *buf, size_t len, size_t *eoff, size_t *elen, str
     return 0;
 }
 
-int dnskeys_key_decode(const uint8_t *buf, size_t len, unsigned min_bits,
-                       struct dnskeys_pubkey *out, struct oe_error *err)
+int dnskeys_key_decode(const uint8_t *buf, size_t len, unsigned min_bits, struct dnskeys_pubkey *out,
+                       struct oe_error *err)
 {
     size_t eoff, elen;
     memset(out, 0, sizeof(*out));
@@ -68,8 +68,10 @@ int dnskeys_key_decode(const uint8_t *buf, size_t len, unsigned min_bits,
     unsigned bits = (unsigned)mpz_sizeinbase(zn, 2);
     int rc = -1;
     if (mpz_even_p(ze) || mpz_cmp_ui(ze, 1) == 0)
-        oe_error_set(err, "RSA key: exponent is %s", mpz_sgn(ze) == 0 ? "zero"
-                                                    : mpz_cmp_ui(ze, 1) == 0 ? "one" : "even");
+        oe_error_set(err, "RSA key: exponent is %s",
+                     mpz_sgn(ze) == 0         ? "zero"
+                     : mpz_cmp_ui(ze, 1) == 0 ? "one"
+                                              : "even");
     else if (mpz_cmp_ui(ze, MIN_EXPONENT) < 0)
         oe_error_set(err, "RSA key: exponent %lu is below %u", mpz_get_ui(ze), MIN_EXPONENT);
     else if (bits < min_bits)
@@ -96,8 +98,7 @@ int dnskeys_key_decode(const uint8_t *buf, size_t len, unsigned min_bits,
     return 0;
 }
 
-int dnskeys_key_from_text(const char *text, unsigned min_bits, struct dnskeys_pubkey *out,
-                          struct oe_error *err)
+int dnskeys_key_from_text(const char *text, unsigned min_bits, struct dnskeys_pubkey *out, struct oe_error *err)
 {
     memset(out, 0, sizeof(*out));
     while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r')
@@ -132,8 +133,8 @@ int dnskeys_key_from_text(const char *text, unsigned min_bits, struct dnskeys_pu
     return rc;
 }
 
-int dnskeys_key_from_parts(const uint8_t *e, size_t elen, const uint8_t *n, size_t nlen,
-                           struct dnskeys_pubkey *out, struct oe_error *err)
+int dnskeys_key_from_parts(const uint8_t *e, size_t elen, const uint8_t *n, size_t nlen, struct dnskeys_pubkey *out,
+                           struct oe_error *err)
 {
     while (elen > 0 && e[0] == 0)
         e++, elen--;
@@ -163,8 +164,8 @@ int dnskeys_key_from_parts(const uint8_t *e, size_t elen, const uint8_t *n, size
     return rc;
 }
 
-void dnskeys_key_parts(const struct dnskeys_pubkey *key, const uint8_t **e, size_t *elen,
-                       const uint8_t **n, size_t *nlen)
+void dnskeys_key_parts(const struct dnskeys_pubkey *key, const uint8_t **e, size_t *elen, const uint8_t **n,
+                       size_t *nlen)
 {
     size_t eoff, el;
     /* a key in a dnskeys_pubkey was validated, so split cannot fail */

@@ -16,8 +16,7 @@
 
 static uint32_t prio_value(unsigned len, bool proto, unsigned nports, enum kernel_origin origin)
 {
-    return ((128u - len) << 4) | (proto ? 0u : 8u) | ((2u - nports) << 1) |
-           (origin == KERNEL_ORIGIN_GROUP ? 1u : 0u);
+    return ((128u - len) << 4) | (proto ? 0u : 8u) | ((2u - nports) << 1) | (origin == KERNEL_ORIGIN_GROUP ? 1u : 0u);
 }
 
 uint32_t kernel_priority(const struct kernel_policy *p)
@@ -43,8 +42,7 @@ enum kernel_origin kernel_priority_origin(uint32_t priority)
 {
     if (priority < KERNEL_PRIO_BASE + PRIO_EXEMPT_SLOTS)
         return KERNEL_ORIGIN_EXEMPT;
-    return ((priority - KERNEL_PRIO_BASE - PRIO_EXEMPT_SLOTS) & 1u) ? KERNEL_ORIGIN_GROUP
-                                                                     : KERNEL_ORIGIN_PEER;
+    return ((priority - KERNEL_PRIO_BASE - PRIO_EXEMPT_SLOTS) & 1u) ? KERNEL_ORIGIN_GROUP : KERNEL_ORIGIN_PEER;
 }
 
 const char *kernel_action_name(enum kernel_action a)
@@ -77,9 +75,8 @@ const char *kernel_selector_str(const struct kernel_policy *p, char *buf, size_t
 
 bool kernel_same_selector(const struct kernel_policy *a, const struct kernel_policy *b)
 {
-    return a->dir == b->dir && oe_prefix_cmp(&a->src, &b->src) == 0 &&
-           oe_prefix_cmp(&a->dst, &b->dst) == 0 && a->proto == b->proto &&
-           a->sport == b->sport && a->dport == b->dport;
+    return a->dir == b->dir && oe_prefix_cmp(&a->src, &b->src) == 0 && oe_prefix_cmp(&a->dst, &b->dst) == 0 &&
+           a->proto == b->proto && a->sport == b->sport && a->dport == b->dport;
 }
 
 int kernel_install(struct kernel *k, const struct kernel_policy *p, struct oe_error *err)

@@ -24,8 +24,8 @@
 enum kernel_action {
     KERNEL_PASS,
     KERNEL_DROP,
-    KERNEL_TRAP, /* static: a template with no SA, so the kernel sends ACQUIRE */
-    KERNEL_HOLD, /* per peer, while negotiating: packets wait in the kernel queue */
+    KERNEL_TRAP,   /* static: a template with no SA, so the kernel sends ACQUIRE */
+    KERNEL_HOLD,   /* per peer, while negotiating: packets wait in the kernel queue */
     KERNEL_TUNNEL, /* per peer: ESP in tunnel mode between tmpl_src and tmpl_dst */
 };
 
@@ -52,14 +52,14 @@ struct kernel_rank {
 
 struct kernel_policy {
     struct oe_prefix src, dst;
-    uint8_t proto;          /* 0 = any */
-    uint16_t sport, dport;  /* 0 = any */
+    uint8_t proto;         /* 0 = any */
+    uint16_t sport, dport; /* 0 = any */
     enum kernel_dir dir;
     enum kernel_action action;
     enum kernel_origin origin;
-    uint32_t lifetime;      /* seconds until the kernel drops it; 0 = forever */
-    int64_t expires_at;     /* from kernel_list: expiry on kernel_clock(), 0 = never */
-    uint32_t priority;      /* from kernel_list; kernel_install computes it */
+    uint32_t lifetime;  /* seconds until the kernel drops it; 0 = forever */
+    int64_t expires_at; /* from kernel_list: expiry on kernel_clock(), 0 = never */
+    uint32_t priority;  /* from kernel_list; kernel_install computes it */
     /*
      * KERNEL_ORIGIN_PEER: a hold, shunt or tunnel sits just above the line
      * that made it, not at its own /32, so a more specific line covering part
@@ -79,14 +79,14 @@ struct kernel_policy {
  */
 struct kernel_sa {
     uint32_t spi;
-    struct oe_addr src, dst;        /* outer */
+    struct oe_addr src, dst; /* outer */
     struct oe_prefix sel_src, sel_dst;
     uint32_t reqid;
-    uint8_t key[36];                /* GCM: AES key and 4-octet salt (20 or 36); CBC: AES key (16 or 32) */
+    uint8_t key[36]; /* GCM: AES key and 4-octet salt (20 or 36); CBC: AES key (16 or 32) */
     size_t key_len;
-    unsigned auth_bits;             /* 0, 256, 384 or 512 */
-    uint8_t auth_key[64];           /* auth_bits / 8 octets */
-    uint16_t encap_sport, encap_dport; /* UDP encapsulation (RFC 3948); 0: none */
+    unsigned auth_bits;                  /* 0, 256, 384 or 512 */
+    uint8_t auth_key[64];                /* auth_bits / 8 octets */
+    uint16_t encap_sport, encap_dport;   /* UDP encapsulation (RFC 3948); 0: none */
     uint32_t soft_seconds, hard_seconds; /* 0: none */
 };
 
@@ -156,8 +156,8 @@ int kernel_fd(struct kernel *k);
 int kernel_process(struct kernel *k, kernel_event_fn fn, void *arg, struct oe_error *err);
 
 /* The fake's controls, for unit tests. */
-int kernel_fake_packet(struct kernel *k, const struct oe_addr *src, const struct oe_addr *dst,
-                       uint8_t proto, uint16_t sport, uint16_t dport);
+int kernel_fake_packet(struct kernel *k, const struct oe_addr *src, const struct oe_addr *dst, uint8_t proto,
+                       uint16_t sport, uint16_t dport);
 /* The clock moves: policies and SAs whose lifetimes ran out send their events. */
 void kernel_fake_advance(struct kernel *k, uint32_t seconds);
 int64_t kernel_fake_now(const struct kernel *k); /* the fake's clock, as kernel_clock() */

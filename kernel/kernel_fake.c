@@ -25,8 +25,8 @@ struct kernel_fake {
     unsigned long changes;
     int fail_errno;
     struct kernel_sa sas[64];
-    int64_t sa_added[64];   /* when each SA came: its lifetimes count from there */
-    bool sa_soft_told[64];  /* its soft expire went out */
+    int64_t sa_added[64];  /* when each SA came: its lifetimes count from there */
+    bool sa_soft_told[64]; /* its soft expire went out */
     size_t nsas;
 };
 
@@ -239,16 +239,15 @@ static bool port_ok(uint16_t want, uint16_t have)
  * An outbound packet: the action of the strongest matching policy, as the
  * kernel would decide; a trap or hold sends ACQUIRE. -1: no policy (clear).
  */
-int kernel_fake_packet(struct kernel *kb, const struct oe_addr *src, const struct oe_addr *dst,
-                       uint8_t proto, uint16_t sport, uint16_t dport)
+int kernel_fake_packet(struct kernel *kb, const struct oe_addr *src, const struct oe_addr *dst, uint8_t proto,
+                       uint16_t sport, uint16_t dport)
 {
     struct kernel_fake *k = fk(kb);
     const struct kernel_policy *best = NULL;
     for (size_t i = 0; i < k->n; i++) {
         const struct kernel_policy *p = &k->v[i];
-        if (p->dir != KERNEL_DIR_OUT || !oe_prefix_contains(&p->dst, dst) ||
-            !oe_prefix_contains(&p->src, src) || (p->proto && p->proto != proto) ||
-            !port_ok(p->sport, sport) || !port_ok(p->dport, dport))
+        if (p->dir != KERNEL_DIR_OUT || !oe_prefix_contains(&p->dst, dst) || !oe_prefix_contains(&p->src, src) ||
+            (p->proto && p->proto != proto) || !port_ok(p->sport, sport) || !port_ok(p->dport, dport))
             continue;
         if (best == NULL || p->priority < best->priority)
             best = p;
@@ -256,8 +255,12 @@ int kernel_fake_packet(struct kernel *kb, const struct oe_addr *src, const struc
     if (best == NULL)
         return -1;
     if (best->action == KERNEL_TRAP) {
-        struct kernel_event ev = {.type = KERNEL_EV_ACQUIRE, .src = *src, .dst = *dst,
-                                  .proto = proto, .sport = sport, .dport = dport,
+        struct kernel_event ev = {.type = KERNEL_EV_ACQUIRE,
+                                  .src = *src,
+                                  .dst = *dst,
+                                  .proto = proto,
+                                  .sport = sport,
+                                  .dport = dport,
                                   .policy = *best};
         queue(k, &ev);
     }
@@ -273,8 +276,8 @@ static void expire_sas(struct kernel_fake *k)
         bool hard = sa->hard_seconds && age >= sa->hard_seconds;
         bool soft = sa->soft_seconds && age >= sa->soft_seconds && !k->sa_soft_told[i];
         if (hard || soft) {
-            struct kernel_event ev = {.type = KERNEL_EV_SA_EXPIRED, .spi = sa->spi, .src = sa->src, .dst = sa->dst,
-                                      .hard = hard};
+            struct kernel_event ev = {
+                .type = KERNEL_EV_SA_EXPIRED, .spi = sa->spi, .src = sa->src, .dst = sa->dst, .hard = hard};
             queue(k, &ev);
         }
         if (hard) {

@@ -46,7 +46,7 @@ struct nl_req {
     struct nlmsghdr *h; /* the caller's buffer */
     size_t cap;         /* its size in bytes: nothing is written past it */
     bool failed;
-    int failed_type;    /* what did not fit: an attribute type, or -1 for a fixed header */
+    int failed_type; /* what did not fit: an attribute type, or -1 for a fixed header */
     size_t failed_len;
 };
 

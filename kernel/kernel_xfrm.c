@@ -80,8 +80,7 @@ static uint8_t xfrm_dir(enum kernel_dir d)
 }
 
 /* Send one request to the kernel under a fresh sequence number; never one that did not fit. */
-static int nl_send(struct kernel_xfrm *k, struct nl_req *req, uint16_t flags, struct oe_error *err,
-                   const char *what)
+static int nl_send(struct kernel_xfrm *k, struct nl_req *req, uint16_t flags, struct oe_error *err, const char *what)
 {
     if (nl_req_check(req, what, err) != 0)
         return -1;
@@ -97,8 +96,7 @@ static int nl_send(struct kernel_xfrm *k, struct nl_req *req, uint16_t flags, st
 }
 
 /* Send one request and wait for its acknowledgement. */
-static int transact(struct kernel_xfrm *k, struct nl_req *req, struct oe_error *err,
-                    const char *what)
+static int transact(struct kernel_xfrm *k, struct nl_req *req, struct oe_error *err, const char *what)
 {
     if (nl_send(k, req, NLM_F_ACK, err, what) != 0)
         return -1;
@@ -111,8 +109,7 @@ static int transact(struct kernel_xfrm *k, struct nl_req *req, struct oe_error *
             oe_error_set(err, "%s: netlink receive: %s", what, strerror(errno));
             return -1;
         }
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)r);
-             h = NLMSG_NEXT(h, r)) {
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)r); h = NLMSG_NEXT(h, r)) {
             if (h->nlmsg_seq != k->seq || h->nlmsg_type != NLMSG_ERROR)
                 continue;
             if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
@@ -208,8 +205,7 @@ static int xfrm_remove(struct kernel *kb, const struct kernel_policy *p, struct 
 static const struct xfrm_user_tmpl *find_tmpl(const struct nlmsghdr *h, size_t fixed)
 {
     int len = (int)h->nlmsg_len - (int)NLMSG_SPACE(fixed);
-    for (const struct rtattr *a = (const struct rtattr *)((const char *)NLMSG_DATA(h) +
-                                                        NLMSG_ALIGN(fixed));
+    for (const struct rtattr *a = (const struct rtattr *)((const char *)NLMSG_DATA(h) + NLMSG_ALIGN(fixed));
          RTA_OK(a, len); a = RTA_NEXT(a, len)) {
         if (a->rta_type == XFRMA_TMPL && RTA_PAYLOAD(a) >= sizeof(struct xfrm_user_tmpl))
             return RTA_DATA(a);
@@ -227,8 +223,9 @@ static bool decode_policy(const struct xfrm_userpolicy_info *info, const struct 
         (info->sel.family != AF_INET && info->sel.family != AF_INET6))
         return false;
     from_selector(&info->sel, p);
-    p->dir = info->dir == XFRM_POLICY_OUT ? KERNEL_DIR_OUT : info->dir == XFRM_POLICY_IN ? KERNEL_DIR_IN
-                                                                                 : KERNEL_DIR_FWD;
+    p->dir = info->dir == XFRM_POLICY_OUT  ? KERNEL_DIR_OUT
+             : info->dir == XFRM_POLICY_IN ? KERNEL_DIR_IN
+                                           : KERNEL_DIR_FWD;
     p->priority = info->priority;
     p->origin = kernel_priority_origin(info->priority);
     if (info->action == XFRM_POLICY_BLOCK)
@@ -271,8 +268,7 @@ static int xfrm_list(struct kernel *kb, struct kernel_policy **out, size_t *n, s
             oe_error_set(err, "list policies: netlink receive: %s", strerror(errno));
             goto fail;
         }
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)r);
-             h = NLMSG_NEXT(h, r)) {
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)r); h = NLMSG_NEXT(h, r)) {
             if (h->nlmsg_seq != k->seq)
                 continue;
             if (h->nlmsg_type == NLMSG_DONE) {
@@ -284,8 +280,7 @@ static int xfrm_list(struct kernel *kb, struct kernel_policy **out, size_t *n, s
                 oe_error_set(err, "list policies: %s", strerror(-e->error));
                 goto fail;
             }
-            if (h->nlmsg_type != XFRM_MSG_NEWPOLICY ||
-                h->nlmsg_len < NLMSG_LENGTH(sizeof(struct xfrm_userpolicy_info)))
+            if (h->nlmsg_type != XFRM_MSG_NEWPOLICY || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct xfrm_userpolicy_info)))
                 continue;
             struct kernel_policy p;
             if (!decode_policy(NLMSG_DATA(h), find_tmpl(h, sizeof(struct xfrm_userpolicy_info)), &p))
@@ -417,8 +412,7 @@ static int xfrm_sa_add(struct kernel *kb, const struct kernel_sa *sa, struct oe_
 }
 
 /* An ESP SA by what the kernel keys it on: SPI, destination, protocol. */
-static void sa_id_req(struct nl_req *req, union nl_buf *buf, uint16_t type, uint32_t spi,
-                      const struct oe_addr *dst)
+static void sa_id_req(struct nl_req *req, union nl_buf *buf, uint16_t type, uint32_t spi, const struct oe_addr *dst)
 {
     struct xfrm_usersa_id id;
     memset(&id, 0, sizeof(id));
@@ -509,12 +503,10 @@ static int xfrm_process(struct kernel *kb, kernel_event_fn fn, void *arg, struct
             free(buf);
             return -1;
         }
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)r);
-             h = NLMSG_NEXT(h, r)) {
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)r); h = NLMSG_NEXT(h, r)) {
             struct kernel_event ev;
             memset(&ev, 0, sizeof(ev));
-            if (h->nlmsg_type == XFRM_MSG_ACQUIRE &&
-                h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct xfrm_user_acquire))) {
+            if (h->nlmsg_type == XFRM_MSG_ACQUIRE && h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct xfrm_user_acquire))) {
                 decode_acquire(h, &ev);
                 if (!kernel_priority_ours(ev.policy.priority))
                     continue;

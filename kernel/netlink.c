@@ -85,8 +85,8 @@ int nl_req_check(const struct nl_req *req, const char *what, struct oe_error *er
     size_t used = req->cap < NLMSG_HDRLEN ? 0 : req->h->nlmsg_len;
     if (req->failed_type < 0)
         oe_error_setc(err, OE_E_LIMIT,
-                      "%s: netlink request too long: a %zu-octet header does not fit in %zu (%zu used)",
-                      what, req->failed_len, req->cap, used);
+                      "%s: netlink request too long: a %zu-octet header does not fit in %zu (%zu used)", what,
+                      req->failed_len, req->cap, used);
     else
         oe_error_setc(err, OE_E_LIMIT,
                       "%s: netlink request too long: attribute %d of %zu octets does not fit in %zu "

@@ -107,14 +107,12 @@ int agent_policy_group(const struct agent *a, const struct kernel_policy *kp)
     struct policy_kernel key;
     if (!from_kernel(kp, &key))
         return -1;
-    const struct policy_kernel *hit =
-        bsearch(&key, a->compiled.v, a->compiled.n, sizeof(key), kernel_order);
+    const struct policy_kernel *hit = bsearch(&key, a->compiled.v, a->compiled.n, sizeof(key), kernel_order);
     return hit ? (int)hit->group : -1;
 }
 
-static void exempt_port(struct kernel_policy *out, size_t *n, int family, uint8_t proto,
-                        enum kernel_dir dir, const struct oe_addr *remote, uint16_t lport,
-                        uint16_t rport)
+static void exempt_port(struct kernel_policy *out, size_t *n, int family, uint8_t proto, enum kernel_dir dir,
+                        const struct oe_addr *remote, uint16_t lport, uint16_t rport)
 {
     struct kernel_policy *p = &out[(*n)++];
     memset(p, 0, sizeof(*p));
@@ -210,8 +208,7 @@ static struct apply_stats apply_diff(struct agent *a, const struct policy_compil
 
 static bool same_policy(const struct kernel_policy *a, const struct kernel_policy *b)
 {
-    return kernel_same_selector(a, b) && a->action == b->action &&
-           kernel_priority(a) == b->priority;
+    return kernel_same_selector(a, b) && a->action == b->action && kernel_priority(a) == b->priority;
 }
 
 /*
@@ -257,8 +254,7 @@ static void sync_exemptions(struct agent *a, const struct kernel_policy *have, s
 }
 
 /* Everything that can fail on bad files happens here, before the kernel is touched. */
-static int load_policies(struct agent *a, struct policy_set **set, struct policy_compiled *want,
-                         struct oe_error *err)
+static int load_policies(struct agent *a, struct policy_set **set, struct policy_compiled *want, struct oe_error *err)
 {
     if (policy_load(a->cfg->policies, set, err) != 0)
         return -1;
@@ -315,8 +311,8 @@ int agent_start(struct agent *a, struct oe_error *err)
     struct apply_stats st = apply_diff(a, &left, &want);
     oe_log("loaded %zu policy lines from %s; kernel: %u added, %u removed, %u changed, "
            "%zu kept from a previous run, %zu stale holds/shunts removed%s",
-           policy_rule_count(set), a->cfg->policies, st.added, st.removed, st.changed,
-           left.n - st.removed - st.changed, stale, st.failed ? " (with failures, see above)" : "");
+           policy_rule_count(set), a->cfg->policies, st.added, st.removed, st.changed, left.n - st.removed - st.changed,
+           stale, st.failed ? " (with failures, see above)" : "");
     free(have);
     policy_compiled_free(&left);
     adopt(a, set, want);
@@ -354,8 +350,8 @@ static bool peer_stale(struct agent *a, struct oe_peer *p, char *why, size_t len
         return true;
     }
     bool same_line = r->group == p->group && oe_prefix_cmp(&r->sel.peer, &p->rule_prefix) == 0 &&
-                     (sel->peer.addr.family == 0 || (r->sel.proto == sel->proto && r->sel.lport == sel->lport &&
-                                                     r->sel.rport == sel->rport));
+                     (sel->peer.addr.family == 0 ||
+                      (r->sel.proto == sel->proto && r->sel.lport == sel->lport && r->sel.rport == sel->rport));
     if (same_line)
         return false;
     if (p->state == PEER_TUNNEL) {
@@ -375,8 +371,8 @@ static bool peer_stale(struct agent *a, struct oe_peer *p, char *why, size_t len
     if (r->group != p->group)
         snprintf(why, len, "its group is now %s", policy_group_name(r->group));
     else
-        snprintf(why, len, "the line it was made under changed (now %s:%u)",
-                 policy_group_file(a->set, r->group), r->line);
+        snprintf(why, len, "the line it was made under changed (now %s:%u)", policy_group_file(a->set, r->group),
+                 r->line);
     return true;
 }
 
@@ -396,7 +392,7 @@ static void peer_retire(struct agent *a, struct oe_peer *p, const char *why)
         return;
     }
     struct kernel_policy kp;
-    enum kernel_action action = p->state == PEER_HOLD        ? KERNEL_HOLD
+    enum kernel_action action = p->state == PEER_HOLD         ? KERNEL_HOLD
                                 : p->state == PEER_SHUNT_DROP ? KERNEL_DROP
                                                               : KERNEL_PASS;
     agent_peer_policy(p, action, 0, &kp);

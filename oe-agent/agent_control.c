@@ -68,13 +68,14 @@ static void eroute(struct agent *a, bool json, struct oe_buf *out)
         oe_prefix_str(&kp->src, s);
         oe_prefix_str(&kp->dst, d);
         if (json) {
-            oe_buf_printf(out, "%s\n{\"dir\": \"%s\", \"src\": \"%s\", \"dst\": \"%s\", "
-                               "\"proto\": %u, \"sport\": %u, \"dport\": %u, \"action\": \"%s\", "
-                               "\"origin\": \"%s\", \"group\": \"%s\", \"priority\": %u, "
-                               "\"expires_in\": %ld}",
-                          i ? "," : "", kernel_dir_name(kp->dir), s, d, kp->proto, kp->sport,
-                          kp->dport, kernel_action_name(kp->action), origin_word(kp),
-                          group_of(a, kp), kp->priority, left < 0 ? -1 : left);
+            oe_buf_printf(out,
+                          "%s\n{\"dir\": \"%s\", \"src\": \"%s\", \"dst\": \"%s\", "
+                          "\"proto\": %u, \"sport\": %u, \"dport\": %u, \"action\": \"%s\", "
+                          "\"origin\": \"%s\", \"group\": \"%s\", \"priority\": %u, "
+                          "\"expires_in\": %ld}",
+                          i ? "," : "", kernel_dir_name(kp->dir), s, d, kp->proto, kp->sport, kp->dport,
+                          kernel_action_name(kp->action), origin_word(kp), group_of(a, kp), kp->priority,
+                          left < 0 ? -1 : left);
             continue;
         }
         oe_buf_printf(out, "%-3s %-20s -> %-20s", kernel_dir_name(kp->dir), s, d);
@@ -105,26 +106,26 @@ static void explain(struct agent *a, const struct oe_addr *addr, bool json, stru
     policy_explain(a->set, addr, json, out);
     if (json) {
         if (traps)
-            oe_buf_printf(out, ", \"failure_shunt\": \"%s\", \"shunt_lifetime\": %u, "
-                               "\"auth\": \"%s\", \"dnssec\": \"%s\"",
-                          oe_shunt_name(gc->failure_shunt), gc->shunt_lifetime,
-                          oe_auth_name(gc->auth), oe_dnssec_name(gc->dnssec));
+            oe_buf_printf(out,
+                          ", \"failure_shunt\": \"%s\", \"shunt_lifetime\": %u, "
+                          "\"auth\": \"%s\", \"dnssec\": \"%s\"",
+                          oe_shunt_name(gc->failure_shunt), gc->shunt_lifetime, oe_auth_name(gc->auth),
+                          oe_dnssec_name(gc->dnssec));
         oe_buf_printf(out, ", \"live\": ");
         if (p == NULL) {
             oe_buf_printf(out, "null}\n");
             return;
         }
-        oe_buf_printf(out, "{\"state\": \"%s\", \"since\": %lld, \"expires_in\": %lld, \"why\": ",
-                      peer_state_name(p->state), (long long)wall_time_of(a, p->since),
-                      (long long)(p->since + p->lifetime - now));
+        oe_buf_printf(out,
+                      "{\"state\": \"%s\", \"since\": %lld, \"expires_in\": %lld, \"why\": ", peer_state_name(p->state),
+                      (long long)wall_time_of(a, p->since), (long long)(p->since + p->lifetime - now));
         oe_buf_json_str(out, p->why);
         oe_buf_printf(out, "}}\n");
         return;
     }
     if (traps)
-        oe_buf_printf(out, "  on failure: %s shunt for %us (auth %s, dnssec %s)\n",
-                      oe_shunt_name(gc->failure_shunt), gc->shunt_lifetime, oe_auth_name(gc->auth),
-                      oe_dnssec_name(gc->dnssec));
+        oe_buf_printf(out, "  on failure: %s shunt for %us (auth %s, dnssec %s)\n", oe_shunt_name(gc->failure_shunt),
+                      gc->shunt_lifetime, oe_auth_name(gc->auth), oe_dnssec_name(gc->dnssec));
     if (p == NULL) {
         oe_buf_printf(out, "  live: %s\n", traps ? "trapped, no negotiation yet" : "nothing");
         return;
@@ -140,8 +141,8 @@ static void explain(struct agent *a, const struct oe_addr *addr, bool json, stru
     oe_buf_printf(out, "  live: %s: %s since %s%s%s%s\n", peer_label(p, label, sizeof(label)),
                   peer_state_name(p->state), ts, left, p->why[0] ? ": " : "", p->why);
     if (p->state == PEER_TUNNEL)
-        oe_buf_printf(out, "  tunnel: #%u with %s, auth %s, key's DNSSEC %s, ESP %s\n", p->ike_serial,
-                      p->peer_id, peer_auth_name(p->auth), peer_dnssec_name(p->dnssec), p->esp);
+        oe_buf_printf(out, "  tunnel: #%u with %s, auth %s, key's DNSSEC %s, ESP %s\n", p->ike_serial, p->peer_id,
+                      peer_auth_name(p->auth), peer_dnssec_name(p->dnssec), p->esp);
 }
 
 void agent_tunnel_bytes(struct agent *a, const struct oe_peer *p, uint64_t *in, uint64_t *out)
@@ -175,17 +176,20 @@ static void trafficstatus(struct agent *a, bool json, struct oe_buf *out)
             oe_buf_json_str(out, label);
             oe_buf_printf(out, ", \"gateway\": \"%s\", \"peer_id\": ", gw);
             oe_buf_json_str(out, p->peer_id);
-            oe_buf_printf(out, ", \"role\": \"%s\", \"auth\": \"%s\", \"dnssec\": \"%s\", "
-                               "\"esp\": \"%s\", \"spi_in\": \"0x%08x\", \"spi_out\": \"0x%08x\", "
-                               "\"in_bytes\": %llu, \"out_bytes\": %llu, \"age\": %lld}",
-                          p->responder ? "responder" : "initiator", peer_auth_name(p->auth), peer_dnssec_name(p->dnssec), p->esp, p->spi_in,
-                          p->spi_out, (unsigned long long)in, (unsigned long long)outb, (long long)(now - p->since));
-        } else {
-            oe_buf_printf(out, "#%u: %s, type=ESP, gateway=%s, id='%s', role=%s, auth=%s, dnssec=%s, "
-                               "esp=%s, SPIs in 0x%08x out 0x%08x, inBytes=%llu, outBytes=%llu, age=%llds\n",
-                          p->ike_serial, label, gw, p->peer_id, p->responder ? "responder" : "initiator", peer_auth_name(p->auth),
+            oe_buf_printf(out,
+                          ", \"role\": \"%s\", \"auth\": \"%s\", \"dnssec\": \"%s\", "
+                          "\"esp\": \"%s\", \"spi_in\": \"0x%08x\", \"spi_out\": \"0x%08x\", "
+                          "\"in_bytes\": %llu, \"out_bytes\": %llu, \"age\": %lld}",
+                          p->responder ? "responder" : "initiator", peer_auth_name(p->auth),
                           peer_dnssec_name(p->dnssec), p->esp, p->spi_in, p->spi_out, (unsigned long long)in,
                           (unsigned long long)outb, (long long)(now - p->since));
+        } else {
+            oe_buf_printf(out,
+                          "#%u: %s, type=ESP, gateway=%s, id='%s', role=%s, auth=%s, dnssec=%s, "
+                          "esp=%s, SPIs in 0x%08x out 0x%08x, inBytes=%llu, outBytes=%llu, age=%llds\n",
+                          p->ike_serial, label, gw, p->peer_id, p->responder ? "responder" : "initiator",
+                          peer_auth_name(p->auth), peer_dnssec_name(p->dnssec), p->esp, p->spi_in, p->spi_out,
+                          (unsigned long long)in, (unsigned long long)outb, (long long)(now - p->since));
         }
         first = false;
     }
@@ -227,14 +231,14 @@ static void status(struct agent *a, bool json, struct oe_buf *out)
     for (struct oe_peer *p = a->peers.head; p; p = p->next)
         *(p->state == PEER_TUNNEL ? &tunnels : &shunts) += 1;
     if (json) {
-        oe_buf_printf(out, "{\"policy_lines\": %zu, \"kernel_policies\": %zu, \"tunnels\": %zu, "
-                           "\"holds_and_shunts\": %zu, \"ike\": %s}\n",
+        oe_buf_printf(out,
+                      "{\"policy_lines\": %zu, \"kernel_policies\": %zu, \"tunnels\": %zu, "
+                      "\"holds_and_shunts\": %zu, \"ike\": %s}\n",
                       policy_rule_count(a->set), a->compiled.n, tunnels, shunts, a->ike ? "true" : "false");
         return;
     }
-    oe_buf_printf(out, "oe-agent: %zu policy lines from %s (%zu kernel policies), %s\n",
-                  policy_rule_count(a->set), a->cfg->policies, a->compiled.n,
-                  a->ike ? "IKEv2 on" : "negotiation off (ike = no)");
+    oe_buf_printf(out, "oe-agent: %zu policy lines from %s (%zu kernel policies), %s\n", policy_rule_count(a->set),
+                  a->cfg->policies, a->compiled.n, a->ike ? "IKEv2 on" : "negotiation off (ike = no)");
     oe_buf_printf(out, "tunnels: %zu, holds and shunts: %zu\n", tunnels, shunts);
     trafficstatus(a, false, out);
     shuntstatus(a, false, out);

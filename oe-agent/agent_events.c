@@ -30,10 +30,9 @@ static void log_waits(const struct agent *a, const struct oe_peer *had, const st
 {
     char label[200], pre[OE_ADDR_STRLEN], pr[8];
     oe_log("%s: ACQUIRE for %s port %u (%s %s:%u, %s) waits: the host has a %s under another line; "
-           "that traffic stays trapped until it ends", peer_label(had, label, sizeof(label)),
-           oe_proto_name(ev->proto, pr), ev->dport, policy_group_name(r->group),
-           policy_group_file(a->set, r->group), r->line, oe_prefix_str(&r->sel.peer, pre),
-           peer_state_name(had->state));
+           "that traffic stays trapped until it ends",
+           peer_label(had, label, sizeof(label)), oe_proto_name(ev->proto, pr), ev->dport, policy_group_name(r->group),
+           policy_group_file(a->set, r->group), r->line, oe_prefix_str(&r->sel.peer, pre), peer_state_name(had->state));
 }
 
 static void on_acquire(struct agent *a, const struct kernel_event *ev)
@@ -43,8 +42,8 @@ static void on_acquire(struct agent *a, const struct kernel_event *ev)
     oe_addr_str(&ev->src, src);
     oe_addr_str(&ev->dst, dst);
     if (r == NULL || (r->group != POLICY_PRIVATE_OR_CLEAR && r->group != POLICY_PRIVATE)) {
-        oe_log("ACQUIRE %s -> %s (%s) ignored: no trapping group covers %s", src, dst,
-               oe_proto_name(ev->proto, pr), dst);
+        oe_log("ACQUIRE %s -> %s (%s) ignored: no trapping group covers %s", src, dst, oe_proto_name(ev->proto, pr),
+               dst);
         return;
     }
     const struct oe_peer *had = peer_find(&a->peers, &ev->src, &ev->dst);
@@ -86,8 +85,7 @@ static void on_policy_expired(struct agent *a, const struct kernel_event *ev)
     char label[200], sel[160];
     if (ev->policy.origin != KERNEL_ORIGIN_PEER) {
         oe_log("kernel removed policy %s (%s) on its lifetime; not expected",
-               kernel_selector_str(&ev->policy, sel, sizeof(sel)),
-               kernel_action_name(ev->policy.action));
+               kernel_selector_str(&ev->policy, sel, sizeof(sel)), kernel_action_name(ev->policy.action));
         return;
     }
     struct oe_peer *p = peer_find(&a->peers, &ev->policy.src.addr, &ev->policy.dst.addr);
@@ -96,8 +94,7 @@ static void on_policy_expired(struct agent *a, const struct kernel_event *ev)
     if (p->state == PEER_TUNNEL)
         return; /* the hold's lifetime ran out after the tunnel replaced it */
     peer_label(p, label, sizeof(label));
-    oe_log("%s: %s expired after %us; peer trapped again", label, peer_state_name(p->state),
-           p->lifetime);
+    oe_log("%s: %s expired after %us; peer trapped again", label, peer_state_name(p->state), p->lifetime);
     if (p->state != PEER_HOLD)
         agent_updown(a, p, "down-shunt");
     peer_remove(&a->peers, p);

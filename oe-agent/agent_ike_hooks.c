@@ -43,7 +43,7 @@ static void on_up(void *arg, const struct ike_action *act)
         p->auth = act->id_type == IKE_ID_NULL ? PEER_AUTH_NULL : PEER_AUTH_RSASIG;
     p->why[0] = '\0';
     agent_log_peer(p, "tunnel up (#%u, %s, ESP %s, SPIs in 0x%08x out 0x%08x)", act->serial,
-             p->responder ? "we responded" : "we initiated", p->esp, p->spi_in, p->spi_out);
+                   p->responder ? "we responded" : "we initiated", p->esp, p->spi_in, p->spi_out);
     agent_updown(a, p, "up-host");
 }
 

@@ -70,7 +70,7 @@ static void initiate(struct agent *a, struct oe_peer *p, enum ike_authby auth, c
         snprintf(client, sizeof(client), " for %s behind us", oe_addr_str(&p->local, c));
     }
     agent_log_peer(p, "negotiating IKEv2 with %s (%s)%s as #%u", oe_addr_str(gateway, gw),
-             auth == IKE_AUTHBY_NULL ? "NULL authentication" : "RSA key from DNS", client, p->ike_serial);
+                   auth == IKE_AUTHBY_NULL ? "NULL authentication" : "RSA key from DNS", client, p->ike_serial);
     ike_io_apply(a->io, ike_io_actions(a->io));
 }
 
@@ -96,7 +96,7 @@ static void on_gateway_addr(const struct dnskeys_addr_answer *ans, void *arg)
         agent_failure_shunt(a, p, why);
     } else {
         agent_log_peer(p, "gateway %s is %s (%s)", ans->name, oe_addr_str(&ans->addrs[0], g),
-                 dnskeys_verdict_name(ans->verdict));
+                       dnskeys_verdict_name(ans->verdict));
         initiate(a, p, IKE_AUTHBY_RSASIG, &pd->key, &ans->addrs[0]);
     }
     pending_free(pd);
@@ -110,8 +110,8 @@ static void resolve_gateway(struct agent *a, struct oe_peer *p, const struct pen
     struct pending *pd = calloc(1, sizeof(*pd));
     dnskeys_key_id(&rec->key, id);
     agent_log_peer(p, "%s %s: %s record, precedence %u, gateway %s (a name: asking its address), RSA %u bits, keyid %s",
-             ans->owner, dnskeys_verdict_name(ans->verdict), dnskeys_rrtype_name(rec->type), rec->precedence,
-             rec->gw_name, rec->key.bits, id);
+                   ans->owner, dnskeys_verdict_name(ans->verdict), dnskeys_rrtype_name(rec->type), rec->precedence,
+                   rec->gw_name, rec->key.bits, id);
     if (pd == NULL || dnskeys_key_copy(&rec->key, &pd->key) != 0) {
         free(pd);
         agent_failure_shunt(a, p, "out of memory");
@@ -156,7 +156,8 @@ static void on_initiator_key(const struct dnskeys_answer *ans, void *arg)
     }
     if (rec == NULL) {
         if (asked.auth == OE_AUTH_RSASIG_OR_NULL) {
-            agent_log_peer(p, "no usable key in DNS for %s; using NULL authentication (auth = rsasig-or-null)", ans->owner);
+            agent_log_peer(p, "no usable key in DNS for %s; using NULL authentication (auth = rsasig-or-null)",
+                           ans->owner);
             initiate(a, p, IKE_AUTHBY_NULL, NULL, &p->remote);
             return;
         }
@@ -178,9 +179,9 @@ static void on_initiator_key(const struct dnskeys_answer *ans, void *arg)
     }
     char id[16], g[OE_ADDR_STRLEN];
     dnskeys_key_id(&rec->key, id);
-    agent_log_peer(p, "%s %s: %s record, precedence %u, gateway %s, RSA %u bits, keyid %s",
-             ans->owner, dnskeys_verdict_name(ans->verdict), dnskeys_rrtype_name(rec->type), rec->precedence,
-             oe_addr_str(&gw, g), rec->key.bits, id);
+    agent_log_peer(p, "%s %s: %s record, precedence %u, gateway %s, RSA %u bits, keyid %s", ans->owner,
+                   dnskeys_verdict_name(ans->verdict), dnskeys_rrtype_name(rec->type), rec->precedence,
+                   oe_addr_str(&gw, g), rec->key.bits, id);
     initiate(a, p, IKE_AUTHBY_RSASIG, &rec->key, &gw);
 }
 
@@ -206,11 +207,13 @@ static void initiator_needs(const struct agent *a, const struct oe_peer *p, stru
     if (hp.stricter && (pd->auth != gc->auth || pd->dnssec != gc->dnssec)) {
         const struct policy_selector *sel = &hp.stricter->sel;
         char pre[OE_ADDR_STRLEN], pr[8];
-        agent_log_peer(p, "auth = %s, dnssec = %s (not the %s group's %s, %s): the tunnel also carries %s:%u "
-                 "(%s %s %u %u), which asks more", oe_auth_name(pd->auth), oe_dnssec_name(pd->dnssec),
-                 policy_group_name(p->group), oe_auth_name(gc->auth), oe_dnssec_name(gc->dnssec),
-                 policy_group_file(a->set, hp.stricter->group), hp.stricter->line, oe_prefix_str(&sel->peer, pre),
-                 oe_proto_name(sel->proto, pr), sel->lport, sel->rport);
+        agent_log_peer(p,
+                       "auth = %s, dnssec = %s (not the %s group's %s, %s): the tunnel also carries %s:%u "
+                       "(%s %s %u %u), which asks more",
+                       oe_auth_name(pd->auth), oe_dnssec_name(pd->dnssec), policy_group_name(p->group),
+                       oe_auth_name(gc->auth), oe_dnssec_name(gc->dnssec),
+                       policy_group_file(a->set, hp.stricter->group), hp.stricter->line, oe_prefix_str(&sel->peer, pre),
+                       oe_proto_name(sel->proto, pr), sel->lport, sel->rport);
     }
 }
 

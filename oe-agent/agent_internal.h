@@ -54,8 +54,7 @@ void agent_log_peer(const struct oe_peer *p, const char *fmt, ...) __attribute__
 /* agent_shunt.c: a failure shunt installed, and any peer policy built */
 void agent_failure_shunt(struct agent *a, struct oe_peer *p, const char *why);
 /* A peer's hold or shunt as the kernel gets it (its line's ports and rank). */
-void agent_peer_policy(const struct oe_peer *p, enum kernel_action action, uint32_t lifetime,
-                       struct kernel_policy *kp);
+void agent_peer_policy(const struct oe_peer *p, enum kernel_action action, uint32_t lifetime, struct kernel_policy *kp);
 /* agent_negotiation.c: the resolver, host key, IKE core and sockets, started and stopped */
 int agent_oe_start(struct agent *a, struct oe_error *err);
 void agent_oe_stop(struct agent *a);

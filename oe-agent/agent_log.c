@@ -14,4 +14,3 @@ void agent_log_peer(const struct oe_peer *p, const char *fmt, ...)
     va_end(ap);
     oe_log("%s: %s", peer_label(p, label, sizeof(label)), line);
 }
-

@@ -80,8 +80,7 @@ int agent_oe_start(struct agent *a, struct oe_error *err)
     } else {
         char id[16];
         dnskeys_key_id(dnskeys_hostkey_public(a->hk), id);
-        oe_log("loaded host key %s (RSA %u bits, keyid %s)", a->cfg->key_file,
-               dnskeys_hostkey_public(a->hk)->bits, id);
+        oe_log("loaded host key %s (RSA %u bits, keyid %s)", a->cfg->key_file, dnskeys_hostkey_public(a->hk)->bits, id);
     }
     struct ike_config ic;
     ike_config_defaults(&ic);
@@ -190,10 +189,10 @@ static void expire_idle(struct agent *a)
             p->active = now;
         } else if (now - p->active >= (time_t)a->cfg->idle_timeout) {
             agent_log_peer(p, "idle for %llds (idle-timeout %us): deleting the tunnel", (long long)(now - p->active),
-                     a->cfg->idle_timeout);
+                           a->cfg->idle_timeout);
             ike_delete(a->ike, p->ike_serial, ike_io_now(), ike_io_actions(a->io));
             ike_io_apply(a->io, ike_io_actions(a->io)); /* on_down removes the peer */
-            return; /* the table changed under us: the next tick goes on */
+            return;                                     /* the table changed under us: the next tick goes on */
         }
     }
 }

@@ -48,9 +48,9 @@ static void on_host_record(const struct dnskeys_answer *ans, void *arg)
     } else {
         char id[16];
         dnskeys_key_id(&rec->key, id);
-        oe_log("#%u: '%s' (IKE from %s) may speak for %s: %s record at %s (%s), RSA %u bits, keyid %s",
-               rl->serial, rl->claim.id, o, h, dnskeys_rrtype_name(rec->type), ans->owner,
-               dnskeys_verdict_name(ans->verdict), rec->key.bits, id);
+        oe_log("#%u: '%s' (IKE from %s) may speak for %s: %s record at %s (%s), RSA %u bits, keyid %s", rl->serial,
+               rl->claim.id, o, h, dnskeys_rrtype_name(rec->type), ans->owner, dnskeys_verdict_name(ans->verdict),
+               rec->key.bits, id);
     }
     answer_key(rl->a, rl->serial, rec ? &rec->key : NULL, false);
     free(rl);
@@ -104,8 +104,8 @@ void agent_responder_need_key(void *arg, const struct ike_action *act)
     snprintf(rl->claim.id, sizeof(rl->claim.id), "%s", act->id);
     char name[DNSKEYS_NAME_MAX];
     dnskeys_reverse_name(host, name);
-    oe_log("#%u: '%s' (IKE from %s) asks a tunnel for %s (%s): looking up its record at %s", act->serial,
-           act->id, o, h, said, name);
+    oe_log("#%u: '%s' (IKE from %s) asks a tunnel for %s (%s): looking up its record at %s", act->serial, act->id, o, h,
+           said, name);
     struct dnskeys_asker peer = {DNSKEYS_FOR_PEER, act->remote.addr};
     if (dnskeys_lookup_addr_for(a->res, host, &peer, on_host_record, rl, &err) != 0) {
         oe_log("#%u: refusing %s: %s", act->serial, o, err.msg);

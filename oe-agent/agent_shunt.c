@@ -15,8 +15,7 @@
  * more specific line — a port-scoped private or block — keeps its trap or
  * drop for its ports (issue 9, finding 4).
  */
-void agent_peer_policy(const struct oe_peer *p, enum kernel_action action, uint32_t lifetime,
-                       struct kernel_policy *kp)
+void agent_peer_policy(const struct oe_peer *p, enum kernel_action action, uint32_t lifetime, struct kernel_policy *kp)
 {
     memset(kp, 0, sizeof(*kp));
     oe_prefix_host(&p->local, &kp->src);

@@ -74,8 +74,7 @@ void agent_updown_env(const struct oe_peer *p, const char *verb, struct updown_e
     add(e, "PLUTO_OUTBOUND_SPI=0x%08x", p->spi_out);
     add(e, "PLUTO_OE_AUTH=%s", peer_auth_name(p->auth));
     add(e, "PLUTO_OE_DNSSEC=%s", peer_dnssec_name(p->dnssec));
-    add(e, "PLUTO_OE_SHUNT=%s", p->state == PEER_SHUNT_PASS ? "pass"
-                               : p->state == PEER_SHUNT_DROP ? "drop" : "none");
+    add(e, "PLUTO_OE_SHUNT=%s", p->state == PEER_SHUNT_PASS ? "pass" : p->state == PEER_SHUNT_DROP ? "drop" : "none");
     add(e, "PATH=/usr/sbin:/usr/bin:/sbin:/bin");
 }
 

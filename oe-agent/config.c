@@ -18,20 +18,28 @@ struct named_id {
 };
 
 static const struct named_id cipher_names[] = {
-    {"aes_gcm", IKE_CIPHER_AES_GCM_16}, {"aes_gcm16", IKE_CIPHER_AES_GCM_16}, {"aes_cbc", IKE_CIPHER_AES_CBC}, {NULL, 0},
+    {"aes_gcm", IKE_CIPHER_AES_GCM_16},
+    {"aes_gcm16", IKE_CIPHER_AES_GCM_16},
+    {"aes_cbc", IKE_CIPHER_AES_CBC},
+    {NULL, 0},
 };
 
 static const struct named_id dh_names[] = {
-    {"19", 19}, {"dh19", 19}, {"ecp256", 19}, {"31", 31}, {"dh31", 31}, {"curve25519", 31},
-    {"14", 14}, {"dh14", 14}, {"modp2048", 14}, {NULL, 0},
+    {"19", 19},         {"dh19", 19}, {"ecp256", 19}, {"31", 31},       {"dh31", 31},
+    {"curve25519", 31}, {"14", 14},   {"dh14", 14},   {"modp2048", 14}, {NULL, 0},
 };
 
 static const struct named_id shunt_names[] = {{"pass", OE_SHUNT_PASS}, {"drop", OE_SHUNT_DROP}, {NULL, 0}};
 static const struct named_id auth_names[] = {
-    {"rsasig", OE_AUTH_RSASIG}, {"null", OE_AUTH_NULL}, {"rsasig-or-null", OE_AUTH_RSASIG_OR_NULL}, {NULL, 0},
+    {"rsasig", OE_AUTH_RSASIG},
+    {"null", OE_AUTH_NULL},
+    {"rsasig-or-null", OE_AUTH_RSASIG_OR_NULL},
+    {NULL, 0},
 };
 static const struct named_id dnssec_names[] = {
-    {"secure", OE_DNSSEC_SECURE}, {"insecure-ok", OE_DNSSEC_INSECURE_OK}, {NULL, 0},
+    {"secure", OE_DNSSEC_SECURE},
+    {"insecure-ok", OE_DNSSEC_INSECURE_OK},
+    {NULL, 0},
 };
 static const struct named_id larval_names[] = {{"no", 0}, {"yes", 1}, {"leave", -1}, {NULL, 0}};
 static const struct named_id bool_names[] = {
@@ -72,13 +80,13 @@ typedef int (*config_parse_fn)(const struct config_key *k, void *field, const ch
 struct config_key {
     const char *name;
     config_parse_fn parse;
-    size_t offset;                 /* in struct oe_config, or struct oe_group_config for group keys */
-    size_t size;                   /* text fields: the buffer; lists: the array's entries */
-    const struct named_id *names;  /* enums and lists: the words and what they mean */
-    uint32_t min;                  /* durations: the least accepted */
-    size_t max;                    /* lists: at most this many */
+    size_t offset;                /* in struct oe_config, or struct oe_group_config for group keys */
+    size_t size;                  /* text fields: the buffer; lists: the array's entries */
+    const struct named_id *names; /* enums and lists: the words and what they mean */
+    uint32_t min;                 /* durations: the least accepted */
+    size_t max;                   /* lists: at most this many */
     const char *def;
-    const char *summary;           /* what the error says is wanted */
+    const char *summary; /* what the error says is wanted */
 };
 
 static int parse_text(const struct config_key *k, void *field, const char *value, struct oe_error *err)
@@ -222,20 +230,36 @@ static int parse_subnets(const struct config_key *k, void *field, const char *va
     return 0;
 }
 
-#define TEXT(key, field, def, what) {key, parse_text, offsetof(struct oe_config, field), \
-    sizeof(((struct oe_config *)0)->field), NULL, 0, 0, def, what}
-#define SPEC(key, field, parser, what) {key, parser, offsetof(struct oe_config, field), \
-    sizeof(((struct oe_config *)0)->field), NULL, 0, 0, NULL, what}
-#define DURATION(key, field, min, def, what) {key, parse_duration, offsetof(struct oe_config, field), 0, NULL, min, \
-    0, def, what}
-#define COUNT(key, field, min, def, what) {key, parse_count, offsetof(struct oe_config, field), 0, NULL, min, 0, \
-    def, what}
-#define ENUM(key, field, names, def, what) {key, parse_enum, offsetof(struct oe_config, field), 0, names, 0, 0, \
-    def, what}
-#define BOOL(key, field, def, what) {key, parse_bool, offsetof(struct oe_config, field), 0, bool_names, 0, 0, \
-    def, what}
-#define LIST(key, field, names, max, what) {key, parse_list, offsetof(struct oe_config, field), \
-    OE_ARRAY_SIZE(((struct oe_config *)0)->field), names, 0, max, NULL, what}
+#define TEXT(key, field, def, what)                                                                                    \
+    {                                                                                                                  \
+        key, parse_text, offsetof(struct oe_config, field), sizeof(((struct oe_config *)0)->field), NULL, 0, 0, def,   \
+            what                                                                                                       \
+    }
+#define SPEC(key, field, parser, what)                                                                                 \
+    {                                                                                                                  \
+        key, parser, offsetof(struct oe_config, field), sizeof(((struct oe_config *)0)->field), NULL, 0, 0, NULL, what \
+    }
+#define DURATION(key, field, min, def, what)                                                                           \
+    {                                                                                                                  \
+        key, parse_duration, offsetof(struct oe_config, field), 0, NULL, min, 0, def, what                             \
+    }
+#define COUNT(key, field, min, def, what)                                                                              \
+    {                                                                                                                  \
+        key, parse_count, offsetof(struct oe_config, field), 0, NULL, min, 0, def, what                                \
+    }
+#define ENUM(key, field, names, def, what)                                                                             \
+    {                                                                                                                  \
+        key, parse_enum, offsetof(struct oe_config, field), 0, names, 0, 0, def, what                                  \
+    }
+#define BOOL(key, field, def, what)                                                                                    \
+    {                                                                                                                  \
+        key, parse_bool, offsetof(struct oe_config, field), 0, bool_names, 0, 0, def, what                             \
+    }
+#define LIST(key, field, names, max, what)                                                                             \
+    {                                                                                                                  \
+        key, parse_list, offsetof(struct oe_config, field), OE_ARRAY_SIZE(((struct oe_config *)0)->field), names, 0,   \
+            max, NULL, what                                                                                            \
+    }
 
 static const struct config_key global_keys[] = {
     TEXT("policies", policies, "/etc/oe/policies", "a path"),
@@ -267,8 +291,10 @@ static const struct config_key global_keys[] = {
     COUNT("dns-max-lookups-per-peer", dns_max_lookups_per_peer, 1, "8", "a number of lookups, 1 or more"),
 };
 
-#define GROUP(key, parser, field, names, min, what) {key, parser, offsetof(struct oe_group_config, field), 0, \
-    names, min, 0, NULL, what}
+#define GROUP(key, parser, field, names, min, what)                                                                    \
+    {                                                                                                                  \
+        key, parser, offsetof(struct oe_group_config, field), 0, names, min, 0, NULL, what                             \
+    }
 
 /* Their defaults depend on the group: oe_config_defaults sets them. */
 static const struct config_key group_keys[] = {
@@ -348,8 +374,7 @@ static char *trim(char *s)
     return s;
 }
 
-int oe_config_parse_text(struct oe_config *c, const char *text, size_t len, const char *fname,
-                         struct oe_error *err)
+int oe_config_parse_text(struct oe_config *c, const char *text, size_t len, const char *fname, struct oe_error *err)
 {
     int group = -1; /* -1: global section */
     unsigned lineno = 0;
@@ -394,8 +419,7 @@ int oe_config_parse_text(struct oe_config *c, const char *text, size_t len, cons
         }
         *eq = '\0';
         char *key = trim(s), *value = trim(eq + 1);
-        int rc = group < 0 ? oe_config_set(c, key, value, &e)
-                           : set_group_key(&c->groups[group], key, value, &e);
+        int rc = group < 0 ? oe_config_set(c, key, value, &e) : set_group_key(&c->groups[group], key, value, &e);
         if (rc != 0) {
             oe_error_set(err, "%s:%u: %s", fname, lineno, e.msg);
             return -1;
@@ -468,8 +492,7 @@ int oe_config_resolvers(struct oe_config *c, const char *resolv_conf, struct oe_
         return 0; /* no resolvers known: nothing to exempt */
     char line[256], addr[128];
     while (fgets(line, sizeof(line), f) && c->nresolvers < OE_MAX_RESOLVERS) {
-        if (sscanf(line, " nameserver %127s", addr) == 1 &&
-            oe_addr_parse(addr, &c->resolvers[c->nresolvers]) == 0)
+        if (sscanf(line, " nameserver %127s", addr) == 1 && oe_addr_parse(addr, &c->resolvers[c->nresolvers]) == 0)
             c->resolver_ports[c->nresolvers++] = 53;
     }
     fclose(f);

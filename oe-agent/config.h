@@ -25,30 +25,30 @@ struct oe_config {
     char key_file[PATH_MAX];
     char trust_anchor[PATH_MAX];
     char control[PATH_MAX];
-    char log[PATH_MAX]; /* "stderr", "syslog" or a file */
+    char log[PATH_MAX];      /* "stderr", "syslog" or a file */
     char resolver_spec[256]; /* as written; empty: /etc/resolv.conf */
     struct oe_addr resolvers[OE_MAX_RESOLVERS];
     uint16_t resolver_ports[OE_MAX_RESOLVERS];
     int nresolvers;
-    int larval_drop;      /* value to set; -1: leave the sysctl alone */
+    int larval_drop;        /* value to set; -1: leave the sysctl alone */
     uint32_t hold_lifetime; /* a hold never outlives this */
     /* what unauthenticated IKE_SA_INIT requests can make the agent keep (struct ike_config) */
     uint32_t cookie_threshold, max_half_open, max_half_open_per_source;
     uint32_t half_open_timeout; /* seconds */
     uint32_t max_ike_sas_per_peer;
-    uint32_t updown_shunt_rate; /* shunt updown calls a second */
+    uint32_t updown_shunt_rate;                                               /* shunt updown calls a second */
     uint32_t dns_max_lookups, dns_max_peer_lookups, dns_max_lookups_per_peer; /* struct dnskeys_resolver_config */
-    uint32_t idle_timeout;  /* a tunnel without traffic this long is deleted; 0: never */
+    uint32_t idle_timeout;            /* a tunnel without traffic this long is deleted; 0: never */
     uint32_t salifetime, ikelifetime; /* Child SA and IKE SA lifetimes (rekeyed before) */
     uint32_t dpddelay;                /* liveness check of a quiet peer; 0: none */
     int ciphers[2];                   /* IKE ENCR IDs (enum ike_cipher) in offer order; 0 ends */
-    int dh_groups[OE_MAX_LIST];               /* IKE DH groups in offer order, the first one's KE sent; 0 ends */
+    int dh_groups[OE_MAX_LIST];       /* IKE DH groups in offer order, the first one's KE sent; 0 ends */
     struct oe_prefix subnets[8];      /* a gateway's: the hosts behind it it answers and initiates for */
     size_t nsubnets;
     bool nofork;
-    bool ike;               /* negotiate (IKEv2 + DNS); off: every peer gets its failure shunt */
-    char listen_spec[256];  /* IKE addresses; empty: every address of the host */
-    char updown[PATH_MAX];  /* script run when a tunnel or shunt comes and goes */
+    bool ike;              /* negotiate (IKEv2 + DNS); off: every peer gets its failure shunt */
+    char listen_spec[256]; /* IKE addresses; empty: every address of the host */
+    char updown[PATH_MAX]; /* script run when a tunnel or shunt comes and goes */
     struct oe_group_config groups[POLICY_GROUP_COUNT];
 };
 
@@ -59,8 +59,7 @@ int oe_config_load(struct oe_config *c, const char *path, bool required, struct 
 int oe_config_set(struct oe_config *c, const char *key, const char *value, struct oe_error *err);
 /* Fill resolvers from resolver_spec, or from resolv.conf when empty. */
 int oe_config_resolvers(struct oe_config *c, const char *resolv_conf, struct oe_error *err);
-int oe_config_parse_text(struct oe_config *c, const char *text, size_t len, const char *fname,
-                         struct oe_error *err);
+int oe_config_parse_text(struct oe_config *c, const char *text, size_t len, const char *fname, struct oe_error *err);
 
 /* The keys oe.conf knows, for checks that oe.conf(5) documents each: global or [group] ones. */
 size_t oe_config_key_count(bool group);

@@ -95,13 +95,13 @@ static int open_socket(const struct oe_addr *a, uint16_t port, struct io_socket 
     s->fd = fd;
     s->natt = natt;
     s->ep.addr = *a;
-    s->ep.port = ntohs(a->family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                                            : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    s->ep.port =
+        ntohs(a->family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port : ((struct sockaddr_in6 *)&ss)->sin6_port);
     return 0;
 }
 
-struct ike_io *ike_io_new(struct ike_core *core, struct kernel *k, const struct oe_addr *addrs, size_t n,
-                          uint16_t port, const struct ike_io_hooks *hooks, struct oe_error *err)
+struct ike_io *ike_io_new(struct ike_core *core, struct kernel *k, const struct oe_addr *addrs, size_t n, uint16_t port,
+                          const struct ike_io_hooks *hooks, struct oe_error *err)
 {
     struct ike_io *io = calloc(1, sizeof(*io));
     if (io == NULL) {
@@ -194,8 +194,8 @@ static void send_to(struct ike_io *io, const struct ike_action *a)
     struct iovec iov[2] = {{(void *)marker, mark ? sizeof(marker) : 0}, {a->msg, a->len}};
     struct msghdr mh = {.msg_name = &ss, .msg_namelen = sl, .msg_iov = iov, .msg_iovlen = 2};
     if (sendmsg(s->fd, &mh, 0) < 0)
-        oe_log("#%u: sending %zu octets to %s:%u failed: %s", a->serial, a->len,
-               oe_addr_str(&a->remote.addr, r), a->remote.port, strerror(errno));
+        oe_log("#%u: sending %zu octets to %s:%u failed: %s", a->serial, a->len, oe_addr_str(&a->remote.addr, r),
+               a->remote.port, strerror(errno));
 }
 
 static void arm(struct ike_io *io, unsigned serial, uint32_t ms)
@@ -241,14 +241,14 @@ static void tunnel_selectors(struct ike_io *io, const struct ike_child_sa *c, un
         t->n = 1; /* host to host, any protocol, ranked at the /32 */
         return;
     }
-    size_t want = io->hooks.tunnel_selectors(io->hooks.arg, &c->local_host, &c->remote_host, t->sel,
-                                             IKE_IO_TUNNEL_SELECTORS);
+    size_t want =
+        io->hooks.tunnel_selectors(io->hooks.arg, &c->local_host, &c->remote_host, t->sel, IKE_IO_TUNNEL_SELECTORS);
     t->n = want < IKE_IO_TUNNEL_SELECTORS ? want : IKE_IO_TUNNEL_SELECTORS;
     char r[OE_ADDR_STRLEN];
     if (want > IKE_IO_TUNNEL_SELECTORS)
         oe_log("#%u: the tunnel to %s would carry %zu policy lines; only the first %d get its policies "
-               "(IKE_IO_TUNNEL_SELECTORS), the others' traffic stays trapped", serial,
-               oe_addr_str(&c->remote_host, r), want, IKE_IO_TUNNEL_SELECTORS);
+               "(IKE_IO_TUNNEL_SELECTORS), the others' traffic stays trapped",
+               serial, oe_addr_str(&c->remote_host, r), want, IKE_IO_TUNNEL_SELECTORS);
     else if (want == 0)
         oe_log("#%u: no policy line covering %s wants a tunnel now; it carries nothing", serial,
                oe_addr_str(&c->remote_host, r));
@@ -341,8 +341,7 @@ static void install_policies(struct ike_io *io, const struct ike_action *a)
     struct io_tunnel *t = tunnel_record(io, c, a->serial + 1, &old, &had_old);
     if (t == NULL) {
         /* fail closed: without policies the host's traffic stays trapped */
-        oe_log("#%u: no policies for the tunnel to %s: out of memory", a->serial + 1,
-               oe_addr_str(&c->remote_host, r));
+        oe_log("#%u: no policies for the tunnel to %s: out of memory", a->serial + 1, oe_addr_str(&c->remote_host, r));
         return;
     }
     struct kernel_policy p[3];

@@ -45,8 +45,8 @@ struct ike_io_hooks {
 struct ike_io;
 
 /* Sockets on each local address, port 500 (port 0: any free port, for tests). */
-struct ike_io *ike_io_new(struct ike_core *core, struct kernel *k, const struct oe_addr *addrs, size_t n,
-                          uint16_t port, const struct ike_io_hooks *hooks, struct oe_error *err);
+struct ike_io *ike_io_new(struct ike_core *core, struct kernel *k, const struct oe_addr *addrs, size_t n, uint16_t port,
+                          const struct ike_io_hooks *hooks, struct oe_error *err);
 void ike_io_free(struct ike_io *io);
 size_t ike_io_fds(const struct ike_io *io, int *fds, size_t max);
 void ike_io_readable(struct ike_io *io, int fd);

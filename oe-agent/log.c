@@ -7,7 +7,7 @@
 #include <syslog.h>
 #include <time.h>
 
-static FILE *log_file;   /* NULL with use_syslog false: stderr */
+static FILE *log_file; /* NULL with use_syslog false: stderr */
 static bool use_syslog;
 static struct oe_buf *capture;
 

@@ -24,15 +24,20 @@ static void usage(FILE *f)
 static int parse_args(int argc, char **argv, struct oe_config *cfg, struct oe_error *err)
 {
     static const struct option opts[] = {
-        {"config", required_argument, 0, 'c'},   {"policies", required_argument, 0, 'p'},
-        {"key-file", required_argument, 0, 'k'}, {"resolver", required_argument, 0, 'r'},
-        {"trust-anchor", required_argument, 0, 't'}, {"control", required_argument, 0, 's'},
-        {"log", required_argument, 0, 'l'},      {"nofork", no_argument, 0, 'n'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
+        {"config", required_argument, 0, 'c'},
+        {"policies", required_argument, 0, 'p'},
+        {"key-file", required_argument, 0, 'k'},
+        {"resolver", required_argument, 0, 'r'},
+        {"trust-anchor", required_argument, 0, 't'},
+        {"control", required_argument, 0, 's'},
+        {"log", required_argument, 0, 'l'},
+        {"nofork", no_argument, 0, 'n'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     static const char *const keys[128] = {
-        ['p'] = "policies", ['k'] = "key-file", ['r'] = "resolver",
-        ['t'] = "trust-anchor", ['s'] = "control", ['l'] = "log",
+        ['p'] = "policies",     ['k'] = "key-file", ['r'] = "resolver",
+        ['t'] = "trust-anchor", ['s'] = "control",  ['l'] = "log",
     };
     const char *config = "/etc/oe/oe.conf";
     bool config_given = false, log_given = false;
@@ -159,8 +164,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "oe-agent: cannot fork: %s\n", strerror(errno));
         return 1;
     }
-    oe_log("oe-agent starting (pid %d), policies %s, control %s", (int)getpid(), cfg.policies,
-           cfg.control);
+    oe_log("oe-agent starting (pid %d), policies %s, control %s", (int)getpid(), cfg.policies, cfg.control);
     struct kernel *k = kernel_xfrm_open(&err);
     if (k == NULL) {
         oe_log("cannot talk to the kernel: %s", err.msg);

@@ -3,8 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-struct oe_peer *peer_find(struct peer_table *t, const struct oe_addr *local,
-                          const struct oe_addr *remote)
+struct oe_peer *peer_find(struct peer_table *t, const struct oe_addr *local, const struct oe_addr *remote)
 {
     for (struct oe_peer *p = t->head; p; p = p->next)
         if (oe_addr_eq(&p->remote, remote) && (local == NULL || oe_addr_eq(&p->local, local)))
@@ -12,8 +11,7 @@ struct oe_peer *peer_find(struct peer_table *t, const struct oe_addr *local,
     return NULL;
 }
 
-struct oe_peer *peer_add(struct peer_table *t, const struct oe_addr *local,
-                         const struct oe_addr *remote)
+struct oe_peer *peer_add(struct peer_table *t, const struct oe_addr *local, const struct oe_addr *remote)
 {
     if (t->count >= PEER_TABLE_MAX)
         return NULL;
@@ -77,8 +75,8 @@ const char *peer_state_name(enum peer_state s)
 const char *peer_label(const struct oe_peer *p, char *buf, size_t len)
 {
     char pre[OE_ADDR_STRLEN], rem[OE_ADDR_STRLEN];
-    snprintf(buf, len, "\"%s#%s\"[%u] %s", policy_group_name(p->group),
-             oe_prefix_str(&p->rule_prefix, pre), p->instance, oe_addr_str(&p->remote, rem));
+    snprintf(buf, len, "\"%s#%s\"[%u] %s", policy_group_name(p->group), oe_prefix_str(&p->rule_prefix, pre),
+             p->instance, oe_addr_str(&p->remote, rem));
     return buf;
 }
 

@@ -30,15 +30,15 @@ struct oe_peer {
     /* the negotiation and the tunnel */
     unsigned ike_serial;
     bool responder;
-    bool updown_skipped;   /* its up-shunt was over updown-shunt-rate: its down-shunt is skipped too */
+    bool updown_skipped; /* its up-shunt was over updown-shunt-rate: its down-shunt is skipped too */
     struct oe_addr gateway;
     enum peer_auth auth;
     enum peer_dnssec dnssec; /* the verdict on the key it was authenticated with */
     char peer_id[64];
     uint32_t spi_in, spi_out;
-    char esp[48];           /* "AES_GCM_16_256", as pluto prints it */
-    uint64_t seen_bytes;  /* in + out at the last idle check */
-    time_t active;        /* when they last changed */
+    char esp[48];        /* "AES_GCM_16_256", as pluto prints it */
+    uint64_t seen_bytes; /* in + out at the last idle check */
+    time_t active;       /* when they last changed */
     struct oe_peer *next;
 };
 
@@ -50,10 +50,8 @@ struct peer_table {
 
 #define PEER_TABLE_MAX 65536
 
-struct oe_peer *peer_find(struct peer_table *t, const struct oe_addr *local,
-                          const struct oe_addr *remote);
-struct oe_peer *peer_add(struct peer_table *t, const struct oe_addr *local,
-                         const struct oe_addr *remote);
+struct oe_peer *peer_find(struct peer_table *t, const struct oe_addr *local, const struct oe_addr *remote);
+struct oe_peer *peer_add(struct peer_table *t, const struct oe_addr *local, const struct oe_addr *remote);
 void peer_remove(struct peer_table *t, struct oe_peer *p);
 struct oe_peer *peer_by_instance(struct peer_table *t, unsigned instance);
 struct oe_peer *peer_by_serial(struct peer_table *t, unsigned ike_serial);

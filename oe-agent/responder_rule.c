@@ -106,8 +106,8 @@ static const char *binds(const struct responder_claim *c, const struct dnskeys_r
     struct oe_addr id_addr;
     bool is_addr = oe_addr_parse(c->id, &id_addr) == 0;
     bool is_fqdn = c->id[0] == '@' && c->id[1] != '\0';
-    bool gw_is_outer = (rec->gw_type == DNSKEYS_GW_IPV4 || rec->gw_type == DNSKEYS_GW_IPV6) &&
-                       oe_addr_eq(&rec->gw_addr, &c->outer);
+    bool gw_is_outer =
+        (rec->gw_type == DNSKEYS_GW_IPV4 || rec->gw_type == DNSKEYS_GW_IPV6) && oe_addr_eq(&rec->gw_addr, &c->outer);
     if (!is_addr && !is_fqdn)
         return "the identity is neither an address nor a DNS name";
     if (oe_addr_eq(&c->host, &c->outer)) {
@@ -119,8 +119,7 @@ static const char *binds(const struct responder_claim *c, const struct dnskeys_r
     }
     /* the initiator claims to be the host's gateway */
     if (!gw_is_outer)
-        return rec->gw_type == DNSKEYS_GW_NONE ? "its record names no gateway"
-                                               : "its record names another gateway";
+        return rec->gw_type == DNSKEYS_GW_NONE ? "its record names no gateway" : "its record names another gateway";
     if (!is_addr || !oe_addr_eq(&id_addr, &c->outer))
         return "a gateway must identify by the address its record names";
     return NULL;

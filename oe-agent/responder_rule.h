@@ -21,8 +21,8 @@
 struct host_policy {
     const struct policy_rule *rule; /* for all of the host's traffic; NULL: no group covers it */
     enum policy_group group;
-    bool allowed;                   /* the group answers IKE (else auth and dnssec: the port-scoped ones') */
-    enum oe_auth auth;              /* the strictest of the host-wide rule and port-scoped ones */
+    bool allowed;      /* the group answers IKE (else auth and dnssec: the port-scoped ones') */
+    enum oe_auth auth; /* the strictest of the host-wide rule and port-scoped ones */
     enum oe_dnssec dnssec;
     const struct policy_rule *stricter; /* a port-scoped rule that made auth or dnssec stricter */
 };

@@ -70,8 +70,8 @@ int policy_load(const char *dir, struct policy_set **out, struct oe_error *err);
  * the fuzzer use it directly). fname is used only in errors. The set is not
  * usable for lookups until policy_finish().
  */
-int policy_parse_group(struct policy_set *set, enum policy_group g, const char *text,
-                       size_t len, const char *fname, struct oe_error *err);
+int policy_parse_group(struct policy_set *set, enum policy_group g, const char *text, size_t len, const char *fname,
+                       struct oe_error *err);
 /* Check for duplicate selectors and build the lookup index. */
 int policy_finish(struct policy_set *set, struct oe_error *err);
 
@@ -82,8 +82,8 @@ const char *policy_group_file(const struct policy_set *set, enum policy_group g)
  * The rule governing traffic to addr (proto/ports 0 = "any traffic"), or NULL
  * when no group covers it (the kernel's default: clear).
  */
-const struct policy_rule *policy_lookup(const struct policy_set *set, const struct oe_addr *addr,
-                                        uint8_t proto, uint16_t lport, uint16_t rport);
+const struct policy_rule *policy_lookup(const struct policy_set *set, const struct oe_addr *addr, uint8_t proto,
+                                        uint16_t lport, uint16_t rport);
 
 size_t policy_rule_count(const struct policy_set *set);
 const struct policy_rule *policy_rule_at(const struct policy_set *set, size_t i);
@@ -104,8 +104,7 @@ struct policy_compiled {
     size_t n;
 };
 
-int policy_compile(const struct policy_set *set, struct policy_compiled *out,
-                   struct oe_error *err);
+int policy_compile(const struct policy_set *set, struct policy_compiled *out, struct oe_error *err);
 void policy_compiled_free(struct policy_compiled *c);
 int policy_kernel_cmp(const struct policy_kernel *a, const struct policy_kernel *b);
 
@@ -130,7 +129,6 @@ long policy_diff(const struct policy_compiled *old, const struct policy_compiled
  * the kernel actions, as text or as members of a JSON object (no braces, so
  * the caller can add its own), appended to out.
  */
-void policy_explain(const struct policy_set *set, const struct oe_addr *addr, bool json,
-                    struct oe_buf *out);
+void policy_explain(const struct policy_set *set, const struct oe_addr *addr, bool json, struct oe_buf *out);
 
 #endif

@@ -10,8 +10,7 @@ enum policy_action policy_group_action(enum policy_group g, enum policy_dir dir)
     if (dir == POLICY_DIR_IN)
         return POLICY_ACTION_PASS;
     /* RFC 4322: the two groups that may encrypt on our initiative trap */
-    return (g == POLICY_PRIVATE_OR_CLEAR || g == POLICY_PRIVATE) ? POLICY_ACTION_TRAP
-                                                                 : POLICY_ACTION_PASS;
+    return (g == POLICY_PRIVATE_OR_CLEAR || g == POLICY_PRIVATE) ? POLICY_ACTION_TRAP : POLICY_ACTION_PASS;
 }
 
 int policy_kernel_cmp(const struct policy_kernel *a, const struct policy_kernel *b)
@@ -27,8 +26,7 @@ static int kernel_order(const void *a, const void *b)
     return policy_kernel_cmp(a, b);
 }
 
-int policy_compile(const struct policy_set *set, struct policy_compiled *out,
-                   struct oe_error *err)
+int policy_compile(const struct policy_set *set, struct policy_compiled *out, struct oe_error *err)
 {
     out->n = 0;
     out->v = calloc(set->n * 2 + 1, sizeof(*out->v));

@@ -11,8 +11,7 @@ static const char *action_word(enum policy_action a)
     return "?";
 }
 
-void policy_explain(const struct policy_set *set, const struct oe_addr *addr, bool json,
-                    struct oe_buf *out)
+void policy_explain(const struct policy_set *set, const struct oe_addr *addr, bool json, struct oe_buf *out)
 {
     char a[OE_ADDR_STRLEN], p[OE_ADDR_STRLEN];
     const struct policy_rule *r = policy_lookup(set, addr, 0, 0, 0);
@@ -26,8 +25,9 @@ void policy_explain(const struct policy_set *set, const struct oe_addr *addr, bo
         }
         oe_buf_printf(out, ", \"group\": \"%s\", \"file\": ", policy_group_name(r->group));
         oe_buf_json_str(out, policy_group_file(set, r->group));
-        oe_buf_printf(out, ", \"line\": %u, \"selector\": \"%s\", \"kernel_out\": \"%s\", "
-                           "\"kernel_in\": \"%s\"",
+        oe_buf_printf(out,
+                      ", \"line\": %u, \"selector\": \"%s\", \"kernel_out\": \"%s\", "
+                      "\"kernel_in\": \"%s\"",
                       r->line, oe_prefix_str(&r->sel.peer, p),
                       action_word(policy_group_action(r->group, POLICY_DIR_OUT)),
                       action_word(policy_group_action(r->group, POLICY_DIR_IN)));
@@ -38,8 +38,8 @@ void policy_explain(const struct policy_set *set, const struct oe_addr *addr, bo
         return;
     }
     enum policy_action out_action = policy_group_action(r->group, POLICY_DIR_OUT);
-    oe_buf_printf(out, "%s: group %s, %s:%u: %s\n", a, policy_group_name(r->group),
-                  policy_group_file(set, r->group), r->line, oe_prefix_str(&r->sel.peer, p));
+    oe_buf_printf(out, "%s: group %s, %s:%u: %s\n", a, policy_group_name(r->group), policy_group_file(set, r->group),
+                  r->line, oe_prefix_str(&r->sel.peer, p));
     oe_buf_printf(out, "  kernel: out %s%s, in %s\n", action_word(out_action),
                   out_action == POLICY_ACTION_TRAP ? " (first packet sends ACQUIRE)" : "",
                   action_word(policy_group_action(r->group, POLICY_DIR_IN)));

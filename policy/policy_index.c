@@ -36,8 +36,8 @@ static void emit(struct family_index *ix, u128 key, int32_t val)
 }
 
 /* Close every open prefix that ends before `before` (all when close_all). */
-static void pop_until(struct family_index *ix, int32_t *stack, size_t *depth, const u128 *last,
-                      u128 before, bool close_all, u128 max)
+static void pop_until(struct family_index *ix, int32_t *stack, size_t *depth, const u128 *last, u128 before,
+                      bool close_all, u128 max)
 {
     while (*depth > 0) {
         int32_t top = stack[*depth - 1];
@@ -49,8 +49,7 @@ static void pop_until(struct family_index *ix, int32_t *stack, size_t *depth, co
     }
 }
 
-static int build_family(struct policy_set *set, struct family_index *ix, size_t from, size_t to,
-                        int family)
+static int build_family(struct policy_set *set, struct family_index *ix, size_t from, size_t to, int family)
 {
     size_t nent = 0;
     for (size_t i = from; i < to; i++) {
@@ -89,9 +88,7 @@ static int build_family(struct policy_set *set, struct family_index *ix, size_t 
     for (size_t i = 0; i < ix->n; i++) {
         const struct prefix_entry *pe = ix->iv[i].entry >= 0 ? &ix->entries[ix->iv[i].entry] : NULL;
         const struct policy_selector *s = pe ? &set->rules[pe->first_rule].sel : NULL;
-        ix->iv[i].rule = pe && pe->nrules == 1 && policy_selector_specificity(s) == 0
-                             ? (int32_t)pe->first_rule
-                             : -1;
+        ix->iv[i].rule = pe && pe->nrules == 1 && policy_selector_specificity(s) == 0 ? (int32_t)pe->first_rule : -1;
     }
     free(last);
     free(stack);
@@ -135,8 +132,8 @@ int policy_index_build(struct policy_set *set, struct oe_error *err)
     while (split < set->n && set->rules[split].sel.peer.addr.family == AF_INET)
         split++;
     if (build_family(set, &set->idx[0], 0, split, AF_INET) != 0 ||
-        build_family(set, &set->idx[1], split, set->n, AF_INET6) != 0 ||
-        build_buckets(&set->idx[0], 32) != 0 || build_buckets(&set->idx[1], 128) != 0) {
+        build_family(set, &set->idx[1], split, set->n, AF_INET6) != 0 || build_buckets(&set->idx[0], 32) != 0 ||
+        build_buckets(&set->idx[1], 128) != 0) {
         oe_error_set(err, "out of memory building the policy index");
         policy_index_free(set);
         return -1;
@@ -154,15 +151,14 @@ void policy_index_free(struct policy_set *set)
     }
 }
 
-static bool rule_matches(const struct policy_selector *s, uint8_t proto, uint16_t lport,
-                         uint16_t rport)
+static bool rule_matches(const struct policy_selector *s, uint8_t proto, uint16_t lport, uint16_t rport)
 {
     return (s->proto == 0 || s->proto == proto) && (s->lport == 0 || s->lport == lport) &&
            (s->rport == 0 || s->rport == rport);
 }
 
-const struct policy_rule *policy_lookup(const struct policy_set *set, const struct oe_addr *addr,
-                                        uint8_t proto, uint16_t lport, uint16_t rport)
+const struct policy_rule *policy_lookup(const struct policy_set *set, const struct oe_addr *addr, uint8_t proto,
+                                        uint16_t lport, uint16_t rport)
 {
     if (set == NULL || !set->finished)
         return NULL;

@@ -102,8 +102,8 @@ static int split_fields(const char *p, const char *end, char f[MAX_FIELDS + 1][M
     return n;
 }
 
-static int parse_line(const char *p, const char *end, enum policy_group g, unsigned line,
-                      const char *fname, struct policy_rule *r, struct oe_error *err)
+static int parse_line(const char *p, const char *end, enum policy_group g, unsigned line, const char *fname,
+                      struct policy_rule *r, struct oe_error *err)
 {
     char f[MAX_FIELDS + 1][MAX_FIELD_LEN + 1];
     int n = split_fields(p, end, f);
@@ -119,8 +119,7 @@ static int parse_line(const char *p, const char *end, enum policy_group g, unsig
     if (n == 0)
         return 0;
     if (n > MAX_FIELDS) {
-        oe_error_set(err, "%s:%u: too many fields (expected CIDR [PROTO [SPORT [DPORT]]])",
-                     fname, line);
+        oe_error_set(err, "%s:%u: too many fields (expected CIDR [PROTO [SPORT [DPORT]]])", fname, line);
         return -1;
     }
     if (oe_prefix_parse(f[0], &r->sel.peer, &e) != 0) {
@@ -128,8 +127,7 @@ static int parse_line(const char *p, const char *end, enum policy_group g, unsig
         return -1;
     }
     if (n >= 2 && oe_proto_parse(f[1], &r->sel.proto) != 0) {
-        oe_error_set(err, "%s:%u: bad protocol \"%s\" (a name like tcp, or 0..255)", fname,
-                     line, f[1]);
+        oe_error_set(err, "%s:%u: bad protocol \"%s\" (a name like tcp, or 0..255)", fname, line, f[1]);
         return -1;
     }
     for (int i = 2; i < n; i++) {
@@ -147,8 +145,8 @@ static int parse_line(const char *p, const char *end, enum policy_group g, unsig
     return 1;
 }
 
-int policy_parse_group(struct policy_set *set, enum policy_group g, const char *text,
-                       size_t len, const char *fname, struct oe_error *err)
+int policy_parse_group(struct policy_set *set, enum policy_group g, const char *text, size_t len, const char *fname,
+                       struct oe_error *err)
 {
     const char *p = text, *end = text + len;
     unsigned line = 0;

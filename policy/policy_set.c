@@ -267,8 +267,8 @@ int policy_finish(struct policy_set *set, struct oe_error *err)
     for (size_t i = 1; i < set->n; i++) {
         const struct policy_rule *a = &set->rules[i - 1], *b = &set->rules[i];
         if (policy_selector_cmp(&a->sel, &b->sel) == 0) {
-            oe_error_set(err, "%s:%u: selector already in %s:%u", policy_group_file(set, b->group),
-                         b->line, policy_group_file(set, a->group), a->line);
+            oe_error_set(err, "%s:%u: selector already in %s:%u", policy_group_file(set, b->group), b->line,
+                         policy_group_file(set, a->group), a->line);
             return -1;
         }
     }

@@ -18,8 +18,7 @@ int control_request(const char *ctlsocket, const char *request)
     memcpy(sa.sun_path, ctlsocket, strlen(ctlsocket) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        fprintf(stderr, "ipsec: cannot reach oe-agent at %s: %s (is it running?)\n", ctlsocket,
-                strerror(errno));
+        fprintf(stderr, "ipsec: cannot reach oe-agent at %s: %s (is it running?)\n", ctlsocket, strerror(errno));
         if (fd >= 0)
             close(fd);
         return 2;

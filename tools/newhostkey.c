@@ -8,9 +8,8 @@
 
 int newhostkey_main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"bits", required_argument, 0, 'b'},
-                                         {"output", required_argument, 0, 'o'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"bits", required_argument, 0, 'b'}, {"output", required_argument, 0, 'o'}, {0, 0, 0, 0}};
     const char *out = DNSKEYS_DEFAULT_HOSTKEY;
     unsigned long bits = 3072;
     int c;
@@ -19,8 +18,8 @@ int newhostkey_main(int argc, char **argv)
         if (c == 'b') {
             bits = strtoul(optarg, &end, 10);
             if (*end || bits < DNSKEYS_MIN_BITS || bits > 8192 || bits % 8) {
-                fprintf(stderr, "ipsec newhostkey: --bits %s: must be a multiple of 8 in %d..8192\n",
-                        optarg, DNSKEYS_MIN_BITS);
+                fprintf(stderr, "ipsec newhostkey: --bits %s: must be a multiple of 8 in %d..8192\n", optarg,
+                        DNSKEYS_MIN_BITS);
                 return 2;
             }
         } else if (c == 'o') {

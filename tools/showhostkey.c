@@ -69,8 +69,8 @@ static int print_subnet(struct show *s, const struct oe_prefix *net)
 {
     unsigned host_bits = oe_family_bits(net->addr.family) - net->len;
     if (host_bits > 16) {
-        fprintf(stderr, "ipsec showhostkey: --subnet /%u has more than %d addresses; split it\n",
-                net->len, MAX_SUBNET_RECORDS);
+        fprintf(stderr, "ipsec showhostkey: --subnet /%u has more than %d addresses; split it\n", net->len,
+                MAX_SUBNET_RECORDS);
         return 2;
     }
     struct oe_addr a = net->addr;
@@ -99,8 +99,7 @@ int showhostkey_main(int argc, char **argv)
     char *end;
     unsigned long v;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        enum what w = c == 't' ? TXT : c == 'i' ? IPSECKEY : c == 'k' ? KEY : c == 'l' ? LEFT
-                    : c == 'r' ? RIGHT : NONE;
+        enum what w = c == 't' ? TXT : c == 'i' ? IPSECKEY : c == 'k' ? KEY : c == 'l' ? LEFT : c == 'r' ? RIGHT : NONE;
         if (w != NONE) {
             if (s.what != NONE)
                 goto usage;

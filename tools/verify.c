@@ -64,8 +64,7 @@ static void describe(const struct dnskeys_record *rec, char *buf, size_t len)
         return;
     }
     dnskeys_key_id(&rec->key, id);
-    snprintf(buf, len, "precedence %u, gateway %s, RSA %u bits, keyid %s", rec->precedence, g,
-             rec->key.bits, id);
+    snprintf(buf, len, "precedence %u, gateway %s, RSA %u bits, keyid %s", rec->precedence, g, rec->key.bits, id);
 }
 
 /* Per type: what came back. Only the chosen type's records are kept in the answer. */
@@ -189,10 +188,12 @@ static void print_json(const struct report *r, const char *host)
 
 int verify_main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"host", required_argument, 0, 'h'},         {"resolver", required_argument, 0, 'r'},
-        {"trust-anchor", required_argument, 0, 't'}, {"timeout", required_argument, 0, 'T'},
-        {"json", no_argument, 0, 'j'},               {0, 0, 0, 0}};
+    static const struct option opts[] = {{"host", required_argument, 0, 'h'},
+                                         {"resolver", required_argument, 0, 'r'},
+                                         {"trust-anchor", required_argument, 0, 't'},
+                                         {"timeout", required_argument, 0, 'T'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {0, 0, 0, 0}};
     const char *host = NULL, *resolver = NULL, *anchor = NULL;
     bool json = false;
     int timeout = 15, c;

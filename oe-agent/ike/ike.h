@@ -16,7 +16,7 @@
 enum ike_authby { IKE_AUTHBY_RSASIG, IKE_AUTHBY_NULL };
 
 #define IKE_NATT_PORT 4500
-#define IKE_NATT_KEEPALIVE 0xff       /* RFC 3948 2.3: a one-octet datagram, sent without the non-ESP marker */
+#define IKE_NATT_KEEPALIVE 0xff /* RFC 3948 2.3: a one-octet datagram, sent without the non-ESP marker */
 #define IKE_NATT_KEEPALIVE_MS 20000
 
 struct ike_endpoint {
@@ -62,21 +62,21 @@ struct ike_env {
 struct ike_config {
     struct ike_signer signer;
     struct ike_env env;
-    uint32_t retransmit_ms;                /* first retransmission; doubles */
+    uint32_t retransmit_ms; /* first retransmission; doubles */
     unsigned retransmit_tries;
     /* what unauthenticated IKE_SA_INIT requests can make us keep (half-open: answered, no AUTH yet) */
-    unsigned cookie_threshold;             /* this many half-open SAs: demand cookies (RFC 7296 2.6) */
-    unsigned max_half_open;                /* this many: refuse new ones, cookie or not */
-    unsigned max_half_open_per_source;     /* from one address (IPv6: one /64) */
-    uint32_t half_open_timeout_ms;         /* a half-open SA goes after this */
-    unsigned max_sas_per_peer;             /* responder IKE SAs for one host pair: a new one replaces the oldest */
-    int dh_groups[4];                      /* preference order; 0 ends */
-    int ciphers[2];                        /* enum ike_cipher: AES-GCM-16, or AES-CBC with HMAC-SHA2;
+    unsigned cookie_threshold;         /* this many half-open SAs: demand cookies (RFC 7296 2.6) */
+    unsigned max_half_open;            /* this many: refuse new ones, cookie or not */
+    unsigned max_half_open_per_source; /* from one address (IPv6: one /64) */
+    uint32_t half_open_timeout_ms;     /* a half-open SA goes after this */
+    unsigned max_sas_per_peer;         /* responder IKE SAs for one host pair: a new one replaces the oldest */
+    int dh_groups[4];                  /* preference order; 0 ends */
+    int ciphers[2];                    /* enum ike_cipher: AES-GCM-16, or AES-CBC with HMAC-SHA2;
                                               offered in this order, the only ones taken; 0 ends */
-    uint32_t child_lifetime_s;             /* the kernel drops a Child SA after this; we rekey before */
-    uint32_t ike_lifetime_s;               /* we rekey the IKE SA before this */
-    uint32_t dpd_delay_s;                  /* liveness check after this long without a word from the peer; 0: none */
-    struct oe_prefix subnets[8];           /* a gateway's: peers may ask for tunnels to hosts in these */
+    uint32_t child_lifetime_s;         /* the kernel drops a Child SA after this; we rekey before */
+    uint32_t ike_lifetime_s;           /* we rekey the IKE SA before this */
+    uint32_t dpd_delay_s;              /* liveness check after this long without a word from the peer; 0: none */
+    struct oe_prefix subnets[8];       /* a gateway's: peers may ask for tunnels to hosts in these */
     size_t nsubnets;
 };
 
@@ -86,59 +86,59 @@ struct ike_initiate {
     struct ike_endpoint local, remote;
     struct oe_addr local_host, remote_host; /* the Child SA's host-to-host selectors */
     enum ike_authby auth;
-    struct ike_pubkey peer_key;              /* IKE_AUTHBY_RSASIG: the responder's (copied) */
-    uint32_t tag;                            /* the caller's, echoed in actions */
+    struct ike_pubkey peer_key; /* IKE_AUTHBY_RSASIG: the responder's (copied) */
+    uint32_t tag;               /* the caller's, echoed in actions */
 };
 
-#define IKE_MAX_KEY 36 /* AES-256 + 4-octet GCM salt */
+#define IKE_MAX_KEY 36       /* AES-256 + 4-octet GCM salt */
 #define IKE_MAX_INTEG_KEY 64 /* HMAC-SHA2-512 */
 
 /* "AES_GCM_16_256" or "AES_CBC_256-HMAC_SHA2_256_128", as pluto names them */
 const char *ike_algs_name(int encr, int bits, int integ, char *buf, size_t len);
 
 struct ike_child_sa {
-    uint32_t spi_in, spi_out;         /* inbound: ours; outbound: the peer's; 0: not this one */
-    struct oe_addr local, remote;     /* tunnel endpoints */
+    uint32_t spi_in, spi_out;     /* inbound: ours; outbound: the peer's; 0: not this one */
+    struct oe_addr local, remote; /* tunnel endpoints */
     struct oe_addr local_host, remote_host;
-    uint16_t encr;                    /* IKE transform id: 20 = AES-GCM-16, 12 = AES-CBC */
+    uint16_t encr; /* IKE transform id: 20 = AES-GCM-16, 12 = AES-CBC */
     uint16_t encr_bits;
-    uint16_t integ;                   /* 0 with GCM; 12, 13, 14 = HMAC-SHA2-256/384/512 */
+    uint16_t integ; /* 0 with GCM; 12, 13, 14 = HMAC-SHA2-256/384/512 */
     uint8_t key_in[IKE_MAX_KEY], key_out[IKE_MAX_KEY];
     size_t key_len;
     uint8_t integ_in[IKE_MAX_INTEG_KEY], integ_out[IKE_MAX_INTEG_KEY];
     size_t integ_len;
     uint32_t reqid;
     uint16_t encap_local, encap_remote; /* UDP encapsulation ports; 0: none */
-    bool sas_only;                    /* DELETE: the SAs only, the policies serve a newer pair;
+    bool sas_only;                      /* DELETE: the SAs only, the policies serve a newer pair;
                                          INSTALL (a rekey): the SAs only, the policies serve them already */
-    uint32_t soft_s, hard_s;          /* INSTALL: kernel lifetimes (expire events: ike_child_expired) */
+    uint32_t soft_s, hard_s;            /* INSTALL: kernel lifetimes (expire events: ike_child_expired) */
 };
 
 enum ike_action_kind {
-    IKE_ACT_SEND,       /* msg from local to remote */
-    IKE_ACT_TIMER,      /* call ike_timer(serial) after ms */
-    IKE_ACT_INSTALL,    /* child */
-    IKE_ACT_DELETE,     /* child (SPIs and endpoints set) */
-    IKE_ACT_UP,         /* IKE SA and Child SA established */
-    IKE_ACT_DOWN,       /* the IKE SA is gone; text says why */
-    IKE_ACT_NEED_KEY,   /* responder: call ike_peer_key(serial); child.remote_host is the one host the
+    IKE_ACT_SEND,     /* msg from local to remote */
+    IKE_ACT_TIMER,    /* call ike_timer(serial) after ms */
+    IKE_ACT_INSTALL,  /* child */
+    IKE_ACT_DELETE,   /* child (SPIs and endpoints set) */
+    IKE_ACT_UP,       /* IKE SA and Child SA established */
+    IKE_ACT_DOWN,     /* the IKE SA is gone; text says why */
+    IKE_ACT_NEED_KEY, /* responder: call ike_peer_key(serial); child.remote_host is the one host the
                            peer asks a tunnel for (TSi; behind a NAT, its outer address): not its own
                            address (remote) when it claims to be that host's gateway; child.local_host
                            is ours or one behind us */
-    IKE_ACT_REKEYED,    /* the Child SA was rekeyed: child has the new SPIs (installed too) */
+    IKE_ACT_REKEYED,  /* the Child SA was rekeyed: child has the new SPIs (installed too) */
     IKE_ACT_LOG,
 };
 
 struct ike_action {
     enum ike_action_kind kind;
-    unsigned serial;   /* the IKE SA's "#N" */
+    unsigned serial; /* the IKE SA's "#N" */
     uint32_t tag;
     struct ike_endpoint local, remote;
     uint8_t *msg;
     size_t len;
     uint32_t ms;
     struct ike_child_sa child;
-    uint8_t id_type;   /* NEED_KEY / UP: the peer's identity */
+    uint8_t id_type; /* NEED_KEY / UP: the peer's identity */
     char id[256];
     char text[300];
 };
@@ -155,11 +155,9 @@ struct ike_core *ike_core_new(const struct ike_config *cfg, struct oe_error *err
 void ike_core_free(struct ike_core *core);
 
 /* Start an IKE SA and its Child SA; returns the serial. */
-unsigned ike_initiate(struct ike_core *core, const struct ike_initiate *req, uint64_t now_ms,
-                      struct ike_actions *out);
-void ike_receive(struct ike_core *core, const struct ike_endpoint *local,
-                 const struct ike_endpoint *remote, const uint8_t *data, size_t len,
-                 uint64_t now_ms, struct ike_actions *out);
+unsigned ike_initiate(struct ike_core *core, const struct ike_initiate *req, uint64_t now_ms, struct ike_actions *out);
+void ike_receive(struct ike_core *core, const struct ike_endpoint *local, const struct ike_endpoint *remote,
+                 const uint8_t *data, size_t len, uint64_t now_ms, struct ike_actions *out);
 void ike_timer(struct ike_core *core, unsigned serial, uint64_t now_ms, struct ike_actions *out);
 /*
  * The answer to IKE_ACT_NEED_KEY: the key that may speak for the hosts it
@@ -168,8 +166,8 @@ void ike_timer(struct ike_core *core, unsigned serial, uint64_t now_ms, struct i
  * 7619) is acceptable from this peer. A key answered is the tunnel's
  * authorization: the core installs exactly those hosts once AUTH verifies.
  */
-void ike_peer_key(struct ike_core *core, unsigned serial, const struct ike_pubkey *key,
-                  bool allow_null, struct ike_actions *out);
+void ike_peer_key(struct ike_core *core, unsigned serial, const struct ike_pubkey *key, bool allow_null,
+                  struct ike_actions *out);
 /*
  * The kernel's expire event for a Child SA (either of its SAs, named by its
  * SPI and destination address, as the kernel names an SA): soft starts a

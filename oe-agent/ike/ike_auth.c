@@ -40,8 +40,9 @@ static int add_id_auth(const struct ike_core *core, const struct ike_sa *sa, str
                        enum ike_authby how, struct oe_error *err)
 {
     bool i = sa->initiator;
-    uint8_t idtype = how == IKE_AUTHBY_NULL ? IKE_ID_NULL
-                     : sa->local.addr.family == AF_INET ? IKE_ID_IPV4 : IKE_ID_IPV6;
+    uint8_t idtype = how == IKE_AUTHBY_NULL             ? IKE_ID_NULL
+                     : sa->local.addr.family == AF_INET ? IKE_ID_IPV4
+                                                        : IKE_ID_IPV6;
     size_t idlen = how == IKE_AUTHBY_NULL ? 0 : sa->local.addr.family == AF_INET ? 4 : 16;
     size_t body = ikeb_id(inner, i ? IKE_PL_IDI : IKE_PL_IDR, idtype, sa->local.addr.bytes, idlen);
     struct chunk id_body = {inner->b.p + body, 4 + idlen};
@@ -227,9 +228,9 @@ const struct ike_proposal *ike_choose_esp(const struct ike_config *cfg, const st
  * (RFC 7296 2.17), where i and r are the roles in the exchange that made
  * the Child SA, not in the IKE SA.
  */
-int ike_child_keymat(const struct ike_sa *sa, bool we_initiated, const uint8_t *shared, size_t slen,
-                     const uint8_t *ni, size_t nilen, const uint8_t *nr, size_t nrlen,
-                     const struct ike_esp_algs *algs, struct ike_child_sa *c)
+int ike_child_keymat(const struct ike_sa *sa, bool we_initiated, const uint8_t *shared, size_t slen, const uint8_t *ni,
+                     size_t nilen, const uint8_t *nr, size_t nrlen, const struct ike_esp_algs *algs,
+                     struct ike_child_sa *c)
 {
     uint8_t seed[IKE_MAX_DH_LEN + 320], km[2 * (IKE_MAX_KEY + IKE_MAX_INTEG_KEY)];
     size_t klen = (size_t)algs->bits / 8 + (algs->integ ? 0 : 4), n = 0;
@@ -294,8 +295,8 @@ static bool established(struct ike_core *core, struct ike_sa *sa, const struct i
         /* the twin serves, or will: this one goes before it installs anything (packets
          * released into it would reach a peer that never installs it) */
         sa->state = SA_ESTABLISHED;
-        ike_log(out, sa, "both ends initiated: #%u (started by the lower address) %s; deleting this one",
-                twin->serial, twin->state == SA_ESTABLISHED ? "stays" : "will serve");
+        ike_log(out, sa, "both ends initiated: #%u (started by the lower address) %s; deleting this one", twin->serial,
+                twin->state == SA_ESTABLISHED ? "stays" : "will serve");
         sa->child_spi_out = 0;
         ike_delete(core, sa->serial, core->now, out);
         return false;
@@ -324,15 +325,15 @@ static bool established(struct ike_core *core, struct ike_sa *sa, const struct i
         snprintf(up->id, sizeof(up->id), "%s", id);
         up->child = out->v[install].child;
     }
-    ike_log(out, sa, "%s established IKE SA; authenticated peer '%s' (%s)",
-            sa->initiator ? "initiator" : "responder", id,
-            sa->auth == IKE_AUTHBY_NULL ? "NULL authentication" : "RSASSA-PSS with SHA2_256");
-    ike_log_child(out, sa, "%s established Child SA using #%u; IPsec tunnel [%s/32] -> [%s/32] "
-            "{ESP%s=>0x%08x <0x%08x xfrm=%s DPD=%s}",
-            sa->initiator ? "initiator" : "responder", sa->serial,
-            oe_addr_str(&sa->local_host, l), oe_addr_str(&sa->remote_host, r), sa->nat_local || sa->nat_remote ? "inUDP" : "",
-            sa->child_spi_out, sa->child_spi_in, ike_algs_name(algs->encr, algs->bits, algs->integ, xfrm, sizeof(xfrm)),
-            core->cfg.dpd_delay_s ? "active" : "passive");
+    ike_log(out, sa, "%s established IKE SA; authenticated peer '%s' (%s)", sa->initiator ? "initiator" : "responder",
+            id, sa->auth == IKE_AUTHBY_NULL ? "NULL authentication" : "RSASSA-PSS with SHA2_256");
+    ike_log_child(out, sa,
+                  "%s established Child SA using #%u; IPsec tunnel [%s/32] -> [%s/32] "
+                  "{ESP%s=>0x%08x <0x%08x xfrm=%s DPD=%s}",
+                  sa->initiator ? "initiator" : "responder", sa->serial, oe_addr_str(&sa->local_host, l),
+                  oe_addr_str(&sa->remote_host, r), sa->nat_local || sa->nat_remote ? "inUDP" : "", sa->child_spi_out,
+                  sa->child_spi_in, ike_algs_name(algs->encr, algs->bits, algs->integ, xfrm, sizeof(xfrm)),
+                  core->cfg.dpd_delay_s ? "active" : "passive");
     if (twin && !sa->initiator) {
         /* we hold packets for the peer too (our twin is on its way out): they leave when our
          * outbound policy replaces the hold, so that waits about a round trip, until the
@@ -510,14 +511,15 @@ static bool ours_to_answer(const struct ike_core *core, const struct ike_sa *sa,
  * must then vouch for. A NULL-authenticated peer speaks only for itself.
  * Returns NULL, or why the selectors are refused.
  */
-static const char *asked_hosts(const struct ike_core *core, struct ike_sa *sa, const struct ike_payloads *in,
-                               char *why, size_t len)
+static const char *asked_hosts(const struct ike_core *core, struct ike_sa *sa, const struct ike_payloads *in, char *why,
+                               size_t len)
 {
     char h[OE_ADDR_STRLEN], o[OE_ADDR_STRLEN];
     struct oe_addr remote = sa->remote.addr, local = sa->local.addr, first;
     if (sa->nat_remote) {
         if (!ts_covers(in->tsi, in->ntsi, &remote)) {
-            snprintf(why, len, "the initiator is behind a NAT and asks for %s, not the address we see (%s); "
+            snprintf(why, len,
+                     "the initiator is behind a NAT and asks for %s, not the address we see (%s); "
                      "without an address pool that is all it can have",
                      in->ntsi && single_host(&in->tsi[0], &first) ? oe_addr_str(&first, h) : "a range",
                      oe_addr_str(&remote, o));
@@ -554,8 +556,7 @@ static const char *asked_hosts(const struct ike_core *core, struct ike_sa *sa, c
 }
 
 void ike_handle_auth_request(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
-                             const struct ike_header *h, const struct ike_payloads *pl,
-                             struct ike_actions *out)
+                             const struct ike_header *h, const struct ike_payloads *pl, struct ike_actions *out)
 {
     (void)h;
     sa->auth_req.len = 0;
@@ -612,14 +613,16 @@ static void limit_per_peer(struct ike_core *core, const struct ike_sa *sa, struc
         }
         if (n <= core->cfg.max_sas_per_peer || oldest == NULL)
             return;
-        ike_log(out, oldest, "#%u is one IKE SA more than max-ike-sas-per-peer (%u) for this host pair: "
-                "deleting this one, the oldest", sa->serial, core->cfg.max_sas_per_peer);
+        ike_log(out, oldest,
+                "#%u is one IKE SA more than max-ike-sas-per-peer (%u) for this host pair: "
+                "deleting this one, the oldest",
+                sa->serial, core->cfg.max_sas_per_peer);
         ike_delete(core, oldest->serial, core->now, out);
     }
 }
 
-void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const struct ike_pubkey *key,
-                               bool allow_null, struct ike_actions *out)
+void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const struct ike_pubkey *key, bool allow_null,
+                               struct ike_actions *out)
 {
     struct ike_payloads *in = malloc(sizeof(*in));
     struct oe_error err;

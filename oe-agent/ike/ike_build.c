@@ -90,8 +90,8 @@ void ikeb_nonce(struct ike_builder *mb, const uint8_t *n, size_t len)
     ikeb_end(mb, hdr);
 }
 
-void ikeb_notify(struct ike_builder *mb, uint8_t protocol, const uint8_t *spi, size_t spi_len,
-                 uint16_t type, const uint8_t *data, size_t len)
+void ikeb_notify(struct ike_builder *mb, uint8_t protocol, const uint8_t *spi, size_t spi_len, uint16_t type,
+                 const uint8_t *data, size_t len)
 {
     size_t hdr = ikeb_begin(mb, IKE_PL_NOTIFY);
     wbuf_u8(&mb->b, protocol);
@@ -142,8 +142,7 @@ void ikeb_ts(struct ike_builder *mb, uint8_t payload, const struct ike_ts *ts, s
     ikeb_end(mb, hdr);
 }
 
-void ikeb_delete(struct ike_builder *mb, uint8_t protocol, uint8_t spi_size, const uint8_t *spis,
-                 size_t count)
+void ikeb_delete(struct ike_builder *mb, uint8_t protocol, uint8_t spi_size, const uint8_t *spis, size_t count)
 {
     size_t hdr = ikeb_begin(mb, IKE_PL_DELETE);
     wbuf_u8(&mb->b, protocol);

@@ -90,8 +90,9 @@ void ike_note_collision(struct ike_sa *sa, uint32_t spi_in, uint32_t spi_out, co
     sa->collision->spi_out = spi_out;
     sa->collision->low_len = len < sizeof(sa->collision->low_nonce) ? len : sizeof(sa->collision->low_nonce);
     memcpy(sa->collision->low_nonce, low, sa->collision->low_len);
-    ike_log_child(out, sa, "both ends rekey the Child SA at once: the pair made with the lowest nonce will go "
-                           "(RFC 7296 2.8.1)");
+    ike_log_child(out, sa,
+                  "both ends rekey the Child SA at once: the pair made with the lowest nonce will go "
+                  "(RFC 7296 2.8.1)");
 }
 
 bool ike_collision_ours_lost(struct ike_sa *sa, const uint8_t *nr, size_t nrlen, struct ike_actions *out)
@@ -106,8 +107,10 @@ bool ike_collision_ours_lost(struct ike_sa *sa, const uint8_t *nr, size_t nrlen,
         sa->redundant_out = col->spi_out;
         sa->redundant_out_installed = sa->out_pending == NULL;
         ike_drop_pending_out(sa);
-        ike_log_child(out, sa, "rekey collision: the peer's new Child SA 0x%08x/0x%08x has the lowest nonce; "
-                               "the peer deletes it", col->spi_out, col->spi_in);
+        ike_log_child(out, sa,
+                      "rekey collision: the peer's new Child SA 0x%08x/0x%08x has the lowest nonce; "
+                      "the peer deletes it",
+                      col->spi_out, col->spi_in);
     } else if (lost) {
         ike_log_child(out, sa, "rekey collision: our new Child SA 0x%08x has the lowest nonce; deleting it",
                       sa->rekey_spi);

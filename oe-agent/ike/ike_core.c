@@ -349,7 +349,10 @@ void ike_sa_fail(struct ike_core *core, struct ike_sa *sa, struct ike_actions *o
 int ike_encrypt(const struct ike_sa *sa, uint8_t exchange, uint32_t msgid, bool response,
                 const struct ike_builder *inner, struct wbuf *msg)
 {
-    struct ike_header h = {.spi_i = sa->spi_i, .spi_r = sa->spi_r, .exchange = exchange, .msgid = msgid,
+    struct ike_header h = {.spi_i = sa->spi_i,
+                           .spi_r = sa->spi_r,
+                           .exchange = exchange,
+                           .msgid = msgid,
                            .flags = (uint8_t)((sa->initiator ? IKE_FLAG_I : 0) | (response ? IKE_FLAG_R : 0))};
     bool cbc = sa->integ != 0;
     size_t ivlen = cbc ? 16 : 8, icvlen = cbc ? ike_integ_icv_len(sa->integ) : 16;
@@ -476,9 +479,8 @@ int ike_decrypt(const struct ike_sa *sa, const uint8_t *msg, size_t len, const s
     return ike_parse_payloads(outer->sk_first, plain->p, plen, 0, inner, err);
 }
 
-struct ike_payloads *ike_open(struct ike_sa *sa, const uint8_t *msg, size_t len,
-                              const struct ike_payloads *outer, struct wbuf *plain, const char *what,
-                              struct ike_actions *out)
+struct ike_payloads *ike_open(struct ike_sa *sa, const uint8_t *msg, size_t len, const struct ike_payloads *outer,
+                              struct wbuf *plain, const char *what, struct ike_actions *out)
 {
     struct ike_payloads *in = malloc(sizeof(*in));
     struct oe_error err;
@@ -608,8 +610,7 @@ void ike_describe_id(uint8_t type, struct chunk data, char *out, size_t len)
 
 /* ---- events ---- */
 
-unsigned ike_initiate(struct ike_core *core, const struct ike_initiate *req, uint64_t now_ms,
-                      struct ike_actions *out)
+unsigned ike_initiate(struct ike_core *core, const struct ike_initiate *req, uint64_t now_ms, struct ike_actions *out)
 {
     core->now = now_ms;
     struct ike_sa *sa = ike_sa_new(core, true);
@@ -633,8 +634,7 @@ unsigned ike_initiate(struct ike_core *core, const struct ike_initiate *req, uin
     return serial;
 }
 
-static struct ike_sa *find_by_spi(struct ike_core *core, const struct ike_header *h,
-                                  const struct ike_endpoint *remote)
+static struct ike_sa *find_by_spi(struct ike_core *core, const struct ike_header *h, const struct ike_endpoint *remote)
 {
     for (struct ike_sa *sa = core->sas; sa; sa = sa->next) {
         if (sa->spi_i != h->spi_i)
@@ -650,9 +650,8 @@ static struct ike_sa *find_by_spi(struct ike_core *core, const struct ike_header
     return NULL;
 }
 
-void ike_receive(struct ike_core *core, const struct ike_endpoint *local,
-                 const struct ike_endpoint *remote, const uint8_t *data, size_t len,
-                 uint64_t now_ms, struct ike_actions *out)
+void ike_receive(struct ike_core *core, const struct ike_endpoint *local, const struct ike_endpoint *remote,
+                 const uint8_t *data, size_t len, uint64_t now_ms, struct ike_actions *out)
 {
     core->now = now_ms;
     struct ike_header h;
@@ -687,8 +686,8 @@ void ike_receive(struct ike_core *core, const struct ike_endpoint *local,
             ike_handle_sa_init_request(core, local, remote, data, len, &h, pl, out);
         }
     } else if (sa == NULL) {
-        ike_log(out, NULL, "dropping %s %u from %s:%u: no IKE SA with those SPIs",
-                response ? "response" : "request", h.exchange, from, remote->port);
+        ike_log(out, NULL, "dropping %s %u from %s:%u: no IKE SA with those SPIs", response ? "response" : "request",
+                h.exchange, from, remote->port);
     } else if (h.exchange == IKE_SA_INIT) {
         /* still awaiting: an unusable answer is ignored and the request retransmitted (RFC 7296 2.21.1) */
         if (sa->state == SA_INIT_SENT)
@@ -881,8 +880,8 @@ void ike_child_expired(struct ike_core *core, uint32_t spi, const struct oe_addr
     }
 }
 
-void ike_peer_key(struct ike_core *core, unsigned serial, const struct ike_pubkey *key,
-                  bool allow_null, struct ike_actions *out)
+void ike_peer_key(struct ike_core *core, unsigned serial, const struct ike_pubkey *key, bool allow_null,
+                  struct ike_actions *out)
 {
     struct ike_sa *sa = find_sa(core, serial);
     if (sa == NULL || sa->state != SA_WAIT_KEY)

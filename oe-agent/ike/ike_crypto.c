@@ -9,15 +9,20 @@
 #include <stdlib.h>
 
 /* RFC 7427 A.1 AlgorithmIdentifiers: PKCS#1 v1.5 with SHA-2 and RSASSA-PSS with SHA-256 */
-static const uint8_t asn1_pkcs1_sha256[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00};
-static const uint8_t asn1_pkcs1_sha384[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c, 0x05, 0x00};
-static const uint8_t asn1_pkcs1_sha512[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0d, 0x05, 0x00};
+static const uint8_t asn1_pkcs1_sha256[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+                                            0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00};
+static const uint8_t asn1_pkcs1_sha384[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+                                            0xf7, 0x0d, 0x01, 0x01, 0x0c, 0x05, 0x00};
+static const uint8_t asn1_pkcs1_sha512[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+                                            0xf7, 0x0d, 0x01, 0x01, 0x0d, 0x05, 0x00};
 /* RSASSA-PSS with SHA2-N, MGF1 with the same hash, salt as long as the hash */
-#define ASN1_PSS(h, salt)                                                                              \
-    {0x30, 0x41, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a, 0x30, 0x34, 0xa0, 0x0f, \
-     0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, h,    0x05, 0x00, 0xa1, 0x1c, \
-     0x30, 0x1a, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08, 0x30, 0x0d, 0x06, 0x09, \
-     0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, h,    0x05, 0x00, 0xa2, 0x03, 0x02, 0x01, salt}
+#define ASN1_PSS(h, salt)                                                                                              \
+    {                                                                                                                  \
+        0x30, 0x41, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a, 0x30, 0x34, 0xa0, 0x0f, 0x30,    \
+            0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, h, 0x05, 0x00, 0xa1, 0x1c, 0x30, 0x1a,   \
+            0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86,      \
+            0x48, 0x01, 0x65, 0x03, 0x04, 0x02, h, 0x05, 0x00, 0xa2, 0x03, 0x02, 0x01, salt                            \
+    }
 static const uint8_t asn1_pss_sha256[] = ASN1_PSS(0x01, 32);
 static const uint8_t asn1_pss_sha384[] = ASN1_PSS(0x02, 48);
 static const uint8_t asn1_pss_sha512[] = ASN1_PSS(0x03, 64);
@@ -101,8 +106,7 @@ int ike_prf(int prf, const uint8_t *key, size_t klen, const uint8_t *data, size_
     SECItem noparams = {siBuffer, NULL, 0};
     PK11Context *ctx = PK11_CreateContextBySymKey(hmac_mech(prf), CKA_SIGN, sym, &noparams);
     unsigned got = 0;
-    int rc = ctx && PK11_DigestBegin(ctx) == SECSuccess &&
-                     PK11_DigestOp(ctx, data, (unsigned)dlen) == SECSuccess &&
+    int rc = ctx && PK11_DigestBegin(ctx) == SECSuccess && PK11_DigestOp(ctx, data, (unsigned)dlen) == SECSuccess &&
                      PK11_DigestFinal(ctx, out, &got, (unsigned)olen) == SECSuccess && got == olen
                  ? 0
                  : -1;
@@ -112,8 +116,8 @@ int ike_prf(int prf, const uint8_t *key, size_t klen, const uint8_t *data, size_
     return rc;
 }
 
-int ike_prf_plus(int prf, const uint8_t *key, size_t klen, const uint8_t *seed, size_t slen,
-                 uint8_t *out, size_t outlen)
+int ike_prf_plus(int prf, const uint8_t *key, size_t klen, const uint8_t *seed, size_t slen, uint8_t *out,
+                 size_t outlen)
 {
     size_t hl = ike_prf_len(prf), done = 0;
     uint8_t t[IKE_MAX_PRF_LEN];
@@ -166,7 +170,7 @@ struct ike_dh {
     SECKEYPublicKey *ec_pub;
     SECItem ec_params;
     uint8_t ec_params_buf[16];
-    mpz_t x;                   /* 14 */
+    mpz_t x; /* 14 */
 };
 
 size_t ike_dh_len(int group)
@@ -186,8 +190,8 @@ size_t ike_dh_shared_len(int group)
 
 static int ec_params(struct ike_dh *dh)
 {
-    SECOidData *oid = SECOID_FindOIDByTag(dh->group == IKE_DH_ECP256 ? SEC_OID_ANSIX962_EC_PRIME256V1
-                                                                     : SEC_OID_CURVE25519);
+    SECOidData *oid =
+        SECOID_FindOIDByTag(dh->group == IKE_DH_ECP256 ? SEC_OID_ANSIX962_EC_PRIME256V1 : SEC_OID_CURVE25519);
     if (oid == NULL || oid->oid.len + 2 > sizeof(dh->ec_params_buf))
         return -1;
     dh->ec_params_buf[0] = 0x06; /* an OBJECT IDENTIFIER, DER */
@@ -228,8 +232,7 @@ struct ike_dh *ike_dh_new(const struct ike_env *env, int group, struct oe_error 
         mpz_clears(p, y, NULL);
         return dh;
     }
-    if (ec_params(dh) != 0 ||
-        (dh->ec_priv = SECKEY_CreateECPrivateKey(&dh->ec_params, &dh->ec_pub, NULL)) == NULL) {
+    if (ec_params(dh) != 0 || (dh->ec_priv = SECKEY_CreateECPrivateKey(&dh->ec_params, &dh->ec_pub, NULL)) == NULL) {
         oe_error_set(err, "NSS cannot make a DH %d key (error %d)", group, PORT_GetError());
         ike_dh_free(dh);
         return NULL;
@@ -296,10 +299,10 @@ int ike_dh_shared(struct ike_dh *dh, const uint8_t *peer, size_t len, uint8_t *o
     peer_key.u.ec.DEREncodedParams = dh->ec_params;
     peer_key.u.ec.publicValue = (SECItem){siBuffer, point, (unsigned)plen};
     PK11SymKey *shared = PK11_PubDeriveWithKDF(dh->ec_priv, &peer_key, PR_FALSE, NULL, NULL, CKM_ECDH1_DERIVE,
-                                               CKM_CONCATENATE_DATA_AND_BASE, CKA_DERIVE, 0, CKD_NULL,
-                                               NULL, NULL);
+                                               CKM_CONCATENATE_DATA_AND_BASE, CKA_DERIVE, 0, CKD_NULL, NULL, NULL);
     if (shared == NULL || PK11_ExtractKeyValue(shared) != SECSuccess) {
-        oe_error_setc(err, OE_E_INVALID, "KE: NSS refused the peer's DH %d value (error %d)", dh->group, PORT_GetError());
+        oe_error_setc(err, OE_E_INVALID, "KE: NSS refused the peer's DH %d value (error %d)", dh->group,
+                      PORT_GetError());
         if (shared)
             PK11_FreeSymKey(shared);
         return -1;
@@ -332,8 +335,8 @@ void ike_dh_free(struct ike_dh *dh)
 
 /* ---- AES-GCM (RFC 5282): nonce = 4-octet salt from the key material | 8-octet IV ---- */
 
-static int gcm(bool seal, const uint8_t *key, size_t klen, const uint8_t iv[8], const uint8_t *aad,
-               size_t alen, const uint8_t *in, size_t ilen, uint8_t *out)
+static int gcm(bool seal, const uint8_t *key, size_t klen, const uint8_t iv[8], const uint8_t *aad, size_t alen,
+               const uint8_t *in, size_t ilen, uint8_t *out)
 {
     if (klen != 20 && klen != 36)
         return -1;
@@ -342,13 +345,12 @@ static int gcm(bool seal, const uint8_t *key, size_t klen, const uint8_t iv[8], 
     memcpy(nonce + 4, iv, 8);
     PK11SlotInfo *slot = PK11_GetInternalSlot();
     SECItem k = {siBuffer, (unsigned char *)key, (unsigned)(klen - 4)};
-    PK11SymKey *sym = PK11_ImportSymKey(slot, CKM_AES_GCM, PK11_OriginUnwrap,
-                                        seal ? CKA_ENCRYPT : CKA_DECRYPT, &k, NULL);
+    PK11SymKey *sym =
+        PK11_ImportSymKey(slot, CKM_AES_GCM, PK11_OriginUnwrap, seal ? CKA_ENCRYPT : CKA_DECRYPT, &k, NULL);
     PK11_FreeSlot(slot);
     if (sym == NULL)
         return -1;
-    CK_NSS_GCM_PARAMS gp = {.pIv = nonce, .ulIvLen = 12, .pAAD = (CK_BYTE_PTR)aad,
-                            .ulAADLen = alen, .ulTagBits = 128};
+    CK_NSS_GCM_PARAMS gp = {.pIv = nonce, .ulIvLen = 12, .pAAD = (CK_BYTE_PTR)aad, .ulAADLen = alen, .ulTagBits = 128};
     SECItem param = {siBuffer, (unsigned char *)&gp, sizeof(gp)};
     unsigned olen = 0;
     SECStatus st = seal ? PK11_Encrypt(sym, CKM_AES_GCM, &param, out, &olen, (unsigned)(ilen + 16), in, (unsigned)ilen)
@@ -429,8 +431,8 @@ int ike_cbc(bool encrypt, const uint8_t *key, size_t klen, const uint8_t iv[16],
         return -1;
     PK11SlotInfo *slot = PK11_GetInternalSlot();
     SECItem k = {siBuffer, (unsigned char *)key, (unsigned)klen};
-    PK11SymKey *sym = PK11_ImportSymKey(slot, CKM_AES_CBC, PK11_OriginUnwrap, encrypt ? CKA_ENCRYPT : CKA_DECRYPT,
-                                        &k, NULL);
+    PK11SymKey *sym =
+        PK11_ImportSymKey(slot, CKM_AES_CBC, PK11_OriginUnwrap, encrypt ? CKA_ENCRYPT : CKA_DECRYPT, &k, NULL);
     PK11_FreeSlot(slot);
     if (sym == NULL)
         return -1;
@@ -504,8 +506,8 @@ static SECKEYPublicKey *rsa_public(const struct ike_pubkey *pub)
     return pk;
 }
 
-int ike_verify_digsig(const struct ike_pubkey *pub, const uint8_t *data, size_t len,
-                      const uint8_t *auth, size_t alen, struct oe_error *err)
+int ike_verify_digsig(const struct ike_pubkey *pub, const uint8_t *data, size_t len, const uint8_t *auth, size_t alen,
+                      struct oe_error *err)
 {
     if (alen < 1 || auth[0] + 1u > alen) {
         oe_error_set(err, "AUTH: signature data too short for its AlgorithmIdentifier");

@@ -31,11 +31,11 @@ int ike_sha256(const uint8_t *data, size_t len, uint8_t out[32]);
 size_t ike_prf_len(int prf);
 int ike_prf(int prf, const uint8_t *key, size_t klen, const uint8_t *data, size_t dlen, uint8_t *out);
 /* prf+ (RFC 7296 2.13) into out[0..outlen) */
-int ike_prf_plus(int prf, const uint8_t *key, size_t klen, const uint8_t *seed, size_t slen,
-                 uint8_t *out, size_t outlen);
+int ike_prf_plus(int prf, const uint8_t *key, size_t klen, const uint8_t *seed, size_t slen, uint8_t *out,
+                 size_t outlen);
 
 struct ike_dh;
-size_t ike_dh_len(int group); /* the public value's length; 0: unsupported */
+size_t ike_dh_len(int group);        /* the public value's length; 0: unsupported */
 size_t ike_dh_shared_len(int group); /* g^ir's length (ECP: the x coordinate) */
 struct ike_dh *ike_dh_new(const struct ike_env *env, int group, struct oe_error *err);
 const uint8_t *ike_dh_public(const struct ike_dh *dh, size_t *len);
@@ -70,7 +70,7 @@ int ike_cbc(bool encrypt, const uint8_t *key, size_t klen, const uint8_t iv[16],
 /* RFC 7427 signature AUTH data: ASN.1 length, AlgorithmIdentifier, signature. */
 int ike_sign_digsig(const struct ike_signer *k, const uint8_t *data, size_t len, struct wbuf *auth,
                     struct oe_error *err);
-int ike_verify_digsig(const struct ike_pubkey *pub, const uint8_t *data, size_t len,
-                      const uint8_t *auth, size_t alen, struct oe_error *err);
+int ike_verify_digsig(const struct ike_pubkey *pub, const uint8_t *data, size_t len, const uint8_t *auth, size_t alen,
+                      struct oe_error *err);
 
 #endif

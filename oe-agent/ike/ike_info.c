@@ -12,19 +12,18 @@ void ike_retire_old_pair(struct ike_sa *sa, struct ike_actions *out, const char 
         d->child.spi_out = sa->old_spi_out;
         d->child.sas_only = true;
     }
-    ike_log_child(out, sa, "old Child SA 0x%08x/0x%08x deleted after the rekey (%s)", sa->old_spi_out,
-                  sa->old_spi_in, why);
+    ike_log_child(out, sa, "old Child SA 0x%08x/0x%08x deleted after the rekey (%s)", sa->old_spi_out, sa->old_spi_in,
+                  why);
     sa->old_spi_in = sa->old_spi_out = 0;
 }
 
 void ike_handle_informational(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
-                              const struct ike_header *h, const struct ike_payloads *pl,
-                              struct ike_actions *out)
+                              const struct ike_header *h, const struct ike_payloads *pl, struct ike_actions *out)
 {
     struct wbuf plain = {0};
     bool response = h->flags & IKE_FLAG_R;
-    struct ike_payloads *in = ike_open(sa, msg, len, pl, &plain,
-                                       response ? "INFORMATIONAL response" : "INFORMATIONAL request", out);
+    struct ike_payloads *in =
+        ike_open(sa, msg, len, pl, &plain, response ? "INFORMATIONAL response" : "INFORMATIONAL request", out);
     if (in == NULL)
         return;
     if (response) {

@@ -16,15 +16,18 @@ static const uint8_t hash_algs[] = {0, 2, 0, 3, 0, 4};
 size_t ike_proposal_offer(const struct ike_core *core, int first_dh, struct ike_proposal p[2])
 {
     static const struct ike_transform gcm[] = {
-        {IKE_TR_ENCR, IKE_ENCR_AES_GCM_16, 256}, {IKE_TR_ENCR, IKE_ENCR_AES_GCM_16, 128},
+        {IKE_TR_ENCR, IKE_ENCR_AES_GCM_16, 256},
+        {IKE_TR_ENCR, IKE_ENCR_AES_GCM_16, 128},
     };
     static const struct ike_transform cbc[] = {
-        {IKE_TR_ENCR, IKE_ENCR_AES_CBC, 256},          {IKE_TR_ENCR, IKE_ENCR_AES_CBC, 128},
-        {IKE_TR_INTEG, IKE_INTEG_SHA2_256_128, 0},     {IKE_TR_INTEG, IKE_INTEG_SHA2_384_192, 0},
+        {IKE_TR_ENCR, IKE_ENCR_AES_CBC, 256},      {IKE_TR_ENCR, IKE_ENCR_AES_CBC, 128},
+        {IKE_TR_INTEG, IKE_INTEG_SHA2_256_128, 0}, {IKE_TR_INTEG, IKE_INTEG_SHA2_384_192, 0},
         {IKE_TR_INTEG, IKE_INTEG_SHA2_512_256, 0},
     };
     static const struct ike_transform prfs[] = {
-        {IKE_TR_PRF, IKE_PRF_SHA2_256, 0}, {IKE_TR_PRF, IKE_PRF_SHA2_384, 0}, {IKE_TR_PRF, IKE_PRF_SHA2_512, 0},
+        {IKE_TR_PRF, IKE_PRF_SHA2_256, 0},
+        {IKE_TR_PRF, IKE_PRF_SHA2_384, 0},
+        {IKE_TR_PRF, IKE_PRF_SHA2_512, 0},
     };
     size_t n = ike_cipher_count(&core->cfg);
     memset(p, 0, 2 * sizeof(*p));
@@ -85,15 +88,15 @@ void ike_send_sa_init(struct ike_core *core, struct ike_sa *sa, struct ike_actio
     sa->state = SA_INIT_SENT;
     sa->next_msgid = 1;
     char r[OE_ADDR_STRLEN];
-    ike_log(out, sa, "initiating IKEv2 connection to %s:%u (DH %d)", oe_addr_str(&sa->remote.addr, r),
-            sa->remote.port, sa->dh_group);
+    ike_log(out, sa, "initiating IKEv2 connection to %s:%u (DH %d)", oe_addr_str(&sa->remote.addr, r), sa->remote.port,
+            sa->dh_group);
     ike_send(out, sa, &mb.b, true);
     ike_log(out, sa, "sent IKE_SA_INIT request");
     wbuf_free(&mb.b);
 }
 
-bool ike_choose_ike(const struct ike_core *core, const struct ike_sa_payload *sa, int ke_group,
-                       struct ike_choice *c, int *want_group)
+bool ike_choose_ike(const struct ike_core *core, const struct ike_sa_payload *sa, int ke_group, struct ike_choice *c,
+                    int *want_group)
 {
     *want_group = 0;
     for (size_t i = 0; i < sa->n; i++) {
@@ -183,8 +186,8 @@ static bool answer_transforms(const struct ike_proposal *p, struct ike_choice *c
 }
 
 /* RFC 7296 3.3.6: "the initiator MUST check that the accepted offer is consistent with one of its proposals" */
-bool ike_read_ike_answer(const struct ike_config *cfg, const struct ike_proposal *p, int ke_group,
-                         struct ike_choice *c, char *why, size_t len)
+bool ike_read_ike_answer(const struct ike_config *cfg, const struct ike_proposal *p, int ke_group, struct ike_choice *c,
+                         char *why, size_t len)
 {
     memset(c, 0, sizeof(*c));
     c->num = p->num;
@@ -215,8 +218,7 @@ bool ike_read_ike_answer(const struct ike_config *cfg, const struct ike_proposal
 }
 
 static void respond_plain(const struct ike_header *req, uint16_t notify, const uint8_t *data, size_t len,
-                          const struct ike_endpoint *local, const struct ike_endpoint *remote,
-                          struct ike_actions *out)
+                          const struct ike_endpoint *local, const struct ike_endpoint *remote, struct ike_actions *out)
 {
     struct ike_header h = {.spi_i = req->spi_i, .exchange = IKE_SA_INIT, .flags = IKE_FLAG_R};
     struct ike_builder mb = {0};
@@ -235,8 +237,8 @@ static void respond_plain(const struct ike_header *req, uint16_t notify, const u
 }
 
 /* RFC 7296 2.6: Cookie = <VersionIDofSecret> | Hash(Ni | IPi | SPIi | <secret>) */
-static void make_cookie(const struct ike_core *core, const struct ike_payloads *pl,
-                        const struct ike_endpoint *remote, uint64_t spi_i, uint8_t out[33])
+static void make_cookie(const struct ike_core *core, const struct ike_payloads *pl, const struct ike_endpoint *remote,
+                        uint64_t spi_i, uint8_t out[33])
 {
     uint8_t in[IKE_MAX_NONCE + 16 + 8]; /* Ni | IPi (16 octets, IPv4 too) | SPIi */
     size_t n = 0;
@@ -252,8 +254,7 @@ static void make_cookie(const struct ike_core *core, const struct ike_payloads *
 
 void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint *local,
                                 const struct ike_endpoint *remote, const uint8_t *msg, size_t len,
-                                const struct ike_header *h, const struct ike_payloads *pl,
-                                struct ike_actions *out)
+                                const struct ike_header *h, const struct ike_payloads *pl, struct ike_actions *out)
 {
     char from[OE_ADDR_STRLEN];
     oe_addr_str(&remote->addr, from);
@@ -278,8 +279,10 @@ void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint
     }
     if (core->half_open >= core->cfg.max_half_open) {
         if (!core->half_open_full_logged)
-            ike_log(out, NULL, "%zu half-open IKE SAs (max-half-open): dropping new IKE_SA_INIT requests, "
-                    "the first from %s", core->half_open, from);
+            ike_log(out, NULL,
+                    "%zu half-open IKE SAs (max-half-open): dropping new IKE_SA_INIT requests, "
+                    "the first from %s",
+                    core->half_open, from);
         core->half_open_full_logged = true;
         return;
     }
@@ -290,16 +293,16 @@ void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint
         const struct ike_notify *c = ike_find_notify(pl, IKE_N_COOKIE);
         if (c == NULL || c->data.len != sizeof(cookie) || memcmp(c->data.p, cookie, sizeof(cookie)) != 0) {
             respond_plain(h, IKE_N_COOKIE, cookie, sizeof(cookie), local, remote, out);
-            ike_log(out, NULL, "%zu half-open IKE SAs (cookie-threshold %u): asking %s for a cookie",
-                    core->half_open, core->cfg.cookie_threshold, from);
+            ike_log(out, NULL, "%zu half-open IKE SAs (cookie-threshold %u): asking %s for a cookie", core->half_open,
+                    core->cfg.cookie_threshold, from);
             return;
         }
     }
     /* past a cookie the address is real: now it may hold only its share */
     if (ike_half_open_from(core, &remote->addr) >= core->cfg.max_half_open_per_source) {
         if (!core->source_full_logged)
-            ike_log(out, NULL, "%s has %u half-open IKE SAs (max-half-open-per-source): dropping its new ones",
-                    from, core->cfg.max_half_open_per_source);
+            ike_log(out, NULL, "%s has %u half-open IKE SAs (max-half-open-per-source): dropping its new ones", from,
+                    core->cfg.max_half_open_per_source);
         core->source_full_logged = true;
         return;
     }
@@ -313,8 +316,10 @@ void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint
             ike_log(out, NULL, "IKE_SA_INIT from %s: KE group %u not wanted, asking for %d", from, pl->ke_group, want);
         } else {
             respond_plain(h, IKE_N_NO_PROPOSAL_CHOSEN, NULL, 0, local, remote, out);
-            ike_log(out, NULL, "IKE_SA_INIT from %s: no acceptable proposal (we take AES-GCM-16 or "
-                    "AES-CBC with HMAC-SHA2, a HMAC-SHA2 PRF and DH 14, 19 or 31)", from);
+            ike_log(out, NULL,
+                    "IKE_SA_INIT from %s: no acceptable proposal (we take AES-GCM-16 or "
+                    "AES-CBC with HMAC-SHA2, a HMAC-SHA2 PRF and DH 14, 19 or 31)",
+                    from);
         }
         return;
     }
@@ -432,9 +437,9 @@ static bool restart_asked(struct ike_core *core, struct ike_sa *sa, const struct
         return true;
     }
     snprintf(why, sizeof(why), "an unprotected INVALID_KE_PAYLOAD asking for DH %d, %s", g,
-             g == sa->dh_group ? "the group we sent"
+             g == sa->dh_group                 ? "the group we sent"
              : !ike_dh_group_ok(&core->cfg, g) ? "which is not in dh-groups"
-                                                : "after too many restarts");
+                                               : "after too many restarts");
     ignore_answer(sa, out, why);
     return true;
 }

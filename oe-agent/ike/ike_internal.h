@@ -12,10 +12,10 @@ struct ike_esp_algs {
 };
 
 enum sa_state {
-    SA_INIT_SENT,   /* initiator: IKE_SA_INIT request out */
-    SA_AUTH_SENT,   /* initiator: IKE_AUTH request out */
-    SA_INIT_DONE,   /* responder: IKE_SA_INIT answered */
-    SA_WAIT_KEY,    /* responder: IKE_AUTH waiting for the peer's key */
+    SA_INIT_SENT, /* initiator: IKE_SA_INIT request out */
+    SA_AUTH_SENT, /* initiator: IKE_AUTH request out */
+    SA_INIT_DONE, /* responder: IKE_SA_INIT answered */
+    SA_WAIT_KEY,  /* responder: IKE_AUTH waiting for the peer's key */
     SA_ESTABLISHED,
     SA_DELETING,
 };
@@ -38,21 +38,21 @@ struct ike_sa {
     uint8_t peer_id_type;
     uint8_t peer_id[IKE_MAX_ID_LEN];
     size_t peer_id_len;
-    bool peer_id_kept;        /* false: none yet, or longer than IKE_MAX_ID_LEN (matches nothing) */
-    bool nat_local, nat_remote;  /* a NAT in front of us / of the peer (RFC 7296 2.23) */
+    bool peer_id_kept;                       /* false: none yet, or longer than IKE_MAX_ID_LEN (matches nothing) */
+    bool nat_local, nat_remote;              /* a NAT in front of us / of the peer (RFC 7296 2.23) */
     struct ike_endpoint rx_local, rx_remote; /* where the message being handled came, and when */
     uint64_t rx_at;
 
     /* negotiated */
     int prf, encr, encr_bits, integ, dh_group; /* integ 0: AES-GCM (AEAD) */
     struct ike_dh *dh;
-    int dh_made;              /* the group sa->dh was made for */
+    int dh_made; /* the group sa->dh was made for */
     uint8_t ni[IKE_MAX_NONCE], nr[IKE_MAX_NONCE];
     size_t ni_len, nr_len;
-    struct wbuf msg1, msg2;   /* IKE_SA_INIT request and response, as on the wire */
-    struct wbuf cookie;       /* initiator: the responder's cookie to echo */
-    unsigned ke_retries;      /* initiator: IKE_SA_INIT restarted for INVALID_KE_PAYLOAD */
-    char init_trouble[128];   /* initiator: the last IKE_SA_INIT answer ignored, and why */
+    struct wbuf msg1, msg2; /* IKE_SA_INIT request and response, as on the wire */
+    struct wbuf cookie;     /* initiator: the responder's cookie to echo */
+    unsigned ke_retries;    /* initiator: IKE_SA_INIT restarted for INVALID_KE_PAYLOAD */
+    char init_trouble[128]; /* initiator: the last IKE_SA_INIT answer ignored, and why */
 
     /* RFC 7296 2.14 keys */
     uint8_t sk_d[IKE_MAX_PRF_LEN], sk_pi[IKE_MAX_PRF_LEN], sk_pr[IKE_MAX_PRF_LEN];
@@ -61,10 +61,10 @@ struct ike_sa {
     size_t prf_len, akey_len, ekey_len;
 
     /* message ids and retransmission */
-    uint32_t next_msgid;      /* our next request */
-    uint32_t peer_msgid;      /* the peer's next request */
-    struct wbuf last_req;     /* ours, for retransmission */
-    struct wbuf last_resp;    /* ours, for the peer's retransmitted request */
+    uint32_t next_msgid;   /* our next request */
+    uint32_t peer_msgid;   /* the peer's next request */
+    struct wbuf last_req;  /* ours, for retransmission */
+    struct wbuf last_resp; /* ours, for the peer's retransmitted request */
     uint32_t last_resp_msgid;
     bool have_resp;
     /* the request last_resp answers, as its hash: only the same octets get it again, and
@@ -73,24 +73,31 @@ struct ike_sa {
     uint8_t rx_hash[32], answered_hash[32];
     unsigned resends;
     uint64_t resent_at;
-    bool awaiting;            /* our last request is unanswered: the timer retransmits it */
+    bool awaiting; /* our last request is unanswered: the timer retransmits it */
     unsigned tries;
     uint32_t wait_ms, rt_ms;
 
     /* an exchange of ours on the established SA, and when the next ones are due */
-    enum { XCHG_NONE, XCHG_CHILD_REKEY, XCHG_RETIRE_CHILD, XCHG_DROP_CHILD, XCHG_IKE_REKEY, XCHG_RETIRE_IKE,
-           XCHG_LIVENESS } pending;
+    enum {
+        XCHG_NONE,
+        XCHG_CHILD_REKEY,
+        XCHG_RETIRE_CHILD,
+        XCHG_DROP_CHILD,
+        XCHG_IKE_REKEY,
+        XCHG_RETIRE_IKE,
+        XCHG_LIVENESS
+    } pending;
     struct ike_dh *rekey_dh;
     uint8_t rekey_ni[IKE_NONCE_LEN];
-    uint32_t rekey_spi;       /* the new Child SA's inbound SPI */
-    uint64_t rekey_ike_spi;   /* the new IKE SA's SPI (ours) */
+    uint32_t rekey_spi;                          /* the new Child SA's inbound SPI */
+    uint64_t rekey_ike_spi;                      /* the new IKE SA's SPI (ours) */
     uint64_t ike_rekey_at, keepalive_at, dpd_at; /* core clock, ms; 0: never */
-    uint64_t heard_at;        /* when the peer last sent us something we could read */
-    uint64_t init_sent_at, auth_req_at; /* responder: our IKE_SA_INIT answer left, IKE_AUTH came */
-    bool retired;             /* an IKE SA's old self after a rekey: it only carries the Delete */
-    bool half_open;           /* responder: counted in core->half_open until IKE_AUTH completes */
-    uint64_t half_open_until; /* then it goes (cfg.half_open_timeout_ms) */
-    bool child_rekey_wanted;  /* the Child SA's soft lifetime came while an exchange was in flight */
+    uint64_t heard_at;                           /* when the peer last sent us something we could read */
+    uint64_t init_sent_at, auth_req_at;          /* responder: our IKE_SA_INIT answer left, IKE_AUTH came */
+    bool retired;                                /* an IKE SA's old self after a rekey: it only carries the Delete */
+    bool half_open;                              /* responder: counted in core->half_open until IKE_AUTH completes */
+    uint64_t half_open_until;                    /* then it goes (cfg.half_open_timeout_ms) */
+    bool child_rekey_wanted;                     /* the Child SA's soft lifetime came while an exchange was in flight */
 
     /* the Child SA */
     uint32_t child_spi_in, child_spi_out;
@@ -106,7 +113,7 @@ struct ike_sa {
     uint32_t redundant_in, redundant_out; /* the peer's pair lost: it deletes it */
     bool redundant_out_installed;
     struct ike_esp_algs child_algs;
-    struct wbuf auth_req;     /* responder: IKE_AUTH plaintext waiting for a key */
+    struct wbuf auth_req; /* responder: IKE_AUTH plaintext waiting for a key */
     uint8_t auth_req_first;
 
     struct ike_sa *next;
@@ -131,13 +138,13 @@ static inline uint32_t ike_get_spi32(const uint8_t p[4])
 
 struct ike_collision {
     uint32_t spi_in, spi_out;
-    uint8_t low_nonce[256];   /* the lower of that exchange's two nonces */
+    uint8_t low_nonce[256]; /* the lower of that exchange's two nonces */
     size_t low_len;
 };
 
 struct ike_core {
     struct ike_config cfg;
-    uint64_t now;             /* ms, from the last event */
+    uint64_t now; /* ms, from the last event */
     struct ike_sa *sas;
     unsigned next_serial;
     uint32_t next_reqid;
@@ -185,9 +192,8 @@ int ike_decrypt(const struct ike_sa *sa, const uint8_t *msg, size_t len, const s
  * ike_decrypt for a handler: the inner payloads (the caller frees them), or
  * NULL when the message is dropped, which is logged as "dropping WHAT: why".
  */
-struct ike_payloads *ike_open(struct ike_sa *sa, const uint8_t *msg, size_t len,
-                              const struct ike_payloads *outer, struct wbuf *plain, const char *what,
-                              struct ike_actions *out);
+struct ike_payloads *ike_open(struct ike_sa *sa, const uint8_t *msg, size_t len, const struct ike_payloads *outer,
+                              struct wbuf *plain, const char *what, struct ike_actions *out);
 int ike_derive_ike_keys(struct ike_sa *sa, const uint8_t *shared, size_t slen);
 /* RFC 7296 2.18: the keys of a rekeyed IKE SA, from the old SA's PRF and SK_d. */
 int ike_derive_rekeyed_keys(struct ike_sa *sa, int old_prf, const uint8_t *old_sk_d, size_t old_len,
@@ -209,21 +215,20 @@ bool ike_dh_group_ok(const struct ike_config *cfg, int group);
 /* Our IKE SA offer: a proposal per configured cipher, in its order. */
 size_t ike_proposal_offer(const struct ike_core *core, int first_dh, struct ike_proposal p[2]);
 /* The peer's IKE proposals with ke_group in its KE: true and c, or want_group another group we would take. */
-bool ike_choose_ike(const struct ike_core *core, const struct ike_sa_payload *sa, int ke_group,
-                    struct ike_choice *c, int *want_group);
+bool ike_choose_ike(const struct ike_core *core, const struct ike_sa_payload *sa, int ke_group, struct ike_choice *c,
+                    int *want_group);
 /* The chosen proposal as an answer carries it (spi 0: none, as in IKE_SA_INIT). */
 void ike_ike_answer(const struct ike_choice *c, uint64_t spi, struct ike_proposal *p);
 /*
  * The peer's answer, one proposal, to our offer (ike_proposal_offer, with a KE for ke_group):
  * true and c, or false and why (what it chose that we did not offer).
  */
-bool ike_read_ike_answer(const struct ike_config *cfg, const struct ike_proposal *p, int ke_group,
-                         struct ike_choice *c, char *why, size_t len);
+bool ike_read_ike_answer(const struct ike_config *cfg, const struct ike_proposal *p, int ke_group, struct ike_choice *c,
+                         char *why, size_t len);
 void ike_send_sa_init(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out);
 void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint *local,
                                 const struct ike_endpoint *remote, const uint8_t *msg, size_t len,
-                                const struct ike_header *h, const struct ike_payloads *pl,
-                                struct ike_actions *out);
+                                const struct ike_header *h, const struct ike_payloads *pl, struct ike_actions *out);
 void ike_handle_sa_init_response(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
                                  const struct ike_payloads *pl, struct ike_actions *out);
 
@@ -233,16 +238,15 @@ void ike_send_auth(struct ike_core *core, struct ike_sa *sa, struct ike_actions 
 int ike_build_auth_request(struct ike_core *core, struct ike_sa *sa, const struct ike_ts *tsi, size_t ntsi,
                            const struct ike_ts *tsr, size_t ntsr, struct wbuf *msg, struct oe_error *err);
 void ike_handle_auth_request(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
-                             const struct ike_header *h, const struct ike_payloads *pl,
-                             struct ike_actions *out);
-void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const struct ike_pubkey *key,
-                               bool allow_null, struct ike_actions *out);
+                             const struct ike_header *h, const struct ike_payloads *pl, struct ike_actions *out);
+void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const struct ike_pubkey *key, bool allow_null,
+                               struct ike_actions *out);
 void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
                               const struct ike_payloads *pl, struct ike_actions *out);
 
-int ike_child_keymat(const struct ike_sa *sa, bool we_initiated, const uint8_t *shared, size_t slen,
-                     const uint8_t *ni, size_t nilen, const uint8_t *nr, size_t nrlen,
-                     const struct ike_esp_algs *algs, struct ike_child_sa *c);
+int ike_child_keymat(const struct ike_sa *sa, bool we_initiated, const uint8_t *shared, size_t slen, const uint8_t *ni,
+                     size_t nilen, const uint8_t *nr, size_t nrlen, const struct ike_esp_algs *algs,
+                     struct ike_child_sa *c);
 void ike_host_ts(const struct oe_addr *a, struct ike_ts *t);
 /* Our ESP offer: a proposal per configured cipher, in its order; dh != 0 adds that group (PFS). */
 size_t ike_esp_offer(const struct ike_config *cfg, uint32_t spi, int dh, struct ike_proposal p[2]);
@@ -272,8 +276,7 @@ void ike_child_lifetimes(const struct ike_core *core, struct ike_child_sa *c);
 void ike_handle_create_child_response(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
                                       const struct ike_payloads *pl, struct ike_actions *out);
 void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
-                                const struct ike_header *h, const struct ike_payloads *pl,
-                                struct ike_actions *out);
+                                const struct ike_header *h, const struct ike_payloads *pl, struct ike_actions *out);
 
 /* ike_rekey_ike.c */
 void ike_start_ike_rekey(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out);
@@ -325,7 +328,6 @@ void ike_nat_keepalive(struct ike_sa *sa, struct ike_actions *out);
 /* After a rekey: the old pair's SAs go (why: logged), the policies stay with the new pair. */
 void ike_retire_old_pair(struct ike_sa *sa, struct ike_actions *out, const char *why);
 void ike_handle_informational(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
-                              const struct ike_header *h, const struct ike_payloads *pl,
-                              struct ike_actions *out);
+                              const struct ike_header *h, const struct ike_payloads *pl, struct ike_actions *out);
 
 #endif

@@ -78,9 +78,9 @@ struct ike_header {
 /* An IKE_SA_INIT request we keep for AUTH (RFC 7296 2.15): a 1024-octet KE, nonce, NAT notifies
  * and some vendor IDs fit several times over; a larger one is dropped unanswered */
 #define IKE_MAX_SA_INIT_LEN 3000u
-#define IKE_MIN_NONCE 16  /* RFC 7296 3.9: a nonce is 16 to 256 octets */
+#define IKE_MIN_NONCE 16 /* RFC 7296 3.9: a nonce is 16 to 256 octets */
 #define IKE_MAX_NONCE 256
-#define IKE_NONCE_LEN 32  /* ours: at least half the largest PRF key (2.10) */
+#define IKE_NONCE_LEN 32   /* ours: at least half the largest PRF key (2.10) */
 #define IKE_MAX_ID_LEN 256 /* an identity kept for INITIAL_CONTACT (FQDNs are at most 255) */
 
 struct ike_transform {
@@ -135,8 +135,8 @@ struct ike_payloads {
     uint8_t delete_spi_size;
     /* SK: the encrypted payload's first inner type and where it sits */
     uint8_t sk_first;
-    size_t sk_off;          /* offset of its generic header in the message */
-    struct chunk sk_body;   /* IV, ciphertext, ICV */
+    size_t sk_off;                /* offset of its generic header in the message */
+    struct chunk sk_body;         /* IV, ciphertext, ICV */
     uint8_t unsupported_critical; /* an unknown payload had the critical bit */
 };
 
@@ -145,8 +145,8 @@ int ike_parse_header(const uint8_t *p, size_t len, struct ike_header *h, struct 
  * Parse a payload chain starting with type first over p[0..len); base is
  * p's offset in the message, for error text and sk_off.
  */
-int ike_parse_payloads(uint8_t first, const uint8_t *p, size_t len, size_t base,
-                       struct ike_payloads *out, struct oe_error *err);
+int ike_parse_payloads(uint8_t first, const uint8_t *p, size_t len, size_t base, struct ike_payloads *out,
+                       struct oe_error *err);
 const struct ike_notify *ike_find_notify(const struct ike_payloads *pl, uint16_t type);
 const char *ike_payload_name(uint8_t type);
 const char *ike_notify_name(uint16_t type);
@@ -157,7 +157,7 @@ struct ike_builder {
     struct wbuf b;
     size_t next_off; /* the byte that names the next payload */
     bool has_header;
-    uint8_t first;   /* an inner chain's first payload (for the SK header) */
+    uint8_t first; /* an inner chain's first payload (for the SK header) */
 };
 
 void ikeb_header(struct ike_builder *mb, const struct ike_header *h);
@@ -169,14 +169,12 @@ void ikeb_finish(struct ike_builder *mb);
 void ikeb_sa(struct ike_builder *mb, const struct ike_proposal *props, size_t n);
 void ikeb_ke(struct ike_builder *mb, uint16_t group, const uint8_t *pub, size_t len);
 void ikeb_nonce(struct ike_builder *mb, const uint8_t *n, size_t len);
-void ikeb_notify(struct ike_builder *mb, uint8_t protocol, const uint8_t *spi, size_t spi_len,
-                 uint16_t type, const uint8_t *data, size_t len);
+void ikeb_notify(struct ike_builder *mb, uint8_t protocol, const uint8_t *spi, size_t spi_len, uint16_t type,
+                 const uint8_t *data, size_t len);
 /* returns the offset of the ID body (for the AUTH MAC) */
-size_t ikeb_id(struct ike_builder *mb, uint8_t payload, uint8_t id_type, const uint8_t *data,
-               size_t len);
+size_t ikeb_id(struct ike_builder *mb, uint8_t payload, uint8_t id_type, const uint8_t *data, size_t len);
 void ikeb_auth(struct ike_builder *mb, uint8_t method, const uint8_t *data, size_t len);
 void ikeb_ts(struct ike_builder *mb, uint8_t payload, const struct ike_ts *ts, size_t n);
-void ikeb_delete(struct ike_builder *mb, uint8_t protocol, uint8_t spi_size, const uint8_t *spis,
-                 size_t count);
+void ikeb_delete(struct ike_builder *mb, uint8_t protocol, uint8_t spi_size, const uint8_t *spis, size_t count);
 
 #endif

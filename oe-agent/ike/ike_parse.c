@@ -177,9 +177,7 @@ static int parse_one(uint8_t type, bool critical, struct cursor *c, size_t at, s
                      struct oe_error *err)
 {
     switch (type) {
-    case IKE_PL_SA:
-        o->has_sa = true;
-        return parse_sa(c, &o->sa, at + 4, err);
+    case IKE_PL_SA: o->has_sa = true; return parse_sa(c, &o->sa, at + 4, err);
     case IKE_PL_KE:
         o->has_ke = true;
         o->ke_group = cursor_u16(c);
@@ -237,19 +235,16 @@ static int parse_one(uint8_t type, bool critical, struct cursor *c, size_t at, s
         uint16_t count = cursor_u16(c);
         size_t need = (size_t)count * o->delete_spi_size;
         if (c->bad || need != cursor_left(c)) {
-            oe_error_set(err, "D at offset %zu: %u SPIs of %u octets in %zu", at, count, o->delete_spi_size, cursor_left(c));
+            oe_error_set(err, "D at offset %zu: %u SPIs of %u octets in %zu", at, count, o->delete_spi_size,
+                         cursor_left(c));
             return -1;
         }
         o->delete_spis.len = need;
         o->delete_spis.p = cursor_take(c, need);
         break;
     }
-    case IKE_PL_TSI:
-        o->has_tsi = true;
-        return parse_ts(c, o->tsi, &o->ntsi, at, err);
-    case IKE_PL_TSR:
-        o->has_tsr = true;
-        return parse_ts(c, o->tsr, &o->ntsr, at, err);
+    case IKE_PL_TSI: o->has_tsi = true; return parse_ts(c, o->tsi, &o->ntsi, at, err);
+    case IKE_PL_TSR: o->has_tsr = true; return parse_ts(c, o->tsr, &o->ntsr, at, err);
     case IKE_PL_SK:
         o->has_sk = true;
         o->sk_off = at;
@@ -274,8 +269,8 @@ static int parse_one(uint8_t type, bool critical, struct cursor *c, size_t at, s
     return 0;
 }
 
-int ike_parse_payloads(uint8_t first, const uint8_t *p, size_t len, size_t base,
-                       struct ike_payloads *out, struct oe_error *err)
+int ike_parse_payloads(uint8_t first, const uint8_t *p, size_t len, size_t base, struct ike_payloads *out,
+                       struct oe_error *err)
 {
     struct cursor c = cursor_of(p, len);
     uint8_t type = first;
@@ -286,8 +281,8 @@ int ike_parse_payloads(uint8_t first, const uint8_t *p, size_t len, size_t base,
         bool critical = cursor_u8(&c) & 0x80;
         uint16_t plen = cursor_u16(&c);
         if (c.bad || plen < 4 || plen - 4u > cursor_left(&c)) {
-            oe_error_set(err, "%s at offset %zu: length %u but %zu octets left", ike_payload_name(type), at,
-                         plen, c.bad ? len - (at - base) : cursor_left(&c) + 4);
+            oe_error_set(err, "%s at offset %zu: length %u but %zu octets left", ike_payload_name(type), at, plen,
+                         c.bad ? len - (at - base) : cursor_left(&c) + 4);
             return -1;
         }
         struct cursor body = cursor_of(cursor_take(&c, plen - 4u), plen - 4u);

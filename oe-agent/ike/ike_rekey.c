@@ -120,8 +120,8 @@ static void new_pair(struct ike_sa *sa, uint32_t spi_in, uint32_t spi_out, const
         rk->child.encr_bits = (uint16_t)algs->bits;
         rk->child.integ = (uint16_t)algs->integ;
     }
-    ike_log_child(out, sa, "%s%s: ESP=>0x%08x <0x%08x replaces 0x%08x/0x%08x", how, pfs ? " (with PFS)" : "",
-                  spi_out, spi_in, sa->old_spi_out, sa->old_spi_in);
+    ike_log_child(out, sa, "%s%s: ESP=>0x%08x <0x%08x replaces 0x%08x/0x%08x", how, pfs ? " (with PFS)" : "", spi_out,
+                  spi_in, sa->old_spi_out, sa->old_spi_in);
 }
 
 void ike_child_lifetimes(const struct ike_core *core, struct ike_child_sa *c)
@@ -270,8 +270,7 @@ void ike_handle_create_child_response(struct ike_core *core, struct ike_sa *sa, 
 }
 
 void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
-                                const struct ike_header *h, const struct ike_payloads *pl,
-                                struct ike_actions *out)
+                                const struct ike_header *h, const struct ike_payloads *pl, struct ike_actions *out)
 {
     struct wbuf plain = {0};
     struct oe_error err;
@@ -306,11 +305,14 @@ void ike_handle_create_child_sa(struct ike_core *core, struct ike_sa *sa, const 
     }
     if (esp == NULL) {
         if (pfs.outside)
-            ike_log(out, sa, "rekey: no acceptable ESP proposal (PFS with DH %d, which is not in dh-groups); "
-                             "answering NO_PROPOSAL_CHOSEN", pfs.outside);
+            ike_log(out, sa,
+                    "rekey: no acceptable ESP proposal (PFS with DH %d, which is not in dh-groups); "
+                    "answering NO_PROPOSAL_CHOSEN",
+                    pfs.outside);
         else
-            ike_log(out, sa, "rekey: no acceptable ESP proposal (AES-GCM-16 or AES-CBC with HMAC-SHA2 from "
-                             "ciphers, optional PFS with a group in dh-groups and its KE)");
+            ike_log(out, sa,
+                    "rekey: no acceptable ESP proposal (AES-GCM-16 or AES-CBC with HMAC-SHA2 from "
+                    "ciphers, optional PFS with a group in dh-groups and its KE)");
         ike_reply_create_child(sa, h->msgid, IKE_N_NO_PROPOSAL_CHOSEN, out);
         goto done;
     }

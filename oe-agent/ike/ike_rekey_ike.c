@@ -47,8 +47,8 @@ static struct ike_sa *retire_copy(struct ike_core *core, struct ike_sa *sa)
 
 /* The SA takes the new IKE SA's SPIs, algorithms and keys; message IDs start again (RFC 7296 2.18). */
 static int take_new_keys(struct ike_core *core, struct ike_sa *sa, bool we_initiated, uint64_t spi_i, uint64_t spi_r,
-                         const struct ike_choice *c, const uint8_t *ni, size_t nilen, const uint8_t *nr,
-                         size_t nrlen, const uint8_t *shared, size_t slen, struct ike_actions *out)
+                         const struct ike_choice *c, const uint8_t *ni, size_t nilen, const uint8_t *nr, size_t nrlen,
+                         const uint8_t *shared, size_t slen, struct ike_actions *out)
 {
     if (nilen > sizeof(sa->ni) || nrlen > sizeof(sa->nr))
         return -1; /* the parser keeps nonces within IKE_MAX_NONCE: not reached */
@@ -102,7 +102,7 @@ static int take_new_keys(struct ike_core *core, struct ike_sa *sa, bool we_initi
 }
 
 void ike_answer_ike_rekey(struct ike_core *core, struct ike_sa *sa, uint32_t msgid, const struct ike_payloads *in,
-                             struct ike_actions *out)
+                          struct ike_actions *out)
 {
     struct ike_choice c;
     struct oe_error err;
@@ -126,7 +126,8 @@ void ike_answer_ike_rekey(struct ike_core *core, struct ike_sa *sa, uint32_t msg
     struct ike_dh *dh = ike_dh_new(sa->env, c.dh, &err);
     if (our_spi == 0)
         our_spi = ike_ike_spi(sa->env);
-    if (dh == NULL || ike_random(sa->env, nr, sizeof(nr)) != 0 || ike_dh_shared(dh, in->ke.p, in->ke.len, shared, &err) != 0) {
+    if (dh == NULL || ike_random(sa->env, nr, sizeof(nr)) != 0 ||
+        ike_dh_shared(dh, in->ke.p, in->ke.len, shared, &err) != 0) {
         ike_log(out, sa, "IKE SA rekey refused: %s", dh ? err.msg : "no DH");
         ike_dh_free(dh);
         ike_reply_create_child(sa, msgid, IKE_N_INVALID_SYNTAX, out);
@@ -184,7 +185,7 @@ void ike_start_ike_rekey(struct ike_core *core, struct ike_sa *sa, struct ike_ac
 }
 
 bool ike_rekey_answered(struct ike_core *core, struct ike_sa *sa, const struct ike_payloads *in,
-                               struct ike_actions *out)
+                        struct ike_actions *out)
 {
     struct ike_choice c;
     struct oe_error err;

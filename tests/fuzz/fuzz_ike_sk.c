@@ -58,9 +58,9 @@ static uint8_t selector(const struct scene *s)
     return (uint8_t)(s->kind | (s->from_b && !auth ? 8 : 0) | s->variant << 4 | (s->cbc ? 0x40 : 0));
 }
 
-#define MAX_ROUNDS 24  /* message rounds per pump: a rekey and its Deletes need fewer */
-#define MAX_TIMERS 32  /* per end */
-#define MAX_FIRINGS 8  /* timer expiries after the fuzzed message: retransmits, expiry, a rekey */
+#define MAX_ROUNDS 24 /* message rounds per pump: a rekey and its Deletes need fewer */
+#define MAX_TIMERS 32 /* per end */
+#define MAX_FIRINGS 8 /* timer expiries after the fuzzed message: retransmits, expiry, a rekey */
 
 /* SHA-256(seed | counter) blocks, as in tests/unit/test_ike_replay.c: reproducible, made by NSS. */
 struct seeded {
@@ -107,9 +107,9 @@ struct pair {
 /* ---- seed capture (OE_FUZZ_SEEDS) ---- */
 
 static const char *seed_dir;
-static bool verbose; /* OE_FUZZ_VERBOSE: the cores' log lines on stderr, to see how far an input goes */
-static struct scene capturing;  /* the scenario being captured */
-static bool scene_answered;      /* its response slot is filled */
+static bool verbose;           /* OE_FUZZ_VERBOSE: the cores' log lines on stderr, to see how far an input goes */
+static struct scene capturing; /* the scenario being captured */
+static bool scene_answered;    /* its response slot is filled */
 
 static void write_seed(uint8_t sel, uint8_t first, const uint8_t *p, size_t len)
 {
@@ -155,7 +155,7 @@ static void capture(struct end *to, bool from_b, const uint8_t *msg, size_t len)
         return;
     struct ike_sa *sa = sa_with_spis(to->core, h.spi_i, h.spi_r);
     bool response = h.flags & IKE_FLAG_R;
-    unsigned k = h.exchange == IKE_AUTH            ? (response ? AUTH_RESP : AUTH_REQ)
+    unsigned k = h.exchange == IKE_AUTH              ? (response ? AUTH_RESP : AUTH_REQ)
                  : h.exchange == IKE_CREATE_CHILD_SA ? (response ? CHILD_RESP : CHILD_REQ)
                                                      : (response ? INFO_RESP : INFO_REQ);
     struct scene label = {k, 0, from_b, capturing.cbc};
@@ -316,8 +316,11 @@ static bool setup(struct pair *p, const struct scene *sc)
     memset(p, 0, sizeof(*p));
     end_init(&p->a, 1, "192.0.2.1", sc->cbc);
     end_init(&p->b, 2, "192.0.2.2", sc->cbc);
-    struct ike_initiate req = {.local = p->a.ep, .remote = p->b.ep, .local_host = p->a.ep.addr,
-                               .remote_host = p->b.ep.addr, .auth = IKE_AUTHBY_NULL};
+    struct ike_initiate req = {.local = p->a.ep,
+                               .remote = p->b.ep,
+                               .local_host = p->a.ep.addr,
+                               .remote_host = p->b.ep.addr,
+                               .auth = IKE_AUTHBY_NULL};
     if (ike_initiate(p->a.core, &req, 0, &p->a.acts) == 0)
         return false;
     bool auth = kind == AUTH_REQ || kind == AUTH_RESP;
@@ -343,8 +346,8 @@ static void inject(struct pair *p, const struct scene *sc, uint8_t first, const 
     unsigned kind = sc->kind;
     bool from_b = kind == AUTH_REQ || kind == AUTH_RESP ? kind == AUTH_RESP : sc->from_b;
     struct end *x = from_b ? &p->b : &p->a, *y = from_b ? &p->a : &p->b;
-    static const uint8_t exchange[NKINDS] = {IKE_AUTH, IKE_AUTH, IKE_CREATE_CHILD_SA, IKE_CREATE_CHILD_SA,
-                                             IKE_INFORMATIONAL, IKE_INFORMATIONAL};
+    static const uint8_t exchange[NKINDS] = {
+        IKE_AUTH, IKE_AUTH, IKE_CREATE_CHILD_SA, IKE_CREATE_CHILD_SA, IKE_INFORMATIONAL, IKE_INFORMATIONAL};
     bool response = kind == AUTH_RESP || kind == CHILD_RESP || kind == INFO_RESP;
     struct ike_sa *sa = x->core->sas;
     uint32_t msgid;

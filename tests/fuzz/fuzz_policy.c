@@ -10,8 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the first byte picks the group, so duplicates across groups are explored */
     enum policy_group g = size ? (enum policy_group)(data[0] % POLICY_GROUP_COUNT) : POLICY_PRIVATE;
     const char *text = size ? (const char *)data + 1 : "";
-    if (policy_parse_group(set, g, text, size ? size - 1 : 0, "fuzz", &err) == 0 &&
-        policy_finish(set, &err) == 0) {
+    if (policy_parse_group(set, g, text, size ? size - 1 : 0, "fuzz", &err) == 0 && policy_finish(set, &err) == 0) {
         struct oe_addr a;
         memset(&a, 0, sizeof(a));
         a.family = 2;

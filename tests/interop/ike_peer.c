@@ -57,8 +57,7 @@ static void on_need_key(void *arg, const struct ike_action *a)
     struct peer *p = arg;
     oe_log("#%u: peer %s authenticates with %s; answering from the command line", a->serial, a->id, a->text);
     struct ike_pubkey k = {p->peer_key.rfc3110, p->peer_key.len};
-    ike_peer_key(ike_io_core(p->io), a->serial, p->have_key ? &k : NULL, p->allow_null,
-                 ike_io_actions(p->io));
+    ike_peer_key(ike_io_core(p->io), a->serial, p->have_key ? &k : NULL, p->allow_null, ike_io_actions(p->io));
 }
 
 static void on_kernel_event(const struct kernel_event *ev, void *arg)
@@ -71,14 +70,19 @@ static void on_kernel_event(const struct kernel_event *ev, void *arg)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"local", required_argument, 0, 'l'},    {"remote", required_argument, 0, 'r'},
-        {"auth", required_argument, 0, 'a'},     {"key-file", required_argument, 0, 'k'},
-        {"peer-key", required_argument, 0, 'p'}, {"initiate", no_argument, 0, 'i'},
-        {"respond", no_argument, 0, 'R'},        {"log", required_argument, 0, 'L'},
-        {"up-file", required_argument, 0, 'u'},  {"timeout", required_argument, 0, 't'},
-        {"salifetime", required_argument, 0, 's'}, {"ikelifetime", required_argument, 0, 'I'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"local", required_argument, 0, 'l'},
+                                         {"remote", required_argument, 0, 'r'},
+                                         {"auth", required_argument, 0, 'a'},
+                                         {"key-file", required_argument, 0, 'k'},
+                                         {"peer-key", required_argument, 0, 'p'},
+                                         {"initiate", no_argument, 0, 'i'},
+                                         {"respond", no_argument, 0, 'R'},
+                                         {"log", required_argument, 0, 'L'},
+                                         {"up-file", required_argument, 0, 'u'},
+                                         {"timeout", required_argument, 0, 't'},
+                                         {"salifetime", required_argument, 0, 's'},
+                                         {"ikelifetime", required_argument, 0, 'I'},
+                                         {0, 0, 0, 0}};
     struct ike_config cfg;
     ike_config_defaults(&cfg);
     struct oe_addr local = {0}, remote = {0};
@@ -91,8 +95,14 @@ int main(int argc, char **argv)
     memset(&p, 0, sizeof(p));
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'l': if (oe_addr_parse(optarg, &local) != 0) goto usage; break;
-        case 'r': if (oe_addr_parse(optarg, &remote) != 0) goto usage; break;
+        case 'l':
+            if (oe_addr_parse(optarg, &local) != 0)
+                goto usage;
+            break;
+        case 'r':
+            if (oe_addr_parse(optarg, &remote) != 0)
+                goto usage;
+            break;
         case 'a': auth = strcmp(optarg, "null") == 0 ? IKE_AUTHBY_NULL : IKE_AUTHBY_RSASIG; break;
         case 'k': keyfile = optarg; break;
         case 'p':
@@ -134,8 +144,8 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
     if (initiate) {
-        struct ike_initiate req = {.local = {local, 500}, .remote = {remote, 500}, .local_host = local,
-                                   .remote_host = remote, .auth = auth};
+        struct ike_initiate req = {
+            .local = {local, 500}, .remote = {remote, 500}, .local_host = local, .remote_host = remote, .auth = auth};
         if (p.have_key)
             req.peer_key = (struct ike_pubkey){p.peer_key.rfc3110, p.peer_key.len};
         ike_initiate(core, &req, ike_io_now(), ike_io_actions(p.io));
@@ -144,7 +154,7 @@ int main(int argc, char **argv)
     uint64_t end = ike_io_now() + (uint64_t)timeout * 1000;
     int fds[5];
     size_t nfds = ike_io_fds(p.io, fds, 4); /* ports 500 and 4500 */
-    fds[nfds++] = kernel_fd(k);               /* SA expire events */
+    fds[nfds++] = kernel_fd(k);             /* SA expire events */
     while (!stop && ike_io_now() < end) {
         struct pollfd pfd[5];
         for (size_t i = 0; i < nfds; i++)

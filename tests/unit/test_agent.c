@@ -153,8 +153,8 @@ static void test_finding7_ike_ports_of_other_sockets_not_exempt(void **state)
     assert_int_equal(kernel_fake_packet(f->k, &s, &priv, 17, 500, 7777), KERNEL_TRAP);
     assert_int_equal(kernel_fake_packet(f->k, &s, &blocked, 17, 4500, 7777), KERNEL_DROP);
     /* what an older agent left in the exempt slot goes at the next start */
-    struct kernel_policy old = {.dir = KERNEL_DIR_OUT, .proto = 17, .sport = 4500,
-                                .action = KERNEL_PASS, .origin = KERNEL_ORIGIN_EXEMPT};
+    struct kernel_policy old = {
+        .dir = KERNEL_DIR_OUT, .proto = 17, .sport = 4500, .action = KERNEL_PASS, .origin = KERNEL_ORIGIN_EXEMPT};
     oe_prefix_any(AF_INET, &old.src);
     oe_prefix_any(AF_INET, &old.dst);
     struct oe_error err;
@@ -172,7 +172,8 @@ static void test_acquire_pass_shunt_then_retrap(void **state)
     struct fixture *f = *state;
     assert_int_equal(packet(f, "192.0.2.1", "198.51.100.7", 1), KERNEL_TRAP);
     events(f);
-    assert_true(logged(f, "\"private-or-clear#198.51.100.0/24\"[1] 198.51.100.7: ACQUIRE from 192.0.2.1 (icmp): holding packets"));
+    assert_true(logged(
+        f, "\"private-or-clear#198.51.100.0/24\"[1] 198.51.100.7: ACQUIRE from 192.0.2.1 (icmp): holding packets"));
     assert_true(logged(f, "installed failure shunt pass for 900s"));
     assert_int_equal(packet(f, "192.0.2.1", "198.51.100.7", 1), KERNEL_PASS);
     /* a neighbour in the same /24 is still trapped */

@@ -70,7 +70,8 @@ static void test_errors(void **state)
     (void)state;
     expect("polices = /x\n", "oe.conf:1: unknown key \"polices\"");
     expect("\n[group private]\nfailure-shunt = maybe\n", "oe.conf:3: failure-shunt: \"maybe\" is not pass or drop");
-    expect("[group private]\nshunt-lifetime = 5 minutes\n", "oe.conf:2: shunt-lifetime: \"5 minutes\" is not a duration");
+    expect("[group private]\nshunt-lifetime = 5 minutes\n",
+           "oe.conf:2: shunt-lifetime: \"5 minutes\" is not a duration");
     expect("[group private]\nshunt-lifetime = 0\n", "shunt-lifetime: \"0\" is not a duration");
     expect("[group private]\nauth = psk\n", "auth: \"psk\" is not rsasig, null or rsasig-or-null");
     expect("[group private]\ndnssec = off\n", "dnssec: \"off\" is not secure or insecure-ok");
@@ -186,9 +187,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_key_documented),
-        cmocka_unit_test(test_defaults),   cmocka_unit_test(test_full_file),
-        cmocka_unit_test(test_errors),     cmocka_unit_test(test_durations),
-        cmocka_unit_test(test_resolv_conf),      cmocka_unit_test(test_tunnel_settings),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_full_file),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_resolv_conf),
+        cmocka_unit_test(test_tunnel_settings),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -157,8 +157,8 @@ static void test_key_errors(void **state)
 }
 
 /* rdata builders for the record tests */
-static size_t ipseckey_rdata(uint8_t *out, unsigned prec, unsigned gwtype, unsigned alg,
-                             const void *gw, size_t gwlen, const struct dnskeys_pubkey *k)
+static size_t ipseckey_rdata(uint8_t *out, unsigned prec, unsigned gwtype, unsigned alg, const void *gw, size_t gwlen,
+                             const struct dnskeys_pubkey *k)
 {
     size_t n = 0;
     out[n++] = (uint8_t)prec;
@@ -193,7 +193,11 @@ static void test_ipseckey(void **state)
     assert_int_equal(dnskeys_record_parse(DNSKEYS_IPSECKEY, rd, n, 2048, &r, &err), 0);
     assert_string_equal(oe_addr_str(&r.gw_addr, s), "2001:db8::7");
     dnskeys_record_free(&r);
-    n = ipseckey_rdata(rd, 1, 3, 2, "\x02gw\x07" "example\x03" "com\x00", 16, &k);
+    n = ipseckey_rdata(rd, 1, 3, 2,
+                       "\x02gw\x07"
+                       "example\x03"
+                       "com\x00",
+                       16, &k);
     assert_int_equal(dnskeys_record_parse(DNSKEYS_IPSECKEY, rd, n, 2048, &r, &err), 0);
     assert_string_equal(r.gw_name, "gw.example.com.");
     assert_true(r.usable);
@@ -332,8 +336,10 @@ static void test_txt(void **state)
     const char *other[] = {"v=spf1 -all", NULL};
     n = txt_rdata(rd, other);
     assert_int_equal(dnskeys_record_parse(DNSKEYS_TXT, rd, n, 2048, &r, &err), 1);
-    const char *bad[][3] = {{"X-IPsec-Server(x)=192.0.2.8 AQ", NULL}, {"X-IPsec-Server(300)=1.2.3.4 AQ", NULL},
-                            {"X-IPsec-Server(1)192.0.2.8 AQ", NULL}, {"X-IPsec-Server(1)=192.0.2.8", NULL},
+    const char *bad[][3] = {{"X-IPsec-Server(x)=192.0.2.8 AQ", NULL},
+                            {"X-IPsec-Server(300)=1.2.3.4 AQ", NULL},
+                            {"X-IPsec-Server(1)192.0.2.8 AQ", NULL},
+                            {"X-IPsec-Server(1)=192.0.2.8", NULL},
                             {"X-IPsec-Server(1)=bad/gw AQ", NULL}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         n = txt_rdata(rd, bad[i]);
@@ -427,8 +433,7 @@ static void test_zone_round_trips(void **state)
 
 /* ---- combining the three answers ---- */
 
-static void set_of(struct dnskeys_rrset *s, uint8_t **rd, size_t *len, size_t n,
-                   enum dnskeys_verdict v)
+static void set_of(struct dnskeys_rrset *s, uint8_t **rd, size_t *len, size_t n, enum dnskeys_verdict v)
 {
     memset(s, 0, sizeof(*s));
     s->rdata = (const uint8_t *const *)rd;
@@ -539,8 +544,8 @@ static int ask_for(struct dnskeys_resolver *r, enum dnskeys_for who, const char 
 static void test_lookup_shares(void **state)
 {
     (void)state;
-    struct dnskeys_resolver_config cfg = {.forwarders = "127.0.0.1@9", .max_ours = 3, .max_peers = 5,
-                                          .max_per_source = 2};
+    struct dnskeys_resolver_config cfg = {
+        .forwarders = "127.0.0.1@9", .max_ours = 3, .max_peers = 5, .max_per_source = 2};
     struct oe_error err;
     struct dnskeys_resolver *r = dnskeys_resolver_new(&cfg, &err);
     assert_non_null(r);

@@ -23,7 +23,7 @@ struct side {
     struct dnskeys_hostkey *hk;
     struct dnskeys_pubkey peer_key; /* what its NEED_KEY answers */
     bool allow_null, answer_keys;
-    struct oe_addr asked_for;       /* NEED_KEY: the host the peer wants a tunnel to */
+    struct oe_addr asked_for; /* NEED_KEY: the host the peer wants a tunnel to */
     int ups, downs, installs, deletes, policy_deletes, sends, timers, need_keys;
     int in_only;                    /* INSTALLs of an inbound SA alone (a rekey's responder) */
     uint32_t kin[16], kout[16];     /* the SPIs the kernel would hold, after INSTALLs and DELETEs */
@@ -39,15 +39,15 @@ struct net {
     /* one datagram in flight each way, or dropped on purpose */
     uint8_t *pkt[16];
     size_t len[16];
-    int to[16]; /* 0: a, 1: b */
+    int to[16];                                 /* 0: a, 1: b */
     struct ike_endpoint from_ep[16], to_ep[16]; /* as the sender addressed it */
     size_t n;
-    bool nat;         /* A sits behind a NAT: B sees it as 203.0.113.9, ports + 30000 */
-    int keepalives;   /* NAT keepalives A or B sent */
+    bool nat;                            /* A sits behind a NAT: B sees it as 203.0.113.9, ports + 30000 */
+    int keepalives;                      /* NAT keepalives A or B sent */
     int lost_collisions, won_collisions; /* Child SA rekey collisions, as logged */
-    int drop_next;    /* drop this many datagrams */
-    bool drop_auth;   /* drop A's IKE_AUTH requests: the test sends its own */
-    int corrupt_next; /* flip a byte in this many */
+    int drop_next;                       /* drop this many datagrams */
+    bool drop_auth;                      /* drop A's IKE_AUTH requests: the test sends its own */
+    int corrupt_next;                    /* flip a byte in this many */
 };
 
 static char keyfile[2][64];
@@ -217,8 +217,14 @@ static void run(struct net *n, struct side *s)
             kernel_spi(s, s->kout, &s->nkout, a->child.spi_out, false);
             break;
         case IKE_ACT_UP: s->ups++; break;
-        case IKE_ACT_DOWN: s->downs++; snprintf(s->last_down, sizeof(s->last_down), "%s", a->text); break;
-        case IKE_ACT_NEED_KEY: s->need_keys++; s->asked_for = a->child.remote_host; break;
+        case IKE_ACT_DOWN:
+            s->downs++;
+            snprintf(s->last_down, sizeof(s->last_down), "%s", a->text);
+            break;
+        case IKE_ACT_NEED_KEY:
+            s->need_keys++;
+            s->asked_for = a->child.remote_host;
+            break;
         case IKE_ACT_REKEYED: break;
         case IKE_ACT_LOG:
             n->lost_collisions += strstr(a->text, "our new Child SA") != NULL;
@@ -280,8 +286,8 @@ static void pump(struct net *n)
 
 static void initiate(struct net *n, enum ike_authby auth)
 {
-    struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
-                               .remote_host = n->b.ep.addr, .auth = auth};
+    struct ike_initiate req = {
+        .local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr, .remote_host = n->b.ep.addr, .auth = auth};
     if (auth == IKE_AUTHBY_RSASIG)
         req.peer_key = key_of(&n->a.peer_key);
     n->a.serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
@@ -363,8 +369,11 @@ static void test_retransmission(void **state)
     struct net *n = *state;
     n->b.allow_null = true;
     n->drop_next = 1; /* the first IKE_SA_INIT request is lost */
-    struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
-                               .remote_host = n->b.ep.addr, .auth = IKE_AUTHBY_NULL};
+    struct ike_initiate req = {.local = n->a.ep,
+                               .remote = n->b.ep,
+                               .local_host = n->a.ep.addr,
+                               .remote_host = n->b.ep.addr,
+                               .auth = IKE_AUTHBY_NULL};
     unsigned serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
     pump(n);
     assert_int_equal(n->a.ups, 0);
@@ -377,8 +386,11 @@ static void test_gives_up(void **state)
 {
     struct net *n = *state;
     n->drop_next = 100;
-    struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
-                               .remote_host = n->b.ep.addr, .auth = IKE_AUTHBY_NULL};
+    struct ike_initiate req = {.local = n->a.ep,
+                               .remote = n->b.ep,
+                               .local_host = n->a.ep.addr,
+                               .remote_host = n->b.ep.addr,
+                               .auth = IKE_AUTHBY_NULL};
     unsigned serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
     for (int i = 0; i < 10; i++) {
         ike_timer(n->a.core, serial, 0, &n->a.acts);
@@ -470,8 +482,8 @@ static void test_nat_traversal(void **state)
     oe_addr_parse("198.51.100.1", &n->a.ep.addr);
     n->b.allow_null = true;
     /* A asks for the address B sees (what a lease will give it): B has nothing else to offer */
-    struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .remote_host = n->b.ep.addr,
-                               .auth = IKE_AUTHBY_NULL};
+    struct ike_initiate req = {
+        .local = n->a.ep, .remote = n->b.ep, .remote_host = n->b.ep.addr, .auth = IKE_AUTHBY_NULL};
     oe_addr_parse("203.0.113.9", &req.local_host);
     n->a.serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
     pump(n);
@@ -656,7 +668,7 @@ static void rekey_ike_from(struct net *n, struct side *s)
     assert_int_equal(ike_sa_count(n->b.core), 1);
     struct ike_sa *x = n->a.core->sas, *y = n->b.core->sas;
     assert_int_equal(s->core->sas->serial, serial);
-    assert_true(s->core->sas->initiator);          /* the rekey's initiator is the new SA's */
+    assert_true(s->core->sas->initiator); /* the rekey's initiator is the new SA's */
     assert_false(other->core->sas->initiator);
     assert_true(x->spi_i != old_i && x->spi_r != old_r);
     assert_true(x->spi_i == y->spi_i && x->spi_r == y->spi_r);
@@ -701,8 +713,11 @@ static int setup_gateway(void **state)
 static void test_gateway_responds_for_subnet(void **state)
 {
     struct net *n = *state;
-    struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
-                               .auth = IKE_AUTHBY_RSASIG, .peer_key = key_of(&n->a.peer_key)};
+    struct ike_initiate req = {.local = n->a.ep,
+                               .remote = n->b.ep,
+                               .local_host = n->a.ep.addr,
+                               .auth = IKE_AUTHBY_RSASIG,
+                               .peer_key = key_of(&n->a.peer_key)};
     oe_addr_parse("203.0.113.2", &req.remote_host);
     ike_initiate(n->a.core, &req, 0, &n->a.acts);
     pump(n);
@@ -723,8 +738,11 @@ static void test_gateway_responds_for_subnet(void **state)
 static void test_gateway_initiates_for_client(void **state)
 {
     struct net *n = *state;
-    struct ike_initiate req = {.local = n->b.ep, .remote = n->a.ep, .remote_host = n->a.ep.addr,
-                               .auth = IKE_AUTHBY_RSASIG, .peer_key = key_of(&n->b.peer_key)};
+    struct ike_initiate req = {.local = n->b.ep,
+                               .remote = n->a.ep,
+                               .remote_host = n->a.ep.addr,
+                               .auth = IKE_AUTHBY_RSASIG,
+                               .peer_key = key_of(&n->b.peer_key)};
     oe_addr_parse("203.0.113.2", &req.local_host);
     n->a.answer_keys = false; /* DNS does not let B speak for 203.0.113.2 */
     ike_initiate(n->b.core, &req, 0, &n->b.acts);
@@ -789,8 +807,11 @@ static void test_corrupt_sk_dropped(void **state)
     struct net *n = *state;
     set_ciphers(n->a.core, IKE_CIPHER_AES_CBC, 0); /* an SK payload with an HMAC ICV */
     n->b.allow_null = true;
-    struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
-                               .remote_host = n->b.ep.addr, .auth = IKE_AUTHBY_NULL};
+    struct ike_initiate req = {.local = n->a.ep,
+                               .remote = n->b.ep,
+                               .local_host = n->a.ep.addr,
+                               .remote_host = n->b.ep.addr,
+                               .auth = IKE_AUTHBY_NULL};
     unsigned serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
     run(n, &n->a);
     ike_actions_clear(&n->a.acts);
@@ -863,10 +884,16 @@ static void test_simultaneous_initiation(void **state)
 {
     struct net *n = *state;
     n->a.allow_null = n->b.allow_null = true;
-    struct ike_initiate ra = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
-                              .remote_host = n->b.ep.addr, .auth = IKE_AUTHBY_NULL};
-    struct ike_initiate rb = {.local = n->b.ep, .remote = n->a.ep, .local_host = n->b.ep.addr,
-                              .remote_host = n->a.ep.addr, .auth = IKE_AUTHBY_NULL};
+    struct ike_initiate ra = {.local = n->a.ep,
+                              .remote = n->b.ep,
+                              .local_host = n->a.ep.addr,
+                              .remote_host = n->b.ep.addr,
+                              .auth = IKE_AUTHBY_NULL};
+    struct ike_initiate rb = {.local = n->b.ep,
+                              .remote = n->a.ep,
+                              .local_host = n->b.ep.addr,
+                              .remote_host = n->a.ep.addr,
+                              .auth = IKE_AUTHBY_NULL};
     n->a.verbose = n->b.verbose = getenv("IKE_TEST_VERBOSE") != NULL;
     ike_initiate(n->a.core, &ra, 0, &n->a.acts);
     ike_initiate(n->b.core, &rb, 0, &n->b.acts);
@@ -926,8 +953,11 @@ static void test_cookie(void **state)
 {
     struct net *n = *state;
     n->b.allow_null = true;
-    struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
-                               .remote_host = n->b.ep.addr, .auth = IKE_AUTHBY_NULL};
+    struct ike_initiate req = {.local = n->a.ep,
+                               .remote = n->b.ep,
+                               .local_host = n->a.ep.addr,
+                               .remote_host = n->b.ep.addr,
+                               .auth = IKE_AUTHBY_NULL};
     ike_initiate(n->a.core, &req, 0, &n->a.acts);
     run(n, &n->a);
     ike_actions_clear(&n->a.acts);
@@ -972,7 +1002,9 @@ static void peer_rekeys_child(struct net *n, uint32_t old, uint32_t spi, const u
     struct ike_builder inner = {0};
     uint8_t rk[4] = {(uint8_t)(old >> 24), (uint8_t)(old >> 16), (uint8_t)(old >> 8), (uint8_t)old};
     ikeb_notify(&inner, IKE_PROTO_ESP, rk, 4, IKE_N_REKEY_SA, NULL, 0);
-    struct ike_proposal p = {.num = 1, .protocol = IKE_PROTO_ESP, .spi_size = 4,
+    struct ike_proposal p = {.num = 1,
+                             .protocol = IKE_PROTO_ESP,
+                             .spi_size = 4,
                              .spi = {(uint8_t)(spi >> 24), (uint8_t)(spi >> 16), (uint8_t)(spi >> 8), (uint8_t)spi},
                              .nt = 2};
     p.t[0] = (struct ike_transform){IKE_TR_ENCR, IKE_ENCR_AES_GCM_16, 256};
@@ -1038,10 +1070,13 @@ static void test_rekey_as_responder(void **state)
         struct wbuf plain = {0};
         struct oe_error err;
         assert_int_equal(ike_parse_header(a->msg, a->len, &rh, &err), 0);
-        assert_int_equal(ike_parse_payloads(rh.next, a->msg + IKE_HDR_LEN, a->len - IKE_HDR_LEN, IKE_HDR_LEN, &outer, &err), 0);
+        assert_int_equal(
+            ike_parse_payloads(rh.next, a->msg + IKE_HDR_LEN, a->len - IKE_HDR_LEN, IKE_HDR_LEN, &outer, &err), 0);
         assert_int_equal(ike_decrypt(sa, a->msg, a->len, &outer, &plain, &in, &err), 0);
         assert_true(in.has_nonce && in.has_sa);
-        assert_int_equal(ike_child_keymat(sa, true, NULL, 0, ni, sizeof(ni), in.nonce.p, in.nonce.len, &(struct ike_esp_algs){IKE_ENCR_AES_GCM_16, 256, 0}, &mine), 0);
+        assert_int_equal(ike_child_keymat(sa, true, NULL, 0, ni, sizeof(ni), in.nonce.p, in.nonce.len,
+                                          &(struct ike_esp_algs){IKE_ENCR_AES_GCM_16, 256, 0}, &mine),
+                         0);
         wbuf_wipe(&plain);
     }
     assert_memory_equal(mine.key_out, b_new.key_in, 36);
@@ -1080,7 +1115,6 @@ static void test_rekey_as_responder(void **state)
     wbuf_free(&m);
     wbuf_free(&inner.b);
 }
-
 
 /* A peer that rekeys and never retires the old pair: the new outbound SA goes in after
  * 3 s all the same; one that leaves while a new outbound SA waits takes only what is in
@@ -1137,7 +1171,7 @@ static void test_rekey_responder_waits_for_delete(void **state)
         } else {
             assert_int_equal(a->child.spi_in, new_in);
             assert_int_equal(a->child.spi_out, 0); /* never installed */
-            assert_false(a->child.sas_only);     /* and the policies */
+            assert_false(a->child.sas_only);       /* and the policies */
         }
     }
     assert_int_equal(deletes, 2);
@@ -1332,8 +1366,11 @@ static void test_second_sa_keeps_first(void **state)
     struct net *n = *state;
     initiate(n, IKE_AUTHBY_RSASIG);
     expect_tunnel(n);
-    struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
-                               .auth = IKE_AUTHBY_RSASIG, .peer_key = key_of(&n->a.peer_key)};
+    struct ike_initiate req = {.local = n->a.ep,
+                               .remote = n->b.ep,
+                               .local_host = n->a.ep.addr,
+                               .auth = IKE_AUTHBY_RSASIG,
+                               .peer_key = key_of(&n->a.peer_key)};
     oe_addr_parse("203.0.113.2", &req.remote_host);
     ike_initiate(n->a.core, &req, 0, &n->a.acts);
     pump(n);
@@ -1353,8 +1390,8 @@ static void test_expire_matches_spi_and_address(void **state)
     initiate(n, IKE_AUTHBY_RSASIG);
     expect_tunnel(n);
     struct ike_sa *victim = n->a.core->sas;
-    struct ike_initiate req = {.local = n->a.ep, .local_host = n->a.ep.addr, .auth = IKE_AUTHBY_RSASIG,
-                               .peer_key = key_of(&n->a.peer_key)};
+    struct ike_initiate req = {
+        .local = n->a.ep, .local_host = n->a.ep.addr, .auth = IKE_AUTHBY_RSASIG, .peer_key = key_of(&n->a.peer_key)};
     oe_addr_parse("192.0.2.66", &req.remote.addr); /* the hostile peer (B's core answers there too) */
     req.remote.port = 500;
     req.remote_host = req.remote.addr;
@@ -1394,8 +1431,12 @@ static void test_expire_matches_spi_and_address(void **state)
 /* A's IKE_SA_INIT request out (queued for B), with A's SA to answer it as someone else would. */
 static struct ike_sa *init_sent(struct net *n)
 {
-    struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
-                               .remote_host = n->b.ep.addr, .auth = IKE_AUTHBY_RSASIG, .peer_key = key_of(&n->a.peer_key)};
+    struct ike_initiate req = {.local = n->a.ep,
+                               .remote = n->b.ep,
+                               .local_host = n->a.ep.addr,
+                               .remote_host = n->b.ep.addr,
+                               .auth = IKE_AUTHBY_RSASIG,
+                               .peer_key = key_of(&n->a.peer_key)};
     n->a.serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
     run(n, &n->a);
     ike_actions_clear(&n->a.acts);
@@ -1408,8 +1449,8 @@ static struct ike_sa *init_sent(struct net *n)
 /* An unprotected IKE_SA_INIT response from "B" to A's request: SA (np proposals), KE, Nr. */
 static void forged_init_answer(struct net *n, const struct ike_proposal *p, size_t np, int ke_group)
 {
-    struct ike_header h = {.spi_i = n->a.core->sas->spi_i, .spi_r = 0x0123456789abcdefull, .exchange = IKE_SA_INIT,
-                           .flags = IKE_FLAG_R};
+    struct ike_header h = {
+        .spi_i = n->a.core->sas->spi_i, .spi_r = 0x0123456789abcdefull, .exchange = IKE_SA_INIT, .flags = IKE_FLAG_R};
     struct oe_error err;
     struct ike_dh *dh = ike_dh_new(NULL, ke_group, &err);
     assert_non_null(dh);
@@ -1464,15 +1505,19 @@ static void test_initiator_refuses_unoffered_transform(void **state)
     struct net *n = *state;
     set_ciphers(n->a.core, IKE_CIPHER_AES_CBC, 0); /* A offers AES-CBC only, with DH 19 */
     init_sent(n);
-    struct ike_choice cbc = {.num = 1, .encr = IKE_ENCR_AES_CBC, .encr_bits = 256,
-                             .integ = IKE_INTEG_SHA2_256_128, .prf = IKE_PRF_SHA2_256, .dh = IKE_DH_ECP256};
+    struct ike_choice cbc = {.num = 1,
+                             .encr = IKE_ENCR_AES_CBC,
+                             .encr_bits = 256,
+                             .integ = IKE_INTEG_SHA2_256_128,
+                             .prf = IKE_PRF_SHA2_256,
+                             .dh = IKE_DH_ECP256};
     struct ike_choice gcm = cbc, prf = cbc, integ = cbc, dh = cbc, num = cbc;
     gcm.encr = IKE_ENCR_AES_GCM_16;
     gcm.integ = 0;
     prf.prf = 2;     /* PRF_HMAC_SHA1 */
     integ.integ = 2; /* AUTH_HMAC_SHA1_96 */
     dh.dh = IKE_DH_CURVE25519;
-    num.num = 2;     /* A sent one proposal */
+    num.num = 2; /* A sent one proposal */
     struct ike_proposal p[2];
     ike_ike_answer(&gcm, 0, &p[0]);
     forged_init_answer(n, p, 1, IKE_DH_ECP256);
@@ -1566,8 +1611,8 @@ static uint16_t peer_rekeys_child_pfs(struct net *n, int group, int ke_group, ui
     struct ike_payloads outer, in;
     struct wbuf plain = {0};
     assert_int_equal(ike_parse_header(a->msg, a->len, &rh, &err), 0);
-    assert_int_equal(ike_parse_payloads(rh.next, a->msg + IKE_HDR_LEN, a->len - IKE_HDR_LEN, IKE_HDR_LEN, &outer,
-                                        &err), 0);
+    assert_int_equal(ike_parse_payloads(rh.next, a->msg + IKE_HDR_LEN, a->len - IKE_HDR_LEN, IKE_HDR_LEN, &outer, &err),
+                     0);
     assert_int_equal(ike_decrypt(sa, a->msg, a->len, &outer, &plain, &in, &err), 0);
     uint16_t refused = 0;
     for (size_t i = 0; i < in.nnotify && !refused; i++) {
@@ -1626,12 +1671,12 @@ static void test_unauthenticated_init_error_keeps_waiting(void **state)
     expect_still_waiting(n, "INVALID_KE_PAYLOAD");
     assert_int_equal(n->a.core->sas->dh_group, IKE_DH_ECP256);
     /* an answer without KE and Nr, and one with a KE value that is no point on the curve */
-    struct ike_choice gcm = {.num = 1, .encr = IKE_ENCR_AES_GCM_16, .encr_bits = 256, .prf = IKE_PRF_SHA2_256,
-                             .dh = IKE_DH_ECP256};
+    struct ike_choice gcm = {
+        .num = 1, .encr = IKE_ENCR_AES_GCM_16, .encr_bits = 256, .prf = IKE_PRF_SHA2_256, .dh = IKE_DH_ECP256};
     struct ike_proposal p;
     ike_ike_answer(&gcm, 0, &p);
-    struct ike_header h = {.spi_i = n->a.core->sas->spi_i, .spi_r = 0x0123456789abcdefull, .exchange = IKE_SA_INIT,
-                           .flags = IKE_FLAG_R};
+    struct ike_header h = {
+        .spi_i = n->a.core->sas->spi_i, .spi_r = 0x0123456789abcdefull, .exchange = IKE_SA_INIT, .flags = IKE_FLAG_R};
     struct ike_builder mb = {0};
     ikeb_header(&mb, &h);
     ikeb_sa(&mb, &p, 1);
@@ -1679,8 +1724,11 @@ static void test_long_nonce_kept(void **state)
 {
     struct net *n = *state;
     n->b.allow_null = true;
-    struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
-                               .remote_host = n->b.ep.addr, .auth = IKE_AUTHBY_NULL};
+    struct ike_initiate req = {.local = n->a.ep,
+                               .remote = n->b.ep,
+                               .local_host = n->a.ep.addr,
+                               .remote_host = n->b.ep.addr,
+                               .auth = IKE_AUTHBY_NULL};
     n->a.serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
     /* B takes only MODP: A starts again after INVALID_KE, with the nonce it has (white box: a long one) */
     struct ike_sa *sa = n->a.core->sas;
@@ -1697,8 +1745,11 @@ static void test_long_nonce_kept(void **state)
 /* A's IKE_SA_INIT as if from addr (A's own answer never comes: B's replies are not delivered). */
 static size_t init_from(struct net *n, const char *addr, uint8_t *buf, size_t cap)
 {
-    struct ike_initiate req = {.local = n->a.ep, .remote = n->b.ep, .local_host = n->a.ep.addr,
-                               .remote_host = n->b.ep.addr, .auth = IKE_AUTHBY_NULL};
+    struct ike_initiate req = {.local = n->a.ep,
+                               .remote = n->b.ep,
+                               .local_host = n->a.ep.addr,
+                               .remote_host = n->b.ep.addr,
+                               .auth = IKE_AUTHBY_NULL};
     oe_addr_parse(addr, &req.local.addr);
     ike_initiate(n->a.core, &req, 0, &n->a.acts);
     size_t len = 0;

@@ -38,13 +38,18 @@ static void test_hmac_kat(void **state)
     uint8_t out[64], want[64];
     size_t wl;
     const char *data = "what do ya want for nothing?";
-    assert_int_equal(ike_prf(IKE_PRF_SHA2_256, (const uint8_t *)"Jefe", 4, (const uint8_t *)data, strlen(data), out), 0);
+    assert_int_equal(ike_prf(IKE_PRF_SHA2_256, (const uint8_t *)"Jefe", 4, (const uint8_t *)data, strlen(data), out),
+                     0);
     hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843", want, &wl);
     assert_memory_equal(out, want, wl);
-    assert_int_equal(ike_prf(IKE_PRF_SHA2_512, (const uint8_t *)"Jefe", 4, (const uint8_t *)data, strlen(data), out), 0);
-    hex("164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737", want, &wl);
+    assert_int_equal(ike_prf(IKE_PRF_SHA2_512, (const uint8_t *)"Jefe", 4, (const uint8_t *)data, strlen(data), out),
+                     0);
+    hex("164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b"
+        "4b636e070a38bce737",
+        want, &wl);
     assert_memory_equal(out, want, wl);
-    assert_int_equal(ike_prf(IKE_PRF_SHA2_384, (const uint8_t *)"Jefe", 4, (const uint8_t *)data, strlen(data), out), 0);
+    assert_int_equal(ike_prf(IKE_PRF_SHA2_384, (const uint8_t *)"Jefe", 4, (const uint8_t *)data, strlen(data), out),
+                     0);
     hex("af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e8e2240ca5e69e2c78b3239ecfab21649", want, &wl);
     assert_memory_equal(out, want, wl);
 }
@@ -435,8 +440,7 @@ static void test_rsa_e3_forgery_refused(void **state)
     unsigned i = 0;
     do {
         snprintf(msg, sizeof(msg), "IKE_AUTH octets %u", i++);
-        assert_int_equal(PK11_HashBuf(SEC_OID_SHA256, h, (const unsigned char *)msg, (PRInt32)strlen(msg)),
-                         SECSuccess);
+        assert_int_equal(PK11_HashBuf(SEC_OID_SHA256, h, (const unsigned char *)msg, (PRInt32)strlen(msg)), SECSuccess);
     } while ((h[31] & 1) == 0);
     mpz_t s;
     mpz_init(s);
@@ -453,7 +457,7 @@ static void test_rsa_e3_forgery_refused(void **state)
     e3_cube(&k, s, em);
     uint8_t want[E3_BYTES];
     emsa_pkcs1(want, prefix, h);
-    assert_memory_equal(em, want, prefix);                    /* a real forgery for a loose parser */
+    assert_memory_equal(em, want, prefix); /* a real forgery for a loose parser */
     assert_int_equal(e3_verify(&k, (const uint8_t *)msg, strlen(msg), s, &err), -1);
     assert_non_null(strstr(err.msg, "does not verify"));
 
@@ -464,7 +468,7 @@ static void test_rsa_e3_forgery_refused(void **state)
     emsa_pkcs1(want, sizeof(want), h);
     assert_memory_equal(em, want, 2);
     assert_memory_equal(em + E3_BYTES - suffix, want + E3_BYTES - suffix, suffix);
-    assert_memory_not_equal(em, want, E3_BYTES);              /* the padding is not all FF */
+    assert_memory_not_equal(em, want, E3_BYTES); /* the padding is not all FF */
     assert_int_equal(e3_verify(&k, (const uint8_t *)msg, strlen(msg), s, &err), -1);
     assert_non_null(strstr(err.msg, "does not verify"));
 
@@ -475,8 +479,10 @@ static void test_rsa_e3_forgery_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hmac_kat), cmocka_unit_test(test_cbc_hmac_kat), cmocka_unit_test(test_prf_plus), cmocka_unit_test(test_dh),
-        cmocka_unit_test(test_modp_secret_wiped), cmocka_unit_test(test_gcm),      cmocka_unit_test(test_signatures), cmocka_unit_test(test_rsa_e3_forgery_refused),
+        cmocka_unit_test(test_hmac_kat),          cmocka_unit_test(test_cbc_hmac_kat),
+        cmocka_unit_test(test_prf_plus),          cmocka_unit_test(test_dh),
+        cmocka_unit_test(test_modp_secret_wiped), cmocka_unit_test(test_gcm),
+        cmocka_unit_test(test_signatures),        cmocka_unit_test(test_rsa_e3_forgery_refused),
     };
     return cmocka_run_group_tests_name("ike_crypto", tests, setup, NULL);
 }

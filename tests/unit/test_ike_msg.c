@@ -14,8 +14,11 @@
 static struct wbuf sample(void)
 {
     struct ike_builder mb = {0};
-    struct ike_header h = {.spi_i = 0x0102030405060708ull, .spi_r = 0x1112131415161718ull,
-                           .exchange = IKE_SA_INIT, .flags = IKE_FLAG_I, .msgid = 7};
+    struct ike_header h = {.spi_i = 0x0102030405060708ull,
+                           .spi_r = 0x1112131415161718ull,
+                           .exchange = IKE_SA_INIT,
+                           .flags = IKE_FLAG_I,
+                           .msgid = 7};
     ikeb_header(&mb, &h);
     struct ike_proposal p[2] = {{.num = 1, .protocol = IKE_PROTO_IKE, .nt = 3},
                                 {.num = 2, .protocol = IKE_PROTO_ESP, .spi_size = 4, .spi = {1, 2, 3, 4}, .nt = 2}};
@@ -90,7 +93,8 @@ static void test_truncations(void **state)
             fail_msg("header accepted at %zu octets", cut);
         if (cut > IKE_HDR_LEN) {
             struct ike_payloads pl;
-            assert_int_equal(ike_parse_payloads(IKE_PL_SA, copy + IKE_HDR_LEN, cut - IKE_HDR_LEN, IKE_HDR_LEN, &pl, &err), -1);
+            assert_int_equal(
+                ike_parse_payloads(IKE_PL_SA, copy + IKE_HDR_LEN, cut - IKE_HDR_LEN, IKE_HDR_LEN, &pl, &err), -1);
         }
         free(copy);
     }
@@ -173,8 +177,8 @@ static void test_bad_nonce_and_ts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_truncations),
-        cmocka_unit_test(test_lying_lengths),   cmocka_unit_test(test_unknown_critical),
+        cmocka_unit_test(test_round_trip),       cmocka_unit_test(test_truncations),
+        cmocka_unit_test(test_lying_lengths),    cmocka_unit_test(test_unknown_critical),
         cmocka_unit_test(test_bad_nonce_and_ts),
     };
     return cmocka_run_group_tests_name("ike_msg", tests, NULL, NULL);

@@ -119,8 +119,8 @@ static void run_exchange(struct transcript *t)
     struct end a, b;
     end_init(&a, 1, "192.0.2.1");
     end_init(&b, 2, "192.0.2.2");
-    struct ike_initiate req = {.local = a.ep, .remote = b.ep, .local_host = a.ep.addr,
-                               .remote_host = b.ep.addr, .auth = IKE_AUTHBY_NULL};
+    struct ike_initiate req = {
+        .local = a.ep, .remote = b.ep, .local_host = a.ep.addr, .remote_host = b.ep.addr, .auth = IKE_AUTHBY_NULL};
     unsigned serial = ike_initiate(a.core, &req, 0, &a.acts);
     assert_true(serial > 0);
     settle(&a, &b, t);

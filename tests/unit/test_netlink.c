@@ -81,8 +81,7 @@ static void test_attrs_aligned(void **state)
     assert_non_null(z);
 
     /* the first attribute right after the aligned fixed header */
-    const struct rtattr *r = (const struct rtattr *)((unsigned char *)NLMSG_DATA(req.h) +
-                                                     NLMSG_ALIGN(sizeof(fixed)));
+    const struct rtattr *r = (const struct rtattr *)((unsigned char *)NLMSG_DATA(req.h) + NLMSG_ALIGN(sizeof(fixed)));
     assert_ptr_equal(RTA_DATA(r), a);
     assert_int_equal(r->rta_type, 5);
     assert_int_equal(r->rta_len, RTA_LENGTH(sizeof(five))); /* unpadded, as the kernel expects */
@@ -94,8 +93,7 @@ static void test_attrs_aligned(void **state)
     assert_memory_equal(b, &eight, sizeof(eight));
     assert_int_equal(z[0] | z[1] | z[2] | z[3], 0);
 
-    size_t expect = NLMSG_SPACE(sizeof(fixed)) + RTA_SPACE(sizeof(five)) +
-                    RTA_SPACE(sizeof(eight)) + RTA_SPACE(3);
+    size_t expect = NLMSG_SPACE(sizeof(fixed)) + RTA_SPACE(sizeof(five)) + RTA_SPACE(sizeof(eight)) + RTA_SPACE(3);
     assert_int_equal(req.h->nlmsg_len, expect);
     assert_int_equal(req.h->nlmsg_len % NLMSG_ALIGNTO, 0);
 

@@ -39,8 +39,8 @@ static struct policy_set *one_group(enum policy_group g, const char *text, struc
     return build(t, err);
 }
 
-static const struct policy_rule *look(struct policy_set *s, const char *a, uint8_t proto,
-                                      uint16_t lport, uint16_t rport)
+static const struct policy_rule *look(struct policy_set *s, const char *a, uint8_t proto, uint16_t lport,
+                                      uint16_t rport)
 {
     struct oe_addr addr;
     assert_int_equal(oe_addr_parse(a, &addr), 0);
@@ -149,8 +149,7 @@ static void test_longest_prefix(void **state)
     assert_int_equal(look(s, "2001:db8:1::1", 6, 0, 0)->group, POLICY_BLOCK);
     assert_int_equal(look(s, "2001:db8:1::1", 17, 0, 0)->group, POLICY_PRIVATE);
     assert_int_equal(look(s, "2001:db9::1", 17, 0, 0)->group, POLICY_PRIVATE_OR_CLEAR);
-    assert_int_equal(look(s, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0, 0, 0)->group,
-                     POLICY_PRIVATE_OR_CLEAR);
+    assert_int_equal(look(s, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0, 0, 0)->group, POLICY_PRIVATE_OR_CLEAR);
     policy_set_free(s);
 }
 
@@ -187,8 +186,7 @@ static void test_lookup_matches_linear_scan(void **state)
         a = (a & 0x00ffffffu) | 0x0a000000u; /* all inside 10/8 to nest a lot */
         if (l < 8)
             continue;
-        len += (size_t)sprintf(text + len, "%u.%u.%u.%u/%u\n", a >> 24, (a >> 16) & 255,
-                               (a >> 8) & 255, a & 255, l);
+        len += (size_t)sprintf(text + len, "%u.%u.%u.%u/%u\n", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255, l);
     }
     /* random prefixes collide; keep the first of each */
     struct policy_set *s = policy_set_new();
@@ -340,9 +338,9 @@ static void test_diff(void **state)
     t[POLICY_PRIVATE] = "192.0.2.0/24\n198.51.100.0/24\n";
     t[POLICY_CLEAR] = "203.0.113.0/24\n";
     struct policy_set *a = build(t, &err);
-    t[POLICY_PRIVATE] = "192.0.2.0/24\n198.51.100.0/25\n";          /* one line edited */
+    t[POLICY_PRIVATE] = "192.0.2.0/24\n198.51.100.0/25\n"; /* one line edited */
     t[POLICY_CLEAR] = NULL;
-    t[POLICY_PRIVATE_OR_CLEAR] = "203.0.113.0/24\n";                 /* moved group */
+    t[POLICY_PRIVATE_OR_CLEAR] = "203.0.113.0/24\n"; /* moved group */
     struct policy_set *b = build(t, &err);
     struct policy_compiled ca, cb;
     policy_compile(a, &ca, &err);
@@ -350,8 +348,8 @@ static void test_diff(void **state)
     struct counts n = {0};
     struct policy_diff_ops ops = {count_add, count_remove, count_replace};
     assert_int_equal(policy_diff(&ca, &cb, &ops, &n), 5);
-    assert_int_equal(n.add, 2);    /* /25 out and in */
-    assert_int_equal(n.remove, 2); /* /24 out and in */
+    assert_int_equal(n.add, 2);     /* /25 out and in */
+    assert_int_equal(n.remove, 2);  /* /24 out and in */
     assert_int_equal(n.replace, 1); /* 203.0.113.0/24 out: pass -> trap; in stays pass */
     memset(&n, 0, sizeof(n));
     assert_int_equal(policy_diff(&ca, &ca, &ops, &n), 0);

@@ -25,7 +25,7 @@
 #define HOST "203.0.113.10"
 
 struct fixture {
-    int dns;          /* a DNS server on loopback that knows no name: NXDOMAIN at once */
+    int dns; /* a DNS server on loopback that knows no name: NXDOMAIN at once */
     char resolver[32];
     char dir[64];
     struct oe_config cfg;

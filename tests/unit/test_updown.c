@@ -40,8 +40,7 @@ static const char *env_value(const struct updown_env *e, const char *name)
 /* Nothing the shell gives a meaning to: no quotes, $, `, ;, |, &, (, ), <, >, space, glob. */
 static bool shell_inert(const char *v)
 {
-    return strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.@:_=,+/-") ==
-           strlen(v);
+    return strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.@:_=,+/-") == strlen(v);
 }
 
 /* Finding 10: a NULL-auth peer (or any responder's IDr) chooses PLUTO_PEER_ID. */
