@@ -25,6 +25,7 @@
  * OE_FUZZ_VERBOSE=1 prints the cores' log lines while an input runs.
  */
 #include "oe-agent/ike/ike.h"
+#include "tests/lib/seeded_random.h"
 #include "oe-agent/ike/ike_internal.h"
 #include "oe-agent/ike/ike_msg.h"
 
@@ -61,28 +62,6 @@ static uint8_t selector(const struct scene *s)
 #define MAX_ROUNDS 24 /* message rounds per pump: a rekey and its Deletes need fewer */
 #define MAX_TIMERS 32 /* per end */
 #define MAX_FIRINGS 8 /* timer expiries after the fuzzed message: retransmits, expiry, a rekey */
-
-/* SHA-256(seed | counter) blocks, as in tests/unit/test_ike_replay.c: reproducible, made by NSS. */
-struct seeded {
-    uint32_t seed, counter;
-};
-
-static int seeded_random(void *ctx, uint8_t *buf, size_t len)
-{
-    struct seeded *s = ctx;
-    while (len > 0) {
-        uint8_t in[8], out[32];
-        put_be(in, s->seed, 4);
-        put_be(in + 4, s->counter++, 4);
-        if (PK11_HashBuf(SEC_OID_SHA256, out, in, sizeof(in)) != SECSuccess)
-            return -1;
-        size_t n = len < sizeof(out) ? len : sizeof(out);
-        memcpy(buf, out, n);
-        buf += n;
-        len -= n;
-    }
-    return 0;
-}
 
 struct timer {
     unsigned serial;
