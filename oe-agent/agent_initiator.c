@@ -125,7 +125,10 @@ static void resolve_gateway(struct agent *a, struct oe_peer *p, const struct pen
     if (dnskeys_resolve_name(a->res, rec->gw_name, p->remote.family, on_gateway_addr, pd, &err) != 0) {
         snprintf(why, sizeof(why), "cannot look up gateway %.255s: %.500s", rec->gw_name, err.msg);
         pending_free(pd);
-        agent_failure_shunt(a, p, why);
+        if (err.code == OE_E_LIMIT)
+            agent_log_peer(p, "%s: keeping the hold; the next packet after it ends tries again", why);
+        else
+            agent_failure_shunt(a, p, why);
     }
 }
 
@@ -238,6 +241,11 @@ void agent_oe_negotiate(struct agent *a, struct oe_peer *p)
     agent_log_peer(p, "looking up IPSECKEY, TXT and KEY at %s", name);
     if (dnskeys_lookup_addr(a->res, &p->remote, on_initiator_key, pd, &err) != 0) {
         free(pd);
+        if (err.code == OE_E_LIMIT) {
+            /* a full queue is not the peer's answer: never the pass shunt for it, wait and retry */
+            agent_log_peer(p, "%s: keeping the hold; the next packet after it ends tries again", err.msg);
+            return;
+        }
         agent_failure_shunt(a, p, err.msg);
     }
 }

@@ -373,9 +373,34 @@ static void test_finding4_initiator_null_where_nothing_stricter(void **state)
     assert_true(logged(f, "NULL authentication"));
 }
 
+/* Issue 11: our own lookup refused for a full queue keeps the hold: private-or-clear never goes clear for it. */
+static void test_full_lookup_queue_keeps_hold(void **state)
+{
+    struct fixture *f = *state;
+    struct agent *a = f->a;
+    struct oe_error err;
+    struct dnskeys_resolver_config rc = {.forwarders = f->resolver, .max_ours = 1};
+    start_ike(f);
+    dnskeys_resolver_free(a->res);
+    a->res = dnskeys_resolver_new(&rc, &err);
+    assert_non_null(a->res);
+    assert_int_equal(out_packet(f, IPPROTO_TCP, 80), KERNEL_TRAP); /* the one lookup the share has */
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    struct oe_addr s, d;
+    oe_addr_parse(LOCAL, &s);
+    oe_addr_parse("203.0.113.11", &d);
+    assert_int_equal(kernel_fake_packet(f->k, &s, &d, IPPROTO_TCP, 40000, 80), KERNEL_TRAP);
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    assert_true(logged(f, "max_ours"));
+    assert_true(logged(f, "keeping the hold"));
+    assert_false(logged(f, "installed failure shunt"));
+    assert_int_equal(kernel_fake_packet(f->k, &s, &d, IPPROTO_TCP, 40000, 80), KERNEL_HOLD);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_full_lookup_queue_keeps_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finding4_tunnel_does_not_carry_blocked_port, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finding4_tunnel_twin_and_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finding4_tunnel_selector_limit, setup, teardown),
