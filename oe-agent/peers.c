@@ -1,12 +1,82 @@
 #include "peers.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#define PEER_FIRST_BUCKETS 256
+
+static size_t pair_hash(const struct oe_addr *local, const struct oe_addr *remote, size_t n)
+{
+    uint64_t h = 1469598103934665603u; /* FNV-1a over both addresses */
+    const struct oe_addr *both[2] = {local, remote};
+    for (int k = 0; k < 2; k++) {
+        h = (h ^ both[k]->family) * 1099511628211u;
+        for (size_t i = 0; i < 16; i++)
+            h = (h ^ both[k]->bytes[i]) * 1099511628211u;
+    }
+    return (size_t)h & (n - 1);
+}
+
+static size_t instance_hash(unsigned instance, size_t n)
+{
+    return (size_t)(instance * 2654435761u) & (n - 1);
+}
+
+static void index_peer(struct peer_table *t, struct oe_peer *p)
+{
+    size_t b = pair_hash(&p->local, &p->remote, t->nbuckets);
+    p->next_by_pair = t->by_pair[b];
+    t->by_pair[b] = p;
+    b = instance_hash(p->instance, t->nbuckets);
+    p->next_by_instance = t->by_instance[b];
+    t->by_instance[b] = p;
+}
+
+static void unindex_peer(struct peer_table *t, struct oe_peer *p)
+{
+    struct oe_peer **pp = &t->by_pair[pair_hash(&p->local, &p->remote, t->nbuckets)];
+    while (*pp != p)
+        pp = &(*pp)->next_by_pair;
+    *pp = p->next_by_pair;
+    pp = &t->by_instance[instance_hash(p->instance, t->nbuckets)];
+    while (*pp != p)
+        pp = &(*pp)->next_by_instance;
+    *pp = p->next_by_instance;
+}
+
+/* Twice the buckets, every peer indexed again: -1 (and the old index kept) on allocation failure. */
+static int grow(struct peer_table *t)
+{
+    size_t n = t->nbuckets ? t->nbuckets * 2 : PEER_FIRST_BUCKETS;
+    struct oe_peer **pair = calloc(n, sizeof(*pair)), **inst = calloc(n, sizeof(*inst));
+    if (pair == NULL || inst == NULL) {
+        free(pair);
+        free(inst);
+        return -1;
+    }
+    free(t->by_pair);
+    free(t->by_instance);
+    t->by_pair = pair;
+    t->by_instance = inst;
+    t->nbuckets = n;
+    for (struct oe_peer *p = t->head; p; p = p->next)
+        index_peer(t, p);
+    return 0;
+}
+
 struct oe_peer *peer_find(struct peer_table *t, const struct oe_addr *local, const struct oe_addr *remote)
 {
-    for (struct oe_peer *p = t->head; p; p = p->next)
-        if (oe_addr_eq(&p->remote, remote) && (local == NULL || oe_addr_eq(&p->local, local)))
+    if (local == NULL) {
+        for (struct oe_peer *p = t->head; p; p = p->next)
+            if (oe_addr_eq(&p->remote, remote))
+                return p;
+        return NULL;
+    }
+    if (t->nbuckets == 0)
+        return NULL;
+    for (struct oe_peer *p = t->by_pair[pair_hash(local, remote, t->nbuckets)]; p; p = p->next_by_pair)
+        if (oe_addr_eq(&p->remote, remote) && oe_addr_eq(&p->local, local))
             return p;
     return NULL;
 }
@@ -15,6 +85,8 @@ struct oe_peer *peer_add(struct peer_table *t, const struct oe_addr *local, cons
 {
     if (t->count >= PEER_TABLE_MAX)
         return NULL;
+    if (t->count >= t->nbuckets && grow(t) != 0)
+        return NULL;
     struct oe_peer *p = calloc(1, sizeof(*p));
     if (p == NULL)
         return NULL;
@@ -22,26 +94,32 @@ struct oe_peer *peer_add(struct peer_table *t, const struct oe_addr *local, cons
     p->remote = *remote;
     p->instance = ++t->next_instance;
     p->next = t->head;
+    if (t->head)
+        t->head->prev = p;
     t->head = p;
     t->count++;
+    index_peer(t, p);
     return p;
 }
 
 void peer_remove(struct peer_table *t, struct oe_peer *p)
 {
-    for (struct oe_peer **pp = &t->head; *pp; pp = &(*pp)->next) {
-        if (*pp == p) {
-            *pp = p->next;
-            t->count--;
-            free(p);
-            return;
-        }
-    }
+    unindex_peer(t, p);
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        t->head = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    t->count--;
+    free(p);
 }
 
 struct oe_peer *peer_by_instance(struct peer_table *t, unsigned instance)
 {
-    for (struct oe_peer *p = t->head; p; p = p->next)
+    if (t->nbuckets == 0)
+        return NULL;
+    for (struct oe_peer *p = t->by_instance[instance_hash(instance, t->nbuckets)]; p; p = p->next_by_instance)
         if (p->instance == instance)
             return p;
     return NULL;
@@ -59,6 +137,10 @@ void peer_table_clear(struct peer_table *t)
 {
     while (t->head)
         peer_remove(t, t->head);
+    free(t->by_pair);
+    free(t->by_instance);
+    t->by_pair = t->by_instance = NULL;
+    t->nbuckets = 0;
 }
 
 const char *peer_state_name(enum peer_state s)

@@ -39,17 +39,22 @@ struct oe_peer {
     char esp[48];        /* "AES_GCM_16_256", as pluto prints it */
     uint64_t seen_bytes; /* in + out at the last idle check */
     time_t active;       /* when they last changed */
-    struct oe_peer *next;
+    struct oe_peer *next, *prev;
+    struct oe_peer *next_by_pair, *next_by_instance; /* the table's hash chains */
 };
 
+/* Peers in a list (for walks) and two hash indexes, by address pair and by instance: O(1) to find. */
 struct peer_table {
     struct oe_peer *head;
     size_t count;
     unsigned next_instance;
+    struct oe_peer **by_pair, **by_instance;
+    size_t nbuckets; /* a power of two, grown to stay above count */
 };
 
 #define PEER_TABLE_MAX 65536
 
+/* The peer of that pair; local NULL: the first with that remote address (a walk: for the operator's explain). */
 struct oe_peer *peer_find(struct peer_table *t, const struct oe_addr *local, const struct oe_addr *remote);
 struct oe_peer *peer_add(struct peer_table *t, const struct oe_addr *local, const struct oe_addr *remote);
 void peer_remove(struct peer_table *t, struct oe_peer *p);

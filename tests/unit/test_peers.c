@@ -1,0 +1,76 @@
+/* oe-agent/peers: the peer table's indexes against many peers and removals in any order. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include "oe-agent/peers.h"
+
+#define PEERS 20000
+
+static void addr_of(int i, struct oe_addr *a)
+{
+    char s[OE_ADDR_STRLEN];
+    snprintf(s, sizeof(s), "2001:db8:%x::%x", i / 4096, i % 4096 + 1);
+    assert_int_equal(oe_addr_parse(s, a), 0);
+}
+
+/* Issue 14: a peer is found by its pair and its instance without a walk, after any removals. */
+static void test_peers_indexed(void **state)
+{
+    (void)state;
+    struct peer_table t = {0};
+    struct oe_addr local, remote;
+    oe_addr_parse("2001:db8::1", &local);
+    unsigned inst[PEERS];
+    for (int i = 0; i < PEERS; i++) {
+        addr_of(i, &remote);
+        struct oe_peer *p = peer_add(&t, &local, &remote);
+        assert_non_null(p);
+        inst[i] = p->instance;
+    }
+    assert_int_equal(t.count, PEERS);
+    for (int i = 0; i < PEERS; i += 2) { /* every other one goes */
+        addr_of(i, &remote);
+        struct oe_peer *p = peer_find(&t, &local, &remote);
+        assert_non_null(p);
+        assert_ptr_equal(peer_by_instance(&t, inst[i]), p);
+        peer_remove(&t, p);
+    }
+    for (int i = 0; i < PEERS; i++) {
+        addr_of(i, &remote);
+        struct oe_peer *p = peer_find(&t, &local, &remote);
+        if (i % 2) {
+            assert_non_null(p);
+            assert_int_equal(p->instance, inst[i]);
+            assert_ptr_equal(peer_by_instance(&t, inst[i]), p);
+        } else {
+            assert_null(p);
+            assert_null(peer_by_instance(&t, inst[i]));
+        }
+    }
+    struct oe_addr other;
+    oe_addr_parse("2001:db8::2", &other);
+    addr_of(1, &remote);
+    assert_null(peer_find(&t, &other, &remote)); /* the pair, not the remote alone */
+    assert_non_null(peer_find(&t, NULL, &remote));
+    size_t walked = 0;
+    for (struct oe_peer *p = t.head; p; p = p->next)
+        walked++;
+    assert_int_equal(walked, PEERS / 2);
+    peer_table_clear(&t);
+    assert_int_equal(t.count, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_peers_indexed),
+    };
+    return cmocka_run_group_tests_name("peers", tests, NULL, NULL);
+}
