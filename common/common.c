@@ -162,6 +162,11 @@ bool oe_addr_eq(const struct oe_addr *a, const struct oe_addr *b)
     return a->family == b->family && memcmp(a->bytes, b->bytes, oe_family_bits(a->family) / 8) == 0;
 }
 
+bool oe_addr_same_source(const struct oe_addr *a, const struct oe_addr *b)
+{
+    return a->family == b->family && memcmp(a->bytes, b->bytes, a->family == AF_INET6 ? 8 : 4) == 0;
+}
+
 int oe_prefix_cmp(const struct oe_prefix *a, const struct oe_prefix *b)
 {
     if (a->addr.family != b->addr.family)

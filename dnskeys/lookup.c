@@ -328,17 +328,11 @@ static void start(struct lookup *lk)
         finish(lk);
 }
 
-/* The same source for a peer's share: one IPv4 address, or one IPv6 /64. */
-static bool same_source(const struct oe_addr *a, const struct oe_addr *b)
-{
-    return a->family == b->family && memcmp(a->bytes, b->bytes, a->family == AF_INET6 ? 8 : 4) == 0;
-}
-
 static size_t pending_from(const struct dnskeys_resolver *r, const struct dnskeys_asker *asker)
 {
     size_t n = 0;
     for (const struct lookup *lk = r->pending; lk; lk = lk->next)
-        n += lk->asker.who == asker->who && same_source(&lk->asker.source, &asker->source);
+        n += lk->asker.who == asker->who && oe_addr_same_source(&lk->asker.source, &asker->source);
     return n;
 }
 

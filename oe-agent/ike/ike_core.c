@@ -789,19 +789,11 @@ void ike_leave_half_open(struct ike_core *core, struct ike_sa *sa)
     }
 }
 
-/* The same source for the per-source cap: one IPv4 address, or one IPv6 /64 (a host's usual share). */
-static bool same_source(const struct oe_addr *a, const struct oe_addr *b)
-{
-    if (a->family != b->family)
-        return false;
-    return memcmp(a->bytes, b->bytes, a->family == AF_INET6 ? 8 : 4) == 0;
-}
-
 size_t ike_half_open_from(const struct ike_core *core, const struct oe_addr *from)
 {
     size_t n = 0;
     for (const struct ike_sa *sa = core->sas; sa; sa = sa->next)
-        n += sa->half_open && same_source(&sa->remote.addr, from);
+        n += sa->half_open && oe_addr_same_source(&sa->remote.addr, from);
     return n;
 }
 
