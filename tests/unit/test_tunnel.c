@@ -162,6 +162,22 @@ static bool logged(struct fixture *f, const char *needle)
     return f->log.p && strstr(f->log.p, needle);
 }
 
+/* Carry queries to the test's DNS server and its answers back to the agent until the log says needle. */
+static void dns_until(struct fixture *f, const char *needle)
+{
+    struct oe_error err;
+    for (int i = 0; i < 100 && !logged(f, needle); i++) {
+        struct pollfd pfd[2] = {{.fd = f->dns, .events = POLLIN},
+                                {.fd = dnskeys_resolver_fd(f->a->res), .events = POLLIN}};
+        if (poll(pfd, 2, 100) <= 0)
+            continue;
+        if (pfd[0].revents & POLLIN)
+            dns_answer(f->dns);
+        if (pfd[1].revents & POLLIN)
+            assert_int_equal(dnskeys_resolver_process(f->a->res, &err), 0);
+    }
+}
+
 static int out_packet(struct fixture *f, uint8_t proto, uint16_t dport)
 {
     struct oe_addr s, d;
@@ -345,16 +361,7 @@ static void test_finding4_initiator_takes_strictest_auth(void **state)
     assert_true(logged(f, "looking up IPSECKEY, TXT and KEY at 10.113.0.203.in-addr.arpa"));
     assert_true(logged(f, "auth = rsasig"));
     /* the host has no key: the governing group's failure shunt, as for any host without one */
-    for (int i = 0; i < 100 && !logged(f, "installed failure shunt"); i++) {
-        struct pollfd pfd[2] = {{.fd = f->dns, .events = POLLIN},
-                                {.fd = dnskeys_resolver_fd(f->a->res), .events = POLLIN}};
-        if (poll(pfd, 2, 100) <= 0)
-            continue;
-        if (pfd[0].revents & POLLIN)
-            dns_answer(f->dns);
-        if (pfd[1].revents & POLLIN)
-            assert_int_equal(dnskeys_resolver_process(f->a->res, &err), 0);
-    }
+    dns_until(f, "installed failure shunt");
     assert_true(logged(f, "no usable key in DNS for 10.113.0.203.in-addr.arpa."));
     assert_true(logged(f, "installed failure shunt pass"));
 }
@@ -396,16 +403,7 @@ static void test_full_lookup_queue_keeps_hold(void **state)
     assert_false(logged(f, "installed failure shunt"));
     assert_int_equal(kernel_fake_packet(f->k, &s, &d, IPPROTO_TCP, 40000, 80), KERNEL_HOLD);
     /* let the first lookup finish, so that nothing is left pending at teardown */
-    for (int i = 0; i < 100 && !logged(f, "installed failure shunt"); i++) {
-        struct pollfd pfd[2] = {{.fd = f->dns, .events = POLLIN},
-                                {.fd = dnskeys_resolver_fd(a->res), .events = POLLIN}};
-        if (poll(pfd, 2, 100) <= 0)
-            continue;
-        if (pfd[0].revents & POLLIN)
-            dns_answer(f->dns);
-        if (pfd[1].revents & POLLIN)
-            assert_int_equal(dnskeys_resolver_process(a->res, &err), 0);
-    }
+    dns_until(f, "installed failure shunt");
 }
 
 int main(void)
