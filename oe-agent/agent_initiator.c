@@ -29,6 +29,19 @@ struct pending {
 
 static void pending_free(struct pending *pd);
 
+/*
+ * A lookup we could not even start: a full share (OE_E_LIMIT) is not the
+ * peer's answer, so the hold stays (never the pass shunt for it) and the
+ * next packet after it ends tries again; anything else is the failure shunt.
+ */
+static void lookup_refused(struct agent *a, struct oe_peer *p, const char *why, enum oe_status code)
+{
+    if (code == OE_E_LIMIT)
+        agent_log_peer(p, "%s: keeping the hold; the next packet after it ends tries again", why);
+    else
+        agent_failure_shunt(a, p, why);
+}
+
 static bool agent_is_local(const struct agent *a, const struct oe_addr *x)
 {
     for (size_t i = 0; i < a->nlocal; i++)
@@ -125,10 +138,7 @@ static void resolve_gateway(struct agent *a, struct oe_peer *p, const struct pen
     if (dnskeys_resolve_name(a->res, rec->gw_name, p->remote.family, on_gateway_addr, pd, &err) != 0) {
         snprintf(why, sizeof(why), "cannot look up gateway %.255s: %.500s", rec->gw_name, err.msg);
         pending_free(pd);
-        if (err.code == OE_E_LIMIT)
-            agent_log_peer(p, "%s: keeping the hold; the next packet after it ends tries again", why);
-        else
-            agent_failure_shunt(a, p, why);
+        lookup_refused(a, p, why, err.code);
     }
 }
 
@@ -241,12 +251,7 @@ void agent_oe_negotiate(struct agent *a, struct oe_peer *p)
     agent_log_peer(p, "looking up IPSECKEY, TXT and KEY at %s", name);
     if (dnskeys_lookup_addr(a->res, &p->remote, on_initiator_key, pd, &err) != 0) {
         free(pd);
-        if (err.code == OE_E_LIMIT) {
-            /* a full queue is not the peer's answer: never the pass shunt for it, wait and retry */
-            agent_log_peer(p, "%s: keeping the hold; the next packet after it ends tries again", err.msg);
-            return;
-        }
-        agent_failure_shunt(a, p, err.msg);
+        lookup_refused(a, p, err.msg, err.code);
     }
 }
 
