@@ -120,6 +120,16 @@ int kernel_sa_stats(struct kernel *k, uint32_t spi, const struct oe_addr *dst, s
     return k->ops->sa_stats(k, spi, dst, st, err);
 }
 
+int kernel_addresses(struct kernel *k, struct oe_addr **out, size_t *n, struct oe_error *err)
+{
+    return k->ops->addresses(k, out, n, err);
+}
+
+int kernel_watch_addresses(struct kernel *k, struct oe_error *err)
+{
+    return k->ops->watch_addresses(k, err);
+}
+
 int kernel_fd(struct kernel *k)
 {
     return k->ops->fd(k);

@@ -109,7 +109,14 @@ const char *kernel_selector_str(const struct kernel_policy *p, char *buf, size_t
 /* Same selector and direction: the kernel's notion of "the same policy". */
 bool kernel_same_selector(const struct kernel_policy *a, const struct kernel_policy *b);
 
-enum kernel_event_type { KERNEL_EV_ACQUIRE, KERNEL_EV_POLICY_EXPIRED, KERNEL_EV_SA_EXPIRED };
+enum kernel_event_type {
+    KERNEL_EV_ACQUIRE,
+    KERNEL_EV_POLICY_EXPIRED,
+    KERNEL_EV_SA_EXPIRED,
+    KERNEL_EV_ADDR_NEW,  /* an address IKE can use came (src), on interface ifindex */
+    KERNEL_EV_ADDR_DEL,  /* and went */
+    KERNEL_EV_ADDR_LOST, /* address events were lost (a full socket buffer): list the addresses again */
+};
 
 struct kernel_event {
     enum kernel_event_type type;
@@ -123,6 +130,7 @@ struct kernel_event {
      * spi and dst name the SA (an SPI alone is not unique), src is its source */
     uint32_t spi;
     bool hard;
+    unsigned ifindex; /* ADDR_NEW, ADDR_DEL */
 };
 
 typedef void (*kernel_event_fn)(const struct kernel_event *ev, void *arg);
@@ -151,7 +159,14 @@ int kernel_sa_del(struct kernel *k, uint32_t spi, const struct oe_addr *dst, str
 int kernel_sa_stats(struct kernel *k, uint32_t spi, const struct oe_addr *dst, struct kernel_sa_stats *st,
                     struct oe_error *err);
 
-/* Events: poll kernel_fd() for input, then kernel_process() calls fn per event. */
+/*
+ * The host's addresses IKE can use (global scope: no loopback, no
+ * link-local), as an array the caller frees; after watch, each one that
+ * comes or goes is an ADDR event.
+ */
+int kernel_addresses(struct kernel *k, struct oe_addr **out, size_t *n, struct oe_error *err);
+int kernel_watch_addresses(struct kernel *k, struct oe_error *err);
+/* Events: poll kernel_fd() for input (one fd for all of them), then kernel_process() calls fn per event. */
 int kernel_fd(struct kernel *k);
 int kernel_process(struct kernel *k, kernel_event_fn fn, void *arg, struct oe_error *err);
 
@@ -163,5 +178,7 @@ void kernel_fake_advance(struct kernel *k, uint32_t seconds);
 int64_t kernel_fake_now(const struct kernel *k); /* the fake's clock, as kernel_clock() */
 unsigned long kernel_fake_changes(const struct kernel *k);
 int kernel_fake_set_failure(struct kernel *k, int err_no);
+/* An address of the fake host comes (present) or goes: an ADDR event once addresses are watched. */
+int kernel_fake_address(struct kernel *k, const struct oe_addr *a, bool present);
 
 #endif

@@ -28,6 +28,9 @@ struct kernel_fake {
     int64_t sa_added[64];  /* when each SA came: its lifetimes count from there */
     bool sa_soft_told[64]; /* its soft expire went out */
     size_t nsas;
+    struct oe_addr *addrs; /* the fake host's addresses */
+    size_t naddrs, capaddrs;
+    bool watching;
 };
 
 static struct kernel_fake *fk(struct kernel *k)
@@ -172,6 +175,55 @@ static int fake_sa_stats(struct kernel *kb, uint32_t spi, const struct oe_addr *
     return 0;
 }
 
+static int fake_addresses(struct kernel *kb, struct oe_addr **out, size_t *n, struct oe_error *err)
+{
+    struct kernel_fake *k = fk(kb);
+    *out = malloc((k->naddrs + 1) * sizeof(**out));
+    if (*out == NULL) {
+        oe_error_set(err, "listing the host's addresses: out of memory");
+        return -1;
+    }
+    if (k->naddrs)
+        memcpy(*out, k->addrs, k->naddrs * sizeof(**out));
+    *n = k->naddrs;
+    return 0;
+}
+
+static int fake_watch_addresses(struct kernel *kb, struct oe_error *err)
+{
+    (void)err;
+    fk(kb)->watching = true;
+    return 0;
+}
+
+int kernel_fake_address(struct kernel *kb, const struct oe_addr *a, bool present)
+{
+    struct kernel_fake *k = fk(kb);
+    size_t i = 0;
+    while (i < k->naddrs && !oe_addr_eq(&k->addrs[i], a))
+        i++;
+    if (present == (i < k->naddrs))
+        return 0;
+    if (present) {
+        if (k->naddrs == k->capaddrs) {
+            size_t cap = k->capaddrs ? k->capaddrs * 2 : 8;
+            struct oe_addr *v = realloc(k->addrs, cap * sizeof(*v));
+            if (v == NULL)
+                return -1;
+            k->addrs = v;
+            k->capaddrs = cap;
+        }
+        k->addrs[k->naddrs++] = *a;
+    } else {
+        k->addrs[i] = k->addrs[--k->naddrs];
+    }
+    if (k->watching) {
+        struct kernel_event ev = {.type = present ? KERNEL_EV_ADDR_NEW : KERNEL_EV_ADDR_DEL, .src = *a, .ifindex = 2};
+        queue(k, &ev);
+    }
+    return 0;
+}
+
 static int fake_fd(struct kernel *kb)
 {
     return fk(kb)->ev_fd;
@@ -198,6 +250,7 @@ static void fake_close(struct kernel *kb)
     struct kernel_fake *k = fk(kb);
     close(k->ev_fd);
     free(k->v);
+    free(k->addrs);
     free(k);
 }
 
@@ -209,6 +262,8 @@ static const struct kernel_ops fake_ops = {
     .sa_add = fake_sa_add,
     .sa_del = fake_sa_del,
     .sa_stats = fake_sa_stats,
+    .addresses = fake_addresses,
+    .watch_addresses = fake_watch_addresses,
     .fd = fake_fd,
     .process = fake_process,
     .close = fake_close,

@@ -13,6 +13,8 @@ struct kernel_ops {
     int (*sa_del)(struct kernel *k, uint32_t spi, const struct oe_addr *dst, struct oe_error *err);
     int (*sa_stats)(struct kernel *k, uint32_t spi, const struct oe_addr *dst, struct kernel_sa_stats *st,
                     struct oe_error *err);
+    int (*addresses)(struct kernel *k, struct oe_addr **out, size_t *n, struct oe_error *err);
+    int (*watch_addresses)(struct kernel *k, struct oe_error *err);
     int (*fd)(struct kernel *k);
     int (*process)(struct kernel *k, kernel_event_fn fn, void *arg, struct oe_error *err);
     void (*close)(struct kernel *k);
@@ -62,5 +64,16 @@ void *nl_put(struct nl_req *req, const void *data, size_t len);
 void *nl_attr(struct nl_req *req, uint16_t type, const void *data, size_t len);
 /* 0, or -1 with err naming what (the message) when a write did not fit. */
 int nl_req_check(const struct nl_req *req, const char *what, struct oe_error *err);
+
+/*
+ * kernel_addr.c: the host's addresses over rtnetlink. decode: one
+ * RTM_NEWADDR/RTM_DELADDR message (its length already checked against the
+ * datagram) as an ADDR event, false when it is not one IKE can use; socket:
+ * one subscribed to address changes (events) or for a dump; dump: the
+ * global-scope addresses now, an array the caller frees.
+ */
+bool kernel_addr_decode(const struct nlmsghdr *h, struct kernel_event *ev);
+int kernel_addr_socket(bool events, struct oe_error *err);
+int kernel_addr_dump(struct oe_addr **out, size_t *n, struct oe_error *err);
 
 #endif

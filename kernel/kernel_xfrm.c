@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +24,8 @@ struct kernel_xfrm {
     struct kernel base;
     int req_fd;
     int ev_fd;
+    int addr_fd; /* rtnetlink address changes, once watched; -1 before */
+    int ep_fd;   /* both event sockets: the one fd the caller polls */
     uint32_t seq;
 };
 
@@ -467,7 +470,60 @@ static int xfrm_sa_stats(struct kernel *kb, uint32_t spi, const struct oe_addr *
 
 static int xfrm_fd(struct kernel *kb)
 {
-    return xk(kb)->ev_fd;
+    return xk(kb)->ep_fd;
+}
+
+static int xfrm_addresses(struct kernel *kb, struct oe_addr **out, size_t *n, struct oe_error *err)
+{
+    (void)kb;
+    return kernel_addr_dump(out, n, err);
+}
+
+static int xfrm_watch_addresses(struct kernel *kb, struct oe_error *err)
+{
+    struct kernel_xfrm *k = xk(kb);
+    if (k->addr_fd >= 0)
+        return 0;
+    k->addr_fd = kernel_addr_socket(true, err);
+    if (k->addr_fd < 0)
+        return -1;
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = k->addr_fd};
+    if (epoll_ctl(k->ep_fd, EPOLL_CTL_ADD, k->addr_fd, &ev) != 0) {
+        oe_error_set(err, "netlink route socket: epoll: %s", strerror(errno));
+        close(k->addr_fd);
+        k->addr_fd = -1;
+        return -1;
+    }
+    return 0;
+}
+
+/* Address changes: NEWADDR and DELADDR as events; the kernel also reports what IKE cannot use (skipped). */
+static int addr_process(struct kernel_xfrm *k, char *buf, kernel_event_fn fn, void *arg, struct oe_error *err)
+{
+    int events = 0;
+    for (;;) {
+        ssize_t r = recv(k->addr_fd, buf, NL_BUF, MSG_DONTWAIT);
+        if (r < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                return events;
+            if (errno == ENOBUFS) {
+                /* changes were lost: the caller lists the addresses again */
+                struct kernel_event ev = {.type = KERNEL_EV_ADDR_LOST};
+                fn(&ev, arg);
+                events++;
+                continue;
+            }
+            oe_error_set(err, "address events: %s", strerror(errno));
+            return -1;
+        }
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, r); h = NLMSG_NEXT(h, r)) {
+            struct kernel_event ev;
+            if (!kernel_addr_decode(h, &ev))
+                continue;
+            fn(&ev, arg);
+            events++;
+        }
+    }
 }
 
 static void decode_acquire(const struct nlmsghdr *h, struct kernel_event *ev)
@@ -533,6 +589,14 @@ static int xfrm_process(struct kernel *kb, kernel_event_fn fn, void *arg, struct
             events++;
         }
     }
+    if (k->addr_fd >= 0) {
+        int more = addr_process(k, buf, fn, arg, err);
+        if (more < 0) {
+            free(buf);
+            return -1;
+        }
+        events += more;
+    }
     free(buf);
     return events;
 }
@@ -549,6 +613,9 @@ static void xfrm_close(struct kernel *kb)
     struct kernel_xfrm *k = xk(kb);
     close(k->req_fd);
     close(k->ev_fd);
+    if (k->addr_fd >= 0)
+        close(k->addr_fd);
+    close(k->ep_fd);
     free(k);
 }
 
@@ -560,6 +627,8 @@ static const struct kernel_ops xfrm_ops = {
     .sa_add = xfrm_sa_add,
     .sa_del = xfrm_sa_del,
     .sa_stats = xfrm_sa_stats,
+    .addresses = xfrm_addresses,
+    .watch_addresses = xfrm_watch_addresses,
     .fd = xfrm_fd,
     .process = xfrm_process,
     .close = xfrm_close,
@@ -595,7 +664,16 @@ struct kernel *kernel_xfrm_open(struct oe_error *err)
     k->seq = (uint32_t)time(NULL);
     k->req_fd = nl_socket(0, err);
     k->ev_fd = k->req_fd < 0 ? -1 : nl_socket(XFRMGRP_ACQUIRE | XFRMGRP_EXPIRE, err);
-    if (k->ev_fd < 0) {
+    k->addr_fd = -1;
+    k->ep_fd = k->ev_fd < 0 ? -1 : epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = k->ev_fd};
+    if (k->ep_fd < 0 || epoll_ctl(k->ep_fd, EPOLL_CTL_ADD, k->ev_fd, &ev) != 0) {
+        if (k->ev_fd >= 0)
+            oe_error_set(err, "netlink XFRM events: epoll: %s", strerror(errno));
+        if (k->ep_fd >= 0)
+            close(k->ep_fd);
+        if (k->ev_fd >= 0)
+            close(k->ev_fd);
         if (k->req_fd >= 0)
             close(k->req_fd);
         free(k);

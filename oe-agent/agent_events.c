@@ -103,6 +103,10 @@ static void on_policy_expired(struct agent *a, const struct kernel_event *ev)
 void agent_kernel_event(const struct kernel_event *ev, void *arg)
 {
     struct agent *a = arg;
+    if (ev->type == KERNEL_EV_ADDR_NEW || ev->type == KERNEL_EV_ADDR_DEL || ev->type == KERNEL_EV_ADDR_LOST) {
+        agent_address_event(a, ev);
+        return;
+    }
     if (a->set == NULL)
         return;
     if (ev->type == KERNEL_EV_ACQUIRE)

@@ -42,14 +42,6 @@ static void lookup_refused(struct agent *a, struct oe_peer *p, const char *why, 
         agent_failure_shunt(a, p, why);
 }
 
-static bool agent_is_local(const struct agent *a, const struct oe_addr *x)
-{
-    for (size_t i = 0; i < a->nlocal; i++)
-        if (oe_addr_eq(&a->local[i], x))
-            return true;
-    return false;
-}
-
 static void initiate(struct agent *a, struct oe_peer *p, enum ike_authby auth, const struct dnskeys_pubkey *key,
                      const struct oe_addr *gateway)
 {

@@ -8,8 +8,6 @@
 #include "ike_io.h"
 #include "peers.h"
 
-#define AGENT_MAX_LOCAL 8
-
 #define AGENT_RECENT 32 /* responder verdicts kept until the tunnel is up: IKE_AUTHs in progress at once */
 
 /* A lookup's verdict as the peer table keeps it. */
@@ -30,8 +28,10 @@ struct agent {
     struct dnskeys_hostkey *hk;
     struct ike_core *ike;
     struct ike_io *io;
-    struct oe_addr local[AGENT_MAX_LOCAL];
-    size_t nlocal;
+    struct oe_addr *local; /* the addresses IKE runs on now (agent_addresses.c) */
+    size_t nlocal, caplocal;
+    struct oe_addr *listen; /* `listen`: only these; none: every address */
+    size_t nlisten;
     time_t idle_checked;
     /* shunt updown runs in this second, within updown-shunt-rate; and how many were skipped */
     time_t updown_second;
@@ -58,6 +58,11 @@ void agent_peer_policy(const struct oe_peer *p, enum kernel_action action, uint3
 /* agent_negotiation.c: the resolver, host key, IKE core and sockets, started and stopped */
 int agent_oe_start(struct agent *a, struct oe_error *err);
 void agent_oe_stop(struct agent *a);
+/* agent_addresses.c: IKE on the host's addresses, followed as they come and go */
+int agent_addresses_start(struct agent *a, struct oe_error *err);
+void agent_addresses_stop(struct agent *a);
+void agent_address_event(struct agent *a, const struct kernel_event *ev);
+bool agent_is_local(const struct agent *a, const struct oe_addr *x);
 /* agent_initiator.c: a held peer's key, then IKE with its gateway */
 void agent_oe_negotiate(struct agent *a, struct oe_peer *p);
 /* agent_ike_hooks.c: what agent_oe_start gives ike_io */

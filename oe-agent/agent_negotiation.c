@@ -14,49 +14,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static size_t local_addresses(const struct oe_config *cfg, struct oe_addr *out, size_t max, struct oe_error *err)
-{
-    size_t n = 0;
-    if (cfg->listen_spec[0]) {
-        char copy[256];
-        snprintf(copy, sizeof(copy), "%s", cfg->listen_spec);
-        for (char *save, *t = strtok_r(copy, ", ", &save); t && n < max; t = strtok_r(NULL, ", ", &save)) {
-            if (oe_addr_parse(t, &out[n]) != 0) {
-                oe_error_set(err, "listen: \"%s\" is not an address", t);
-                return 0;
-            }
-            n++;
-        }
-        return n;
-    }
-    struct ifaddrs *ifs;
-    if (getifaddrs(&ifs) != 0) {
-        oe_error_set(err, "cannot list the host's addresses");
-        return 0;
-    }
-    for (struct ifaddrs *i = ifs; i && n < max; i = i->ifa_next) {
-        if (i->ifa_addr == NULL || (i->ifa_flags & IFF_LOOPBACK))
-            continue;
-        struct oe_addr a = {0};
-        if (i->ifa_addr->sa_family == AF_INET) {
-            a.family = AF_INET;
-            memcpy(a.bytes, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
-        } else if (i->ifa_addr->sa_family == AF_INET6) {
-            a.family = AF_INET6;
-            memcpy(a.bytes, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
-            if (a.bytes[0] == 0xfe && (a.bytes[1] & 0xc0) == 0x80)
-                continue; /* link-local */
-        } else {
-            continue;
-        }
-        out[n++] = a;
-    }
-    freeifaddrs(ifs);
-    if (n == 0)
-        oe_error_set(err, "the host has no address to run IKE on");
-    return n;
-}
-
 int agent_oe_start(struct agent *a, struct oe_error *err)
 {
     if (!a->cfg->ike)
@@ -99,28 +56,20 @@ int agent_oe_start(struct agent *a, struct oe_error *err)
     memcpy(ic.subnets, a->cfg->subnets, sizeof(ic.subnets));
     ic.nsubnets = a->cfg->nsubnets;
     a->ike = ike_core_new(&ic, err);
-    a->nlocal = a->ike ? local_addresses(a->cfg, a->local, AGENT_MAX_LOCAL, err) : 0;
     struct ike_io_hooks hooks;
     agent_oe_hooks(a, &hooks);
-    if (a->nlocal)
-        a->io = ike_io_new(a->ike, a->k, a->local, a->nlocal, 500, &hooks, err);
-    if (a->io == NULL) {
+    if (a->ike)
+        a->io = ike_io_new(a->ike, a->k, NULL, 0, 500, &hooks, err);
+    if (a->io == NULL || agent_addresses_start(a, err) != 0) {
         agent_oe_stop(a);
         return -1;
     }
-    char list[256] = "";
-    size_t len = 0;
-    for (size_t i = 0; i < a->nlocal && len < sizeof(list); i++) {
-        char s[OE_ADDR_STRLEN];
-        len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "", oe_addr_str(&a->local[i], s));
-    }
-    oe_log("IKEv2 listening on %s port 500; keys from DNS via %s", list,
-           a->cfg->resolver_spec[0] ? a->cfg->resolver_spec : "/etc/resolv.conf");
     return 0;
 }
 
 void agent_oe_stop(struct agent *a)
 {
+    agent_addresses_stop(a);
     ike_io_free(a->io);
     ike_core_free(a->ike);
     dnskeys_resolver_free(a->res);

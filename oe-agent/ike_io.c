@@ -9,11 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_SOCKETS 16
+/* Datagrams read from one socket before the others get their turn. */
+#define IO_READ_BUDGET 64
+/* Sockets whose readiness one turn takes from the io's epoll set. */
+#define IO_EVENTS_PER_TURN 64
 
 struct io_socket {
     int fd;
@@ -27,8 +31,10 @@ struct ike_io {
     struct ike_core *core;
     struct kernel *k;
     struct ike_io_hooks hooks;
-    struct io_socket socks[MAX_SOCKETS];
-    size_t nsocks;
+    uint16_t port; /* 500 (with 4500 beside it), or another for tests */
+    int epfd;      /* every socket's readiness: one fd for the caller's event loop */
+    struct io_socket **socks;
+    size_t nsocks, capsocks;
     struct timers *timers; /* one per IKE SA serial */
     struct ike_actions acts;
     struct io_tunnel *tunnels; /* the policies each host pair's tunnel has in the kernel */
@@ -84,6 +90,12 @@ static int open_socket(const struct oe_addr *a, uint16_t port, struct io_socket 
     }
     int encap = UDP_ENCAP_ESPINUDP; /* RFC 3948: the kernel takes the ESP, leaves us the IKE */
     bool natt = port == IKE_NATT_PORT;
+    /* an IPv6 address is tentative for a while after it appears: bind it all the same */
+    int one = 1;
+    if (fd >= 0 && a->family == AF_INET)
+        setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+    else if (fd >= 0)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
     if (fd < 0 || bind(fd, (struct sockaddr *)&ss, sl) != 0 || bypass(fd, a->family) != 0 ||
         (natt && setsockopt(fd, IPPROTO_UDP, UDP_ENCAP, &encap, sizeof(encap)) != 0) ||
         getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
@@ -100,6 +112,78 @@ static int open_socket(const struct oe_addr *a, uint16_t port, struct io_socket 
     return 0;
 }
 
+static bool listening_on(const struct ike_io *io, const struct oe_addr *a)
+{
+    for (size_t i = 0; i < io->nsocks; i++)
+        if (oe_addr_eq(&io->socks[i]->ep.addr, a))
+            return true;
+    return false;
+}
+
+static void close_socket(struct ike_io *io, size_t i)
+{
+    struct io_socket *s = io->socks[i];
+    epoll_ctl(io->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+    close(s->fd);
+    free(s);
+    io->socks[i] = io->socks[--io->nsocks];
+}
+
+/* One socket on a's port, in the io's epoll set. */
+static int add_socket(struct ike_io *io, const struct oe_addr *a, uint16_t port, struct oe_error *err)
+{
+    if (io->nsocks == io->capsocks) {
+        size_t cap = io->capsocks ? io->capsocks * 2 : 8;
+        struct io_socket **v = realloc(io->socks, cap * sizeof(*v));
+        if (v == NULL) {
+            oe_error_set(err, "out of memory");
+            return -1;
+        }
+        io->socks = v;
+        io->capsocks = cap;
+    }
+    struct io_socket *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        oe_error_set(err, "out of memory");
+        return -1;
+    }
+    if (open_socket(a, port, s, err) != 0) {
+        free(s);
+        return -1;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = s};
+    if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, s->fd, &ev) != 0) {
+        char str[OE_ADDR_STRLEN];
+        oe_error_set(err, "IKE socket on %s port %u: %s", oe_addr_str(a, str), port, strerror(errno));
+        close(s->fd);
+        free(s);
+        return -1;
+    }
+    io->socks[io->nsocks++] = s;
+    return 0;
+}
+
+int ike_io_listen(struct ike_io *io, const struct oe_addr *a, struct oe_error *err)
+{
+    if (listening_on(io, a))
+        return 0;
+    /* port 500 comes with NAT traversal's 4500; another port (tests) alone */
+    if (add_socket(io, a, io->port, err) != 0)
+        return -1;
+    if (io->port == 500 && add_socket(io, a, IKE_NATT_PORT, err) != 0) {
+        ike_io_unlisten(io, a);
+        return -1;
+    }
+    return 0;
+}
+
+void ike_io_unlisten(struct ike_io *io, const struct oe_addr *a)
+{
+    for (size_t i = io->nsocks; i-- > 0;)
+        if (oe_addr_eq(&io->socks[i]->ep.addr, a))
+            close_socket(io, i);
+}
+
 struct ike_io *ike_io_new(struct ike_core *core, struct kernel *k, const struct oe_addr *addrs, size_t n, uint16_t port,
                           const struct ike_io_hooks *hooks, struct oe_error *err)
 {
@@ -111,19 +195,23 @@ struct ike_io *ike_io_new(struct ike_core *core, struct kernel *k, const struct 
     io->core = core;
     io->k = k;
     io->hooks = *hooks;
-    if ((io->timers = timers_new()) == NULL) {
-        oe_error_set(err, "out of memory");
+    io->port = port;
+    io->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (io->epfd < 0) {
+        oe_error_set(err, "IKE sockets: epoll: %s", strerror(errno));
         free(io);
         return NULL;
     }
-    /* port 500 comes with NAT traversal's 4500; another port (tests) alone */
-    for (int natt = 0; natt < (port == 500 ? 2 : 1); natt++) {
-        for (size_t i = 0; i < n && io->nsocks < MAX_SOCKETS; i++) {
-            if (open_socket(&addrs[i], natt ? IKE_NATT_PORT : port, &io->socks[io->nsocks], err) != 0) {
-                ike_io_free(io);
-                return NULL;
-            }
-            io->nsocks++;
+    if ((io->timers = timers_new()) == NULL) {
+        oe_error_set(err, "out of memory");
+        close(io->epfd);
+        free(io);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (ike_io_listen(io, &addrs[i], err) != 0) {
+            ike_io_free(io);
+            return NULL;
         }
     }
     return io;
@@ -133,8 +221,10 @@ void ike_io_free(struct ike_io *io)
 {
     if (io == NULL)
         return;
-    for (size_t i = 0; i < io->nsocks; i++)
-        close(io->socks[i].fd);
+    while (io->nsocks > 0)
+        close_socket(io, io->nsocks - 1);
+    free(io->socks);
+    close(io->epfd);
     ike_actions_clear(&io->acts);
     free(io->acts.v);
     timers_free(io->timers);
@@ -144,22 +234,23 @@ void ike_io_free(struct ike_io *io)
 
 size_t ike_io_fds(const struct ike_io *io, int *fds, size_t max)
 {
-    size_t n = 0;
-    for (; n < io->nsocks && n < max; n++)
-        fds[n] = io->socks[n].fd;
-    return n;
+    if (max == 0)
+        return 0;
+    fds[0] = io->epfd;
+    return 1;
 }
 
 static const struct io_socket *socket_for(const struct ike_io *io, const struct ike_endpoint *local)
 {
     const struct io_socket *any = NULL;
     for (size_t i = 0; i < io->nsocks; i++) {
-        if (!oe_addr_eq(&io->socks[i].ep.addr, &local->addr))
+        const struct io_socket *s = io->socks[i];
+        if (!oe_addr_eq(&s->ep.addr, &local->addr))
             continue;
-        if (io->socks[i].ep.port == local->port)
-            return &io->socks[i];
-        if (any == NULL && !io->socks[i].natt)
-            any = &io->socks[i];
+        if (s->ep.port == local->port)
+            return s;
+        if (any == NULL && !s->natt)
+            any = s;
     }
     return any;
 }
@@ -463,19 +554,13 @@ void ike_io_apply(struct ike_io *io, struct ike_actions *acts)
         ike_io_apply(io, &io->acts);
 }
 
-void ike_io_readable(struct ike_io *io, int fd)
+static void read_socket(struct ike_io *io, const struct io_socket *s)
 {
-    const struct io_socket *s = NULL;
-    for (size_t i = 0; i < io->nsocks; i++)
-        if (io->socks[i].fd == fd)
-            s = &io->socks[i];
-    if (s == NULL)
-        return;
     uint8_t buf[65536];
-    for (int n = 0; n < 64; n++) {
+    for (int n = 0; n < IO_READ_BUDGET; n++) {
         struct sockaddr_storage from;
         socklen_t fl = sizeof(from);
-        ssize_t r = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+        ssize_t r = recvfrom(s->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
         if (r < 0)
             return;
         struct ike_endpoint remote = {0};
@@ -497,6 +582,17 @@ void ike_io_readable(struct ike_io *io, int fd)
         ike_receive(io->core, &s->ep, &remote, buf + skip, (size_t)r - skip, ike_io_now(), &io->acts);
         ike_io_apply(io, &io->acts);
     }
+}
+
+void ike_io_readable(struct ike_io *io, int fd)
+{
+    if (fd != io->epfd)
+        return;
+    /* no socket is closed while these are handled: address changes come by another fd */
+    struct epoll_event evs[IO_EVENTS_PER_TURN];
+    int n = epoll_wait(io->epfd, evs, IO_EVENTS_PER_TURN, 0);
+    for (int i = 0; i < n; i++)
+        read_socket(io, evs[i].data.ptr);
 }
 
 int ike_io_timeout(const struct ike_io *io)

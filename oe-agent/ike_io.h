@@ -48,6 +48,10 @@ struct ike_io;
 struct ike_io *ike_io_new(struct ike_core *core, struct kernel *k, const struct oe_addr *addrs, size_t n, uint16_t port,
                           const struct ike_io_hooks *hooks, struct oe_error *err);
 void ike_io_free(struct ike_io *io);
+/* IKE on one more local address (port 500 and 4500), or no longer: as the host's addresses come and go. */
+int ike_io_listen(struct ike_io *io, const struct oe_addr *a, struct oe_error *err);
+void ike_io_unlisten(struct ike_io *io, const struct oe_addr *a);
+/* One fd for the caller's event loop, however many sockets there are; readable: call ike_io_readable. */
 size_t ike_io_fds(const struct ike_io *io, int *fds, size_t max);
 void ike_io_readable(struct ike_io *io, int fd);
 /* Milliseconds until the next timer (-1: none), and running the due ones. */

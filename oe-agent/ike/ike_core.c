@@ -905,3 +905,18 @@ void ike_delete(struct ike_core *core, unsigned serial, uint64_t now_ms, struct 
     }
     ike_sa_fail(core, sa, out, "deleted locally");
 }
+
+size_t ike_delete_local(struct ike_core *core, const struct oe_addr *local, uint64_t now_ms, struct ike_actions *out)
+{
+    core->now = now_ms;
+    size_t n = 0;
+    /* ike_sa_fail frees only the SA it is given: the next one is taken first */
+    for (struct ike_sa *sa = core->sas, *next; sa; sa = next) {
+        next = sa->next;
+        if (oe_addr_eq(&sa->local.addr, local)) {
+            ike_sa_fail(core, sa, out, "its local address was removed");
+            n++;
+        }
+    }
+    return n;
+}
