@@ -11,7 +11,7 @@ BIN=$top/build/bin
 . "$top/tests/lab/warm-esp.sh"
 L=/tmp/lab; mkdir -p $L
 
-hosts="west:192.0.2.1 east:192.0.2.2 plain:192.0.2.3 bogus:192.0.2.4 lsoe:192.0.2.5 lsnull:192.0.2.6 lsnull2:192.0.2.7 gw:192.0.2.30 insec:198.51.100.5 spoof:192.0.2.40"
+hosts="west:192.0.2.1 east:192.0.2.2 plain:192.0.2.3 bogus:192.0.2.4 lsoe:192.0.2.5 lsnull:192.0.2.6 lsnull2:192.0.2.7 gw:192.0.2.30 insec:198.51.100.5 spoof:192.0.2.40 many:192.0.2.199 multi:192.0.2.200"
 for h in $hosts; do ip netns add ${h%%:*}; done
 
 # keys and the reverse zone, written the way an operator would
@@ -171,12 +171,13 @@ C
   eval "PID_$n=\$!"
   wait_for 10 test -S /tmp/$n/oe.ctl
 }
+lan_if() { ip -n "$1" -o link show | awk -F': ' '/lan/ {sub(/@.*/, "", $2); print $2}'; }
 ipsec_at() { local n=$1; shift; "$BIN/ipsec" "$@" --ctlsocket /tmp/$n/oe.ctl; }
 logged() { grep -q -- "$2" /tmp/$1/agent.log; }
 esp_bytes() { ip -n "$1" -s xfrm state | awk '/lifetime current/ {getline; sub(/\(bytes\),?/, "", $1); s += $1} END {print s + 0}'; }
 
 lab_down() {
-  for n in west east bogus gw insec; do
+  for n in west east bogus gw insec many multi; do
     eval "pid=\${PID_$n:-}"
     [ -n "$pid" ] && kill "$pid" 2>/dev/null
   done
