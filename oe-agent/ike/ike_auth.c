@@ -362,11 +362,15 @@ static bool established(struct ike_core *core, struct ike_sa *sa, const struct i
     return true;
 }
 
-/* RFC 7296 2.4: INITIAL_CONTACT only in the first IKE SA with a peer: the peer drops all others on it. */
+/*
+ * RFC 7296 2.4: INITIAL_CONTACT only in the first IKE SA between our
+ * address and the peer's: the peer drops the others it has between them.
+ */
 static bool first_with_peer(const struct ike_core *core, const struct ike_sa *sa)
 {
     for (const struct ike_sa *o = core->sas; o; o = o->next)
-        if (o != sa && !o->retired && o->state == SA_ESTABLISHED && oe_addr_eq(&o->remote.addr, &sa->remote.addr))
+        if (o != sa && !o->retired && o->state == SA_ESTABLISHED && oe_addr_eq(&o->remote.addr, &sa->remote.addr) &&
+            oe_addr_eq(&o->local.addr, &sa->local.addr))
             return false;
     return true;
 }
@@ -469,13 +473,17 @@ static void keep_identity(struct ike_sa *sa, const struct ike_id *id, const stru
  * it restarted. Drop what we still hold with that same identity (without a
  * Delete: it would not know the SPIs), before the new Child SA takes the
  * same selectors. Another identity at the same address (a host behind the
- * same NAT) keeps its SAs.
+ * same NAT) keeps its SAs, and so does the same peer on another of our
+ * addresses: its INITIAL_CONTACT speaks for the pair of addresses it was
+ * sent between, as the initiator decides it (first_with_peer); a server
+ * with many addresses would otherwise lose each tunnel to the next one.
  */
 static void forget_previous(struct ike_core *core, const struct ike_sa *sa, struct ike_actions *out)
 {
     for (struct ike_sa *old = core->sas, *next; old; old = next) {
         next = old->next;
-        if (old == sa || old->state != SA_ESTABLISHED || !same_identity(old, sa))
+        if (old == sa || old->state != SA_ESTABLISHED || !same_identity(old, sa) ||
+            !oe_addr_eq(&old->local.addr, &sa->local.addr))
             continue;
         ike_log(out, old, "peer restarted (INITIAL_CONTACT in #%u): dropping this IKE SA", sa->serial);
         ike_sa_fail(core, old, out, "peer restarted (INITIAL_CONTACT)");

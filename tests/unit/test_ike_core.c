@@ -1927,6 +1927,55 @@ static void test_sas_per_peer_capped(void **state)
     assert_int_equal(ike_sa_count(n->a.core), 2); /* B's Deletes reached A */
 }
 
+/* Issue 14: A talks to two of B's addresses; B's IKE SAs for both host pairs live side by side. */
+static void test_two_server_addresses(void **state)
+{
+    struct net *n = *state;
+    n->b.allow_null = true;
+    initiate(n, IKE_AUTHBY_NULL);
+    struct ike_endpoint b2 = n->b.ep;
+    oe_addr_parse("192.0.2.12", &b2.addr);
+    /* A's first IKE SA with 192.0.2.12 carries INITIAL_CONTACT: it is the first with that address */
+    struct ike_initiate req = {
+        .local = n->a.ep, .remote = b2, .local_host = n->a.ep.addr, .remote_host = b2.addr, .auth = IKE_AUTHBY_NULL};
+    assert_true(ike_initiate(n->a.core, &req, 0, &n->a.acts) > 0);
+    pump(n);
+    assert_int_equal(n->a.ups, 2);
+    assert_int_equal(n->b.ups, 2);
+    assert_int_equal(n->b.downs, 0); /* INITIAL_CONTACT for one pair does not end the other */
+    assert_int_equal(ike_sa_count(n->b.core), 2);
+    assert_int_equal(n->b.nkin, 2);
+}
+
+/* Issue 14: two of A's addresses to one remote are two tunnels; one address going ends only its own. */
+static void test_two_local_addresses(void **state)
+{
+    struct net *n = *state;
+    n->b.allow_null = true;
+    initiate(n, IKE_AUTHBY_NULL);
+    struct ike_endpoint a2 = n->a.ep;
+    oe_addr_parse("192.0.2.11", &a2.addr);
+    struct ike_initiate req = {
+        .local = a2, .remote = n->b.ep, .local_host = a2.addr, .remote_host = n->b.ep.addr, .auth = IKE_AUTHBY_NULL};
+    assert_true(ike_initiate(n->a.core, &req, 0, &n->a.acts) > 0);
+    pump(n);
+    assert_int_equal(n->a.ups, 2);
+    assert_int_equal(n->b.ups, 2);
+    assert_int_equal(n->a.downs + n->b.downs, 0);
+    assert_int_equal(n->a.nkout, 2);
+    /* 192.0.2.11 goes: its IKE SA ends, without a Delete, and takes its Child SA out; the other stays */
+    int sends = n->a.sends;
+    assert_int_equal(ike_delete_local(n->a.core, &a2.addr, 0, &n->a.acts), 1);
+    run(n, &n->a);
+    ike_actions_clear(&n->a.acts);
+    assert_int_equal(n->a.sends, sends);
+    assert_int_equal(n->a.downs, 1);
+    assert_int_equal(n->a.policy_deletes, 1);
+    assert_int_equal(n->a.nkout, 1);
+    assert_int_equal(ike_sa_count(n->a.core), 1);
+    assert_int_equal(ike_delete_local(n->a.core, &a2.addr, 0, &n->a.acts), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1979,6 +2028,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_initiator_refuses_unoffered_transform, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rekey_pfs_group_outside_dh_groups, setup_pfs_19_31, teardown),
         cmocka_unit_test_setup_teardown(test_unauthenticated_init_error_keeps_waiting, setup, teardown),
+        /* issue 14: many addresses */
+        cmocka_unit_test_setup_teardown(test_two_server_addresses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_local_addresses, setup, teardown),
     };
     return cmocka_run_group_tests_name("ike_core", tests, group_setup, group_teardown);
 }
