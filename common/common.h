@@ -57,6 +57,7 @@ void oe_error_setc(struct oe_error *err, enum oe_status code, const char *fmt, .
 
 /* The one clock for timers: CLOCK_MONOTONIC, in ms; wall time is only for printing. */
 uint64_t oe_monotonic_ms(void);
+uint64_t oe_monotonic_us(void); /* the same clock, finer: for timing work */
 
 /* Address width in bits for a family: 32 or 128. */
 unsigned oe_family_bits(int family);

@@ -35,6 +35,8 @@ size_t agent_fds(struct agent *a, int *fds, size_t max);
 void agent_readable(struct agent *a, int fd);
 int agent_timeout(struct agent *a); /* ms until agent_tick is due; -1: none */
 void agent_tick(struct agent *a);
+/* One event-loop turn took this long (for status: the loop's max and p99). */
+void agent_loop_turn(struct agent *a, uint64_t us);
 
 /* Tests set the clock the agent shows times with. */
 void agent_set_clock(struct agent *a, time_t (*now)(void));

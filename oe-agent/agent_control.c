@@ -230,16 +230,25 @@ static void status(struct agent *a, bool json, struct oe_buf *out)
     size_t tunnels = 0, shunts = 0;
     for (struct oe_peer *p = a->peers.head; p; p = p->next)
         *(p->state == PEER_TUNNEL ? &tunnels : &shunts) += 1;
+    size_t ike_sas = a->ike ? ike_sa_count(a->ike) : 0, half_open = a->ike ? ike_half_open_count(a->ike) : 0;
+    size_t lookups = a->res ? dnskeys_resolver_pending(a->res) : 0;
+    unsigned long long turns = a->loop.turns, max_us = a->loop.max_us, p99_us = loop_stats_p99_us(&a->loop);
     if (json) {
         oe_buf_printf(out,
                       "{\"policy_lines\": %zu, \"kernel_policies\": %zu, \"tunnels\": %zu, "
-                      "\"holds_and_shunts\": %zu, \"ike\": %s}\n",
-                      policy_rule_count(a->set), a->compiled.n, tunnels, shunts, a->ike ? "true" : "false");
+                      "\"holds_and_shunts\": %zu, \"ike\": %s, \"addresses\": %zu, \"peers\": %zu, "
+                      "\"ike_sas\": %zu, \"half_open\": %zu, \"lookups_in_flight\": %zu, "
+                      "\"loop\": {\"turns\": %llu, \"max_us\": %llu, \"p99_us\": %llu}}\n",
+                      policy_rule_count(a->set), a->compiled.n, tunnels, shunts, a->ike ? "true" : "false", a->nlocal,
+                      a->peers.count, ike_sas, half_open, lookups, turns, max_us, p99_us);
         return;
     }
     oe_buf_printf(out, "oe-agent: %zu policy lines from %s (%zu kernel policies), %s\n", policy_rule_count(a->set),
                   a->cfg->policies, a->compiled.n, a->ike ? "IKEv2 on" : "negotiation off (ike = no)");
     oe_buf_printf(out, "tunnels: %zu, holds and shunts: %zu\n", tunnels, shunts);
+    oe_buf_printf(out, "addresses: %zu, peers: %zu, IKE SAs: %zu (%zu half-open), lookups in flight: %zu\n", a->nlocal,
+                  a->peers.count, ike_sas, half_open, lookups);
+    oe_buf_printf(out, "event loop: %llu turns, longest %llu us, 99%% within %llu us\n", turns, max_us, p99_us);
     trafficstatus(a, false, out);
     shuntstatus(a, false, out);
 }

@@ -6,6 +6,7 @@
 #include "dnskeys/dnskeys.h"
 #include "ike/ike.h"
 #include "ike_io.h"
+#include "loop_stats.h"
 #include "peers.h"
 
 #define AGENT_RECENT 32 /* responder verdicts kept until the tunnel is up: IKE_AUTHs in progress at once */
@@ -33,6 +34,7 @@ struct agent {
     struct oe_addr *listen; /* `listen`: only these; none: every address */
     size_t nlisten;
     time_t idle_checked;
+    struct loop_stats loop;
     /* shunt updown runs in this second, within updown-shunt-rate; and how many were skipped */
     time_t updown_second;
     unsigned updown_runs, updown_skipped;

@@ -146,6 +146,11 @@ static void expire_idle(struct agent *a)
     }
 }
 
+void agent_loop_turn(struct agent *a, uint64_t us)
+{
+    loop_stats_add(&a->loop, us);
+}
+
 void agent_tick(struct agent *a)
 {
     if (a->io) {

@@ -111,6 +111,7 @@ static int event_loop(struct agent *a, struct kernel *k, int ctl_fd)
         int n = epoll_wait(ep, evs, 8, agent_timeout(a));
         if (n < 0 && errno == EINTR)
             continue;
+        uint64_t turn = oe_monotonic_us();
         for (int i = 0; i < n; i++) {
             int fd = evs[i].data.fd;
             if (fd == sig_fd) {
@@ -138,6 +139,7 @@ static int event_loop(struct agent *a, struct kernel *k, int ctl_fd)
             }
         }
         agent_tick(a);
+        agent_loop_turn(a, oe_monotonic_us() - turn);
     }
 }
 

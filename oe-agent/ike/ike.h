@@ -178,6 +178,7 @@ void ike_child_expired(struct ike_core *core, uint32_t spi, const struct oe_addr
 /* Tear an IKE SA down with a Delete (INFORMATIONAL). */
 void ike_delete(struct ike_core *core, unsigned serial, uint64_t now_ms, struct ike_actions *out);
 size_t ike_sa_count(const struct ike_core *core);
+size_t ike_half_open_count(const struct ike_core *core); /* responder SAs before a completed IKE_AUTH */
 /* Every IKE SA on that local address ends, without a Delete (the address is gone): how many. */
 size_t ike_delete_local(struct ike_core *core, const struct oe_addr *local, uint64_t now_ms, struct ike_actions *out);
 

@@ -906,6 +906,11 @@ void ike_delete(struct ike_core *core, unsigned serial, uint64_t now_ms, struct 
     ike_sa_fail(core, sa, out, "deleted locally");
 }
 
+size_t ike_half_open_count(const struct ike_core *core)
+{
+    return core->half_open;
+}
+
 size_t ike_delete_local(struct ike_core *core, const struct oe_addr *local, uint64_t now_ms, struct ike_actions *out)
 {
     core->now = now_ms;

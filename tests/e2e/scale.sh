@@ -25,6 +25,8 @@ check "scale: 0 packets lost before the first reply (every icmp_seq=1 answered)"
 ip -n many xfrm state > $OUT/scale/xfrm-state-many.txt
 check "scale: ESP to every one of the 32 addresses" \
   bash -c "grep -o 'src 192.0.2.199 dst 192.0.2.2[0-3][0-9]' $OUT/scale/xfrm-state-many.txt | sort -u | wc -l | grep -qx 32"
+check "scale: status --json counts the addresses, peers and the event loop's turns" \
+  bash -c "$BIN/ipsec status --json --ctlsocket /tmp/multi/oe.ctl | tee $OUT/scale/status-multi.json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"addresses\"] == 32 and d[\"peers\"] >= 32 and d[\"ike_sas\"] >= 32 and d[\"loop\"][\"turns\"] > 0, d'"
 check "scale: every pair has its own tunnel on the server" \
   bash -c "[ \$(grep -c 'tunnel up (#[0-9]*, we responded' /tmp/multi/agent.log) -ge 32 ]"
 
