@@ -26,8 +26,7 @@ static void on_up(void *arg, const struct ike_action *act)
         p->responder = true;
         p->gateway = act->remote.addr;
         p->ike_serial = act->serial;
-        bool known = a->recent[act->serial % AGENT_RECENT].serial == act->serial;
-        p->dnssec = known ? a->recent[act->serial % AGENT_RECENT].dnssec : PEER_DNSSEC_NONE;
+        p->dnssec = (enum peer_dnssec)act->note; /* PEER_DNSSEC_NONE (0) when no key was looked up */
     }
     p->ike_serial = act->serial; /* after simultaneous initiation, the IKE SA that stayed */
     p->state = PEER_TUNNEL;

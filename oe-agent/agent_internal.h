@@ -9,8 +9,6 @@
 #include "loop_stats.h"
 #include "peers.h"
 
-#define AGENT_RECENT 32 /* responder verdicts kept until the tunnel is up: IKE_AUTHs in progress at once */
-
 /* A lookup's verdict as the peer table keeps it. */
 static inline enum peer_dnssec agent_peer_dnssec(enum dnskeys_verdict v)
 {
@@ -38,11 +36,6 @@ struct agent {
     /* shunt updown runs in this second, within updown-shunt-rate; and how many were skipped */
     time_t updown_second;
     unsigned updown_runs, updown_skipped;
-    /* responder: the DNSSEC verdict of the key each recent IKE SA was checked with */
-    struct {
-        unsigned serial;
-        enum peer_dnssec dnssec;
-    } recent[AGENT_RECENT];
 };
 
 /* A key from DNS as the IKE core takes it: a view, the bytes stay dnskeys'. */

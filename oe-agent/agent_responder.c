@@ -29,10 +29,10 @@ static void answer_key(struct agent *a, unsigned serial, const struct dnskeys_pu
     ike_io_apply(a->io, ike_io_actions(a->io));
 }
 
+/* The verdict rides on the IKE SA until its UP: however many IKE_AUTHs are in progress at once. */
 static void remember_verdict(struct agent *a, unsigned serial, enum dnskeys_verdict v)
 {
-    a->recent[serial % AGENT_RECENT].serial = serial;
-    a->recent[serial % AGENT_RECENT].dnssec = agent_peer_dnssec(v);
+    ike_peer_note(a->ike, serial, agent_peer_dnssec(v));
 }
 
 static void on_host_record(const struct dnskeys_answer *ans, void *arg)

@@ -133,6 +133,7 @@ struct ike_action {
     enum ike_action_kind kind;
     unsigned serial; /* the IKE SA's "#N" */
     uint32_t tag;
+    uint32_t note; /* UP: what the caller noted on this IKE SA (ike_peer_note) */
     struct ike_endpoint local, remote;
     uint8_t *msg;
     size_t len;
@@ -166,6 +167,8 @@ void ike_timer(struct ike_core *core, unsigned serial, uint64_t now_ms, struct i
  * 7619) is acceptable from this peer. A key answered is the tunnel's
  * authorization: the core installs exactly those hosts once AUTH verifies.
  */
+/* A word of the caller's about the IKE SA (how its key was found), given back with its UP. */
+void ike_peer_note(struct ike_core *core, unsigned serial, uint32_t note);
 void ike_peer_key(struct ike_core *core, unsigned serial, const struct ike_pubkey *key, bool allow_null,
                   struct ike_actions *out);
 /*

@@ -322,6 +322,7 @@ static bool established(struct ike_core *core, struct ike_sa *sa, const struct i
     struct ike_action *up = ike_act(out, IKE_ACT_UP, sa);
     if (up) {
         up->id_type = peer_id->type;
+        up->note = sa->note;
         snprintf(up->id, sizeof(up->id), "%s", id);
         up->child = out->v[install].child;
     }

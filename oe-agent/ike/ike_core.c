@@ -872,6 +872,13 @@ void ike_child_expired(struct ike_core *core, uint32_t spi, const struct oe_addr
     }
 }
 
+void ike_peer_note(struct ike_core *core, unsigned serial, uint32_t note)
+{
+    struct ike_sa *sa = find_sa(core, serial);
+    if (sa != NULL)
+        sa->note = note;
+}
+
 void ike_peer_key(struct ike_core *core, unsigned serial, const struct ike_pubkey *key, bool allow_null,
                   struct ike_actions *out)
 {

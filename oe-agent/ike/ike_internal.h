@@ -23,6 +23,7 @@ enum sa_state {
 struct ike_sa {
     unsigned serial, child_serial;
     uint32_t tag;
+    uint32_t note; /* the caller's, given back with UP (ike_peer_note) */
     bool initiator;
     enum sa_state state;
     uint64_t spi_i, spi_r;

@@ -30,6 +30,7 @@ struct side {
     int nkin, nkout, kernel_errors; /* kernel_errors: SPIs added twice or deleted while absent */
     struct ike_child_sa child;
     char last_down[300];
+    uint32_t last_note; /* UP's note: what NEED_KEY's answer noted (ike_peer_note) */
     unsigned serial;
     bool verbose;
 };
@@ -216,7 +217,10 @@ static void run(struct net *n, struct side *s)
             kernel_spi(s, s->kin, &s->nkin, a->child.spi_in, false);
             kernel_spi(s, s->kout, &s->nkout, a->child.spi_out, false);
             break;
-        case IKE_ACT_UP: s->ups++; break;
+        case IKE_ACT_UP:
+            s->ups++;
+            s->last_note = a->note;
+            break;
         case IKE_ACT_DOWN:
             s->downs++;
             snprintf(s->last_down, sizeof(s->last_down), "%s", a->text);
@@ -252,8 +256,10 @@ static void pump(struct net *n)
         struct ike_pubkey ka = key_of(&n->a.peer_key), kb = key_of(&n->b.peer_key);
         if (need_a)
             ike_peer_key(n->a.core, need_a, n->a.answer_keys ? &ka : NULL, n->a.allow_null, &n->a.acts);
-        if (need_b)
+        if (need_b) {
+            ike_peer_note(n->b.core, need_b, 1000 + need_b);
             ike_peer_key(n->b.core, need_b, n->b.answer_keys ? &kb : NULL, n->b.allow_null, &n->b.acts);
+        }
         if (n->n == 0 && !need_a && !need_b)
             return;
         size_t count = n->n;
@@ -332,6 +338,8 @@ static void test_null_auth(void **state)
     n->b.allow_null = true;
     initiate(n, IKE_AUTHBY_NULL);
     expect_tunnel(n);
+    /* the responder's note on the IKE SA comes back with its UP (the agent's DNSSEC verdict) */
+    assert_int_equal(n->b.last_note, 1000 + 1); /* B's IKE SA is #1 */
 }
 
 static void test_null_refused(void **state)
