@@ -29,6 +29,7 @@ struct agent *agent_new(const struct oe_config *cfg, struct kernel *k)
     a->cfg = cfg;
     a->k = k;
     a->now = monotonic_clock;
+    a->peers.max = cfg->max_peers;
     return a;
 }
 

@@ -35,6 +35,24 @@ static void log_waits(const struct agent *a, const struct oe_peer *had, const st
            policy_group_file(a->set, r->group), r->line, oe_prefix_str(&r->sel.peer, pre), peer_state_name(had->state));
 }
 
+struct oe_peer *agent_peer_add(struct agent *a, const struct oe_addr *local, const struct oe_addr *remote)
+{
+    char l[OE_ADDR_STRLEN], r[OE_ADDR_STRLEN];
+    struct oe_peer *p = peer_add(&a->peers, local, remote);
+    if (p != NULL) {
+        a->peers_full_logged = false;
+        return p;
+    }
+    if (a->peers.count < a->peers.max || a->peers.max == 0)
+        oe_log("%s -> %s: no room for the peer: out of memory", oe_addr_str(local, l), oe_addr_str(remote, r));
+    else if (!a->peers_full_logged)
+        oe_log("%s -> %s: peer table full (max-peers %zu): new peers are not negotiated until one goes; "
+               "said once until there is room",
+               oe_addr_str(local, l), oe_addr_str(remote, r), a->peers.max);
+    a->peers_full_logged = a->peers.max && a->peers.count >= a->peers.max;
+    return NULL;
+}
+
 static void on_acquire(struct agent *a, const struct kernel_event *ev)
 {
     char src[OE_ADDR_STRLEN], dst[OE_ADDR_STRLEN], pr[8], label[200];
@@ -53,11 +71,9 @@ static void on_acquire(struct agent *a, const struct kernel_event *ev)
             log_waits(a, had, r, ev);
         return;
     }
-    struct oe_peer *p = peer_add(&a->peers, &ev->src, &ev->dst);
-    if (p == NULL) {
-        oe_log("ACQUIRE %s -> %s dropped: peer table full (%d)", src, dst, PEER_TABLE_MAX);
-        return;
-    }
+    struct oe_peer *p = agent_peer_add(a, &ev->src, &ev->dst);
+    if (p == NULL)
+        return; /* the trap stays: the next packet tries again */
     p->group = r->group;
     p->rule_prefix = r->sel.peer;
     p->rule = r->sel;

@@ -14,7 +14,7 @@ static void on_up(void *arg, const struct ike_action *act)
         /* a responder tunnel: the peer table records it for status and updown */
         p = peer_find(&a->peers, &act->child.local_host, &act->child.remote_host);
         if (p == NULL)
-            p = peer_add(&a->peers, &act->child.local_host, &act->child.remote_host);
+            p = agent_peer_add(a, &act->child.local_host, &act->child.remote_host);
         if (p == NULL)
             return;
         const struct policy_rule *r = policy_lookup(a->set, &p->remote, 0, 0, 0);

@@ -32,6 +32,7 @@ struct agent {
     struct oe_addr *listen; /* `listen`: only these; none: every address */
     size_t nlisten;
     time_t idle_checked;
+    bool peers_full_logged; /* max-peers reached: said once until there is room again */
     struct loop_stats loop;
     /* shunt updown runs in this second, within updown-shunt-rate; and how many were skipped */
     time_t updown_second;
@@ -44,6 +45,8 @@ static inline struct ike_pubkey agent_ike_key(const struct dnskeys_pubkey *k)
     return (struct ike_pubkey){k->rfc3110, k->len};
 }
 
+/* agent_events.c: a peer added, or NULL with the reason logged (max-peers: once while it holds) */
+struct oe_peer *agent_peer_add(struct agent *a, const struct oe_addr *local, const struct oe_addr *remote);
 /* agent_log.c: one log line about one peer, under its label */
 void agent_log_peer(const struct oe_peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* agent_shunt.c: a failure shunt installed, and any peer policy built */

@@ -83,7 +83,7 @@ struct oe_peer *peer_find(struct peer_table *t, const struct oe_addr *local, con
 
 struct oe_peer *peer_add(struct peer_table *t, const struct oe_addr *local, const struct oe_addr *remote)
 {
-    if (t->count >= PEER_TABLE_MAX)
+    if (t->max && t->count >= t->max)
         return NULL;
     if (t->count >= t->nbuckets && grow(t) != 0)
         return NULL;

@@ -50,9 +50,8 @@ struct peer_table {
     unsigned next_instance;
     struct oe_peer **by_pair, **by_instance;
     size_t nbuckets; /* a power of two, grown to stay above count */
+    size_t max;      /* peer_add refuses more than this (max-peers); 0: no limit */
 };
-
-#define PEER_TABLE_MAX 65536
 
 /* The peer of that pair; local NULL: the first with that remote address (a walk: for the operator's explain). */
 struct oe_peer *peer_find(struct peer_table *t, const struct oe_addr *local, const struct oe_addr *remote);

@@ -39,6 +39,8 @@ static void write_group(struct fixture *f, const char *name, const char *text)
     fclose(fp);
 }
 
+static uint32_t max_peers; /* a test's max-peers; 0: the default */
+
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
@@ -53,6 +55,8 @@ static int setup(void **state)
     struct oe_error err;
     assert_int_equal(oe_config_set(&f->cfg, "resolver", "192.0.2.54", &err), 0);
     f->cfg.ike = false; /* no sockets here: negotiation has its own tests */
+    if (max_peers)
+        f->cfg.max_peers = max_peers;
     f->k = kernel_fake_new();
     f->a = agent_new(&f->cfg, f->k);
     clock_kernel = f->k;
@@ -61,6 +65,14 @@ static int setup(void **state)
     assert_int_equal(agent_start(f->a, &err), 0);
     *state = f;
     return 0;
+}
+
+static int setup_two_peers(void **state)
+{
+    max_peers = 2;
+    int rc = setup(state);
+    max_peers = 0;
+    return rc;
 }
 
 static int teardown(void **state)
@@ -187,6 +199,30 @@ static void test_acquire_pass_shunt_then_retrap(void **state)
     assert_int_equal(packet(f, "192.0.2.1", "198.51.100.7", 1), KERNEL_TRAP);
     events(f);
     assert_true(logged(f, "[3] 198.51.100.7: ACQUIRE"));
+}
+
+/* Issue 14: max-peers is a setting; reaching it is said once, with its name, until there is room. */
+static void test_max_peers(void **state)
+{
+    struct fixture *f = *state;
+    for (int i = 1; i <= 4; i++) {
+        char dst[32];
+        snprintf(dst, sizeof(dst), "198.51.100.%d", i);
+        assert_int_equal(packet(f, "192.0.2.1", dst, 1), KERNEL_TRAP);
+    }
+    events(f);
+    assert_true(logged(f, "198.51.100.2: ACQUIRE from 192.0.2.1"));
+    assert_false(logged(f, "198.51.100.3: ACQUIRE from 192.0.2.1"));
+    const char *full = "peer table full (max-peers 2)";
+    assert_true(logged(f, "192.0.2.1 -> 198.51.100.3: peer table full (max-peers 2)"));
+    assert_null(strstr(strstr(f->log.p, full) + 1, full)); /* once, not for 198.51.100.4 */
+    /* the trap stays: once a shunt ends, the next packet gets its peer */
+    assert_int_equal(packet(f, "192.0.2.1", "198.51.100.4", 1), KERNEL_TRAP);
+    kernel_fake_advance(f->k, 900);
+    events(f);
+    assert_int_equal(packet(f, "192.0.2.1", "198.51.100.4", 1), KERNEL_TRAP);
+    events(f);
+    assert_true(logged(f, "198.51.100.4: ACQUIRE from 192.0.2.1"));
 }
 
 static void test_private_drops(void **state)
@@ -417,6 +453,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_finding7_ike_ports_of_other_sockets_not_exempt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_acquire_pass_shunt_then_retrap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_private_drops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_max_peers, setup_two_peers, teardown),
         cmocka_unit_test_setup_teardown(test_ipv6_and_config_shunt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_and_unexpected_acquire, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_touches_only_changes, setup, teardown),
