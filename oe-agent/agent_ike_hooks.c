@@ -25,10 +25,9 @@ static void on_up(void *arg, const struct ike_action *act)
             oe_prefix_host(&p->remote, &p->rule_prefix);
         p->responder = true;
         p->gateway = act->remote.addr;
-        p->ike_serial = act->serial;
         p->dnssec = (enum peer_dnssec)act->note; /* PEER_DNSSEC_NONE (0) when no key was looked up */
     }
-    p->ike_serial = act->serial; /* after simultaneous initiation, the IKE SA that stayed */
+    peer_set_serial(&a->peers, p, act->serial); /* after simultaneous initiation, the IKE SA that stayed */
     p->state = PEER_TUNNEL;
     p->since = a->now();
     p->active = p->since;

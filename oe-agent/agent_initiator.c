@@ -68,7 +68,7 @@ static void initiate(struct agent *a, struct oe_peer *p, enum ike_authby auth, c
         req.peer_key = agent_ike_key(key);
     p->gateway = *gateway;
     p->auth = auth == IKE_AUTHBY_NULL ? PEER_AUTH_NULL : PEER_AUTH_RSASIG;
-    p->ike_serial = ike_initiate(a->ike, &req, ike_io_now(), ike_io_actions(a->io));
+    peer_set_serial(&a->peers, p, ike_initiate(a->ike, &req, ike_io_now(), ike_io_actions(a->io)));
     char gw[OE_ADDR_STRLEN], client[OE_ADDR_STRLEN + 20] = "";
     if (!oe_addr_eq(&req.local.addr, &p->local)) {
         char c[OE_ADDR_STRLEN];

@@ -23,6 +23,31 @@ static size_t instance_hash(unsigned instance, size_t n)
     return (size_t)(instance * 2654435761u) & (n - 1);
 }
 
+/* Serials are dense and grow by one: the low bits spread them over the buckets. */
+static size_t serial_hash(unsigned serial, size_t n)
+{
+    return (size_t)serial & (n - 1);
+}
+
+static void index_serial(struct peer_table *t, struct oe_peer *p)
+{
+    if (p->ike_serial == 0)
+        return;
+    size_t b = serial_hash(p->ike_serial, t->nbuckets);
+    p->next_by_serial = t->by_serial[b];
+    t->by_serial[b] = p;
+}
+
+static void unindex_serial(struct peer_table *t, struct oe_peer *p)
+{
+    if (p->ike_serial == 0)
+        return;
+    struct oe_peer **pp = &t->by_serial[serial_hash(p->ike_serial, t->nbuckets)];
+    while (*pp != p)
+        pp = &(*pp)->next_by_serial;
+    *pp = p->next_by_serial;
+}
+
 static void index_peer(struct peer_table *t, struct oe_peer *p)
 {
     size_t b = pair_hash(&p->local, &p->remote, t->nbuckets);
@@ -31,6 +56,7 @@ static void index_peer(struct peer_table *t, struct oe_peer *p)
     b = instance_hash(p->instance, t->nbuckets);
     p->next_by_instance = t->by_instance[b];
     t->by_instance[b] = p;
+    index_serial(t, p);
 }
 
 static void unindex_peer(struct peer_table *t, struct oe_peer *p)
@@ -43,6 +69,7 @@ static void unindex_peer(struct peer_table *t, struct oe_peer *p)
     while (*pp != p)
         pp = &(*pp)->next_by_instance;
     *pp = p->next_by_instance;
+    unindex_serial(t, p);
 }
 
 /* Twice the buckets, every peer indexed again: -1 (and the old index kept) on allocation failure. */
@@ -50,15 +77,19 @@ static int grow(struct peer_table *t)
 {
     size_t n = t->nbuckets ? t->nbuckets * 2 : PEER_FIRST_BUCKETS;
     struct oe_peer **pair = calloc(n, sizeof(*pair)), **inst = calloc(n, sizeof(*inst));
-    if (pair == NULL || inst == NULL) {
+    struct oe_peer **serial = calloc(n, sizeof(*serial));
+    if (pair == NULL || inst == NULL || serial == NULL) {
         free(pair);
         free(inst);
+        free(serial);
         return -1;
     }
     free(t->by_pair);
     free(t->by_instance);
+    free(t->by_serial);
     t->by_pair = pair;
     t->by_instance = inst;
+    t->by_serial = serial;
     t->nbuckets = n;
     for (struct oe_peer *p = t->head; p; p = p->next)
         index_peer(t, p);
@@ -127,10 +158,19 @@ struct oe_peer *peer_by_instance(struct peer_table *t, unsigned instance)
 
 struct oe_peer *peer_by_serial(struct peer_table *t, unsigned ike_serial)
 {
-    for (struct oe_peer *p = t->head; p; p = p->next)
-        if (p->ike_serial == ike_serial && ike_serial != 0)
+    if (t->nbuckets == 0 || ike_serial == 0)
+        return NULL;
+    for (struct oe_peer *p = t->by_serial[serial_hash(ike_serial, t->nbuckets)]; p; p = p->next_by_serial)
+        if (p->ike_serial == ike_serial)
             return p;
     return NULL;
+}
+
+void peer_set_serial(struct peer_table *t, struct oe_peer *p, unsigned ike_serial)
+{
+    unindex_serial(t, p);
+    p->ike_serial = ike_serial;
+    index_serial(t, p);
 }
 
 void peer_table_clear(struct peer_table *t)
@@ -139,7 +179,8 @@ void peer_table_clear(struct peer_table *t)
         peer_remove(t, t->head);
     free(t->by_pair);
     free(t->by_instance);
-    t->by_pair = t->by_instance = NULL;
+    free(t->by_serial);
+    t->by_pair = t->by_instance = t->by_serial = NULL;
     t->nbuckets = 0;
 }
 

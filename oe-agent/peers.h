@@ -40,15 +40,15 @@ struct oe_peer {
     uint64_t seen_bytes; /* in + out at the last idle check */
     time_t active;       /* when they last changed */
     struct oe_peer *next, *prev;
-    struct oe_peer *next_by_pair, *next_by_instance; /* the table's hash chains */
+    struct oe_peer *next_by_pair, *next_by_instance, *next_by_serial; /* the table's hash chains */
 };
 
-/* Peers in a list (for walks) and two hash indexes, by address pair and by instance: O(1) to find. */
+/* Peers in a list (for walks) and hash indexes by address pair, instance and IKE serial: O(1) to find. */
 struct peer_table {
     struct oe_peer *head;
     size_t count;
     unsigned next_instance;
-    struct oe_peer **by_pair, **by_instance;
+    struct oe_peer **by_pair, **by_instance, **by_serial;
     size_t nbuckets; /* a power of two, grown to stay above count */
     size_t max;      /* peer_add refuses more than this (max-peers); 0: no limit */
 };
@@ -59,6 +59,8 @@ struct oe_peer *peer_add(struct peer_table *t, const struct oe_addr *local, cons
 void peer_remove(struct peer_table *t, struct oe_peer *p);
 struct oe_peer *peer_by_instance(struct peer_table *t, unsigned instance);
 struct oe_peer *peer_by_serial(struct peer_table *t, unsigned ike_serial);
+/* A peer's IKE SA changes (ike_serial is only ever set this way: it is indexed). */
+void peer_set_serial(struct peer_table *t, struct oe_peer *p, unsigned ike_serial);
 void peer_table_clear(struct peer_table *t);
 const char *peer_state_name(enum peer_state s);
 

@@ -67,10 +67,49 @@ static void test_peers_indexed(void **state)
     assert_int_equal(t.count, 0);
 }
 
+/* Issue 14: a peer by its IKE SA's serial without a walk, through new serials, growth and removals. */
+static void test_peers_by_serial(void **state)
+{
+    (void)state;
+    struct peer_table t = {0};
+    struct oe_addr local, remote;
+    oe_addr_parse("192.0.2.1", &local);
+    for (int i = 0; i < PEERS; i++) {
+        addr_of(i, &remote);
+        struct oe_peer *p = peer_add(&t, &local, &remote);
+        assert_non_null(p);
+        if (i % 3)
+            peer_set_serial(&t, p, (unsigned)(1000 + i)); /* every third has no IKE SA */
+    }
+    for (int i = 0; i < PEERS; i++) {
+        struct oe_peer *p = peer_by_serial(&t, (unsigned)(1000 + i));
+        if (i % 3 == 0) {
+            assert_null(p);
+            continue;
+        }
+        assert_non_null(p);
+        addr_of(i, &remote);
+        assert_true(oe_addr_eq(&p->remote, &remote));
+        if (i % 3 == 1) {
+            peer_set_serial(&t, p, (unsigned)(100000 + i)); /* its IKE SA rekeyed, or the twin stayed */
+        } else {
+            peer_remove(&t, p);
+        }
+    }
+    for (int i = 0; i < PEERS; i++) {
+        assert_null(peer_by_serial(&t, (unsigned)(1000 + i)));
+        struct oe_peer *p = peer_by_serial(&t, (unsigned)(100000 + i));
+        assert_true(i % 3 == 1 ? p != NULL : p == NULL);
+    }
+    assert_null(peer_by_serial(&t, 0));
+    peer_table_clear(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_peers_indexed),
+        cmocka_unit_test(test_peers_by_serial),
     };
     return cmocka_run_group_tests_name("peers", tests, NULL, NULL);
 }
