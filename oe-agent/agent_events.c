@@ -71,13 +71,23 @@ static void on_acquire(struct agent *a, const struct kernel_event *ev)
             log_waits(a, had, r, ev);
         return;
     }
+    if (a->peers.holds >= a->cfg->max_negotiations) {
+        /* an ACQUIRE storm (spoofed pings our replies answer, say): the first ones get through first */
+        if (!a->negotiations_full_logged)
+            oe_log("ACQUIRE %s -> %s waits: %zu negotiations in flight (max-negotiations %u); its trap stays and "
+                   "a later packet tries again; said once until one ends",
+                   src, dst, a->peers.holds, a->cfg->max_negotiations);
+        a->negotiations_full_logged = true;
+        return;
+    }
+    a->negotiations_full_logged = false;
     struct oe_peer *p = agent_peer_add(a, &ev->src, &ev->dst);
     if (p == NULL)
         return; /* the trap stays: the next packet tries again */
     p->group = r->group;
     p->rule_prefix = r->sel.peer;
     p->rule = r->sel;
-    p->state = PEER_HOLD;
+    peer_set_state(&a->peers, p, PEER_HOLD);
     p->since = a->now();
     p->lifetime = a->cfg->hold_lifetime;
     peer_label(p, label, sizeof(label));

@@ -28,7 +28,7 @@ static void on_up(void *arg, const struct ike_action *act)
         p->dnssec = (enum peer_dnssec)act->note; /* PEER_DNSSEC_NONE (0) when no key was looked up */
     }
     peer_set_serial(&a->peers, p, act->serial); /* after simultaneous initiation, the IKE SA that stayed */
-    p->state = PEER_TUNNEL;
+    peer_set_state(&a->peers, p, PEER_TUNNEL);
     p->since = a->now();
     p->active = p->since;
     p->seen_bytes = 0;

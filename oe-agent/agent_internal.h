@@ -32,7 +32,8 @@ struct agent {
     struct oe_addr *listen; /* `listen`: only these; none: every address */
     size_t nlisten;
     time_t idle_checked;
-    bool peers_full_logged; /* max-peers reached: said once until there is room again */
+    bool peers_full_logged;        /* max-peers reached: said once until there is room again */
+    bool negotiations_full_logged; /* max-negotiations reached: likewise */
     struct loop_stats loop;
     /* shunt updown runs in this second, within updown-shunt-rate; and how many were skipped */
     time_t updown_second;

@@ -50,7 +50,7 @@ void agent_failure_shunt(struct agent *a, struct oe_peer *p, const char *why)
         oe_log("%s: cannot install failure shunt: %s", label, err.msg);
         return;
     }
-    p->state = action == KERNEL_DROP ? PEER_SHUNT_DROP : PEER_SHUNT_PASS;
+    peer_set_state(&a->peers, p, action == KERNEL_DROP ? PEER_SHUNT_DROP : PEER_SHUNT_PASS);
     p->since = a->now();
     p->lifetime = gc->shunt_lifetime;
     snprintf(p->why, sizeof(p->why), "%s", why);

@@ -286,6 +286,7 @@ static const struct config_key global_keys[] = {
     DURATION("half-open-timeout", half_open_timeout, 1, "10s", "a duration of 1s or more (e.g. 10s)"),
     COUNT("max-ike-sas-per-peer", max_ike_sas_per_peer, 1, "2", "a number of IKE SAs, 1 or more"),
     COUNT("max-peers", max_peers, 1, "65536", "a number of peers, 1 or more"),
+    COUNT("max-negotiations", max_negotiations, 1, "1024", "a number of negotiations, 1 or more"),
     COUNT("updown-shunt-rate", updown_shunt_rate, 0, "20", "a number of calls a second"),
     COUNT("dns-max-lookups", dns_max_lookups, 1, "2048", "a number of lookups, 1 or more"),
     COUNT("dns-max-peer-lookups", dns_max_peer_lookups, 1, "1024", "a number of lookups, 1 or more"),

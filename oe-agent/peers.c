@@ -129,6 +129,7 @@ struct oe_peer *peer_add(struct peer_table *t, const struct oe_addr *local, cons
         t->head->prev = p;
     t->head = p;
     t->count++;
+    t->holds++; /* calloc: PEER_HOLD */
     index_peer(t, p);
     return p;
 }
@@ -143,7 +144,14 @@ void peer_remove(struct peer_table *t, struct oe_peer *p)
     if (p->next)
         p->next->prev = p->prev;
     t->count--;
+    t->holds -= p->state == PEER_HOLD;
     free(p);
+}
+
+void peer_set_state(struct peer_table *t, struct oe_peer *p, enum peer_state s)
+{
+    t->holds += (s == PEER_HOLD) - (p->state == PEER_HOLD);
+    p->state = s;
 }
 
 struct oe_peer *peer_by_instance(struct peer_table *t, unsigned instance)

@@ -51,12 +51,15 @@ struct peer_table {
     struct oe_peer **by_pair, **by_instance, **by_serial;
     size_t nbuckets; /* a power of two, grown to stay above count */
     size_t max;      /* peer_add refuses more than this (max-peers); 0: no limit */
+    size_t holds;    /* peers in PEER_HOLD: negotiations in flight */
 };
 
 /* The peer of that pair; local NULL: the first with that remote address (a walk: for the operator's explain). */
 struct oe_peer *peer_find(struct peer_table *t, const struct oe_addr *local, const struct oe_addr *remote);
 struct oe_peer *peer_add(struct peer_table *t, const struct oe_addr *local, const struct oe_addr *remote);
 void peer_remove(struct peer_table *t, struct oe_peer *p);
+/* A new peer is held; its state changes only this way (holds is counted). */
+void peer_set_state(struct peer_table *t, struct oe_peer *p, enum peer_state s);
 struct oe_peer *peer_by_instance(struct peer_table *t, unsigned instance);
 struct oe_peer *peer_by_serial(struct peer_table *t, unsigned ike_serial);
 /* A peer's IKE SA changes (ike_serial is only ever set this way: it is indexed). */

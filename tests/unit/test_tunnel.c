@@ -406,10 +406,52 @@ static void test_full_lookup_queue_keeps_hold(void **state)
     dns_until(f, "installed failure shunt");
 }
 
+/* Issue 11: an ACQUIRE storm holds no more than max-negotiations peers; the first come first; said once. */
+static void test_negotiations_bounded(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    f->cfg.max_negotiations = 2;
+    start_ike(f);
+    struct oe_addr s, d;
+    oe_addr_parse(LOCAL, &s);
+    for (int i = 1; i <= 4; i++) {
+        char dst[32];
+        snprintf(dst, sizeof(dst), "198.51.100.%d", i);
+        oe_addr_parse(dst, &d);
+        assert_int_equal(kernel_fake_packet(f->k, &s, &d, IPPROTO_TCP, 40000, 80), KERNEL_TRAP);
+    }
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    assert_true(logged(f, "198.51.100.2: ACQUIRE from"));
+    assert_false(logged(f, "198.51.100.3: ACQUIRE from"));
+    const char *full = "(max-negotiations 2)";
+    assert_true(logged(f, "ACQUIRE 192.0.2.1 -> 198.51.100.3 waits: 2 negotiations in flight (max-negotiations 2)"));
+    assert_null(strstr(strstr(f->log.p, full) + 1, full)); /* not again for 198.51.100.4 */
+    /* 198.51.100.3 is not held: its trap stays */
+    oe_addr_parse("198.51.100.3", &d);
+    assert_int_equal(kernel_fake_packet(f->k, &s, &d, IPPROTO_TCP, 40000, 80), KERNEL_TRAP);
+    /* the first two end (their IKE fails: shunts); then a packet to 198.51.100.3 gets its negotiation */
+    for (int i = 1; i <= 2; i++) {
+        char dst[32];
+        snprintf(dst, sizeof(dst), "198.51.100.%d", i);
+        struct oe_addr held;
+        oe_addr_parse(dst, &held);
+        struct oe_peer *p = peer_find(&f->a->peers, &s, &held);
+        assert_non_null(p);
+        ike_delete(f->a->ike, p->ike_serial, ike_io_now(), ike_io_actions(f->a->io));
+        ike_io_apply(f->a->io, ike_io_actions(f->a->io));
+    }
+    assert_int_equal(f->a->peers.holds, 0);
+    assert_int_equal(kernel_fake_packet(f->k, &s, &d, IPPROTO_TCP, 40000, 80), KERNEL_TRAP);
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    assert_true(logged(f, "198.51.100.3: ACQUIRE from"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_full_lookup_queue_keeps_hold, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_negotiations_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finding4_tunnel_does_not_carry_blocked_port, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finding4_tunnel_twin_and_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finding4_tunnel_selector_limit, setup, teardown),
