@@ -130,19 +130,24 @@ static void explain(struct agent *a, const struct oe_addr *addr, bool json, stru
         oe_buf_printf(out, "  live: %s\n", traps ? "trapped, no negotiation yet" : "nothing");
         return;
     }
-    char label[200], ts[32];
-    struct tm tm;
-    time_t since = wall_time_of(a, p->since);
-    localtime_r(&since, &tm);
-    strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
-    char left[48] = "";
-    if (p->lifetime)
-        snprintf(left, sizeof(left), " (%llds left)", (long long)(p->since + p->lifetime - now));
-    oe_buf_printf(out, "  live: %s: %s since %s%s%s%s\n", peer_label(p, label, sizeof(label)),
-                  peer_state_name(p->state), ts, left, p->why[0] ? ": " : "", p->why);
-    if (p->state == PEER_TUNNEL)
-        oe_buf_printf(out, "  tunnel: #%u with %s, auth %s, key's DNSSEC %s, ESP %s\n", p->ike_serial, p->peer_id,
-                      peer_auth_name(p->auth), peer_dnssec_name(p->dnssec), p->esp);
+    /* a peer is an address pair: each of our addresses that talks to it has its own (an operator's walk) */
+    for (; p; p = p->next) {
+        if (!oe_addr_eq(&p->remote, addr))
+            continue;
+        char label[200], ts[32], me[OE_ADDR_STRLEN];
+        struct tm tm;
+        time_t since = wall_time_of(a, p->since);
+        localtime_r(&since, &tm);
+        strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
+        char left[48] = "";
+        if (p->lifetime)
+            snprintf(left, sizeof(left), " (%llds left)", (long long)(p->since + p->lifetime - now));
+        oe_buf_printf(out, "  live: %s from %s: %s since %s%s%s%s\n", peer_label(p, label, sizeof(label)),
+                      oe_addr_str(&p->local, me), peer_state_name(p->state), ts, left, p->why[0] ? ": " : "", p->why);
+        if (p->state == PEER_TUNNEL)
+            oe_buf_printf(out, "  tunnel: #%u with %s, auth %s, key's DNSSEC %s, ESP %s\n", p->ike_serial, p->peer_id,
+                          peer_auth_name(p->auth), peer_dnssec_name(p->dnssec), p->esp);
+    }
 }
 
 void agent_tunnel_bytes(struct agent *a, const struct oe_peer *p, uint64_t *in, uint64_t *out)
@@ -166,15 +171,16 @@ static void trafficstatus(struct agent *a, bool json, struct oe_buf *out)
     for (struct oe_peer *p = a->peers.head; p; p = p->next) {
         if (p->state != PEER_TUNNEL)
             continue;
-        char label[200], gw[OE_ADDR_STRLEN];
+        char label[200], gw[OE_ADDR_STRLEN], me[OE_ADDR_STRLEN];
         uint64_t in, outb;
         agent_tunnel_bytes(a, p, &in, &outb);
         peer_label(p, label, sizeof(label));
         oe_addr_str(p->gateway.family ? &p->gateway : &p->remote, gw);
+        oe_addr_str(&p->local, me);
         if (json) {
             oe_buf_printf(out, "%s\n{\"serial\": %u, \"connection\": ", first ? "" : ",", p->ike_serial);
             oe_buf_json_str(out, label);
-            oe_buf_printf(out, ", \"gateway\": \"%s\", \"peer_id\": ", gw);
+            oe_buf_printf(out, ", \"local\": \"%s\", \"gateway\": \"%s\", \"peer_id\": ", me, gw);
             oe_buf_json_str(out, p->peer_id);
             oe_buf_printf(out,
                           ", \"role\": \"%s\", \"auth\": \"%s\", \"dnssec\": \"%s\", "
@@ -185,9 +191,9 @@ static void trafficstatus(struct agent *a, bool json, struct oe_buf *out)
                           (unsigned long long)outb, (long long)(now - p->since));
         } else {
             oe_buf_printf(out,
-                          "#%u: %s, type=ESP, gateway=%s, id='%s', role=%s, auth=%s, dnssec=%s, "
+                          "#%u: %s, type=ESP, local=%s, gateway=%s, id='%s', role=%s, auth=%s, dnssec=%s, "
                           "esp=%s, SPIs in 0x%08x out 0x%08x, inBytes=%llu, outBytes=%llu, age=%llds\n",
-                          p->ike_serial, label, gw, p->peer_id, p->responder ? "responder" : "initiator",
+                          p->ike_serial, label, me, gw, p->peer_id, p->responder ? "responder" : "initiator",
                           peer_auth_name(p->auth), peer_dnssec_name(p->dnssec), p->esp, p->spi_in, p->spi_out,
                           (unsigned long long)in, (unsigned long long)outb, (long long)(now - p->since));
         }
@@ -206,17 +212,19 @@ static void shuntstatus(struct agent *a, bool json, struct oe_buf *out)
     for (struct oe_peer *p = a->peers.head; p; p = p->next) {
         if (p->state == PEER_TUNNEL)
             continue;
-        char label[200];
+        char label[200], me[OE_ADDR_STRLEN];
         peer_label(p, label, sizeof(label));
+        oe_addr_str(&p->local, me);
         long long left = p->lifetime ? (long long)(p->since + p->lifetime - now) : -1;
         if (json) {
             oe_buf_printf(out, "%s\n{\"connection\": ", first ? "" : ",");
             oe_buf_json_str(out, label);
-            oe_buf_printf(out, ", \"state\": \"%s\", \"expires_in\": %lld, \"why\": ", peer_state_name(p->state), left);
+            oe_buf_printf(out, ", \"local\": \"%s\", \"state\": \"%s\", \"expires_in\": %lld, \"why\": ", me,
+                          peer_state_name(p->state), left);
             oe_buf_json_str(out, p->why);
             oe_buf_printf(out, "}");
         } else {
-            oe_buf_printf(out, "%s: %s, %llds left%s%s\n", label, peer_state_name(p->state), left,
+            oe_buf_printf(out, "%s, local=%s: %s, %llds left%s%s\n", label, me, peer_state_name(p->state), left,
                           p->why[0] ? ": " : "", p->why);
         }
         first = false;

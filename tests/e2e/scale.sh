@@ -29,6 +29,10 @@ check "scale: ESP to every one of the 32 addresses" \
   bash -c "grep -o 'src 192.0.2.199 dst 192.0.2.2[0-3][0-9]' $OUT/scale/xfrm-state-many.txt | sort -u | wc -l | grep -qx 32"
 check "scale: status --json counts the addresses, peers and the event loop's turns" \
   bash -c "$BIN/ipsec status --json --ctlsocket /tmp/multi/oe.ctl | tee $OUT/scale/status-multi.json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"addresses\"] == 32 and d[\"peers\"] >= 32 and d[\"ike_sas\"] >= 32 and d[\"loop\"][\"turns\"] > 0, d'"
+check "scale: trafficstatus on the server shows a tunnel from each of its addresses" \
+  bash -c "$BIN/ipsec trafficstatus --ctlsocket /tmp/multi/oe.ctl | grep -o 'local=192\.0\.2\.2[0-3][0-9]' | sort -u | wc -l | grep -qx 32"
+check "scale: policy explain shows the client's 32 pairs, one per server address" \
+  bash -c "[ \$($BIN/ipsec policy explain --ctlsocket /tmp/multi/oe.ctl 192.0.2.199 | grep -c 'live: .* from 192\.0\.2\.2[0-3][0-9]: tunnel') = 32 ]"
 check "scale: every pair has its own tunnel on the server" \
   bash -c "[ \$(grep -c 'tunnel up (#[0-9]*, we responded' /tmp/multi/agent.log) -ge 32 ]"
 

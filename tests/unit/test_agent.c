@@ -338,7 +338,7 @@ static void test_control_requests(void **state)
     assert_int_equal(agent_control(f->a, "explain 203.0.113.9", &out), 0);
     assert_non_null(strstr(out.p, "203.0.113.9: group private, "));
     assert_non_null(strstr(out.p, "/private:1: 203.0.113.0/24"));
-    assert_non_null(strstr(out.p, "live: \"private#203.0.113.0/24\"[1] 203.0.113.9: drop shunt since"));
+    assert_non_null(strstr(out.p, "live: \"private#203.0.113.0/24\"[1] 203.0.113.9 from 192.0.2.1: drop shunt since"));
     oe_buf_free(&out);
     assert_int_equal(agent_control(f->a, "explain 203.0.113.9 --json", &out), 0);
     assert_non_null(strstr(out.p, "\"live\": {\"state\": \"drop shunt\""));
