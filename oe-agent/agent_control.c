@@ -156,7 +156,9 @@ void agent_tunnel_bytes(struct agent *a, const struct oe_peer *p, uint64_t *in, 
     struct oe_error err;
     const struct oe_addr *gw = p->gateway.family ? &p->gateway : &p->remote;
     *in = *out = 0;
-    if (kernel_sa_stats(a->k, p->spi_in, &p->local, &st, &err) == 0)
+    /* the inbound SA's destination is our outer address: a gateway's own, not its host's */
+    const struct oe_addr *me = p->outer_local.family ? &p->outer_local : &p->local;
+    if (kernel_sa_stats(a->k, p->spi_in, me, &st, &err) == 0)
         *in = st.bytes;
     if (kernel_sa_stats(a->k, p->spi_out, gw, &st, &err) == 0)
         *out = st.bytes;

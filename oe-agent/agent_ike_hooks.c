@@ -35,6 +35,7 @@ static void on_up(void *arg, const struct ike_action *act)
     p->lifetime = 0;
     p->spi_in = act->child.spi_in;
     p->spi_out = act->child.spi_out;
+    p->outer_local = act->child.local;
     ike_algs_name(act->child.encr, act->child.encr_bits, act->child.integ, p->esp, sizeof(p->esp));
     snprintf(p->peer_id, sizeof(p->peer_id), "%.63s", act->id);
     if (p->auth == PEER_AUTH_NONE)

@@ -32,6 +32,7 @@ struct oe_peer {
     bool responder;
     bool updown_skipped; /* its up-shunt was over updown-shunt-rate: its down-shunt is skipped too */
     struct oe_addr gateway;
+    struct oe_addr outer_local; /* our end of its ESP SAs: ours, or, for a host behind us, the gateway's */
     enum peer_auth auth;
     enum peer_dnssec dnssec; /* the verdict on the key it was authenticated with */
     char peer_id[64];

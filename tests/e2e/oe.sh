@@ -186,6 +186,8 @@ check "gateway by name: 203.0.113.3's record names gw.example.net., resolved and
 check "  west's pings to 203.0.113.3 answered through gw" bash -c "grep -q ' 5 received' $OUT/ping-gw-name.txt && ip -n west xfrm policy | grep -q 'dst 203.0.113.3/32'"
 ip netns exec inner ping -c 5 -i 0.3 -W 5 192.0.2.2 > $OUT/ping-gw-inner.txt 2>&1
 check "gateway: inner -> east: gw initiates for its subnet, pings answered" grep -Eq ' [4-5] received' $OUT/ping-gw-inner.txt
+check "  gw's trafficstatus counts the tunnel's inbound bytes (its SAs end at gw's own address)" \
+  bash -c "$BIN/ipsec trafficstatus --ctlsocket /tmp/gw/oe.ctl | grep '192.0.2.2,' | grep -q 'inBytes=[1-9]'"
 check "  gw negotiated from its own address for 203.0.113.2" logged gw '192.0.2.2: negotiating IKEv2 with 192.0.2.2 (RSA key from DNS) for 203.0.113.2 behind us'
 check "  east checked that inner's record names gw (and its key)" \
   logged east "'192.0.2.30' (IKE from 192.0.2.30) may speak for 203.0.113.2: IPSECKEY record at 2.113.0.203.in-addr.arpa."
