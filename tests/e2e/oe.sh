@@ -212,6 +212,8 @@ check "  through ESP to insec" bash -c "ip -n east xfrm state | grep -q 'src 192
 . "$top/tests/e2e/hijack.sh"
 # --- a server with 32 addresses, one client at once (gateway scale) ------------------------
 . "$top/tests/e2e/scale.sh"
+# --- the agent killed while private traffic flows, mid-handshake, during a reload -----------
+. "$top/tests/e2e/crash.sh"
 
 for n in west east bogus gw insec; do cat /tmp/$n/agent-before-simultaneous.log /tmp/$n/agent.log > "$OUT/agent-$n.log" 2>/dev/null; done
 cp $L/unbound.log "$OUT/" 2>/dev/null
