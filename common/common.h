@@ -109,4 +109,39 @@ void oe_buf_free(struct oe_buf *b);
 /* Overwrite memory that held a secret; the compiler may not elide it. */
 void oe_wipe(void *p, size_t n);
 
+/*
+ * A hash table of nodes the caller embeds in its own structs (hash.c): add,
+ * remove and find in O(1), with chains in a power of two of buckets that
+ * doubles whenever the count passes it (no cap; it never fails: without
+ * memory to grow, the chains grow instead). The caller gives each node its
+ * hash and checks its own key on every node a lookup yields: other keys
+ * share buckets, and a hash value now and then. The table owns only its
+ * bucket array (oe_htab_free); {0} is an empty table.
+ */
+struct oe_hnode {
+    struct oe_hnode *next, **pprev; /* pprev NULL: in no table */
+    uint64_t hash;
+};
+
+struct oe_htab {
+    struct oe_hnode **b; /* mask + 1 buckets; NULL: only `one` */
+    struct oe_hnode *one;
+    size_t mask, n;
+};
+
+void oe_htab_add(struct oe_htab *t, struct oe_hnode *node, uint64_t hash);
+/* Out of its table; a node in none stays so. */
+void oe_htab_del(struct oe_htab *t, struct oe_hnode *node);
+/* The first node with this hash, and the next one (NULL: no more). */
+struct oe_hnode *oe_htab_first(const struct oe_htab *t, uint64_t hash);
+struct oe_hnode *oe_htab_next(const struct oe_hnode *node);
+void oe_htab_free(struct oe_htab *t);
+
+/*
+ * Keys for it, mixed with a secret seed: a peer that picks the SPIs and
+ * addresses it sends cannot aim them at one bucket. (A fast mix, not a PRF:
+ * the seed itself is not a secret worth the name.)
+ */
+uint64_t oe_hash_bytes(uint64_t seed, const void *p, size_t len);
+
 #endif
