@@ -279,11 +279,14 @@ static bool initiated_by_lower(const struct ike_sa *sa)
  */
 static struct ike_sa *twin_of(const struct ike_core *core, const struct ike_sa *sa)
 {
-    for (struct ike_sa *t = core->sas; t; t = t->next)
+    struct ike_sa *twin = NULL;
+    struct ike_ix_iter it;
+    for (struct ike_sa *t = ike_ix_first(&it, core, IKE_IX_HOSTS, ike_ix_hash_of(sa, IKE_IX_HOSTS)); t;
+         t = ike_ix_next(&it))
         if (t != sa && !t->retired && t->state != SA_DELETING && t->initiator != sa->initiator &&
             oe_addr_eq(&t->local_host, &sa->local_host) && oe_addr_eq(&t->remote_host, &sa->remote_host))
-            return t;
-    return NULL;
+            twin = ike_sa_newer(twin, t);
+    return twin;
 }
 
 /* false when the SA is gone (a losing twin, or a failure): the caller must not touch it */
@@ -298,6 +301,7 @@ static bool established(struct ike_core *core, struct ike_sa *sa, const struct i
         ike_log(out, sa, "both ends initiated: #%u (started by the lower address) %s; deleting this one", twin->serial,
                 twin->state == SA_ESTABLISHED ? "stays" : "will serve");
         sa->child_spi_out = 0;
+        ike_sa_index(sa);
         ike_delete(core, sa->serial, core->now, out);
         return false;
     }
@@ -369,7 +373,9 @@ static bool established(struct ike_core *core, struct ike_sa *sa, const struct i
  */
 static bool first_with_peer(const struct ike_core *core, const struct ike_sa *sa)
 {
-    for (const struct ike_sa *o = core->sas; o; o = o->next)
+    struct ike_ix_iter it;
+    for (const struct ike_sa *o = ike_ix_first(&it, core, IKE_IX_PEER, ike_ix_hash_of(sa, IKE_IX_PEER)); o;
+         o = ike_ix_next(&it))
         if (o != sa && !o->retired && o->state == SA_ESTABLISHED && oe_addr_eq(&o->remote.addr, &sa->remote.addr) &&
             oe_addr_eq(&o->local.addr, &sa->local.addr))
             return false;
@@ -403,6 +409,7 @@ void ike_send_auth(struct ike_core *core, struct ike_sa *sa, struct ike_actions 
     struct oe_error err;
     if (sa->child_spi_in < 0x100)
         sa->child_spi_in = ike_esp_spi(sa->env);
+    ike_sa_index(sa);
     struct ike_ts tsi, tsr;
     ike_host_ts(&sa->local_host, &tsi);
     ike_host_ts(&sa->remote_host, &tsr);
@@ -462,11 +469,30 @@ static void keep_identity(struct ike_sa *sa, const struct ike_id *id, const stru
     sa->peer_id_len = sa->peer_id_kept ? id->data.len : 0;
     if (sa->peer_id_len)
         memcpy(sa->peer_id, id->data.p, sa->peer_id_len);
+    ike_sa_index(sa);
     if (key == NULL)
         return; /* the initiator has it from DNS already */
     wbuf_free(&sa->peer_key);
     if (sa->auth == IKE_AUTHBY_RSASIG)
         wbuf_put(&sa->peer_key, key->rfc3110, key->len); /* failed: nothing matches, which fails safe */
+}
+
+static bool restarted_from(const struct ike_sa *old, const struct ike_sa *sa)
+{
+    return old != sa && old->state == SA_ESTABLISHED && same_identity(old, sa) &&
+           oe_addr_eq(&old->local.addr, &sa->local.addr);
+}
+
+static int newest_first(const void *a, const void *b)
+{
+    const struct ike_sa *x = *(struct ike_sa *const *)a, *y = *(struct ike_sa *const *)b;
+    return x->born < y->born ? 1 : x->born > y->born ? -1 : 0;
+}
+
+static void drop_restarted(struct ike_core *core, const struct ike_sa *sa, struct ike_sa *old, struct ike_actions *out)
+{
+    ike_log(out, old, "peer restarted (INITIAL_CONTACT in #%u): dropping this IKE SA", sa->serial);
+    ike_sa_fail(core, old, out, "peer restarted (INITIAL_CONTACT)");
 }
 
 /*
@@ -481,13 +507,41 @@ static void keep_identity(struct ike_sa *sa, const struct ike_id *id, const stru
  */
 static void forget_previous(struct ike_core *core, const struct ike_sa *sa, struct ike_actions *out)
 {
-    for (struct ike_sa *old = core->sas, *next; old; old = next) {
-        next = old->next;
-        if (old == sa || old->state != SA_ESTABLISHED || !same_identity(old, sa) ||
-            !oe_addr_eq(&old->local.addr, &sa->local.addr))
+    /* those of its identity, newest first (as core->sas has them), gathered before any goes */
+    struct ike_sa **v = NULL;
+    size_t n = 0, cap = 0;
+    bool short_of_memory = false;
+    struct ike_ix_iter it;
+    for (struct ike_sa *old = ike_ix_first(&it, core, IKE_IX_IDENTITY, ike_ix_hash_of(sa, IKE_IX_IDENTITY)); old;
+         old = ike_ix_next(&it)) {
+        if (!restarted_from(old, sa))
             continue;
-        ike_log(out, old, "peer restarted (INITIAL_CONTACT in #%u): dropping this IKE SA", sa->serial);
-        ike_sa_fail(core, old, out, "peer restarted (INITIAL_CONTACT)");
+        if (n == cap) {
+            size_t ncap = cap ? 2 * cap : 8;
+            struct ike_sa **more = realloc(v, ncap * sizeof(*v));
+            if (more == NULL) {
+                short_of_memory = true;
+                break;
+            }
+            v = more;
+            cap = ncap;
+        }
+        v[n++] = old;
+    }
+    if (n > 1)
+        qsort(v, n, sizeof(*v), newest_first);
+    for (size_t i = 0; i < n; i++)
+        drop_restarted(core, sa, v[i], out);
+    free(v);
+    while (short_of_memory) { /* no memory for the list: the rest go all the same, in the index's order */
+        short_of_memory = false;
+        for (struct ike_sa *old = ike_ix_first(&it, core, IKE_IX_IDENTITY, ike_ix_hash_of(sa, IKE_IX_IDENTITY)); old;
+             old = ike_ix_next(&it))
+            if (restarted_from(old, sa)) {
+                drop_restarted(core, sa, old, out);
+                short_of_memory = true;
+                break;
+            }
     }
 }
 
@@ -612,7 +666,9 @@ static void limit_per_peer(struct ike_core *core, const struct ike_sa *sa, struc
     for (;;) {
         struct ike_sa *oldest = NULL;
         unsigned n = 0;
-        for (struct ike_sa *o = core->sas; o; o = o->next) {
+        struct ike_ix_iter it;
+        for (struct ike_sa *o = ike_ix_first(&it, core, IKE_IX_HOSTS, ike_ix_hash_of(sa, IKE_IX_HOSTS)); o;
+             o = ike_ix_next(&it)) {
             if (o->initiator || o->retired || o->state != SA_ESTABLISHED ||
                 !oe_addr_eq(&o->local_host, &sa->local_host) || !oe_addr_eq(&o->remote_host, &sa->remote_host))
                 continue;
@@ -648,6 +704,7 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
         return;
     }
     sa->auth = in->auth_method == IKE_AUTH_NULL ? IKE_AUTHBY_NULL : IKE_AUTHBY_RSASIG;
+    ike_sa_index(sa);
     struct ike_esp_algs algs;
     const struct ike_proposal *esp = ike_choose_esp(&core->cfg, &in->sa, &algs);
     if (esp == NULL) {
@@ -660,6 +717,7 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
     /* the key that verified AUTH was given for the hosts NEED_KEY named: they are the tunnel's */
     sa->remote_host = sa->asked_remote;
     sa->local_host = sa->asked_local;
+    ike_sa_index(sa);
     keep_identity(sa, &in->idi, key);
     if (sa->auth == IKE_AUTHBY_RSASIG && core->cfg.signer.sign == NULL) {
         respond_error(sa, IKE_N_AUTHENTICATION_FAILED, out);
@@ -670,6 +728,7 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
     sa->child_spi_out = ike_spi_of(esp);
     if (sa->child_spi_in < 0x100)
         sa->child_spi_in = ike_esp_spi(sa->env);
+    ike_sa_index(sa);
     if (ike_find_notify(in, IKE_N_INITIAL_CONTACT) != NULL)
         forget_previous(core, sa, out);
     struct ike_builder inner = {0};
@@ -751,6 +810,7 @@ void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const ui
         return;
     }
     sa->child_spi_out = ike_spi_of(esp);
+    ike_sa_index(sa);
     keep_identity(sa, &in->idr, NULL);
     struct ike_id peer = in->idr;
     (void)established(core, sa, &algs, &peer, out);

@@ -78,11 +78,15 @@ struct ike_core *ike_core_new(const struct ike_config *cfg, struct oe_error *err
     core->cfg = *cfg;
     core->next_serial = 1;
     core->next_reqid = 16384;
-    if (ike_random(&core->cfg.env, core->cookie_secret, sizeof(core->cookie_secret)) != 0) {
+    uint8_t seed[32];
+    if (ike_random(&core->cfg.env, core->cookie_secret, sizeof(core->cookie_secret)) != 0 ||
+        ike_sha256(core->cookie_secret, sizeof(core->cookie_secret), seed) != 0) {
         oe_error_set(err, "no random numbers");
         free(core);
         return NULL;
     }
+    /* the indexes' seed, from the cookie secret (one way: no new random draw, so replays stay the same) */
+    memcpy(&core->hash_seed, seed, sizeof(core->hash_seed));
     return core;
 }
 
@@ -90,21 +94,11 @@ void ike_core_free(struct ike_core *core)
 {
     if (core == NULL)
         return;
-    while (core->sas) {
-        struct ike_sa *sa = core->sas;
-        core->sas = sa->next;
-        ike_sa_free(sa);
-    }
+    while (core->sas)
+        ike_sa_free(core->sas);
+    ike_sa_index_free(core);
     oe_wipe(core->cookie_secret, sizeof(core->cookie_secret));
     free(core);
-}
-
-size_t ike_sa_count(const struct ike_core *core)
-{
-    size_t n = 0;
-    for (const struct ike_sa *sa = core->sas; sa; sa = sa->next)
-        n++;
-    return n;
 }
 
 struct ike_sa *ike_sa_new(struct ike_core *core, bool initiator)
@@ -123,13 +117,13 @@ struct ike_sa *ike_sa_new(struct ike_core *core, bool initiator)
         sa->spi_i = spi;
     else
         sa->spi_r = spi;
-    sa->next = core->sas;
-    core->sas = sa;
+    ike_sa_link(core, sa);
     return sa;
 }
 
 void ike_sa_free(struct ike_sa *sa)
 {
+    ike_sa_unlink(sa);
     ike_dh_free(sa->dh);
     ike_dh_free(sa->rekey_dh);
     wbuf_free(&sa->msg1);
@@ -143,24 +137,6 @@ void ike_sa_free(struct ike_sa *sa)
     free(sa->collision);
     oe_wipe(sa, sizeof(*sa));
     free(sa);
-}
-
-static void unlink_sa(struct ike_core *core, struct ike_sa *sa)
-{
-    for (struct ike_sa **p = &core->sas; *p; p = &(*p)->next) {
-        if (*p == sa) {
-            *p = sa->next;
-            return;
-        }
-    }
-}
-
-static struct ike_sa *find_sa(struct ike_core *core, unsigned serial)
-{
-    for (struct ike_sa *sa = core->sas; sa; sa = sa->next)
-        if (sa->serial == serial)
-            return sa;
-    return NULL;
 }
 
 /* ---- actions ---- */
@@ -324,7 +300,6 @@ void ike_sa_fail(struct ike_core *core, struct ike_sa *sa, struct ike_actions *o
 {
     if (sa->retired) {
         /* the old self of a rekeyed IKE SA: its Child SA and peer live on in the new one */
-        unlink_sa(core, sa);
         ike_sa_free(sa);
         return;
     }
@@ -334,13 +309,14 @@ void ike_sa_fail(struct ike_core *core, struct ike_sa *sa, struct ike_actions *o
     if (sa->state == SA_ESTABLISHED && sa->child_spi_out) {
         ike_act_delete_child(out, sa);
         /* another IKE SA's Child SA holds the same selectors: its policies stay */
-        for (const struct ike_sa *o = core->sas; o; o = o->next)
+        struct ike_ix_iter it;
+        for (struct ike_sa *o = ike_ix_first(&it, core, IKE_IX_HOSTS, ike_ix_hash_of(sa, IKE_IX_HOSTS)); o;
+             o = ike_ix_next(&it))
             if (o != sa && !o->retired && o->state == SA_ESTABLISHED && o->child_spi_out &&
                 oe_addr_eq(&o->local_host, &sa->local_host) && oe_addr_eq(&o->remote_host, &sa->remote_host))
                 out->v[out->n - 1].child.sas_only = true;
     }
     ike_leave_half_open(core, sa);
-    unlink_sa(core, sa);
     ike_sa_free(sa);
 }
 
@@ -622,6 +598,7 @@ unsigned ike_initiate(struct ike_core *core, const struct ike_initiate *req, uin
     sa->local_host = req->local_host;
     sa->remote_host = req->remote_host;
     sa->auth = req->auth;
+    ike_sa_index(sa);
     if (req->auth == IKE_AUTHBY_RSASIG)
         wbuf_put(&sa->peer_key, req->peer_key.rfc3110, req->peer_key.len);
     if (req->auth == IKE_AUTHBY_RSASIG && (core->cfg.signer.sign == NULL || sa->peer_key.failed)) {
@@ -632,22 +609,6 @@ unsigned ike_initiate(struct ike_core *core, const struct ike_initiate *req, uin
     unsigned serial = sa->serial;
     ike_send_sa_init(core, sa, out);
     return serial;
-}
-
-static struct ike_sa *find_by_spi(struct ike_core *core, const struct ike_header *h, const struct ike_endpoint *remote)
-{
-    for (struct ike_sa *sa = core->sas; sa; sa = sa->next) {
-        if (sa->spi_i != h->spi_i)
-            continue;
-        /* a responder's SA before its SPI is known to the peer: match the peer's address too */
-        if (h->spi_r == 0 && !sa->initiator && oe_addr_eq(&sa->remote.addr, &remote->addr))
-            return sa;
-        if (sa->spi_r == h->spi_r)
-            return sa;
-        if (sa->initiator && sa->state == SA_INIT_SENT && h->spi_r != 0)
-            return sa; /* the response that tells us spi_r */
-    }
-    return NULL;
 }
 
 void ike_receive(struct ike_core *core, const struct ike_endpoint *local, const struct ike_endpoint *remote,
@@ -672,7 +633,7 @@ void ike_receive(struct ike_core *core, const struct ike_endpoint *local, const 
         return;
     }
     bool response = h.flags & IKE_FLAG_R;
-    struct ike_sa *sa = find_by_spi(core, &h, remote);
+    struct ike_sa *sa = ike_sa_by_spi(core, &h, remote);
     if (sa) {
         sa->rx_local = *local;
         sa->rx_remote = *remote;
@@ -786,13 +747,16 @@ void ike_leave_half_open(struct ike_core *core, struct ike_sa *sa)
     if (sa->half_open) {
         sa->half_open = false;
         core->half_open--;
+        ike_sa_index(sa);
     }
 }
 
 size_t ike_half_open_from(const struct ike_core *core, const struct oe_addr *from)
 {
     size_t n = 0;
-    for (const struct ike_sa *sa = core->sas; sa; sa = sa->next)
+    struct ike_ix_iter it;
+    for (struct ike_sa *sa = ike_ix_first(&it, core, IKE_IX_SOURCE, ike_ix_hash_source(core, from)); sa;
+         sa = ike_ix_next(&it))
         n += sa->half_open && oe_addr_same_source(&sa->remote.addr, from);
     return n;
 }
@@ -800,7 +764,7 @@ size_t ike_half_open_from(const struct ike_core *core, const struct oe_addr *fro
 void ike_timer(struct ike_core *core, unsigned serial, uint64_t now_ms, struct ike_actions *out)
 {
     core->now = now_ms;
-    struct ike_sa *sa = find_sa(core, serial);
+    struct ike_sa *sa = ike_sa_by_serial(core, serial);
     if (sa == NULL)
         return;
     if (sa->half_open && core->now >= sa->half_open_until) {
@@ -859,22 +823,27 @@ void ike_child_expired(struct ike_core *core, uint32_t spi, const struct oe_addr
                        struct ike_actions *out)
 {
     core->now = now_ms;
-    for (struct ike_sa *sa = core->sas; sa; sa = sa->next) {
-        if (sa->retired || sa->state != SA_ESTABLISHED || spi == 0 || !child_sa_is(sa, spi, dst))
-            continue;
-        if (hard) {
-            ike_log_child(out, sa, "Child SA 0x%08x reached its hard lifetime; deleting", spi);
-            ike_delete(core, sa->serial, now_ms, out);
-        } else {
-            ike_start_child_rekey(core, sa, out);
-        }
+    struct ike_sa *sa = NULL;
+    struct ike_ix_iter it;
+    uint64_t key = ike_ix_hash_spi(core, spi, dst);
+    /* the inbound SA (the destination is us) or the outbound one (the peer); the newest if both */
+    for (enum ike_ix ix = IKE_IX_CHILD_IN; ix <= IKE_IX_CHILD_OUT; ix++)
+        for (struct ike_sa *o = ike_ix_first(&it, core, ix, key); o; o = ike_ix_next(&it))
+            if (!o->retired && o->state == SA_ESTABLISHED && spi != 0 && child_sa_is(o, spi, dst))
+                sa = ike_sa_newer(sa, o);
+    if (sa == NULL)
         return;
+    if (hard) {
+        ike_log_child(out, sa, "Child SA 0x%08x reached its hard lifetime; deleting", spi);
+        ike_delete(core, sa->serial, now_ms, out);
+    } else {
+        ike_start_child_rekey(core, sa, out);
     }
 }
 
 void ike_peer_note(struct ike_core *core, unsigned serial, uint32_t note)
 {
-    struct ike_sa *sa = find_sa(core, serial);
+    struct ike_sa *sa = ike_sa_by_serial(core, serial);
     if (sa != NULL)
         sa->note = note;
 }
@@ -882,7 +851,7 @@ void ike_peer_note(struct ike_core *core, unsigned serial, uint32_t note)
 void ike_peer_key(struct ike_core *core, unsigned serial, const struct ike_pubkey *key, bool allow_null,
                   struct ike_actions *out)
 {
-    struct ike_sa *sa = find_sa(core, serial);
+    struct ike_sa *sa = ike_sa_by_serial(core, serial);
     if (sa == NULL || sa->state != SA_WAIT_KEY)
         return;
     ike_continue_auth_request(core, sa, key, allow_null, out);
@@ -891,7 +860,7 @@ void ike_peer_key(struct ike_core *core, unsigned serial, const struct ike_pubke
 void ike_delete(struct ike_core *core, unsigned serial, uint64_t now_ms, struct ike_actions *out)
 {
     core->now = now_ms;
-    struct ike_sa *sa = find_sa(core, serial);
+    struct ike_sa *sa = ike_sa_by_serial(core, serial);
     if (sa == NULL)
         return;
     if (sa->state == SA_ESTABLISHED) {

@@ -90,6 +90,7 @@ void ike_handle_informational(struct ike_core *core, struct ike_sa *sa, const ui
         ike_act_delete_child(out, sa);
         ike_log_child(out, sa, "peer deleted the Child SA");
         sa->child_spi_out = 0;
+        ike_sa_index(sa);
     }
 done:
     wbuf_wipe(&plain);

@@ -331,6 +331,7 @@ void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint
     sa->remote = *remote;
     sa->local_host = local->addr;
     sa->remote_host = remote->addr;
+    ike_sa_index(sa);
     sa->prf = c.prf;
     sa->encr = c.encr;
     sa->encr_bits = c.encr_bits;
@@ -386,6 +387,7 @@ void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint
     sa->half_open = true;
     sa->half_open_until = core->now + core->cfg.half_open_timeout_ms;
     core->half_open++;
+    ike_sa_index(sa);
     struct ike_action *t = ike_act(out, IKE_ACT_TIMER, sa);
     if (t)
         t->ms = core->cfg.half_open_timeout_ms;
@@ -494,6 +496,7 @@ void ike_handle_sa_init_response(struct ike_core *core, struct ike_sa *sa, const
     }
     /* a usable answer: from here on the SA is the answer's */
     sa->spi_r = h.spi_r;
+    ike_sa_index(sa);
     sa->encr = c.encr;
     sa->encr_bits = c.encr_bits;
     sa->integ = c.integ;

@@ -11,6 +11,20 @@ struct ike_esp_algs {
     int encr, bits, integ;
 };
 
+/* The indexes of the SA table (ike_sa_index.c): what each files an SA under, and who asks. */
+enum ike_ix {
+    IKE_IX_SERIAL,    /* its serial: timers, key answers, ike_delete */
+    IKE_IX_SPI,       /* our IKE SPI (spi_i if we initiated, spi_r if we answered): every message */
+    IKE_IX_INIT,      /* a responder's: the peer's spi_i and address (its IKE_SA_INIT request again) */
+    IKE_IX_HOSTS,     /* local_host, remote_host: twins, max-ike-sas-per-peer, policies another SA holds */
+    IKE_IX_PEER,      /* local.addr, remote.addr: whether INITIAL_CONTACT is ours to send */
+    IKE_IX_IDENTITY,  /* our address and the peer's authenticated identity, once kept: INITIAL_CONTACT received */
+    IKE_IX_SOURCE,    /* half-open only, by source (address; IPv6: its /64): max-half-open-per-source */
+    IKE_IX_CHILD_IN,  /* the Child SA's inbound SPI and our address: the kernel's expire events */
+    IKE_IX_CHILD_OUT, /* its outbound SPI and the peer's address: the same */
+    IKE_IX_COUNT
+};
+
 enum sa_state {
     SA_INIT_SENT, /* initiator: IKE_SA_INIT request out */
     SA_AUTH_SENT, /* initiator: IKE_AUTH request out */
@@ -117,7 +131,11 @@ struct ike_sa {
     struct wbuf auth_req; /* responder: IKE_AUTH plaintext waiting for a key */
     uint8_t auth_req_first;
 
-    struct ike_sa *next;
+    /* in its core: the list (newest first), and one node per index (ike_sa_index) */
+    struct ike_core *core;
+    struct ike_sa *next, *prev;
+    uint64_t born; /* the order of the list: the higher, the newer */
+    struct oe_hnode ix[IKE_IX_COUNT];
 };
 
 /* An ESP SPI as it goes on the wire (network order, 4 octets) and back. */
@@ -145,8 +163,10 @@ struct ike_collision {
 
 struct ike_core {
     struct ike_config cfg;
-    uint64_t now; /* ms, from the last event */
-    struct ike_sa *sas;
+    uint64_t now;       /* ms, from the last event */
+    struct ike_sa *sas; /* every SA, newest first: for walks that must visit them all */
+    struct oe_htab ix[IKE_IX_COUNT];
+    uint64_t hash_seed, born;
     unsigned next_serial;
     uint32_t next_reqid;
     size_t half_open;
@@ -170,6 +190,7 @@ void ike_child_endpoints(const struct ike_sa *sa, struct ike_child_sa *c);
 /* Take the SA's Child SA out of the kernel (an IKE_ACT_DELETE). */
 void ike_act_delete_child(struct ike_actions *out, struct ike_sa *sa);
 void ike_sa_fail(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out, const char *why);
+/* A new SA, in the core's list and indexes; ike_sa_free takes it out of them. */
 struct ike_sa *ike_sa_new(struct ike_core *core, bool initiator);
 void ike_sa_free(struct ike_sa *sa);
 #define IKE_MAX_RESENDS 8
@@ -200,6 +221,41 @@ int ike_derive_ike_keys(struct ike_sa *sa, const uint8_t *shared, size_t slen);
 int ike_derive_rekeyed_keys(struct ike_sa *sa, int old_prf, const uint8_t *old_sk_d, size_t old_len,
                             const uint8_t *shared, size_t slen);
 void ike_describe_id(uint8_t type, struct chunk data, char *out, size_t len);
+
+/* ike_sa_index.c */
+/*
+ * After a change to any field an index keys on (SPIs, initiator, local,
+ * remote, local_host, remote_host, auth, peer_id*, half_open, child_spi_in,
+ * child_spi_out): the SA filed again under its keys.
+ */
+void ike_sa_index(struct ike_sa *sa);
+/* Into the core's list (as its newest) and indexes; out of them. */
+void ike_sa_link(struct ike_core *core, struct ike_sa *sa);
+void ike_sa_unlink(struct ike_sa *sa);
+void ike_sa_index_free(struct ike_core *core);
+/*
+ * The SAs filed under one key of index ix (the hash from ike_ix_hash_*), and
+ * some others: the caller checks its conditions on each. Nothing may leave
+ * the index while a walk is on it.
+ */
+struct ike_ix_iter {
+    enum ike_ix ix;
+    struct oe_hnode *node;
+};
+struct ike_sa *ike_ix_first(struct ike_ix_iter *it, const struct ike_core *core, enum ike_ix ix, uint64_t hash);
+struct ike_sa *ike_ix_next(struct ike_ix_iter *it);
+/* The key sa is filed under in ix; an address's as a source; an SPI's (with a destination, or NULL). */
+uint64_t ike_ix_hash_of(const struct ike_sa *sa, enum ike_ix ix);
+uint64_t ike_ix_hash_source(const struct ike_core *core, const struct oe_addr *from);
+uint64_t ike_ix_hash_spi(const struct ike_core *core, uint64_t spi, const struct oe_addr *a);
+/* Of two matches the newer (best NULL: sa), as the first match in core->sas would be. */
+struct ike_sa *ike_sa_newer(struct ike_sa *best, struct ike_sa *sa);
+struct ike_sa *ike_sa_by_serial(const struct ike_core *core, unsigned serial);
+/* The SA a message with these SPIs from remote is for, or NULL. */
+struct ike_sa *ike_sa_by_spi(const struct ike_core *core, const struct ike_header *h,
+                             const struct ike_endpoint *remote);
+/* For the tests: whether every SA is filed where its fields say (false: why). */
+bool ike_sa_index_check(const struct ike_core *core, char *why, size_t len);
 
 /* ike_init.c */
 /* An IKE proposal we take: its transforms; spi points at the proposal (for its SPI). */

@@ -66,6 +66,7 @@ void ike_nat_float(struct ike_sa *sa, struct ike_actions *out)
         return;
     sa->local.port = IKE_NATT_PORT;
     sa->remote.port = IKE_NATT_PORT;
+    ike_sa_index(sa);
     ike_log(out, sa, "switching to port %u (NAT traversal; ESP goes in UDP)", IKE_NATT_PORT);
 }
 
@@ -80,6 +81,7 @@ void ike_nat_follow(struct ike_sa *sa, const struct ike_endpoint *local, const s
     }
     sa->local = *local;
     sa->remote = *remote;
+    ike_sa_index(sa);
 }
 
 void ike_nat_keepalive(struct ike_sa *sa, struct ike_actions *out)

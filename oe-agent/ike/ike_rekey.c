@@ -112,6 +112,7 @@ static void new_pair(struct ike_sa *sa, uint32_t spi_in, uint32_t spi_out, const
     }
     sa->child_spi_in = spi_in;
     sa->child_spi_out = spi_out;
+    ike_sa_index(sa);
     struct ike_action *rk = ike_act(out, IKE_ACT_REKEYED, sa);
     if (rk) {
         rk->child.spi_in = spi_in;

@@ -40,8 +40,7 @@ static struct ike_sa *retire_copy(struct ike_core *core, struct ike_sa *sa)
     old->pending = XCHG_NONE;
     old->awaiting = false;
     old->keepalive_at = old->ike_rekey_at = old->dpd_at = 0;
-    old->next = core->sas;
-    core->sas = old;
+    ike_sa_link(core, old); /* filed afresh: the nodes copied are the SA's */
     return old;
 }
 
@@ -62,6 +61,7 @@ static int take_new_keys(struct ike_core *core, struct ike_sa *sa, bool we_initi
     sa->initiator = we_initiated; /* the rekey's initiator is the new SA's (2.18) */
     sa->spi_i = spi_i;
     sa->spi_r = spi_r;
+    ike_sa_index(sa);
     sa->encr = c->encr;
     sa->encr_bits = c->encr_bits;
     sa->integ = c->integ;

@@ -101,6 +101,14 @@ static void side_init(struct side *s, int i, const char *addr)
     s->answer_keys = true;
 }
 
+/* Every SA filed where its fields say: a change the core made without ike_sa_index fails here. */
+static void index_ok(const struct ike_core *core)
+{
+    char why[256];
+    if (!ike_sa_index_check(core, why, sizeof(why)))
+        fail_msg("SA index: %s", why);
+}
+
 static void side_free(struct side *s)
 {
     ike_actions_clear(&s->acts);
@@ -125,6 +133,8 @@ static int teardown(void **state)
 {
     struct net *n = *state;
     tune = NULL;
+    index_ok(n->a.core);
+    index_ok(n->b.core);
     side_free(&n->a);
     side_free(&n->b);
     for (size_t i = 0; i < n->n; i++)
@@ -180,6 +190,7 @@ static void take_install(struct side *s, const struct ike_child_sa *c)
 static void run(struct net *n, struct side *s)
 {
     int to = s == &n->a ? 1 : 0;
+    index_ok(s->core);
     for (size_t i = 0; i < s->acts.n; i++) {
         struct ike_action *a = &s->acts.v[i];
         if (s->verbose && a->kind == IKE_ACT_LOG)
@@ -1410,6 +1421,7 @@ static void test_expire_matches_spi_and_address(void **state)
     assert_true(hostile != victim && hostile->state == SA_ESTABLISHED && victim->state == SA_ESTABLISHED);
     uint32_t spi = victim->child_spi_in;
     hostile->child_spi_out = spi; /* what the hostile peer chose for its inbound SA */
+    ike_sa_index(hostile);
     /* the victim tunnel's inbound SA (destination: us) reaches its soft lifetime: that tunnel rekeys */
     ike_child_expired(n->a.core, spi, &n->a.ep.addr, false, 1000, &n->a.acts);
     const struct ike_action *rq = find_kind(&n->a, IKE_ACT_SEND);
