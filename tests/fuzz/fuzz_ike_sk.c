@@ -350,8 +350,20 @@ static void inject(struct pair *p, const struct scene *sc, uint8_t first, const 
     wbuf_free(&inner.b);
 }
 
+/* Whatever the input did, every SA is filed where its fields say (ike_sa_index): else a crash. */
+static void index_ok(const struct ike_core *core)
+{
+    char why[256];
+    if (core && !ike_sa_index_check(core, why, sizeof(why))) {
+        fprintf(stderr, "fuzz_ike_sk: SA index: %s\n", why);
+        abort();
+    }
+}
+
 static void pair_free(struct pair *p)
 {
+    index_ok(p->a.core);
+    index_ok(p->b.core);
     end_free(&p->a);
     end_free(&p->b);
 }
