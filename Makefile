@@ -78,7 +78,7 @@ $(BUILD)/tests/ub_nodefault.so: tests/lab/ub_nodefault.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -fPIC -shared -o $@ $< -ldl -lunbound
 
-$(BUILD)/bench/ike_bench: $(call obj,bench/ike_bench.c) $(BUILD)/lib/libagent.a $(BUILD)/lib/libike.a $(LIBFILES)
+$(BUILD)/bench/ike_bench $(BUILD)/bench/acquire_bench: $(BUILD)/bench/%: $(call obj,bench/%.c) $(BUILD)/lib/libagent.a $(BUILD)/lib/libike.a $(LIBFILES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
@@ -122,9 +122,10 @@ check:
 	$(MAKE) all
 	$(MAKE) check-format check-layering unit check-asan fuzz-smoke check-kernel check-interop check-e2e
 
-bench: all $(BUILD)/bench/policy_bench $(BUILD)/bench/dns_bench $(BUILD)/bench/ike_bench
+bench: all $(BUILD)/bench/policy_bench $(BUILD)/bench/dns_bench $(BUILD)/bench/ike_bench $(BUILD)/bench/acquire_bench
 	$(BUILD)/bench/policy_bench
 	$(BUILD)/bench/ike_bench
+	$(BUILD)/bench/acquire_bench
 	bash bench/dns_bench.sh
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))

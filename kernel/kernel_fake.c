@@ -7,6 +7,7 @@
 #include "kernel_internal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -14,10 +15,18 @@
 
 #define FAKE_MAX_EVENTS 256
 
+/* A policy's place in the selector index: install and remove stay O(1) with many peers (benchmarks). */
+struct fake_slot {
+    struct oe_hnode node;
+    size_t i; /* its index in v */
+};
+
 struct kernel_fake {
     struct kernel base;
     struct kernel_policy *v;
+    struct fake_slot **slot; /* slot[i] indexes v[i] */
     size_t n, cap;
+    struct oe_htab by_selector;
     int64_t now;
     int ev_fd;
     struct kernel_event events[FAKE_MAX_EVENTS];
@@ -47,12 +56,45 @@ static void queue(struct kernel_fake *k, const struct kernel_event *ev)
     (void)!write(k->ev_fd, &one, sizeof(one));
 }
 
+/* What kernel_same_selector compares, hashed. */
+static uint64_t selector_hash(const struct kernel_policy *p)
+{
+    struct {
+        struct oe_prefix src, dst;
+        uint16_t sport, dport;
+        uint8_t proto, dir;
+    } key;
+    memset(&key, 0, sizeof(key));
+    key.src = p->src;
+    key.dst = p->dst;
+    key.sport = p->sport;
+    key.dport = p->dport;
+    key.proto = p->proto;
+    key.dir = (uint8_t)p->dir;
+    return oe_hash_bytes(0, &key, sizeof(key));
+}
+
 static ssize_t find(struct kernel_fake *k, const struct kernel_policy *p)
 {
-    for (size_t i = 0; i < k->n; i++)
-        if (kernel_same_selector(&k->v[i], p))
-            return (ssize_t)i;
+    for (struct oe_hnode *h = oe_htab_first(&k->by_selector, selector_hash(p)); h; h = oe_htab_next(h)) {
+        const struct fake_slot *s = (const struct fake_slot *)(void *)((char *)h - offsetof(struct fake_slot, node));
+        if (kernel_same_selector(&k->v[s->i], p))
+            return (ssize_t)s->i;
+    }
     return -1;
+}
+
+/* v[i] leaves: the last one takes its place. */
+static void drop_policy(struct kernel_fake *k, size_t i)
+{
+    oe_htab_del(&k->by_selector, &k->slot[i]->node);
+    free(k->slot[i]);
+    k->n--;
+    if (i != k->n) {
+        k->v[i] = k->v[k->n];
+        k->slot[i] = k->slot[k->n];
+        k->slot[i]->i = i;
+    }
 }
 
 static int fake_install(struct kernel *kb, const struct kernel_policy *p, struct oe_error *err)
@@ -70,14 +112,25 @@ static int fake_install(struct kernel *kb, const struct kernel_policy *p, struct
         if (k->n == k->cap) {
             size_t cap = k->cap ? k->cap * 2 : 16;
             struct kernel_policy *v = realloc(k->v, cap * sizeof(*v));
-            if (v == NULL) {
+            struct fake_slot **sl = v ? realloc(k->slot, cap * sizeof(*sl)) : NULL;
+            if (v)
+                k->v = v;
+            if (sl == NULL) {
                 oe_error_set(err, "install policy: out of memory");
                 return -1;
             }
-            k->v = v;
+            k->slot = sl;
             k->cap = cap;
         }
+        struct fake_slot *s = calloc(1, sizeof(*s));
+        if (s == NULL) {
+            oe_error_set(err, "install policy: out of memory");
+            return -1;
+        }
         i = (ssize_t)k->n++;
+        s->i = (size_t)i;
+        k->slot[i] = s;
+        oe_htab_add(&k->by_selector, &s->node, selector_hash(p));
     }
     k->v[i] = q;
     k->changes++;
@@ -92,7 +145,7 @@ static int fake_remove(struct kernel *kb, const struct kernel_policy *p, struct 
         oe_error_set(err, "remove policy: %s", strerror(k->fail_errno ? k->fail_errno : ENOENT));
         return -1;
     }
-    k->v[i] = k->v[--k->n];
+    drop_policy(k, (size_t)i);
     k->changes++;
     return 0;
 }
@@ -249,6 +302,10 @@ static void fake_close(struct kernel *kb)
 {
     struct kernel_fake *k = fk(kb);
     close(k->ev_fd);
+    while (k->n > 0)
+        drop_policy(k, k->n - 1);
+    oe_htab_free(&k->by_selector);
+    free(k->slot);
     free(k->v);
     free(k->addrs);
     free(k);
@@ -355,7 +412,7 @@ void kernel_fake_advance(struct kernel *kb, uint32_t seconds)
             continue;
         }
         struct kernel_event ev = {.type = KERNEL_EV_POLICY_EXPIRED, .policy = k->v[i]};
-        k->v[i] = k->v[--k->n];
+        drop_policy(k, i);
         queue(k, &ev);
     }
 }
