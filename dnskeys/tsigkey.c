@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define TOKEN_MAX 512 /* longer than any name, algorithm or secret we accept */
 #define STR_(x) #x
@@ -275,6 +276,13 @@ int dnskeys_tsig_key_load(const char *path, struct dnskeys_tsig_key *out, struct
     FILE *f = fopen(path, "r");
     if (f == NULL) {
         oe_error_setc(err, OE_E_SYSTEM, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || (st.st_mode & S_IROTH) != 0) {
+        /* whoever reads the secret can rewrite the zone */
+        oe_error_setc(err, OE_E_SYSTEM, "%s: refusing a TSIG key that others can read (chmod o-r)", path);
+        fclose(f);
         return -1;
     }
     /* one more than the limit, so that a larger file is seen as larger */

@@ -79,6 +79,11 @@ static const char *server_str(const struct dnskeys_server *srv, char buf[OE_ADDR
     return buf;
 }
 
+static const char *type_name(ldns_rr_type t)
+{
+    return t == LDNS_RR_TYPE_SOA ? "SOA" : dnskeys_rrtype_name((enum dnskeys_rrtype)t);
+}
+
 /* One query for name/type: an authoritative NOERROR or NXDOMAIN answer, or -1 with err. */
 static int ask(const struct dnskeys_server *srv, const ldns_rdf *name, ldns_rr_type type, ldns_pkt **out,
                struct oe_error *err)
@@ -93,14 +98,13 @@ static int ask(const struct dnskeys_server *srv, const ldns_rdf *name, ldns_rr_t
     ldns_status st = ldns_resolver_query_status(out, r, name, type, LDNS_RR_CLASS_IN, 0);
     if (st != LDNS_STATUS_OK || *out == NULL) {
         oe_error_setc(err, OE_E_SYSTEM, "%s: no answer for %s %s: %s", server_str(srv, sbuf), n ? n : "?",
-                      dnskeys_rrtype_name((enum dnskeys_rrtype)type), ldns_get_errorstr_by_id(st));
+                      type_name(type), ldns_get_errorstr_by_id(st));
         goto done;
     }
     unsigned rcode = ldns_pkt_get_rcode(*out);
     if (rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN) {
         oe_error_setc(err, OE_E_FAILED, "%s answered %s for %s %s", server_str(srv, sbuf),
-                      dnskeys_rcode_name(rcode, rbuf), n ? n : "?",
-                      type == LDNS_RR_TYPE_SOA ? "SOA" : dnskeys_rrtype_name((enum dnskeys_rrtype)type));
+                      dnskeys_rcode_name(rcode, rbuf), n ? n : "?", type_name(type));
         goto done;
     }
     if (!ldns_pkt_aa(*out)) {
