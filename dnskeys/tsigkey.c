@@ -78,7 +78,7 @@ static int skip_space(struct lexer *lx)
 
 static bool word_char(char c)
 {
-    return isalnum((unsigned char)c) || strchr("-_.+/=:", c) != NULL;
+    return isalnum((unsigned char)c) || (c != '\0' && strchr("-_.+/=:", c) != NULL); /* strchr finds the NUL */
 }
 
 /* The next token into lx->tok: a word, a quoted string (no escapes) or one of { } ;. 1 at the end. */
