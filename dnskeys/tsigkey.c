@@ -154,7 +154,10 @@ static int take_name(struct lexer *lx, struct dnskeys_tsig_key *k)
         return fail(lx, "the key's name is not a domain name of at most 255 octets");
     }
     ldns_rdf_deep_free(d);
-    snprintf(k->name, sizeof(k->name), "%s%s", lx->tok, dot ? "" : ".");
+    memcpy(k->name, lx->tok, n); /* fits: checked above */
+    if (!dot)
+        k->name[n++] = '.';
+    k->name[n] = '\0';
     for (char *c = k->name; *c; c++)
         *c = (char)tolower((unsigned char)*c); /* RFC 8945 4.2: the name is compared in canonical form */
     return 0;
