@@ -108,6 +108,34 @@ static int read_config(const char *path, bool required, char *server, size_t sle
 
 /* ---- one batch: one zone's update ---- */
 
+/* RFC 2136 2.2 and RFC 8945 5.2: the answers worth a word of advice */
+#define RCODE_REFUSED 5
+#define RCODE_YXRRSET 7
+#define RCODE_NXRRSET 8
+#define TSIG_BADSIG 16
+#define TSIG_BADKEY 17
+#define TSIG_BADTIME 18
+
+static void report_refused(const struct publish *p, const struct dnskeys_update_result *res)
+{
+    char b1[16], b2[16];
+    if (res->tsig_error != 0) {
+        const char *why = res->tsig_error == TSIG_BADSIG    ? ": the secret is not the server's"
+                          : res->tsig_error == TSIG_BADKEY  ? ": the server does not know this key for this zone"
+                          : res->tsig_error == TSIG_BADTIME ? ": the clocks differ by more than the 300 s allowed"
+                                                            : "";
+        fprintf(stderr, "ipsec publish: zone %s: update refused: %s, TSIG error %s (key %s)%s\n", p->zone,
+                dnskeys_rcode_name(res->rcode, b1), dnskeys_rcode_name(res->tsig_error, b2), p->key.name, why);
+        return;
+    }
+    /* a prerequisite failed: someone changed the names between our query and the update */
+    const char *why = res->rcode == RCODE_YXRRSET || res->rcode == RCODE_NXRRSET
+                          ? ": the names changed since they were read; run again"
+                      : res->rcode == RCODE_REFUSED ? ": the server does not let this key update the zone"
+                                                    : "";
+    fprintf(stderr, "ipsec publish: zone %s: update refused: %s%s\n", p->zone, dnskeys_rcode_name(res->rcode, b1), why);
+}
+
 static int flush(struct publish *p)
 {
     if (p->u == NULL)
@@ -123,20 +151,11 @@ static int flush(struct publish *p)
     } else {
         struct dnskeys_update_result res;
         struct oe_error err;
-        char b1[16], b2[16];
         if (dnskeys_update_send(p->u, &p->server, &p->key, &res, &err) != 0) {
             fprintf(stderr, "ipsec publish: zone %s: %s\n", p->zone, err.msg);
             rc = -1;
         } else if (res.rcode != 0 || res.tsig_error != 0) {
-            const char *why = res.rcode == 7 || res.rcode == 8 ? ": the names changed since they were read; run again"
-                              : res.rcode == 5                 ? ": the server does not allow this key to update it"
-                                                               : "";
-            if (res.tsig_error != 0)
-                fprintf(stderr, "ipsec publish: zone %s: update refused: %s, TSIG error %s (key %s)\n", p->zone,
-                        dnskeys_rcode_name(res.rcode, b1), dnskeys_rcode_name(res.tsig_error, b2), p->key.name);
-            else
-                fprintf(stderr, "ipsec publish: zone %s: update refused: %s%s\n", p->zone,
-                        dnskeys_rcode_name(res.rcode, b1), why);
+            report_refused(p, &res);
             rc = -1;
         } else {
             printf("zone %s: updated %u name%s, %zu record%s added or deleted (TSIG key %s)\n", p->zone, p->names,
@@ -283,7 +302,6 @@ int publish_main(int argc, char **argv)
     p.ipseckey.precedence = 10;
     p.ttl = PUBLISH_DEFAULT_TTL;
     p.batch_names = PUBLISH_BATCH_NAMES;
-    p.server.timeout_ms = 10000;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'f': keyfile = optarg; break;
