@@ -77,6 +77,14 @@ check "a second publish says nothing changed" out_has 'nothing changed: 1 name a
 check "  names the name" bash -c "grep -q '7.2.0.192.in-addr.arpa. already published: nothing to change' $W/last"
 check "  and sent no update (serial $s1 stays)" bash -c "[ \"$s1\" = \"\$(ip netns exec $C kdig @$K +short SOA 2.0.192.in-addr.arpa | awk '{print \$3}')\" ]"
 
+# the dry run is nsupdate's language: knsupdate sends it as it is, once; sent again,
+# its prerequisite (the name still has no IPSECKEY) fails it, as it would fail ours
+in_c "$BIN/ipsec" publish --server $K --key-file "$W/host.pem" --host 192.0.2.10 --dry-run | grep -v '^dry run' > "$W/dry.txt"
+ku() { { echo "server $K"; cat "$W/dry.txt"; } | in_c knsupdate -y "hmac-sha256:publish-key:$(cat "$W/lab/tsig.secret")" 2>&1; }
+check "knsupdate sends the --dry-run text as it is" bash -c "$(declare -f ku in_c); W=$W K=$K C=$C; ku >/dev/null && ip netns exec $C kdig @$K +short IPSECKEY 10.2.0.192.in-addr.arpa | grep -q '^10 0 2 \. '"
+check "  sent again, its prerequisite refuses it (YXRRSET)" bash -c "$(declare -f ku in_c); W=$W K=$K C=$C; ku | grep -q YXRRSET"
+check "  and publish finds it already there" out_has '10.2.0.192.in-addr.arpa. already published' publish --host 192.0.2.10
+
 # someone else's TXT at the same name stays through publish and remove
 printf 'server %s\nzone 2.0.192.in-addr.arpa.\nupdate add 7.2.0.192.in-addr.arpa. 300 TXT "owner=ops"\nsend\n' $K |
   in_c knsupdate -y "hmac-sha256:publish-key:$(cat "$W/lab/tsig.secret")" >/dev/null 2>&1
