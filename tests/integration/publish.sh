@@ -108,6 +108,12 @@ check "  the address after it has no key (secure denial)" \
 check "the /28 again: nothing changed" out_has 'nothing changed: 16 names already as wanted' publish --subnet 192.0.2.64/28 --gateway 192.0.2.1
 check "IPv6: a host in ip6.arpa" out_has 'zone 8.b.d.0.1.0.0.2.ip6.arpa.: updated 1 name' publish --host 2001:db8::7
 check "  secure, with the key" out_has "keyid $keyid" V 2001:db8::7
+check "a /120 with TXT in batches of 1024: split by size (48 KiB an update)" \
+  bash -c "out=\$(ip netns exec $C $BIN/ipsec publish --server $K --tsig-key $W/lab/tsig.key --key-file $W/host.pem \
+    --subnet 2001:db8::100/120 --gateway 2001:db8::1 --txt --batch 1024) && [ \$(echo \"\$out\" | grep -c '^zone 8.b.d.0.1.0.0.2.ip6.arpa.: updated') -gt 1 ] &&
+    [ \$(echo \"\$out\" | sed -n 's/.*updated \([0-9]*\) name.*/\1/p' | paste -sd+ | bc) = 256 ]"
+check "  its last address: secure, both records naming the gateway" out_has 'gateway 2001:db8::1, RSA 3072 bits' V 2001:db8::1ff
+check "  again: nothing changed" out_has 'nothing changed: 256 names already as wanted' publish --subnet 2001:db8::100/120 --gateway 2001:db8::1 --txt
 
 # --- refusals, by name -----------------------------------------------------------------------
 printf 'key "publish-key" {\n\talgorithm hmac-sha256;\n\tsecret "%s";\n};\n' "$(head -c 32 /dev/urandom | base64)" > "$W/wrong.key"
