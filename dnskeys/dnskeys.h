@@ -9,6 +9,9 @@
  * - Reverse owner names (in-addr.arpa, ip6.arpa).
  * - Asynchronous, DNSSEC-validated lookups over libunbound, driven by the
  *   caller's event loop (dnskeys_resolver_fd + dnskeys_resolver_process).
+ * - Publishing: RFC 2136 dynamic updates signed with TSIG (RFC 8945), built
+ *   with ldns, sent to a zone's primary, and the plain (blocking) queries to
+ *   that primary that decide what an update must change.
  *
  * Memory: every struct filled here is freed with its *_free function; text
  * returned as char * is the caller's to free(). Nothing here prints.
@@ -220,5 +223,91 @@ struct dnskeys_rrset {
 void dnskeys_answer_build(const char *owner, const struct dnskeys_rrset sets[3], unsigned min_bits,
                           struct dnskeys_answer *out);
 void dnskeys_answer_free(struct dnskeys_answer *a);
+
+/* ---- publishing: TSIG keys, RFC 2136 updates, queries to the primary ---- */
+
+#define DNSKEYS_TSIG_SECRET_MAX 128     /* octets: twice SHA-512's block */
+#define DNSKEYS_TSIG_FILE_MAX 65536     /* a key file larger than this is not one */
+#define DNSKEYS_RRSET_MAX 64            /* records of one type at one name we take from a server */
+#define DNSKEYS_UPDATE_MAX_OCTETS 49152 /* one update message, under TCP's 65535 with room for TSIG */
+
+/* One key of a BIND-style key file: key "NAME" { algorithm hmac-sha256; secret "BASE64"; }; */
+struct dnskeys_tsig_key {
+    char name[DNSKEYS_NAME_MAX];                            /* lower case, with the final dot */
+    char algorithm[16];                                     /* as on the wire: "hmac-sha256." */
+    char secret[(DNSKEYS_TSIG_SECRET_MAX + 2) / 3 * 4 + 8]; /* base64, as ldns takes it */
+    size_t secret_len;                                      /* decoded octets */
+};
+
+/* Parse a key file's text (untrusted: bounded, errors "FNAME:LINE: ..."); exactly one key. */
+int dnskeys_tsig_key_parse(const char *text, size_t len, const char *fname, struct dnskeys_tsig_key *out,
+                           struct oe_error *err);
+int dnskeys_tsig_key_load(const char *path, struct dnskeys_tsig_key *out, struct oe_error *err);
+void dnskeys_tsig_key_wipe(struct dnskeys_tsig_key *k);
+
+/* A zone's primary, asked and updated over plain DNS (not validated: it is the source). */
+struct dnskeys_server {
+    struct oe_addr addr;
+    uint16_t port;       /* 0: 53 */
+    unsigned timeout_ms; /* each query and the update; 0: 10 s */
+};
+
+/* One record's rdata as a server holds it. */
+struct dnskeys_rr {
+    uint8_t *rdata;
+    size_t len;
+    uint32_t ttl;
+};
+void dnskeys_rrs_free(struct dnskeys_rr *rrs, size_t n);
+
+/* The zone NAME is in, by the primary's SOA (answer or authority), into zone. */
+int dnskeys_server_zone(const struct dnskeys_server *srv, const char *name, char zone[DNSKEYS_NAME_MAX],
+                        struct oe_error *err);
+/* The records of type at owner (none: *n 0); at most DNSKEYS_RRSET_MAX. */
+int dnskeys_server_rrset(const struct dnskeys_server *srv, const char *owner, enum dnskeys_rrtype type,
+                         struct dnskeys_rr **out, size_t *n, struct oe_error *err);
+
+/* One RFC 2136 update message for one zone; owned by the caller (dnskeys_update_free). */
+struct dnskeys_update;
+struct dnskeys_update *dnskeys_update_new(const char *zone, struct oe_error *err);
+void dnskeys_update_free(struct dnskeys_update *u);
+
+/*
+ * Plan the change at owner for one type, given what the server has (have):
+ * publish (want non-NULL): the type's records that are ours (IPSECKEY: all;
+ * TXT: X-IPsec-Server ones, others are left alone) become exactly want with
+ * ttl. remove (want NULL): delete our records whose key is key. Adds the
+ * update RRs and, when anything changes, the prerequisite that the RRset is
+ * still what was seen (RFC 2136 2.4.2 / 2.4.3), so that a concurrent change
+ * fails the update instead of being overwritten. *changes counts the
+ * records added or deleted: 0 means the name already is as wanted.
+ */
+int dnskeys_update_plan(struct dnskeys_update *u, const char *owner, enum dnskeys_rrtype type, uint32_t ttl,
+                        const struct dnskeys_rr *have, size_t nhave, const uint8_t *want, size_t wantlen,
+                        const struct dnskeys_pubkey *key, size_t *changes, struct oe_error *err);
+/* Records in the update section so far, and the message's size unsigned (octets, uncompressed). */
+size_t dnskeys_update_count(const struct dnskeys_update *u);
+size_t dnskeys_update_octets(const struct dnskeys_update *u);
+/* The update in nsupdate's words ("zone ...", "prereq ...", "update add ...", "send"). */
+char *dnskeys_update_to_text(const struct dnskeys_update *u);
+/* The wire form, TSIG-signed when key is given (for tests and fuzzing). */
+int dnskeys_update_to_wire(const struct dnskeys_update *u, const struct dnskeys_tsig_key *key, uint8_t **wire,
+                           size_t *len, struct oe_error *err);
+
+/* What the server said: its RCODE and, for a signed request, the TSIG error (RFC 8945 5.3). */
+struct dnskeys_update_result {
+    unsigned rcode;      /* RFC 2136 2.2: NOERROR, REFUSED, NOTAUTH, NXRRSET, YXRRSET, ... */
+    unsigned tsig_error; /* 0, BADSIG (16), BADKEY (17), BADTIME (18) */
+    bool signed_ok;      /* the response's TSIG verified with the key */
+};
+/* "NOERROR", "REFUSED", "BADSIG", ...; the number for ones it does not know. */
+const char *dnskeys_rcode_name(unsigned rcode, char buf[16]);
+/*
+ * Sign with key (NULL: unsigned) and send over TCP. Returns 0 when the
+ * server answered (res says what), -1 with err when no usable answer came
+ * (unreachable, timeout, a signed request answered without a valid TSIG).
+ */
+int dnskeys_update_send(const struct dnskeys_update *u, const struct dnskeys_server *srv,
+                        const struct dnskeys_tsig_key *key, struct dnskeys_update_result *res, struct oe_error *err);
 
 #endif

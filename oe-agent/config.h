@@ -51,6 +51,9 @@ struct oe_config {
     bool ike;              /* negotiate (IKEv2 + DNS); off: every peer gets its failure shunt */
     char listen_spec[256]; /* IKE addresses; empty: every address of the host */
     char updown[PATH_MAX]; /* script run when a tunnel or shunt comes and goes */
+    /* read by ipsec publish, not by the agent: accepted here so that one file serves both */
+    char publish_server[72];
+    char publish_tsig_key[PATH_MAX];
     struct oe_group_config groups[POLICY_GROUP_COUNT];
 };
 

@@ -18,6 +18,7 @@ static const struct {
     {"newhostkey", newhostkey_main, "generate the host's RSA key"},
     {"showhostkey", showhostkey_main, "print the host key as IPSECKEY, TXT or KEY records"},
     {"verify", verify_main, "verify --host: check a host's keys in DNS, with DNSSEC"},
+    {"publish", publish_main, "publish the host key in its reverse zone (RFC 2136 update, TSIG)"},
 };
 
 static void usage(FILE *f)

@@ -14,46 +14,20 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define MAX_SUBNET_RECORDS 65536
-
 enum what { NONE, TXT, IPSECKEY, KEY, LEFT, RIGHT };
 
 struct show {
     enum what what;
     struct dnskeys_record rec; /* type, gateway, precedence, key */
     uint32_t ttl;
+    bool gw_given;
 };
 
-static int set_gateway(struct dnskeys_record *r, const char *gw)
-{
-    if (oe_addr_parse(gw, &r->gw_addr) == 0) {
-        r->gw_type = r->gw_addr.family == AF_INET ? DNSKEYS_GW_IPV4 : DNSKEYS_GW_IPV6;
-        return 0;
-    }
-    size_t n = strlen(gw);
-    if (n == 0 || n + 2 > sizeof(r->gw_name))
-        return -1;
-    r->gw_type = DNSKEYS_GW_NAME;
-    snprintf(r->gw_name, sizeof(r->gw_name), "%s%s", gw, gw[n - 1] == '.' ? "" : ".");
-    return 0;
-}
-
-static int print_one(struct show *s, const struct oe_addr *host, bool gw_given)
+static int print_one(struct show *s, const struct oe_addr *host)
 {
     char owner[DNSKEYS_NAME_MAX];
-    struct dnskeys_record r = s->rec;
-    if (host != NULL) {
-        dnskeys_reverse_name(host, owner);
-        /*
-         * A host that answers IKE itself: IPSECKEY says so with no gateway
-         * (type 0), the only form libreswan's OE accepts; TXT has no such
-         * form, so it names the host.
-         */
-        if (!gw_given && r.type == DNSKEYS_TXT) {
-            r.gw_addr = *host;
-            r.gw_type = host->family == AF_INET ? DNSKEYS_GW_IPV4 : DNSKEYS_GW_IPV6;
-        }
-    }
+    struct dnskeys_record r;
+    hostrecord_for(&s->rec, host, s->gw_given, &r, owner);
     struct oe_error err;
     char *line = dnskeys_record_to_zone(host ? owner : NULL, s->ttl, &r, &err);
     if (line == NULL) {
@@ -65,22 +39,9 @@ static int print_one(struct show *s, const struct oe_addr *host, bool gw_given)
     return 0;
 }
 
-static int print_subnet(struct show *s, const struct oe_prefix *net)
+static int print_subnet_one(const struct oe_addr *a, void *arg)
 {
-    unsigned host_bits = oe_family_bits(net->addr.family) - net->len;
-    if (host_bits > 16) {
-        fprintf(stderr, "ipsec showhostkey: --subnet /%u has more than %d addresses; split it\n", net->len,
-                MAX_SUBNET_RECORDS);
-        return 2;
-    }
-    struct oe_addr a = net->addr;
-    for (unsigned long i = 0; i < (1ul << host_bits); i++) {
-        if (print_one(s, &a, true) != 0)
-            return 1;
-        for (int b = (int)oe_family_bits(a.family) / 8 - 1; b >= 0 && ++a.bytes[b] == 0; b--)
-            ;
-    }
-    return 0;
+    return print_one(arg, a);
 }
 
 int showhostkey_main(int argc, char **argv)
@@ -143,7 +104,8 @@ int showhostkey_main(int argc, char **argv)
         fprintf(stderr, "ipsec showhostkey: --subnet needs --gateway (the host that answers IKE for it)\n");
         return 2;
     }
-    if (gw && set_gateway(&s.rec, gw) != 0) {
+    s.gw_given = gw != NULL;
+    if (gw && hostrecord_set_gateway(&s.rec, gw) != 0) {
         fprintf(stderr, "ipsec showhostkey: --gateway \"%s\" is not an address or a name\n", gw);
         return 2;
     }
@@ -170,9 +132,9 @@ int showhostkey_main(int argc, char **argv)
             fprintf(stderr, "ipsec showhostkey: --txt needs --host or --gateway (the record names the gateway)\n");
             rc = 2;
         } else if (subnet) {
-            rc = print_subnet(&s, &net);
+            rc = hostrecord_subnet_each(&net, "showhostkey", print_subnet_one, &s);
         } else {
-            rc = print_one(&s, host ? &haddr : NULL, gw != NULL);
+            rc = print_one(&s, host ? &haddr : NULL);
         }
     }
     dnskeys_key_free(&s.rec.key);
