@@ -149,7 +149,9 @@ C
 
 agent() { # NAME GROUP-LINES...
   local n=$1; shift
-  mkdir -p /tmp/$n/policies
+  # the lines given are the whole policy: a restart must not find the last run's
+  # lines again (a line twice is an error, and the agent would not start)
+  rm -rf /tmp/$n/policies; mkdir -p /tmp/$n/policies
   : > /tmp/$n/policies/private-or-clear
   for line in "$@"; do echo "${line#*=}" >> /tmp/$n/policies/${line%%=*}; done
   cat > /tmp/$n/oe.conf <<C
