@@ -178,6 +178,13 @@ void kernel_fake_advance(struct kernel *k, uint32_t seconds);
 int64_t kernel_fake_now(const struct kernel *k); /* the fake's clock, as kernel_clock() */
 unsigned long kernel_fake_changes(const struct kernel *k);
 int kernel_fake_set_failure(struct kernel *k, int err_no);
+/* Outbound packets so far: sent (pass, tunnel), dropped (drop, a queue's loss), queued on a trap or hold. */
+struct kernel_fake_packets {
+    unsigned sent, dropped, queued;
+};
+struct kernel_fake_packets kernel_fake_packets(const struct kernel *k);
+/* The kernel's queue timer turns once: each queue's first packet decides for all on it. */
+void kernel_fake_queue_timer(struct kernel *k);
 /* An address of the fake host comes (present) or goes: an ADDR event once addresses are watched. */
 int kernel_fake_address(struct kernel *k, const struct oe_addr *a, bool present);
 

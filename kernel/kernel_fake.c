@@ -14,6 +14,15 @@
 #include <unistd.h>
 
 #define FAKE_MAX_EVENTS 256
+#define FAKE_MAX_QUEUED 128 /* packets waiting on traps and holds, all policies together */
+
+/* A packet that hit a trap or hold waits on that policy's queue, as in the kernel. */
+struct fake_queued {
+    struct kernel_policy on; /* the policy whose queue it is on (by selector) */
+    struct oe_addr src, dst;
+    uint8_t proto;
+    uint16_t sport, dport;
+};
 
 /* A policy's place in the selector index: install and remove stay O(1) with many peers (benchmarks). */
 struct fake_slot {
@@ -40,6 +49,9 @@ struct kernel_fake {
     struct oe_addr *addrs; /* the fake host's addresses */
     size_t naddrs, capaddrs;
     bool watching;
+    struct fake_queued queued[FAKE_MAX_QUEUED];
+    size_t nqueued;
+    struct kernel_fake_packets packets;
 };
 
 static struct kernel_fake *fk(struct kernel *k)
@@ -84,9 +96,60 @@ static ssize_t find(struct kernel_fake *k, const struct kernel_policy *p)
     return -1;
 }
 
+static const struct kernel_policy *best_out(const struct kernel_fake *k, const struct oe_addr *src,
+                                            const struct oe_addr *dst, uint8_t proto, uint16_t sport, uint16_t dport);
+
+static bool waits(const struct kernel_policy *p)
+{
+    return p != NULL && (p->action == KERNEL_TRAP || p->action == KERNEL_HOLD);
+}
+
+static const struct kernel_policy *now_for(const struct kernel_fake *k, const struct fake_queued *q)
+{
+    return best_out(k, &q->src, &q->dst, q->proto, q->sport, q->dport);
+}
+
+/* The packets on policy p's queue leave it: sent, or dropped (whether they could go or not). */
+static void take_queue(struct kernel_fake *k, const struct kernel_policy *p, bool all_dropped)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < k->nqueued; i++) {
+        struct fake_queued *q = &k->queued[i];
+        if (!kernel_same_selector(&q->on, p)) {
+            k->queued[kept++] = *q;
+            continue;
+        }
+        const struct kernel_policy *to = all_dropped ? NULL : now_for(k, q);
+        if (to == NULL ? !all_dropped : to->action == KERNEL_PASS || to->action == KERNEL_TUNNEL)
+            k->packets.sent++;
+        else
+            k->packets.dropped++;
+    }
+    k->nqueued = kept;
+}
+
+/*
+ * As xfrm_policy_queue_process: the queue's first packet decides. While it
+ * still waits, all wait; once it can go, every packet is looked up again and
+ * those that cannot go yet are dropped; a drop for the first purges them all.
+ */
+static void process_queue(struct kernel_fake *k, const struct kernel_policy *p)
+{
+    for (size_t i = 0; i < k->nqueued; i++) {
+        if (!kernel_same_selector(&k->queued[i].on, p))
+            continue;
+        const struct kernel_policy *to = now_for(k, &k->queued[i]);
+        if (waits(to))
+            return;
+        take_queue(k, p, to != NULL && to->action == KERNEL_DROP);
+        return;
+    }
+}
+
 /* v[i] leaves: the last one takes its place. */
 static void drop_policy(struct kernel_fake *k, size_t i)
 {
+    take_queue(k, &k->v[i], true); /* a policy's queue goes with it */
     oe_htab_del(&k->by_selector, &k->slot[i]->node);
     free(k->slot[i]);
     k->n--;
@@ -134,6 +197,8 @@ static int fake_install(struct kernel *kb, const struct kernel_policy *p, struct
     }
     k->v[i] = q;
     k->changes++;
+    /* the kernel's xfrm_policy_requeue: a replacing policy takes the queue and processes it at once */
+    process_queue(k, &q);
     return 0;
 }
 
@@ -347,14 +412,9 @@ static bool port_ok(uint16_t want, uint16_t have)
     return want == 0 || want == have;
 }
 
-/*
- * An outbound packet: the action of the strongest matching policy, as the
- * kernel would decide; a trap or hold sends ACQUIRE. -1: no policy (clear).
- */
-int kernel_fake_packet(struct kernel *kb, const struct oe_addr *src, const struct oe_addr *dst, uint8_t proto,
-                       uint16_t sport, uint16_t dport)
+static const struct kernel_policy *best_out(const struct kernel_fake *k, const struct oe_addr *src,
+                                            const struct oe_addr *dst, uint8_t proto, uint16_t sport, uint16_t dport)
 {
-    struct kernel_fake *k = fk(kb);
     const struct kernel_policy *best = NULL;
     for (size_t i = 0; i < k->n; i++) {
         const struct kernel_policy *p = &k->v[i];
@@ -364,8 +424,32 @@ int kernel_fake_packet(struct kernel *kb, const struct oe_addr *src, const struc
         if (best == NULL || p->priority < best->priority)
             best = p;
     }
+    return best;
+}
+
+/*
+ * An outbound packet: the action of the strongest matching policy, as the
+ * kernel would decide; a trap sends ACQUIRE, and a trap or hold keeps the
+ * packet on its queue (kernel_fake_packets). -1: no policy (clear).
+ */
+int kernel_fake_packet(struct kernel *kb, const struct oe_addr *src, const struct oe_addr *dst, uint8_t proto,
+                       uint16_t sport, uint16_t dport)
+{
+    struct kernel_fake *k = fk(kb);
+    const struct kernel_policy *best = best_out(k, src, dst, proto, sport, dport);
     if (best == NULL)
         return -1;
+    if (waits(best)) {
+        if (k->nqueued == FAKE_MAX_QUEUED) {
+            k->packets.dropped++; /* the kernel's XFRM_MAX_QUEUE_LEN, for all queues at once */
+        } else {
+            k->queued[k->nqueued++] = (struct fake_queued){
+                .on = *best, .src = *src, .dst = *dst, .proto = proto, .sport = sport, .dport = dport};
+        }
+    } else {
+        k->packets.sent += best->action != KERNEL_DROP;
+        k->packets.dropped += best->action == KERNEL_DROP;
+    }
     if (best->action == KERNEL_TRAP) {
         struct kernel_event ev = {.type = KERNEL_EV_ACQUIRE,
                                   .src = *src,
@@ -431,4 +515,20 @@ int kernel_fake_set_failure(struct kernel *kb, int err_no)
 {
     fk(kb)->fail_errno = err_no;
     return 0;
+}
+
+/* The queue's timer turns, as the kernel's does after 0.1 s, 0.3 s, ...: every queue is processed. */
+void kernel_fake_queue_timer(struct kernel *kb)
+{
+    struct kernel_fake *k = fk(kb);
+    for (size_t i = 0; i < k->n; i++)
+        process_queue(k, &k->v[i]);
+}
+
+struct kernel_fake_packets kernel_fake_packets(const struct kernel *kb)
+{
+    const struct kernel_fake *k = (const struct kernel_fake *)kb;
+    struct kernel_fake_packets r = k->packets;
+    r.queued = (unsigned)k->nqueued;
+    return r;
 }
