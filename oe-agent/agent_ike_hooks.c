@@ -28,7 +28,10 @@ static void on_up(void *arg, const struct ike_action *act)
         p->dnssec = (enum peer_dnssec)act->note; /* PEER_DNSSEC_NONE (0) when no key was looked up */
     }
     peer_set_serial(&a->peers, p, act->serial); /* after simultaneous initiation, the IKE SA that stayed */
+    bool was_held = p->state == PEER_HOLD;
     peer_set_state(&a->peers, p, PEER_TUNNEL);
+    if (was_held)
+        agent_hold_ended(a, p); /* the tunnel's policies are in (ike_io wrote them before this hook) */
     p->since = a->now();
     p->active = p->since;
     p->seen_bytes = 0;

@@ -50,7 +50,10 @@ void agent_failure_shunt(struct agent *a, struct oe_peer *p, const char *why)
         oe_log("%s: cannot install failure shunt: %s", label, err.msg);
         return;
     }
+    bool was_held = p->state == PEER_HOLD;
     peer_set_state(&a->peers, p, action == KERNEL_DROP ? PEER_SHUNT_DROP : PEER_SHUNT_PASS);
+    if (was_held)
+        agent_hold_ended(a, p);
     p->since = a->now();
     p->lifetime = gc->shunt_lifetime;
     snprintf(p->why, sizeof(p->why), "%s", why);

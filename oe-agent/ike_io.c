@@ -438,7 +438,9 @@ static void install_policies(struct ike_io *io, const struct ike_action *a)
     struct kernel_policy p[3];
     for (size_t s = 0; s < t->n; s++) {
         int np = tunnel_policies(c, &t->sel[s], p);
-        for (int i = 0; i < np; i++) {
+        /* out (p[0]) last: when it replaces the hold, the held packets go at once, and the
+         * answers they bring must find the in and fwd policies already there */
+        for (int i = np - 1; i >= 0; i--) {
             /* an INSTALL of one direction writes that direction's policies */
             if ((p[i].dir == KERNEL_DIR_OUT ? c->spi_out : c->spi_in) == 0)
                 continue;

@@ -72,6 +72,29 @@ static void unindex_peer(struct peer_table *t, struct oe_peer *p)
     unindex_serial(t, p);
 }
 
+/* The held peers in their own list: a walk of them is bounded by max-negotiations, not the table. */
+static void held_join(struct peer_table *t, struct oe_peer *p)
+{
+    p->prev_held = NULL;
+    p->next_held = t->held;
+    if (t->held)
+        t->held->prev_held = p;
+    t->held = p;
+    t->holds++;
+}
+
+static void held_leave(struct peer_table *t, struct oe_peer *p)
+{
+    if (p->prev_held)
+        p->prev_held->next_held = p->next_held;
+    else
+        t->held = p->next_held;
+    if (p->next_held)
+        p->next_held->prev_held = p->prev_held;
+    p->next_held = p->prev_held = NULL;
+    t->holds--;
+}
+
 /* Twice the buckets, every peer indexed again: -1 (and the old index kept) on allocation failure. */
 static int grow(struct peer_table *t)
 {
@@ -129,7 +152,7 @@ struct oe_peer *peer_add(struct peer_table *t, const struct oe_addr *local, cons
         t->head->prev = p;
     t->head = p;
     t->count++;
-    t->holds++; /* calloc: PEER_HOLD */
+    held_join(t, p); /* calloc: PEER_HOLD */
     index_peer(t, p);
     return p;
 }
@@ -144,13 +167,17 @@ void peer_remove(struct peer_table *t, struct oe_peer *p)
     if (p->next)
         p->next->prev = p->prev;
     t->count--;
-    t->holds -= p->state == PEER_HOLD;
+    if (p->state == PEER_HOLD)
+        held_leave(t, p);
     free(p);
 }
 
 void peer_set_state(struct peer_table *t, struct oe_peer *p, enum peer_state s)
 {
-    t->holds += (s == PEER_HOLD) - (p->state == PEER_HOLD);
+    if (p->state == PEER_HOLD && s != PEER_HOLD)
+        held_leave(t, p);
+    else if (p->state != PEER_HOLD && s == PEER_HOLD)
+        held_join(t, p);
     p->state = s;
 }
 

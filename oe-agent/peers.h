@@ -42,6 +42,7 @@ struct oe_peer {
     time_t active;       /* when they last changed */
     struct oe_peer *next, *prev;
     struct oe_peer *next_by_pair, *next_by_instance, *next_by_serial; /* the table's hash chains */
+    struct oe_peer *next_held, *prev_held;                            /* the held list, while PEER_HOLD */
 };
 
 /* Peers in a list (for walks) and hash indexes by address pair, instance and IKE serial: O(1) to find. */
@@ -50,9 +51,10 @@ struct peer_table {
     size_t count;
     unsigned next_instance;
     struct oe_peer **by_pair, **by_instance, **by_serial;
-    size_t nbuckets; /* a power of two, grown to stay above count */
-    size_t max;      /* peer_add refuses more than this (max-peers); 0: no limit */
-    size_t holds;    /* peers in PEER_HOLD: negotiations in flight */
+    size_t nbuckets;      /* a power of two, grown to stay above count */
+    size_t max;           /* peer_add refuses more than this (max-peers); 0: no limit */
+    size_t holds;         /* peers in PEER_HOLD: negotiations in flight */
+    struct oe_peer *held; /* those peers, linked by next_held */
 };
 
 /* The peer of that pair; local NULL: the first with that remote address (a walk: for the operator's explain). */
