@@ -311,16 +311,26 @@ fail:
     return -1;
 }
 
-static int xfrm_set_larval_drop(struct kernel *kb, int value, struct oe_error *err)
+static int write_sysctl(const char *path, int value, struct oe_error *err)
 {
-    (void)kb;
-    const char *path = "/proc/sys/net/core/xfrm_larval_drop";
     FILE *f = fopen(path, "w");
     if (f == NULL || fprintf(f, "%d\n", value) < 0 || fclose(f) != 0) {
         oe_error_set(err, "%s: cannot write: %s", path, strerror(errno));
         return -1;
     }
     return 0;
+}
+
+static int xfrm_set_larval_drop(struct kernel *kb, int value, struct oe_error *err)
+{
+    (void)kb;
+    return write_sysctl("/proc/sys/net/core/xfrm_larval_drop", value, err);
+}
+
+static int xfrm_set_acq_expires(struct kernel *kb, int seconds, struct oe_error *err)
+{
+    (void)kb;
+    return write_sysctl("/proc/sys/net/core/xfrm_acq_expires", seconds, err);
 }
 
 /* The SA itself: ESP in tunnel mode between the outer addresses, host-to-host selectors. */
@@ -334,6 +344,7 @@ static void sa_info(const struct kernel_sa *sa, struct xfrm_usersa_info *i)
     i->id.proto = IPPROTO_ESP;
     i->mode = XFRM_MODE_TUNNEL;
     i->reqid = sa->reqid;
+    i->seq = sa->acquire_seq; /* xfrm_state_add deletes the larval state of that ACQUIRE */
     i->replay_window = 32;
     i->sel.family = sa->sel_dst.addr.family;
     to_xaddr(&sa->sel_dst.addr, &i->sel.daddr);
@@ -535,6 +546,7 @@ static void decode_acquire(const struct nlmsghdr *h, struct kernel_event *ev)
     ev->proto = a->sel.proto;
     ev->sport = a->sel.sport_mask ? ntohs(a->sel.sport) : 0;
     ev->dport = a->sel.dport_mask ? ntohs(a->sel.dport) : 0;
+    ev->acquire_seq = a->seq;
     struct xfrm_user_tmpl trap;
     memset(&trap, 0, sizeof(trap));
     decode_policy(&a->policy, &trap, &ev->policy);
@@ -624,6 +636,7 @@ static const struct kernel_ops xfrm_ops = {
     .remove = xfrm_remove,
     .list = xfrm_list,
     .set_larval_drop = xfrm_set_larval_drop,
+    .set_acq_expires = xfrm_set_acq_expires,
     .sa_add = xfrm_sa_add,
     .sa_del = xfrm_sa_del,
     .sa_stats = xfrm_sa_stats,

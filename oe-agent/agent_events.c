@@ -87,6 +87,7 @@ static void on_acquire(struct agent *a, const struct kernel_event *ev)
     p->group = r->group;
     p->rule_prefix = r->sel.peer;
     p->rule = r->sel;
+    p->acquire_seq = ev->acquire_seq;
     peer_set_state(&a->peers, p, PEER_HOLD);
     p->since = a->now();
     p->lifetime = a->cfg->hold_lifetime;

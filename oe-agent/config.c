@@ -269,6 +269,7 @@ static const struct config_key global_keys[] = {
     TEXT("log", log, "syslog", "a path"),
     SPEC("resolver", resolver_spec, parse_resolver, "ADDR[@PORT], ..."),
     ENUM("xfrm-larval-drop", larval_drop, larval_names, "no", "yes, no or leave"),
+    DURATION("xfrm-acq-expires", acq_expires, 0, "5s", "a duration (e.g. 5s; 0: leave the sysctl alone)"),
     BOOL("ike", ike, "yes", "yes or no"),
     SPEC("listen", listen_spec, parse_spec, "addresses"),
     TEXT("updown", updown, NULL, "a path"),

@@ -31,6 +31,7 @@ struct oe_config {
     uint16_t resolver_ports[OE_MAX_RESOLVERS];
     int nresolvers;
     int larval_drop;        /* value to set; -1: leave the sysctl alone */
+    uint32_t acq_expires;   /* net.core.xfrm_acq_expires to set, seconds; 0: leave it alone */
     uint32_t hold_lifetime; /* a hold never outlives this */
     /* what unauthenticated IKE_SA_INIT requests can make the agent keep (struct ike_config) */
     uint32_t cookie_threshold, max_half_open, max_half_open_per_source;

@@ -470,6 +470,8 @@ static void install(struct ike_io *io, const struct ike_action *a)
         oe_prefix_host(out ? &c->local_host : &c->remote_host, &sa[i].sel_src);
         oe_prefix_host(out ? &c->remote_host : &c->local_host, &sa[i].sel_dst);
         sa[i].reqid = c->reqid;
+        if (out && !c->sas_only && io->hooks.acquire_seq)
+            sa[i].acquire_seq = io->hooks.acquire_seq(io->hooks.arg, a);
         memcpy(sa[i].key, out ? c->key_out : c->key_in, c->key_len);
         sa[i].key_len = c->key_len;
         if (c->integ) {

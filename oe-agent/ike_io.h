@@ -39,6 +39,8 @@ struct ike_io_hooks {
      */
     size_t (*tunnel_selectors)(void *arg, const struct oe_addr *local_host, const struct oe_addr *remote_host,
                                struct ike_io_selector *out, size_t max);
+    /* The ACQUIRE behind the tunnel of this action's tag (kernel_sa.acquire_seq), or 0; may be NULL */
+    uint32_t (*acquire_seq)(void *arg, const struct ike_action *a);
     void *arg;
 };
 

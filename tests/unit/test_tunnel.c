@@ -537,6 +537,58 @@ static void test_held_packets_of_two_peers_all_go(void **state)
     assert_int_equal(n.dropped, 0);
 }
 
+static unsigned count_logged(struct fixture *f, const char *needle)
+{
+    unsigned n = 0;
+    for (const char *q = f->log.p; q && (q = strstr(q, needle)) != NULL; q++)
+        n++;
+    return n;
+}
+
+/*
+ * Issue 11, the agent killed or the tunnel gone soon after it came: the
+ * ACQUIRE's larval state outlived the tunnel, and the kernel sent no other
+ * ACQUIRE for the pair until it expired (30 s; seen in the guest after each
+ * restart). The outbound SA names the ACQUIRE, and the kernel drops it.
+ */
+static void test_tunnel_takes_the_acquire_larval_state(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    kernel_fake_set_larval(f->k, 30);
+    start_ike(f);
+    packet_to(f, HOST);
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    assert_int_equal(count_logged(f, HOST ": ACQUIRE from"), 1);
+    tunnel_up(f, HOST, 16384);
+    /* the tunnel goes (the peer deleted it, say) at once: the next packet traps again */
+    struct oe_addr s, d;
+    assert_int_equal(oe_addr_parse(LOCAL, &s), 0);
+    assert_int_equal(oe_addr_parse(HOST, &d), 0);
+    struct oe_peer *p = peer_find(&f->a->peers, &s, &d);
+    assert_non_null(p);
+    struct ike_actions acts = {.v = calloc(2, sizeof(struct ike_action)), .n = 2, .cap = 2};
+    assert_non_null(acts.v);
+    for (int i = 0; i < 2; i++) {
+        struct ike_action *act = &acts.v[i];
+        act->kind = i == 0 ? IKE_ACT_DELETE : IKE_ACT_DOWN;
+        act->serial = p->ike_serial;
+        act->tag = p->instance;
+        act->child.local = act->child.local_host = s;
+        act->child.remote = act->child.remote_host = d;
+        act->child.spi_in = 0x1000 + 16384;
+        act->child.spi_out = 0x2000 + 16384;
+        act->child.reqid = 16384;
+        snprintf(act->text, sizeof(act->text), "deleted by the peer");
+    }
+    ike_io_apply(f->a->io, &acts);
+    free(acts.v);
+    assert_null(peer_find(&f->a->peers, &s, &d));
+    assert_int_equal(out_packet(f, IPPROTO_TCP, 80), KERNEL_TRAP);
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    assert_int_equal(count_logged(f, HOST ": ACQUIRE from"), 2);
+}
+
 /* The kernel's own timer, for contrast: its first packet can go, so the other peer's is dropped. */
 static void test_fake_queue_drops_what_cannot_go(void **state)
 {
@@ -562,6 +614,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_held_first_packet_goes_when_tunnel_comes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_held_packets_of_two_peers_all_go, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fake_queue_drops_what_cannot_go, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tunnel_takes_the_acquire_larval_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finding4_tunnel_does_not_carry_blocked_port, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finding4_tunnel_twin_and_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finding4_tunnel_selector_limit, setup, teardown),
