@@ -40,9 +40,9 @@ check "crash: the restarted agent removed what the dead one left, then negotiate
 # IKE), so the killed agent had sent IKE_SA_INIT and had no tunnel; the hold it installed
 # keeps packets in, and a restart starts over
 kill -9 $PID_many; wait $PID_many 2>/dev/null
-ip netns exec multi nft -f - <<'N'
-table inet crashtest { chain input { type filter hook input priority 0; ip saddr 192.0.2.199 udp dport 500 drop; } }
-N
+check "crash: the server drops the client's IKE for now" bash -c "printf '%s\n' 'table inet crashtest {' \
+  'chain input { type filter hook input priority 0; ip saddr 192.0.2.199 udp dport 500 drop; }' '}' \
+  | ip netns exec multi nft -f -"
 crash_agent   # it removes the dead one's tunnel policies: the flow traps, the handshake starts
 check "crash: mid-handshake: the new agent sent IKE_SA_INIT, the server is silent" \
   wait_for 10 grep -q 'sent IKE_SA_INIT request' /tmp/many/agent.log
