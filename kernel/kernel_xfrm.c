@@ -248,6 +248,75 @@ static bool decode_policy(const struct xfrm_userpolicy_info *info, const struct 
     return true;
 }
 
+/*
+ * A dump request already sent (under k->seq): each of its messages to fn,
+ * until NLMSG_DONE. fn returns non-zero to stop (out of memory: an error).
+ */
+static int nl_dump(struct kernel_xfrm *k, const char *what, int (*fn)(const struct nlmsghdr *h, void *arg), void *arg,
+                   struct oe_error *err)
+{
+    char *buf = malloc(NL_BUF);
+    if (buf == NULL) {
+        oe_error_set(err, "%s: out of memory", what);
+        return -1;
+    }
+    for (;;) {
+        ssize_t r = recv(k->req_fd, buf, NL_BUF, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            oe_error_set(err, "%s: netlink receive: %s", what, r < 0 ? strerror(errno) : "end of stream");
+            break;
+        }
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)r); h = NLMSG_NEXT(h, r)) {
+            if (h->nlmsg_seq != k->seq)
+                continue;
+            if (h->nlmsg_type == NLMSG_DONE) {
+                free(buf);
+                return 0;
+            }
+            if (h->nlmsg_type == NLMSG_ERROR) {
+                const struct nlmsgerr *e = NLMSG_DATA(h);
+                oe_error_set(err, "%s: %s", what, strerror(-e->error));
+                free(buf);
+                return -1;
+            }
+            if (fn(h, arg) != 0) {
+                oe_error_set(err, "%s: out of memory", what);
+                free(buf);
+                return -1;
+            }
+        }
+    }
+    free(buf);
+    return -1;
+}
+
+struct policy_dump {
+    struct kernel_policy *v;
+    size_t n, cap;
+};
+
+static int one_policy(const struct nlmsghdr *h, void *arg)
+{
+    struct policy_dump *d = arg;
+    if (h->nlmsg_type != XFRM_MSG_NEWPOLICY || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct xfrm_userpolicy_info)))
+        return 0;
+    struct kernel_policy p;
+    if (!decode_policy(NLMSG_DATA(h), find_tmpl(h, sizeof(struct xfrm_userpolicy_info)), &p))
+        return 0;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 64;
+        struct kernel_policy *nv = realloc(d->v, cap * sizeof(*nv));
+        if (nv == NULL)
+            return -1;
+        d->v = nv;
+        d->cap = cap;
+    }
+    d->v[d->n++] = p;
+    return 0;
+}
+
 static int xfrm_list(struct kernel *kb, struct kernel_policy **out, size_t *n, struct oe_error *err)
 {
     struct kernel_xfrm *k = xk(kb);
@@ -259,56 +328,16 @@ static int xfrm_list(struct kernel *kb, struct kernel_policy **out, size_t *n, s
     nl_put(&req, &id, sizeof(id));
     if (nl_send(k, &req, 0, err, "list policies") != 0)
         return -1;
-    size_t cap = 64, cnt = 0;
-    struct kernel_policy *v = malloc(cap * sizeof(*v));
-    char *buf = malloc(NL_BUF);
-    bool done = false;
-    while (v != NULL && buf != NULL && !done) {
-        ssize_t r = recv(k->req_fd, buf, NL_BUF, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            oe_error_set(err, "list policies: netlink receive: %s", strerror(errno));
-            goto fail;
-        }
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)r); h = NLMSG_NEXT(h, r)) {
-            if (h->nlmsg_seq != k->seq)
-                continue;
-            if (h->nlmsg_type == NLMSG_DONE) {
-                done = true;
-                break;
-            }
-            if (h->nlmsg_type == NLMSG_ERROR) {
-                const struct nlmsgerr *e = NLMSG_DATA(h);
-                oe_error_set(err, "list policies: %s", strerror(-e->error));
-                goto fail;
-            }
-            if (h->nlmsg_type != XFRM_MSG_NEWPOLICY || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct xfrm_userpolicy_info)))
-                continue;
-            struct kernel_policy p;
-            if (!decode_policy(NLMSG_DATA(h), find_tmpl(h, sizeof(struct xfrm_userpolicy_info)), &p))
-                continue;
-            if (cnt == cap) {
-                struct kernel_policy *nv = realloc(v, (cap *= 2) * sizeof(*v));
-                if (nv == NULL)
-                    goto fail;
-                v = nv;
-            }
-            v[cnt++] = p;
-        }
+    struct policy_dump d = {.v = malloc(sizeof(*d.v)), .cap = 1};
+    if (d.v == NULL || nl_dump(k, "list policies", one_policy, &d, err) != 0) {
+        if (d.v == NULL)
+            oe_error_set(err, "list policies: out of memory");
+        free(d.v);
+        return -1;
     }
-    if (v == NULL || buf == NULL) {
-        oe_error_set(err, "list policies: out of memory");
-        goto fail;
-    }
-    free(buf);
-    *out = v;
-    *n = cnt;
+    *out = d.v;
+    *n = d.n;
     return 0;
-fail:
-    free(buf);
-    free(v);
-    return -1;
 }
 
 static int write_sysctl(const char *path, int value, struct oe_error *err)
