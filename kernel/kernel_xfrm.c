@@ -477,6 +477,66 @@ static int xfrm_sa_del(struct kernel *kb, uint32_t spi, const struct oe_addr *ds
     return transact(xk(kb), &req, err, what);
 }
 
+struct sa_dump {
+    struct xfrm_usersa_id *v;
+    size_t n, cap;
+    uint32_t first, count;
+};
+
+static int one_sa(const struct nlmsghdr *h, void *arg)
+{
+    struct sa_dump *d = arg;
+    if (h->nlmsg_type != XFRM_MSG_NEWSA || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct xfrm_usersa_info)))
+        return 0;
+    const struct xfrm_usersa_info *i = NLMSG_DATA(h);
+    /* spi 0: a larval state of an ACQUIRE, the kernel's own */
+    if (i->id.proto != IPPROTO_ESP || i->id.spi == 0 || i->reqid - d->first >= d->count)
+        return 0;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 16;
+        struct xfrm_usersa_id *nv = realloc(d->v, cap * sizeof(*nv));
+        if (nv == NULL)
+            return -1;
+        d->v = nv;
+        d->cap = cap;
+    }
+    d->v[d->n++] =
+        (struct xfrm_usersa_id){.daddr = i->id.daddr, .spi = i->id.spi, .family = i->family, .proto = IPPROTO_ESP};
+    return 0;
+}
+
+static int xfrm_sa_flush_reqids(struct kernel *kb, uint32_t first, uint32_t count, size_t *removed,
+                                struct oe_error *err)
+{
+    struct kernel_xfrm *k = xk(kb);
+    union nl_buf nb;
+    struct nl_req req;
+    struct xfrm_usersa_id id;
+    memset(&id, 0, sizeof(id));
+    nl_req_init(&req, &nb, sizeof(nb), XFRM_MSG_GETSA, NLM_F_DUMP);
+    nl_put(&req, &id, sizeof(id));
+    *removed = 0;
+    if (nl_send(k, &req, 0, err, "list SAs") != 0)
+        return -1;
+    struct sa_dump d = {.first = first, .count = count};
+    if (nl_dump(k, "list SAs", one_sa, &d, err) != 0) {
+        free(d.v);
+        return -1;
+    }
+    /* after the dump, not during it: a request on the socket would cut it short */
+    int rc = 0;
+    for (size_t i = 0; i < d.n; i++) {
+        struct oe_addr dst;
+        from_xaddr(d.v[i].family, &d.v[i].daddr, &dst);
+        if (xfrm_sa_del(kb, ntohl(d.v[i].spi), &dst, err) == 0)
+            (*removed)++;
+        else if (errno != ESRCH)
+            rc = -1; /* one gone meanwhile (its hard lifetime) is no failure */
+    }
+    free(d.v);
+    return rc;
+}
+
 static int xfrm_sa_stats(struct kernel *kb, uint32_t spi, const struct oe_addr *dst, struct kernel_sa_stats *st,
                          struct oe_error *err)
 {
@@ -666,6 +726,7 @@ static const struct kernel_ops xfrm_ops = {
     .list = xfrm_list,
     .set_larval_drop = xfrm_set_larval_drop,
     .set_acq_expires = xfrm_set_acq_expires,
+    .sa_flush_reqids = xfrm_sa_flush_reqids,
     .sa_add = xfrm_sa_add,
     .sa_del = xfrm_sa_del,
     .sa_stats = xfrm_sa_stats,
