@@ -593,6 +593,50 @@ static void test_tunnel_takes_the_acquire_larval_state(void **state)
     assert_int_equal(count_logged(f, NULL_HOST ": ACQUIRE from"), 2);
 }
 
+static int control(struct fixture *f, const char *req, struct oe_buf *reply)
+{
+    reply->len = 0;
+    if (reply->p)
+        reply->p[0] = '\0';
+    return agent_control(f->a, req, reply);
+}
+
+/* Issue 13: `ipsec initiate ADDR [LOCAL]` holds and negotiates before any packet, as an ACQUIRE would. */
+static void test_initiate_by_request(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_buf reply = {0};
+    start_ike(f);
+    f->a->local = calloc(1, sizeof(*f->a->local));
+    assert_non_null(f->a->local);
+    assert_int_equal(oe_addr_parse(LOCAL, &f->a->local[0]), 0);
+    f->a->nlocal = f->a->caplocal = 1;
+    assert_int_equal(control(f, "initiate " NULL_HOST " " LOCAL, &reply), 0);
+    assert_non_null(strstr(reply.p, NULL_HOST ": hold"));
+    assert_true(logged(f, NULL_HOST ": initiate by request: holding packets"));
+    struct oe_addr s, d;
+    assert_int_equal(oe_addr_parse(LOCAL, &s), 0);
+    assert_int_equal(oe_addr_parse(NULL_HOST, &d), 0);
+    const struct oe_peer *p = peer_find(&f->a->peers, &s, &d);
+    assert_non_null(p);
+    assert_int_equal(p->state, PEER_HOLD);
+    /* the hold is in the kernel: a packet meanwhile waits, and sends no ACQUIRE of its own */
+    assert_int_equal(kernel_fake_packet(f->k, &s, &d, IPPROTO_TCP, 40000, 80), KERNEL_HOLD);
+    assert_int_equal(control(f, "initiate " NULL_HOST " " LOCAL, &reply), 0);
+    assert_non_null(strstr(reply.p, NULL_HOST ": already hold"));
+    tunnel_up(f, NULL_HOST, 16384);
+    assert_int_equal(control(f, "initiate " NULL_HOST " " LOCAL, &reply), 0);
+    assert_non_null(strstr(reply.p, ": already tunnel"));
+    /* refusals say why */
+    assert_int_equal(control(f, "initiate " NULL_HOST2 " 192.0.2.99", &reply), -1);
+    assert_non_null(strstr(reply.p, "192.0.2.99 is not an address IKE runs on here"));
+    assert_int_equal(control(f, "initiate nowhere", &reply), -1);
+    assert_non_null(strstr(reply.p, "\"nowhere\" is not an IP address"));
+    assert_int_equal(control(f, "initiate 2001:db8::5 " LOCAL, &reply), -1);
+    assert_non_null(strstr(reply.p, "is not an IP address of 2001:db8::5's family"));
+    oe_buf_free(&reply);
+}
+
 /* The kernel's own timer, for contrast: its first packet can go, so the other peer's is dropped. */
 static void test_fake_queue_drops_what_cannot_go(void **state)
 {
@@ -619,6 +663,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_held_packets_of_two_peers_all_go, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fake_queue_drops_what_cannot_go, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tunnel_takes_the_acquire_larval_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_initiate_by_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finding4_tunnel_does_not_carry_blocked_port, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finding4_tunnel_twin_and_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finding4_tunnel_selector_limit, setup, teardown),
