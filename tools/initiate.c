@@ -15,13 +15,6 @@
 #define INITIATE_POLL_MS 20
 #define INITIATE_MAX_WAIT 300
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 int initiate_main(int argc, char **argv)
 {
     static const struct option opts[] = {{"from", required_argument, 0, 'f'},
@@ -55,7 +48,7 @@ int initiate_main(int argc, char **argv)
         fprintf(stderr, "ipsec initiate: address too long\n");
         return 2;
     }
-    double until = now_s() + wait;
+    uint64_t until = oe_monotonic_ms() + (uint64_t)(wait * 1000);
     for (;;) {
         int rc = control_ask(ctl, req, reply, sizeof(reply));
         if (rc != 0) {
@@ -65,7 +58,7 @@ int initiate_main(int argc, char **argv)
         /* "LABEL: hold", "LABEL: already tunnel", "... pass shunt" */
         bool up = strstr(reply, ": already tunnel") != NULL || strstr(reply, ": tunnel\n") != NULL;
         bool shunt = strstr(reply, "shunt\n") != NULL;
-        if (wait == 0 || up || shunt || now_s() >= until) {
+        if (wait == 0 || up || shunt || oe_monotonic_ms() >= until) {
             fputs(reply, stdout);
             return up || wait == 0 ? 0 : shunt ? 1 : 3;
         }

@@ -451,8 +451,9 @@ static void test_negotiations_bounded(void **state)
 #define NULL_HOST "198.51.100.10"
 #define NULL_HOST2 "198.51.100.11"
 
-/* IKE's INSTALL and UP for the peer held for LOCAL -> host: its tunnel comes up. */
-static void tunnel_up(struct fixture *f, const char *host, uint32_t reqid)
+/* Two of IKE's actions for the peer of LOCAL -> host, its Child SA between the two: INSTALL and UP, DELETE and DOWN. */
+static void peer_actions(struct fixture *f, const char *host, enum ike_action_kind first, enum ike_action_kind then,
+                         uint32_t reqid)
 {
     struct oe_addr s, d;
     assert_int_equal(oe_addr_parse(LOCAL, &s), 0);
@@ -463,8 +464,8 @@ static void tunnel_up(struct fixture *f, const char *host, uint32_t reqid)
     assert_non_null(acts.v);
     for (int i = 0; i < 2; i++) {
         struct ike_action *act = &acts.v[i];
-        act->kind = i == 0 ? IKE_ACT_INSTALL : IKE_ACT_UP;
-        act->serial = 1;
+        act->kind = i == 0 ? first : then;
+        act->serial = p->ike_serial ? p->ike_serial : 1;
         act->tag = p->instance;
         struct ike_child_sa *c = &act->child;
         c->local = c->local_host = s;
@@ -477,10 +478,20 @@ static void tunnel_up(struct fixture *f, const char *host, uint32_t reqid)
         c->reqid = reqid;
         act->remote.addr = d;
         act->id_type = IKE_ID_NULL;
+        snprintf(act->text, sizeof(act->text), "deleted by the peer");
     }
     ike_io_apply(f->a->io, &acts);
     free(acts.v);
-    assert_int_equal(p->state, PEER_TUNNEL);
+}
+
+/* IKE's INSTALL and UP for the peer held for LOCAL -> host: its tunnel comes up. */
+static void tunnel_up(struct fixture *f, const char *host, uint32_t reqid)
+{
+    peer_actions(f, host, IKE_ACT_INSTALL, IKE_ACT_UP, reqid);
+    struct oe_addr s, d;
+    assert_int_equal(oe_addr_parse(LOCAL, &s), 0);
+    assert_int_equal(oe_addr_parse(host, &d), 0);
+    assert_int_equal(peer_find(&f->a->peers, &s, &d)->state, PEER_TUNNEL);
 }
 
 static void packet_to(struct fixture *f, const char *host)
@@ -566,27 +577,10 @@ static void test_tunnel_takes_the_acquire_larval_state(void **state)
     assert_int_equal(count_logged(f, NULL_HOST ": ACQUIRE from"), 1);
     tunnel_up(f, NULL_HOST, 16384);
     /* the tunnel goes (the peer deleted it, say) at once: the next packet traps again */
+    peer_actions(f, NULL_HOST, IKE_ACT_DELETE, IKE_ACT_DOWN, 16384);
     struct oe_addr s, d;
     assert_int_equal(oe_addr_parse(LOCAL, &s), 0);
     assert_int_equal(oe_addr_parse(NULL_HOST, &d), 0);
-    struct oe_peer *p = peer_find(&f->a->peers, &s, &d);
-    assert_non_null(p);
-    struct ike_actions acts = {.v = calloc(2, sizeof(struct ike_action)), .n = 2, .cap = 2};
-    assert_non_null(acts.v);
-    for (int i = 0; i < 2; i++) {
-        struct ike_action *act = &acts.v[i];
-        act->kind = i == 0 ? IKE_ACT_DELETE : IKE_ACT_DOWN;
-        act->serial = p->ike_serial;
-        act->tag = p->instance;
-        act->child.local = act->child.local_host = s;
-        act->child.remote = act->child.remote_host = d;
-        act->child.spi_in = 0x1000 + 16384;
-        act->child.spi_out = 0x2000 + 16384;
-        act->child.reqid = 16384;
-        snprintf(act->text, sizeof(act->text), "deleted by the peer");
-    }
-    ike_io_apply(f->a->io, &acts);
-    free(acts.v);
     assert_null(peer_find(&f->a->peers, &s, &d));
     packet_to(f, NULL_HOST);
     kernel_process(f->k, agent_kernel_event, f->a, &err);
