@@ -353,6 +353,81 @@ static void test_txt(void **state)
     dnskeys_key_free(&k);
 }
 
+/* Parse a one-string X-IPsec-Server TXT record whose gateway field is gw; -1, 0 or 1 as the parser says. */
+static int txt_gateway(const char *gw, const char *b64, struct dnskeys_record *r, struct oe_error *err)
+{
+    static uint8_t rd[4096];
+    char text[2048];
+    size_t n = 0, len = (size_t)snprintf(text, sizeof(text), "X-IPsec-Server(10)=%s %s", gw, b64);
+    for (size_t off = 0; off < len; off += 255) {
+        size_t l = len - off < 255 ? len - off : 255;
+        rd[n++] = (uint8_t)l;
+        memcpy(rd + n, text + off, l);
+        n += l;
+    }
+    return dnskeys_record_parse(DNSKEYS_TXT, rd, n, 2048, r, err);
+}
+
+/*
+ * Issue 11 (CVE-2013-2052 was a remote overflow in this field): a TXT
+ * gateway with "=" in it, an empty label or a label past 63 is malformed
+ * and says which; a name too long for the record is never usable; names
+ * at the limits are taken.
+ */
+static void test_txt_gateway_limits(void **state)
+{
+    (void)state;
+    struct dnskeys_pubkey k = make_key(256, 6);
+    char *b64 = dnskeys_key_to_text(&k, false);
+    struct dnskeys_record r;
+    struct oe_error err;
+    assert_int_equal(txt_gateway("192.0.2.7=evil", b64, &r, &err), -1);
+    assert_non_null(strstr(err.msg, "neither an address nor a host name"));
+    assert_int_equal(txt_gateway("=192.0.2.7", b64, &r, &err), -1);
+    char name[1200];
+    /*
+     * A TXT string holds 255 octets and strings are joined with a space, so a
+     * gateway field is at most 236 characters: a longer name runs into the
+     * next string and what follows is not a key. Never usable, never copied
+     * past the field.
+     */
+    const size_t lens[] = {237, 300, 1100};
+    for (size_t j = 0; j < sizeof(lens) / sizeof(lens[0]); j++) {
+        size_t len = lens[j];
+        memset(name, 'a', len);
+        for (size_t i = 63; i < len; i += 64)
+            name[i] = '.';
+        name[len] = '\0';
+        int rc = txt_gateway(name, b64, &r, &err);
+        if (rc == 0 && r.usable)
+            fail_msg("%zu characters: usable, gateway %s", len, r.gw_name);
+        if (rc == 0) {
+            assert_true(strlen(r.gw_name) < sizeof(r.gw_name));
+            assert_non_null(strstr(r.why, "RSA key"));
+            dnskeys_record_free(&r);
+        }
+    }
+    /* three labels of 63 and one of 44: 236, the longest a TXT record can carry */
+    memset(name, 'b', 236);
+    name[63] = name[127] = name[191] = '.';
+    name[236] = '\0';
+    assert_int_equal(txt_gateway(name, b64, &r, &err), 0);
+    assert_true(r.usable);
+    assert_int_equal(strlen(r.gw_name), 237); /* with the final dot */
+    dnskeys_record_free(&r);
+    assert_int_equal(
+        txt_gateway("gw.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.example.com", b64, &r, &err),
+        -1);
+    assert_non_null(strstr(err.msg, "label of 64 characters"));
+    assert_int_equal(txt_gateway("gw..example.com", b64, &r, &err), -1);
+    assert_non_null(strstr(err.msg, "empty label"));
+    assert_int_equal(txt_gateway("@gw.example.com.", b64, &r, &err), 0);
+    assert_string_equal(r.gw_name, "gw.example.com.");
+    dnskeys_record_free(&r);
+    free(b64);
+    dnskeys_key_free(&k);
+}
+
 static void test_key_record(void **state)
 {
     (void)state;
@@ -571,17 +646,12 @@ static void test_lookup_shares(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lookup_shares),
-        cmocka_unit_test(test_reverse_names),
-        cmocka_unit_test(test_key_round_trip),
-        cmocka_unit_test(test_key_long_exponent_form),
-        cmocka_unit_test(test_key_errors),
-        cmocka_unit_test(test_ipseckey),
-        cmocka_unit_test(test_dnskey_e3_refused),
-        cmocka_unit_test(test_txt),
-        cmocka_unit_test(test_key_record),
-        cmocka_unit_test(test_zone_round_trips),
-        cmocka_unit_test(test_answer_precedence_and_types),
+        cmocka_unit_test(test_lookup_shares),      cmocka_unit_test(test_reverse_names),
+        cmocka_unit_test(test_key_round_trip),     cmocka_unit_test(test_key_long_exponent_form),
+        cmocka_unit_test(test_key_errors),         cmocka_unit_test(test_ipseckey),
+        cmocka_unit_test(test_dnskey_e3_refused),  cmocka_unit_test(test_txt),
+        cmocka_unit_test(test_txt_gateway_limits), cmocka_unit_test(test_key_record),
+        cmocka_unit_test(test_zone_round_trips),   cmocka_unit_test(test_answer_precedence_and_types),
     };
     return cmocka_run_group_tests_name("dnskeys", tests, NULL, NULL);
 }
