@@ -158,10 +158,12 @@ struct dnskeys_resolver_config {
     unsigned max_ours;       /* the host's own, for its traffic: DNSKEYS_MAX_OURS */
     unsigned max_peers;      /* caused by an unauthenticated peer (the responder's): DNSKEYS_MAX_PEERS */
     unsigned max_per_source; /* of those, for one source address (IPv6: a /64): DNSKEYS_MAX_PER_SOURCE */
+    unsigned timeout_ms;     /* a lookup not answered this long after it was asked fails: DNSKEYS_TIMEOUT_MS */
 };
 #define DNSKEYS_MAX_OURS 2048
 #define DNSKEYS_MAX_PEERS 1024
 #define DNSKEYS_MAX_PER_SOURCE 8
+#define DNSKEYS_TIMEOUT_MS 10000
 
 /*
  * Who a lookup is for: the host's own traffic, or a peer that has not
@@ -182,6 +184,15 @@ int dnskeys_resolver_fd(struct dnskeys_resolver *r);
 int dnskeys_resolver_process(struct dnskeys_resolver *r, struct oe_error *err);
 /* Lookups not yet answered. */
 size_t dnskeys_resolver_pending(const struct dnskeys_resolver *r);
+/*
+ * Every lookup has a deadline (timeout_ms after it was asked, queued or
+ * not): milliseconds until the earliest, 0 when one is due, -1 when none
+ * is pending. The caller's loop sleeps no longer, then calls
+ * dnskeys_resolver_expire(), which ends each lookup that is due, failed
+ * ("no answer within ..."), through its callback; its queries are cancelled.
+ */
+int dnskeys_resolver_timeout(const struct dnskeys_resolver *r);
+void dnskeys_resolver_expire(struct dnskeys_resolver *r);
 
 typedef void (*dnskeys_lookup_fn)(const struct dnskeys_answer *answer, void *arg);
 

@@ -217,7 +217,8 @@ int verify_main(int argc, char **argv)
         goto usage;
     if (anchor == NULL && access(SYSTEM_ANCHOR, R_OK) == 0)
         anchor = SYSTEM_ANCHOR;
-    struct dnskeys_resolver_config cfg = {.trust_anchor = anchor, .forwarders = resolver};
+    struct dnskeys_resolver_config cfg = {
+        .trust_anchor = anchor, .forwarders = resolver, .timeout_ms = (unsigned)timeout * 1000};
     struct oe_error err;
     struct dnskeys_resolver *res = dnskeys_resolver_new(&cfg, &err);
     if (res == NULL) {

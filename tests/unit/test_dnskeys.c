@@ -5,9 +5,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "dnskeys/dnskeys.h"
 
@@ -643,15 +648,88 @@ static void test_lookup_shares(void **state)
     dnskeys_resolver_free(r);
 }
 
+struct timed_out {
+    int calls;
+    bool failed;
+    char why[256];
+};
+
+static void note_answer(const struct dnskeys_answer *ans, void *arg)
+{
+    struct timed_out *t = arg;
+    t->calls++;
+    t->failed = ans->failed;
+    snprintf(t->why, sizeof(t->why), "%s", ans->why);
+}
+
+/*
+ * Issue 11: a resolver that takes the question and never answers. Each
+ * lookup ends on its own deadline (dns-timeout), failed and saying so,
+ * through the caller's loop: dnskeys_resolver_timeout() says how long the
+ * loop may sleep, dnskeys_resolver_expire() ends what is due.
+ */
+static void test_lookup_timeout(void **state)
+{
+    (void)state;
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sin);
+    assert_int_equal(bind(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&sin, &sl), 0);
+    char fwd[64];
+    snprintf(fwd, sizeof(fwd), "127.0.0.1@%u", ntohs(sin.sin_port));
+    struct dnskeys_resolver_config cfg = {.forwarders = fwd, .timeout_ms = 300};
+    struct oe_error err;
+    struct dnskeys_resolver *r = dnskeys_resolver_new(&cfg, &err);
+    assert_non_null(r);
+    assert_int_equal(dnskeys_resolver_timeout(r), -1); /* nothing asked: no deadline */
+    struct timed_out t1 = {0}, t2 = {0};
+    struct oe_addr a1, a2;
+    oe_addr_parse("203.0.113.5", &a1);
+    oe_addr_parse("203.0.113.6", &a2);
+    uint64_t t0 = oe_monotonic_ms();
+    assert_int_equal(dnskeys_lookup_addr(r, &a1, note_answer, &t1, &err), 0);
+    int first = dnskeys_resolver_timeout(r);
+    assert_true(first > 0 && first <= 300);
+    assert_int_equal(dnskeys_lookup_addr(r, &a2, note_answer, &t2, &err), 0);
+    while ((t1.calls == 0 || t2.calls == 0) && oe_monotonic_ms() - t0 < 5000) {
+        struct pollfd pfd = {.fd = dnskeys_resolver_fd(r), .events = POLLIN};
+        int wait = dnskeys_resolver_timeout(r);
+        assert_true(wait >= -1 && wait <= 300);
+        if (poll(&pfd, 1, wait < 0 ? 100 : wait) > 0)
+            dnskeys_resolver_process(r, &err);
+        dnskeys_resolver_expire(r);
+    }
+    uint64_t took = oe_monotonic_ms() - t0;
+    assert_int_equal(t1.calls, 1);
+    assert_int_equal(t2.calls, 1);
+    assert_true(t1.failed && t2.failed);
+    if (strstr(t1.why, "no answer within 0.3s (dns-timeout)") == NULL)
+        fail_msg("why: %s", t1.why);
+    assert_true(took >= 300 && took < 2000);
+    assert_int_equal(dnskeys_resolver_pending(r), 0);
+    assert_int_equal(dnskeys_resolver_timeout(r), -1);
+    dnskeys_resolver_free(r); /* nothing left to cancel: no second answer */
+    assert_int_equal(t1.calls, 1);
+    close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lookup_shares),      cmocka_unit_test(test_reverse_names),
-        cmocka_unit_test(test_key_round_trip),     cmocka_unit_test(test_key_long_exponent_form),
-        cmocka_unit_test(test_key_errors),         cmocka_unit_test(test_ipseckey),
-        cmocka_unit_test(test_dnskey_e3_refused),  cmocka_unit_test(test_txt),
-        cmocka_unit_test(test_txt_gateway_limits), cmocka_unit_test(test_key_record),
-        cmocka_unit_test(test_zone_round_trips),   cmocka_unit_test(test_answer_precedence_and_types),
+        cmocka_unit_test(test_lookup_shares),
+        cmocka_unit_test(test_lookup_timeout),
+        cmocka_unit_test(test_reverse_names),
+        cmocka_unit_test(test_key_round_trip),
+        cmocka_unit_test(test_key_long_exponent_form),
+        cmocka_unit_test(test_key_errors),
+        cmocka_unit_test(test_ipseckey),
+        cmocka_unit_test(test_dnskey_e3_refused),
+        cmocka_unit_test(test_txt),
+        cmocka_unit_test(test_txt_gateway_limits),
+        cmocka_unit_test(test_key_record),
+        cmocka_unit_test(test_zone_round_trips),
+        cmocka_unit_test(test_answer_precedence_and_types),
     };
     return cmocka_run_group_tests_name("dnskeys", tests, NULL, NULL);
 }
