@@ -166,8 +166,12 @@ static void on_initiator_key(const struct dnskeys_answer *ans, void *arg)
             initiate(a, p, IKE_AUTHBY_NULL, NULL, &p->remote);
             return;
         }
-        snprintf(why, sizeof(why), "no usable key in DNS for %s (%s)", ans->owner,
-                 ans->n ? ans->records[0].why : "no IPSECKEY, TXT or KEY record");
+        if (ans->n > 1) /* say how many were weighed: a flood of records is seen for what it is */
+            snprintf(why, sizeof(why), "no usable key in DNS for %s (%zu %s records, none usable; the first: %s)",
+                     ans->owner, ans->n, dnskeys_rrtype_name(ans->source), ans->records[0].why);
+        else
+            snprintf(why, sizeof(why), "no usable key in DNS for %s (%s)", ans->owner,
+                     ans->n ? ans->records[0].why : "no IPSECKEY, TXT or KEY record");
         agent_failure_shunt(a, p, why);
         return;
     }
