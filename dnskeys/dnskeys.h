@@ -159,11 +159,15 @@ struct dnskeys_resolver_config {
     unsigned max_peers;      /* caused by an unauthenticated peer (the responder's): DNSKEYS_MAX_PEERS */
     unsigned max_per_source; /* of those, for one source address (IPv6: a /64): DNSKEYS_MAX_PER_SOURCE */
     unsigned timeout_ms;     /* a lookup not answered this long after it was asked fails: DNSKEYS_TIMEOUT_MS */
+    /* with forwarders, the least wait before a query is sent again: DNSKEYS_RETRANSMIT_MS unless set (0: libunbound's) */
+    unsigned retransmit_ms;
+    bool retransmit_set;
 };
 #define DNSKEYS_MAX_OURS 2048
 #define DNSKEYS_MAX_PEERS 1024
 #define DNSKEYS_MAX_PER_SOURCE 8
 #define DNSKEYS_TIMEOUT_MS 10000
+#define DNSKEYS_RETRANSMIT_MS 2500
 
 /*
  * Who a lookup is for: the host's own traffic, or a peer that has not

@@ -130,10 +130,14 @@ static int configure(struct ub_ctx *ctx, const struct dnskeys_resolver_config *c
          * floor (50 ms, and the quick answers other names get keep it there)
          * and gives such a name up with SERVFAIL after some 3 s of retries:
          * one peer's quick SERVFAIL spoiled the next peer's slow but good
-         * answer. With a floor of 2.5 s a 2 s answer comes at the first try
-         * (a lost query costs 2.5 s; issue 11); dns-timeout bounds the whole.
+         * answer. With a floor of 2.5 s (dns-retransmit-ms) a 2 s answer comes at
+         * the first try (a lost query costs 2.5 s; issue 11); dns-timeout
+         * bounds the whole.
          */
-        if (set_option(ctx, "infra-cache-min-rtt:", "2500", err) != 0)
+        unsigned floor_ms = cfg->retransmit_set ? cfg->retransmit_ms : DNSKEYS_RETRANSMIT_MS;
+        char v[16];
+        snprintf(v, sizeof(v), "%u", floor_ms);
+        if (floor_ms && set_option(ctx, "infra-cache-min-rtt:", v, err) != 0)
             return -1;
         char list[512];
         snprintf(list, sizeof(list), "%s", cfg->forwarders);

@@ -25,6 +25,8 @@ int agent_oe_start(struct agent *a, struct oe_error *err)
         .max_peers = a->cfg->dns_max_peer_lookups,
         .max_per_source = a->cfg->dns_max_lookups_per_peer,
         .timeout_ms = a->cfg->dns_timeout * 1000,
+        .retransmit_ms = a->cfg->dns_retransmit_ms,
+        .retransmit_set = true,
     };
     if (a->cfg->dns_timeout >= a->cfg->hold_lifetime)
         oe_log("warning: dns-timeout %us is not below hold-lifetime %us: a hold can end before its lookup does",
