@@ -200,7 +200,11 @@ void dnskeys_resolver_expire(struct dnskeys_resolver *r);
 
 typedef void (*dnskeys_lookup_fn)(const struct dnskeys_answer *answer, void *arg);
 
-/* Keys for an address (its reverse name) or for a name; answers exactly once. */
+/*
+ * Keys for an address (its reverse name) or for a name; answers exactly
+ * once, with answer NULL when the resolver is freed first (then the
+ * callback only frees arg).
+ */
 int dnskeys_lookup_addr(struct dnskeys_resolver *r, const struct oe_addr *addr, dnskeys_lookup_fn fn, void *arg,
                         struct oe_error *err);
 int dnskeys_lookup_name(struct dnskeys_resolver *r, const char *name, dnskeys_lookup_fn fn, void *arg,
@@ -209,7 +213,7 @@ int dnskeys_lookup_name(struct dnskeys_resolver *r, const char *name, dnskeys_lo
 int dnskeys_lookup_addr_for(struct dnskeys_resolver *r, const struct oe_addr *addr, const struct dnskeys_asker *asker,
                             dnskeys_lookup_fn fn, void *arg, struct oe_error *err);
 
-/* A gateway's name to its addresses (A or AAAA by family), validated like the keys. */
+/* A gateway's name to its addresses (A or AAAA by family), validated like the keys; NULL as above. */
 #define DNSKEYS_MAX_ADDRS 8
 struct dnskeys_addr_answer {
     char name[DNSKEYS_NAME_MAX];
