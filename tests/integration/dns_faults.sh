@@ -4,8 +4,11 @@
 # records, hostile TXT gateway fields (the field of CVE-2013-2052), never
 # answers, or is down. For each: the group's failure shunt in the kernel, a
 # log line naming what went wrong, bounded time (dns-timeout), and the
-# event loop answering `ipsec status` while lookups wait. No ESP needed:
-# one namespace with the agent and tests/lab/faultdns.py. Needs root.
+# event loop answering `ipsec status` while lookups wait. The responder's
+# lookups too: ike_peer initiates from hosts whose reverse records are
+# silent or SERVFAIL, and the agent refuses their IKE_AUTH, saying why. No
+# ESP needed: the agent and tests/lab/faultdns.py in one namespace, the
+# initiators in another. Needs root.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -15,13 +18,14 @@ BIN=${BIN:-$top/build/bin}
 A=oet-dnsf-$$
 W=$(mktemp -d /tmp/oe-dns-faults.XXXXXX)
 CTL=$W/oe.ctl
-AGENT_PID= DNS_PID=
+AGENT_PID= DNS_PID= PEER_PIDS=
 T0=$SECONDS
 # dns-timeout: short for the test, yet room for the slow server's 2 s answer
 # even if a loaded machine makes libunbound ask again (dns-retransmit-ms, 2.5 s)
 TIMEOUT=6
 
 cleanup() {
+  for p in $PEER_PIDS; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
   [ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
   [ -n "$DNS_PID" ] && kill "$DNS_PID" 2>/dev/null && wait "$DNS_PID" 2>/dev/null
   ip netns del "$A" 2>/dev/null
@@ -40,6 +44,12 @@ ip -n "$A" addr add 192.0.2.1/24 dev va
 ip -n "$A" addr add 192.0.2.53/32 dev lo
 ip -n "$A" route add 198.51.100.0/24 dev va
 ip -n "$A" route add 203.0.113.0/24 dev va
+# the responder's strangers: initiators at .21 (reverse silent) and .22 (SERVFAIL)
+ip -n "$A-b" link set lo up
+ip -n "$A-b" addr add 192.0.2.2/24 dev vb
+for h in 21 22; do ip -n "$A-b" addr add 198.51.100.$h/32 dev lo; done
+"$BIN/ipsec" newhostkey --bits 2048 --output "$W/host.pem" >/dev/null
+"$BIN/ipsec" newhostkey --bits 2048 --output "$W/peer.pem" >/dev/null
 
 P=$W/policies; mkdir -p "$P"
 echo 198.51.100.0/24 > "$P/private-or-clear"
@@ -50,7 +60,7 @@ cat > "$W/oe.conf" <<C
 policies = $P
 resolver = 192.0.2.53
 trust-anchor = $W/no-anchor
-key-file = $W/no-key.pem
+key-file = $W/host.pem
 xfrm-larval-drop = no
 dns-timeout = ${TIMEOUT}s
 [group private-or-clear]
@@ -95,12 +105,20 @@ check "  with dns-timeout ${TIMEOUT}s, below hold-lifetime (no warning)" \
 start_ms=$(ms_now)
 for n in 10 11 12 13 14 15 16 17 18; do poke 198.51.100.$n; done
 for n in 11 17; do poke 203.0.113.$n; done
+# and two strangers initiate IKE: the responder must look their records up
+agent_key=$("$BIN/ipsec" showhostkey --key-file "$W/host.pem" --left | sed 's/.*rsasigkey=//')
+for h in 21 22; do
+  ip netns exec "$A-b" "$top/build/tests/ike_peer" --local 198.51.100.$h --remote 192.0.2.1 --auth rsasig \
+    --key-file "$W/peer.pem" --peer-key "$agent_key" --initiate --timeout 30 --log "$W/peer-$h.log" &
+  PEER_PIDS="$PEER_PIDS $!"
+done
 
 # --- the loop never blocks: status answers while lookups wait ------------------------
-check "lookups are in flight (the slow and the silent ones)" \
-  wait_for 3 bash -c "ipsec() { $BIN/ipsec \"\$@\" --ctlsocket $CTL; }; ipsec status | grep -q 'lookups in flight: [1-9]'"
+check "the silent peer is held, its lookup in flight" \
+  wait_for 5 bash -c "$BIN/ipsec status --ctlsocket $CTL | grep -q '198.51.100.17, local=192.0.2.1: hold'"
 t=$(ms_now); ipsec status > "$W/status.mid"; status_ms=$(( $(ms_now) - t ))
-check "  ipsec status answers meanwhile, in ${status_ms} ms (< 1000; a lookup waits 2 s or more)" bash -c "[ $status_ms -lt 1000 ] && grep -q 'lookups in flight: [1-9]' $W/status.mid"
+check "  ipsec status answers meanwhile, in ${status_ms} ms (< 1000; a lookup waits 2 s or more)" \
+  bash -c "[ $status_ms -lt 1000 ] && grep -q 'lookups in flight: [1-9]' $W/status.mid"
 check "  and lists the peers still held" grep -q '198.51.100.17, local=192.0.2.1: hold' "$W/status.mid"
 
 # --- each fault: a line that says what, and the group's shunt ------------------------
@@ -144,6 +162,17 @@ check "  in the kernel" shunt_in_kernel 198.51.100.17 allow
 check "silent, private peer: drop shunt at dns-timeout" \
   wait_for 3 shunt_logged 203.0.113.17 "no answer within ${TIMEOUT}s (dns-timeout)" drop
 check "  in the kernel" shunt_in_kernel 203.0.113.17 block
+# --- the responder: strangers whose records do not come ------------------------------
+check "responder: a stranger's silent reverse zone ends at dns-timeout, said so" \
+  wait_for 5 bash -c "grep -F '(IKE from 198.51.100.21) may not speak for 198.51.100.21: no DNS answer for 21.100.51.198.in-addr.arpa.: IPSECKEY: no answer within ${TIMEOUT}s (dns-timeout)' $W/agent.log"
+check "responder: a stranger's SERVFAIL, said so" \
+  wait_for 5 bash -c "grep -F '(IKE from 198.51.100.22) may not speak for 198.51.100.22: no DNS answer for 22.100.51.198.in-addr.arpa.: IPSECKEY: SERVFAIL' $W/agent.log"
+check "  both initiators were refused (no tunnel) and gave up" \
+  wait_for 10 bash -c "grep -q 'exiting (0 up, 1 down)' $W/peer-21.log && grep -q 'exiting (0 up, 1 down)' $W/peer-22.log"
+check "  one lookup each, retransmissions or not" \
+  bash -c "[ \$(grep -c ' udp 21.100.51.198.in-addr.arpa 45 ' $W/dns.log) -ge 1 ] && [ \$(grep -c 'may not speak for 198.51.100.21' $W/agent.log) = 1 ]"
+check "  no IKE SA left behind" wait_for 5 bash -c "$BIN/ipsec status --ctlsocket $CTL | grep -q 'IKE SAs: 0 (0 half-open)'"
+
 check "the quick faults did not wait for the slow ones" bash -c "
   q=\$(grep -F ' 198.51.100.14: ' $W/agent.log | grep 'installed failure shunt' | cut -c8-22)
   s=\$(grep -F ' 198.51.100.17: ' $W/agent.log | grep 'installed failure shunt' | cut -c8-22)

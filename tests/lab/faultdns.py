@@ -9,7 +9,7 @@ last octet of the address asked about):
 
   10  slow: every answer leaves 2 s after the question (others go on
       meanwhile); the IPSECKEY answer is one record with a 1024-bit key
-  11  SERVFAIL
+  11, 22  SERVFAIL
   12  truncated: over UDP an empty answer with TC set; over TCP one IPSECKEY
       (precedence 77, a 1024-bit key)
   13  50 IPSECKEY records (1024-bit keys, precedence 1..50): too big for
@@ -18,7 +18,7 @@ last octet of the address asked about):
   15  TXT X-IPsec-Server(10)=NAME KEY, NAME the longest a TXT string can
       carry (236 characters; the string is full) and a good-sized key
   16  TXT X-IPsec-Server(10)=NAME KEY with a 70-character label in NAME
-  17  silent: never answers
+  17, 21  silent: never answers
   18  TXT X-IPsec-Server(10)=NAME KEY with a 600-character NAME, running
       over three strings
   a name not under in-addr.arpa (a gateway's A or AAAA): NXDOMAIN
@@ -131,7 +131,7 @@ def decide(qname, qtype, proto):
         return "nxdomain", 3, [], False, 0
     if first == "10":
         return "slow", 0, [(IPSECKEY, ipseckey(42, "192.0.2.7", KEY1024))] if qtype == IPSECKEY else [], False, SLOW_S
-    if first == "11":
+    if first in ("11", "22"):
         return "servfail", 2, [], False, 0
     if first == "12":
         if proto == "udp":
@@ -147,7 +147,7 @@ def decide(qname, qtype, proto):
         return "txt-full-name", 0, [(TXT, freeswan_full(FULL_NAME, KEY2048))] if qtype == TXT else [], False, 0
     if first == "16":
         return "txt-long-label", 0, [(TXT, freeswan(LONG_LABEL, KEY2048))] if qtype == TXT else [], False, 0
-    if first == "17":
+    if first in ("17", "21"):
         return "silent", 0, [], False, None
     if first == "18":
         return "txt-spill-name", 0, [(TXT, freeswan(SPILL_NAME, KEY2048))] if qtype == TXT else [], False, 0
