@@ -95,8 +95,8 @@ served() { grep -q -- " $1 " "$W/dns.log" && grep -- " $1 " "$W/dns.log" | grep 
 poke() { ip netns exec "$A" ping -q -c 1 -W 1 "$1" >/dev/null 2>&1 & }
 ms_now() { date +%s%3N; }
 
-check "the fault server listens" wait_for 5 grep -q "ready" "$W/dns.log"
-check "the agent starts" wait_for 5 test -S "$CTL"
+check "the fault server listens" wait_for 15 grep -q "ready" "$W/dns.log"
+check "the agent starts" wait_for 10 test -S "$CTL"
 check "  with dns-timeout ${TIMEOUT}s, below hold-lifetime (no warning)" \
   bash -c "wait_ready() { grep -q 'oe-agent ready' $W/agent.log; }; for _ in \$(seq 50); do wait_ready && break; sleep 0.1; done
            wait_ready && ! grep -q 'dns-timeout .* is not below' $W/agent.log"
