@@ -93,7 +93,7 @@ check-asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" all unit
 
-check-kernel: all
+check-kernel: all $(BUILD)/tests/ike_peer
 	bash tests/integration/run.sh
 
 # the tree as clang-format writes it (.clang-format); check-format fails on any difference

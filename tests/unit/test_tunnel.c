@@ -406,6 +406,43 @@ static void test_full_lookup_queue_keeps_hold(void **state)
     dns_until(f, "installed failure shunt");
 }
 
+/*
+ * Issue 11: a resolver that takes the question and never answers. The
+ * lookup ends at dns-timeout through the loop's own hooks (agent_timeout
+ * never sleeps past the deadline, agent_tick ends it) and the group's
+ * failure shunt goes in, saying why; before, the peer stayed held for
+ * hold-lifetime and was then trapped again, with no shunt and no word.
+ */
+static void test_silent_resolver_shunts_at_dns_timeout(void **state)
+{
+    struct fixture *f = *state;
+    struct agent *a = f->a;
+    struct oe_error err;
+    start_ike(f);
+    dnskeys_resolver_free(a->res);
+    struct dnskeys_resolver_config rc = {.forwarders = f->resolver, .timeout_ms = 200}; /* f->dns never answers */
+    a->res = dnskeys_resolver_new(&rc, &err);
+    assert_non_null(a->res);
+    assert_int_equal(out_packet(f, IPPROTO_TCP, 443), KERNEL_TRAP); /* private, rsasig: its key is looked up */
+    kernel_process(f->k, agent_kernel_event, a, &err);
+    assert_true(logged(f, HOST ": looking up IPSECKEY, TXT and KEY"));
+    uint64_t t0 = oe_monotonic_ms();
+    while (!logged(f, "installed failure shunt") && oe_monotonic_ms() - t0 < 3000) {
+        int t = agent_timeout(a);
+        if (t < 0 || t > 200)
+            fail_msg("the loop would sleep %d ms past the lookup's deadline", t);
+        struct pollfd pfd = {.fd = dnskeys_resolver_fd(a->res), .events = POLLIN};
+        if (poll(&pfd, 1, t) > 0)
+            assert_int_equal(dnskeys_resolver_process(a->res, &err), 0);
+        agent_tick(a);
+    }
+    assert_true(oe_monotonic_ms() - t0 < 1000);
+    assert_true(logged(f, HOST ": no DNS answer for 10.113.0.203.in-addr.arpa.: IPSECKEY: no answer within 0.2s "
+                               "(dns-timeout); installed failure shunt drop"));
+    assert_int_equal(out_packet(f, IPPROTO_TCP, 443), KERNEL_DROP);
+    assert_int_equal(dnskeys_resolver_pending(a->res), 0);
+}
+
 /* Issue 11: an ACQUIRE storm holds no more than max-negotiations peers; the first come first; said once. */
 static void test_negotiations_bounded(void **state)
 {
@@ -652,6 +689,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_full_lookup_queue_keeps_hold, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_silent_resolver_shunts_at_dns_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_negotiations_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_held_first_packet_goes_when_tunnel_comes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_held_packets_of_two_peers_all_go, setup, teardown),
