@@ -169,6 +169,17 @@ bool oe_addr_eq(const struct oe_addr *a, const struct oe_addr *b)
     return a->family == b->family && memcmp(a->bytes, b->bytes, oe_family_bits(a->family) / 8) == 0;
 }
 
+bool oe_addr_is_peer(const struct oe_addr *a)
+{
+    const uint8_t *b = a->bytes;
+    if (a->family == AF_INET)
+        return b[0] != 0 && b[0] != 127 && !(b[0] == 169 && b[1] == 254) && b[0] < 224;
+    static const uint8_t zero[16];
+    if (a->family != AF_INET6 || memcmp(b, zero, 16) == 0 || (memcmp(b, zero, 15) == 0 && b[15] == 1))
+        return false;
+    return b[0] != 0xff && !(b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
+}
+
 bool oe_addr_same_source(const struct oe_addr *a, const struct oe_addr *b)
 {
     return a->family == b->family && memcmp(a->bytes, b->bytes, a->family == AF_INET6 ? 8 : 4) == 0;

@@ -76,6 +76,8 @@ const char *oe_addr_str(const struct oe_addr *a, char buf[OE_ADDR_STRLEN]);
 const char *oe_prefix_str(const struct oe_prefix *p, char buf[OE_ADDR_STRLEN]);
 
 bool oe_addr_eq(const struct oe_addr *a, const struct oe_addr *b);
+/* A host one negotiates with: not unspecified, loopback, link-local, multicast or broadcast. */
+bool oe_addr_is_peer(const struct oe_addr *a);
 /* One source, as per-source limits count them: the same IPv4 address, or the same IPv6 /64 (a host's usual share). */
 bool oe_addr_same_source(const struct oe_addr *a, const struct oe_addr *b);
 int oe_prefix_cmp(const struct oe_prefix *a, const struct oe_prefix *b);

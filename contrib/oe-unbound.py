@@ -4,8 +4,15 @@
 # goes back, so the application's first packet finds the tunnel up instead of
 # waiting in a hold. The agent decides: an address outside private-or-clear
 # and private is refused at once, an address without a key in DNS gets its
-# group's shunt; either way the answer goes back, at the latest after the
-# wait. unbound's worker thread waits with it: give unbound enough threads.
+# group's shunt; either way the answer goes back, at the latest after
+# OE_WAIT. The addresses of one answer are asked at once, and at most
+# OE_MAX_WAITING answers wait at a time (an answer beyond that goes back at
+# once, its negotiations started all the same): a stranger's slow zone costs
+# a worker thread OE_WAIT seconds at most, never the resolver.
+#
+# The agent itself must not use this unbound as its resolver: its own key
+# lookups would wait behind the answers that wait for them. Point oe.conf's
+# resolver at another (or at this unbound's upstream).
 #
 # unbound.conf:
 #   server:
@@ -13,10 +20,12 @@
 #   python:
 #     python-script: "/usr/local/share/oe/oe-unbound.py"
 # and in unbound's environment (defaults in brackets):
-#   OE_IPSEC     the ipsec command [/usr/local/sbin/ipsec]
-#   OE_CTLSOCKET the agent's control socket [/run/oe/oe.ctl]
-#   OE_WAIT      seconds to hold an answer for its tunnel [2]
-#   OE_MAX_ADDRS addresses of one answer to negotiate with [4]
+#   OE_IPSEC       the ipsec command [/usr/local/sbin/ipsec]
+#   OE_CTLSOCKET   the agent's control socket [/run/oe/oe.ctl]; unbound's user
+#                  must be able to use it (oe.conf control-group)
+#   OE_WAIT        seconds an answer waits for its tunnels [2]
+#   OE_MAX_ADDRS   addresses of one answer to negotiate with [4]
+#   OE_MAX_WAITING answers waiting at once [8]
 # unbound needs unboundmodule.py (Debian: python3-unbound); should it say
 # "cannot initialize core module", start it with
 # PYTHONPATH=/usr/lib/python3/dist-packages. Answers unbound gives from its
@@ -25,11 +34,22 @@
 import os
 import socket
 import subprocess
+import threading
+import time
+
+
+def setting(name, default, kind):
+    try:
+        return kind(os.environ.get(name, default))
+    except ValueError:
+        return kind(default)
+
 
 IPSEC = os.environ.get("OE_IPSEC", "/usr/local/sbin/ipsec")
 CTLSOCKET = os.environ.get("OE_CTLSOCKET", "/run/oe/oe.ctl")
-WAIT = os.environ.get("OE_WAIT", "2")
-MAX_ADDRS = int(os.environ.get("OE_MAX_ADDRS", "4"))
+WAIT = min(max(setting("OE_WAIT", "2", float), 0.0), 30.0)
+MAX_ADDRS = max(setting("OE_MAX_ADDRS", "4", int), 0)
+WAITING = threading.BoundedSemaphore(max(setting("OE_MAX_WAITING", "8", int), 1))
 FAMILY = {"A": (socket.AF_INET, 4), "AAAA": (socket.AF_INET6, 16)}
 
 
@@ -49,17 +69,33 @@ def answer_addresses(rep):
     return out[:MAX_ADDRS]
 
 
-def initiate(addr):
+def initiate_all(addrs):
+    """Ask for every address at once; wait for all of them until WAIT, if a waiting slot is free."""
+    wait = WAITING.acquire(blocking=False)
+    procs = []
+    for addr in addrs:
+        args = [IPSEC, "initiate", addr, "--ctlsocket", CTLSOCKET] + (["--wait", "%g" % WAIT] if wait else [])
+        try:
+            procs.append((addr, subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
+        except OSError as e:
+            log_info("oe-unbound: %s: cannot ask oe-agent: %s" % (addr, e))
+    until = time.monotonic() + WAIT + 1
     try:
-        r = subprocess.run([IPSEC, "initiate", addr, "--wait", WAIT, "--ctlsocket", CTLSOCKET],
-                           capture_output=True, text=True, timeout=float(WAIT) + 1)
-        log_info("oe-unbound: %s: %s" % (addr, (r.stdout or r.stderr).strip()))
-    except (OSError, subprocess.SubprocessError) as e:
-        log_info("oe-unbound: %s: cannot ask oe-agent: %s" % (addr, e))
+        for addr, p in procs:
+            try:
+                out, _ = p.communicate(timeout=max(until - time.monotonic(), 0.01))
+                log_info("oe-unbound: %s: %s" % (addr, out.strip()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.communicate()
+                log_info("oe-unbound: %s: no answer from oe-agent within %gs" % (addr, WAIT))
+    finally:
+        if wait:
+            WAITING.release()
 
 
 def init_standard(id, env):
-    log_info("oe-unbound: secure A/AAAA answers wait up to %ss for their tunnels (%s)" % (WAIT, CTLSOCKET))
+    log_info("oe-unbound: secure A/AAAA answers wait up to %gs for their tunnels (%s)" % (WAIT, CTLSOCKET))
     return True
 
 
@@ -78,8 +114,9 @@ def operate(id, event, qstate, qdata):
     if event == MODULE_EVENT_MODDONE:
         msg = qstate.return_msg
         if msg is not None and msg.rep is not None and msg.rep.security == sec_status_secure:
-            for addr in answer_addresses(msg.rep):
-                initiate(addr)
+            addrs = answer_addresses(msg.rep)
+            if addrs:
+                initiate_all(addrs)
         qstate.ext_state[id] = MODULE_FINISHED
         return True
     qstate.ext_state[id] = MODULE_ERROR

@@ -417,6 +417,8 @@ static void peer_retire(struct agent *a, struct oe_peer *p, const char *why)
         ike_delete(a->ike, p->ike_serial, ike_io_now(), ike_io_actions(a->io));
     if (p->state != PEER_HOLD)
         agent_updown(a, p, "down-shunt");
+    else
+        agent_hold_ended(a, p);
     peer_remove(&a->peers, p);
     if (a->io)
         ike_io_apply(a->io, ike_io_actions(a->io));

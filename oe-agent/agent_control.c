@@ -330,6 +330,12 @@ static int initiate(struct agent *a, const char *addr, const char *from, struct 
         oe_buf_printf(out, "initiate: \"%s\" is not an IP address\n", addr);
         return -1;
     }
+    if (!oe_addr_is_peer(&remote) || agent_is_local(a, &remote)) {
+        oe_buf_printf(out, "initiate: %s is not a peer: %s\n", addr,
+                      agent_is_local(a, &remote) ? "an address of this host"
+                                                 : "unspecified, loopback, link-local, multicast or broadcast");
+        return -1;
+    }
     if (a->ike == NULL) {
         oe_buf_printf(out, "initiate: negotiation is off (ike = no)\n");
         return -1;

@@ -64,11 +64,13 @@ static void on_acquire(struct agent *a, const struct kernel_event *ev)
                dst);
         return;
     }
-    const struct oe_peer *had = peer_find(&a->peers, &ev->src, &ev->dst);
+    struct oe_peer *had = peer_find(&a->peers, &ev->src, &ev->dst);
     if (had != NULL) {
         /* a late duplicate ACQUIRE, or another line's ports: those wait (fail closed) */
         if (!same_rule(had, r))
             log_waits(a, had, r, ev);
+        else if (had->state == PEER_HOLD && ev->acquire_seq)
+            had->acquire_seq = ev->acquire_seq; /* the larval state that lives now is this one's */
         return;
     }
     if (a->peers.holds >= a->cfg->max_negotiations) {
@@ -135,6 +137,8 @@ static void on_policy_expired(struct agent *a, const struct kernel_event *ev)
     oe_log("%s: %s expired after %us; peer trapped again", label, peer_state_name(p->state), p->lifetime);
     if (p->state != PEER_HOLD)
         agent_updown(a, p, "down-shunt");
+    else
+        agent_hold_ended(a, p);
     peer_remove(&a->peers, p);
 }
 

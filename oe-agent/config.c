@@ -84,7 +84,7 @@ struct config_key {
     size_t size;                  /* text fields: the buffer; lists: the array's entries */
     const struct named_id *names; /* enums and lists: the words and what they mean */
     uint32_t min;                 /* durations: the least accepted */
-    size_t max;                   /* lists: at most this many */
+    size_t max;                   /* lists: at most this many; durations: at most this long (0: no bound) */
     const char *def;
     const char *summary; /* what the error says is wanted */
 };
@@ -148,7 +148,7 @@ static int parse_bool(const struct config_key *k, void *field, const char *value
 static int parse_duration(const struct config_key *k, void *field, const char *value, struct oe_error *err)
 {
     uint32_t v;
-    if (oe_duration_parse(value, &v) != 0 || v < k->min) {
+    if (oe_duration_parse(value, &v) != 0 || v < k->min || (k->max && v > k->max)) {
         oe_error_set(err, "%s: \"%s\" is not %s", k->name, value, k->summary);
         return -1;
     }
@@ -243,6 +243,10 @@ static int parse_subnets(const struct config_key *k, void *field, const char *va
     {                                                                                                                  \
         key, parse_duration, offsetof(struct oe_config, field), 0, NULL, min, 0, def, what                             \
     }
+#define DURATION_UPTO(key, field, min, max, def, what)                                                                 \
+    {                                                                                                                  \
+        key, parse_duration, offsetof(struct oe_config, field), 0, NULL, min, max, def, what                           \
+    }
 #define COUNT(key, field, min, def, what)                                                                              \
     {                                                                                                                  \
         key, parse_count, offsetof(struct oe_config, field), 0, NULL, min, 0, def, what                                \
@@ -266,10 +270,12 @@ static const struct config_key global_keys[] = {
     TEXT("key-file", key_file, "/etc/oe/hostkey.pem", "a path"),
     TEXT("trust-anchor", trust_anchor, "/usr/share/dns/root.key", "a path"),
     TEXT("control", control, "/run/oe/oe.ctl", "a path"),
+    TEXT("control-group", control_group, NULL, "a group name"),
     TEXT("log", log, "syslog", "a path"),
     SPEC("resolver", resolver_spec, parse_resolver, "ADDR[@PORT], ..."),
     ENUM("xfrm-larval-drop", larval_drop, larval_names, "no", "yes, no or leave"),
-    DURATION("xfrm-acq-expires", acq_expires, 0, "5s", "a duration (e.g. 5s; 0: leave the sysctl alone)"),
+    DURATION_UPTO("xfrm-acq-expires", acq_expires, 0, 3600, "5s",
+                  "a duration up to 1h (e.g. 5s; 0: leave the sysctl alone)"),
     BOOL("ike", ike, "yes", "yes or no"),
     SPEC("listen", listen_spec, parse_spec, "addresses"),
     TEXT("updown", updown, NULL, "a path"),

@@ -25,6 +25,7 @@ struct oe_config {
     char key_file[PATH_MAX];
     char trust_anchor[PATH_MAX];
     char control[PATH_MAX];
+    char control_group[64];  /* its members may ask "initiate" (contrib/oe-unbound.py); empty: none */
     char log[PATH_MAX];      /* "stderr", "syslog" or a file */
     char resolver_spec[256]; /* as written; empty: /etc/resolv.conf */
     struct oe_addr resolvers[OE_MAX_RESOLVERS];

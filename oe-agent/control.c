@@ -7,6 +7,9 @@
 #include "log.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,6 +19,42 @@
 
 #define CONTROL_MAX_REQUEST 512
 
+/* The control socket's directory, created root-only; an existing one is left as it is. */
+static void make_dir(const char *path)
+{
+    char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        mkdir(dir, 0700);
+    }
+}
+
+int control_lock(const char *path, struct oe_error *err)
+{
+    char lock[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
+    if (snprintf(lock, sizeof(lock), "%s.lock", path) >= (int)sizeof(lock)) {
+        oe_error_set(err, "control socket path too long: %s", path);
+        return -1;
+    }
+    make_dir(path);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        oe_error_set(err, "%s: %s", lock, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            oe_error_set(err, "another oe-agent runs with this control socket (%s is locked)", lock);
+        else
+            oe_error_set(err, "%s: %s", lock, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 int control_listen(const char *path, struct oe_error *err)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -23,14 +62,7 @@ int control_listen(const char *path, struct oe_error *err)
         oe_error_set(err, "control socket path too long: %s", path);
         return -1;
     }
-    /* the directory is created root-only; an existing one is left as it is */
-    char dir[sizeof(sa.sun_path)];
-    snprintf(dir, sizeof(dir), "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash && slash != dir) {
-        *slash = '\0';
-        mkdir(dir, 0700);
-    }
+    make_dir(path);
     memcpy(sa.sun_path, path, strlen(path) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
@@ -49,13 +81,51 @@ int control_listen(const char *path, struct oe_error *err)
     return fd;
 }
 
-static bool peer_allowed(int fd)
+/* control-group's gid: its members may use the socket for "initiate" only; -1: no such group */
+static gid_t initiate_gid = (gid_t)-1;
+
+int control_share(const char *path, const char *group, struct oe_error *err)
+{
+    const struct group *g = getgrnam(group);
+    if (g == NULL) {
+        oe_error_set(err, "control-group: no group \"%s\"", group);
+        return -1;
+    }
+    char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof(dir), ".");
+    /* the group may reach the socket and connect; nobody else may even look */
+    if (chown(dir, (uid_t)-1, g->gr_gid) != 0 || chmod(dir, 0750) != 0 || chown(path, (uid_t)-1, g->gr_gid) != 0 ||
+        chmod(path, 0660) != 0) {
+        oe_error_set(err, "control-group %s: %s: %s", group, path, strerror(errno));
+        return -1;
+    }
+    initiate_gid = g->gr_gid;
+    return 0;
+}
+
+enum peer_right { PEER_NONE, PEER_INITIATE, PEER_ALL };
+
+static enum peer_right peer_allowed(int fd)
 {
     struct ucred cred;
     socklen_t len = sizeof(cred);
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
-        return false;
-    return cred.uid == 0 || cred.uid == geteuid();
+        return PEER_NONE;
+    if (cred.uid == 0 || cred.uid == geteuid())
+        return PEER_ALL;
+    return initiate_gid != (gid_t)-1 && cred.gid == initiate_gid ? PEER_INITIATE : PEER_NONE;
+}
+
+/* The request's first word is "initiate" (what control-group may ask). */
+static bool asks_initiate(const char *req)
+{
+    req += strspn(req, " \t");
+    return strncmp(req, "initiate", 8) == 0 && (req[8] == ' ' || req[8] == '\t');
 }
 
 static void send_all(int fd, const char *p, size_t len)
@@ -84,7 +154,8 @@ void control_serve(int listen_fd, struct agent *a)
     size_t got = 0;
     struct oe_buf reply = {0};
     int rc = -1;
-    if (!peer_allowed(fd)) {
+    enum peer_right right = peer_allowed(fd);
+    if (right == PEER_NONE) {
         oe_buf_printf(&reply, "permission denied: the control socket is for root\n");
         goto answer;
     }
@@ -105,6 +176,10 @@ void control_serve(int listen_fd, struct agent *a)
     *nl = '\0';
     if (memchr(req, '\0', (size_t)(nl - req)) != NULL) {
         oe_buf_printf(&reply, "request contains a NUL byte\n");
+        goto answer;
+    }
+    if (right == PEER_INITIATE && !asks_initiate(req)) {
+        oe_buf_printf(&reply, "permission denied: control-group may only ask initiate\n");
         goto answer;
     }
     rc = agent_control(a, req, &reply);

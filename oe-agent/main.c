@@ -167,6 +167,11 @@ int main(int argc, char **argv)
         return 1;
     }
     oe_log("oe-agent starting (pid %d), policies %s, control %s", (int)getpid(), cfg.policies, cfg.control);
+    int lock = control_lock(cfg.control, &err);
+    if (lock < 0) {
+        oe_log("cannot start: %s", err.msg);
+        return 1;
+    }
     struct kernel *k = kernel_xfrm_open(&err);
     if (k == NULL) {
         oe_log("cannot talk to the kernel: %s", err.msg);
@@ -181,6 +186,10 @@ int main(int argc, char **argv)
         return 1;
     }
     ctl = control_listen(cfg.control, &err);
+    if (ctl >= 0 && cfg.control_group[0] && control_share(cfg.control, cfg.control_group, &err) != 0) {
+        close(ctl);
+        ctl = -1;
+    }
     if (ctl < 0) {
         oe_log("cannot start: %s", err.msg);
         agent_stop(a);

@@ -12,7 +12,8 @@
 #include <string.h>
 #include <time.h>
 
-#define INITIATE_POLL_MS 20
+#define INITIATE_POLL_MS 20      /* the first wait between asks; it doubles */
+#define INITIATE_POLL_MAX_MS 320 /* and stops growing here */
 #define INITIATE_MAX_WAIT 300
 
 int initiate_main(int argc, char **argv)
@@ -49,6 +50,7 @@ int initiate_main(int argc, char **argv)
         return 2;
     }
     uint64_t until = oe_monotonic_ms() + (uint64_t)(wait * 1000);
+    long poll_ms = INITIATE_POLL_MS;
     for (;;) {
         int rc = control_ask(ctl, req, reply, sizeof(reply));
         if (rc != 0) {
@@ -62,7 +64,8 @@ int initiate_main(int argc, char **argv)
             fputs(reply, stdout);
             return up || wait == 0 ? 0 : shunt ? 1 : 3;
         }
-        nanosleep(&(struct timespec){0, INITIATE_POLL_MS * 1000000L}, NULL);
+        nanosleep(&(struct timespec){0, poll_ms * 1000000L}, NULL);
+        poll_ms = poll_ms * 2 > INITIATE_POLL_MAX_MS ? INITIATE_POLL_MAX_MS : poll_ms * 2;
     }
 usage:
     fprintf(stderr, "usage: ipsec initiate ADDR [--from LOCAL] [--wait SECONDS] [--ctlsocket PATH]\n");

@@ -66,6 +66,8 @@ resolver = 203.0.113.53
 xfrm-larval-drop = no
 # acquire states must not outlive the short shunts of this test (the agent sets the sysctl)
 xfrm-acq-expires = 1s
+# nobody's group may ask initiate, and only that
+control-group = nogroup
 # this test is about policies: every trapped peer gets its failure shunt at once
 ike = no
 [group private-or-clear]
@@ -104,6 +106,17 @@ check "the agent set xfrm_acq_expires as oe.conf says (1s)" \
   bash -c "[ \$(ip netns exec $A sysctl -n net.core.xfrm_acq_expires) = 1 ]"
 check "kernel holds one policy per line and direction, plus exemptions" \
   bash -c "[ \$(ip -n $A xfrm policy | grep -c '^src') = $EXPECTED ]"
+# a second agent on the same control socket stops before it touches the kernel
+check "a second agent with this control socket refuses to start, and says why" \
+  bash -c "out=\$(ip netns exec $A $BIN/oe-agent --config $W/oe.conf --control $CTL --nofork --log stderr 2>&1); [ \$? = 1 ] && echo \"\$out\" | grep -q 'another oe-agent runs with this control socket'"
+check "  and the first one's policies are all still there" \
+  bash -c "[ \$(ip -n $A xfrm policy | grep -c '^src') = $EXPECTED ] && kill -0 $AGENT_PID"
+check "control-group: a member may ask initiate (the verb answers)" \
+  bash -c "as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups \"\$@\"; }; as_nobody $BIN/ipsec initiate 203.0.113.10 --ctlsocket $CTL 2>&1 | grep -q 'negotiation is off (ike = no)'"
+check "  and nothing else" \
+  bash -c "as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups \"\$@\"; }; as_nobody $BIN/ipsec status --ctlsocket $CTL 2>&1 | grep -q 'control-group may only ask initiate'"
+check "  someone outside the group cannot even reach it" \
+  bash -c "! setpriv --reuid=65534 --regid=1 --clear-groups $BIN/ipsec status --ctlsocket $CTL >/dev/null 2>&1"
 check "private-or-clear /24 is an outbound trap (template, no SA)" \
   bash -c "ip -n $A xfrm policy | grep -A3 '^src 0.0.0.0/0 dst 198.51.100.0/24' | grep -q 'proto esp reqid 0 mode transport'"
 check "block is a drop in both directions" \

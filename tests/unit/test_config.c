@@ -99,6 +99,7 @@ static void test_errors(void **state)
     expect("resolver = 192.0.2.300\n", "not an IP address");
     expect("resolver = 192.0.2.1@99999\n", "bad port");
     expect("xfrm-larval-drop = sometimes\n", "xfrm-larval-drop");
+    expect("xfrm-acq-expires = 2h\n", "xfrm-acq-expires"); /* at most 1h: the sysctl is an int of seconds */
     expect("policies =\n", "policies: needs a path");
     expect("\nsubnets = 203.0.113.0/24, 203.0.113.7/24\n", "oe.conf:2: subnets: \"203.0.113.7/24\"");
     expect("subnets = 198.51.100.0/24 nonsense\n", "subnets: \"nonsense\"");

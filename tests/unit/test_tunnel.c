@@ -663,6 +663,11 @@ static void test_initiate_by_request(void **state)
     assert_non_null(strstr(reply.p, "192.0.2.99 is not an address IKE runs on here"));
     assert_int_equal(control(f, "initiate nowhere", &reply), -1);
     assert_non_null(strstr(reply.p, "\"nowhere\" is not an IP address"));
+    assert_int_equal(control(f, "initiate 224.0.0.251", &reply), -1);
+    assert_non_null(strstr(reply.p, "224.0.0.251 is not a peer: unspecified, loopback, link-local, multicast"));
+    assert_int_equal(control(f, "initiate " LOCAL, &reply), -1);
+    assert_non_null(strstr(reply.p, LOCAL " is not a peer: an address of this host"));
+    assert_int_equal(control(f, "initiate fe80::1", &reply), -1);
     assert_int_equal(control(f, "initiate 2001:db8::5 " LOCAL, &reply), -1);
     assert_non_null(strstr(reply.p, "is not an IP address of 2001:db8::5's family"));
     oe_buf_free(&reply);
