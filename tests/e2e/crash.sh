@@ -38,7 +38,7 @@ check "crash: the restarted agent removed what the dead one left, then negotiate
 # ESP SAs (not the kernel's spi-0 larval states) each way between the two, by "src A dst B"
 esp_pairs() { ip -n many xfrm state | awk '/^src/ {k = $2 " " $4} /proto esp spi/ && $4 != "0x00000000" {c[k]++}
   END {print c["192.0.2.199 192.0.2.200"] + 0, c["192.0.2.200 192.0.2.199"] + 0}'; }
-sas_renewed() { grep -q 'ESP SAs a previous run left' /tmp/many/agent.log && [ "$(esp_pairs)" = "1 1" ]; }
+sas_renewed() { grep -Eq 'removed [0-9]+ ESP SAs a previous run left' /tmp/many/agent.log && [ "$(esp_pairs)" = "1 1" ]; }
 check "  the dead one's ESP SAs went too: one SA each way, the new tunnel's" sas_renewed
 
 # 2. killed mid-handshake: the server does not answer for now (its input drops the client's
@@ -58,18 +58,25 @@ crash_agent
 check "crash: killed mid-handshake, the restarted agent brings the tunnel up" \
   wait_for 20 grep -q '192.0.2.200: tunnel up' /tmp/many/agent.log
 
-# 3. killed during a reload
-kill -HUP $PID_many; kill -9 $PID_many; wait $PID_many 2>/dev/null
+# 3. killed as a reload ends: SIGHUP, and SIGKILL the moment the reload is logged
+esp_before=$(grep -c 'ESP(spi' $OUT/crash/dump.txt)
+kill -HUP $PID_many
+wait_for 5 grep -q 'reloaded [0-9]* policy lines' /tmp/many/agent.log
+kill -9 $PID_many; wait $PID_many 2>/dev/null
+check "crash: the reload had begun when the agent was killed" grep -q 'reloaded [0-9]* policy lines' $OUT/crash/agent-many.log /tmp/many/agent.log
 crash_agent
-check "crash: killed during a reload, the restarted agent brings the tunnel up" \
+check "crash: killed as it reloaded, the restarted agent brings the tunnel up" \
   wait_for 20 grep -q '192.0.2.200: tunnel up' /tmp/many/agent.log
 n0=$(answered)
 check "crash: and the flow is answered again" \
   wait_for 10 bash -c "[ \$(grep -c 'bytes from' $OUT/crash/ping.txt) -gt $((n0 + 10)) ]"
-kill $flow; kill $dump 2>/dev/null; wait $dump 2>/dev/null
+kill $flow
+check "crash: the capture ran to the end (positive control)" kill -0 $dump
+kill $dump 2>/dev/null; wait $dump 2>/dev/null
 clear=$(grep -c 'ICMP echo' $OUT/crash/dump.txt)
 esp=$(grep -c 'ESP(spi' $OUT/crash/dump.txt)
-echo "crash: $(grep -c 'bytes from' $OUT/crash/ping.txt) pings answered; the capture saw $esp ESP packets and $clear clear ICMP"
-check "crash: the capture saw the flow's ESP (positive control)" test "$esp" -gt 100
+echo "crash: $(grep -c 'bytes from' $OUT/crash/ping.txt) pings answered; the capture saw $esp ESP packets ($((esp - esp_before)) after the last kill) and $clear clear ICMP"
+check "crash: the capture saw the flow's ESP, after the last kill too (positive control)" \
+  test "$esp" -gt 100 -a $((esp - esp_before)) -gt 10
 check "crash: not one ICMP packet between them in clear, through three kills" test "$clear" = 0
 cat /tmp/many/agent.log >> $OUT/crash/agent-many.log
