@@ -7,7 +7,7 @@
 # its documentation configures them, as tests/e2e/lab.sh runs them), in the
 # same guest run, crypto modules loaded first (tests/lab/warm-esp.sh).
 #
-#   storm.sh [K...]        (default: 8 32)
+#   storm.sh [K...]        (default: 8 32; STORM_LS="ls ls0" the libreswan runs)
 #
 # Per run: peers up (an ESP SA to the peer that carried bytes), peers answered
 # (a reply at all, in clear after a failure shunt or through ESP), pings lost
@@ -27,6 +27,7 @@ COUNT=${STORM_COUNT:-40} INTERVAL=${STORM_INTERVAL:-0.25}
 OUT=$top/tests/out/storm RES=$top/bench/results/storm.txt
 W=/tmp/storm
 mkdir -p "$OUT" "$(dirname "$RES")"
+for k in $KS; do rm -rf "$OUT"/*-"$k"; done # no stale rows in the table
 SW=storm-sw C=storm-c
 
 addr_of() { echo "192.0.2.$((100 + $1))"; } # peer I (1..K); the client is 192.0.2.1
@@ -111,6 +112,10 @@ C
   ip netns exec "$n" "$LS_BIN/whack" --ctlsocket "$d/run/pluto.ctl" --listen > /dev/null 2>&1
   ip netns exec "$n" "$LS_BIN/addconn" --ctlsocket "$d/run/pluto.ctl" --config "$d/ipsec.conf" --autoall > /dev/null 2>&1
 }
+# libreswan once more with the kernel holding packets on a larval state, as ours runs
+# (pluto leaves net.core.xfrm_larval_drop as it finds it: 1, drop, in a new namespace)
+ls0_start() { ip netns exec "$1" sysctl -qw net.core.xfrm_larval_drop=0; ls_start "$@"; }
+ls0_ready() { ls_ready "$@"; }
 # the trap for the /24 is in the kernel: pluto is ready for ACQUIREs
 ls_ready() { ip -n "$2" xfrm policy | grep -q 'dst 192.0.2.0/24'; }
 
@@ -188,7 +193,7 @@ PY
 
 for k in $KS; do
   run ours "$k"
-  if ls_available; then run ls "$k"; else echo "storm: libreswan not unpacked (make deps): ours only"; fi
+  if ls_available; then for v in ${STORM_LS:-ls ls0}; do run $v "$k"; done; else echo "storm: libreswan not unpacked (make deps): ours only"; fi
 done
 
 python3 - "$OUT" "$KS" "$COUNT" "$INTERVAL" > "$RES" <<'PY'
@@ -199,14 +204,16 @@ def row(impl, k):
     return open(p).read().split() if os.path.exists(p) else None
 print(f"acquire storm: one client, K new peers at once (each its own namespace and daemon), NULL auth,")
 print(f"private-or-clear 192.0.2.0/24; {count} pings {interval} s apart per peer; crypto modules loaded first")
-print("ratio = ours / libreswan (lower is better, except peers up)")
+print("libreswan as shipped (pluto leaves xfrm_larval_drop = 1: packets to a larval SA are dropped);")
+print("'ls, drop=0': libreswan with xfrm_larval_drop = 0, as ours sets it (packets held)")
+print("ratio = ours / libreswan as shipped (lower is better, except up and answered)")
 hdr = f"{'K':>3} {'daemon':<10} {'up':>5} {'answered':>8} {'lost<1st':>9} {'lost':>9} {'median s':>8} {'max s':>6} {'RSS kB':>7} {'peak kB':>7} {'peer RSS':>8}"
 print(hdr)
 for k in ks:
     o, l = row("ours", k), row("ls", k)
-    for name, v in (("oe-agent", o), ("libreswan", l)):
+    for name, v in (("oe-agent", o), ("libreswan", l), ("ls, drop=0", row("ls0", k))):
         if v:
-            print(f"{k:>3} {name:<10} {v[2]+'/'+k:>5} {v[3]+'/'+k:>8} {v[4]:>9} {v[5]+'/'+v[6]:>9} {v[7]:>8} {v[8]:>6} {v[9]:>7} {v[10]:>7} {v[11]:>8}")
+            print(f"{k:>3} {name:<10.10} {v[2]+'/'+k:>5} {v[3]+'/'+k:>8} {v[4]:>9} {v[5]+'/'+v[6]:>9} {v[7]:>8} {v[8]:>6} {v[9]:>7} {v[10]:>7} {v[11]:>8}")
     if o and l:
         def q(a, b):
             try:
