@@ -204,8 +204,10 @@ def row(impl, k):
     return open(p).read().split() if os.path.exists(p) else None
 print(f"acquire storm: one client, K new peers at once (each its own namespace and daemon), NULL auth,")
 print(f"private-or-clear 192.0.2.0/24; {count} pings {interval} s apart per peer; crypto modules loaded first")
+print("(QEMU guest under TCG, 2 vCPUs: all K+1 daemons share them)")
 print("libreswan as shipped (pluto leaves xfrm_larval_drop = 1: packets to a larval SA are dropped);")
-print("'ls, drop=0': libreswan with xfrm_larval_drop = 0, as ours sets it (packets held)")
+print("'ls, drop=0': libreswan with xfrm_larval_drop = 0, as ours sets it (packets held; a blocking sender")
+print("waits in sendmsg until the SA is there, so its times can run past the pings' 10 s)")
 print("ratio = ours / libreswan as shipped (lower is better, except up and answered)")
 hdr = f"{'K':>3} {'daemon':<10} {'up':>5} {'answered':>8} {'lost<1st':>9} {'lost':>9} {'median s':>8} {'max s':>6} {'RSS kB':>7} {'peak kB':>7} {'peer RSS':>8}"
 print(hdr)
