@@ -5,6 +5,8 @@
 #   make format        rewrite the sources as clang-format (.clang-format) has them
 #   make check-asan    unit tests under ASan+UBSan (part of check)
 #   make bench         benchmarks (bench/)
+#   make bench-storm   acquire storm in a QEMU guest: K = 8 and 32 new peers at once, ours beside
+#                      libreswan's pluto (bench/storm.sh; bench/results/storm.txt)
 #   make fuzz          each libFuzzer target tests/fuzz/fuzz_*.c for FUZZ_SECONDS (60),
 #                      finds kept in build-fuzz/corpus-NAME (clang)
 #   make install       PREFIX=/usr/local DESTDIR=
@@ -128,6 +130,10 @@ bench: all $(BUILD)/bench/policy_bench $(BUILD)/bench/dns_bench $(BUILD)/bench/i
 	$(BUILD)/bench/acquire_bench
 	bash bench/dns_bench.sh
 
+# one client, K new peers at once, each its own daemon: ours, then libreswan, in one guest
+bench-storm: all
+	bash tests/lab/vm-run --mem 2048 --timeout 1200 -- bash bench/storm.sh $(STORM_K)
+
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SRC := $(common_SRC) $(policy_SRC) $(dnskeys_SRC) $(filter-out oe-agent/main.c,$(agent_SRC)) $(ike_SRC) $(kernel_SRC)
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC)
@@ -169,6 +175,6 @@ demo:
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all unit check check-format format check-layering check-asan check-kernel check-interop check-e2e bench fuzz fuzz-smoke deps install demo clean
+.PHONY: all unit check check-format format check-layering check-asan check-kernel check-interop check-e2e bench bench-storm fuzz fuzz-smoke deps install demo clean
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 .SECONDARY:

@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# Acquire storm (issue 14), INSIDE the QEMU guest (make bench-storm): one client
+# sends to K new peers at once, each peer its own namespace running its own
+# daemon; NULL auth and the same policy everywhere (private-or-clear for
+# 192.0.2.0/24, pass on failure, hold while negotiating). Once with oe-agent on
+# every host, once with libreswan 4.10's pluto on every host (its OE conns as
+# its documentation configures them, as tests/e2e/lab.sh runs them), in the
+# same guest run, crypto modules loaded first (tests/lab/warm-esp.sh).
+#
+#   storm.sh [K...]        (default: 8 32; STORM_LS="ls ls0" the libreswan runs)
+#
+# Per run: peers up (an ESP SA to the peer that carried bytes), peers answered
+# (a reply at all, in clear after a failure shunt or through ESP), pings lost
+# before each peer's first reply and in all, median and max time from a peer's
+# first ping to its first reply (over the peers that answered), the client
+# daemon's RSS (and its peak) and the mean peer daemon's. One ping every
+# 0.25 s for 10 s per peer, all K started together. Table on stdout and in
+# bench/results/storm.txt; raw pings and logs in tests/out/storm/.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/tests/lib/check.sh"
+. "$top/tests/lab/libreswan.sh"
+. "$top/tests/lab/warm-esp.sh"
+BIN=$top/build/bin
+KS=${*:-8 32}
+COUNT=${STORM_COUNT:-40} INTERVAL=${STORM_INTERVAL:-0.25}
+OUT=$top/tests/out/storm RES=$top/bench/results/storm.txt
+W=/tmp/storm
+mkdir -p "$OUT" "$(dirname "$RES")"
+for k in $KS; do rm -rf "$OUT"/*-"$k"; done # no stale rows in the table
+SW=storm-sw C=storm-c
+
+addr_of() { echo "192.0.2.$((100 + $1))"; } # peer I (1..K); the client is 192.0.2.1
+ns_of() { echo "storm-p$1"; }
+
+lab_up() { # K: a bridge, the client and K peers on it, a default route for %defaultroute
+  local k=$1 i n
+  ip netns add $SW; ip -n $SW link add br0 type bridge; ip -n $SW link set br0 up
+  for i in 0 $(seq "$k"); do
+    if [ "$i" = 0 ]; then n=$C a=192.0.2.1; else n=$(ns_of "$i") a=$(addr_of "$i"); fi
+    ip netns add "$n"; ip -n "$n" link set lo up
+    ip link add lan netns "$n" type veth peer name port$i netns $SW
+    ip -n "$n" addr add "$a/24" dev lan; ip -n "$n" link set lan up
+    ip -n $SW link set port$i master br0 up
+    ip -n "$n" route add default via 192.0.2.254
+  done
+}
+
+lab_down() { # K
+  local i
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+  PIDS=()
+  for i in 0 $(seq "$1"); do
+    if [ "$i" = 0 ]; then ip netns del $C; else ip netns del "$(ns_of "$i")"; fi
+  done
+  ip netns del $SW
+}
+
+ours_start() { # NS DIR
+  local n=$1 d=$2
+  mkdir -p "$d/policies"
+  echo 192.0.2.0/24 > "$d/policies/private-or-clear"
+  cat > "$d/oe.conf" <<C
+policies = $d/policies
+key-file = $d/hostkey.pem
+resolver = 192.0.2.254
+control = $d/oe.ctl
+log = $d/agent.log
+[group private-or-clear]
+auth = null
+shunt-lifetime = 60s
+C
+  ip netns exec "$n" "$BIN/oe-agent" --config "$d/oe.conf" --nofork > "$d/stdout" 2>&1 &
+  PIDS+=($!)
+}
+ours_ready() { test -S "$1/oe.ctl" && grep -q 'IKEv2 listening on' "$1/agent.log"; }
+
+ls_start() { # NS DIR: libreswan's OE with authby=null (tests/e2e/lab.sh ls_oe, without DNS)
+  local n=$1 d=$2
+  mkdir -p "$d/ipsec.d/policies" "$d/run"
+  ls_initnss "$d/nss" >/dev/null 2>&1
+  echo 192.0.2.0/24 > "$d/ipsec.d/policies/private-or-clear"
+  for g in clear clear-or-private private block; do : > "$d/ipsec.d/policies/$g"; done
+  cat > "$d/ipsec.conf" <<C
+config setup
+	logfile=$d/pluto.log
+	plutodebug=none
+	ipsecdir=$d/ipsec.d
+	nssdir=$d/nss
+	dnssec-enable=no
+conn private-or-clear
+	type=tunnel
+	left=%defaultroute
+	right=%opportunisticgroup
+	leftid=%null
+	rightid=%null
+	authby=null
+	ike=aes_gcm_16_256-sha2_256-dh19
+	esp=aes_gcm_16_256
+	failureshunt=passthrough
+	negotiationshunt=hold
+	keyingtries=1
+	leftupdown=/bin/true
+	auto=ondemand
+C
+  : > "$d/ipsec.secrets"
+  ip netns exec "$n" bash -c '. "$0"; ls_pluto "$@"' "$top/tests/lab/libreswan.sh" \
+    --config "$d/ipsec.conf" --secretsfile "$d/ipsec.secrets" --rundir "$d/run" --nofork > "$d/stdout" 2>&1 &
+  PIDS+=($!)
+  wait_for 30 test -S "$d/run/pluto.ctl"
+  ip netns exec "$n" "$LS_BIN/whack" --ctlsocket "$d/run/pluto.ctl" --listen > /dev/null 2>&1
+  ip netns exec "$n" "$LS_BIN/addconn" --ctlsocket "$d/run/pluto.ctl" --config "$d/ipsec.conf" --autoall > /dev/null 2>&1
+}
+# libreswan once more with the kernel holding packets on a larval state, as ours runs
+# (pluto leaves net.core.xfrm_larval_drop as it finds it: 1, drop, in a new namespace)
+ls0_start() { ip netns exec "$1" sysctl -qw net.core.xfrm_larval_drop=0; ls_start "$@"; }
+ls0_ready() { ls_ready "$@"; }
+# the trap for the /24 is in the kernel: pluto is ready for ACQUIREs
+ls_ready() { ip -n "$2" xfrm policy | grep -q 'dst 192.0.2.0/24'; }
+
+rss_kb() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status" 2>/dev/null; }
+
+run() { # IMPL K
+  local impl=$1 k=$2 i n d a ready
+  local r=$OUT/$impl-$k
+  rm -rf "$W" "$r"; mkdir -p "$W" "$r"
+  PIDS=()
+  lab_up "$k"
+  local t_start=$SECONDS
+  for i in 0 $(seq "$k"); do
+    if [ "$i" = 0 ]; then n=$C; else n=$(ns_of "$i"); fi
+    ${impl}_start "$n" "$W/$i"
+  done
+  ready=0
+  for i in 0 $(seq "$k"); do
+    if [ "$i" = 0 ]; then n=$C; else n=$(ns_of "$i"); fi
+    wait_for 60 ${impl}_ready "$W/$i" "$n" && ready=$((ready + 1))
+  done
+  echo "storm: $impl K=$k: $ready of $((k + 1)) daemons ready in $((SECONDS - t_start)) s" \
+    "(xfrm_larval_drop on the client: $(ip netns exec $C sysctl -n net.core.xfrm_larval_drop))"
+  local pings=()
+  for i in $(seq "$k"); do
+    a=$(addr_of "$i")
+    date +%s.%N > "$r/start-$i"
+    ip netns exec $C ping -D -n -c "$COUNT" -i "$INTERVAL" -W 1 "$a" > "$r/ping-$i.txt" 2>&1 &
+    pings+=($!)
+  done
+  wait "${pings[@]}"
+  local cpid=${PIDS[0]}
+  echo "$(rss_kb "$cpid" VmRSS) $(rss_kb "$cpid" VmHWM)" > "$r/rss-client"
+  for pid in "${PIDS[@]:1}"; do rss_kb "$pid" VmRSS; done > "$r/rss-peers"
+  ip -n $C -s xfrm state > "$r/xfrm-state-client.txt"
+  ip netns exec $C cat /proc/net/xfrm_stat > "$r/xfrm_stat-client.txt"
+  for i in $(seq "$k"); do
+    a=$(addr_of "$i")
+    # up: the client's outbound ESP SA to the peer carried bytes
+    awk -v d="$a" '$1 == "src" && $2 == "192.0.2.1" && $4 == d {m = 1; next}
+      $1 == "src" {m = 0} m && /lifetime current/ {getline; sub(/\(bytes\),?/, "", $1); b += $1}
+      END {print (b > 0) ? 1 : 0}' "$r/xfrm-state-client.txt" > "$r/up-$i"
+  done
+  if [ "$impl" = ours ]; then cp "$W/0/agent.log" "$r/client.log"; else cp "$W/0/pluto.log" "$r/client.log"; fi
+  lab_down "$k"
+  python3 - "$r" "$k" "$COUNT" "$impl" > "$r/summary" <<'PY'
+import re, statistics, sys
+r, k, count, impl = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+up = answered = lost_before = lost = 0
+firsts = []
+for i in range(1, k + 1):
+    start = float(open(f"{r}/start-{i}").read())
+    text = open(f"{r}/ping-{i}.txt").read()
+    replies = [(float(t), int(s)) for t, s in re.findall(r"^\[([0-9.]+)\] \d+ bytes from .* icmp_seq=(\d+)", text, re.M)]
+    m = re.search(r"(\d+) packets transmitted, (\d+) received", text)
+    sent, got = (int(m.group(1)), int(m.group(2))) if m else (count, 0)
+    lost += sent - got
+    up += int(open(f"{r}/up-{i}").read())
+    if replies:
+        answered += 1
+        t, seq = min(replies, key=lambda x: x[1])
+        lost_before += seq - 1
+        firsts.append(t - start)
+    else:
+        lost_before += sent
+rss, hwm = open(f"{r}/rss-client").read().split()
+peers = [int(x) for x in open(f"{r}/rss-peers").read().split()]
+med = statistics.median(firsts) if firsts else float("nan")
+mx = max(firsts) if firsts else float("nan")
+print(impl, k, up, answered, lost_before, lost, k * count, f"{med:.2f}", f"{mx:.2f}", rss, hwm,
+      int(statistics.mean(peers)) if peers else 0)
+PY
+  echo "storm: $impl K=$k: $(cat "$r/summary")"
+}
+
+for k in $KS; do
+  run ours "$k"
+  if ls_available; then for v in ${STORM_LS:-ls ls0}; do run $v "$k"; done; else echo "storm: libreswan not unpacked (make deps): ours only"; fi
+done
+
+python3 - "$OUT" "$KS" "$COUNT" "$INTERVAL" > "$RES" <<'PY'
+import os, sys
+out, ks, count, interval = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4]
+def row(impl, k):
+    p = f"{out}/{impl}-{k}/summary"
+    return open(p).read().split() if os.path.exists(p) else None
+print(f"acquire storm: one client, K new peers at once (each its own namespace and daemon), NULL auth,")
+print(f"private-or-clear 192.0.2.0/24; {count} pings {interval} s apart per peer; crypto modules loaded first")
+print("(QEMU guest under TCG, 2 vCPUs: all K+1 daemons share them)")
+print("libreswan as shipped (pluto leaves xfrm_larval_drop = 1: packets to a larval SA are dropped);")
+print("'ls, drop=0': libreswan with xfrm_larval_drop = 0, as ours sets it (packets held; a blocking sender")
+print("waits in sendmsg until the SA is there, so its times can run past the pings' 10 s)")
+print("ratio = ours / libreswan as shipped (lower is better, except up and answered)")
+hdr = f"{'K':>3} {'daemon':<10} {'up':>5} {'answered':>8} {'lost<1st':>9} {'lost':>9} {'median s':>8} {'max s':>6} {'RSS kB':>7} {'peak kB':>7} {'peer RSS':>8}"
+print(hdr)
+for k in ks:
+    o, l = row("ours", k), row("ls", k)
+    for name, v in (("oe-agent", o), ("libreswan", l), ("ls, drop=0", row("ls0", k))):
+        if v:
+            print(f"{k:>3} {name:<10.10} {v[2]+'/'+k:>5} {v[3]+'/'+k:>8} {v[4]:>9} {v[5]+'/'+v[6]:>9} {v[7]:>8} {v[8]:>6} {v[9]:>7} {v[10]:>7} {v[11]:>8}")
+    if o and l:
+        def q(a, b):
+            try:
+                a, b = float(a), float(b)
+                return f"{a / b:.2f}" if b else "-"
+            except ValueError:
+                return "-"
+        print(f"{k:>3} {'ratio':<10} {q(o[2], l[2]):>5} {q(o[3], l[3]):>8} {q(o[4], l[4]):>9} {q(o[5], l[5]):>9} {q(o[7], l[7]):>8} {q(o[8], l[8]):>6} {q(o[9], l[9]):>7} {q(o[10], l[10]):>7} {q(o[11], l[11]):>8}")
+PY
+cat "$RES"
