@@ -138,7 +138,7 @@ bench: all $(BUILD)/bench/policy_bench $(BUILD)/bench/dns_bench $(BUILD)/bench/i
 # IKE_SA_INIT from 65,536 source address:port pairs at ten times what each responder answers,
 # our agent and pluto in one guest run (issue 11); minutes, so not in check
 bench-flood: all $(BUILD)/tests/flood $(BUILD)/tests/ub_nodefault.so
-	bash tests/lab/vm-run --timeout 900 -- bash tests/flood/run.sh
+	bash tests/lab/vm-run --mem 2048 --timeout 1200 -- bash tests/flood/run.sh
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SRC := $(common_SRC) $(policy_SRC) $(dnskeys_SRC) $(filter-out oe-agent/main.c,$(agent_SRC)) $(ike_SRC) $(kernel_SRC)

@@ -161,8 +161,8 @@ static size_t build_request(const struct flood *f, uint32_t i, const uint8_t *co
     m[16] = first;
     /* SA: one proposal, three transforms */
     static const uint8_t sa[] = {
-        34,   0,    0,    44,                /* SA header: next KE, length 44 */
-        0,    0,    0,    40,   1, 1, 0, 3,  /* proposal 1, IKE, no SPI, 3 transforms */
+        34,   0,    0,    40,                /* SA header: next KE, length 40 */
+        0,    0,    0,    36,   1, 1, 0, 3,  /* proposal 1, IKE, no SPI, 3 transforms */
         3,    0,    0,    12,   1, 0, 0, 20, /* ENCR AES-GCM-16 */
         0x80, 0x0e, 0x01, 0x00,              /* key length 256 */
         3,    0,    0,    8,    2, 0, 0, 5,  /* PRF HMAC-SHA2-256 */
@@ -343,7 +343,8 @@ int main(int argc, char **argv)
         struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)(f.base_port + p))};
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
         setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) != 0) /* root: past rmem_max */
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
         if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
             fprintf(stderr, "flood: port %u: %s\n", f.base_port + p, strerror(errno));
             return 1;
