@@ -7,6 +7,8 @@
 #   make bench         benchmarks (bench/)
 #   make bench-storm   acquire storm in a QEMU guest: K = 8 and 32 new peers at once, ours beside
 #                      libreswan's pluto (bench/storm.sh; bench/results/storm.txt)
+#   make bench-flood   IKE_SA_INIT flood at our agent and at pluto in the QEMU guest (tests/flood/run.sh,
+#                      bench/results/flood.txt); not part of check
 #   make fuzz          each libFuzzer target tests/fuzz/fuzz_*.c for FUZZ_SECONDS (60),
 #                      finds kept in build-fuzz/corpus-NAME (clang)
 #   make install       PREFIX=/usr/local DESTDIR=
@@ -76,6 +78,11 @@ $(BUILD)/tests/ike_peer: $(call obj,tests/interop/ike_peer.c) $(BUILD)/lib/libag
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
+# the flood generator: system headers only
+$(BUILD)/tests/flood: tests/flood/flood.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -o $@ $<
+
 $(BUILD)/tests/ub_nodefault.so: tests/lab/ub_nodefault.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -fPIC -shared -o $@ $< -ldl -lunbound
@@ -134,6 +141,11 @@ bench: all $(BUILD)/bench/policy_bench $(BUILD)/bench/dns_bench $(BUILD)/bench/i
 bench-storm: all
 	bash tests/lab/vm-run --mem 2048 --timeout 1200 -- bash bench/storm.sh $(STORM_K)
 
+# IKE_SA_INIT from 65,536 source address:port pairs at ten times what each responder answers,
+# our agent and pluto in one guest run (issue 11); minutes, so not in check
+bench-flood: all $(BUILD)/tests/flood $(BUILD)/tests/ub_nodefault.so
+	bash tests/lab/vm-run --mem 2048 --timeout 1200 -- bash tests/flood/run.sh
+
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SRC := $(common_SRC) $(policy_SRC) $(dnskeys_SRC) $(filter-out oe-agent/main.c,$(agent_SRC)) $(ike_SRC) $(kernel_SRC)
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC)
@@ -175,6 +187,6 @@ demo:
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all unit check check-format format check-layering check-asan check-kernel check-interop check-e2e bench bench-storm fuzz fuzz-smoke deps install demo clean
+.PHONY: all unit check check-format format check-layering check-asan check-kernel check-interop check-e2e bench bench-storm bench-flood fuzz fuzz-smoke deps install demo clean
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 .SECONDARY:

@@ -761,9 +761,54 @@ size_t ike_half_open_from(const struct ike_core *core, const struct oe_addr *fro
     return n;
 }
 
+static void arm_core_timer(struct ike_core *core, struct ike_actions *out)
+{
+    uint64_t quiet_at = core->cookie_asked_at + core->cfg.half_open_timeout_ms;
+    struct ike_action *t = ike_act(out, IKE_ACT_TIMER, NULL);
+    if (t) {
+        t->serial = IKE_CORE_TIMER;
+        /* not before the quiet time is over; after it, again when the half-open ones have had time to go */
+        t->ms = quiet_at > core->now ? (uint32_t)(quiet_at - core->now) : core->cfg.half_open_timeout_ms;
+    }
+}
+
+void ike_cookies_update(struct ike_core *core, struct ike_actions *out)
+{
+    unsigned threshold = core->cfg.cookie_threshold;
+    if (!core->cookies) {
+        if (core->half_open < threshold)
+            return;
+        core->cookies = true;
+        core->cookies_since = core->cookie_asked_at = core->now;
+        core->cookies_asked = 0;
+        ike_log(out, NULL,
+                "%zu half-open IKE SAs (cookie-threshold %u): cookies on, every new IKE_SA_INIT must "
+                "return one (RFC 7296 2.6)",
+                core->half_open, threshold);
+        arm_core_timer(core, out);
+        return;
+    }
+    /* off only below half the threshold (0: never off) and after a quiet time: no flapping */
+    bool quiet = core->now >= core->cookie_asked_at + core->cfg.half_open_timeout_ms;
+    if (core->half_open >= threshold || core->half_open > threshold / 2 || !quiet)
+        return;
+    core->cookies = false;
+    ike_log(out, NULL,
+            "%zu half-open IKE SAs and no request needing a cookie for %u ms (half-open-timeout): cookies "
+            "off after %llu ms, %zu requests asked for one",
+            core->half_open, core->cfg.half_open_timeout_ms, (unsigned long long)(core->now - core->cookies_since),
+            core->cookies_asked);
+}
+
 void ike_timer(struct ike_core *core, unsigned serial, uint64_t now_ms, struct ike_actions *out)
 {
     core->now = now_ms;
+    if (serial == IKE_CORE_TIMER) {
+        ike_cookies_update(core, out);
+        if (core->cookies)
+            arm_core_timer(core, out);
+        return;
+    }
     struct ike_sa *sa = ike_sa_by_serial(core, serial);
     if (sa == NULL)
         return;

@@ -287,14 +287,16 @@ void ike_handle_sa_init_request(struct ike_core *core, const struct ike_endpoint
         return;
     }
     core->half_open_full_logged = false;
-    if (core->half_open >= core->cfg.cookie_threshold) {
+    ike_cookies_update(core, out);
+    if (core->cookies) {
         uint8_t cookie[33];
         make_cookie(core, pl, remote, h->spi_i, cookie);
         const struct ike_notify *c = ike_find_notify(pl, IKE_N_COOKIE);
         if (c == NULL || c->data.len != sizeof(cookie) || memcmp(c->data.p, cookie, sizeof(cookie)) != 0) {
+            /* stateless, and not logged one by one: a flood would fill the log (cookies on/off are) */
             respond_plain(h, IKE_N_COOKIE, cookie, sizeof(cookie), local, remote, out);
-            ike_log(out, NULL, "%zu half-open IKE SAs (cookie-threshold %u): asking %s for a cookie", core->half_open,
-                    core->cfg.cookie_threshold, from);
+            core->cookie_asked_at = core->now;
+            core->cookies_asked++;
             return;
         }
     }

@@ -172,6 +172,12 @@ struct ike_core {
     size_t half_open;
     bool half_open_full_logged, source_full_logged; /* each limit is logged once while it holds */
     uint8_t cookie_secret[32];
+    /* cookie mode (RFC 7296 2.6), with hysteresis: on at cookie-threshold half-open SAs, off once at
+     * most half that many are left and no request has needed a cookie for half-open-timeout; each
+     * change is one log line, the requests in between are only counted */
+    bool cookies;
+    uint64_t cookies_since, cookie_asked_at;
+    size_t cookies_asked;
 };
 
 /* ike_core.c */
@@ -200,6 +206,10 @@ void ike_answer_retransmit(struct ike_core *core, struct ike_sa *sa, const uint8
                            struct ike_actions *out);
 /* The request being handled is the one the next answer is for. */
 void ike_answering(struct ike_sa *sa);
+/* The core's own timer (cookie mode): IKE SAs' serials start at 1. */
+#define IKE_CORE_TIMER 0u
+/* Cookie mode on or off as the half-open count and the last cookie demand say; logs each change. */
+void ike_cookies_update(struct ike_core *core, struct ike_actions *out);
 /* A responder's SA leaves the half-open count (once: a later failure does not count it again). */
 void ike_leave_half_open(struct ike_core *core, struct ike_sa *sa);
 /* Half-open SAs from that source (an address; IPv6: its /64). */

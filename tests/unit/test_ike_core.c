@@ -983,7 +983,8 @@ static void test_cookie(void **state)
     ike_receive(n->b.core, &n->b.ep, &n->a.ep, n->pkt[0], n->len[0], 0, &n->b.acts);
     free(n->pkt[0]);
     n->n = 0;
-    assert_true(logged_by(&n->b, "asking 192.0.2.1 for a cookie"));
+    assert_true(logged_by(&n->b, "cookies on"));
+    assert_int_equal(count_kind(&n->b, IKE_ACT_SEND), 1);
     assert_int_equal(ike_sa_count(n->b.core), 0); /* no state for an unproven address */
     pump(n);
     expect_tunnel(n);
@@ -1832,18 +1833,100 @@ static void test_half_open_expires(void **state)
     assert_int_equal(ike_sa_count(n->b.core), 64);
     size_t len = init_from(n, "203.0.113.50", m, sizeof(m));
     to_b(n, "203.0.113.50", m, len, 100);
-    assert_true(b_logged(n, "asking 203.0.113.50 for a cookie"));
+    assert_true(b_logged(n, "cookies on"));
     ike_actions_clear(&n->b.acts);
     for (size_t i = 0; i < k; i++)
         ike_timer(n->b.core, serials[i], 10000, &n->b.acts);
     assert_int_equal(ike_sa_count(n->b.core), 0);
     assert_true(b_logged(n, "half-open-timeout"));
     ike_actions_clear(&n->b.acts);
-    /* cookies disengage with the load */
+    /* cookies disengage with the load, once no request needed one for half-open-timeout */
     len = init_from(n, "203.0.113.51", m, sizeof(m));
-    assert_int_equal(to_b(n, "203.0.113.51", m, len, 10001), 1);
-    assert_false(b_logged(n, "cookie"));
+    assert_int_equal(to_b(n, "203.0.113.51", m, len, 10100), 1);
+    assert_true(b_logged(n, "cookies off"));
     assert_int_equal(ike_sa_count(n->b.core), 1);
+}
+
+static size_t b_count_logged(struct net *n, const char *needle)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n->b.acts.n; i++)
+        k += n->b.acts.v[i].kind == IKE_ACT_LOG && strstr(n->b.acts.v[i].text, needle) != NULL;
+    return k;
+}
+
+/* B's own timer (cookie mode) among its actions: its delay, or 0 when none is armed. */
+static uint32_t b_core_timer(struct net *n)
+{
+    uint32_t ms = 0;
+    for (size_t i = 0; i < n->b.acts.n; i++)
+        if (n->b.acts.v[i].kind == IKE_ACT_TIMER && n->b.acts.v[i].serial == 0)
+            ms = n->b.acts.v[i].ms;
+    return ms;
+}
+
+/*
+ * A flood from many sources: cookies go on once (one line, not one per request), stay on
+ * while requests keep needing them even when the half-open SAs have gone (no flapping every
+ * half-open-timeout), and go off once (one line) after a quiet half-open-timeout.
+ */
+static void test_cookies_on_off_once(void **state)
+{
+    struct net *n = *state;
+    uint8_t m[3000];
+    unsigned serials[80];
+    size_t k = 0, on = 0, off = 0;
+    uint32_t armed = 0;
+    for (int i = 0; i < 64; i++) {
+        char addr[32];
+        snprintf(addr, sizeof(addr), "198.51.100.%d", i + 1);
+        size_t len = init_from(n, addr, m, sizeof(m));
+        to_b(n, addr, m, len, 0);
+        k += b_timers(n, serials + k, 80 - k);
+    }
+    assert_int_equal(ike_half_open_count(n->b.core), 64);
+    /* 40 s of flood, a request every 100 ms; the 64 half-open SAs expire at 10 s */
+    for (uint64_t t = 100; t <= 40000; t += 100) {
+        char addr[32];
+        snprintf(addr, sizeof(addr), "203.0.113.%d", (int)(t / 100) % 250 + 1);
+        size_t len = init_from(n, addr, m, sizeof(m));
+        assert_int_equal(to_b(n, addr, m, len, t), 1); /* a COOKIE notify, and no SA */
+        on += b_count_logged(n, "cookies on");
+        off += b_count_logged(n, "cookies off");
+        if (b_core_timer(n))
+            armed = b_core_timer(n);
+        ike_actions_clear(&n->b.acts);
+        if (t == 10000) {
+            for (size_t i = 0; i < k; i++)
+                ike_timer(n->b.core, serials[i], t, &n->b.acts);
+            ike_actions_clear(&n->b.acts);
+            assert_int_equal(ike_half_open_count(n->b.core), 0);
+        }
+        if (t % 10000 == 0) { /* the core's timer, as the agent would run it */
+            ike_timer(n->b.core, 0, t, &n->b.acts);
+            off += b_count_logged(n, "cookies off");
+            ike_actions_clear(&n->b.acts);
+        }
+    }
+    assert_int_equal(on, 1);
+    assert_int_equal(off, 0);
+    assert_int_equal(armed, 10000);
+    assert_int_equal(ike_sa_count(n->b.core), 0);
+    /* the flood ends: quiet for less than half-open-timeout, still on */
+    ike_timer(n->b.core, 0, 49999, &n->b.acts);
+    assert_int_equal(b_count_logged(n, "cookies off"), 0);
+    assert_int_equal(b_core_timer(n), 1);
+    ike_actions_clear(&n->b.acts);
+    ike_timer(n->b.core, 0, 50000, &n->b.acts);
+    assert_int_equal(b_count_logged(n, "cookies off"), 1);
+    assert_true(b_logged(n, "400 requests asked for one"));
+    assert_int_equal(b_core_timer(n), 0); /* off: nothing more to watch */
+    ike_actions_clear(&n->b.acts);
+    /* and a new initiator is answered at once */
+    size_t len = init_from(n, "203.0.113.251", m, sizeof(m));
+    assert_int_equal(to_b(n, "203.0.113.251", m, len, 50001), 1);
+    assert_int_equal(ike_sa_count(n->b.core), 1);
+    assert_false(b_logged(n, "cookie"));
 }
 
 static void small_caps(int side, struct ike_config *cfg)
@@ -2040,6 +2123,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_second_sa_keeps_first, setup_gateway, teardown),
         cmocka_unit_test_setup_teardown(test_half_open_expires, setup, teardown),
         cmocka_unit_test_setup_teardown(test_half_open_capped, setup_small_caps, teardown),
+        cmocka_unit_test_setup_teardown(test_cookies_on_off_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retransmit_only_same_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_init_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sas_per_peer_capped, setup, teardown),
