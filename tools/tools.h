@@ -29,6 +29,35 @@ void hostrecord_for(const struct dnskeys_record *tmpl, const struct oe_addr *hos
 int hostrecord_subnet_each(const struct oe_prefix *net, const char *verb, int (*fn)(const struct oe_addr *a, void *arg),
                            void *arg);
 
+/*
+ * What an nftables ruleset (the JSON of `nft -j list ruleset`) does to one
+ * flow IKE or ESP needs (nftcheck.c): the first packet from a peer
+ * (inbound) or to one, of a family, protocol (17, 50) and UDP port.
+ * Untrusted input: at most FW_RULESET_MAX octets, and bounded work.
+ */
+#define FW_RULESET_MAX (16 << 20)
+struct fw_flow {
+    int family; /* AF_INET, AF_INET6 */
+    bool inbound;
+    uint8_t proto;
+    uint16_t port; /* UDP: both ports, as IKE sends */
+};
+enum fw_status {
+    FW_ACCEPTED,
+    FW_DROPPED,
+    FW_DEPENDS, /* on what the flow alone does not decide: an address, a set, an interface name */
+    FW_UNKNOWN, /* past the bounds: not judged */
+};
+struct fw_verdict {
+    enum fw_status status;
+    char why[640]; /* the rule or policy that decides, by family, table, chain and handle */
+};
+struct fw_ruleset;
+struct fw_ruleset *fw_ruleset_parse(const char *json, size_t len, struct oe_error *err);
+size_t fw_ruleset_rules(const struct fw_ruleset *rs);
+void fw_ruleset_eval(const struct fw_ruleset *rs, const struct fw_flow *f, struct fw_verdict *out);
+void fw_ruleset_free(struct fw_ruleset *rs);
+
 int eroute_main(int argc, char **argv);
 int status_main(int argc, char **argv);
 int trafficstatus_main(int argc, char **argv);
