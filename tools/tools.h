@@ -58,6 +58,20 @@ size_t fw_ruleset_rules(const struct fw_ruleset *rs);
 void fw_ruleset_eval(const struct fw_ruleset *rs, const struct fw_flow *f, struct fw_verdict *out);
 void fw_ruleset_free(struct fw_ruleset *rs);
 
+/*
+ * oe.conf's global keys a tool asks for (toolconf.c): each value (the rest
+ * of its line, trimmed) is copied where the key's buffer is still empty,
+ * so the command line's wins. A missing file is an error only when
+ * required; a value too long is one, named by file and line.
+ */
+#define TOOLS_DEFAULT_CONFIG "/etc/oe/oe.conf"
+struct tools_conf_key {
+    const char *key;
+    char *value;
+    size_t len;
+};
+int tools_config_read(const char *path, bool required, const char *who, struct tools_conf_key *keys, size_t nkeys);
+
 int eroute_main(int argc, char **argv);
 int status_main(int argc, char **argv);
 int trafficstatus_main(int argc, char **argv);
