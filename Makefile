@@ -65,7 +65,7 @@ $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(BUILD)/lib/libagent.a $
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lcmocka
 
 # the tools' pure parts, tested on their own
-$(BUILD)/tests/test_nftcheck: $(call obj,tests/unit/test_nftcheck.c tools/nftcheck.c) $(LIBFILES)
+$(BUILD)/tests/test_verify: $(call obj,tests/unit/test_verify.c tools/nftcheck.c tools/verify.c tools/verify_local.c tools/toolconf.c) $(LIBFILES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lcmocka
 

@@ -72,6 +72,42 @@ struct tools_conf_key {
 };
 int tools_config_read(const char *path, bool required, const char *who, struct tools_conf_key *keys, size_t nkeys);
 
+/*
+ * The checks of one host's keys in DNS (verify.c), as `verify --host`
+ * prints them, and for each local address in `verify` of this machine:
+ * with own, that one of the usable records carries this host's key.
+ */
+#define VERIFY_HOST_CHECKS 10
+struct verify_check {
+    const char *name;
+    const char *status; /* "OK", "WARN", "FAILED", "NONE" */
+    char detail[800];
+};
+struct verify_host {
+    struct verify_check checks[VERIFY_HOST_CHECKS];
+    int n;
+    bool done, failed;
+    const struct dnskeys_pubkey *own;
+    struct dnskeys_answer ans;
+    char owner[DNSKEYS_NAME_MAX];
+    bool gw_asked, gw_done; /* a gateway named by name: its address */
+    struct dnskeys_addr_answer gw;
+};
+/* 0 with the checks in r (verify_host_free after), -1 with err when the lookup could not start. */
+int verify_host_run(struct dnskeys_resolver *res, const char *host, int timeout, const struct dnskeys_pubkey *own,
+                    struct verify_host *r, struct oe_error *err);
+void verify_host_free(struct verify_host *r);
+
+/* verify of this machine (verify_local.c): kernel, sysctls, firewall, DNSSEC, each address's keys. */
+struct verify_opts {
+    const char *config, *resolver, *anchor, *key_file;
+    int timeout;
+    bool json;
+};
+int verify_local(const struct verify_opts *o);
+/* A sysctl file's text ("1\n"): 0 and the value, or -1 for anything but one decimal integer. */
+int verify_sysctl_parse(const char *text, size_t len, long *out);
+
 int eroute_main(int argc, char **argv);
 int status_main(int argc, char **argv);
 int trafficstatus_main(int argc, char **argv);

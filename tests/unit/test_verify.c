@@ -1,5 +1,6 @@
 /*
- * tools/nftcheck.c: what an nftables ruleset does to IKE and ESP, on the
+ * ipsec verify's pure parts: sysctl text, and (tools/nftcheck.c) what an
+ * nftables ruleset does to IKE and ESP, on the
  * JSON that `nft -j list ruleset` printed for the rulesets beside it in
  * tests/unit/nft/ (NAME.nft made NAME.json), and on hostile input.
  */
@@ -215,6 +216,25 @@ static void test_hostile(void **state)
     assert_int_equal(err.code, OE_E_LIMIT);
 }
 
+static void test_sysctl_parse(void **state)
+{
+    (void)state;
+    long v = -7;
+    assert_int_equal(verify_sysctl_parse("0\n", 2, &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(verify_sysctl_parse("30\n", 3, &v), 0);
+    assert_int_equal(v, 30);
+    assert_int_equal(verify_sysctl_parse("-1", 2, &v), 0);
+    assert_int_equal(v, -1);
+    /* only what the kernel writes: one decimal, blanks and a newline around it */
+    const char *bad[] = {"", "\n", "1 2\n", "x", "1x\n", "99999999999\n", "-\n"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(verify_sysctl_parse(bad[i], strlen(bad[i]), &v), -1);
+    /* the length given, not a terminator: "1" of "12" */
+    assert_int_equal(verify_sysctl_parse("12", 1, &v), 0);
+    assert_int_equal(v, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_families_and_chains),
         cmocka_unit_test(test_mixed),
         cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_sysctl_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
