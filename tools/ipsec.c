@@ -17,7 +17,7 @@ static const struct {
     {"reload", reload_main, "re-read the policy groups (all or nothing)"},
     {"newhostkey", newhostkey_main, "generate the host's RSA key"},
     {"showhostkey", showhostkey_main, "print the host key as IPSECKEY, TXT or KEY records"},
-    {"verify", verify_main, "verify --host: check a host's keys in DNS, with DNSSEC"},
+    {"verify", verify_main, "check this machine for OE (kernel, sysctls, firewall, DNS); --host: a host's keys"},
     {"publish", publish_main, "publish the host key in its reverse zone (RFC 2136 update, TSIG)"},
 };
 
