@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 
 #define FW_MAX_CHAINS 4096
+#define FW_MAX_SETS 4096
 #define FW_MAX_RULES 65536
 #define FW_MAX_DEPTH 16
 #define FW_MAX_STEPS 200000
@@ -48,11 +49,22 @@ struct fw_chain {
     size_t nrules, cap;
 };
 
+/* A named set: its elements as listed, unless they change by themselves (dynamic, timeouts). */
+struct fw_set {
+    struct oe_hnode node;
+    const char *family, *table, *name;
+    const json_t *elem;
+    bool changes;
+};
+
 struct fw_ruleset {
     json_t *root;
     struct fw_chain *chains;
     size_t nchains, nrules;
     struct oe_htab index;
+    struct fw_set *sets;
+    size_t nsets;
+    struct oe_htab set_index;
     bool too_large;
 };
 
@@ -120,6 +132,51 @@ static int add_chain(struct fw_ruleset *rs, const json_t *c)
     return 0;
 }
 
+static struct fw_set *set_find(const struct fw_ruleset *rs, const char *family, const char *table, const char *name)
+{
+    uint64_t h = chain_hash(family, table, name);
+    for (struct oe_hnode *n = oe_htab_first(&rs->set_index, h); n != NULL; n = oe_htab_next(n)) {
+        struct fw_set *st = (struct fw_set *)n;
+        if (!strcmp(st->family, family) && !strcmp(st->table, table) && !strcmp(st->name, name))
+            return st;
+    }
+    return NULL;
+}
+
+static bool has_flag(const json_t *flags, const char *flag)
+{
+    if (json_is_string(flags))
+        return !strcmp(json_string_value(flags), flag);
+    size_t i;
+    json_t *f;
+    json_array_foreach(flags, i, f)
+    {
+        if (json_is_string(f) && !strcmp(json_string_value(f), flag))
+            return true;
+    }
+    return false;
+}
+
+static void add_set(struct fw_ruleset *rs, const json_t *o)
+{
+    const char *family = str_member(o, "family"), *table = str_member(o, "table"), *name = str_member(o, "name");
+    if (family == NULL || table == NULL || name == NULL || set_find(rs, family, table, name) != NULL)
+        return;
+    if (rs->nsets == FW_MAX_SETS) {
+        rs->too_large = true;
+        return;
+    }
+    struct fw_set *st = &rs->sets[rs->nsets++];
+    memset(st, 0, sizeof(*st));
+    st->family = family;
+    st->table = table;
+    st->name = name;
+    st->elem = json_object_get(o, "elem");
+    const json_t *flags = json_object_get(o, "flags");
+    st->changes = has_flag(flags, "dynamic") || has_flag(flags, "timeout") || json_object_get(o, "timeout") != NULL;
+    oe_htab_add(&rs->set_index, &st->node, chain_hash(family, table, name));
+}
+
 static int add_rule(struct fw_ruleset *rs, const json_t *r)
 {
     const char *family = str_member(r, "family"), *table = str_member(r, "table"), *chain = str_member(r, "chain");
@@ -143,6 +200,21 @@ static int add_rule(struct fw_ruleset *rs, const json_t *r)
             return -1;
         ch->handles = nh;
         ch->cap = cap;
+    }
+    /* a rule that adds to a set (add @s, update @s) makes it change by itself */
+    size_t i;
+    json_t *st;
+    json_array_foreach(expr, i, st)
+    {
+        const json_t *upd = json_object_get(st, "set");
+        if (upd == NULL)
+            upd = json_object_get(st, "map");
+        const char *target = str_member(upd, "set");
+        if (target == NULL)
+            target = str_member(upd, "map");
+        struct fw_set *changed = target && target[0] == '@' ? set_find(rs, family, table, target + 1) : NULL;
+        if (changed != NULL)
+            changed->changes = true;
     }
     ch->rules[ch->nrules] = expr;
     ch->handles[ch->nrules] = (long)json_integer_value(json_object_get(r, "handle"));
@@ -170,9 +242,15 @@ struct fw_ruleset *fw_ruleset_parse(const char *json, size_t len, struct oe_erro
         return NULL;
     }
     struct fw_ruleset *rs = calloc(1, sizeof(*rs));
-    if (rs != NULL)
+    if (rs != NULL) {
         rs->chains = calloc(FW_MAX_CHAINS, sizeof(*rs->chains));
-    if (rs == NULL || rs->chains == NULL) {
+        rs->sets = calloc(FW_MAX_SETS, sizeof(*rs->sets));
+    }
+    if (rs == NULL || rs->chains == NULL || rs->sets == NULL) {
+        if (rs != NULL) {
+            free(rs->chains);
+            free(rs->sets);
+        }
         free(rs);
         json_decref(root);
         oe_error_set(err, "nft ruleset: out of memory");
@@ -183,9 +261,11 @@ struct fw_ruleset *fw_ruleset_parse(const char *json, size_t len, struct oe_erro
     json_t *it;
     json_array_foreach(items, i, it)
     {
-        json_t *c = json_object_get(it, "chain");
+        json_t *c = json_object_get(it, "chain"), *st = json_object_get(it, "set");
         if (json_is_object(c))
             add_chain(rs, c);
+        if (json_is_object(st))
+            add_set(rs, st);
     }
     json_array_foreach(items, i, it)
     {
@@ -208,7 +288,9 @@ void fw_ruleset_free(struct fw_ruleset *rs)
         free(rs->chains[i].handles);
     }
     free(rs->chains);
+    free(rs->sets);
     oe_htab_free(&rs->index);
+    oe_htab_free(&rs->set_index);
     json_decref(rs->root);
     free(rs);
 }
@@ -225,7 +307,27 @@ struct value {
     long num;
     const char *names[3];
     bool iface; /* an interface: never loopback ("lo", index 1), else unknown */
+    /* where "@name" is looked up: the rule's table; NULL inside a set (a set holds no sets) */
+    const struct fw_ruleset *rs;
+    const struct fw_chain *ch;
 };
+
+static enum tri right_has(const struct value *v, const json_t *right);
+
+/* "@name": the named set's elements, when they are what the ruleset lists */
+static enum tri named_set_has(const struct value *v, const char *name)
+{
+    if (v->rs == NULL)
+        return MAYBE;
+    const struct fw_set *st = set_find(v->rs, v->ch->family, v->ch->table, name);
+    if (st == NULL || st->changes)
+        return MAYBE;
+    if (st->elem == NULL)
+        return NO; /* an empty set */
+    struct value inner = *v;
+    inner.rs = NULL;
+    return right_has(&inner, st->elem);
+}
 
 static bool value_is(const struct value *v, const json_t *el)
 {
@@ -241,16 +343,24 @@ static bool value_is(const struct value *v, const json_t *el)
 /* Does the flow's value equal one element (a value, a range)? MAYBE for what it cannot tell (a named set, a prefix). */
 static enum tri element_has(const struct value *v, const json_t *el)
 {
-    if (v->iface)
+    if (v->iface && !(json_is_string(el) && json_string_value(el)[0] == '@'))
         return (json_is_string(el) && !strcmp(json_string_value(el), "lo")) ||
                        (json_is_integer(el) && json_integer_value(el) == 1)
                    ? NO
                    : MAYBE;
     if (json_is_integer(el) || json_is_string(el)) {
         const char *s = json_string_value(el);
+        if (s != NULL && s[0] == '@')
+            return named_set_has(v, s + 1);
         if (value_is(v, el))
             return YES;
         return s != NULL && s[0] == '@' ? MAYBE : (json_is_integer(el) || v->names[0] != NULL) ? NO : MAYBE;
+    }
+    const json_t *wrapped = json_object_get(json_object_get(el, "elem"), "val");
+    if (wrapped != NULL && v->rs != NULL) {
+        struct value inner = *v;
+        inner.rs = NULL;
+        return element_has(&inner, wrapped);
     }
     json_t *range = json_object_get(el, "range");
     if (json_is_array(range) && json_array_size(range) == 2 && json_is_integer(json_array_get(range, 0)) &&
@@ -408,7 +518,8 @@ static void left_str(const json_t *left, char *buf, size_t len)
         snprintf(buf, len, "a match");
 }
 
-static enum tri match(const struct fw_flow *f, const json_t *m, char *cond, size_t clen)
+static enum tri match(const struct fw_ruleset *rs, const struct fw_chain *ch, const struct fw_flow *f, const json_t *m,
+                      char *cond, size_t clen)
 {
     const json_t *left = json_object_get(m, "left"), *right = json_object_get(m, "right");
     struct value v;
@@ -416,6 +527,8 @@ static enum tri match(const struct fw_flow *f, const json_t *m, char *cond, size
     enum tri t = left_value(f, left, &v, &known);
     if (t == NO)
         return NO;
+    v.rs = rs;
+    v.ch = ch;
     if (known && right != NULL)
         t = compare(&v, str_member(m, "op"), right);
     if (t == MAYBE && cond[0] == '\0')
@@ -489,6 +602,8 @@ static unsigned vmap(struct walk *w, const struct fw_chain *ch, const json_t *vm
     bool known;
     const json_t *key = json_object_get(vm, "key"), *data = json_object_get(json_object_get(vm, "data"), "set");
     enum tri t = left_value(w->f, key, &v, &known);
+    v.rs = w->rs;
+    v.ch = ch;
     if (t == NO || !json_is_array(data))
         return t == NO ? OUT_CONTINUE : (OUT_ACCEPT | OUT_DROP | OUT_CONTINUE);
     unsigned out = 0;
@@ -534,7 +649,7 @@ static unsigned walk_rule(struct walk *w, const struct fw_chain *ch, size_t idx,
         const json_t *mt = json_object_get(st, "match");
         bool g;
         if (mt != NULL) {
-            enum tri t = match(w->f, mt, cond, sizeof(cond));
+            enum tri t = match(w->rs, ch, w->f, mt, cond, sizeof(cond));
             if (t == NO)
                 return 0;
             if (t == MAYBE)

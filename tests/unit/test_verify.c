@@ -162,6 +162,23 @@ static void test_families_and_chains(void **state)
     fw_ruleset_free(rs);
 }
 
+/* named sets: their elements count, unless rules add to them (or they are empty) */
+static void test_named_sets(void **state)
+{
+    (void)state;
+    struct fw_ruleset *rs = load("sets");
+    struct fw_verdict v;
+    assert_int_equal(eval(rs, V4, IN, 17, 500, &v), FW_ACCEPTED);
+    assert_why(&v, "rule handle 7 (accept)"); /* @ike_ports, past the empty @empty */
+    assert_int_equal(eval(rs, V6, IN, 17, 4500, &v), FW_ACCEPTED);
+    assert_int_equal(eval(rs, V4, IN, 50, 0, &v), FW_ACCEPTED);
+    assert_why(&v, "rule handle 8 (accept)"); /* @protos holds "esp" */
+    /* a port in no static set: only @learned, which a rule fills, may accept it */
+    assert_int_equal(eval(rs, V4, IN, 17, 53, &v), FW_DEPENDS);
+    assert_why(&v, "unless accepted by inet filter input rule handle 10 (accept, when udp dport)");
+    fw_ruleset_free(rs);
+}
+
 /* nft's own example of most things: the first rule that can decide is named */
 static void test_mixed(void **state)
 {
@@ -248,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_mixed),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_sysctl_parse),
+        cmocka_unit_test(test_named_sets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
