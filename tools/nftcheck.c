@@ -418,14 +418,27 @@ static enum tri compare(const struct value *v, const char *op, const json_t *rig
     return MAYBE;
 }
 
-static const char *proto_name(uint8_t proto)
-{
-    return proto == 17 ? "udp" : proto == 50 ? "esp" : "?";
-}
-
 static void proto_value(const struct fw_flow *f, struct value *v)
 {
-    *v = (struct value){.num = f->proto, .names = {proto_name(f->proto)}};
+    *v = (struct value){.num = f->proto};
+    v->names[0] = f->proto == 17 ? "udp" : f->proto == 50 ? "esp" : f->proto == 1 ? "icmp" : "ipv6-icmp";
+    v->names[1] = f->proto == 58 ? "icmpv6" : NULL;
+}
+
+/* RFC 1191 / RFC 8201: the ICMP error path MTU discovery needs, by nft's names */
+static enum tri icmp_value(const struct fw_flow *f, const char *field, struct value *v, bool *known)
+{
+    if (!strcmp(field, "type")) {
+        *v = (struct value){.num = f->icmp_type,
+                            .names = {f->icmp_type == 3 && f->proto == 1    ? "destination-unreachable"
+                                      : f->icmp_type == 2 && f->proto == 58 ? "packet-too-big"
+                                                                            : NULL}};
+        *known = true;
+    } else if (!strcmp(field, "code")) {
+        *v = (struct value){.num = f->icmp_code, .names = {f->icmp_code == 4 && f->proto == 1 ? "frag-needed" : NULL}};
+        *known = true;
+    }
+    return MAYBE;
 }
 
 static void port_value(const struct fw_flow *f, struct value *v)
@@ -464,7 +477,9 @@ static enum tri left_value(const struct fw_flow *f, const json_t *left, struct v
     if (ct != NULL) {
         const char *key = str_member(ct, "key");
         if (key != NULL && !strcmp(key, "state")) {
-            *v = (struct value){.num = 8, .names = {"new"}}; /* NF_CT_STATE_NEW_BIT */
+            /* NF_CT_STATE_BIT(IP_CT_NEW), or IP_CT_RELATED for an ICMP error */
+            *v = f->related ? (struct value){.num = 4, .names = {"related"}}
+                            : (struct value){.num = 8, .names = {"new"}};
             *known = true;
         }
         return MAYBE;
@@ -494,6 +509,8 @@ static enum tri left_value(const struct fw_flow *f, const json_t *left, struct v
     }
     if (!strcmp(proto, "esp"))
         return f->proto == 50 ? MAYBE : NO;
+    if ((!strcmp(proto, "icmp") && f->proto == 1) || (!strcmp(proto, "icmpv6") && f->proto == 58))
+        return icmp_value(f, field, v, known);
     static const char *other_l4[] = {"tcp", "icmp", "icmpv6", "sctp", "dccp", "udplite", "ah", "comp", "igmp", "gre"};
     for (size_t i = 0; i < sizeof(other_l4) / sizeof(other_l4[0]); i++)
         if (!strcmp(proto, other_l4[i]))

@@ -32,15 +32,18 @@ int hostrecord_subnet_each(const struct oe_prefix *net, const char *verb, int (*
 /*
  * What an nftables ruleset (the JSON of `nft -j list ruleset`) does to one
  * flow IKE or ESP needs (nftcheck.c): the first packet from a peer
- * (inbound) or to one, of a family, protocol (17, 50) and UDP port.
+ * (inbound) or to one, of a family, protocol (17, 50) and UDP port; or
+ * the ICMP error path MTU discovery needs.
  * Untrusted input: at most FW_RULESET_MAX octets, and bounded work.
  */
 #define FW_RULESET_MAX (16 << 20)
 struct fw_flow {
     int family; /* AF_INET, AF_INET6 */
     bool inbound;
-    uint8_t proto;
-    uint16_t port; /* UDP: both ports, as IKE sends */
+    uint8_t proto;                /* 17, 50; 1 or 58 for the ICMP error below */
+    uint16_t port;                /* UDP: both ports, as IKE sends */
+    uint8_t icmp_type, icmp_code; /* ICMP: fragmentation needed (3/4), IPv6 packet too big (2/0) */
+    bool related;                 /* conntrack state related (an ICMP error), not new */
 };
 enum fw_status {
     FW_ACCEPTED,

@@ -293,6 +293,38 @@ static void check_legacy(struct local *l)
     }
 }
 
+/*
+ * FreeS/WAN's firewall document: ESP makes packets larger, so the ICMP
+ * errors of path MTU discovery (IPv4 fragmentation needed, IPv6 packet too
+ * big) must come in. Without them large packets stall rather than fail:
+ * WARN, not FAILED.
+ */
+static void check_pmtu(struct local *l, const struct fw_ruleset *rs)
+{
+    const char *status = "OK";
+    char detail[800] = "";
+    size_t dl = 0;
+    for (int fam = 0; fam < 2; fam++) {
+        struct fw_flow f = {.family = fam ? AF_INET6 : AF_INET,
+                            .inbound = true,
+                            .proto = fam ? 58 : 1,
+                            .icmp_type = fam ? 2 : 3,
+                            .icmp_code = fam ? 0 : 4,
+                            .related = true};
+        struct fw_verdict v;
+        fw_ruleset_eval(rs, &f, &v);
+        if (v.status == FW_ACCEPTED)
+            continue;
+        status = "WARN";
+        int w = snprintf(detail + dl, sizeof(detail) - dl, "%s%s: %s", dl ? "; " : "",
+                         fam ? "IPv6 packet too big" : "IPv4 fragmentation needed", v.why);
+        dl = w > 0 && (size_t)w < sizeof(detail) - dl ? dl + (size_t)w : sizeof(detail) - 1;
+    }
+    if (dl == 0)
+        snprintf(detail, sizeof(detail), "ICMP fragmentation needed and packet too big come in");
+    add(l, "ICMP for path MTU", status, "%s", detail);
+}
+
 static void check_firewall(struct local *l)
 {
     char *json = NULL, why[128] = "";
@@ -328,7 +360,10 @@ static void check_firewall(struct local *l)
         size_t dl = 0;
         for (int d = 0; d < 2; d++)
             for (int fam = 0; fam < 2; fam++) {
-                struct fw_flow f = {fam ? AF_INET6 : AF_INET, d == 0, flows[i].proto, flows[i].port};
+                struct fw_flow f = {.family = fam ? AF_INET6 : AF_INET,
+                                    .inbound = d == 0,
+                                    .proto = flows[i].proto,
+                                    .port = flows[i].port};
                 struct fw_verdict v;
                 fw_ruleset_eval(rs, &f, &v);
                 const char *st = v.status == FW_DROPPED ? "FAILED" : v.status == FW_ACCEPTED ? "OK" : "WARN";
@@ -344,6 +379,7 @@ static void check_firewall(struct local *l)
             snprintf(detail, sizeof(detail), "accepted in and out, IPv4 and IPv6");
         add(l, flows[i].name, status, "%s", detail);
     }
+    check_pmtu(l, rs);
     fw_ruleset_free(rs);
     check_legacy(l);
 }

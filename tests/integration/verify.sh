@@ -94,6 +94,7 @@ verify
 check "correct ruleset: IKE (UDP 500) OK" line 'IKE \(UDP 500\)' OK
 check "correct ruleset: NAT-T (UDP 4500) OK" line 'NAT-T \(UDP 4500\)' OK
 check "correct ruleset: ESP (protocol 50) OK" line 'ESP \(protocol 50\)' OK
+check "correct ruleset: ICMP for path MTU OK (ct state related)" line 'ICMP for path MTU' OK
 check "correct ruleset: --json says OK" test "$(json_status 'ESP (protocol 50)')" = OK
 check "gateway with ip_forward: OK" line ip_forward OK
 check "the address's keys are looked up" grep -q '^Checking keys for 192.0.2.77' "$W/out"

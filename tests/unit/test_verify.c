@@ -162,6 +162,41 @@ static void test_families_and_chains(void **state)
     fw_ruleset_free(rs);
 }
 
+/* the ICMP errors path MTU discovery needs: conntrack says related */
+static enum fw_status pmtu(const struct fw_ruleset *rs, int family, struct fw_verdict *v)
+{
+    struct fw_flow f = {.family = family,
+                        .inbound = true,
+                        .proto = family == V4 ? 1 : 58,
+                        .icmp_type = family == V4 ? 3 : 2,
+                        .icmp_code = family == V4 ? 4 : 0,
+                        .related = true};
+    fw_ruleset_eval(rs, &f, v);
+    return v->status;
+}
+
+static void test_icmp_pmtu(void **state)
+{
+    (void)state;
+    struct fw_verdict v;
+    struct fw_ruleset *rs = load("good"); /* ct state established,related accept */
+    assert_int_equal(pmtu(rs, V4, &v), FW_ACCEPTED);
+    assert_why(&v, "rule handle");
+    assert_int_equal(pmtu(rs, V6, &v), FW_ACCEPTED);
+    fw_ruleset_free(rs);
+    rs = load("vmap"); /* ct state vmap { related : accept } */
+    assert_int_equal(pmtu(rs, V6, &v), FW_ACCEPTED);
+    assert_why(&v, "verdict map");
+    fw_ruleset_free(rs);
+    rs = load("peers_only"); /* nothing but some sources */
+    assert_int_equal(pmtu(rs, V4, &v), FW_DEPENDS);
+    assert_int_equal(pmtu(rs, V6, &v), FW_DROPPED);
+    fw_ruleset_free(rs);
+    rs = load("mixed");                              /* icmp type echo-request accept: not this type; then reject */
+    assert_int_equal(pmtu(rs, V4, &v), FW_ACCEPTED); /* but ct state related came first */
+    fw_ruleset_free(rs);
+}
+
 /* named sets: their elements count, unless rules add to them (or they are empty) */
 static void test_named_sets(void **state)
 {
@@ -266,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_sysctl_parse),
         cmocka_unit_test(test_named_sets),
+        cmocka_unit_test(test_icmp_pmtu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
