@@ -310,6 +310,7 @@ struct value {
     /* where "@name" is looked up: the rule's table; NULL inside a set (a set holds no sets) */
     const struct fw_ruleset *rs;
     const struct fw_chain *ch;
+    bool unwrapped; /* inside a set element's {"elem": {"val": ...}}: no second one */
 };
 
 static enum tri right_has(const struct value *v, const json_t *right);
@@ -357,9 +358,9 @@ static enum tri element_has(const struct value *v, const json_t *el)
         return s != NULL && s[0] == '@' ? MAYBE : (json_is_integer(el) || v->names[0] != NULL) ? NO : MAYBE;
     }
     const json_t *wrapped = json_object_get(json_object_get(el, "elem"), "val");
-    if (wrapped != NULL && v->rs != NULL) {
+    if (wrapped != NULL && !v->unwrapped) {
         struct value inner = *v;
-        inner.rs = NULL;
+        inner.unwrapped = true;
         return element_has(&inner, wrapped);
     }
     json_t *range = json_object_get(el, "range");
