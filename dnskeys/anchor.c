@@ -59,6 +59,7 @@ static void on_dnskey(void *ctx, const char *owner, const struct dnskeys_rrset *
 {
     struct probe *p = ctx;
     if (sets == NULL || n != 1) {
+        p->fn(NULL, p->arg); /* the resolver is being freed: the caller frees arg */
         free(p);
         return;
     }

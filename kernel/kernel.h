@@ -170,6 +170,12 @@ int kernel_set_larval_drop(struct kernel *k, int value, struct oe_error *err);
 int kernel_set_acq_expires(struct kernel *k, int seconds, struct oe_error *err);
 
 int kernel_sa_add(struct kernel *k, const struct kernel_sa *sa, struct oe_error *err);
+/*
+ * Delete every ESP SA whose reqid is in [first, first + count): what an
+ * earlier run of the agent left (IKE_REQID_FIRST). Larval states are not
+ * SAs and stay.
+ */
+int kernel_sa_flush_reqids(struct kernel *k, uint32_t first, uint32_t count, size_t *removed, struct oe_error *err);
 int kernel_sa_del(struct kernel *k, uint32_t spi, const struct oe_addr *dst, struct oe_error *err);
 int kernel_sa_stats(struct kernel *k, uint32_t spi, const struct oe_addr *dst, struct kernel_sa_stats *st,
                     struct oe_error *err);

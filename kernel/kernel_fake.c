@@ -241,6 +241,25 @@ static int fake_list(struct kernel *kb, struct kernel_policy **out, size_t *n, s
     return 0;
 }
 
+static void remove_sa(struct kernel_fake *k, size_t i);
+
+static int fake_sa_flush_reqids(struct kernel *kb, uint32_t first, uint32_t count, size_t *removed,
+                                struct oe_error *err)
+{
+    struct kernel_fake *k = fk(kb);
+    (void)err;
+    *removed = 0;
+    for (size_t i = 0; i < k->nsas;) {
+        if (k->sas[i].reqid - first < count) {
+            remove_sa(k, i);
+            (*removed)++;
+        } else {
+            i++;
+        }
+    }
+    return 0;
+}
+
 static int fake_set_acq_expires(struct kernel *kb, int seconds, struct oe_error *err)
 {
     (void)err;
@@ -404,6 +423,7 @@ static const struct kernel_ops fake_ops = {
     .list = fake_list,
     .set_larval_drop = fake_set_larval_drop,
     .set_acq_expires = fake_set_acq_expires,
+    .sa_flush_reqids = fake_sa_flush_reqids,
     .sa_add = fake_sa_add,
     .sa_del = fake_sa_del,
     .sa_stats = fake_sa_stats,

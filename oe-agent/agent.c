@@ -324,6 +324,13 @@ int agent_start(struct agent *a, struct oe_error *err)
     free(have);
     policy_compiled_free(&left);
     adopt(a, set, want);
+    /* the SAs of a previous run's tunnels: their policies went above, their peers will renegotiate */
+    size_t sas = 0;
+    struct oe_error e;
+    if (kernel_sa_flush_reqids(a->k, IKE_REQID_FIRST, IKE_REQID_COUNT, &sas, &e) != 0)
+        oe_log("removing the ESP SAs a previous run left: %s", e.msg);
+    if (sas > 0)
+        oe_log("removed %zu ESP SAs a previous run left", sas);
     return agent_oe_start(a, err);
 }
 

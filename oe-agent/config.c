@@ -292,6 +292,8 @@ static const struct config_key global_keys[] = {
     COUNT("dns-max-lookups", dns_max_lookups, 1, "2048", "a number of lookups, 1 or more"),
     COUNT("dns-max-peer-lookups", dns_max_peer_lookups, 1, "1024", "a number of lookups, 1 or more"),
     COUNT("dns-max-lookups-per-peer", dns_max_lookups_per_peer, 1, "8", "a number of lookups, 1 or more"),
+    DURATION("dns-timeout", dns_timeout, 1, "10s", "a duration of 1s or more (e.g. 10s)"),
+    COUNT("dns-retransmit-ms", dns_retransmit_ms, 0, "2500", "a number of milliseconds (0: libunbound's own)"),
     TEXT("publish-server", publish_server, NULL, "ADDR[@PORT] (for ipsec publish)"),
     TEXT("publish-tsig-key", publish_tsig_key, NULL, "a path (for ipsec publish)"),
 };

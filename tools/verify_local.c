@@ -394,6 +394,8 @@ struct probe {
 static void on_probe(const struct dnskeys_addr_answer *a, void *arg)
 {
     struct probe *p = arg;
+    if (a == NULL)
+        return; /* the resolver is being freed */
     p->a = *a;
     p->done = true;
 }
@@ -569,7 +571,8 @@ int verify_local(const struct verify_opts *o)
     check_firewall(&l);
     snprintf(l.section, sizeof(l.section), "DNS");
     struct dnskeys_resolver_config cfg = {.trust_anchor = c.anchor[0] ? c.anchor : NULL,
-                                          .forwarders = c.resolver[0] ? c.resolver : NULL};
+                                          .forwarders = c.resolver[0] ? c.resolver : NULL,
+                                          .timeout_ms = (unsigned)o->timeout * 1000};
     struct oe_error err;
     struct dnskeys_resolver *res = dnskeys_resolver_new(&cfg, &err);
     if (res == NULL) {

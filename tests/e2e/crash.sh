@@ -35,14 +35,19 @@ check "crash: after SIGKILL the flow goes on through the SAs the kernel kept" \
 crash_agent
 check "crash: the restarted agent removed what the dead one left, then negotiated anew" \
   wait_for 20 grep -q '192.0.2.200: tunnel up' /tmp/many/agent.log
+# ESP SAs (not the kernel's spi-0 larval states) each way between the two, by "src A dst B"
+esp_pairs() { ip -n many xfrm state | awk '/^src/ {k = $2 " " $4} /proto esp spi/ && $4 != "0x00000000" {c[k]++}
+  END {print c["192.0.2.199 192.0.2.200"] + 0, c["192.0.2.200 192.0.2.199"] + 0}'; }
+sas_renewed() { grep -q 'ESP SAs a previous run left' /tmp/many/agent.log && [ "$(esp_pairs)" = "1 1" ]; }
+check "  the dead one's ESP SAs went too: one SA each way, the new tunnel's" sas_renewed
 
 # 2. killed mid-handshake: the server does not answer for now (its input drops the client's
 # IKE), so the killed agent had sent IKE_SA_INIT and had no tunnel; the hold it installed
 # keeps packets in, and a restart starts over
 kill -9 $PID_many; wait $PID_many 2>/dev/null
-ip netns exec multi nft -f - <<'N'
-table inet crashtest { chain input { type filter hook input priority 0; ip saddr 192.0.2.199 udp dport 500 drop; } }
-N
+check "crash: the server drops the client's IKE for now" bash -c "printf '%s\n' 'table inet crashtest {' \
+  'chain input { type filter hook input priority 0; ip saddr 192.0.2.199 udp dport 500 drop; }' '}' \
+  | ip netns exec multi nft -f -"
 crash_agent   # it removes the dead one's tunnel policies: the flow traps, the handshake starts
 check "crash: mid-handshake: the new agent sent IKE_SA_INIT, the server is silent" \
   wait_for 10 grep -q 'sent IKE_SA_INIT request' /tmp/many/agent.log
