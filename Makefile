@@ -16,11 +16,11 @@ CC ?= cc
 BUILD ?= build
 PREFIX ?= /usr/local
 SYSCONFDIR ?= /etc
-PKGS := nss ldns libunbound cmocka
+PKGS := nss ldns libunbound jansson cmocka
 OPT ?= -O2 -g
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -I. $(OPT)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs nss ldns libunbound 2>/dev/null) -lgmp
+PKG_LIBS = $(shell pkg-config --libs nss ldns libunbound jansson 2>/dev/null) -lgmp
 CFLAGS_ALL = $(CFLAGS_BASE) $(PKG_CFLAGS) $(SAN) $(CFLAGS)
 LDFLAGS_ALL = $(SAN) $(LDFLAGS)
 
@@ -65,6 +65,11 @@ $(BUILD)/bin/ipsec: $(call obj,$(tools_SRC)) $(LIBFILES)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(BUILD)/lib/libagent.a $(BUILD)/lib/libike.a $(LIBFILES)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+# the tools' pure parts, tested on their own
+$(BUILD)/tests/test_verify: $(call obj,tests/unit/test_verify.c tools/nftcheck.c tools/verify.c tools/verify_local.c tools/toolconf.c) $(LIBFILES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lcmocka
 
@@ -147,7 +152,7 @@ bench-flood: all $(BUILD)/tests/flood $(BUILD)/tests/ub_nodefault.so
 	bash tests/lab/vm-run --mem 2048 --timeout 1200 -- bash tests/flood/run.sh
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_SRC := $(common_SRC) $(policy_SRC) $(dnskeys_SRC) $(filter-out oe-agent/main.c,$(agent_SRC)) $(ike_SRC) $(kernel_SRC)
+FUZZ_SRC := tools/nftcheck.c $(common_SRC) $(policy_SRC) $(dnskeys_SRC) $(filter-out oe-agent/main.c,$(agent_SRC)) $(ike_SRC) $(kernel_SRC)
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC)
 	@mkdir -p build-fuzz
 	clang $(CFLAGS_BASE) $(PKG_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)

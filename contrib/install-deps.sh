@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config clang clang-format libclang-rt-14-dev
       libldns-dev ldnsutils libunbound-dev libevent-dev unbound nsd knot knot-dnsutils
-      libgmp-dev libnss3-dev libnss3-tools libnspr4-dev libcmocka-dev
+      libgmp-dev libnss3-dev libnss3-tools libnspr4-dev libcmocka-dev libjansson-dev
       iproute2 iputils-ping nftables ncat procps man-db groff-base bc tcpdump
       dns-root-data python3 python3-unbound qemu-system-x86 busybox-static kmod cpio
       strongswan-charon strongswan-swanctl strongswan-pki libstrongswan-standard-plugins

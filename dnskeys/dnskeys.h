@@ -228,6 +228,18 @@ int dnskeys_resolve_name(struct dnskeys_resolver *r, const char *name, int famil
                          struct oe_error *err);
 
 /*
+ * Does the way to the resolvers validate (ipsec verify)? zone: the trust
+ * anchor file's zone (the owner of its first DS or DNSKEY record). The
+ * probe asks for that zone's DNSKEY RRset, which libunbound validates
+ * against the anchor itself: secure when DNSSEC works end to end, bogus
+ * when a resolver strips signatures, insecure with no anchor. The answer
+ * comes as an address answer whose n counts the DNSKEY records.
+ */
+int dnskeys_anchor_zone(const char *path, char zone[DNSKEYS_NAME_MAX], struct oe_error *err);
+int dnskeys_probe_validation(struct dnskeys_resolver *r, const char *zone, dnskeys_addr_fn fn, void *arg,
+                             struct oe_error *err);
+
+/*
  * Combine the three answers of a lookup (exposed for unit tests): rdata of
  * each type with its verdict, into an answer as the callback receives it.
  */

@@ -187,6 +187,24 @@ int kernel_sa_stats(struct kernel *k, uint32_t spi, const struct oe_addr *dst, s
  */
 int kernel_addresses(struct kernel *k, struct oe_addr **out, size_t *n, struct oe_error *err);
 int kernel_watch_addresses(struct kernel *k, struct oe_error *err);
+/* The same without a struct kernel (needs no XFRM): what ipsec verify checks. */
+int kernel_host_addresses(struct oe_addr **out, size_t *n, struct oe_error *err);
+
+/*
+ * What this kernel offers IPsec, asked without the agent (ipsec verify).
+ * xfrm: XFRM netlink answers a request; esp4, esp6: an ESP SA (AES-CBC,
+ * HMAC-SHA2-256) of that family can be added (a throwaway one, on loopback,
+ * with a mark no packet carries and a 5 s lifetime, is added and deleted).
+ * Each is 0 when present, else the errno the kernel gave (EPERM: not root;
+ * EPROTONOSUPPORT: no ESP), with the kernel's own words in *_why when it
+ * said any.
+ */
+struct kernel_support {
+    int xfrm, esp4, esp6;
+    char xfrm_why[160], esp4_why[160], esp6_why[160];
+};
+void kernel_probe_support(struct kernel_support *out);
+
 /* Events: poll kernel_fd() for input (one fd for all of them), then kernel_process() calls fn per event. */
 int kernel_fd(struct kernel *k);
 int kernel_process(struct kernel *k, kernel_event_fn fn, void *arg, struct oe_error *err);

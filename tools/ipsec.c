@@ -18,7 +18,7 @@ static const struct {
     {"initiate", initiate_main, "initiate ADDR: negotiate with ADDR now, before its first packet"},
     {"newhostkey", newhostkey_main, "generate the host's RSA key"},
     {"showhostkey", showhostkey_main, "print the host key as IPSECKEY, TXT or KEY records"},
-    {"verify", verify_main, "verify --host: check a host's keys in DNS, with DNSSEC"},
+    {"verify", verify_main, "check this machine for OE (kernel, sysctls, firewall, DNS); --host: a host's keys"},
     {"publish", publish_main, "publish the host key in its reverse zone (RFC 2136 update, TSIG)"},
 };
 

@@ -17,12 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_CONFIG "/etc/oe/oe.conf"
+#define DEFAULT_CONFIG TOOLS_DEFAULT_CONFIG
 #define PUBLISH_DEFAULT_TTL 3600
 #define PUBLISH_BATCH_NAMES 64 /* names in one update, unless --batch says otherwise */
 #define PUBLISH_MAX_BATCH 1024
 #define PUBLISH_MAX_TIMEOUT 300
-#define CONFIG_LINE_MAX 1024
 
 struct publish {
     struct dnskeys_record ipseckey, txt; /* templates sharing one key */
@@ -62,48 +61,6 @@ static int server_parse(const char *spec, struct dnskeys_server *srv)
         *at = '\0';
     }
     return oe_addr_parse(buf, &srv->addr);
-}
-
-/*
- * publish-server and publish-tsig-key from oe.conf's global section. The
- * agent parses and checks the whole file (it knows these two keys and
- * ignores them); here only they are taken, and only where not given.
- */
-static int read_config(const char *path, bool required, char *server, size_t slen, char *keyfile, size_t klen)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        if (!required)
-            return 0;
-        fprintf(stderr, "ipsec publish: %s: cannot open\n", path);
-        return -1;
-    }
-    char line[CONFIG_LINE_MAX];
-    unsigned lineno = 0;
-    int rc = 0;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        lineno++;
-        char *hash = strchr(line, '#');
-        if (hash != NULL)
-            *hash = '\0';
-        char key[64], value[CONFIG_LINE_MAX];
-        if (sscanf(line, " [%63s", key) == 1)
-            break; /* the [group] sections come after every global key */
-        if (sscanf(line, " %63[^= \t] = %1023s", key, value) != 2)
-            continue;
-        char *dst = !strcmp(key, "publish-server") ? server : !strcmp(key, "publish-tsig-key") ? keyfile : NULL;
-        size_t dlen = dst == server ? slen : klen;
-        if (dst == NULL || dst[0] != '\0')
-            continue;
-        if (strlen(value) >= dlen) {
-            fprintf(stderr, "ipsec publish: %s:%u: %s is too long\n", path, lineno, key);
-            rc = -1;
-            break;
-        }
-        memcpy(dst, value, strlen(value) + 1);
-    }
-    fclose(f);
-    return rc;
 }
 
 /* ---- one batch: one zone's update ---- */
@@ -368,8 +325,9 @@ int publish_main(int argc, char **argv)
         fprintf(stderr, "ipsec publish: --gateway \"%s\" is not an address or a name\n", gw);
         return 2;
     }
-    if (read_config(config ? config : DEFAULT_CONFIG, config != NULL, server, sizeof(server), tsigfile,
-                    sizeof(tsigfile)) != 0)
+    struct tools_conf_key conf[] = {{"publish-server", server, sizeof(server)},
+                                    {"publish-tsig-key", tsigfile, sizeof(tsigfile)}};
+    if (tools_config_read(config ? config : DEFAULT_CONFIG, config != NULL, "publish", conf, 2) != 0)
         return 2;
     if (server[0] == '\0' || server_parse(server, &p.server) != 0) {
         fprintf(stderr,

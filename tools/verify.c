@@ -1,6 +1,7 @@
 /*
  * ipsec verify --host NAME|ADDR [--resolver ADDR[@PORT]] [--trust-anchor FILE]
  *              [--timeout SECONDS] [--json]
+ * ipsec verify [--config FILE] [--key-file FILE] ...: this machine (verify_local.c)
  * One line per check, [OK] or [FAILED]; exit 1 when any check failed.
  * ADDR: the keys in its reverse name (what an initiator looks up).
  * NAME: the keys at that name (what a responder looks up for an FQDN ID).
@@ -20,29 +21,14 @@
 
 #define SYSTEM_ANCHOR "/usr/share/dns/root.key"
 
-struct check {
-    const char *name;
-    const char *status; /* "OK", "FAILED", "NONE" */
-    char detail[800];
-};
-
-struct report {
-    struct check checks[8];
-    int n;
-    bool done, failed;
-    struct dnskeys_answer ans;
-    char owner[DNSKEYS_NAME_MAX];
-    /* a gateway named by name: its address */
-    bool gw_asked, gw_done;
-    struct dnskeys_addr_answer gw;
-};
-
-static void add(struct report *r, const char *name, const char *status, const char *fmt, ...)
+static void add(struct verify_host *r, const char *name, const char *status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static void add(struct report *r, const char *name, const char *status, const char *fmt, ...)
+static void add(struct verify_host *r, const char *name, const char *status, const char *fmt, ...)
 {
-    struct check *c = &r->checks[r->n++];
+    if (r->n == VERIFY_HOST_CHECKS)
+        return;
+    struct verify_check *c = &r->checks[r->n++];
     va_list ap;
     c->name = name;
     c->status = status;
@@ -68,7 +54,7 @@ static void describe(const struct dnskeys_record *rec, char *buf, size_t len)
 }
 
 /* Per type: what came back. Only the chosen type's records are kept in the answer. */
-static void check_type(struct report *r, int t, const char *name)
+static void check_type(struct verify_host *r, int t, const char *name)
 {
     static const enum dnskeys_rrtype types[3] = {DNSKEYS_IPSECKEY, DNSKEYS_TXT, DNSKEYS_KEY};
     const struct dnskeys_answer *a = &r->ans;
@@ -93,7 +79,7 @@ static void check_type(struct report *r, int t, const char *name)
 
 static void on_answer(const struct dnskeys_answer *a, void *arg)
 {
-    struct report *r = arg;
+    struct verify_host *r = arg;
     if (a == NULL)
         return; /* the resolver is being freed */
     r->done = true;
@@ -111,14 +97,14 @@ static void on_answer(const struct dnskeys_answer *a, void *arg)
 
 static void on_gateway(const struct dnskeys_addr_answer *a, void *arg)
 {
-    struct report *r = arg;
+    struct verify_host *r = arg;
     if (a == NULL)
         return;
     r->gw = *a;
     r->gw_done = true;
 }
 
-static void evaluate_gateway(struct report *r)
+static void evaluate_gateway(struct verify_host *r)
 {
     char addr[OE_ADDR_STRLEN];
     const struct dnskeys_addr_answer *g = &r->gw;
@@ -133,7 +119,26 @@ static void evaluate_gateway(struct report *r)
             oe_addr_str(&g->addrs[0], addr), dnskeys_verdict_name(g->verdict));
 }
 
-static void evaluate(struct report *r)
+/* What DNS publishes is this host's own key: a usable record carries it. */
+static void evaluate_own(struct verify_host *r)
+{
+    char mine[16], theirs[16];
+    dnskeys_key_id(r->own, mine);
+    for (size_t i = 0; i < r->ans.n; i++)
+        if (r->ans.records[i].usable && dnskeys_key_eq(&r->ans.records[i].key, r->own)) {
+            add(r, "this host's key", "OK", "keyid %s, in record %zu of %zu", mine, i + 1, r->ans.n);
+            return;
+        }
+    if (r->ans.n > 0 && r->ans.records[0].usable) {
+        dnskeys_key_id(&r->ans.records[0].key, theirs);
+        add(r, "this host's key", "FAILED", "DNS publishes keyid %s, this host's is %s: peers will not authenticate us",
+            theirs, mine);
+    } else {
+        add(r, "this host's key", "FAILED", "keyid %s is not published here", mine);
+    }
+}
+
+static void evaluate(struct verify_host *r)
 {
     const struct dnskeys_answer *a = &r->ans;
     if (a->failed) {
@@ -150,6 +155,8 @@ static void evaluate(struct report *r)
         add(r, "usable key", "FAILED", "%s", a->n ? "records found, none usable" : "no IPSECKEY, TXT or KEY record");
     if (r->gw_asked)
         evaluate_gateway(r);
+    if (r->own != NULL)
+        evaluate_own(r);
     if (a->verdict == DNSKEYS_SECURE)
         add(r, "DNSSEC", "OK", "secure");
     else if (a->verdict == DNSKEYS_BOGUS)
@@ -158,18 +165,18 @@ static void evaluate(struct report *r)
         add(r, "DNSSEC", "FAILED", "insecure: no chain of trust to the trust anchor");
 }
 
-static void print_text(const struct report *r, const char *host)
+static void print_text(const struct verify_host *r, const char *host)
 {
     printf("Checking keys for %s at %s\n", host, r->owner);
     for (int i = 0; i < r->n; i++) {
-        const struct check *c = &r->checks[i];
+        const struct verify_check *c = &r->checks[i];
         char st[16];
         snprintf(st, sizeof(st), "[%s]", c->status);
         printf("  %-30s %-9s %s\n", c->name, st, c->detail);
     }
 }
 
-static void print_json(const struct report *r, const char *host)
+static void print_json(const struct verify_host *r, const char *host)
 {
     struct oe_buf b = {0};
     oe_buf_printf(&b, "{\"host\": ");
@@ -190,6 +197,49 @@ static void print_json(const struct report *r, const char *host)
     oe_buf_free(&b);
 }
 
+int verify_host_run(struct dnskeys_resolver *res, const char *host, int timeout, const struct dnskeys_pubkey *own,
+                    struct verify_host *r, struct oe_error *err)
+{
+    memset(r, 0, sizeof(*r));
+    r->own = own;
+    struct oe_addr addr;
+    int rc;
+    if (oe_addr_parse(host, &addr) == 0) {
+        dnskeys_reverse_name(&addr, r->owner);
+        rc = dnskeys_lookup_addr(res, &addr, on_answer, r, err);
+    } else {
+        snprintf(r->owner, sizeof(r->owner), "%s%s", host, host[strlen(host) - 1] == '.' ? "" : ".");
+        rc = dnskeys_lookup_name(res, r->owner, on_answer, r, err);
+    }
+    if (rc != 0)
+        return -1;
+    time_t deadline = time(NULL) + timeout;
+    struct pollfd pfd = {.fd = dnskeys_resolver_fd(res), .events = POLLIN};
+    while (!r->done && time(NULL) < deadline) {
+        if (poll(&pfd, 1, 200) > 0 && dnskeys_resolver_process(res, err) != 0)
+            break;
+    }
+    /* the key's record names its gateway by name: that name must resolve too */
+    if (r->done && r->ans.n > 0 && r->ans.records[0].usable && r->ans.records[0].gw_type == DNSKEYS_GW_NAME) {
+        int family = oe_addr_parse(host, &addr) == 0 ? addr.family : AF_INET;
+        r->gw_asked = dnskeys_resolve_name(res, r->ans.records[0].gw_name, family, on_gateway, r, err) == 0;
+        while (r->gw_asked && !r->gw_done && time(NULL) < deadline) {
+            if (poll(&pfd, 1, 200) > 0 && dnskeys_resolver_process(res, err) != 0)
+                break;
+        }
+    }
+    if (!r->done)
+        add(r, "DNS answer", "FAILED", "no answer within %d s", timeout);
+    else
+        evaluate(r);
+    return 0;
+}
+
+void verify_host_free(struct verify_host *r)
+{
+    dnskeys_answer_free(&r->ans);
+}
+
 int verify_main(int argc, char **argv)
 {
     static const struct option opts[] = {{"host", required_argument, 0, 'h'},
@@ -197,8 +247,10 @@ int verify_main(int argc, char **argv)
                                          {"trust-anchor", required_argument, 0, 't'},
                                          {"timeout", required_argument, 0, 'T'},
                                          {"json", no_argument, 0, 'j'},
+                                         {"config", required_argument, 0, 'c'},
+                                         {"key-file", required_argument, 0, 'k'},
                                          {0, 0, 0, 0}};
-    const char *host = NULL, *resolver = NULL, *anchor = NULL;
+    const char *host = NULL, *resolver = NULL, *anchor = NULL, *config = NULL, *key_file = NULL;
     bool json = false;
     int timeout = 15, c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -207,6 +259,8 @@ int verify_main(int argc, char **argv)
         case 'r': resolver = optarg; break;
         case 't': anchor = optarg; break;
         case 'j': json = true; break;
+        case 'c': config = optarg; break;
+        case 'k': key_file = optarg; break;
         case 'T':
             timeout = atoi(optarg);
             if (timeout <= 0 || timeout > 300) {
@@ -217,8 +271,12 @@ int verify_main(int argc, char **argv)
         default: goto usage;
         }
     }
-    if (host == NULL || optind != argc)
+    if (optind != argc || (host != NULL && (config != NULL || key_file != NULL)))
         goto usage;
+    if (host == NULL) {
+        struct verify_opts o = {config, resolver, anchor, key_file, timeout, json};
+        return verify_local(&o);
+    }
     if (anchor == NULL && access(SYSTEM_ANCHOR, R_OK) == 0)
         anchor = SYSTEM_ANCHOR;
     struct dnskeys_resolver_config cfg = {
@@ -229,50 +287,22 @@ int verify_main(int argc, char **argv)
         fprintf(stderr, "ipsec verify: %s\n", err.msg);
         return 2;
     }
-    struct report r;
-    memset(&r, 0, sizeof(r));
-    struct oe_addr addr;
-    int rc;
-    if (oe_addr_parse(host, &addr) == 0) {
-        dnskeys_reverse_name(&addr, r.owner);
-        rc = dnskeys_lookup_addr(res, &addr, on_answer, &r, &err);
-    } else {
-        snprintf(r.owner, sizeof(r.owner), "%s%s", host, host[strlen(host) - 1] == '.' ? "" : ".");
-        rc = dnskeys_lookup_name(res, r.owner, on_answer, &r, &err);
-    }
+    struct verify_host r;
+    int rc = verify_host_run(res, host, timeout, NULL, &r, &err);
+    dnskeys_resolver_free(res);
     if (rc != 0) {
         fprintf(stderr, "ipsec verify: %s\n", err.msg);
-        dnskeys_resolver_free(res);
         return 2;
     }
-    time_t deadline = time(NULL) + timeout;
-    struct pollfd pfd = {.fd = dnskeys_resolver_fd(res), .events = POLLIN};
-    while (!r.done && time(NULL) < deadline) {
-        if (poll(&pfd, 1, 200) > 0 && dnskeys_resolver_process(res, &err) != 0)
-            break;
-    }
-    /* the key's record names its gateway by name: that name must resolve too */
-    if (r.done && r.ans.n > 0 && r.ans.records[0].usable && r.ans.records[0].gw_type == DNSKEYS_GW_NAME) {
-        int family = oe_addr_parse(host, &addr) == 0 ? addr.family : AF_INET;
-        r.gw_asked = dnskeys_resolve_name(res, r.ans.records[0].gw_name, family, on_gateway, &r, &err) == 0;
-        while (r.gw_asked && !r.gw_done && time(NULL) < deadline) {
-            if (poll(&pfd, 1, 200) > 0 && dnskeys_resolver_process(res, &err) != 0)
-                break;
-        }
-    }
-    dnskeys_resolver_free(res);
-    if (!r.done)
-        add(&r, "DNS answer", "FAILED", "no answer within %d s", timeout);
-    else
-        evaluate(&r);
     if (json)
         print_json(&r, host);
     else
         print_text(&r, host);
-    dnskeys_answer_free(&r.ans);
+    verify_host_free(&r);
     return r.failed ? 1 : 0;
 usage:
-    fprintf(stderr, "usage: ipsec verify --host NAME|ADDR [--resolver ADDR[@PORT]] [--trust-anchor FILE]\n"
-                    "                    [--timeout SECONDS] [--json]\n");
+    fprintf(stderr,
+            "usage: ipsec verify [--host NAME|ADDR | --config FILE] [--key-file FILE]\n"
+            "                    [--resolver ADDR[@PORT]] [--trust-anchor FILE] [--timeout SECONDS] [--json]\n");
     return 2;
 }

@@ -208,6 +208,8 @@ check "  east's first ping is answered through the tunnel" grep -q 'icmp_seq=1 '
 check "  clear-or-private answers IKE: insec responded" logged insec '192.0.2.2: tunnel up (#1, we responded'
 check "  through ESP to insec" bash -c "ip -n east xfrm state | grep -q 'src 192.0.2.2 dst 198.51.100.5'"
 
+# --- ipsec verify of west as a whole: kernel, sysctls, firewall, DNSSEC, its own keys -------
+. "$top/tests/e2e/verify.sh"
 # --- a real IKEv2 peer with its own key and FQDN speaks for a private peer's address -------
 . "$top/tests/e2e/hijack.sh"
 # --- a server with 32 addresses, one client at once (gateway scale) ------------------------

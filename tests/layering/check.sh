@@ -16,7 +16,7 @@ declare -A allowed=(
   [dnskeys]="common"
   [oe-agent/ike]="common"
   [oe-agent]="oe-agent/ike policy kernel dnskeys common"
-  [tools]="policy dnskeys common"
+  [tools]="policy kernel dnskeys common"
 )
 # the one public header of each library: what another directory may include
 declare -A public=(
