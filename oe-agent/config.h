@@ -47,6 +47,7 @@ struct oe_config {
     int dh_groups[OE_MAX_LIST];       /* IKE DH groups in offer order, the first one's KE sent; 0 ends */
     struct oe_prefix subnets[8];      /* a gateway's: the hosts behind it it answers and initiates for */
     size_t nsubnets;
+    struct oe_prefix address_pool[2]; /* leased to NAT'ed initiators: one prefix a family; family 0: none */
     bool nofork;
     bool ike;              /* negotiate (IKEv2 + DNS); off: every peer gets its failure shunt */
     char listen_spec[256]; /* IKE addresses; empty: every address of the host */

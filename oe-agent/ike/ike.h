@@ -78,6 +78,8 @@ struct ike_config {
     uint32_t dpd_delay_s;              /* liveness check after this long without a word from the peer; 0: none */
     struct oe_prefix subnets[8];       /* a gateway's: peers may ask for tunnels to hosts in these */
     size_t nsubnets;
+    /* address-pool: what NAT'ed initiators are leased (RFC 7296 3.15), one prefix a family; family 0: none */
+    struct oe_prefix address_pool[2];
 };
 
 void ike_config_defaults(struct ike_config *c);
