@@ -89,6 +89,8 @@ struct ike_initiate {
     struct oe_addr local_host, remote_host; /* the Child SA's host-to-host selectors */
     enum ike_authby auth;
     struct ike_pubkey peer_key; /* IKE_AUTHBY_RSASIG: the responder's (copied) */
+    bool ask_address;           /* send a CFG_REQUEST (RFC 7296 3.15) for local_host's family: the
+                                   responder's lease becomes local_host (a client behind a NAT) */
     uint32_t tag;               /* the caller's, echoed in actions */
 };
 
@@ -114,6 +116,10 @@ struct ike_child_sa {
     bool sas_only;                      /* DELETE: the SAs only, the policies serve a newer pair;
                                          INSTALL (a rekey): the SAs only, the policies serve them already */
     uint32_t soft_s, hard_s;            /* INSTALL: kernel lifetimes (expire events: ike_child_expired) */
+    /* an address leased by IKEv2 CP (address-pool): as responder, to the NAT'ed peer (then it is
+     * remote_host; remote is where the NAT sends from); as initiator, to us (then it is local_host).
+     * family 0: none, a host-to-host tunnel between the hosts themselves */
+    struct oe_addr lease;
 };
 
 enum ike_action_kind {

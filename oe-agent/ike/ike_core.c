@@ -122,7 +122,7 @@ void ike_core_free(struct ike_core *core)
 
 void ike_release_lease(struct ike_sa *sa)
 {
-    if (sa->lease.family == 0 || sa->core == NULL)
+    if (sa->lease.family == 0 || !sa->lease_ours || sa->core == NULL)
         return;
     ike_pool_release(sa->lease.family == AF_INET6 ? &sa->core->pool6 : &sa->core->pool4, &sa->lease);
     memset(&sa->lease, 0, sizeof(sa->lease));
@@ -271,6 +271,7 @@ void ike_child_endpoints(const struct ike_sa *sa, struct ike_child_sa *c)
     c->remote = sa->remote.addr;
     c->local_host = sa->local_host;
     c->remote_host = sa->remote_host;
+    c->lease = sa->lease;
     c->reqid = sa->child_reqid;
     if (sa->nat_local || sa->nat_remote) {
         /* RFC 3948: ESP in UDP between the ports IKE uses */
@@ -625,6 +626,7 @@ unsigned ike_initiate(struct ike_core *core, const struct ike_initiate *req, uin
     sa->remote = req->remote;
     sa->local_host = req->local_host;
     sa->remote_host = req->remote_host;
+    sa->ask_address = req->ask_address;
     sa->auth = req->auth;
     ike_sa_index(sa);
     if (req->auth == IKE_AUTHBY_RSASIG)

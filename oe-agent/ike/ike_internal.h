@@ -49,6 +49,9 @@ struct ike_sa {
     /* responder: the address leased to a NAT'ed initiator (address-pool), its remote_host
      * once the Child SA is up; it goes back to the pool with the SA. family 0: none */
     struct oe_addr lease;
+    bool lease_ours;     /* lease is from our pool (responder), not the peer's (initiator) */
+    uint8_t lease_asked; /* responder: the family a NAT'ed initiator's CFG_REQUEST asks and a pool has */
+    bool ask_address;    /* initiator: our IKE_AUTH request carries a CFG_REQUEST */
     enum ike_authby auth;
     const struct ike_env *env; /* the core's: where random numbers come from */
     struct wbuf peer_key;      /* RFC 3110: the initiator's from DNS, the responder's as answered */
