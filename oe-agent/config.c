@@ -313,6 +313,7 @@ static const struct config_key global_keys[] = {
     COUNT("max-half-open-per-source", max_half_open_per_source, 1, "16", "a number of half-open IKE SAs, 1 or more"),
     DURATION("half-open-timeout", half_open_timeout, 1, "10s", "a duration of 1s or more (e.g. 10s)"),
     COUNT("max-ike-sas-per-peer", max_ike_sas_per_peer, 1, "2", "a number of IKE SAs, 1 or more"),
+    COUNT("max-leases-per-source", max_leases_per_source, 1, "16", "a number of leases, 1 or more"),
     COUNT("max-peers", max_peers, 1, "65536", "a number of peers, 1 or more"),
     COUNT("max-negotiations", max_negotiations, 1, "1024", "a number of negotiations, 1 or more"),
     COUNT("updown-shunt-rate", updown_shunt_rate, 0, "20", "a number of calls a second"),

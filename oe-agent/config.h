@@ -36,9 +36,10 @@ struct oe_config {
     uint32_t cookie_threshold, max_half_open, max_half_open_per_source;
     uint32_t half_open_timeout; /* seconds */
     uint32_t max_ike_sas_per_peer;
-    uint32_t max_peers;         /* holds, shunts and tunnels the peer table keeps */
-    uint32_t max_negotiations;  /* peers held while we negotiate for them, at once */
-    uint32_t updown_shunt_rate; /* shunt updown calls a second */
+    uint32_t max_leases_per_source; /* address-pool leases initiators behind one address may hold */
+    uint32_t max_peers;             /* holds, shunts and tunnels the peer table keeps */
+    uint32_t max_negotiations;      /* peers held while we negotiate for them, at once */
+    uint32_t updown_shunt_rate;     /* shunt updown calls a second */
     uint32_t dns_max_lookups, dns_max_peer_lookups, dns_max_lookups_per_peer; /* struct dnskeys_resolver_config */
     uint32_t idle_timeout;            /* a tunnel without traffic this long is deleted; 0: never */
     uint32_t salifetime, ikelifetime; /* Child SA and IKE SA lifetimes (rekeyed before) */

@@ -80,6 +80,7 @@ struct ike_config {
     size_t nsubnets;
     /* address-pool: what NAT'ed initiators are leased (RFC 7296 3.15), one prefix a family; family 0: none */
     struct oe_prefix address_pool[2];
+    unsigned max_leases_per_source; /* leases held by initiators behind one address (as we see it, to one of ours) */
 };
 
 void ike_config_defaults(struct ike_config *c);

@@ -736,12 +736,30 @@ static void limit_per_peer(struct ike_core *core, const struct ike_sa *sa, struc
  * tunnel is for (TSi narrowed to it), never the address it has behind its
  * NAT. The pool running out refuses the Child SA; the SA is gone then.
  */
+/* Leases held by initiators at the address sa's comes from, to the same address of ours. */
+static unsigned leases_from(const struct ike_core *core, const struct ike_sa *sa)
+{
+    unsigned n = 0;
+    struct ike_ix_iter it;
+    for (const struct ike_sa *o = ike_ix_first(&it, core, IKE_IX_PEER, ike_ix_hash_of(sa, IKE_IX_PEER)); o;
+         o = ike_ix_next(&it))
+        n += o != sa && o->lease_ours && o->lease.family && oe_addr_eq(&o->remote.addr, &sa->remote.addr) &&
+             oe_addr_eq(&o->local.addr, &sa->local.addr);
+    return n;
+}
+
 static int lease_address(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out)
 {
     struct ike_pool *pool = sa->lease_asked == AF_INET6 ? &core->pool6 : &core->pool4;
     struct oe_error err;
     char l[OE_ADDR_STRLEN], o[OE_ADDR_STRLEN], p[OE_ADDR_STRLEN];
-    if (ike_pool_lease(pool, &sa->lease, &err) != 0) {
+    unsigned held = leases_from(core, sa);
+    /* NULL authentication proves nothing: one source (a NAT, or one pretending) cannot drain the pool */
+    if (held >= core->cfg.max_leases_per_source)
+        oe_error_setc(&err, OE_E_LIMIT,
+                      "initiators behind %s hold %u leases already, max-leases-per-source is %u: none for this one",
+                      oe_addr_str(&sa->remote.addr, o), held, core->cfg.max_leases_per_source);
+    if (held >= core->cfg.max_leases_per_source || ike_pool_lease(pool, &sa->lease, &err) != 0) {
         ike_log(out, sa, "IKE_AUTH: INTERNAL_ADDRESS_FAILURE: %s", err.msg);
         respond_error(sa, IKE_N_INTERNAL_ADDRESS_FAILURE, out);
         ike_sa_fail(core, sa, out, err.msg);

@@ -40,6 +40,7 @@ void ike_config_defaults(struct ike_config *c)
     c->max_half_open_per_source = 16;
     c->half_open_timeout_ms = 10000;
     c->max_sas_per_peer = 2;
+    c->max_leases_per_source = 16;
     c->ciphers[0] = IKE_ENCR_AES_GCM_16;
     c->ciphers[1] = IKE_ENCR_AES_CBC;
     c->dh_groups[0] = IKE_DH_ECP256;

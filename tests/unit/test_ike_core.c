@@ -693,6 +693,38 @@ static void test_nat_pool_exhausted(void **state)
     expect_addr(&n->b.child.remote_host, "100.64.0.7");
 }
 
+/* 100.64.0.0/30 (two addresses), one of them for the initiators behind any one address */
+static void pool_b_per_source(int side, struct ike_config *cfg)
+{
+    pool_b(side, cfg);
+    cfg->max_leases_per_source = 1;
+}
+
+static int setup_pool_per_source(void **state)
+{
+    tune = pool_b_per_source;
+    return setup(state);
+}
+
+/* One NAT (or one NULL-authenticated pretender) cannot drain the pool: max-leases-per-source. */
+static void test_nat_leases_per_source(void **state)
+{
+    struct net *n = *state;
+    nat_initiate(n, true);
+    assert_int_equal(n->b.ups, 1);
+    unsigned first = n->b.core->sas->serial;
+    nat_initiate(n, true);
+    assert_int_equal(n->b.ups, 1);
+    assert_non_null(strstr(n->b.log, "IKE_AUTH: INTERNAL_ADDRESS_FAILURE: initiators behind 203.0.113.9 hold 1 "
+                                     "leases already, max-leases-per-source is 1: none for this one"));
+    assert_int_equal(n->b.core->pool4.in_use, 1); /* the pool had room: the limit refused it */
+    ike_delete(n->b.core, first, 0, &n->b.acts);
+    pump(n);
+    nat_initiate(n, true); /* the positive control: with the first gone, a lease again */
+    assert_int_equal(n->b.ups, 2);
+    assert_int_equal(n->b.core->pool4.in_use, 1);
+}
+
 /* A peer not behind a NAT keeps its host-to-host tunnel and no lease, whatever it asks. */
 static void test_no_nat_no_lease(void **state)
 {
@@ -2229,6 +2261,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nat_outer_address_without_lease, setup_pool, teardown),
         cmocka_unit_test_setup_teardown(test_nat_no_pool, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nat_pool_exhausted, setup_pool_one, teardown),
+        cmocka_unit_test_setup_teardown(test_nat_leases_per_source, setup_pool_per_source, teardown),
         cmocka_unit_test_setup_teardown(test_no_nat_no_lease, setup_pool, teardown),
         cmocka_unit_test_setup_teardown(test_fake_nat_hijack_with_pool, setup_pool, teardown),
         cmocka_unit_test_setup_teardown(test_no_nat, setup, teardown),
