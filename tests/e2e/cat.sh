@@ -39,7 +39,9 @@ N
 # --- our server: NULL auth for the NAT's address, a pool for what is behind it ---
 S=/tmp/srv; rm -rf $S; mkdir -p $S/policies
 echo "203.0.113.0/24" > $S/policies/private-or-clear
-for g in clear clear-or-private private block; do : > $S/policies/$g; done
+# the victim's LAN in clear: a /32 tunnel for 198.51.100.1 (the old hijack) would override this line
+echo "198.51.100.0/24" > $S/policies/clear
+for g in clear-or-private private block; do : > $S/policies/$g; done
 cat > $S/oe.conf <<C
 policies = $S/policies
 key-file = $S/hostkey.pem
@@ -137,7 +139,7 @@ check "road -> srv: 5 pings answered" grep -q '5 received' $OUT/ping.txt
 check "srv leased 100.64.0.1 to the initiator behind the NAT" \
   grep -q 'leased 100.64.0.1 to the initiator behind a NAT at 203.0.113.254' $S/agent.log
 check "srv: trafficstatus shows lease=100.64.0.1/32, gateway the NAT" \
-  grep -q "100.64.0.1, type=ESP, local=203.0.113.2, gateway=203.0.113.254, id='', lease=100.64.0.1/32, role=responder" $OUT/trafficstatus.txt
+  grep -q "100.64.0.1, type=ESP, local=203.0.113.2, gateway=203.0.113.254, id='ID_NULL', lease=100.64.0.1/32, role=responder" $OUT/trafficstatus.txt
 check "srv: trafficstatus --json has the lease" grep -q '"lease": "100.64.0.1/32"' $OUT/trafficstatus.json
 check "srv: policy explain names the lease's holder" grep -q 'lease: 100.64.0.1 is leased to the initiator behind a NAT at 203.0.113.254' $OUT/explain-lease.txt
 check "srv: the tunnel is for the lease (out policy to 100.64.0.1/32)" \
