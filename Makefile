@@ -93,7 +93,7 @@ check-asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" all unit
 
-check-kernel: all
+check-kernel: all $(BUILD)/tests/ike_peer
 	bash tests/integration/run.sh
 
 # the tree as clang-format writes it (.clang-format); check-format fails on any difference
@@ -159,6 +159,8 @@ install: all
 	install -m 0755 $(BUILD)/bin/oe-agent $(BUILD)/bin/ipsec $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0644 doc/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 0644 doc/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -d $(DESTDIR)$(PREFIX)/share/oe
+	install -m 0644 contrib/oe-unbound.py $(DESTDIR)$(PREFIX)/share/oe/
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/oe/policies
 	test -e $(DESTDIR)$(SYSCONFDIR)/oe/oe.conf || install -m 0644 contrib/oe.conf $(DESTDIR)$(SYSCONFDIR)/oe/oe.conf
 	for g in clear clear-or-private private-or-clear private block; do \

@@ -24,6 +24,8 @@ struct tally {
 static void on_answer(const struct dnskeys_answer *a, void *arg)
 {
     struct tally *t = arg;
+    if (a == NULL)
+        return; /* the resolver is being freed */
     t->answered++;
     t->secure += a->verdict == DNSKEYS_SECURE;
     t->with_keys += a->n > 0 && a->records[0].usable;

@@ -6,7 +6,7 @@ pkgs=(build-essential pkg-config clang clang-format libclang-rt-14-dev
       libldns-dev ldnsutils libunbound-dev libevent-dev unbound nsd knot knot-dnsutils
       libgmp-dev libnss3-dev libnss3-tools libnspr4-dev libcmocka-dev
       iproute2 iputils-ping nftables ncat procps man-db groff-base bc tcpdump
-      dns-root-data python3 qemu-system-x86 busybox-static kmod cpio
+      dns-root-data python3 python3-unbound qemu-system-x86 busybox-static kmod cpio
       strongswan-charon strongswan-swanctl strongswan-pki libstrongswan-standard-plugins
       libcap-ng0 libcurl3-nss libevent-core-2.1-7 libevent-pthreads-2.1-7 libldap-2.5-0
       libaudit1 libpam0g libldns3 libunbound8)

@@ -24,6 +24,7 @@ static void on_addr(void *ctx, const char *owner, const struct dnskeys_rrset *se
 {
     struct addr_lookup *al = ctx;
     if (sets == NULL || n != 1) {
+        al->fn(NULL, al->arg); /* the resolver is being freed: the caller frees arg */
         free(al);
         return;
     }

@@ -158,10 +158,16 @@ struct dnskeys_resolver_config {
     unsigned max_ours;       /* the host's own, for its traffic: DNSKEYS_MAX_OURS */
     unsigned max_peers;      /* caused by an unauthenticated peer (the responder's): DNSKEYS_MAX_PEERS */
     unsigned max_per_source; /* of those, for one source address (IPv6: a /64): DNSKEYS_MAX_PER_SOURCE */
+    unsigned timeout_ms;     /* a lookup not answered this long after it was asked fails: DNSKEYS_TIMEOUT_MS */
+    /* with forwarders, the least wait before a query is sent again: DNSKEYS_RETRANSMIT_MS unless set (0: libunbound's) */
+    unsigned retransmit_ms;
+    bool retransmit_set;
 };
 #define DNSKEYS_MAX_OURS 2048
 #define DNSKEYS_MAX_PEERS 1024
 #define DNSKEYS_MAX_PER_SOURCE 8
+#define DNSKEYS_TIMEOUT_MS 10000
+#define DNSKEYS_RETRANSMIT_MS 2500
 
 /*
  * Who a lookup is for: the host's own traffic, or a peer that has not
@@ -182,10 +188,23 @@ int dnskeys_resolver_fd(struct dnskeys_resolver *r);
 int dnskeys_resolver_process(struct dnskeys_resolver *r, struct oe_error *err);
 /* Lookups not yet answered. */
 size_t dnskeys_resolver_pending(const struct dnskeys_resolver *r);
+/*
+ * Every lookup has a deadline (timeout_ms after it was asked, queued or
+ * not): milliseconds until the earliest, 0 when one is due, -1 when none
+ * is pending. The caller's loop sleeps no longer, then calls
+ * dnskeys_resolver_expire(), which ends each lookup that is due, failed
+ * ("no answer within ..."), through its callback; its queries are cancelled.
+ */
+int dnskeys_resolver_timeout(const struct dnskeys_resolver *r);
+void dnskeys_resolver_expire(struct dnskeys_resolver *r);
 
 typedef void (*dnskeys_lookup_fn)(const struct dnskeys_answer *answer, void *arg);
 
-/* Keys for an address (its reverse name) or for a name; answers exactly once. */
+/*
+ * Keys for an address (its reverse name) or for a name; answers exactly
+ * once, with answer NULL when the resolver is freed first (then the
+ * callback only frees arg).
+ */
 int dnskeys_lookup_addr(struct dnskeys_resolver *r, const struct oe_addr *addr, dnskeys_lookup_fn fn, void *arg,
                         struct oe_error *err);
 int dnskeys_lookup_name(struct dnskeys_resolver *r, const char *name, dnskeys_lookup_fn fn, void *arg,
@@ -194,7 +213,7 @@ int dnskeys_lookup_name(struct dnskeys_resolver *r, const char *name, dnskeys_lo
 int dnskeys_lookup_addr_for(struct dnskeys_resolver *r, const struct oe_addr *addr, const struct dnskeys_asker *asker,
                             dnskeys_lookup_fn fn, void *arg, struct oe_error *err);
 
-/* A gateway's name to its addresses (A or AAAA by family), validated like the keys. */
+/* A gateway's name to its addresses (A or AAAA by family), validated like the keys; NULL as above. */
 #define DNSKEYS_MAX_ADDRS 8
 struct dnskeys_addr_answer {
     char name[DNSKEYS_NAME_MAX];

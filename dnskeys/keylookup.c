@@ -20,6 +20,8 @@ static void on_keys(void *ctx, const char *owner, const struct dnskeys_rrset *se
         dnskeys_answer_build(owner, sets, lookup_min_bits(kl->r), &ans);
         kl->fn(&ans, kl->arg);
         dnskeys_answer_free(&ans);
+    } else {
+        kl->fn(NULL, kl->arg); /* the resolver is being freed: the caller frees arg */
     }
     free(kl);
 }

@@ -36,6 +36,7 @@ struct query {
     struct lookup *lk;
     int async_id;
     bool done;
+    bool timed_out; /* cancelled on the lookup's deadline */
     int err;
     struct ub_result *res;
 };
@@ -51,15 +52,18 @@ struct lookup {
     struct query q[LOOKUP_MAX_QTYPES];
     int outstanding;
     bool started;
-    struct lookup *next, *prev;
-    struct lookup *queue_next; /* waiting to start */
+    uint64_t deadline;          /* monotonic ms */
+    struct lookup *next, *prev; /* pending, oldest first: deadlines in order */
+    struct lookup *queue_next;  /* waiting to start */
 };
 
 struct dnskeys_resolver {
     struct ub_ctx *ctx;
     unsigned min_bits;
-    struct lookup *pending;
+    struct lookup *pending, *newest;
     size_t npending, nactive;
+    unsigned timeout_ms;
+    char timeout_why[64];
     size_t nfor[2]; /* pending, by enum dnskeys_for */
     unsigned max_for[2], max_per_source;
     struct lookup *queue_head, *queue_tail;
@@ -120,6 +124,21 @@ static int configure(struct ub_ctx *ctx, const struct dnskeys_resolver_config *c
         return -1;
     }
     if (cfg->forwarders && cfg->forwarders[0]) {
+        /*
+         * A forwarder resolves for us, and a name it must fetch from far
+         * away takes it a second or two. libunbound retransmits after its
+         * floor (50 ms, and the quick answers other names get keep it there)
+         * and gives such a name up with SERVFAIL after some 3 s of retries:
+         * one peer's quick SERVFAIL spoiled the next peer's slow but good
+         * answer. With a floor of 2.5 s (dns-retransmit-ms) a 2 s answer comes at
+         * the first try (a lost query costs 2.5 s; issue 11); dns-timeout
+         * bounds the whole.
+         */
+        unsigned floor_ms = cfg->retransmit_set ? cfg->retransmit_ms : DNSKEYS_RETRANSMIT_MS;
+        char v[16];
+        snprintf(v, sizeof(v), "%u", floor_ms);
+        if (floor_ms && set_option(ctx, "infra-cache-min-rtt:", v, err) != 0)
+            return -1;
         char list[512];
         snprintf(list, sizeof(list), "%s", cfg->forwarders);
         for (char *save, *t = strtok_r(list, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
@@ -157,6 +176,8 @@ struct dnskeys_resolver *dnskeys_resolver_new(const struct dnskeys_resolver_conf
     r->max_for[DNSKEYS_FOR_US] = cfg->max_ours ? cfg->max_ours : DNSKEYS_MAX_OURS;
     r->max_for[DNSKEYS_FOR_PEER] = cfg->max_peers ? cfg->max_peers : DNSKEYS_MAX_PEERS;
     r->max_per_source = cfg->max_per_source ? cfg->max_per_source : DNSKEYS_MAX_PER_SOURCE;
+    r->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : DNSKEYS_TIMEOUT_MS;
+    snprintf(r->timeout_why, sizeof(r->timeout_why), "no answer within %gs (dns-timeout)", r->timeout_ms / 1000.0);
     if (configure(r->ctx, cfg, err) != 0) {
         ub_ctx_delete(r->ctx);
         free(r);
@@ -173,6 +194,8 @@ static void unlink_lookup(struct dnskeys_resolver *r, struct lookup *lk)
         r->pending = lk->next;
     if (lk->next)
         lk->next->prev = lk->prev;
+    else
+        r->newest = lk->prev;
     r->npending--;
     r->nfor[lk->asker.who]--;
     if (lk->started)
@@ -224,9 +247,15 @@ int dnskeys_resolver_process(struct dnskeys_resolver *r, struct oe_error *err)
     return 0;
 }
 
-static void to_rrset(const struct query *q, struct dnskeys_rrset *set)
+static void to_rrset(const struct dnskeys_resolver *r, const struct query *q, struct dnskeys_rrset *set)
 {
     memset(set, 0, sizeof(*set));
+    if (q->timed_out) {
+        set->failed = true;
+        set->verdict = DNSKEYS_INSECURE;
+        set->why = r->timeout_why;
+        return;
+    }
     if (q->err != 0 || q->res == NULL) {
         set->failed = true;
         set->verdict = DNSKEYS_INSECURE;
@@ -243,7 +272,10 @@ static void to_rrset(const struct query *q, struct dnskeys_rrset *set)
     /* NXDOMAIN and NODATA are answers; anything else is a failure */
     if (res->rcode != 0 && res->rcode != 3) {
         set->failed = true;
-        set->why = res->rcode == 2 ? "SERVFAIL" : res->rcode == 5 ? "REFUSED" : "error rcode";
+        /* libunbound says SERVFAIL too when the resolver did not answer its retries */
+        set->why = res->rcode == 2   ? "SERVFAIL (from the resolver, or it did not answer)"
+                   : res->rcode == 5 ? "REFUSED"
+                                     : "error rcode";
         return;
     }
     if (!res->havedata)
@@ -261,7 +293,7 @@ static void finish(struct lookup *lk)
     struct dnskeys_rrset sets[LOOKUP_MAX_QTYPES];
     size_t *lens[LOOKUP_MAX_QTYPES] = {0};
     for (size_t t = 0; t < lk->nq; t++) {
-        to_rrset(&lk->q[t], &sets[t]);
+        to_rrset(lk->r, &lk->q[t], &sets[t]);
         /* ub_result's lengths are int; the record parser wants size_t */
         if (sets[t].n) {
             lens[t] = calloc(sets[t].n, sizeof(size_t));
@@ -371,10 +403,13 @@ int lookup_start(struct dnskeys_resolver *r, const char *name, const int *qtypes
     lk->ctx = ctx;
     memcpy(lk->qtypes, qtypes, nq * sizeof(*qtypes));
     lk->nq = nq;
-    lk->next = r->pending;
-    if (r->pending)
-        r->pending->prev = lk;
-    r->pending = lk;
+    lk->deadline = oe_monotonic_ms() + r->timeout_ms;
+    lk->prev = r->newest;
+    if (r->newest)
+        r->newest->next = lk;
+    else
+        r->pending = lk;
+    r->newest = lk;
     r->npending++;
     r->nfor[asker->who]++;
     if (r->nactive >= MAX_ACTIVE) {
@@ -387,4 +422,50 @@ int lookup_start(struct dnskeys_resolver *r, const char *name, const int *qtypes
     }
     start(lk);
     return 0;
+}
+
+int dnskeys_resolver_timeout(const struct dnskeys_resolver *r)
+{
+    if (r->pending == NULL)
+        return -1;
+    uint64_t now = oe_monotonic_ms();
+    return r->pending->deadline <= now ? 0 : (int)(r->pending->deadline - now);
+}
+
+/* A queued lookup leaves the queue (it is its head when it is the oldest pending, but do not count on that). */
+static void unqueue(struct dnskeys_resolver *r, struct lookup *lk)
+{
+    struct lookup *prev = NULL;
+    for (struct lookup **pp = &r->queue_head; *pp; prev = *pp, pp = &(*pp)->queue_next) {
+        if (*pp != lk)
+            continue;
+        *pp = lk->queue_next;
+        if (r->queue_tail == lk)
+            r->queue_tail = prev;
+        return;
+    }
+}
+
+void dnskeys_resolver_expire(struct dnskeys_resolver *r)
+{
+    uint64_t now = oe_monotonic_ms();
+    bool ended = false;
+    /* the oldest first; a callback may ask anew, and that lookup's deadline is later */
+    while (r->pending && r->pending->deadline <= now) {
+        struct lookup *lk = r->pending;
+        if (!lk->started)
+            unqueue(r, lk);
+        for (size_t t = 0; t < lk->nq; t++) {
+            if (lk->q[t].done)
+                continue;
+            if (lk->started)
+                ub_cancel(r->ctx, lk->q[t].async_id);
+            lk->q[t].done = true;
+            lk->q[t].timed_out = true;
+        }
+        finish(lk);
+        ended = true;
+    }
+    if (ended)
+        start_queued(r);
 }

@@ -175,6 +175,42 @@ static char *txt_join(const uint8_t *p, size_t len, struct oe_error *err)
     return s;
 }
 
+/*
+ * A TXT gateway that is not an address must be a host name we could ask
+ * for (RFC 1035 2.3.4): letters, digits, "-", "_" and dots, labels of 1..63,
+ * 253 characters at most. CVE-2013-2052 was an overflow on this very field.
+ */
+static int txt_gateway_name(const char *gw, const char *name, struct oe_error *err)
+{
+    size_t nlen = strlen(name), label = 0;
+    if (nlen == 0 || nlen > 253 + (name[nlen - 1] == '.')) {
+        oe_error_set(err, "TXT: gateway name of %zu characters is longer than 253", nlen);
+        return -1;
+    }
+    for (size_t i = 0; i < nlen; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c == '.') {
+            if (label == 0) {
+                oe_error_set(err, "TXT: gateway name \"%.80s\" has an empty label at character %zu", gw, i);
+                return -1;
+            }
+            label = 0;
+            continue;
+        }
+        if (!isalnum(c) && c != '-' && c != '_') {
+            oe_error_set(err, "TXT: gateway \"%.80s%s\" is neither an address nor a host name", gw,
+                         strlen(gw) > 80 ? "..." : "");
+            return -1;
+        }
+        if (++label > 63) {
+            oe_error_set(err, "TXT: gateway name \"%.80s...\" has a label of 64 characters or more at character %zu",
+                         gw, i - 63);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int parse_txt(const uint8_t *p, size_t len, unsigned min_bits, struct dnskeys_record *r, struct oe_error *err)
 {
     char *s = txt_join(p, len, err);
@@ -193,7 +229,11 @@ static int parse_txt(const uint8_t *p, size_t len, unsigned min_bits, struct dns
     }
     q = end + 2;
     size_t glen = strcspn(q, " \t");
-    if (glen == 0 || glen >= DNSKEYS_NAME_MAX || q[glen] == '\0') {
+    if (glen >= DNSKEYS_NAME_MAX) {
+        oe_error_set(err, "TXT: gateway of %zu characters is longer than 253", glen);
+        goto out;
+    }
+    if (glen == 0 || q[glen] == '\0') {
         oe_error_set(err, "TXT: X-IPsec-Server needs a gateway and a key after \"=\"");
         goto out;
     }
@@ -206,17 +246,9 @@ static int parse_txt(const uint8_t *p, size_t len, unsigned min_bits, struct dns
         r->gw_type = r->gw_addr.family == AF_INET ? DNSKEYS_GW_IPV4 : DNSKEYS_GW_IPV6;
     } else {
         const char *name = gw[0] == '@' ? gw + 1 : gw;
-        for (const char *c = name; *c; c++) {
-            if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.' && *c != '_') {
-                oe_error_set(err, "TXT: gateway \"%s\" is neither an address nor a host name", gw);
-                goto out;
-            }
-        }
-        size_t nlen = strlen(name);
-        if (nlen == 0 || nlen + 2 > sizeof(r->gw_name)) {
-            oe_error_set(err, "TXT: gateway name empty or too long");
+        if (txt_gateway_name(gw, name, err) != 0)
             goto out;
-        }
+        size_t nlen = strlen(name);
         r->gw_type = DNSKEYS_GW_NAME;
         memcpy(r->gw_name, name, nlen);
         if (name[nlen - 1] != '.')

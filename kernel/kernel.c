@@ -99,6 +99,16 @@ int kernel_list(struct kernel *k, struct kernel_policy **out, size_t *n, struct 
     return k->ops->list(k, out, n, err);
 }
 
+int kernel_sa_flush_reqids(struct kernel *k, uint32_t first, uint32_t count, size_t *removed, struct oe_error *err)
+{
+    return k->ops->sa_flush_reqids(k, first, count, removed, err);
+}
+
+int kernel_set_acq_expires(struct kernel *k, int seconds, struct oe_error *err)
+{
+    return k->ops->set_acq_expires(k, seconds, err);
+}
+
 int kernel_set_larval_drop(struct kernel *k, int value, struct oe_error *err)
 {
     return k->ops->set_larval_drop(k, value, err);

@@ -88,6 +88,13 @@ struct kernel_sa {
     uint8_t auth_key[64];                /* auth_bits / 8 octets */
     uint16_t encap_sport, encap_dport;   /* UDP encapsulation (RFC 3948); 0: none */
     uint32_t soft_seconds, hard_seconds; /* 0: none */
+    /*
+     * The ACQUIRE that made this tunnel (kernel_event.acquire_seq), on the
+     * outbound SA; 0: none. The kernel then drops the larval state that
+     * ACQUIRE left, which would otherwise keep the next ACQUIRE for the pair
+     * back for xfrm_acq_expires (30 s) should the tunnel go soon.
+     */
+    uint32_t acquire_seq;
 };
 
 struct kernel_sa_stats {
@@ -126,6 +133,7 @@ struct kernel_event {
     uint16_t sport, dport;
     /* ACQUIRE: the policy that trapped it; EXPIRED: the policy that went */
     struct kernel_policy policy;
+    uint32_t acquire_seq; /* ACQUIRE: the kernel's number for it (kernel_sa.acquire_seq) */
     /* SA_EXPIRED: an ESP SA's lifetime ran out: soft (rekey it) or hard (the kernel dropped it);
      * spi and dst name the SA (an SPI alone is not unique), src is its source */
     uint32_t spi;
@@ -153,8 +161,21 @@ int kernel_list(struct kernel *k, struct kernel_policy **out, size_t *n, struct 
  * dropping them. Per network namespace.
  */
 int kernel_set_larval_drop(struct kernel *k, int value, struct oe_error *err);
+/*
+ * net.core.xfrm_acq_expires: how long the larval state an ACQUIRE leaves
+ * lives; while it does, the pair gets no other ACQUIRE (one that no tunnel
+ * took, after a restart or an ACQUIRE left waiting, is asked again only
+ * then). Per network namespace.
+ */
+int kernel_set_acq_expires(struct kernel *k, int seconds, struct oe_error *err);
 
 int kernel_sa_add(struct kernel *k, const struct kernel_sa *sa, struct oe_error *err);
+/*
+ * Delete every ESP SA whose reqid is in [first, first + count): what an
+ * earlier run of the agent left (IKE_REQID_FIRST). Larval states are not
+ * SAs and stay.
+ */
+int kernel_sa_flush_reqids(struct kernel *k, uint32_t first, uint32_t count, size_t *removed, struct oe_error *err);
 int kernel_sa_del(struct kernel *k, uint32_t spi, const struct oe_addr *dst, struct oe_error *err);
 int kernel_sa_stats(struct kernel *k, uint32_t spi, const struct oe_addr *dst, struct kernel_sa_stats *st,
                     struct oe_error *err);
@@ -183,6 +204,8 @@ struct kernel_fake_packets {
     unsigned sent, dropped, queued;
 };
 struct kernel_fake_packets kernel_fake_packets(const struct kernel *k);
+/* Model the larval state an ACQUIRE leaves for that long (xfrm_acq_expires; 0: off, the default). */
+void kernel_fake_set_larval(struct kernel *k, uint32_t seconds);
 /* The kernel's queue timer turns once: each queue's first packet decides for all on it. */
 void kernel_fake_queue_timer(struct kernel *k);
 /* An address of the fake host comes (present) or goes: an ADDR event once addresses are watched. */

@@ -15,6 +15,14 @@
 
 #define FAKE_MAX_EVENTS 256
 #define FAKE_MAX_QUEUED 128 /* packets waiting on traps and holds, all policies together */
+#define FAKE_MAX_LARVAL 64
+
+/* The kernel's larval state after an ACQUIRE: while it lives, that pair gets no other ACQUIRE. */
+struct fake_larval {
+    struct oe_addr src, dst;
+    uint32_t seq;
+    int64_t until;
+};
 
 /* A packet that hit a trap or hold waits on that policy's queue, as in the kernel. */
 struct fake_queued {
@@ -52,6 +60,10 @@ struct kernel_fake {
     struct fake_queued queued[FAKE_MAX_QUEUED];
     size_t nqueued;
     struct kernel_fake_packets packets;
+    struct fake_larval larval[FAKE_MAX_LARVAL];
+    size_t nlarval;
+    uint32_t larval_seconds; /* 0: not modelled (every trapped packet sends ACQUIRE) */
+    uint32_t acquire_seq;
 };
 
 static struct kernel_fake *fk(struct kernel *k)
@@ -229,6 +241,32 @@ static int fake_list(struct kernel *kb, struct kernel_policy **out, size_t *n, s
     return 0;
 }
 
+static void remove_sa(struct kernel_fake *k, size_t i);
+
+static int fake_sa_flush_reqids(struct kernel *kb, uint32_t first, uint32_t count, size_t *removed,
+                                struct oe_error *err)
+{
+    struct kernel_fake *k = fk(kb);
+    (void)err;
+    *removed = 0;
+    for (size_t i = 0; i < k->nsas;) {
+        if (k->sas[i].reqid - first < count) {
+            remove_sa(k, i);
+            (*removed)++;
+        } else {
+            i++;
+        }
+    }
+    return 0;
+}
+
+static int fake_set_acq_expires(struct kernel *kb, int seconds, struct oe_error *err)
+{
+    (void)err;
+    fk(kb)->larval_seconds = fk(kb)->larval_seconds ? (uint32_t)seconds : 0; /* when modelled */
+    return 0;
+}
+
 static int fake_set_larval_drop(struct kernel *kb, int value, struct oe_error *err)
 {
     (void)kb;
@@ -244,6 +282,9 @@ static int fake_sa_add(struct kernel *kb, const struct kernel_sa *sa, struct oe_
         oe_error_set(err, "add ESP SA: %s", strerror(k->fail_errno ? k->fail_errno : ENOBUFS));
         return -1;
     }
+    for (size_t i = 0; sa->acquire_seq && i < k->nlarval; i++)
+        if (k->larval[i].seq == sa->acquire_seq && oe_addr_eq(&k->larval[i].dst, &sa->dst))
+            k->larval[i] = k->larval[--k->nlarval]; /* as xfrm_state_add with the ACQUIRE's seq */
     k->sa_added[k->nsas] = k->now;
     k->sa_soft_told[k->nsas] = false;
     k->sas[k->nsas++] = *sa;
@@ -381,6 +422,8 @@ static const struct kernel_ops fake_ops = {
     .remove = fake_remove,
     .list = fake_list,
     .set_larval_drop = fake_set_larval_drop,
+    .set_acq_expires = fake_set_acq_expires,
+    .sa_flush_reqids = fake_sa_flush_reqids,
     .sa_add = fake_sa_add,
     .sa_del = fake_sa_del,
     .sa_stats = fake_sa_stats,
@@ -427,6 +470,27 @@ static const struct kernel_policy *best_out(const struct kernel_fake *k, const s
     return best;
 }
 
+/* A live larval state for the pair keeps its ACQUIRE back; otherwise one is made (when modelled). */
+static bool larval_blocks(struct kernel_fake *k, const struct oe_addr *src, const struct oe_addr *dst)
+{
+    if (k->larval_seconds == 0)
+        return false;
+    for (size_t i = 0; i < k->nlarval;) {
+        struct fake_larval *l = &k->larval[i];
+        if (l->until <= k->now) {
+            *l = k->larval[--k->nlarval];
+            continue;
+        }
+        if (oe_addr_eq(&l->src, src) && oe_addr_eq(&l->dst, dst))
+            return true;
+        i++;
+    }
+    if (k->nlarval < FAKE_MAX_LARVAL)
+        k->larval[k->nlarval++] = (struct fake_larval){
+            .src = *src, .dst = *dst, .seq = k->acquire_seq + 1, .until = k->now + k->larval_seconds};
+    return false;
+}
+
 /*
  * An outbound packet: the action of the strongest matching policy, as the
  * kernel would decide; a trap sends ACQUIRE, and a trap or hold keeps the
@@ -450,8 +514,11 @@ int kernel_fake_packet(struct kernel *kb, const struct oe_addr *src, const struc
         k->packets.sent += best->action != KERNEL_DROP;
         k->packets.dropped += best->action == KERNEL_DROP;
     }
+    if (best->action == KERNEL_TRAP && larval_blocks(k, src, dst))
+        return (int)best->action;
     if (best->action == KERNEL_TRAP) {
         struct kernel_event ev = {.type = KERNEL_EV_ACQUIRE,
+                                  .acquire_seq = ++k->acquire_seq,
                                   .src = *src,
                                   .dst = *dst,
                                   .proto = proto,
@@ -531,4 +598,9 @@ struct kernel_fake_packets kernel_fake_packets(const struct kernel *kb)
     struct kernel_fake_packets r = k->packets;
     r.queued = (unsigned)k->nqueued;
     return r;
+}
+
+void kernel_fake_set_larval(struct kernel *kb, uint32_t seconds)
+{
+    fk(kb)->larval_seconds = seconds;
 }

@@ -9,6 +9,8 @@ struct kernel_ops {
     int (*remove)(struct kernel *k, const struct kernel_policy *p, struct oe_error *err);
     int (*list)(struct kernel *k, struct kernel_policy **out, size_t *n, struct oe_error *err);
     int (*set_larval_drop)(struct kernel *k, int value, struct oe_error *err);
+    int (*set_acq_expires)(struct kernel *k, int seconds, struct oe_error *err);
+    int (*sa_flush_reqids)(struct kernel *k, uint32_t first, uint32_t count, size_t *removed, struct oe_error *err);
     int (*sa_add)(struct kernel *k, const struct kernel_sa *sa, struct oe_error *err);
     int (*sa_del)(struct kernel *k, uint32_t spi, const struct oe_addr *dst, struct oe_error *err);
     int (*sa_stats)(struct kernel *k, uint32_t spi, const struct oe_addr *dst, struct kernel_sa_stats *st,

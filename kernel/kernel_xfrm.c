@@ -248,6 +248,75 @@ static bool decode_policy(const struct xfrm_userpolicy_info *info, const struct 
     return true;
 }
 
+/*
+ * A dump request already sent (under k->seq): each of its messages to fn,
+ * until NLMSG_DONE. fn returns non-zero to stop (out of memory: an error).
+ */
+static int nl_dump(struct kernel_xfrm *k, const char *what, int (*fn)(const struct nlmsghdr *h, void *arg), void *arg,
+                   struct oe_error *err)
+{
+    char *buf = malloc(NL_BUF);
+    if (buf == NULL) {
+        oe_error_set(err, "%s: out of memory", what);
+        return -1;
+    }
+    for (;;) {
+        ssize_t r = recv(k->req_fd, buf, NL_BUF, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            oe_error_set(err, "%s: netlink receive: %s", what, r < 0 ? strerror(errno) : "end of stream");
+            break;
+        }
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)r); h = NLMSG_NEXT(h, r)) {
+            if (h->nlmsg_seq != k->seq)
+                continue;
+            if (h->nlmsg_type == NLMSG_DONE) {
+                free(buf);
+                return 0;
+            }
+            if (h->nlmsg_type == NLMSG_ERROR) {
+                const struct nlmsgerr *e = NLMSG_DATA(h);
+                oe_error_set(err, "%s: %s", what, strerror(-e->error));
+                free(buf);
+                return -1;
+            }
+            if (fn(h, arg) != 0) {
+                oe_error_set(err, "%s: out of memory", what);
+                free(buf);
+                return -1;
+            }
+        }
+    }
+    free(buf);
+    return -1;
+}
+
+struct policy_dump {
+    struct kernel_policy *v;
+    size_t n, cap;
+};
+
+static int one_policy(const struct nlmsghdr *h, void *arg)
+{
+    struct policy_dump *d = arg;
+    if (h->nlmsg_type != XFRM_MSG_NEWPOLICY || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct xfrm_userpolicy_info)))
+        return 0;
+    struct kernel_policy p;
+    if (!decode_policy(NLMSG_DATA(h), find_tmpl(h, sizeof(struct xfrm_userpolicy_info)), &p))
+        return 0;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 64;
+        struct kernel_policy *nv = realloc(d->v, cap * sizeof(*nv));
+        if (nv == NULL)
+            return -1;
+        d->v = nv;
+        d->cap = cap;
+    }
+    d->v[d->n++] = p;
+    return 0;
+}
+
 static int xfrm_list(struct kernel *kb, struct kernel_policy **out, size_t *n, struct oe_error *err)
 {
     struct kernel_xfrm *k = xk(kb);
@@ -259,68 +328,38 @@ static int xfrm_list(struct kernel *kb, struct kernel_policy **out, size_t *n, s
     nl_put(&req, &id, sizeof(id));
     if (nl_send(k, &req, 0, err, "list policies") != 0)
         return -1;
-    size_t cap = 64, cnt = 0;
-    struct kernel_policy *v = malloc(cap * sizeof(*v));
-    char *buf = malloc(NL_BUF);
-    bool done = false;
-    while (v != NULL && buf != NULL && !done) {
-        ssize_t r = recv(k->req_fd, buf, NL_BUF, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            oe_error_set(err, "list policies: netlink receive: %s", strerror(errno));
-            goto fail;
-        }
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)r); h = NLMSG_NEXT(h, r)) {
-            if (h->nlmsg_seq != k->seq)
-                continue;
-            if (h->nlmsg_type == NLMSG_DONE) {
-                done = true;
-                break;
-            }
-            if (h->nlmsg_type == NLMSG_ERROR) {
-                const struct nlmsgerr *e = NLMSG_DATA(h);
-                oe_error_set(err, "list policies: %s", strerror(-e->error));
-                goto fail;
-            }
-            if (h->nlmsg_type != XFRM_MSG_NEWPOLICY || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct xfrm_userpolicy_info)))
-                continue;
-            struct kernel_policy p;
-            if (!decode_policy(NLMSG_DATA(h), find_tmpl(h, sizeof(struct xfrm_userpolicy_info)), &p))
-                continue;
-            if (cnt == cap) {
-                struct kernel_policy *nv = realloc(v, (cap *= 2) * sizeof(*v));
-                if (nv == NULL)
-                    goto fail;
-                v = nv;
-            }
-            v[cnt++] = p;
-        }
+    struct policy_dump d = {.v = malloc(sizeof(*d.v)), .cap = 1};
+    if (d.v == NULL || nl_dump(k, "list policies", one_policy, &d, err) != 0) {
+        if (d.v == NULL)
+            oe_error_set(err, "list policies: out of memory");
+        free(d.v);
+        return -1;
     }
-    if (v == NULL || buf == NULL) {
-        oe_error_set(err, "list policies: out of memory");
-        goto fail;
-    }
-    free(buf);
-    *out = v;
-    *n = cnt;
+    *out = d.v;
+    *n = d.n;
     return 0;
-fail:
-    free(buf);
-    free(v);
-    return -1;
 }
 
-static int xfrm_set_larval_drop(struct kernel *kb, int value, struct oe_error *err)
+static int write_sysctl(const char *path, int value, struct oe_error *err)
 {
-    (void)kb;
-    const char *path = "/proc/sys/net/core/xfrm_larval_drop";
     FILE *f = fopen(path, "w");
     if (f == NULL || fprintf(f, "%d\n", value) < 0 || fclose(f) != 0) {
         oe_error_set(err, "%s: cannot write: %s", path, strerror(errno));
         return -1;
     }
     return 0;
+}
+
+static int xfrm_set_larval_drop(struct kernel *kb, int value, struct oe_error *err)
+{
+    (void)kb;
+    return write_sysctl("/proc/sys/net/core/xfrm_larval_drop", value, err);
+}
+
+static int xfrm_set_acq_expires(struct kernel *kb, int seconds, struct oe_error *err)
+{
+    (void)kb;
+    return write_sysctl("/proc/sys/net/core/xfrm_acq_expires", seconds, err);
 }
 
 /* The SA itself: ESP in tunnel mode between the outer addresses, host-to-host selectors. */
@@ -334,6 +373,7 @@ static void sa_info(const struct kernel_sa *sa, struct xfrm_usersa_info *i)
     i->id.proto = IPPROTO_ESP;
     i->mode = XFRM_MODE_TUNNEL;
     i->reqid = sa->reqid;
+    i->seq = sa->acquire_seq; /* xfrm_state_add deletes the larval state of that ACQUIRE */
     i->replay_window = 32;
     i->sel.family = sa->sel_dst.addr.family;
     to_xaddr(&sa->sel_dst.addr, &i->sel.daddr);
@@ -437,6 +477,66 @@ static int xfrm_sa_del(struct kernel *kb, uint32_t spi, const struct oe_addr *ds
     return transact(xk(kb), &req, err, what);
 }
 
+struct sa_dump {
+    struct xfrm_usersa_id *v;
+    size_t n, cap;
+    uint32_t first, count;
+};
+
+static int one_sa(const struct nlmsghdr *h, void *arg)
+{
+    struct sa_dump *d = arg;
+    if (h->nlmsg_type != XFRM_MSG_NEWSA || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct xfrm_usersa_info)))
+        return 0;
+    const struct xfrm_usersa_info *i = NLMSG_DATA(h);
+    /* spi 0: a larval state of an ACQUIRE, the kernel's own */
+    if (i->id.proto != IPPROTO_ESP || i->id.spi == 0 || i->reqid - d->first >= d->count)
+        return 0;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 16;
+        struct xfrm_usersa_id *nv = realloc(d->v, cap * sizeof(*nv));
+        if (nv == NULL)
+            return -1;
+        d->v = nv;
+        d->cap = cap;
+    }
+    d->v[d->n++] =
+        (struct xfrm_usersa_id){.daddr = i->id.daddr, .spi = i->id.spi, .family = i->family, .proto = IPPROTO_ESP};
+    return 0;
+}
+
+static int xfrm_sa_flush_reqids(struct kernel *kb, uint32_t first, uint32_t count, size_t *removed,
+                                struct oe_error *err)
+{
+    struct kernel_xfrm *k = xk(kb);
+    union nl_buf nb;
+    struct nl_req req;
+    struct xfrm_usersa_id id;
+    memset(&id, 0, sizeof(id));
+    nl_req_init(&req, &nb, sizeof(nb), XFRM_MSG_GETSA, NLM_F_DUMP);
+    nl_put(&req, &id, sizeof(id));
+    *removed = 0;
+    if (nl_send(k, &req, 0, err, "list SAs") != 0)
+        return -1;
+    struct sa_dump d = {.first = first, .count = count};
+    if (nl_dump(k, "list SAs", one_sa, &d, err) != 0) {
+        free(d.v);
+        return -1;
+    }
+    /* after the dump, not during it: a request on the socket would cut it short */
+    int rc = 0;
+    for (size_t i = 0; i < d.n; i++) {
+        struct oe_addr dst;
+        from_xaddr(d.v[i].family, &d.v[i].daddr, &dst);
+        if (xfrm_sa_del(kb, ntohl(d.v[i].spi), &dst, err) == 0)
+            (*removed)++;
+        else if (errno != ESRCH)
+            rc = -1; /* one gone meanwhile (its hard lifetime) is no failure */
+    }
+    free(d.v);
+    return rc;
+}
+
 static int xfrm_sa_stats(struct kernel *kb, uint32_t spi, const struct oe_addr *dst, struct kernel_sa_stats *st,
                          struct oe_error *err)
 {
@@ -535,6 +635,7 @@ static void decode_acquire(const struct nlmsghdr *h, struct kernel_event *ev)
     ev->proto = a->sel.proto;
     ev->sport = a->sel.sport_mask ? ntohs(a->sel.sport) : 0;
     ev->dport = a->sel.dport_mask ? ntohs(a->sel.dport) : 0;
+    ev->acquire_seq = a->seq;
     struct xfrm_user_tmpl trap;
     memset(&trap, 0, sizeof(trap));
     decode_policy(&a->policy, &trap, &ev->policy);
@@ -624,6 +725,8 @@ static const struct kernel_ops xfrm_ops = {
     .remove = xfrm_remove,
     .list = xfrm_list,
     .set_larval_drop = xfrm_set_larval_drop,
+    .set_acq_expires = xfrm_set_acq_expires,
+    .sa_flush_reqids = xfrm_sa_flush_reqids,
     .sa_add = xfrm_sa_add,
     .sa_del = xfrm_sa_del,
     .sa_stats = xfrm_sa_stats,

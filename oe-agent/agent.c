@@ -285,6 +285,13 @@ int agent_start(struct agent *a, struct oe_error *err)
         if (kernel_set_larval_drop(a->k, a->cfg->larval_drop, &e) != 0)
             oe_log("warning: %s; packets to a trapped peer may be dropped, not held", e.msg);
     }
+    if (a->cfg->acq_expires > 0) {
+        struct oe_error e;
+        if (kernel_set_acq_expires(a->k, (int)a->cfg->acq_expires, &e) != 0)
+            oe_log("warning: %s; a pair whose ACQUIRE went unanswered is asked again only after the kernel's "
+                   "own xfrm_acq_expires",
+                   e.msg);
+    }
     struct kernel_policy *have;
     size_t nhave;
     if (kernel_list(a->k, &have, &nhave, err) != 0) {
@@ -317,6 +324,13 @@ int agent_start(struct agent *a, struct oe_error *err)
     free(have);
     policy_compiled_free(&left);
     adopt(a, set, want);
+    /* the SAs of a previous run's tunnels: their policies went above, their peers will renegotiate */
+    size_t sas = 0;
+    struct oe_error e;
+    if (kernel_sa_flush_reqids(a->k, IKE_REQID_FIRST, IKE_REQID_COUNT, &sas, &e) != 0)
+        oe_log("removing the ESP SAs a previous run left: %s", e.msg);
+    if (sas > 0)
+        oe_log("removed %zu ESP SAs a previous run left", sas);
     return agent_oe_start(a, err);
 }
 

@@ -349,6 +349,73 @@ static int do_reload(struct agent *a, char **w, bool json, struct oe_buf *out)
     return 0;
 }
 
+/*
+ * initiate ADDR [LOCAL]: negotiate with ADDR now, before any packet, as an
+ * ACQUIRE would (libreswan's whack --oppohere/--oppothere; DNS-triggered OE,
+ * contrib/oe-unbound.py). Answers at once; the tunnel comes later (status).
+ */
+static int initiate(struct agent *a, const char *addr, const char *from, struct oe_buf *out)
+{
+    struct oe_addr remote, local;
+    struct oe_error err;
+    char label[200];
+    if (oe_addr_parse(addr, &remote) != 0) {
+        oe_buf_printf(out, "initiate: \"%s\" is not an IP address\n", addr);
+        return -1;
+    }
+    if (a->ike == NULL) {
+        oe_buf_printf(out, "initiate: negotiation is off (ike = no)\n");
+        return -1;
+    }
+    if (from != NULL && (oe_addr_parse(from, &local) != 0 || local.family != remote.family)) {
+        oe_buf_printf(out, "initiate: \"%s\" is not an IP address of %s's family\n", from, addr);
+        return -1;
+    }
+    if (from == NULL && ike_io_source_for(&remote, &local, &err) != 0) {
+        oe_buf_printf(out, "initiate: %s\n", err.msg);
+        return -1;
+    }
+    if (!agent_is_local(a, &local)) {
+        oe_buf_printf(out, "initiate: %s is not an address IKE runs on here\n", oe_addr_str(&local, label));
+        return -1;
+    }
+    const struct policy_rule *r = policy_lookup(a->set, &remote, 0, 0, 0);
+    if (r == NULL || (r->group != POLICY_PRIVATE_OR_CLEAR && r->group != POLICY_PRIVATE)) {
+        oe_buf_printf(out, "initiate: %s is in %s, which does not negotiate\n", addr,
+                      r ? policy_group_name(r->group) : "no group");
+        return -1;
+    }
+    const struct oe_peer *had = peer_find(&a->peers, &local, &remote);
+    if (had != NULL) {
+        oe_buf_printf(out, "%s: already %s\n", peer_label(had, label, sizeof(label)), peer_state_name(had->state));
+        return 0;
+    }
+    if (a->peers.holds >= a->cfg->max_negotiations) {
+        oe_buf_printf(out, "initiate: %zu negotiations in flight (max-negotiations %u); try again later\n",
+                      a->peers.holds, a->cfg->max_negotiations);
+        return -1;
+    }
+    const struct oe_peer *p = agent_hold_peer(a, &local, &remote, r, 0, "initiate by request");
+    if (p == NULL) {
+        oe_buf_printf(out, "initiate: no room for the peer (see the log)\n");
+        return -1;
+    }
+    oe_buf_printf(out, "%s: %s\n", peer_label(p, label, sizeof(label)), peer_state_name(p->state));
+    return 0;
+}
+
+static int do_initiate(struct agent *a, char **w, bool json, struct oe_buf *out)
+{
+    (void)json;
+    return initiate(a, w[1], NULL, out);
+}
+
+static int do_initiate_from(struct agent *a, char **w, bool json, struct oe_buf *out)
+{
+    (void)json;
+    return initiate(a, w[1], w[2], out);
+}
+
 /* The control socket's verbs: name, the words after it, what answers. */
 static const struct control_verb {
     const char *name;
@@ -362,6 +429,8 @@ static const struct control_verb {
     {"shuntstatus", 0, do_shuntstatus, "shuntstatus"},
     {"explain", 1, do_explain, "explain ADDR"},
     {"reload", 0, do_reload, "reload"},
+    {"initiate", 1, do_initiate, "initiate ADDR"},
+    {"initiate", 2, do_initiate_from, "initiate ADDR LOCAL"},
 };
 
 int agent_control(struct agent *a, const char *request, struct oe_buf *reply)

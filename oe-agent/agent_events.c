@@ -55,7 +55,7 @@ struct oe_peer *agent_peer_add(struct agent *a, const struct oe_addr *local, con
 
 static void on_acquire(struct agent *a, const struct kernel_event *ev)
 {
-    char src[OE_ADDR_STRLEN], dst[OE_ADDR_STRLEN], pr[8], label[200];
+    char src[OE_ADDR_STRLEN], dst[OE_ADDR_STRLEN], pr[8];
     const struct policy_rule *r = policy_lookup(a->set, &ev->dst, ev->proto, ev->sport, ev->dport);
     oe_addr_str(&ev->src, src);
     oe_addr_str(&ev->dst, dst);
@@ -81,12 +81,22 @@ static void on_acquire(struct agent *a, const struct kernel_event *ev)
         return;
     }
     a->negotiations_full_logged = false;
-    struct oe_peer *p = agent_peer_add(a, &ev->src, &ev->dst);
+    char trigger[96];
+    snprintf(trigger, sizeof(trigger), "ACQUIRE from %s (%s)", src, oe_proto_name(ev->proto, pr));
+    agent_hold_peer(a, &ev->src, &ev->dst, r, ev->acquire_seq, trigger);
+}
+
+struct oe_peer *agent_hold_peer(struct agent *a, const struct oe_addr *local, const struct oe_addr *remote,
+                                const struct policy_rule *r, uint32_t acquire_seq, const char *trigger)
+{
+    char label[200];
+    struct oe_peer *p = agent_peer_add(a, local, remote);
     if (p == NULL)
-        return; /* the trap stays: the next packet tries again */
+        return NULL; /* the trap stays: the next packet tries again */
     p->group = r->group;
     p->rule_prefix = r->sel.peer;
     p->rule = r->sel;
+    p->acquire_seq = acquire_seq;
     peer_set_state(&a->peers, p, PEER_HOLD);
     p->since = a->now();
     p->lifetime = a->cfg->hold_lifetime;
@@ -98,12 +108,14 @@ static void on_acquire(struct agent *a, const struct kernel_event *ev)
     if (kernel_install(a->k, &hold, &err) != 0)
         oe_log("%s: cannot install hold: %s", label, err.msg);
     else
-        oe_log("%s: ACQUIRE from %s (%s): holding packets (%s:%u) while negotiating", label, src,
-               oe_proto_name(ev->proto, pr), policy_group_file(a->set, r->group), r->line);
+        oe_log("%s: %s: holding packets (%s:%u) while negotiating", label, trigger, policy_group_file(a->set, r->group),
+               r->line);
+    unsigned instance = p->instance;
     if (a->ike == NULL)
         agent_failure_shunt(a, p, no_negotiation);
     else
         agent_oe_negotiate(a, p);
+    return peer_by_instance(&a->peers, instance); /* a negotiation may end at once, the peer with it */
 }
 
 static void on_policy_expired(struct agent *a, const struct kernel_event *ev)

@@ -114,6 +114,13 @@ static size_t tunnel_selectors(void *arg, const struct oe_addr *local_host, cons
     return want;
 }
 
+static uint32_t acquire_seq(void *arg, const struct ike_action *act)
+{
+    struct agent *a = arg;
+    const struct oe_peer *p = act->tag ? peer_by_instance(&a->peers, act->tag) : NULL;
+    return p ? p->acquire_seq : 0;
+}
+
 void agent_oe_hooks(struct agent *a, struct ike_io_hooks *h)
 {
     *h = (struct ike_io_hooks){.up = on_up,
@@ -121,5 +128,6 @@ void agent_oe_hooks(struct agent *a, struct ike_io_hooks *h)
                                .need_key = agent_responder_need_key,
                                .rekeyed = on_rekeyed,
                                .tunnel_selectors = tunnel_selectors,
+                               .acquire_seq = acquire_seq,
                                .arg = a};
 }

@@ -83,6 +83,10 @@ static void initiate(struct agent *a, struct oe_peer *p, enum ike_authby auth, c
 static void on_gateway_addr(const struct dnskeys_addr_answer *ans, void *arg)
 {
     struct pending *pd = arg;
+    if (ans == NULL) {
+        pending_free(pd); /* the resolver went first (shutting down) */
+        return;
+    }
     struct agent *a = pd->a;
     struct oe_peer *p = peer_by_instance(&a->peers, pd->instance);
     char why[900], g[OE_ADDR_STRLEN];
@@ -136,6 +140,10 @@ static void resolve_gateway(struct agent *a, struct oe_peer *p, const struct pen
 
 static void on_initiator_key(const struct dnskeys_answer *ans, void *arg)
 {
+    if (ans == NULL) {
+        free(arg); /* the resolver went first (shutting down); no key was taken yet */
+        return;
+    }
     struct pending asked = *(struct pending *)arg;
     struct agent *a = asked.a;
     struct oe_peer *p = peer_by_instance(&a->peers, asked.instance);
@@ -166,8 +174,12 @@ static void on_initiator_key(const struct dnskeys_answer *ans, void *arg)
             initiate(a, p, IKE_AUTHBY_NULL, NULL, &p->remote);
             return;
         }
-        snprintf(why, sizeof(why), "no usable key in DNS for %s (%s)", ans->owner,
-                 ans->n ? ans->records[0].why : "no IPSECKEY, TXT or KEY record");
+        if (ans->n > 1) /* say how many were weighed: a flood of records is seen for what it is */
+            snprintf(why, sizeof(why), "no usable key in DNS for %s (%zu %s records, none usable; the first: %s)",
+                     ans->owner, ans->n, dnskeys_rrtype_name(ans->source), ans->records[0].why);
+        else
+            snprintf(why, sizeof(why), "no usable key in DNS for %s (%s)", ans->owner,
+                     ans->n ? ans->records[0].why : "no IPSECKEY, TXT or KEY record");
         agent_failure_shunt(a, p, why);
         return;
     }

@@ -48,6 +48,13 @@ static inline struct ike_pubkey agent_ike_key(const struct dnskeys_pubkey *k)
 
 /* agent_events.c: a peer added, or NULL with the reason logged (max-peers: once while it holds) */
 struct oe_peer *agent_peer_add(struct agent *a, const struct oe_addr *local, const struct oe_addr *remote);
+/*
+ * agent_events.c: a peer of local -> remote held under line r (its hold in the
+ * kernel) and its negotiation started; trigger says what asked ("ACQUIRE from
+ * ..."). NULL when refused (logged) or when it ended at once (ike = no).
+ */
+struct oe_peer *agent_hold_peer(struct agent *a, const struct oe_addr *local, const struct oe_addr *remote,
+                                const struct policy_rule *r, uint32_t acquire_seq, const char *trigger);
 /* agent_log.c: one log line about one peer, under its label */
 void agent_log_peer(const struct oe_peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* agent_shunt.c: a failure shunt installed, and any peer policy built */

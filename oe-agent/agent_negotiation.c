@@ -24,7 +24,13 @@ int agent_oe_start(struct agent *a, struct oe_error *err)
         .max_ours = a->cfg->dns_max_lookups,
         .max_peers = a->cfg->dns_max_peer_lookups,
         .max_per_source = a->cfg->dns_max_lookups_per_peer,
+        .timeout_ms = a->cfg->dns_timeout * 1000,
+        .retransmit_ms = a->cfg->dns_retransmit_ms,
+        .retransmit_set = true,
     };
+    if (a->cfg->dns_timeout >= a->cfg->hold_lifetime)
+        oe_log("warning: dns-timeout %us is not below hold-lifetime %us: a hold can end before its lookup does",
+               a->cfg->dns_timeout, a->cfg->hold_lifetime);
     if (rc.trust_anchor == NULL)
         oe_log("warning: trust anchor %s not readable: no DNS answer will be secure", a->cfg->trust_anchor);
     a->res = dnskeys_resolver_new(&rc, err);
@@ -114,6 +120,9 @@ static time_t idle_interval(const struct agent *a)
 int agent_timeout(struct agent *a)
 {
     int t = a->io ? ike_io_timeout(a->io) : -1;
+    int dns = a->res ? dnskeys_resolver_timeout(a->res) : -1;
+    if (dns >= 0 && (t < 0 || dns < t))
+        t = dns;
     if (a->io && a->cfg->idle_timeout) {
         int idle = (int)idle_interval(a) * 1000;
         if (t < 0 || idle < t)
@@ -155,6 +164,8 @@ void agent_loop_turn(struct agent *a, uint64_t us)
 
 void agent_tick(struct agent *a)
 {
+    if (a->res)
+        dnskeys_resolver_expire(a->res); /* lookups past dns-timeout end failed: the failure shunt, not a long hold */
     if (a->io) {
         ike_io_tick(a->io);
         expire_idle(a);

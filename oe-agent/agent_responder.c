@@ -38,6 +38,10 @@ static void remember_verdict(struct agent *a, unsigned serial, enum dnskeys_verd
 static void on_host_record(const struct dnskeys_answer *ans, void *arg)
 {
     struct responder_lookup *rl = arg;
+    if (ans == NULL) {
+        free(rl); /* the resolver went first (shutting down) */
+        return;
+    }
     char why[600], h[OE_ADDR_STRLEN], o[OE_ADDR_STRLEN];
     oe_addr_str(&rl->claim.host, h);
     oe_addr_str(&rl->claim.outer, o);

@@ -296,6 +296,7 @@ static const struct config_key global_keys[] = {
     TEXT("log", log, "syslog", "a path"),
     SPEC("resolver", resolver_spec, parse_resolver, "ADDR[@PORT], ..."),
     ENUM("xfrm-larval-drop", larval_drop, larval_names, "no", "yes, no or leave"),
+    DURATION("xfrm-acq-expires", acq_expires, 0, "5s", "a duration (e.g. 5s; 0: leave the sysctl alone)"),
     BOOL("ike", ike, "yes", "yes or no"),
     SPEC("listen", listen_spec, parse_spec, "addresses"),
     TEXT("updown", updown, NULL, "a path"),
@@ -320,6 +321,8 @@ static const struct config_key global_keys[] = {
     COUNT("dns-max-lookups", dns_max_lookups, 1, "2048", "a number of lookups, 1 or more"),
     COUNT("dns-max-peer-lookups", dns_max_peer_lookups, 1, "1024", "a number of lookups, 1 or more"),
     COUNT("dns-max-lookups-per-peer", dns_max_lookups_per_peer, 1, "8", "a number of lookups, 1 or more"),
+    DURATION("dns-timeout", dns_timeout, 1, "10s", "a duration of 1s or more (e.g. 10s)"),
+    COUNT("dns-retransmit-ms", dns_retransmit_ms, 0, "2500", "a number of milliseconds (0: libunbound's own)"),
     TEXT("publish-server", publish_server, NULL, "ADDR[@PORT] (for ipsec publish)"),
     TEXT("publish-tsig-key", publish_tsig_key, NULL, "a path (for ipsec publish)"),
 };

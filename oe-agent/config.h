@@ -31,6 +31,7 @@ struct oe_config {
     uint16_t resolver_ports[OE_MAX_RESOLVERS];
     int nresolvers;
     int larval_drop;        /* value to set; -1: leave the sysctl alone */
+    uint32_t acq_expires;   /* net.core.xfrm_acq_expires to set, seconds; 0: leave it alone */
     uint32_t hold_lifetime; /* a hold never outlives this */
     /* what unauthenticated IKE_SA_INIT requests can make the agent keep (struct ike_config) */
     uint32_t cookie_threshold, max_half_open, max_half_open_per_source;
@@ -41,6 +42,8 @@ struct oe_config {
     uint32_t max_negotiations;      /* peers held while we negotiate for them, at once */
     uint32_t updown_shunt_rate;     /* shunt updown calls a second */
     uint32_t dns_max_lookups, dns_max_peer_lookups, dns_max_lookups_per_peer; /* struct dnskeys_resolver_config */
+    uint32_t dns_timeout;             /* seconds: a lookup not answered by then fails */
+    uint32_t dns_retransmit_ms;       /* a forwarder's question is asked again after this (0: libunbound's own) */
     uint32_t idle_timeout;            /* a tunnel without traffic this long is deleted; 0: never */
     uint32_t salifetime, ikelifetime; /* Child SA and IKE SA lifetimes (rekeyed before) */
     uint32_t dpddelay;                /* liveness check of a quiet peer; 0: none */

@@ -51,6 +51,23 @@ struct ike_core *ike_io_core(struct ike_io *io)
     return io->core;
 }
 
+static socklen_t to_sockaddr(const struct oe_addr *a, uint16_t port, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (a->family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)ss;
+        in->sin_family = AF_INET;
+        in->sin_port = htons(port);
+        memcpy(&in->sin_addr, a->bytes, 4);
+        return sizeof(*in);
+    }
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(port);
+    memcpy(&in6->sin6_addr, a->bytes, 16);
+    return sizeof(*in6);
+}
+
 /* IKE itself must never go into a tunnel: a per-socket bypass policy. */
 static int bypass(int fd, int family)
 {
@@ -73,21 +90,7 @@ static int open_socket(const struct oe_addr *a, uint16_t port, struct io_socket 
     char str[OE_ADDR_STRLEN];
     int fd = socket(a->family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_UDP);
     struct sockaddr_storage ss;
-    socklen_t sl;
-    memset(&ss, 0, sizeof(ss));
-    if (a->family == AF_INET) {
-        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-        in->sin_family = AF_INET;
-        in->sin_port = htons(port);
-        memcpy(&in->sin_addr, a->bytes, 4);
-        sl = sizeof(*in);
-    } else {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(port);
-        memcpy(&in6->sin6_addr, a->bytes, 16);
-        sl = sizeof(*in6);
-    }
+    socklen_t sl = to_sockaddr(a, port, &ss);
     int encap = UDP_ENCAP_ESPINUDP; /* RFC 3948: the kernel takes the ESP, leaves us the IKE */
     bool natt = port == IKE_NATT_PORT;
     /* an IPv6 address is tentative for a while after it appears: bind it all the same */
@@ -160,6 +163,30 @@ static int add_socket(struct ike_io *io, const struct oe_addr *a, uint16_t port,
         return -1;
     }
     io->socks[io->nsocks++] = s;
+    return 0;
+}
+
+int ike_io_source_for(const struct oe_addr *remote, struct oe_addr *local, struct oe_error *err)
+{
+    char r[OE_ADDR_STRLEN];
+    struct sockaddr_storage ss;
+    socklen_t sl = to_sockaddr(remote, 500, &ss); /* any port: only the route matters */
+    int fd = socket(remote->family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+    /* connect() sends nothing but looks the route up, through XFRM too: bypassed, it traps nothing */
+    if (fd < 0 || bypass(fd, remote->family) != 0 || connect(fd, (struct sockaddr *)&ss, sl) != 0 ||
+        getsockname(fd, (struct sockaddr *)&ss, &(socklen_t){sizeof(ss)}) != 0) {
+        oe_error_set(err, "no route to %s: %s", oe_addr_str(remote, r), strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    memset(local, 0, sizeof(*local));
+    local->family = remote->family;
+    if (remote->family == AF_INET)
+        memcpy(local->bytes, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+    else
+        memcpy(local->bytes, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
     return 0;
 }
 
@@ -264,21 +291,7 @@ static void send_to(struct ike_io *io, const struct ike_action *a)
         return;
     }
     struct sockaddr_storage ss;
-    socklen_t sl;
-    memset(&ss, 0, sizeof(ss));
-    if (a->remote.addr.family == AF_INET) {
-        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-        in->sin_family = AF_INET;
-        in->sin_port = htons(a->remote.port);
-        memcpy(&in->sin_addr, a->remote.addr.bytes, 4);
-        sl = sizeof(*in);
-    } else {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(a->remote.port);
-        memcpy(&in6->sin6_addr, a->remote.addr.bytes, 16);
-        sl = sizeof(*in6);
-    }
+    socklen_t sl = to_sockaddr(&a->remote.addr, a->remote.port, &ss);
     /* RFC 3948 2.2: on 4500 IKE goes behind a zero non-ESP marker; a keepalive goes bare */
     static const uint8_t marker[4];
     bool mark = s->natt && !(a->len == 1 && a->msg[0] == IKE_NATT_KEEPALIVE);
@@ -471,6 +484,8 @@ static void install(struct ike_io *io, const struct ike_action *a)
         oe_prefix_host(out ? &c->local_host : &c->remote_host, &sa[i].sel_src);
         oe_prefix_host(out ? &c->remote_host : &c->local_host, &sa[i].sel_dst);
         sa[i].reqid = c->reqid;
+        if (out && !c->sas_only && io->hooks.acquire_seq)
+            sa[i].acquire_seq = io->hooks.acquire_seq(io->hooks.arg, a);
         memcpy(sa[i].key, out ? c->key_out : c->key_in, c->key_len);
         sa[i].key_len = c->key_len;
         if (c->integ) {

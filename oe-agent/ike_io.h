@@ -39,6 +39,8 @@ struct ike_io_hooks {
      */
     size_t (*tunnel_selectors)(void *arg, const struct oe_addr *local_host, const struct oe_addr *remote_host,
                                struct ike_io_selector *out, size_t max);
+    /* The ACQUIRE behind the tunnel of this action's tag (kernel_sa.acquire_seq), or 0; may be NULL */
+    uint32_t (*acquire_seq)(void *arg, const struct ike_action *a);
     void *arg;
 };
 
@@ -48,6 +50,8 @@ struct ike_io;
 struct ike_io *ike_io_new(struct ike_core *core, struct kernel *k, const struct oe_addr *addrs, size_t n, uint16_t port,
                           const struct ike_io_hooks *hooks, struct oe_error *err);
 void ike_io_free(struct ike_io *io);
+/* The address of ours the kernel would send from to remote (a route lookup, nothing sent). */
+int ike_io_source_for(const struct oe_addr *remote, struct oe_addr *local, struct oe_error *err);
 /* IKE on one more local address (port 500 and 4500), or no longer: as the host's addresses come and go. */
 int ike_io_listen(struct ike_io *io, const struct oe_addr *a, struct oe_error *err);
 void ike_io_unlisten(struct ike_io *io, const struct oe_addr *a);

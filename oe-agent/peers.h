@@ -29,6 +29,7 @@ struct oe_peer {
     char why[128];
     /* the negotiation and the tunnel */
     unsigned ike_serial;
+    uint32_t acquire_seq; /* the ACQUIRE that held it (kernel_sa.acquire_seq) */
     bool responder;
     bool updown_skipped; /* its up-shunt was over updown-shunt-rate: its down-shunt is skipped too */
     struct oe_addr gateway;

@@ -15,6 +15,7 @@ static const struct {
     {"shuntstatus", shuntstatus_main, "each per-peer hold and failure shunt, and why"},
     {"policy", policy_main, "policy explain ADDR: which group governs ADDR, and why"},
     {"reload", reload_main, "re-read the policy groups (all or nothing)"},
+    {"initiate", initiate_main, "initiate ADDR: negotiate with ADDR now, before its first packet"},
     {"newhostkey", newhostkey_main, "generate the host's RSA key"},
     {"showhostkey", showhostkey_main, "print the host key as IPSECKEY, TXT or KEY records"},
     {"verify", verify_main, "verify --host: check a host's keys in DNS, with DNSSEC"},

@@ -13,6 +13,8 @@
  * agent cannot be reached.
  */
 int control_request(const char *ctlsocket, const char *request);
+/* The same, the reply's body (cut to len) into reply instead of printed. */
+int control_ask(const char *ctlsocket, const char *request, char *reply, size_t len);
 
 /*
  * The host's records, shared by showhostkey and publish (hostrecords.c).
@@ -35,6 +37,7 @@ int trafficstatus_main(int argc, char **argv);
 int shuntstatus_main(int argc, char **argv);
 int policy_main(int argc, char **argv);
 int reload_main(int argc, char **argv);
+int initiate_main(int argc, char **argv);
 int newhostkey_main(int argc, char **argv);
 int showhostkey_main(int argc, char **argv);
 int verify_main(int argc, char **argv);

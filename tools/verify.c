@@ -94,6 +94,8 @@ static void check_type(struct report *r, int t, const char *name)
 static void on_answer(const struct dnskeys_answer *a, void *arg)
 {
     struct report *r = arg;
+    if (a == NULL)
+        return; /* the resolver is being freed */
     r->done = true;
     r->ans = *a;
     /* keep the records past the callback: take a copy */
@@ -110,6 +112,8 @@ static void on_answer(const struct dnskeys_answer *a, void *arg)
 static void on_gateway(const struct dnskeys_addr_answer *a, void *arg)
 {
     struct report *r = arg;
+    if (a == NULL)
+        return;
     r->gw = *a;
     r->gw_done = true;
 }
@@ -217,7 +221,8 @@ int verify_main(int argc, char **argv)
         goto usage;
     if (anchor == NULL && access(SYSTEM_ANCHOR, R_OK) == 0)
         anchor = SYSTEM_ANCHOR;
-    struct dnskeys_resolver_config cfg = {.trust_anchor = anchor, .forwarders = resolver};
+    struct dnskeys_resolver_config cfg = {
+        .trust_anchor = anchor, .forwarders = resolver, .timeout_ms = (unsigned)timeout * 1000};
     struct oe_error err;
     struct dnskeys_resolver *res = dnskeys_resolver_new(&cfg, &err);
     if (res == NULL) {

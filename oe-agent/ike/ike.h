@@ -85,6 +85,13 @@ struct ike_config {
 
 void ike_config_defaults(struct ike_config *c);
 
+/*
+ * Our Child SAs' reqids come from a band of their own ("OE"), so that a
+ * restarted agent can tell the SAs its predecessor left from anyone else's.
+ */
+#define IKE_REQID_FIRST 0x4f450000u
+#define IKE_REQID_COUNT 0x01000000u
+
 struct ike_initiate {
     struct ike_endpoint local, remote;
     struct oe_addr local_host, remote_host; /* the Child SA's host-to-host selectors */

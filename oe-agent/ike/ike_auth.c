@@ -311,6 +311,8 @@ static bool established(struct ike_core *core, struct ike_sa *sa, const struct i
     size_t install = out->n - 1; /* more actions follow: the list may move */
     struct ike_child_sa *c = &in->child;
     sa->child_reqid = core->next_reqid++;
+    if (core->next_reqid - IKE_REQID_FIRST >= IKE_REQID_COUNT)
+        core->next_reqid = IKE_REQID_FIRST; /* wraps in its band after 16M tunnels */
     ike_child_endpoints(sa, c);
     ike_child_lifetimes(core, c);
     c->spi_in = sa->child_spi_in;

@@ -95,7 +95,7 @@ struct ike_core *ike_core_new(const struct ike_config *cfg, struct oe_error *err
         }
     }
     core->next_serial = 1;
-    core->next_reqid = 16384;
+    core->next_reqid = IKE_REQID_FIRST;
     uint8_t seed[32];
     if (ike_random(&core->cfg.env, core->cookie_secret, sizeof(core->cookie_secret)) != 0 ||
         ike_sha256(core->cookie_secret, sizeof(core->cookie_secret), seed) != 0) {

@@ -55,7 +55,7 @@ printf '$ORIGIN 113.0.203.in-addr.arpa.\n$TTL 300\n@ IN SOA ns1.example.com. hos
 # and 203.0.113.3's names gw by its name, which a signed forward zone resolves
 "$BIN/ipsec" showhostkey --key-file /tmp/gw/hostkey.pem --ipseckey --host 203.0.113.3 --gateway gw.example.net. \
   | sed 's/^3\.113\.0\.203\.in-addr\.arpa\./3/' >> $L/113.0.203.in-addr.arpa.zone
-printf '$ORIGIN example.net.\n$TTL 300\n@ IN SOA ns1.example.com. hostmaster.example.com. 1 3600 600 86400 300\n@ IN NS ns1.example.com.\ngw IN A 192.0.2.30\n' \
+printf '$ORIGIN example.net.\n$TTL 300\n@ IN SOA ns1.example.com. hostmaster.example.com. 1 3600 600 86400 300\n@ IN NS ns1.example.com.\ngw IN A 192.0.2.30\ndt IN A 192.0.2.208\n' \
   > $L/example.net.zone
 # insec's reverse zone is served unsigned: its key is there, but insecure
 mkdir -p /tmp/insec

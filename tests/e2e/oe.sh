@@ -214,6 +214,10 @@ check "  through ESP to insec" bash -c "ip -n east xfrm state | grep -q 'src 192
 . "$top/tests/e2e/scale.sh"
 # --- the agent killed while private traffic flows, mid-handshake, during a reload -----------
 . "$top/tests/e2e/crash.sh"
+# --- a slow and lossy link: 300 ms RTT, 10% loss, reordering --------------------------------
+. "$top/tests/e2e/slow.sh"
+# --- DNS-triggered OE: unbound's Python module asks the agent before it answers -------------
+. "$top/tests/e2e/dnstrigger.sh"
 
 for n in west east bogus gw insec; do cat /tmp/$n/agent-before-simultaneous.log /tmp/$n/agent.log > "$OUT/agent-$n.log" 2>/dev/null; done
 cp $L/unbound.log "$OUT/" 2>/dev/null

@@ -64,6 +64,8 @@ cat > "$W/oe.conf" <<C
 policies = $P
 resolver = 203.0.113.53
 xfrm-larval-drop = no
+# acquire states must not outlive the short shunts of this test (the agent sets the sysctl)
+xfrm-acq-expires = 1s
 # this test is about policies: every trapped peer gets its failure shunt at once
 ike = no
 [group private-or-clear]
@@ -72,8 +74,6 @@ shunt-lifetime = 4s
 failure-shunt = drop
 shunt-lifetime = 1h
 C
-# acquire states must not outlive the short shunts of this test
-ip netns exec "$A" sysctl -qw net.core.xfrm_acq_expires=1
 
 start_agent() {
   rm -f "$CTL" # a killed agent leaves its socket: wait for the new one's
@@ -100,6 +100,8 @@ check "  it keeps only CAP_NET_ADMIN and CAP_NET_BIND_SERVICE" \
   bash -c "grep -q '^CapEff:[[:space:]]*0000000000001400$' /proc/$AGENT_PID/status && grep -q '^CapBnd:[[:space:]]*0000000000001400$' /proc/$AGENT_PID/status && grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/$AGENT_PID/status"
 check "larval drop off in the agent's namespace" \
   bash -c "[ \$(ip netns exec $A sysctl -n net.core.xfrm_larval_drop) = 0 ]"
+check "the agent set xfrm_acq_expires as oe.conf says (1s)" \
+  bash -c "[ \$(ip netns exec $A sysctl -n net.core.xfrm_acq_expires) = 1 ]"
 check "kernel holds one policy per line and direction, plus exemptions" \
   bash -c "[ \$(ip -n $A xfrm policy | grep -c '^src') = $EXPECTED ]"
 check "private-or-clear /24 is an outbound trap (template, no SA)" \

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "oe-agent/agent.h"
+#include "oe-agent/ike/ike.h"
 #include "oe-agent/log.h"
 
 struct fixture {
@@ -311,6 +312,45 @@ static void test_restart_replaces_previous_run(void **state)
     agent_free(b);
 }
 
+static void add_sa(struct fixture *f, uint32_t spi, uint32_t reqid)
+{
+    struct kernel_sa sa;
+    struct oe_error err;
+    memset(&sa, 0, sizeof(sa));
+    sa.spi = spi;
+    assert_int_equal(oe_addr_parse("192.0.2.1", &sa.src), 0);
+    assert_int_equal(oe_addr_parse("198.51.100.7", &sa.dst), 0);
+    sa.reqid = reqid;
+    assert_int_equal(kernel_sa_add(f->k, &sa, &err), 0);
+}
+
+static bool has_sa(struct fixture *f, uint32_t spi)
+{
+    struct oe_addr dst;
+    struct kernel_sa_stats st;
+    struct oe_error err;
+    assert_int_equal(oe_addr_parse("198.51.100.7", &dst), 0);
+    return kernel_sa_stats(f->k, spi, &dst, &st, &err) == 0;
+}
+
+/* Issue 11: the SAs of a killed agent's tunnels (its reqids) go when the next one starts; no one else's. */
+static void test_restart_removes_previous_run_sas(void **state)
+{
+    struct fixture *f = *state;
+    add_sa(f, 0x1001, IKE_REQID_FIRST);
+    add_sa(f, 0x1002, IKE_REQID_FIRST + 77);
+    add_sa(f, 0x2001, 16384); /* another daemon's, say */
+    struct agent *b = agent_new(&f->cfg, f->k);
+    agent_set_clock(b, fake_now);
+    struct oe_error err;
+    assert_int_equal(agent_start(b, &err), 0);
+    assert_true(logged(f, "removed 2 ESP SAs a previous run left"));
+    assert_false(has_sa(f, 0x1001));
+    assert_false(has_sa(f, 0x1002));
+    assert_true(has_sa(f, 0x2001));
+    agent_free(b);
+}
+
 static void test_stop_fails_closed(void **state)
 {
     struct fixture *f = *state;
@@ -458,6 +498,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_duplicate_and_unexpected_acquire, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_touches_only_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_replaces_previous_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_removes_previous_run_sas, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_fails_closed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_control_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kernel_failure_is_logged, setup, teardown),

@@ -28,6 +28,23 @@ static void test_defaults(void **state)
     assert_int_equal(c.groups[POLICY_PRIVATE].shunt_lifetime, 900);
     assert_int_equal(c.larval_drop, 0);
     assert_string_equal(c.policies, "/etc/oe/policies");
+    assert_int_equal(c.dns_timeout, 10); /* issue 11: every lookup ends, below hold-lifetime */
+    assert_true(c.dns_timeout < c.hold_lifetime);
+    assert_int_equal(c.dns_retransmit_ms, 2500);
+}
+
+/* Issue 11: dns-timeout is a duration of 1s or more; dns-retransmit-ms 0 gives libunbound its own timing. */
+static void test_dns_settings(void **state)
+{
+    (void)state;
+    struct oe_config c;
+    struct oe_error err;
+    assert_int_equal(parse(&c, "dns-timeout = 3s\ndns-retransmit-ms = 0\n", &err), 0);
+    assert_int_equal(c.dns_timeout, 3);
+    assert_int_equal(c.dns_retransmit_ms, 0);
+    assert_int_equal(parse(&c, "dns-timeout = 0\n", &err), -1);
+    assert_non_null(strstr(err.msg, "dns-timeout"));
+    assert_int_equal(parse(&c, "dns-retransmit-ms = 2.5s\n", &err), -1);
 }
 
 static void test_full_file(void **state)
@@ -195,6 +212,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_key_documented),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_dns_settings),
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_durations),

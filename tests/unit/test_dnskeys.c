@@ -5,9 +5,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "dnskeys/dnskeys.h"
 
@@ -353,6 +358,81 @@ static void test_txt(void **state)
     dnskeys_key_free(&k);
 }
 
+/* Parse a one-string X-IPsec-Server TXT record whose gateway field is gw; -1, 0 or 1 as the parser says. */
+static int txt_gateway(const char *gw, const char *b64, struct dnskeys_record *r, struct oe_error *err)
+{
+    static uint8_t rd[4096];
+    char text[2048];
+    size_t n = 0, len = (size_t)snprintf(text, sizeof(text), "X-IPsec-Server(10)=%s %s", gw, b64);
+    for (size_t off = 0; off < len; off += 255) {
+        size_t l = len - off < 255 ? len - off : 255;
+        rd[n++] = (uint8_t)l;
+        memcpy(rd + n, text + off, l);
+        n += l;
+    }
+    return dnskeys_record_parse(DNSKEYS_TXT, rd, n, 2048, r, err);
+}
+
+/*
+ * Issue 11 (CVE-2013-2052 was a remote overflow in this field): a TXT
+ * gateway with "=" in it, an empty label or a label past 63 is malformed
+ * and says which; a name too long for the record is never usable; names
+ * at the limits are taken.
+ */
+static void test_txt_gateway_limits(void **state)
+{
+    (void)state;
+    struct dnskeys_pubkey k = make_key(256, 6);
+    char *b64 = dnskeys_key_to_text(&k, false);
+    struct dnskeys_record r;
+    struct oe_error err;
+    assert_int_equal(txt_gateway("192.0.2.7=evil", b64, &r, &err), -1);
+    assert_non_null(strstr(err.msg, "neither an address nor a host name"));
+    assert_int_equal(txt_gateway("=192.0.2.7", b64, &r, &err), -1);
+    char name[1200];
+    /*
+     * A TXT string holds 255 octets and strings are joined with a space, so a
+     * gateway field is at most 236 characters: a longer name runs into the
+     * next string and what follows is not a key. Never usable, never copied
+     * past the field.
+     */
+    const size_t lens[] = {237, 300, 1100};
+    for (size_t j = 0; j < sizeof(lens) / sizeof(lens[0]); j++) {
+        size_t len = lens[j];
+        memset(name, 'a', len);
+        for (size_t i = 63; i < len; i += 64)
+            name[i] = '.';
+        name[len] = '\0';
+        int rc = txt_gateway(name, b64, &r, &err);
+        if (rc == 0 && r.usable)
+            fail_msg("%zu characters: usable, gateway %s", len, r.gw_name);
+        if (rc == 0) {
+            assert_true(strlen(r.gw_name) < sizeof(r.gw_name));
+            assert_non_null(strstr(r.why, "RSA key"));
+            dnskeys_record_free(&r);
+        }
+    }
+    /* three labels of 63 and one of 44: 236, the longest a TXT record can carry */
+    memset(name, 'b', 236);
+    name[63] = name[127] = name[191] = '.';
+    name[236] = '\0';
+    assert_int_equal(txt_gateway(name, b64, &r, &err), 0);
+    assert_true(r.usable);
+    assert_int_equal(strlen(r.gw_name), 237); /* with the final dot */
+    dnskeys_record_free(&r);
+    assert_int_equal(
+        txt_gateway("gw.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.example.com", b64, &r, &err),
+        -1);
+    assert_non_null(strstr(err.msg, "label of 64 characters"));
+    assert_int_equal(txt_gateway("gw..example.com", b64, &r, &err), -1);
+    assert_non_null(strstr(err.msg, "empty label"));
+    assert_int_equal(txt_gateway("@gw.example.com.", b64, &r, &err), 0);
+    assert_string_equal(r.gw_name, "gw.example.com.");
+    dnskeys_record_free(&r);
+    free(b64);
+    dnskeys_key_free(&k);
+}
+
 static void test_key_record(void **state)
 {
     (void)state;
@@ -523,12 +603,16 @@ static void test_answer_precedence_and_types(void **state)
     dnskeys_key_free(&k2);
 }
 
+/* No lookup here is ever processed: each is cancelled when the resolver is freed, and counted. */
 static void never_called(const struct dnskeys_answer *ans, void *arg)
 {
-    (void)ans;
-    (void)arg;
-    fail_msg("no lookup here is ever processed");
+    if (ans != NULL)
+        fail_msg("no lookup here is ever processed");
+    if (arg)
+        (*(int *)arg)++;
 }
+
+static int cancelled;
 
 static int ask_for(struct dnskeys_resolver *r, enum dnskeys_for who, const char *source, struct oe_error *err)
 {
@@ -537,7 +621,7 @@ static int ask_for(struct dnskeys_resolver *r, enum dnskeys_for who, const char 
     oe_addr_parse("203.0.113.5", &target);
     if (source)
         oe_addr_parse(source, &asker.source);
-    return dnskeys_lookup_addr_for(r, &target, &asker, never_called, NULL, err);
+    return dnskeys_lookup_addr_for(r, &target, &asker, never_called, &cancelled, err);
 }
 
 /* Issue 11: peers' lookups have their own share, per source, and never use up the host's own. */
@@ -565,13 +649,119 @@ static void test_lookup_shares(void **state)
     assert_int_equal(ask_for(r, DNSKEYS_FOR_US, NULL, &err), -1);
     assert_non_null(strstr(err.msg, "max_ours"));
     assert_int_equal(dnskeys_resolver_pending(r), 8);
+    cancelled = 0;
     dnskeys_resolver_free(r);
+    assert_int_equal(cancelled, 8); /* each caller hears of it, so it can free its context */
+}
+
+struct timed_out {
+    int calls;
+    bool failed;
+    char why[256];
+};
+
+static void note_answer(const struct dnskeys_answer *ans, void *arg)
+{
+    struct timed_out *t = arg;
+    t->calls++;
+    if (ans == NULL)
+        return;
+    t->failed = ans->failed;
+    snprintf(t->why, sizeof(t->why), "%s", ans->why);
+}
+
+/* Answer every query waiting on fd with NXDOMAIN (RFC 1035 4.1.1: QR, RD, RA, RCODE 3); how many. */
+static int answer_late(int fd)
+{
+    int n = 0;
+    uint8_t m[512];
+    struct sockaddr_storage from;
+    socklen_t fl = sizeof(from);
+    ssize_t len;
+    while ((len = recvfrom(fd, m, sizeof(m), MSG_DONTWAIT, (struct sockaddr *)&from, &fl)) >= 12) {
+        size_t q = 12;
+        while (q < (size_t)len && m[q] != 0)
+            q += (size_t)m[q] + 1;
+        q += 5; /* the root label, QTYPE, QCLASS */
+        if (q > (size_t)len)
+            continue;
+        m[2] = 0x81;
+        m[3] = 0x83;
+        memset(m + 6, 0, 6);
+        sendto(fd, m, q, 0, (struct sockaddr *)&from, fl);
+        n++;
+        fl = sizeof(from);
+    }
+    return n;
+}
+
+/*
+ * Issue 11: a resolver that takes the question and never answers. Each
+ * lookup ends on its own deadline (dns-timeout), failed and saying so,
+ * through the caller's loop: dnskeys_resolver_timeout() says how long the
+ * loop may sleep, dnskeys_resolver_expire() ends what is due.
+ */
+static void test_lookup_timeout(void **state)
+{
+    (void)state;
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sin);
+    assert_int_equal(bind(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&sin, &sl), 0);
+    char fwd[64];
+    snprintf(fwd, sizeof(fwd), "127.0.0.1@%u", ntohs(sin.sin_port));
+    struct dnskeys_resolver_config cfg = {.forwarders = fwd, .timeout_ms = 300};
+    struct oe_error err;
+    struct dnskeys_resolver *r = dnskeys_resolver_new(&cfg, &err);
+    assert_non_null(r);
+    assert_int_equal(dnskeys_resolver_timeout(r), -1); /* nothing asked: no deadline */
+    struct timed_out t1 = {0}, t2 = {0};
+    struct oe_addr a1, a2;
+    oe_addr_parse("203.0.113.5", &a1);
+    oe_addr_parse("203.0.113.6", &a2);
+    uint64_t t0 = oe_monotonic_ms();
+    assert_int_equal(dnskeys_lookup_addr(r, &a1, note_answer, &t1, &err), 0);
+    int first = dnskeys_resolver_timeout(r);
+    assert_true(first > 0 && first <= 300);
+    assert_int_equal(dnskeys_lookup_addr(r, &a2, note_answer, &t2, &err), 0);
+    while ((t1.calls == 0 || t2.calls == 0) && oe_monotonic_ms() - t0 < 5000) {
+        struct pollfd pfd = {.fd = dnskeys_resolver_fd(r), .events = POLLIN};
+        int wait = dnskeys_resolver_timeout(r);
+        assert_true(wait >= -1 && wait <= 300);
+        if (poll(&pfd, 1, wait < 0 ? 100 : wait) > 0)
+            dnskeys_resolver_process(r, &err);
+        dnskeys_resolver_expire(r);
+    }
+    uint64_t took = oe_monotonic_ms() - t0;
+    assert_int_equal(t1.calls, 1);
+    assert_int_equal(t2.calls, 1);
+    assert_true(t1.failed && t2.failed);
+    if (strstr(t1.why, "no answer within 0.3s (dns-timeout)") == NULL)
+        fail_msg("why: %s", t1.why);
+    assert_true(took >= 300 && took < 2000);
+    assert_int_equal(dnskeys_resolver_pending(r), 0);
+    assert_int_equal(dnskeys_resolver_timeout(r), -1);
+    /* the answers come after all, too late: libunbound drops them, no callback runs twice (nor on freed memory) */
+    assert_true(answer_late(s) >= 2);
+    uint64_t t1_ms = oe_monotonic_ms();
+    while (oe_monotonic_ms() - t1_ms < 500) {
+        struct pollfd pfd = {.fd = dnskeys_resolver_fd(r), .events = POLLIN};
+        if (poll(&pfd, 1, 50) > 0)
+            assert_int_equal(dnskeys_resolver_process(r, &err), 0);
+        dnskeys_resolver_expire(r);
+    }
+    assert_int_equal(t1.calls + t2.calls, 2);
+    dnskeys_resolver_free(r); /* nothing left to cancel: no second answer */
+    assert_int_equal(t1.calls, 1);
+    close(s);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lookup_shares),
+        cmocka_unit_test(test_lookup_timeout),
         cmocka_unit_test(test_reverse_names),
         cmocka_unit_test(test_key_round_trip),
         cmocka_unit_test(test_key_long_exponent_form),
@@ -579,6 +769,7 @@ int main(void)
         cmocka_unit_test(test_ipseckey),
         cmocka_unit_test(test_dnskey_e3_refused),
         cmocka_unit_test(test_txt),
+        cmocka_unit_test(test_txt_gateway_limits),
         cmocka_unit_test(test_key_record),
         cmocka_unit_test(test_zone_round_trips),
         cmocka_unit_test(test_answer_precedence_and_types),

@@ -105,11 +105,52 @@ static void test_peers_by_serial(void **state)
     peer_table_clear(&t);
 }
 
+static size_t held_walk(const struct peer_table *t)
+{
+    size_t n = 0;
+    for (const struct oe_peer *p = t->held; p; p = p->next_held) {
+        assert_int_equal(p->state, PEER_HOLD);
+        n++;
+    }
+    return n;
+}
+
+/* The held list (agent_holds.c walks it) is exactly the peers in PEER_HOLD, whatever the order of changes. */
+static void test_peers_held_list(void **state)
+{
+    (void)state;
+    struct peer_table t = {0};
+    struct oe_addr local, remote;
+    oe_addr_parse("2001:db8::1", &local);
+    struct oe_peer *v[64];
+    for (int i = 0; i < 64; i++) {
+        addr_of(i, &remote);
+        v[i] = peer_add(&t, &local, &remote);
+        assert_non_null(v[i]);
+    }
+    assert_int_equal(held_walk(&t), 64);
+    for (int i = 0; i < 64; i += 3)
+        peer_set_state(&t, v[i], i % 2 ? PEER_TUNNEL : PEER_SHUNT_PASS);
+    peer_set_state(&t, v[3], PEER_HOLD); /* back to a hold (a shunt expired, trapped again) */
+    peer_set_state(&t, v[4], PEER_HOLD); /* a hold staying a hold */
+    for (int i = 1; i < 64; i += 5)
+        peer_remove(&t, v[i]);
+    size_t want = 0;
+    for (const struct oe_peer *p = t.head; p; p = p->next)
+        want += p->state == PEER_HOLD;
+    assert_int_equal(held_walk(&t), want);
+    assert_int_equal(t.holds, want);
+    peer_table_clear(&t);
+    assert_null(t.held);
+    assert_int_equal(t.holds, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_peers_indexed),
         cmocka_unit_test(test_peers_by_serial),
+        cmocka_unit_test(test_peers_held_list),
     };
     return cmocka_run_group_tests_name("peers", tests, NULL, NULL);
 }
