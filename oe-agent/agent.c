@@ -359,7 +359,7 @@ static const char *tunnel_unfit(const struct agent *a, const struct oe_peer *p, 
 static bool peer_stale(struct agent *a, struct oe_peer *p, char *why, size_t len)
 {
     const struct policy_selector *sel = &p->rule;
-    const struct policy_rule *r = policy_lookup(a->set, &p->remote, sel->proto, sel->lport, sel->rport);
+    const struct policy_rule *r = policy_lookup(a->set, peer_policy_host(p), sel->proto, sel->lport, sel->rport);
     if (r == NULL) {
         snprintf(why, len, "no group covers it now");
         return true;

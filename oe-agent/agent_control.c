@@ -94,6 +94,17 @@ static void eroute(struct agent *a, bool json, struct oe_buf *out)
     free(v);
 }
 
+/* The address as a NAT'ed initiator's outer one: the leases its clients hold (a walk: for the operator). */
+static void explain_leases(struct agent *a, const struct oe_addr *addr, struct oe_buf *out)
+{
+    for (struct oe_peer *p = a->peers.head; p; p = p->next) {
+        char l[OE_ADDR_STRLEN];
+        if (p->lease.family && oe_addr_eq(&p->gateway, addr))
+            oe_buf_printf(out, "  behind a NAT here: #%u, id '%s', holds lease=%s\n", p->ike_serial, p->peer_id,
+                          oe_addr_str(&p->lease, l));
+    }
+}
+
 static void explain(struct agent *a, const struct oe_addr *addr, bool json, struct oe_buf *out)
 {
     const struct policy_rule *r = policy_lookup(a->set, addr, 0, 0, 0);
@@ -120,12 +131,17 @@ static void explain(struct agent *a, const struct oe_addr *addr, bool json, stru
                       "{\"state\": \"%s\", \"since\": %lld, \"expires_in\": %lld, \"why\": ", peer_state_name(p->state),
                       (long long)wall_time_of(a, p->since), (long long)(p->since + p->lifetime - now));
         oe_buf_json_str(out, p->why);
+        char l[OE_ADDR_STRLEN], g[OE_ADDR_STRLEN];
+        if (p->lease.family)
+            oe_buf_printf(out, ", \"lease\": \"%s\", \"behind_nat\": \"%s\"", oe_addr_str(&p->lease, l),
+                          oe_addr_str(&p->gateway, g));
         oe_buf_printf(out, "}}\n");
         return;
     }
     if (traps)
         oe_buf_printf(out, "  on failure: %s shunt for %us (auth %s, dnssec %s)\n", oe_shunt_name(gc->failure_shunt),
                       gc->shunt_lifetime, oe_auth_name(gc->auth), oe_dnssec_name(gc->dnssec));
+    explain_leases(a, addr, out);
     if (p == NULL) {
         oe_buf_printf(out, "  live: %s\n", traps ? "trapped, no negotiation yet" : "nothing");
         return;
@@ -147,6 +163,12 @@ static void explain(struct agent *a, const struct oe_addr *addr, bool json, stru
         if (p->state == PEER_TUNNEL)
             oe_buf_printf(out, "  tunnel: #%u with %s, auth %s, key's DNSSEC %s, ESP %s\n", p->ike_serial, p->peer_id,
                           peer_auth_name(p->auth), peer_dnssec_name(p->dnssec), p->esp);
+        char l[OE_ADDR_STRLEN], g[OE_ADDR_STRLEN];
+        if (p->lease.family)
+            oe_buf_printf(out,
+                          "  lease: %s is leased to the initiator behind a NAT at %s (address-pool); "
+                          "its policy is that of %s\n",
+                          oe_addr_str(&p->lease, l), oe_addr_str(&p->gateway, g), g);
     }
 }
 
@@ -173,9 +195,14 @@ static void trafficstatus(struct agent *a, bool json, struct oe_buf *out)
     for (struct oe_peer *p = a->peers.head; p; p = p->next) {
         if (p->state != PEER_TUNNEL)
             continue;
-        char label[200], gw[OE_ADDR_STRLEN], me[OE_ADDR_STRLEN];
+        char label[200], gw[OE_ADDR_STRLEN], me[OE_ADDR_STRLEN], lease[OE_ADDR_STRLEN + 16] = "";
         uint64_t in, outb;
         agent_tunnel_bytes(a, p, &in, &outb);
+        if (p->lease.family) {
+            struct oe_prefix lp;
+            oe_prefix_host(&p->lease, &lp);
+            oe_prefix_str(&lp, lease);
+        }
         peer_label(p, label, sizeof(label));
         oe_addr_str(p->gateway.family ? &p->gateway : &p->remote, gw);
         oe_addr_str(&p->local, me);
@@ -184,6 +211,10 @@ static void trafficstatus(struct agent *a, bool json, struct oe_buf *out)
             oe_buf_json_str(out, label);
             oe_buf_printf(out, ", \"local\": \"%s\", \"gateway\": \"%s\", \"peer_id\": ", me, gw);
             oe_buf_json_str(out, p->peer_id);
+            if (lease[0])
+                oe_buf_printf(out, ", \"lease\": \"%s\"", lease);
+            else
+                oe_buf_printf(out, ", \"lease\": null");
             oe_buf_printf(out,
                           ", \"role\": \"%s\", \"auth\": \"%s\", \"dnssec\": \"%s\", "
                           "\"esp\": \"%s\", \"spi_in\": \"0x%08x\", \"spi_out\": \"0x%08x\", "
@@ -192,12 +223,14 @@ static void trafficstatus(struct agent *a, bool json, struct oe_buf *out)
                           peer_dnssec_name(p->dnssec), p->esp, p->spi_in, p->spi_out, (unsigned long long)in,
                           (unsigned long long)outb, (long long)(now - p->since));
         } else {
+            /* lease= as pluto has it: the address a NAT'ed peer's tunnel is for */
             oe_buf_printf(out,
-                          "#%u: %s, type=ESP, local=%s, gateway=%s, id='%s', role=%s, auth=%s, dnssec=%s, "
+                          "#%u: %s, type=ESP, local=%s, gateway=%s, id='%s'%s%s, role=%s, auth=%s, dnssec=%s, "
                           "esp=%s, SPIs in 0x%08x out 0x%08x, inBytes=%llu, outBytes=%llu, age=%llds\n",
-                          p->ike_serial, label, me, gw, p->peer_id, p->responder ? "responder" : "initiator",
-                          peer_auth_name(p->auth), peer_dnssec_name(p->dnssec), p->esp, p->spi_in, p->spi_out,
-                          (unsigned long long)in, (unsigned long long)outb, (long long)(now - p->since));
+                          p->ike_serial, label, me, gw, p->peer_id, lease[0] ? ", lease=" : "", lease,
+                          p->responder ? "responder" : "initiator", peer_auth_name(p->auth),
+                          peer_dnssec_name(p->dnssec), p->esp, p->spi_in, p->spi_out, (unsigned long long)in,
+                          (unsigned long long)outb, (long long)(now - p->since));
         }
         first = false;
     }

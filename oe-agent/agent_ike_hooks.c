@@ -17,14 +17,17 @@ static void on_up(void *arg, const struct ike_action *act)
             p = agent_peer_add(a, &act->child.local_host, &act->child.remote_host);
         if (p == NULL)
             return;
-        const struct policy_rule *r = policy_lookup(a->set, &p->remote, 0, 0, 0);
+        p->responder = true;
+        p->gateway = act->remote.addr;
+        /* leased (a NAT'ed initiator): the lease is ours, its policy is that of the address we see */
+        if (oe_addr_eq(&act->child.lease, &act->child.remote_host))
+            p->lease = act->child.lease;
+        const struct policy_rule *r = policy_lookup(a->set, peer_policy_host(p), 0, 0, 0);
         p->group = r ? r->group : POLICY_CLEAR_OR_PRIVATE;
         if (r)
             p->rule_prefix = r->sel.peer;
         else
-            oe_prefix_host(&p->remote, &p->rule_prefix);
-        p->responder = true;
-        p->gateway = act->remote.addr;
+            oe_prefix_host(peer_policy_host(p), &p->rule_prefix);
         p->dnssec = (enum peer_dnssec)act->note; /* PEER_DNSSEC_NONE (0) when no key was looked up */
     }
     peer_set_serial(&a->peers, p, act->serial); /* after simultaneous initiation, the IKE SA that stayed */
@@ -44,8 +47,12 @@ static void on_up(void *arg, const struct ike_action *act)
     if (p->auth == PEER_AUTH_NONE)
         p->auth = act->id_type == IKE_ID_NULL ? PEER_AUTH_NULL : PEER_AUTH_RSASIG;
     p->why[0] = '\0';
-    agent_log_peer(p, "tunnel up (#%u, %s, ESP %s, SPIs in 0x%08x out 0x%08x)", act->serial,
-                   p->responder ? "we responded" : "we initiated", p->esp, p->spi_in, p->spi_out);
+    char lease[OE_ADDR_STRLEN + 40] = "", l[OE_ADDR_STRLEN], g[OE_ADDR_STRLEN];
+    if (p->lease.family)
+        snprintf(lease, sizeof(lease), ", lease %s to %s behind a NAT", oe_addr_str(&p->lease, l),
+                 oe_addr_str(&p->gateway, g));
+    agent_log_peer(p, "tunnel up (#%u, %s, ESP %s, SPIs in 0x%08x out 0x%08x%s)", act->serial,
+                   p->responder ? "we responded" : "we initiated", p->esp, p->spi_in, p->spi_out, lease);
     agent_updown(a, p, "up-host");
 }
 

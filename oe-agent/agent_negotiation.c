@@ -61,6 +61,8 @@ int agent_oe_start(struct agent *a, struct oe_error *err)
     memcpy(ic.dh_groups, a->cfg->dh_groups, sizeof(ic.dh_groups));
     memcpy(ic.subnets, a->cfg->subnets, sizeof(ic.subnets));
     ic.nsubnets = a->cfg->nsubnets;
+    memcpy(ic.address_pool, a->cfg->address_pool, sizeof(ic.address_pool));
+    ic.max_leases_per_source = a->cfg->max_leases_per_source;
     a->ike = ike_core_new(&ic, err);
     struct ike_io_hooks hooks;
     agent_oe_hooks(a, &hooks);

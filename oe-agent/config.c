@@ -230,6 +230,33 @@ static int parse_subnets(const struct config_key *k, void *field, const char *va
     return 0;
 }
 
+/* "CIDR[, CIDR]": at most one IPv4 and one IPv6 prefix */
+static int parse_pool(const struct config_key *k, void *field, const char *value, struct oe_error *err)
+{
+    struct oe_prefix *pool = field, got[2];
+    char copy[256];
+    size_t n = 0;
+    snprintf(copy, sizeof(copy), "%s", value);
+    memset(got, 0, sizeof(got));
+    for (char *save, *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        struct oe_prefix p;
+        struct oe_error e;
+        if (oe_prefix_parse(t, &p, &e) != 0) {
+            oe_error_set(err, "%s: \"%s\": %s", k->name, t, e.msg);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (got[i].addr.family == p.addr.family) {
+                oe_error_set(err, "%s: one prefix of each family, and \"%s\" is a second", k->name, t);
+                return -1;
+            }
+        }
+        got[n++] = p;
+    }
+    memcpy(pool, got, sizeof(got));
+    return 0;
+}
+
 #define TEXT(key, field, def, what)                                                                                    \
     {                                                                                                                  \
         key, parse_text, offsetof(struct oe_config, field), sizeof(((struct oe_config *)0)->field), NULL, 0, 0, def,   \
@@ -281,6 +308,7 @@ static const struct config_key global_keys[] = {
     TEXT("updown", updown, NULL, "a path"),
     DURATION("idle-timeout", idle_timeout, 0, "30m", "a duration (e.g. 30m; 0: never)"),
     SPEC("subnets", subnets, parse_subnets, "CIDR, ..."),
+    SPEC("address-pool", address_pool, parse_pool, "CIDR[, CIDR]"),
     LIST("ciphers", ciphers, cipher_names, OE_ARRAY_SIZE(((struct oe_config *)0)->ciphers), "one of aes_gcm, aes_cbc"),
     LIST("dh-groups", dh_groups, dh_names, 3, "one of 19 (ecp256), 31 (curve25519), 14 (modp2048)"),
     DURATION("dpddelay", dpddelay, 0, "30s", "a duration (e.g. 30s; 0: no liveness checks)"),
@@ -292,6 +320,7 @@ static const struct config_key global_keys[] = {
     COUNT("max-half-open-per-source", max_half_open_per_source, 1, "16", "a number of half-open IKE SAs, 1 or more"),
     DURATION("half-open-timeout", half_open_timeout, 1, "10s", "a duration of 1s or more (e.g. 10s)"),
     COUNT("max-ike-sas-per-peer", max_ike_sas_per_peer, 1, "2", "a number of IKE SAs, 1 or more"),
+    COUNT("max-leases-per-source", max_leases_per_source, 1, "16", "a number of leases, 1 or more"),
     COUNT("max-peers", max_peers, 1, "65536", "a number of peers, 1 or more"),
     COUNT("max-negotiations", max_negotiations, 1, "1024", "a number of negotiations, 1 or more"),
     COUNT("updown-shunt-rate", updown_shunt_rate, 0, "20", "a number of calls a second"),

@@ -38,9 +38,10 @@ struct oe_config {
     uint32_t cookie_threshold, max_half_open, max_half_open_per_source;
     uint32_t half_open_timeout; /* seconds */
     uint32_t max_ike_sas_per_peer;
-    uint32_t max_peers;         /* holds, shunts and tunnels the peer table keeps */
-    uint32_t max_negotiations;  /* peers held while we negotiate for them, at once */
-    uint32_t updown_shunt_rate; /* shunt updown calls a second */
+    uint32_t max_leases_per_source; /* address-pool leases initiators behind one address may hold */
+    uint32_t max_peers;             /* holds, shunts and tunnels the peer table keeps */
+    uint32_t max_negotiations;      /* peers held while we negotiate for them, at once */
+    uint32_t updown_shunt_rate;     /* shunt updown calls a second */
     uint32_t dns_max_lookups, dns_max_peer_lookups, dns_max_lookups_per_peer; /* struct dnskeys_resolver_config */
     uint32_t dns_timeout;             /* seconds: a lookup not answered by then fails */
     uint32_t dns_retransmit_ms;       /* a forwarder's question is asked again after this (0: libunbound's own) */
@@ -51,6 +52,7 @@ struct oe_config {
     int dh_groups[OE_MAX_LIST];       /* IKE DH groups in offer order, the first one's KE sent; 0 ends */
     struct oe_prefix subnets[8];      /* a gateway's: the hosts behind it it answers and initiates for */
     size_t nsubnets;
+    struct oe_prefix address_pool[2]; /* leased to NAT'ed initiators: one prefix a family; family 0: none */
     bool nofork;
     bool ike;              /* negotiate (IKEv2 + DNS); off: every peer gets its failure shunt */
     char listen_spec[256]; /* IKE addresses; empty: every address of the host */

@@ -341,8 +341,9 @@ static void tunnel_selectors(struct ike_io *io, const struct ike_child_sa *c, un
     t->local_host = c->local_host;
     t->remote_host = c->remote_host;
     t->reqid = c->reqid;
-    if (io->hooks.tunnel_selectors == NULL) {
-        t->n = 1; /* host to host, any protocol, ranked at the /32 */
+    if (io->hooks.tunnel_selectors == NULL || (c->lease.family && oe_addr_eq(&c->lease, &c->remote_host))) {
+        /* host to host, any protocol, ranked at the /32; a lease is ours, not a policy line's: all of it */
+        t->n = 1;
         return;
     }
     size_t want =

@@ -33,6 +33,9 @@ struct oe_peer {
     bool responder;
     bool updown_skipped; /* its up-shunt was over updown-shunt-rate: its down-shunt is skipped too */
     struct oe_addr gateway;
+    /* responder: the address leased to it (address-pool; remote is the lease, gateway where its
+     * NAT sends from, and the policy that let it in is the gateway's); family 0: none */
+    struct oe_addr lease;
     struct oe_addr outer_local; /* our end of its ESP SAs: ours, or, for a host behind us, the gateway's */
     enum peer_auth auth;
     enum peer_dnssec dnssec; /* the verdict on the key it was authenticated with */
@@ -70,6 +73,12 @@ struct oe_peer *peer_by_serial(struct peer_table *t, unsigned ike_serial);
 void peer_set_serial(struct peer_table *t, struct oe_peer *p, unsigned ike_serial);
 void peer_table_clear(struct peer_table *t);
 const char *peer_state_name(enum peer_state s);
+
+/* The host whose policy the peer was admitted under: a NAT'ed peer's address as we see it, or remote. */
+static inline const struct oe_addr *peer_policy_host(const struct oe_peer *p)
+{
+    return p->lease.family ? &p->gateway : &p->remote;
+}
 
 /* The pluto-style prefix: "private-or-clear#192.0.2.0/24"[3] 192.0.2.7 */
 const char *peer_label(const struct oe_peer *p, char *buf, size_t len);

@@ -78,6 +78,9 @@ struct ike_config {
     uint32_t dpd_delay_s;              /* liveness check after this long without a word from the peer; 0: none */
     struct oe_prefix subnets[8];       /* a gateway's: peers may ask for tunnels to hosts in these */
     size_t nsubnets;
+    /* address-pool: what NAT'ed initiators are leased (RFC 7296 3.15), one prefix a family; family 0: none */
+    struct oe_prefix address_pool[2];
+    unsigned max_leases_per_source; /* leases held by initiators behind one address (as we see it, to one of ours) */
 };
 
 void ike_config_defaults(struct ike_config *c);
@@ -94,6 +97,8 @@ struct ike_initiate {
     struct oe_addr local_host, remote_host; /* the Child SA's host-to-host selectors */
     enum ike_authby auth;
     struct ike_pubkey peer_key; /* IKE_AUTHBY_RSASIG: the responder's (copied) */
+    bool ask_address;           /* send a CFG_REQUEST (RFC 7296 3.15) for local_host's family: the
+                                   responder's lease becomes local_host (a client behind a NAT) */
     uint32_t tag;               /* the caller's, echoed in actions */
 };
 
@@ -119,6 +124,10 @@ struct ike_child_sa {
     bool sas_only;                      /* DELETE: the SAs only, the policies serve a newer pair;
                                          INSTALL (a rekey): the SAs only, the policies serve them already */
     uint32_t soft_s, hard_s;            /* INSTALL: kernel lifetimes (expire events: ike_child_expired) */
+    /* an address leased by IKEv2 CP (address-pool): as responder, to the NAT'ed peer (then it is
+     * remote_host; remote is where the NAT sends from); as initiator, to us (then it is local_host).
+     * family 0: none, a host-to-host tunnel between the hosts themselves */
+    struct oe_addr lease;
 };
 
 enum ike_action_kind {

@@ -384,6 +384,20 @@ static bool first_with_peer(const struct ike_core *core, const struct ike_sa *sa
     return true;
 }
 
+/* RFC 7296 3.15.1: a request names the family it wants (an empty attribute), a reply the address. */
+static void add_cp(struct ike_builder *inner, uint8_t type, const struct oe_addr *a)
+{
+    struct ike_cp cp = {.type = type};
+    bool v6 = a->family == AF_INET6;
+    cp.ip4 = !v6;
+    cp.ip6 = v6;
+    if (type == IKE_CFG_REPLY) {
+        *(v6 ? &cp.addr6 : &cp.addr4) = *a;
+        cp.prefix6 = 128;
+    }
+    ikeb_cp(inner, &cp);
+}
+
 int ike_build_auth_request(struct ike_core *core, struct ike_sa *sa, const struct ike_ts *tsi, size_t ntsi,
                            const struct ike_ts *tsr, size_t ntsr, struct wbuf *msg, struct oe_error *err)
 {
@@ -394,6 +408,8 @@ int ike_build_auth_request(struct ike_core *core, struct ike_sa *sa, const struc
     }
     struct ike_proposal p[2];
     size_t np = ike_esp_offer(&core->cfg, sa->child_spi_in, 0, p);
+    if (sa->ask_address)
+        add_cp(&inner, IKE_CFG_REQUEST, &sa->local_host);
     ikeb_sa(&inner, p, np);
     ikeb_ts(&inner, IKE_PL_TSI, tsi, ntsi);
     ikeb_ts(&inner, IKE_PL_TSR, tsr, ntsr);
@@ -568,28 +584,55 @@ static bool ours_to_answer(const struct ike_core *core, const struct ike_sa *sa,
 }
 
 /*
+ * Behind a NAT the initiator's own address is neither one we can route to
+ * nor one it can prove (it may be a real host somewhere else): its tunnel is
+ * for an address we lease it, of our side's family, asked for by a
+ * CFG_REQUEST (RFC 7296 3.15), or there is none. The family to lease, or 0
+ * and why not.
+ */
+static int lease_family(const struct ike_core *core, const struct ike_sa *sa, const struct oe_addr *local,
+                        const struct ike_payloads *in, char *why, size_t len)
+{
+    char o[OE_ADDR_STRLEN];
+    bool v6 = local->family == AF_INET6;
+    const struct ike_pool *pool = v6 ? &core->pool6 : &core->pool4;
+    bool asks = in->has_cp && in->cp.type == IKE_CFG_REQUEST && (v6 ? in->cp.ip6 : in->cp.ip4);
+    oe_addr_str(&sa->remote.addr, o);
+    if (!asks) {
+        snprintf(why, len,
+                 "the initiator is behind a NAT (we see %s) and asks for no address (no CFG_REQUEST with "
+                 "INTERNAL_%s_ADDRESS): a NAT'ed initiator's tunnel is only for an address we lease it",
+                 o, v6 ? "IP6" : "IP4");
+        return 0;
+    }
+    if (pool->prefix.addr.family == 0) {
+        snprintf(why, len,
+                 "the initiator is behind a NAT (we see %s) and asks for an %s address, but no address-pool "
+                 "of that family is set: a NAT'ed initiator's tunnel is only for an address we lease it",
+                 o, v6 ? "IPv6" : "IPv4");
+        return 0;
+    }
+    return local->family;
+}
+
+/*
  * The responder's rule, first part: the one host on each side the Child SA
  * would carry, decided before any DNS work. Behind a NAT the peer has only
  * the address we see (a NAT detection notify is the peer's word, not a
- * proof); otherwise TSi names one host, in every entry, and one that is not
- * the peer itself is a client it claims to be the gateway of, which its key
- * must then vouch for. A NULL-authenticated peer speaks only for itself.
- * Returns NULL, or why the selectors are refused.
+ * proof) for its policy and key, and its tunnel is for a lease
+ * (lease_family); otherwise TSi names one host, in every entry, and one that
+ * is not the peer itself is a client it claims to be the gateway of, which
+ * its key must then vouch for. A NULL-authenticated peer speaks only for
+ * itself. Returns NULL, or why the selectors are refused.
  */
 static const char *asked_hosts(const struct ike_core *core, struct ike_sa *sa, const struct ike_payloads *in, char *why,
                                size_t len)
 {
     char h[OE_ADDR_STRLEN], o[OE_ADDR_STRLEN];
     struct oe_addr remote = sa->remote.addr, local = sa->local.addr, first;
+    sa->lease_asked = 0;
     if (sa->nat_remote) {
-        if (!ts_covers(in->tsi, in->ntsi, &remote)) {
-            snprintf(why, len,
-                     "the initiator is behind a NAT and asks for %s, not the address we see (%s); "
-                     "without an address pool that is all it can have",
-                     in->ntsi && single_host(&in->tsi[0], &first) ? oe_addr_str(&first, h) : "a range",
-                     oe_addr_str(&remote, o));
-            return why;
-        }
+        /* decided below, once TSr has named our side */
     } else if (in->ntsi && single_host(&in->tsi[0], &first)) {
         if (!all_host(in->tsi, in->ntsi, &first)) {
             snprintf(why, len, "TSi names more than the one host %s", oe_addr_str(&first, h));
@@ -610,6 +653,8 @@ static const char *asked_hosts(const struct ike_core *core, struct ike_sa *sa, c
         snprintf(why, len, "TSr does not cover our address %s", oe_addr_str(&local, o));
         return why;
     }
+    if (sa->nat_remote && (sa->lease_asked = (uint8_t)lease_family(core, sa, &local, in, why, len)) == 0)
+        return why;
     if (in->auth_method == IKE_AUTH_NULL && !oe_addr_eq(&remote, &sa->remote.addr)) {
         snprintf(why, len, "a NULL-authenticated peer speaks only for its own address %s, not for %s",
                  oe_addr_str(&sa->remote.addr, o), oe_addr_str(&remote, h));
@@ -688,6 +733,48 @@ static void limit_per_peer(struct ike_core *core, const struct ike_sa *sa, struc
     }
 }
 
+/*
+ * The NAT'ed initiator is who it said (AUTH verified): its lease, which its
+ * tunnel is for (TSi narrowed to it), never the address it has behind its
+ * NAT. The pool running out refuses the Child SA; the SA is gone then.
+ */
+/* Leases held by initiators at the address sa's comes from, to the same address of ours. */
+static unsigned leases_from(const struct ike_core *core, const struct ike_sa *sa)
+{
+    unsigned n = 0;
+    struct ike_ix_iter it;
+    for (const struct ike_sa *o = ike_ix_first(&it, core, IKE_IX_PEER, ike_ix_hash_of(sa, IKE_IX_PEER)); o;
+         o = ike_ix_next(&it))
+        n += o != sa && o->lease_ours && o->lease.family && oe_addr_eq(&o->remote.addr, &sa->remote.addr) &&
+             oe_addr_eq(&o->local.addr, &sa->local.addr);
+    return n;
+}
+
+static int lease_address(struct ike_core *core, struct ike_sa *sa, struct ike_actions *out)
+{
+    struct ike_pool *pool = sa->lease_asked == AF_INET6 ? &core->pool6 : &core->pool4;
+    struct oe_error err;
+    char l[OE_ADDR_STRLEN], o[OE_ADDR_STRLEN], p[OE_ADDR_STRLEN];
+    unsigned held = leases_from(core, sa);
+    /* NULL authentication proves nothing: one source (a NAT, or one pretending) cannot drain the pool */
+    if (held >= core->cfg.max_leases_per_source)
+        oe_error_setc(&err, OE_E_LIMIT,
+                      "initiators behind %s hold %u leases already, max-leases-per-source is %u: none for this one",
+                      oe_addr_str(&sa->remote.addr, o), held, core->cfg.max_leases_per_source);
+    if (held >= core->cfg.max_leases_per_source || ike_pool_lease(pool, &sa->lease, &err) != 0) {
+        ike_log(out, sa, "IKE_AUTH: INTERNAL_ADDRESS_FAILURE: %s", err.msg);
+        respond_error(sa, IKE_N_INTERNAL_ADDRESS_FAILURE, out);
+        ike_sa_fail(core, sa, out, err.msg);
+        return -1;
+    }
+    sa->lease_ours = true;
+    sa->remote_host = sa->lease;
+    ike_log(out, sa, "leased %s to the initiator behind a NAT at %s (address-pool %s, %llu in use); TSi narrowed to it",
+            oe_addr_str(&sa->lease, l), oe_addr_str(&sa->remote.addr, o), oe_prefix_str(&pool->prefix, p),
+            (unsigned long long)pool->in_use);
+    return 0;
+}
+
 void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const struct ike_pubkey *key, bool allow_null,
                                struct ike_actions *out)
 {
@@ -719,6 +806,10 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
     /* the key that verified AUTH was given for the hosts NEED_KEY named: they are the tunnel's */
     sa->remote_host = sa->asked_remote;
     sa->local_host = sa->asked_local;
+    if (sa->lease_asked && lease_address(core, sa, out) != 0) {
+        free(in);
+        return;
+    }
     ike_sa_index(sa);
     keep_identity(sa, &in->idi, key);
     if (sa->auth == IKE_AUTHBY_RSASIG && core->cfg.signer.sign == NULL) {
@@ -745,6 +836,8 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
     struct ike_ts tsi, tsr;
     ike_host_ts(&sa->remote_host, &tsi);
     ike_host_ts(&sa->local_host, &tsr);
+    if (sa->lease.family)
+        add_cp(&inner, IKE_CFG_REPLY, &sa->lease);
     ikeb_sa(&inner, &p, 1);
     ikeb_ts(&inner, IKE_PL_TSI, &tsi, 1);
     ikeb_ts(&inner, IKE_PL_TSR, &tsr, 1);
@@ -790,6 +883,11 @@ void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const ui
     }
     const char *bad = NULL;
     struct ike_pubkey peer_key = ike_key_view(&sa->peer_key);
+    /* asked for an address: the responder's lease (of our family), TSi narrowed to it; without one, our own */
+    struct oe_addr lease = {0};
+    if (sa->ask_address && in->has_cp && in->cp.type == IKE_CFG_REPLY)
+        lease = sa->local_host.family == AF_INET6 ? in->cp.addr6 : in->cp.addr4;
+    const struct oe_addr *mine = lease.family ? &lease : &sa->local_host;
     struct ike_esp_algs algs;
     const struct ike_proposal *esp = NULL;
     if (!in->has_idr || !in->has_auth || !in->has_sa || !in->has_tsi || !in->has_tsr)
@@ -800,7 +898,7 @@ void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const ui
         bad = "peer authenticated with another method than we asked for";
     else if ((esp = ike_choose_esp(&core->cfg, &in->sa, &algs)) == NULL || in->sa.n != 1)
         bad = "responder chose an ESP proposal we did not offer";
-    else if (!ts_covers(in->tsi, in->ntsi, &sa->local_host) || !ts_covers(in->tsr, in->ntsr, &sa->remote_host))
+    else if (!ts_covers(in->tsi, in->ntsi, mine) || !ts_covers(in->tsr, in->ntsr, &sa->remote_host))
         bad = "responder narrowed the traffic selectors below the host pair";
     if (bad) {
         char why[512];
@@ -812,6 +910,13 @@ void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const ui
         return;
     }
     sa->child_spi_out = ike_spi_of(esp);
+    if (lease.family) {
+        char l[OE_ADDR_STRLEN];
+        sa->lease = lease;
+        sa->lease_ours = false;
+        sa->local_host = lease; /* the tunnel is for it: we must translate our address to it */
+        ike_log(out, sa, "the responder leased us %s (CFG_REPLY); our tunnel is for it", oe_addr_str(&lease, l));
+    }
     ike_sa_index(sa);
     keep_identity(sa, &in->idr, NULL);
     struct ike_id peer = in->idr;

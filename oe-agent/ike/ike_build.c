@@ -151,3 +151,28 @@ void ikeb_delete(struct ike_builder *mb, uint8_t protocol, uint8_t spi_size, con
     wbuf_put(&mb->b, spis, count * spi_size);
     ikeb_end(mb, hdr);
 }
+
+void ikeb_cp(struct ike_builder *mb, const struct ike_cp *cp)
+{
+    size_t hdr = ikeb_begin(mb, IKE_PL_CP);
+    wbuf_u8(&mb->b, cp->type);
+    wbuf_u8(&mb->b, 0);
+    wbuf_u16(&mb->b, 0);
+    if (cp->ip4) {
+        bool a = cp->addr4.family != 0;
+        wbuf_u16(&mb->b, IKE_CFG_INTERNAL_IP4_ADDRESS);
+        wbuf_u16(&mb->b, a ? 4 : 0);
+        if (a)
+            wbuf_put(&mb->b, cp->addr4.bytes, 4);
+    }
+    if (cp->ip6) {
+        bool a = cp->addr6.family != 0;
+        wbuf_u16(&mb->b, IKE_CFG_INTERNAL_IP6_ADDRESS);
+        wbuf_u16(&mb->b, a ? 17 : 0);
+        if (a) {
+            wbuf_put(&mb->b, cp->addr6.bytes, 16);
+            wbuf_u8(&mb->b, cp->prefix6);
+        }
+    }
+    ikeb_end(mb, hdr);
+}

@@ -40,6 +40,7 @@ void ike_config_defaults(struct ike_config *c)
     c->max_half_open_per_source = 16;
     c->half_open_timeout_ms = 10000;
     c->max_sas_per_peer = 2;
+    c->max_leases_per_source = 16;
     c->ciphers[0] = IKE_ENCR_AES_GCM_16;
     c->ciphers[1] = IKE_ENCR_AES_CBC;
     c->dh_groups[0] = IKE_DH_ECP256;
@@ -76,6 +77,23 @@ struct ike_core *ike_core_new(const struct ike_config *cfg, struct oe_error *err
         return NULL;
     }
     core->cfg = *cfg;
+    for (size_t i = 0; i < OE_ARRAY_SIZE(cfg->address_pool); i++) {
+        const struct oe_prefix *p = &cfg->address_pool[i];
+        struct ike_pool *pool = p->addr.family == AF_INET6 ? &core->pool6 : &core->pool4;
+        if (p->addr.family == 0)
+            continue;
+        if (pool->prefix.addr.family != 0) {
+            oe_error_set(err, "address-pool: two prefixes of one family");
+            ike_pool_free(&core->pool4);
+            free(core);
+            return NULL;
+        }
+        if (ike_pool_init(pool, p, err) != 0) {
+            ike_pool_free(&core->pool4);
+            free(core);
+            return NULL;
+        }
+    }
     core->next_serial = 1;
     core->next_reqid = IKE_REQID_FIRST;
     uint8_t seed[32];
@@ -97,8 +115,18 @@ void ike_core_free(struct ike_core *core)
     while (core->sas)
         ike_sa_free(core->sas);
     ike_sa_index_free(core);
+    ike_pool_free(&core->pool4);
+    ike_pool_free(&core->pool6);
     oe_wipe(core->cookie_secret, sizeof(core->cookie_secret));
     free(core);
+}
+
+void ike_release_lease(struct ike_sa *sa)
+{
+    if (sa->lease.family == 0 || !sa->lease_ours || sa->core == NULL)
+        return;
+    ike_pool_release(sa->lease.family == AF_INET6 ? &sa->core->pool6 : &sa->core->pool4, &sa->lease);
+    memset(&sa->lease, 0, sizeof(sa->lease));
 }
 
 struct ike_sa *ike_sa_new(struct ike_core *core, bool initiator)
@@ -123,6 +151,7 @@ struct ike_sa *ike_sa_new(struct ike_core *core, bool initiator)
 
 void ike_sa_free(struct ike_sa *sa)
 {
+    ike_release_lease(sa);
     ike_sa_unlink(sa);
     ike_dh_free(sa->dh);
     ike_dh_free(sa->rekey_dh);
@@ -243,6 +272,7 @@ void ike_child_endpoints(const struct ike_sa *sa, struct ike_child_sa *c)
     c->remote = sa->remote.addr;
     c->local_host = sa->local_host;
     c->remote_host = sa->remote_host;
+    c->lease = sa->lease;
     c->reqid = sa->child_reqid;
     if (sa->nat_local || sa->nat_remote) {
         /* RFC 3948: ESP in UDP between the ports IKE uses */
@@ -597,6 +627,7 @@ unsigned ike_initiate(struct ike_core *core, const struct ike_initiate *req, uin
     sa->remote = req->remote;
     sa->local_host = req->local_host;
     sa->remote_host = req->remote_host;
+    sa->ask_address = req->ask_address;
     sa->auth = req->auth;
     ike_sa_index(sa);
     if (req->auth == IKE_AUTHBY_RSASIG)

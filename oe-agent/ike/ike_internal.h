@@ -46,6 +46,12 @@ struct ike_sa {
     /* responder: the hosts the peer's traffic selectors ask for, until its key
      * (which vouches for them) has verified its AUTH */
     struct oe_addr asked_local, asked_remote;
+    /* responder: the address leased to a NAT'ed initiator (address-pool), its remote_host
+     * once the Child SA is up; it goes back to the pool with the SA. family 0: none */
+    struct oe_addr lease;
+    bool lease_ours;     /* lease is from our pool (responder), not the peer's (initiator) */
+    uint8_t lease_asked; /* responder: the family a NAT'ed initiator's CFG_REQUEST asks and a pool has */
+    bool ask_address;    /* initiator: our IKE_AUTH request carries a CFG_REQUEST */
     enum ike_authby auth;
     const struct ike_env *env; /* the core's: where random numbers come from */
     struct wbuf peer_key;      /* RFC 3110: the initiator's from DNS, the responder's as answered */
@@ -161,8 +167,25 @@ struct ike_collision {
     size_t low_len;
 };
 
+/* ike_pool.c: addresses leased to NAT'ed initiators (address-pool =), one prefix a family */
+struct ike_pool {
+    struct oe_prefix prefix; /* family 0: no pool */
+    uint64_t first, size;    /* the first address's offset in the prefix; how many there are */
+    uint64_t fresh;          /* offsets below this were leased at least once */
+    uint64_t *free;          /* offsets leased and given back: taken again first */
+    size_t nfree, cap;
+    uint64_t in_use;
+};
+int ike_pool_init(struct ike_pool *p, const struct oe_prefix *prefix, struct oe_error *err);
+/* An address nobody holds, or an error that names the setting (OE_E_LIMIT: exhausted). */
+int ike_pool_lease(struct ike_pool *p, struct oe_addr *out, struct oe_error *err);
+void ike_pool_release(struct ike_pool *p, const struct oe_addr *a);
+bool ike_pool_contains(const struct ike_pool *p, const struct oe_addr *a);
+void ike_pool_free(struct ike_pool *p);
+
 struct ike_core {
     struct ike_config cfg;
+    struct ike_pool pool4, pool6;
     uint64_t now;       /* ms, from the last event */
     struct ike_sa *sas; /* every SA, newest first: for walks that must visit them all */
     struct oe_htab ix[IKE_IX_COUNT];
@@ -199,6 +222,8 @@ void ike_sa_fail(struct ike_core *core, struct ike_sa *sa, struct ike_actions *o
 /* A new SA, in the core's list and indexes; ike_sa_free takes it out of them. */
 struct ike_sa *ike_sa_new(struct ike_core *core, bool initiator);
 void ike_sa_free(struct ike_sa *sa);
+/* The SA's lease back to its pool (once: the SA then has none). */
+void ike_release_lease(struct ike_sa *sa);
 #define IKE_MAX_RESENDS 8
 #define IKE_RESEND_GAP_MS 250
 /* A request again: our last answer again, if it is the same request and not too often. */

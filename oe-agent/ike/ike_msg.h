@@ -39,6 +39,7 @@ enum ike_payload_type {
     IKE_PL_TSI = 44,
     IKE_PL_TSR = 45,
     IKE_PL_SK = 46,
+    IKE_PL_CP = 47,
     IKE_PL_SKF = 53,
 };
 
@@ -50,6 +51,7 @@ enum ike_notify_type {
     IKE_N_NO_PROPOSAL_CHOSEN = 14,
     IKE_N_INVALID_KE_PAYLOAD = 17,
     IKE_N_AUTHENTICATION_FAILED = 24,
+    IKE_N_INTERNAL_ADDRESS_FAILURE = 36,
     IKE_N_TS_UNACCEPTABLE = 38,
     IKE_N_INITIAL_CONTACT = 16384,
     IKE_N_NAT_DETECTION_SOURCE_IP = 16388,
@@ -119,7 +121,30 @@ struct ike_id {
     struct chunk data;
 };
 
+/* RFC 7296 3.15: the Configuration payload's type and the attributes we use */
+enum ike_cfg_type { IKE_CFG_REQUEST = 1, IKE_CFG_REPLY = 2, IKE_CFG_SET = 3, IKE_CFG_ACK = 4 };
+enum ike_cfg_attr {
+    IKE_CFG_INTERNAL_IP4_ADDRESS = 1, /* 0 (asked) or 4 octets */
+    IKE_CFG_INTERNAL_IP6_ADDRESS = 8, /* 0 (asked) or 17 octets: address, prefix length */
+};
+
+/*
+ * A Configuration payload as far as we use it: the first INTERNAL_IP4_ADDRESS
+ * and INTERNAL_IP6_ADDRESS (ip4/ip6: the attribute is there; an empty one asks
+ * for any address and leaves the address's family 0). Other attributes are
+ * counted, not kept.
+ */
+struct ike_cp {
+    uint8_t type; /* enum ike_cfg_type */
+    bool ip4, ip6;
+    struct oe_addr addr4, addr6;
+    uint8_t prefix6;
+    size_t nattrs;
+};
+
 struct ike_payloads {
+    bool has_cp;
+    struct ike_cp cp;
     bool has_sa, has_ke, has_nonce, has_idi, has_idr, has_auth, has_tsi, has_tsr, has_sk, has_delete;
     struct ike_sa_payload sa;
     uint16_t ke_group;
@@ -175,6 +200,8 @@ void ikeb_notify(struct ike_builder *mb, uint8_t protocol, const uint8_t *spi, s
 size_t ikeb_id(struct ike_builder *mb, uint8_t payload, uint8_t id_type, const uint8_t *data, size_t len);
 void ikeb_auth(struct ike_builder *mb, uint8_t method, const uint8_t *data, size_t len);
 void ikeb_ts(struct ike_builder *mb, uint8_t payload, const struct ike_ts *ts, size_t n);
+/* A Configuration payload: its ip4/ip6 attributes, empty where the address's family is 0. */
+void ikeb_cp(struct ike_builder *mb, const struct ike_cp *cp);
 void ikeb_delete(struct ike_builder *mb, uint8_t protocol, uint8_t spi_size, const uint8_t *spis, size_t count);
 
 #endif

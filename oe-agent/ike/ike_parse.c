@@ -22,6 +22,7 @@ const char *ike_payload_name(uint8_t type)
     case IKE_PL_TSR: return "TSr";
     case IKE_PL_SK: return "SK";
     case IKE_PL_SKF: return "SKF";
+    case IKE_PL_CP: return "CP";
     }
     return "unknown";
 }
@@ -36,6 +37,7 @@ const char *ike_notify_name(uint16_t type)
     case IKE_N_NO_PROPOSAL_CHOSEN: return "NO_PROPOSAL_CHOSEN";
     case IKE_N_INVALID_KE_PAYLOAD: return "INVALID_KE_PAYLOAD";
     case IKE_N_AUTHENTICATION_FAILED: return "AUTHENTICATION_FAILED";
+    case IKE_N_INTERNAL_ADDRESS_FAILURE: return "INTERNAL_ADDRESS_FAILURE";
     case IKE_N_TS_UNACCEPTABLE: return "TS_UNACCEPTABLE";
     case IKE_N_INITIAL_CONTACT: return "INITIAL_CONTACT";
     case IKE_N_NAT_DETECTION_SOURCE_IP: return "NAT_DETECTION_SOURCE_IP";
@@ -173,6 +175,71 @@ static int parse_ts(struct cursor *c, struct ike_ts *ts, size_t *n, size_t at, s
     return 0;
 }
 
+/*
+ * RFC 7296 3.15: CFG type, three reserved octets, then attributes (a reserved
+ * bit, a 15-bit type, a length, the value), each within what is left. The
+ * address attributes have the lengths 3.15.1 gives them or are refused.
+ */
+static int parse_cp(struct cursor *c, struct ike_payloads *o, size_t at, struct oe_error *err)
+{
+    struct ike_cp *cp = &o->cp;
+    if (o->has_cp) {
+        oe_error_set(err, "CP at offset %zu: a second Configuration payload", at);
+        return -1;
+    }
+    o->has_cp = true;
+    cp->type = cursor_u8(c);
+    cursor_take(c, 3);
+    if (c->bad) {
+        oe_error_set(err, "CP at offset %zu: %zu octets, need 4 before the attributes", at, c->len);
+        return -1;
+    }
+    if (cp->type < IKE_CFG_REQUEST || cp->type > IKE_CFG_ACK) {
+        oe_error_set(err, "CP at offset %zu: CFG type %u (1..4 are defined)", at, cp->type);
+        return -1;
+    }
+    while (cursor_left(c) > 0) {
+        size_t aoff = at + 4 + c->off;
+        uint16_t type = cursor_u16(c) & 0x7fff, alen = cursor_u16(c);
+        if (c->bad || alen > cursor_left(c)) {
+            oe_error_set(err, "CP attribute at offset %zu: length %u but %zu octets left", aoff, alen,
+                         c->bad ? 0 : cursor_left(c));
+            return -1;
+        }
+        struct cursor v = cursor_of(cursor_take(c, alen), alen);
+        cp->nattrs++;
+        if (type == IKE_CFG_INTERNAL_IP4_ADDRESS) {
+            if (alen != 0 && alen != 4) {
+                oe_error_set(err, "CP attribute at offset %zu: INTERNAL_IP4_ADDRESS of %u octets, need 0 or 4", aoff,
+                             alen);
+                return -1;
+            }
+            if (!cp->ip4 && alen == 4) {
+                cp->addr4.family = AF_INET;
+                memcpy(cp->addr4.bytes, cursor_take(&v, 4), 4);
+            }
+            cp->ip4 = true;
+        } else if (type == IKE_CFG_INTERNAL_IP6_ADDRESS) {
+            if (alen != 0 && alen != 17) {
+                oe_error_set(err, "CP attribute at offset %zu: INTERNAL_IP6_ADDRESS of %u octets, need 0 or 17", aoff,
+                             alen);
+                return -1;
+            }
+            if (alen == 17 && v.p[16] > 128) {
+                oe_error_set(err, "CP attribute at offset %zu: INTERNAL_IP6_ADDRESS prefix length %u", aoff, v.p[16]);
+                return -1;
+            }
+            if (!cp->ip6 && alen == 17) {
+                cp->addr6.family = AF_INET6;
+                memcpy(cp->addr6.bytes, cursor_take(&v, 16), 16);
+                cp->prefix6 = cursor_u8(&v);
+            }
+            cp->ip6 = true;
+        }
+    }
+    return 0;
+}
+
 static int parse_one(uint8_t type, bool critical, struct cursor *c, size_t at, struct ike_payloads *o,
                      struct oe_error *err)
 {
@@ -251,6 +318,7 @@ static int parse_one(uint8_t type, bool critical, struct cursor *c, size_t at, s
         o->sk_body.len = cursor_left(c);
         o->sk_body.p = cursor_take(c, o->sk_body.len);
         break;
+    case IKE_PL_CP: return parse_cp(c, o, at, err);
     case IKE_PL_CERT:
     case IKE_PL_CERTREQ:
     case IKE_PL_VENDOR:

@@ -29,6 +29,7 @@ static struct ike_sa *retire_copy(struct ike_core *core, struct ike_sa *sa)
     wbuf_put(&old->last_resp, sa->last_resp.p, sa->last_resp.len);
     old->dh = old->rekey_dh = NULL;
     old->peer_key = (struct wbuf){0};
+    memset(&old->lease, 0, sizeof(old->lease)); /* the lease stays with the SA and its Child SA */
     old->serial = core->next_serial;
     old->child_serial = core->next_serial + 1;
     core->next_serial += 2;

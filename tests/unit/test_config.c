@@ -114,6 +114,9 @@ static void test_errors(void **state)
     expect("max-half-open = 0\n", "max-half-open: \"0\" is not a number of half-open IKE SAs, 1 or more");
     expect("cookie-threshold = lots\n", "cookie-threshold: \"lots\" is not a number");
     expect("half-open-timeout = 0\n", "half-open-timeout: \"0\" is not a duration of 1s or more");
+    expect("address-pool = 100.64.0.0/24, 100.65.0.0/24\n", "address-pool: one prefix of each family");
+    expect("address-pool = 100.64.0.1/24\n", "address-pool: \"100.64.0.1/24\"");
+    expect("address-pool = pool\n", "address-pool: \"pool\"");
 }
 
 static void test_tunnel_settings(void **state)
@@ -123,7 +126,8 @@ static void test_tunnel_settings(void **state)
     struct oe_error err;
     const char *text = "salifetime = 1h\nikelifetime = 2h\ndpddelay = 0\n"
                        "subnets = 203.0.113.0/24, 2001:db8:5::/48\n"
-                       "ciphers = aes_cbc\ndh-groups = modp2048, 31\n";
+                       "ciphers = aes_cbc\ndh-groups = modp2048, 31\n"
+                       "address-pool = 2001:db8:ca7::/64, 100.64.0.0/24\n";
     assert_int_equal(parse(&c, text, &err), 0);
     assert_int_equal(c.salifetime, 3600);
     assert_int_equal(c.ikelifetime, 7200);
@@ -131,6 +135,8 @@ static void test_tunnel_settings(void **state)
     assert_int_equal(c.nsubnets, 2);
     char buf[OE_ADDR_STRLEN];
     assert_string_equal(oe_prefix_str(&c.subnets[1], buf), "2001:db8:5::/48");
+    assert_string_equal(oe_prefix_str(&c.address_pool[0], buf), "2001:db8:ca7::/64");
+    assert_string_equal(oe_prefix_str(&c.address_pool[1], buf), "100.64.0.0/24");
     assert_int_equal(c.ciphers[0], IKE_CIPHER_AES_CBC);
     assert_int_equal(c.ciphers[1], 0);
     assert_int_equal(c.dh_groups[0], 14);
@@ -141,6 +147,7 @@ static void test_tunnel_settings(void **state)
     assert_int_equal(c.salifetime, 8 * 3600);
     assert_int_equal(c.dpddelay, 30);
     assert_int_equal(c.nsubnets, 0);
+    assert_int_equal(c.address_pool[0].addr.family, 0); /* no pool unless one is set */
     assert_int_equal(c.ciphers[0], IKE_CIPHER_AES_GCM_16);
     assert_int_equal(c.ciphers[1], IKE_CIPHER_AES_CBC);
     assert_int_equal(c.dh_groups[0], 19);

@@ -33,6 +33,7 @@ struct side {
     uint32_t last_note; /* UP's note: what NEED_KEY's answer noted (ike_peer_note) */
     unsigned serial;
     bool verbose;
+    char log[16384]; /* every LOG line, one a line (cut when full) */
 };
 
 struct net {
@@ -241,7 +242,10 @@ static void run(struct net *n, struct side *s)
             s->asked_for = a->child.remote_host;
             break;
         case IKE_ACT_REKEYED: break;
-        case IKE_ACT_LOG:
+        case IKE_ACT_LOG: {
+            size_t used = strlen(s->log);
+            snprintf(s->log + used, sizeof(s->log) - used, "%s\n", a->text);
+        }
             n->lost_collisions += strstr(a->text, "our new Child SA") != NULL;
             n->won_collisions += strstr(a->text, "the peer's new Child SA") != NULL;
             break;
@@ -493,19 +497,63 @@ static void test_ciphers_disjoint(void **state)
     assert_int_equal(ike_sa_count(n->a.core) + ike_sa_count(n->b.core), 0);
 }
 
+/* B leases addresses from 100.64.0.0/30 (.1 and .2); both rekey the IKE SA within 100 s */
+static void pool_b(int side, struct ike_config *cfg)
+{
+    cfg->ike_lifetime_s = 100;
+    if (side == 1)
+        oe_prefix_parse("100.64.0.0/30", &cfg->address_pool[0], NULL);
+}
+
+static int setup_pool(void **state)
+{
+    tune = pool_b;
+    return setup(state);
+}
+
+/* one address: 100.64.0.7 */
+static void pool_b_one(int side, struct ike_config *cfg)
+{
+    if (side == 1)
+        oe_prefix_parse("100.64.0.7/32", &cfg->address_pool[0], NULL);
+}
+
+static int setup_pool_one(void **state)
+{
+    tune = pool_b_one;
+    return setup(state);
+}
+
+/* A (198.51.100.1) behind the NAT (203.0.113.9) starts an IKE SA with NULL auth; ask: with a CFG_REQUEST. */
+static void nat_initiate(struct net *n, bool ask)
+{
+    n->nat = true;
+    oe_addr_parse("198.51.100.1", &n->a.ep.addr);
+    n->b.allow_null = true;
+    struct ike_initiate req = {.local = n->a.ep,
+                               .remote = n->b.ep,
+                               .local_host = n->a.ep.addr,
+                               .remote_host = n->b.ep.addr,
+                               .auth = IKE_AUTHBY_NULL,
+                               .ask_address = ask};
+    n->a.serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
+    assert_true(n->a.serial > 0);
+    pump(n);
+}
+
+static void expect_addr(const struct oe_addr *a, const char *want)
+{
+    char s[OE_ADDR_STRLEN];
+    if (strcmp(oe_addr_str(a, s), want) != 0)
+        fail_msg("wanted %s, got %s", want, s);
+}
+
 /* A behind a NAT: both detect it, IKE_AUTH goes over 4500, the Child SA is ESP in UDP, A keeps the mapping open. */
 static void test_nat_traversal(void **state)
 {
     struct net *n = *state;
-    n->nat = true;
-    oe_addr_parse("198.51.100.1", &n->a.ep.addr);
-    n->b.allow_null = true;
-    /* A asks for the address B sees (what a lease will give it): B has nothing else to offer */
-    struct ike_initiate req = {
-        .local = n->a.ep, .remote = n->b.ep, .remote_host = n->b.ep.addr, .auth = IKE_AUTHBY_NULL};
-    oe_addr_parse("203.0.113.9", &req.local_host);
-    n->a.serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
-    pump(n);
+    /* A asks for an address (CFG_REQUEST): B leases it one, the only host its tunnel can be for */
+    nat_initiate(n, true);
     assert_int_equal(n->a.ups, 1);
     assert_int_equal(n->b.ups, 1);
     struct ike_sa *a = n->a.core->sas, *b = n->b.core->sas;
@@ -518,10 +566,11 @@ static void test_nat_traversal(void **state)
     assert_int_equal(n->a.child.encap_local, IKE_NATT_PORT);
     assert_int_equal(n->a.child.encap_remote, IKE_NATT_PORT);
     assert_int_equal(n->b.child.encap_remote, IKE_NATT_PORT + 30000);
-    /* B's tunnel is for the NAT's address, never for one A merely names */
-    char s1[OE_ADDR_STRLEN], s2[OE_ADDR_STRLEN];
-    assert_string_equal(oe_addr_str(&n->b.child.remote_host, s1), "203.0.113.9");
-    assert_string_equal(oe_addr_str(&n->b.child.remote, s2), "203.0.113.9");
+    /* B's tunnel is for the lease, never for the address A has behind its NAT */
+    expect_addr(&n->b.child.remote_host, "100.64.0.1");
+    expect_addr(&n->b.child.lease, "100.64.0.1");
+    expect_addr(&n->b.child.remote, "203.0.113.9");
+    expect_addr(&n->a.child.local_host, "100.64.0.1");
     /* only the side behind the NAT sends keepalives, and again when its timer fires */
     int before = n->keepalives;
     assert_int_equal(before, 0); /* the first after 20 s */
@@ -536,6 +585,166 @@ static void test_nat_traversal(void **state)
     ike_delete(n->b.core, b->serial, 0, &n->b.acts);
     pump(n);
     assert_int_equal(ike_sa_count(n->a.core), 0);
+}
+
+static void rekey_ike_from(struct net *n, struct side *s);
+
+/* The lease: narrowed TSi, NEED_KEY for the address B sees, kept over rekeys, back in the pool when the SA goes. */
+static void test_nat_lease(void **state)
+{
+    struct net *n = *state;
+    nat_initiate(n, true);
+    assert_int_equal(n->a.ups, 1);
+    assert_int_equal(n->b.ups, 1);
+    /* the policy and key B asked about: those of the address it sees, not of A's inner one */
+    expect_addr(&n->b.asked_for, "203.0.113.9");
+    expect_addr(&n->b.child.remote_host, "100.64.0.1");
+    expect_addr(&n->b.child.lease, "100.64.0.1");
+    expect_addr(&n->a.child.lease, "100.64.0.1");
+    expect_addr(&n->a.child.local_host, "100.64.0.1"); /* A read the CFG_REPLY: TSi is the lease */
+    assert_non_null(strstr(n->b.log, "leased 100.64.0.1 to the initiator behind a NAT at 203.0.113.9 "
+                                     "(address-pool 100.64.0.0/30, 1 in use); TSi narrowed to it"));
+    assert_non_null(strstr(n->b.log, "IPsec tunnel [192.0.2.2/32] -> [100.64.0.1/32]"));
+    assert_null(strstr(n->b.log, "198.51.100.1")); /* the inner address is nowhere */
+    assert_int_equal(n->b.core->pool4.in_use, 1);
+    /* an IKE SA rekey from each end keeps the lease (the retired self holds none) */
+    rekey_ike_from(n, &n->a);
+    rekey_ike_from(n, &n->b);
+    assert_int_equal(n->b.core->pool4.in_use, 1);
+    expect_addr(&n->b.core->sas->lease, "100.64.0.1");
+    /* a Child SA rekey keeps its selectors: still the lease */
+    ike_child_expired(n->b.core, n->b.child.spi_in, &n->b.child.local, false, 300000, &n->b.acts);
+    pump(n);
+    expect_addr(&n->b.child.remote_host, "100.64.0.1");
+    assert_memory_equal(n->a.child.key_out, n->b.child.key_in, n->a.child.key_len);
+    /* the SA goes: its lease is free again */
+    ike_delete(n->a.core, n->a.serial, 300000, &n->a.acts);
+    pump(n);
+    assert_int_equal(ike_sa_count(n->b.core), 0);
+    assert_int_equal(n->b.core->pool4.in_use, 0);
+}
+
+/* A NAT'ed initiator that asks for no address is refused before any DNS work, saying why. */
+static void test_nat_no_address_asked(void **state)
+{
+    struct net *n = *state;
+    nat_initiate(n, false);
+    assert_int_equal(n->b.installs, 0);
+    assert_int_equal(n->b.ups, 0);
+    assert_int_equal(n->b.need_keys, 0);
+    assert_non_null(strstr(n->b.log, "TS_UNACCEPTABLE: the initiator is behind a NAT (we see 203.0.113.9) and asks "
+                                     "for no address (no CFG_REQUEST with INTERNAL_IP4_ADDRESS)"));
+    assert_non_null(strstr(n->a.last_down, "TS_UNACCEPTABLE"));
+    assert_int_equal(n->b.core->pool4.in_use, 0);
+}
+
+/* Before leases, a NAT'ed initiator that named the address B sees got a tunnel for it; now it needs a lease. */
+static void test_nat_outer_address_without_lease(void **state)
+{
+    struct net *n = *state;
+    n->nat = true;
+    oe_addr_parse("198.51.100.1", &n->a.ep.addr);
+    n->b.allow_null = true;
+    struct ike_initiate req = {
+        .local = n->a.ep, .remote = n->b.ep, .remote_host = n->b.ep.addr, .auth = IKE_AUTHBY_NULL};
+    oe_addr_parse("203.0.113.9", &req.local_host);
+    n->a.serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
+    pump(n);
+    assert_int_equal(n->b.installs, 0);
+    assert_int_equal(n->b.need_keys, 0);
+    assert_non_null(strstr(n->b.log, "asks for no address"));
+}
+
+/* Without a pool a NAT'ed initiator's request for an address is refused, saying so. */
+static void test_nat_no_pool(void **state)
+{
+    struct net *n = *state;
+    nat_initiate(n, true);
+    assert_int_equal(n->b.installs, 0);
+    assert_int_equal(n->b.need_keys, 0);
+    assert_non_null(strstr(n->b.log, "asks for an IPv4 address, but no address-pool of that family is set"));
+    assert_non_null(strstr(n->a.last_down, "TS_UNACCEPTABLE"));
+}
+
+/* The pool runs out: INTERNAL_ADDRESS_FAILURE naming the setting; the address comes back with its SA. */
+static void test_nat_pool_exhausted(void **state)
+{
+    struct net *n = *state;
+    nat_initiate(n, true);
+    assert_int_equal(n->b.ups, 1);
+    expect_addr(&n->b.child.lease, "100.64.0.7");
+    unsigned first = n->b.core->sas->serial;
+    /* a second client behind the same NAT (another IKE SA): nothing left */
+    nat_initiate(n, true);
+    assert_int_equal(n->b.ups, 1);
+    assert_int_equal(n->b.installs, 1);
+    assert_non_null(strstr(n->b.log, "IKE_AUTH: INTERNAL_ADDRESS_FAILURE: address-pool 100.64.0.7/32 is exhausted: "
+                                     "all 1 of its addresses are leased"));
+    assert_non_null(strstr(n->a.last_down, "INTERNAL_ADDRESS_FAILURE"));
+    assert_int_equal(ike_sa_count(n->b.core), 1); /* the refused SA holds nothing */
+    assert_int_equal(n->b.core->pool4.in_use, 1);
+    /* the first goes; the next client gets its address */
+    ike_delete(n->b.core, first, 0, &n->b.acts);
+    pump(n);
+    assert_int_equal(n->b.core->pool4.in_use, 0);
+    nat_initiate(n, true);
+    assert_int_equal(n->b.ups, 2);
+    expect_addr(&n->b.child.lease, "100.64.0.7");
+    expect_addr(&n->b.child.remote_host, "100.64.0.7");
+}
+
+/* 100.64.0.0/30 (two addresses), one of them for the initiators behind any one address */
+static void pool_b_per_source(int side, struct ike_config *cfg)
+{
+    pool_b(side, cfg);
+    cfg->max_leases_per_source = 1;
+}
+
+static int setup_pool_per_source(void **state)
+{
+    tune = pool_b_per_source;
+    return setup(state);
+}
+
+/* One NAT (or one NULL-authenticated pretender) cannot drain the pool: max-leases-per-source. */
+static void test_nat_leases_per_source(void **state)
+{
+    struct net *n = *state;
+    nat_initiate(n, true);
+    assert_int_equal(n->b.ups, 1);
+    unsigned first = n->b.core->sas->serial;
+    nat_initiate(n, true);
+    assert_int_equal(n->b.ups, 1);
+    assert_non_null(strstr(n->b.log, "IKE_AUTH: INTERNAL_ADDRESS_FAILURE: initiators behind 203.0.113.9 hold 1 "
+                                     "leases already, max-leases-per-source is 1: none for this one"));
+    assert_int_equal(n->b.core->pool4.in_use, 1); /* the pool had room: the limit refused it */
+    ike_delete(n->b.core, first, 0, &n->b.acts);
+    pump(n);
+    nat_initiate(n, true); /* the positive control: with the first gone, a lease again */
+    assert_int_equal(n->b.ups, 2);
+    assert_int_equal(n->b.core->pool4.in_use, 1);
+}
+
+/* A peer not behind a NAT keeps its host-to-host tunnel and no lease, whatever it asks. */
+static void test_no_nat_no_lease(void **state)
+{
+    struct net *n = *state;
+    n->b.allow_null = true;
+    struct ike_initiate req = {.local = n->a.ep,
+                               .remote = n->b.ep,
+                               .local_host = n->a.ep.addr,
+                               .remote_host = n->b.ep.addr,
+                               .auth = IKE_AUTHBY_NULL,
+                               .ask_address = true};
+    n->a.serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
+    pump(n);
+    expect_tunnel(n);
+    expect_addr(&n->b.child.remote_host, "192.0.2.1");
+    assert_int_equal(n->b.child.lease.family, 0);
+    assert_int_equal(n->a.child.lease.family, 0);
+    expect_addr(&n->a.child.local_host, "192.0.2.1"); /* no CFG_REPLY: A keeps its own */
+    assert_int_equal(n->b.core->pool4.in_use, 0);
+    assert_null(strstr(n->b.log, "leased"));
 }
 
 /* Without a NAT nothing moves: port 500, no encapsulation, no keepalives. */
@@ -1303,6 +1512,41 @@ static void test_fake_nat_hijack(void **state)
     assert_int_equal(n->b.ups, 0);
     assert_int_equal(n->b.need_keys, 0); /* refused before any DNS work */
     assert_non_null(strstr(n->a.last_down, "TS_UNACCEPTABLE"));
+}
+
+/* The hijack with a pool: a NAT'ed client names a real host in TSi and asks for an address: the tunnel is the lease's. */
+static void test_fake_nat_hijack_with_pool(void **state)
+{
+    struct net *n = *state;
+    n->nat = true;
+    n->b.allow_null = true;
+    n->drop_auth = true;
+    struct ike_initiate req = {.local = n->a.ep,
+                               .remote = n->b.ep,
+                               .local_host = n->a.ep.addr,
+                               .remote_host = n->b.ep.addr,
+                               .auth = IKE_AUTHBY_NULL,
+                               .ask_address = true};
+    n->a.serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
+    pump(n);
+    n->drop_auth = false;
+    struct ike_sa *sa = n->a.core->sas;
+    struct ike_ts victim, tsr;
+    ts_host("198.51.100.77", &victim);
+    ike_host_ts(&n->b.ep.addr, &tsr);
+    struct wbuf m = {0};
+    struct oe_error err;
+    sa->next_msgid = 1;
+    assert_int_equal(ike_build_auth_request(n->a.core, sa, &victim, 1, &tsr, 1, &m, &err), 0);
+    n->pkt[n->n] = m.p;
+    n->len[n->n] = m.len;
+    n->from_ep[n->n] = sa->local;
+    n->to_ep[n->n] = sa->remote;
+    n->to[n->n++] = 1;
+    pump(n);
+    assert_int_equal(n->b.installs, 1);
+    expect_addr(&n->b.child.remote_host, "100.64.0.1");
+    assert_null(strstr(n->b.log, "198.51.100.77"));
 }
 
 /* Finding 3: TSi[0] is another host, TSi[1] the peer itself: one host or nothing. */
@@ -2094,7 +2338,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ciphers_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ciphers_disjoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ciphers_responder_list, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_nat_traversal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nat_traversal, setup_pool, teardown),
+        cmocka_unit_test_setup_teardown(test_nat_lease, setup_pool, teardown),
+        cmocka_unit_test_setup_teardown(test_nat_no_address_asked, setup_pool, teardown),
+        cmocka_unit_test_setup_teardown(test_nat_outer_address_without_lease, setup_pool, teardown),
+        cmocka_unit_test_setup_teardown(test_nat_no_pool, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nat_pool_exhausted, setup_pool_one, teardown),
+        cmocka_unit_test_setup_teardown(test_nat_leases_per_source, setup_pool_per_source, teardown),
+        cmocka_unit_test_setup_teardown(test_no_nat_no_lease, setup_pool, teardown),
+        cmocka_unit_test_setup_teardown(test_fake_nat_hijack_with_pool, setup_pool, teardown),
         cmocka_unit_test_setup_teardown(test_no_nat, setup, teardown),
         cmocka_unit_test_setup_teardown(test_child_rekey_initiated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_child_rekey_collision, setup, teardown),

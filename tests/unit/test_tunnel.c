@@ -531,6 +531,91 @@ static void tunnel_up(struct fixture *f, const char *host, uint32_t reqid)
     assert_int_equal(peer_find(&f->a->peers, &s, &d)->state, PEER_TUNNEL);
 }
 
+/*
+ * Issue 12: a responder's tunnel for a NAT'ed initiator (203.0.113.9 as we see it) is
+ * for the lease 100.64.0.1 alone: host to host, ESP in UDP to the NAT's port, nothing
+ * for the address it has behind its NAT; status and explain show the lease.
+ */
+static void test_leased_tunnel(void **state)
+{
+    struct fixture *f = *state;
+    start_ike(f);
+    struct ike_actions acts = {.v = calloc(2, sizeof(struct ike_action)), .n = 2, .cap = 2};
+    assert_non_null(acts.v);
+    for (int i = 0; i < 2; i++) {
+        struct ike_action *act = &acts.v[i];
+        act->kind = i == 0 ? IKE_ACT_INSTALL : IKE_ACT_UP;
+        act->serial = 1;
+        struct ike_child_sa *c = &act->child;
+        assert_int_equal(oe_addr_parse(LOCAL, &c->local), 0);
+        assert_int_equal(oe_addr_parse("203.0.113.9", &c->remote), 0);
+        assert_int_equal(oe_addr_parse("100.64.0.1", &c->lease), 0);
+        c->local_host = c->local;
+        c->remote_host = c->lease;
+        c->encap_local = 4500;
+        c->encap_remote = 34500;
+        c->spi_in = 0x1001;
+        c->spi_out = 0x2001;
+        c->encr = 20;
+        c->encr_bits = 128;
+        c->key_len = 20;
+        c->reqid = 16384;
+        act->remote.addr = c->remote;
+        act->id_type = IKE_ID_NULL;
+    }
+    ike_io_apply(f->a->io, &acts);
+    free(acts.v);
+    /* out and in for the lease, one selector (not the policy lines of 203.0.113.0/24) */
+    assert_int_equal(tunnel_policy_count(f), 2);
+    struct oe_addr s, lease, outer;
+    assert_int_equal(oe_addr_parse(LOCAL, &s), 0);
+    assert_int_equal(oe_addr_parse("100.64.0.1", &lease), 0);
+    assert_int_equal(oe_addr_parse("203.0.113.9", &outer), 0);
+    assert_int_equal(kernel_fake_packet(f->k, &s, &lease, IPPROTO_TCP, 40000, 23), KERNEL_TUNNEL);
+    assert_int_equal(kernel_fake_packet(f->k, &s, &outer, IPPROTO_TCP, 40000, 80), KERNEL_TRAP);
+    assert_true(logged(f, "tunnel up (#1, we responded, ESP AES_GCM_16_128, SPIs in 0x00001001 out 0x00002001, "
+                          "lease 100.64.0.1 to 203.0.113.9 behind a NAT)"));
+    struct oe_peer *p = peer_find(&f->a->peers, &s, &lease);
+    assert_non_null(p);
+    assert_int_equal(p->group, POLICY_PRIVATE_OR_CLEAR); /* the policy of 203.0.113.9 */
+    struct oe_buf out = {0};
+    assert_int_equal(agent_control(f->a, "trafficstatus", &out), 0);
+    assert_non_null(strstr(out.p, "100.64.0.1, type=ESP, local=192.0.2.1, gateway=203.0.113.9, id='', "
+                                  "lease=100.64.0.1/32, role=responder"));
+    oe_buf_free(&out);
+    assert_int_equal(agent_control(f->a, "trafficstatus --json", &out), 0);
+    assert_non_null(strstr(out.p, "\"gateway\": \"203.0.113.9\", \"peer_id\": \"\", \"lease\": \"100.64.0.1/32\""));
+    oe_buf_free(&out);
+    assert_int_equal(agent_control(f->a, "explain 100.64.0.1", &out), 0);
+    assert_non_null(strstr(out.p, "lease: 100.64.0.1 is leased to the initiator behind a NAT at 203.0.113.9"));
+    oe_buf_free(&out);
+    assert_int_equal(agent_control(f->a, "explain 100.64.0.1 --json", &out), 0);
+    assert_non_null(strstr(out.p, "\"lease\": \"100.64.0.1\", \"behind_nat\": \"203.0.113.9\""));
+    oe_buf_free(&out);
+    assert_int_equal(agent_control(f->a, "explain 203.0.113.9", &out), 0);
+    assert_non_null(strstr(out.p, "behind a NAT here: #1, id '', holds lease=100.64.0.1"));
+    oe_buf_free(&out);
+    /* a reload: its line is still that of 203.0.113.9, the tunnel stays */
+    struct oe_error err;
+    assert_int_equal(agent_reload(f->a, &err), 0);
+    assert_int_equal(tunnel_policy_count(f), 2);
+    /* the Delete takes both policies (the lease's, as installed) */
+    acts = (struct ike_actions){.v = calloc(1, sizeof(struct ike_action)), .n = 1, .cap = 1};
+    assert_non_null(acts.v);
+    acts.v[0].kind = IKE_ACT_DELETE;
+    acts.v[0].serial = 1;
+    struct ike_child_sa *c = &acts.v[0].child;
+    c->local = c->local_host = s;
+    c->remote = outer;
+    c->remote_host = c->lease = lease;
+    c->spi_in = 0x1001;
+    c->spi_out = 0x2001;
+    c->reqid = 16384;
+    ike_io_apply(f->a->io, &acts);
+    free(acts.v);
+    assert_int_equal(tunnel_policy_count(f), 0);
+}
+
 static void packet_to(struct fixture *f, const char *host)
 {
     struct oe_addr s, d;
@@ -693,6 +778,7 @@ static void test_fake_queue_drops_what_cannot_go(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_leased_tunnel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_lookup_queue_keeps_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_resolver_shunts_at_dns_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_negotiations_bounded, setup, teardown),
