@@ -11,8 +11,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rs == NULL)
         return 0;
     static const struct fw_flow flows[] = {
-        {AF_INET, true, 17, 500}, {AF_INET6, true, 17, 4500}, {AF_INET, true, 50, 0},
-        {AF_INET6, false, 50, 0}, {AF_INET, false, 17, 500},
+        {AF_INET, true, 17, 500, 0, 0, false},  {AF_INET6, true, 17, 4500, 0, 0, false},
+        {AF_INET, true, 50, 0, 0, 0, false},    {AF_INET6, false, 50, 0, 0, 0, false},
+        {AF_INET, false, 17, 500, 0, 0, false}, {AF_INET, true, 1, 0, 3, 4, true},
     };
     for (size_t i = 0; i < sizeof(flows) / sizeof(flows[0]); i++) {
         struct fw_verdict v;
