@@ -103,12 +103,17 @@ static int kernel_order(const void *a, const void *b)
     return policy_kernel_cmp(a, b);
 }
 
+const struct policy_kernel *agent_compiled_find(const struct agent *a, const struct policy_kernel *key)
+{
+    return bsearch(key, a->compiled.v, a->compiled.n, sizeof(*key), kernel_order);
+}
+
 int agent_policy_group(const struct agent *a, const struct kernel_policy *kp)
 {
     struct policy_kernel key;
     if (!from_kernel(kp, &key))
         return -1;
-    const struct policy_kernel *hit = bsearch(&key, a->compiled.v, a->compiled.n, sizeof(key), kernel_order);
+    const struct policy_kernel *hit = agent_compiled_find(a, &key);
     return hit ? (int)hit->group : -1;
 }
 

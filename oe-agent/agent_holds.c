@@ -17,13 +17,7 @@
 #include "agent_internal.h"
 #include "log.h"
 
-#include <stdlib.h>
 #include <string.h>
-
-static int kernel_order(const void *a, const void *b)
-{
-    return policy_kernel_cmp(a, b);
-}
 
 static bool same_line(const struct oe_peer *a, const struct oe_peer *b)
 {
@@ -42,7 +36,7 @@ void agent_hold_ended(struct agent *a, const struct oe_peer *p)
     memset(&key, 0, sizeof(key));
     key.sel = p->rule;
     key.dir = POLICY_DIR_OUT;
-    const struct policy_kernel *trap = bsearch(&key, a->compiled.v, a->compiled.n, sizeof(key), kernel_order);
+    const struct policy_kernel *trap = agent_compiled_find(a, &key);
     if (trap == NULL || trap->action != POLICY_ACTION_TRAP)
         return; /* reloaded since: the line is gone or no longer traps */
     struct kernel_policy kp;

@@ -83,6 +83,8 @@ void agent_tunnel_bytes(struct agent *a, const struct oe_peer *p, uint64_t *in, 
 void agent_updown(struct agent *a, struct oe_peer *p, const char *verb);
 
 void agent_to_kernel(const struct policy_kernel *pk, struct kernel_policy *kp);
+/* The compiled policy of that selector and direction, or NULL. */
+const struct policy_kernel *agent_compiled_find(const struct agent *a, const struct policy_kernel *key);
 /* The group a kernel policy of ours comes from, or -1 (exempt, unknown). */
 int agent_policy_group(const struct agent *a, const struct kernel_policy *kp);
 /* The exemptions for IKE and the resolvers; returns the count (<= max). */
