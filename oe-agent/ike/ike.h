@@ -92,14 +92,22 @@ void ike_config_defaults(struct ike_config *c);
 #define IKE_REQID_FIRST 0x4f450000u
 #define IKE_REQID_COUNT 0x01000000u
 
+/*
+ * Whether an initiator asks the responder for an address (RFC 7296 3.15
+ * CFG_REQUEST, draft-antony-ipsecme-oppo-nat "client address translation"):
+ * never, always, or when NAT detection in IKE_SA_INIT shows a NAT in front
+ * of us (RFC 7296 2.23). A lease in the CFG_REPLY becomes local_host.
+ */
+enum ike_ask_address { IKE_ASK_NEVER = 0, IKE_ASK_ALWAYS = 1, IKE_ASK_IF_NAT = 2 };
+
 struct ike_initiate {
     struct ike_endpoint local, remote;
     struct oe_addr local_host, remote_host; /* the Child SA's host-to-host selectors */
     enum ike_authby auth;
-    struct ike_pubkey peer_key; /* IKE_AUTHBY_RSASIG: the responder's (copied) */
-    bool ask_address;           /* send a CFG_REQUEST (RFC 7296 3.15) for local_host's family: the
-                                   responder's lease becomes local_host (a client behind a NAT) */
-    uint32_t tag;               /* the caller's, echoed in actions */
+    struct ike_pubkey peer_key;       /* IKE_AUTHBY_RSASIG: the responder's (copied) */
+    enum ike_ask_address ask_address; /* send a CFG_REQUEST for local_host's family (never, always,
+                                         behind a NAT): the responder's lease becomes local_host */
+    uint32_t tag;                     /* the caller's, echoed in actions */
 };
 
 #define IKE_MAX_KEY 36       /* AES-256 + 4-octet GCM salt */

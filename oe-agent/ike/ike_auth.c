@@ -398,6 +398,37 @@ static void add_cp(struct ike_builder *inner, uint8_t type, const struct oe_addr
     ikeb_cp(inner, &cp);
 }
 
+/*
+ * The address a CFG_REPLY leases us, of the family we asked (RFC 7296
+ * 3.15.1), in *lease; NULL, or why there is none. A lease that cannot be one
+ * (not a host's address, or the peer's own) is returned in *lease as well,
+ * with why: the response is refused. One equal to our own address needs no
+ * translation: no lease.
+ */
+static const char *leased(const struct ike_sa *sa, const struct ike_payloads *in, struct oe_addr *lease, char *why,
+                          size_t len)
+{
+    char a[OE_ADDR_STRLEN];
+    bool v6 = sa->local_host.family == AF_INET6;
+    memset(lease, 0, sizeof(*lease));
+    if (!in->has_cp || in->cp.type != IKE_CFG_REPLY)
+        return "the responder leased us no address (no CFG_REPLY)";
+    const struct oe_addr *got = v6 ? &in->cp.addr6 : &in->cp.addr4;
+    if (got->family == 0)
+        return v6 ? "the responder leased us no address (CFG_REPLY without INTERNAL_IP6_ADDRESS)"
+                  : "the responder leased us no address (CFG_REPLY without INTERNAL_IP4_ADDRESS)";
+    if (oe_addr_eq(got, &sa->local_host))
+        return "the responder leased us our own address";
+    if (!oe_addr_is_peer(got) || oe_addr_eq(got, &sa->remote_host) || oe_addr_eq(got, &sa->remote.addr)) {
+        *lease = *got;
+        snprintf(why, len, "the responder leased us %s, which cannot be ours (%s)", oe_addr_str(got, a),
+                 oe_addr_is_peer(got) ? "its own address" : "not a host's address");
+        return why;
+    }
+    *lease = *got;
+    return NULL;
+}
+
 int ike_build_auth_request(struct ike_core *core, struct ike_sa *sa, const struct ike_ts *tsi, size_t ntsi,
                            const struct ike_ts *tsr, size_t ntsr, struct wbuf *msg, struct oe_error *err)
 {
@@ -428,8 +459,18 @@ void ike_send_auth(struct ike_core *core, struct ike_sa *sa, struct ike_actions 
     if (sa->child_spi_in < 0x100)
         sa->child_spi_in = ike_esp_spi(sa->env);
     ike_sa_index(sa);
+    if (sa->ask_if_nat && sa->nat_local && !sa->ask_address) {
+        sa->ask_address = true;
+        ike_log(out, sa, "we are behind a NAT: asking the responder for an address (CFG_REQUEST)");
+    }
     struct ike_ts tsi, tsr;
     ike_host_ts(&sa->local_host, &tsi);
+    if (sa->ask_address) {
+        /* RFC 7296 3.15.1: TSi the whole family, for the responder to narrow to the address it leases */
+        size_t alen = sa->local_host.family == AF_INET6 ? 16 : 4;
+        memset(tsi.start.bytes, 0, alen);
+        memset(tsi.end.bytes, 0xff, alen);
+    }
     ike_host_ts(&sa->remote_host, &tsr);
     struct wbuf msg = {0};
     if (ike_build_auth_request(core, sa, &tsi, 1, &tsr, 1, &msg, &err) != 0) {
@@ -885,8 +926,10 @@ void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const ui
     struct ike_pubkey peer_key = ike_key_view(&sa->peer_key);
     /* asked for an address: the responder's lease (of our family), TSi narrowed to it; without one, our own */
     struct oe_addr lease = {0};
-    if (sa->ask_address && in->has_cp && in->cp.type == IKE_CFG_REPLY)
-        lease = sa->local_host.family == AF_INET6 ? in->cp.addr6 : in->cp.addr4;
+    const char *no_lease = NULL;
+    char no_lease_why[160];
+    if (sa->ask_address)
+        no_lease = leased(sa, in, &lease, no_lease_why, sizeof(no_lease_why));
     const struct oe_addr *mine = lease.family ? &lease : &sa->local_host;
     struct ike_esp_algs algs;
     const struct ike_proposal *esp = NULL;
@@ -898,6 +941,8 @@ void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const ui
         bad = "peer authenticated with another method than we asked for";
     else if ((esp = ike_choose_esp(&core->cfg, &in->sa, &algs)) == NULL || in->sa.n != 1)
         bad = "responder chose an ESP proposal we did not offer";
+    else if (no_lease && lease.family)
+        bad = no_lease; /* a lease we cannot take: our tunnel would be for an address that is not ours */
     else if (!ts_covers(in->tsi, in->ntsi, mine) || !ts_covers(in->tsr, in->ntsr, &sa->remote_host))
         bad = "responder narrowed the traffic selectors below the host pair";
     if (bad) {
@@ -916,6 +961,9 @@ void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const ui
         sa->lease_ours = false;
         sa->local_host = lease; /* the tunnel is for it: we must translate our address to it */
         ike_log(out, sa, "the responder leased us %s (CFG_REPLY); our tunnel is for it", oe_addr_str(&lease, l));
+    } else if (no_lease) {
+        char l[OE_ADDR_STRLEN];
+        ike_log(out, sa, "%s: our tunnel is for our own address %s", no_lease, oe_addr_str(&sa->local_host, l));
     }
     ike_sa_index(sa);
     keep_identity(sa, &in->idr, NULL);

@@ -627,7 +627,8 @@ unsigned ike_initiate(struct ike_core *core, const struct ike_initiate *req, uin
     sa->remote = req->remote;
     sa->local_host = req->local_host;
     sa->remote_host = req->remote_host;
-    sa->ask_address = req->ask_address;
+    sa->ask_address = req->ask_address == IKE_ASK_ALWAYS;
+    sa->ask_if_nat = req->ask_address == IKE_ASK_IF_NAT;
     sa->auth = req->auth;
     ike_sa_index(sa);
     if (req->auth == IKE_AUTHBY_RSASIG)

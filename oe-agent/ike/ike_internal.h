@@ -52,6 +52,7 @@ struct ike_sa {
     bool lease_ours;     /* lease is from our pool (responder), not the peer's (initiator) */
     uint8_t lease_asked; /* responder: the family a NAT'ed initiator's CFG_REQUEST asks and a pool has */
     bool ask_address;    /* initiator: our IKE_AUTH request carries a CFG_REQUEST */
+    bool ask_if_nat;     /* initiator: ask_address once NAT detection shows a NAT in front of us */
     enum ike_authby auth;
     const struct ike_env *env; /* the core's: where random numbers come from */
     struct wbuf peer_key;      /* RFC 3110: the initiator's from DNS, the responder's as answered */

@@ -525,7 +525,7 @@ static int setup_pool_one(void **state)
 }
 
 /* A (198.51.100.1) behind the NAT (203.0.113.9) starts an IKE SA with NULL auth; ask: with a CFG_REQUEST. */
-static void nat_initiate(struct net *n, bool ask)
+static void nat_initiate(struct net *n, enum ike_ask_address ask)
 {
     n->nat = true;
     oe_addr_parse("198.51.100.1", &n->a.ep.addr);
@@ -553,7 +553,7 @@ static void test_nat_traversal(void **state)
 {
     struct net *n = *state;
     /* A asks for an address (CFG_REQUEST): B leases it one, the only host its tunnel can be for */
-    nat_initiate(n, true);
+    nat_initiate(n, IKE_ASK_ALWAYS);
     assert_int_equal(n->a.ups, 1);
     assert_int_equal(n->b.ups, 1);
     struct ike_sa *a = n->a.core->sas, *b = n->b.core->sas;
@@ -593,7 +593,7 @@ static void rekey_ike_from(struct net *n, struct side *s);
 static void test_nat_lease(void **state)
 {
     struct net *n = *state;
-    nat_initiate(n, true);
+    nat_initiate(n, IKE_ASK_ALWAYS);
     assert_int_equal(n->a.ups, 1);
     assert_int_equal(n->b.ups, 1);
     /* the policy and key B asked about: those of the address it sees, not of A's inner one */
@@ -628,7 +628,7 @@ static void test_nat_lease(void **state)
 static void test_nat_no_address_asked(void **state)
 {
     struct net *n = *state;
-    nat_initiate(n, false);
+    nat_initiate(n, IKE_ASK_NEVER);
     assert_int_equal(n->b.installs, 0);
     assert_int_equal(n->b.ups, 0);
     assert_int_equal(n->b.need_keys, 0);
@@ -659,7 +659,7 @@ static void test_nat_outer_address_without_lease(void **state)
 static void test_nat_no_pool(void **state)
 {
     struct net *n = *state;
-    nat_initiate(n, true);
+    nat_initiate(n, IKE_ASK_ALWAYS);
     assert_int_equal(n->b.installs, 0);
     assert_int_equal(n->b.need_keys, 0);
     assert_non_null(strstr(n->b.log, "asks for an IPv4 address, but no address-pool of that family is set"));
@@ -670,12 +670,12 @@ static void test_nat_no_pool(void **state)
 static void test_nat_pool_exhausted(void **state)
 {
     struct net *n = *state;
-    nat_initiate(n, true);
+    nat_initiate(n, IKE_ASK_ALWAYS);
     assert_int_equal(n->b.ups, 1);
     expect_addr(&n->b.child.lease, "100.64.0.7");
     unsigned first = n->b.core->sas->serial;
     /* a second client behind the same NAT (another IKE SA): nothing left */
-    nat_initiate(n, true);
+    nat_initiate(n, IKE_ASK_ALWAYS);
     assert_int_equal(n->b.ups, 1);
     assert_int_equal(n->b.installs, 1);
     assert_non_null(strstr(n->b.log, "IKE_AUTH: INTERNAL_ADDRESS_FAILURE: address-pool 100.64.0.7/32 is exhausted: "
@@ -687,7 +687,7 @@ static void test_nat_pool_exhausted(void **state)
     ike_delete(n->b.core, first, 0, &n->b.acts);
     pump(n);
     assert_int_equal(n->b.core->pool4.in_use, 0);
-    nat_initiate(n, true);
+    nat_initiate(n, IKE_ASK_ALWAYS);
     assert_int_equal(n->b.ups, 2);
     expect_addr(&n->b.child.lease, "100.64.0.7");
     expect_addr(&n->b.child.remote_host, "100.64.0.7");
@@ -710,17 +710,17 @@ static int setup_pool_per_source(void **state)
 static void test_nat_leases_per_source(void **state)
 {
     struct net *n = *state;
-    nat_initiate(n, true);
+    nat_initiate(n, IKE_ASK_ALWAYS);
     assert_int_equal(n->b.ups, 1);
     unsigned first = n->b.core->sas->serial;
-    nat_initiate(n, true);
+    nat_initiate(n, IKE_ASK_ALWAYS);
     assert_int_equal(n->b.ups, 1);
     assert_non_null(strstr(n->b.log, "IKE_AUTH: INTERNAL_ADDRESS_FAILURE: initiators behind 203.0.113.9 hold 1 "
                                      "leases already, max-leases-per-source is 1: none for this one"));
     assert_int_equal(n->b.core->pool4.in_use, 1); /* the pool had room: the limit refused it */
     ike_delete(n->b.core, first, 0, &n->b.acts);
     pump(n);
-    nat_initiate(n, true); /* the positive control: with the first gone, a lease again */
+    nat_initiate(n, IKE_ASK_ALWAYS); /* the positive control: with the first gone, a lease again */
     assert_int_equal(n->b.ups, 2);
     assert_int_equal(n->b.core->pool4.in_use, 1);
 }
@@ -743,8 +743,93 @@ static void test_no_nat_no_lease(void **state)
     assert_int_equal(n->b.child.lease.family, 0);
     assert_int_equal(n->a.child.lease.family, 0);
     expect_addr(&n->a.child.local_host, "192.0.2.1"); /* no CFG_REPLY: A keeps its own */
+    assert_non_null(strstr(n->a.log, "the responder leased us no address (no CFG_REPLY): our tunnel is for our own "
+                                     "address 192.0.2.1"));
     assert_int_equal(n->b.core->pool4.in_use, 0);
     assert_null(strstr(n->b.log, "leased"));
+}
+
+/* client-address-translation = auto: A asks once IKE_SA_INIT shows it behind a NAT, and takes the lease. */
+static void test_nat_ask_if_nat(void **state)
+{
+    struct net *n = *state;
+    nat_initiate(n, IKE_ASK_IF_NAT);
+    assert_int_equal(n->a.ups, 1);
+    assert_non_null(strstr(n->a.log, "we are behind a NAT: asking the responder for an address (CFG_REQUEST)"));
+    assert_non_null(strstr(n->a.log, "the responder leased us 100.64.0.1 (CFG_REPLY); our tunnel is for it"));
+    expect_addr(&n->a.child.lease, "100.64.0.1");
+    expect_addr(&n->a.child.local_host, "100.64.0.1");
+    expect_addr(&n->a.child.local, "198.51.100.1"); /* the SA's own ends stay ours */
+    expect_addr(&n->b.child.remote_host, "100.64.0.1");
+}
+
+/* auto, and no NAT: no CFG_REQUEST, so a responder with a pool leases nothing (the control: ALWAYS asks). */
+static void test_no_nat_ask_if_nat(void **state)
+{
+    struct net *n = *state;
+    n->b.allow_null = true;
+    struct ike_initiate req = {.local = n->a.ep,
+                               .remote = n->b.ep,
+                               .local_host = n->a.ep.addr,
+                               .remote_host = n->b.ep.addr,
+                               .auth = IKE_AUTHBY_NULL,
+                               .ask_address = IKE_ASK_IF_NAT};
+    n->a.serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
+    pump(n);
+    expect_tunnel(n);
+    assert_false(n->a.core->sas->ask_address);
+    assert_null(strstr(n->a.log, "asking the responder"));
+    assert_null(strstr(n->a.log, "leased us"));
+    assert_int_equal(n->a.child.lease.family, 0);
+    expect_addr(&n->a.child.local_host, "192.0.2.1");
+}
+
+/* B leases the address it is itself at: A refuses it (its tunnel would be for B's own address). */
+static void pool_b_own(int side, struct ike_config *cfg)
+{
+    if (side == 1)
+        oe_prefix_parse("192.0.2.2/32", &cfg->address_pool[0], NULL);
+}
+
+static int setup_pool_own(void **state)
+{
+    tune = pool_b_own;
+    return setup(state);
+}
+
+static void test_nat_lease_refused(void **state)
+{
+    struct net *n = *state;
+    nat_initiate(n, IKE_ASK_IF_NAT);
+    assert_int_equal(n->a.ups, 0);
+    assert_int_equal(n->a.installs, 0);
+    assert_non_null(strstr(n->a.log, "IKE_AUTH response refused: the responder leased us 192.0.2.2, which cannot be "
+                                     "ours (its own address)"));
+    assert_int_equal(ike_sa_count(n->a.core), 0);
+}
+
+/* B leases A the address A has behind its NAT: nothing to translate, no lease, the tunnel for A's own. */
+static void pool_b_inner(int side, struct ike_config *cfg)
+{
+    if (side == 1)
+        oe_prefix_parse("198.51.100.1/32", &cfg->address_pool[0], NULL);
+}
+
+static int setup_pool_inner(void **state)
+{
+    tune = pool_b_inner;
+    return setup(state);
+}
+
+static void test_nat_lease_own_address(void **state)
+{
+    struct net *n = *state;
+    nat_initiate(n, IKE_ASK_IF_NAT);
+    assert_int_equal(n->a.ups, 1);
+    assert_non_null(strstr(n->a.log, "the responder leased us our own address: our tunnel is for our own address "
+                                     "198.51.100.1"));
+    assert_int_equal(n->a.child.lease.family, 0);
+    expect_addr(&n->a.child.local_host, "198.51.100.1");
 }
 
 /* Without a NAT nothing moves: port 500, no encapsulation, no keepalives. */
@@ -2346,6 +2431,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nat_pool_exhausted, setup_pool_one, teardown),
         cmocka_unit_test_setup_teardown(test_nat_leases_per_source, setup_pool_per_source, teardown),
         cmocka_unit_test_setup_teardown(test_no_nat_no_lease, setup_pool, teardown),
+        cmocka_unit_test_setup_teardown(test_nat_ask_if_nat, setup_pool, teardown),
+        cmocka_unit_test_setup_teardown(test_no_nat_ask_if_nat, setup_pool, teardown),
+        cmocka_unit_test_setup_teardown(test_nat_lease_refused, setup_pool_own, teardown),
+        cmocka_unit_test_setup_teardown(test_nat_lease_own_address, setup_pool_inner, teardown),
         cmocka_unit_test_setup_teardown(test_fake_nat_hijack_with_pool, setup_pool, teardown),
         cmocka_unit_test_setup_teardown(test_no_nat, setup, teardown),
         cmocka_unit_test_setup_teardown(test_child_rekey_initiated, setup, teardown),
