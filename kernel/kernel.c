@@ -2,6 +2,7 @@
 #include "kernel_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 
 /*
@@ -152,6 +153,66 @@ int kernel_process(struct kernel *k, kernel_event_fn fn, void *arg, struct oe_er
 
 void kernel_close(struct kernel *k)
 {
-    if (k != NULL)
+    if (k != NULL) {
+        free(k->nat);
         k->ops->close(k);
+    }
+}
+
+static struct kernel_nat *nat_find(struct kernel *k, const struct kernel_nat *n)
+{
+    for (size_t i = 0; i < k->nnat; i++)
+        if (oe_addr_eq(&k->nat[i].local, &n->local) && oe_addr_eq(&k->nat[i].peer, &n->peer))
+            return &k->nat[i];
+    return NULL;
+}
+
+/*
+ * One translation per (local, peer): a second tunnel to the same peer (a
+ * new IKE SA before the old one's Delete) brings its lease, which replaces
+ * the first one's; the first one's removal then leaves the second's alone.
+ */
+int kernel_nat_add(struct kernel *k, const struct kernel_nat *n, struct oe_error *err)
+{
+    struct kernel_nat *had = nat_find(k, n);
+    if (had && oe_addr_eq(&had->lease, &n->lease))
+        return 0;
+    if (had == NULL && k->nnat == k->capnat) {
+        size_t cap = k->capnat ? k->capnat * 2 : 4;
+        struct kernel_nat *v = realloc(k->nat, cap * sizeof(*v));
+        if (v == NULL) {
+            oe_error_set(err, "nftables (adding a translation): out of memory");
+            return -1;
+        }
+        k->nat = v;
+        k->capnat = cap;
+    }
+    if (had && k->ops->nat_del(k, had, err) != 0)
+        return -1;
+    if (k->ops->nat_add(k, n, err) != 0) {
+        if (had)
+            *had = k->nat[--k->nnat];
+        return -1;
+    }
+    if (had)
+        *had = *n;
+    else
+        k->nat[k->nnat++] = *n;
+    return 0;
+}
+
+int kernel_nat_del(struct kernel *k, const struct kernel_nat *n, struct oe_error *err)
+{
+    struct kernel_nat *had = nat_find(k, n);
+    if (had == NULL || !oe_addr_eq(&had->lease, &n->lease))
+        return 0; /* gone, or a newer translation for the pair took its place: that one stays */
+    struct kernel_nat gone = *had;
+    *had = k->nat[--k->nnat];
+    return k->ops->nat_del(k, &gone, err);
+}
+
+int kernel_nat_flush(struct kernel *k, struct oe_error *err)
+{
+    k->nnat = 0;
+    return k->ops->nat_flush(k, err);
 }

@@ -205,6 +205,37 @@ struct kernel_support {
 };
 void kernel_probe_support(struct kernel_support *out);
 
+/*
+ * Client address translation (draft-antony-ipsecme-oppo-nat, libreswan's
+ * "CAT"): behind a NAT the responder leases us an address and our tunnel to
+ * it is for that lease. Our own traffic to that peer is translated to the
+ * lease as it goes into the tunnel (SNAT, only for packets an IPsec policy
+ * took) and back as it comes out (DNAT, only for packets that came through
+ * IPsec), so nothing else on the host is touched. The rules live in one
+ * nftables table the agent owns (KERNEL_NAT_TABLE, both families), made on
+ * the first translation; kernel_nat_flush removes the whole table: what an
+ * earlier run left, at start.
+ */
+#define KERNEL_NAT_TABLE "inet oe-agent"
+
+struct kernel_nat {
+    struct oe_addr local; /* our own address: what our packets to the peer leave from */
+    struct oe_addr lease; /* the address the peer leased us: what the tunnel carries */
+    struct oe_addr peer;  /* the peer's address (the tunnel's remote host) */
+};
+
+/* Adds the translation (or replaces one for the same local and peer). */
+int kernel_nat_add(struct kernel *k, const struct kernel_nat *n, struct oe_error *err);
+int kernel_nat_del(struct kernel *k, const struct kernel_nat *n, struct oe_error *err);
+/* The agent's table gone, whatever it held (no table: 0). */
+int kernel_nat_flush(struct kernel *k, struct oe_error *err);
+/*
+ * The nftables script for each (kernel_nat.c), written to buf; the length,
+ * or -1 when it does not fit. The addresses are ours, formatted by us.
+ */
+enum kernel_nat_op { KERNEL_NAT_CREATE, KERNEL_NAT_ADD, KERNEL_NAT_DEL, KERNEL_NAT_FLUSH };
+int kernel_nat_script(enum kernel_nat_op op, const struct kernel_nat *n, char *buf, size_t len);
+
 /* Events: poll kernel_fd() for input (one fd for all of them), then kernel_process() calls fn per event. */
 int kernel_fd(struct kernel *k);
 int kernel_process(struct kernel *k, kernel_event_fn fn, void *arg, struct oe_error *err);
@@ -226,6 +257,8 @@ struct kernel_fake_packets kernel_fake_packets(const struct kernel *k);
 void kernel_fake_set_larval(struct kernel *k, uint32_t seconds);
 /* The kernel's queue timer turns once: each queue's first packet decides for all on it. */
 void kernel_fake_queue_timer(struct kernel *k);
+/* The translations in the fake's table (kernel_nat_add), at most max of them copied; how many there are. */
+size_t kernel_fake_nat(const struct kernel *k, struct kernel_nat *out, size_t max);
 /* An address of the fake host comes (present) or goes: an ADDR event once addresses are watched. */
 int kernel_fake_address(struct kernel *k, const struct oe_addr *a, bool present);
 

@@ -18,6 +18,8 @@
 #define FAKE_MAX_LARVAL 64
 
 /* The kernel's larval state after an ACQUIRE: while it lives, that pair gets no other ACQUIRE. */
+#define FAKE_MAX_NAT 64
+
 struct fake_larval {
     struct oe_addr src, dst;
     uint32_t seq;
@@ -64,6 +66,8 @@ struct kernel_fake {
     size_t nlarval;
     uint32_t larval_seconds; /* 0: not modelled (every trapped packet sends ACQUIRE) */
     uint32_t acquire_seq;
+    struct kernel_nat nat[FAKE_MAX_NAT]; /* the agent's nftables table, when nat_table */
+    size_t nnat;
 };
 
 static struct kernel_fake *fk(struct kernel *k)
@@ -417,6 +421,65 @@ static void fake_close(struct kernel *kb)
     free(k);
 }
 
+static size_t fake_nat_find(const struct kernel_fake *k, const struct kernel_nat *n)
+{
+    size_t i = 0;
+    while (i < k->nnat && !(oe_addr_eq(&k->nat[i].local, &n->local) && oe_addr_eq(&k->nat[i].peer, &n->peer)))
+        i++;
+    return i;
+}
+
+/* As nftables: the table comes with the first translation, a key's new value replaces its old one. */
+static int fake_nat_add(struct kernel *kb, const struct kernel_nat *n, struct oe_error *err)
+{
+    struct kernel_fake *k = fk(kb);
+    if (k->fail_errno) {
+        oe_error_set(err, "nftables (adding a translation): %s", strerror(k->fail_errno));
+        return -1;
+    }
+    kb->nat_table = true;
+    size_t i = fake_nat_find(k, n);
+    if (i == k->nnat) {
+        if (k->nnat == FAKE_MAX_NAT) {
+            oe_error_set(err, "nftables (adding a translation): the fake's table is full");
+            return -1;
+        }
+        k->nnat++;
+    }
+    k->nat[i] = *n;
+    k->changes++;
+    return 0;
+}
+
+static int fake_nat_del(struct kernel *kb, const struct kernel_nat *n, struct oe_error *err)
+{
+    struct kernel_fake *k = fk(kb);
+    size_t i = fake_nat_find(k, n);
+    if (i == k->nnat) {
+        oe_error_set(err, "nftables (removing a translation): no such element");
+        return -1;
+    }
+    k->nat[i] = k->nat[--k->nnat];
+    k->changes++;
+    return 0;
+}
+
+static int fake_nat_flush(struct kernel *kb, struct oe_error *err)
+{
+    (void)err;
+    kb->nat_table = false;
+    fk(kb)->nnat = 0;
+    return 0;
+}
+
+size_t kernel_fake_nat(const struct kernel *kb, struct kernel_nat *out, size_t max)
+{
+    const struct kernel_fake *k = (const struct kernel_fake *)kb;
+    for (size_t i = 0; i < k->nnat && i < max; i++)
+        out[i] = k->nat[i];
+    return k->nnat;
+}
+
 static const struct kernel_ops fake_ops = {
     .install = fake_install,
     .remove = fake_remove,
@@ -433,6 +496,9 @@ static const struct kernel_ops fake_ops = {
     .process = fake_process,
     .close = fake_close,
     .clock = kernel_fake_now,
+    .nat_add = fake_nat_add,
+    .nat_del = fake_nat_del,
+    .nat_flush = fake_nat_flush,
 };
 
 struct kernel *kernel_fake_new(void)

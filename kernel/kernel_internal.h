@@ -21,11 +21,24 @@ struct kernel_ops {
     int (*process)(struct kernel *k, kernel_event_fn fn, void *arg, struct oe_error *err);
     void (*close)(struct kernel *k);
     int64_t (*clock)(const struct kernel *k);
+    int (*nat_add)(struct kernel *k, const struct kernel_nat *n, struct oe_error *err);
+    int (*nat_del)(struct kernel *k, const struct kernel_nat *n, struct oe_error *err);
+    int (*nat_flush)(struct kernel *k, struct oe_error *err);
 };
 
 struct kernel {
     const struct kernel_ops *ops;
+    bool nat_table; /* kernel_nat.c: this run made the agent's nftables table */
+    /* kernel.c: the translations in place, one per (local, peer): a newer one replaces an older */
+    struct kernel_nat *nat;
+    size_t nnat, capnat;
 };
+
+/* kernel_nat.c: client address translation with nftables (nft -f -), for the Linux implementation:
+ * add and del are told exactly the elements to add and delete (kernel.c keeps the record). */
+int kernel_nft_add(struct kernel *k, const struct kernel_nat *n, struct oe_error *err);
+int kernel_nft_del(struct kernel *k, const struct kernel_nat *n, struct oe_error *err);
+int kernel_nft_flush(struct kernel *k, struct oe_error *err);
 
 /*
  * netlink.c: one netlink request built in a caller's buffer, every write

@@ -736,6 +736,9 @@ static const struct kernel_ops xfrm_ops = {
     .process = xfrm_process,
     .close = xfrm_close,
     .clock = xfrm_clock,
+    .nat_add = kernel_nft_add,
+    .nat_del = kernel_nft_del,
+    .nat_flush = kernel_nft_flush,
 };
 
 static int nl_socket(uint32_t groups, struct oe_error *err)
