@@ -63,6 +63,9 @@ static void initiate(struct agent *a, struct oe_peer *p, enum ike_authby auth, c
     req.local_host = p->local;
     req.remote_host = p->remote;
     req.auth = auth;
+    /* a host's own traffic only: a lease stands for one host, not for the ones behind a gateway */
+    if (oe_addr_eq(&req.local.addr, &p->local))
+        req.ask_address = (enum ike_ask_address)a->cfg->client_address_translation;
     req.tag = p->instance;
     if (key)
         req.peer_key = agent_ike_key(key);

@@ -42,6 +42,8 @@ static const struct named_id dnssec_names[] = {
     {NULL, 0},
 };
 static const struct named_id larval_names[] = {{"no", 0}, {"yes", 1}, {"leave", -1}, {NULL, 0}};
+/* as enum ike_ask_address: never, always, when IKE_SA_INIT shows a NAT in front of us */
+static const struct named_id cat_names[] = {{"no", 0}, {"yes", 1}, {"auto", 2}, {NULL, 0}};
 static const struct named_id bool_names[] = {
     {"yes", 1}, {"true", 1}, {"1", 1}, {"no", 0}, {"false", 0}, {"0", 0}, {NULL, 0},
 };
@@ -309,6 +311,7 @@ static const struct config_key global_keys[] = {
     DURATION("idle-timeout", idle_timeout, 0, "30m", "a duration (e.g. 30m; 0: never)"),
     SPEC("subnets", subnets, parse_subnets, "CIDR, ..."),
     SPEC("address-pool", address_pool, parse_pool, "CIDR[, CIDR]"),
+    ENUM("client-address-translation", client_address_translation, cat_names, "auto", "auto, yes or no"),
     LIST("ciphers", ciphers, cipher_names, OE_ARRAY_SIZE(((struct oe_config *)0)->ciphers), "one of aes_gcm, aes_cbc"),
     LIST("dh-groups", dh_groups, dh_names, 3, "one of 19 (ecp256), 31 (curve25519), 14 (modp2048)"),
     DURATION("dpddelay", dpddelay, 0, "30s", "a duration (e.g. 30s; 0: no liveness checks)"),

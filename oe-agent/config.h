@@ -53,6 +53,7 @@ struct oe_config {
     struct oe_prefix subnets[8];      /* a gateway's: the hosts behind it it answers and initiates for */
     size_t nsubnets;
     struct oe_prefix address_pool[2]; /* leased to NAT'ed initiators: one prefix a family; family 0: none */
+    int client_address_translation;   /* as initiator, ask for a lease: enum ike_ask_address (0 no, 1 yes, 2 auto) */
     bool nofork;
     bool ike;              /* negotiate (IKEv2 + DNS); off: every peer gets its failure shunt */
     char listen_spec[256]; /* IKE addresses; empty: every address of the host */

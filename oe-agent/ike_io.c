@@ -382,6 +382,35 @@ static int tunnel_policies(const struct ike_child_sa *c, const struct ike_io_sel
     return n;
 }
 
+/*
+ * A lease the responder gave us (client address translation): the tunnel is
+ * for it, our packets to the peer leave from our own address (c->local) and
+ * are translated to it (kernel_nat). The outbound policy for that pre-NAT
+ * source catches them for IPsec before the translation; false: no lease.
+ */
+static bool leased_to_us(const struct ike_child_sa *c)
+{
+    return c->lease.family && oe_addr_eq(&c->lease, &c->local_host) && !oe_addr_eq(&c->local_host, &c->local);
+}
+
+static bool prenat_policy(const struct ike_child_sa *c, const struct ike_io_selector *sel, struct kernel_policy *p)
+{
+    if (!leased_to_us(c))
+        return false;
+    struct kernel_policy v[3];
+    tunnel_policies(c, sel, v);
+    *p = v[0];
+    oe_prefix_host(&c->local, &p->src);
+    return true;
+}
+
+static void nat_of(const struct ike_child_sa *c, struct kernel_nat *n)
+{
+    n->local = c->local;
+    n->lease = c->local_host;
+    n->peer = c->remote_host;
+}
+
 static bool has_selector(const struct io_tunnel *t, const struct ike_io_selector *s)
 {
     for (size_t i = 0; i < t->n; i++)
@@ -402,6 +431,8 @@ static void remove_policies(struct ike_io *io, const struct ike_child_sa *c, con
         int np = tunnel_policies(c, &t->sel[s], p);
         for (int i = 0; i < np; i++)
             kernel_remove(io->k, &p[i], &err);
+        if (prenat_policy(c, &t->sel[s], &p[0]))
+            kernel_remove(io->k, &p[0], &err);
     }
 }
 
@@ -450,6 +481,18 @@ static void install_policies(struct ike_io *io, const struct ike_action *a)
         return;
     }
     struct kernel_policy p[3];
+    if (leased_to_us(c) && c->spi_out) {
+        /* the translation first: the pre-NAT policy below releases the held packets */
+        struct kernel_nat n;
+        char l[OE_ADDR_STRLEN], m[OE_ADDR_STRLEN];
+        nat_of(c, &n);
+        if (kernel_nat_add(io->k, &n, &err) != 0)
+            oe_log("#%u: %s", a->serial + 1, err.msg);
+        else
+            oe_log("#%u: translating %s to the lease %s for the tunnel to %s (nftables table %s)", a->serial + 1,
+                   oe_addr_str(&n.local, l), oe_addr_str(&n.lease, m), oe_addr_str(&c->remote_host, r),
+                   KERNEL_NAT_TABLE);
+    }
     for (size_t s = 0; s < t->n; s++) {
         int np = tunnel_policies(c, &t->sel[s], p);
         /* out (p[0]) last: when it replaces the hold, the held packets go at once, and the
@@ -461,6 +504,8 @@ static void install_policies(struct ike_io *io, const struct ike_action *a)
             if (kernel_install(io->k, &p[i], &err) != 0)
                 oe_log("#%u: %s", a->serial + 1, err.msg);
         }
+        if (c->spi_out && prenat_policy(c, &t->sel[s], &p[0]) && kernel_install(io->k, &p[0], &err) != 0)
+            oe_log("#%u: %s", a->serial + 1, err.msg);
     }
     if (had_old)
         remove_policies(io, c, &old, t);
@@ -482,6 +527,8 @@ static void install(struct ike_io *io, const struct ike_action *a)
         sa[i].src = out ? c->local : c->remote;
         sa[i].dst = out ? c->remote : c->local;
         oe_prefix_host(out ? &c->local_host : &c->remote_host, &sa[i].sel_src);
+        if (out && leased_to_us(c))
+            sa[i].sel_src.len = 0; /* it carries our packets from before the translation as well as after */
         oe_prefix_host(out ? &c->remote_host : &c->local_host, &sa[i].sel_dst);
         sa[i].reqid = c->reqid;
         if (out && !c->sas_only && io->hooks.acquire_seq)
@@ -516,6 +563,10 @@ static void uninstall(struct ike_io *io, const struct ike_action *a)
         remove_policies(io, c, t ? t : &now, NULL);
         if (t != NULL)
             tunnel_forget(io, t);
+        struct kernel_nat n;
+        nat_of(c, &n);
+        if (leased_to_us(c) && kernel_nat_del(io->k, &n, &err) != 0)
+            oe_log("#%u: %s", a->serial + 1, err.msg);
     }
     if (c->spi_out && kernel_sa_del(io->k, c->spi_out, &c->remote, &err) != 0)
         oe_log("#%u: %s", a->serial + 1, err.msg);
