@@ -362,7 +362,9 @@ static void tunnel_selectors(struct ike_io *io, const struct ike_child_sa *c, un
 /* One selector's out and in; and fwd when the local end is a host behind us (we are its gateway): how many */
 static int tunnel_policies(const struct ike_child_sa *c, const struct ike_io_selector *sel, struct kernel_policy p[3])
 {
-    int n = oe_addr_eq(&c->local_host, &c->local) ? 2 : 3;
+    /* a lease the peer gave us stands for our own address (prenat_policy): no host behind us */
+    bool ours = oe_addr_eq(&c->local_host, &c->local) || (c->lease.family && oe_addr_eq(&c->lease, &c->local_host));
+    int n = ours ? 2 : 3;
     memset(p, 0, 3 * sizeof(*p));
     for (int i = 0; i < n; i++) {
         bool out = i == 0;

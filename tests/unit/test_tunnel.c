@@ -616,6 +616,97 @@ static void test_leased_tunnel(void **state)
     assert_int_equal(tunnel_policy_count(f), 0);
 }
 
+/* The core's INSTALL (with UP) or DELETE of the Child SA an initiator behind a NAT got: its lease 100.64.0.1. */
+static void leased_child(struct fixture *f, enum ike_action_kind kind, const char *lease)
+{
+    size_t n = kind == IKE_ACT_INSTALL ? 2 : 1;
+    struct ike_actions acts = {.v = calloc(n, sizeof(struct ike_action)), .n = n, .cap = n};
+    assert_non_null(acts.v);
+    for (size_t i = 0; i < n; i++) {
+        struct ike_action *act = &acts.v[i];
+        act->kind = i == 0 ? kind : IKE_ACT_UP;
+        act->serial = 1;
+        struct ike_child_sa *c = &act->child;
+        assert_int_equal(oe_addr_parse(LOCAL, &c->local), 0);
+        assert_int_equal(oe_addr_parse(HOST, &c->remote), 0);
+        assert_int_equal(oe_addr_parse(lease, &c->lease), 0);
+        c->local_host = c->lease;
+        c->remote_host = c->remote;
+        c->encap_local = 4500;
+        c->encap_remote = 4500;
+        c->spi_in = 0x1001;
+        c->spi_out = 0x2001;
+        c->encr = 20;
+        c->encr_bits = 128;
+        c->key_len = 20;
+        c->reqid = 16384;
+        act->remote.addr = c->remote;
+        act->id_type = IKE_ID_NULL;
+    }
+    ike_io_apply(f->a->io, &acts);
+    free(acts.v);
+}
+
+static void expect_nat(struct fixture *f, size_t want, const char *lease)
+{
+    struct kernel_nat v[4];
+    size_t n = kernel_fake_nat(f->k, v, 4);
+    assert_int_equal(n, want);
+    if (want == 0)
+        return;
+    char l[OE_ADDR_STRLEN], m[OE_ADDR_STRLEN], p[OE_ADDR_STRLEN];
+    assert_string_equal(oe_addr_str(&v[0].local, l), LOCAL);
+    assert_string_equal(oe_addr_str(&v[0].lease, m), lease);
+    assert_string_equal(oe_addr_str(&v[0].peer, p), HOST);
+}
+
+/*
+ * Issue 12, the initiator behind a NAT: its tunnel to HOST is for the lease
+ * the responder gave it; its own address is translated to the lease toward
+ * HOST (one element in the agent's nftables table), and an outbound policy
+ * for its own address catches its packets for IPsec before the translation.
+ * The Delete takes all of it; a restart removes a table a killed run left.
+ */
+static void test_initiator_leased_tunnel(void **state)
+{
+    struct fixture *f = *state;
+    start_ike(f);
+    struct oe_addr me, lease, host;
+    assert_int_equal(oe_addr_parse(LOCAL, &me), 0);
+    assert_int_equal(oe_addr_parse("100.64.0.1", &lease), 0);
+    assert_int_equal(oe_addr_parse(HOST, &host), 0);
+    /* the control: before the tunnel, our packets to HOST trap */
+    assert_int_equal(kernel_fake_packet(f->k, &me, &host, IPPROTO_TCP, 40000, 80), KERNEL_TRAP);
+    expect_nat(f, 0, NULL);
+    leased_child(f, IKE_ACT_INSTALL, "100.64.0.1");
+    expect_nat(f, 1, "100.64.0.1");
+    if (!logged(f, "#2: translating 192.0.2.1 to the lease 100.64.0.1 for the tunnel to 203.0.113.10 "
+                          "(nftables table inet oe-agent)"))
+        fail_msg("log: %s", f->log.p);
+    /* per policy line carried (0.0.0.0/0, tcp/443, tcp/25): out and in for the lease, out for our own
+     * address; no fwd, the lease is no host behind us */
+    assert_int_equal(tunnel_policy_count(f), 9);
+    assert_int_equal(kernel_fake_packet(f->k, &me, &host, IPPROTO_TCP, 40000, 80), KERNEL_TUNNEL);
+    assert_int_equal(kernel_fake_packet(f->k, &lease, &host, IPPROTO_TCP, 40000, 80), KERNEL_TUNNEL);
+    /* a second tunnel to HOST with another lease (a new IKE SA before the old one's Delete) takes over */
+    leased_child(f, IKE_ACT_INSTALL, "100.64.0.2");
+    expect_nat(f, 1, "100.64.0.2");
+    leased_child(f, IKE_ACT_DELETE, "100.64.0.1");
+    expect_nat(f, 1, "100.64.0.2"); /* the old one's Delete leaves the new translation */
+    leased_child(f, IKE_ACT_DELETE, "100.64.0.2");
+    expect_nat(f, 0, NULL);
+    assert_int_equal(tunnel_policy_count(f), 0);
+    /* a run killed with its translation in place: the next start removes the table */
+    leased_child(f, IKE_ACT_INSTALL, "100.64.0.1");
+    expect_nat(f, 1, "100.64.0.1");
+    agent_free(f->a);
+    f->a = agent_new(&f->cfg, f->k);
+    agent_set_clock(f->a, fake_now);
+    struct oe_error err;
+    assert_int_equal(agent_start(f->a, &err), 0);
+    expect_nat(f, 0, NULL);
+}
+
 static void packet_to(struct fixture *f, const char *host)
 {
     struct oe_addr s, d;
@@ -779,6 +870,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_leased_tunnel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_initiator_leased_tunnel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_lookup_queue_keeps_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_resolver_shunts_at_dns_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_negotiations_bounded, setup, teardown),
