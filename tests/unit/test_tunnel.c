@@ -681,7 +681,7 @@ static void test_initiator_leased_tunnel(void **state)
     leased_child(f, IKE_ACT_INSTALL, "100.64.0.1");
     expect_nat(f, 1, "100.64.0.1");
     if (!logged(f, "#2: translating 192.0.2.1 to the lease 100.64.0.1 for the tunnel to 203.0.113.10 "
-                          "(nftables table inet oe-agent)"))
+                   "(nftables table inet oe-agent)"))
         fail_msg("log: %s", f->log.p);
     /* per policy line carried (0.0.0.0/0, tcp/443, tcp/25): out and in for the lease, out for our own
      * address; no fwd, the lease is no host behind us */
