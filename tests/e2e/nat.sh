@@ -71,9 +71,8 @@ check "srv: agent up" wait_for 5 grep -q 'IKEv2 listening on 203.0.113.2' /tmp/s
 
 # --- (a) c1 behind nat1 -> srv ---
 # a stale table, as a SIGKILL'd agent leaves it: the agent's start removes it (positive control: it is there)
-ip netns exec c1 nft -f - <<N
-table inet oe-agent { chain stale { } }
-N
+ip netns exec c1 nft add table inet oe-agent
+ip netns exec c1 nft add chain inet oe-agent stale
 check "c1: a stale table inet oe-agent before the agent starts" ip netns exec c1 nft list chain inet oe-agent stale
 agent_conf c1 "private=203.0.113.0/24" ""
 check_not "c1: the agent's start removed the stale table" ip netns exec c1 nft list chain inet oe-agent stale
