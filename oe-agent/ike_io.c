@@ -606,7 +606,11 @@ void ike_io_apply(struct ike_io *io, struct ike_actions *acts)
         case IKE_ACT_TIMER: arm(io, a->serial, a->ms); break;
         case IKE_ACT_INSTALL: install(io, a); break;
         case IKE_ACT_DELETE: uninstall(io, a); break;
-        case IKE_ACT_UPDATE_ENDPOINTS: move_endpoints(io, a); break;
+        case IKE_ACT_UPDATE_ENDPOINTS:
+            move_endpoints(io, a);
+            if (!a->child.sas_only && io->hooks.moved)
+                io->hooks.moved(io->hooks.arg, a);
+            break;
         case IKE_ACT_LOG: oe_log("#%u: %s", a->serial, a->text); break;
         case IKE_ACT_UP:
             if (io->hooks.up)

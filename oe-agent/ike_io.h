@@ -32,6 +32,8 @@ struct ike_io_hooks {
     void (*down)(void *arg, const struct ike_action *a);
     void (*need_key)(void *arg, const struct ike_action *a);
     void (*rekeyed)(void *arg, const struct ike_action *a); /* may be NULL */
+    /* UPDATE_ENDPOINTS of the current pair, carried out (SAs and policies moved); may be NULL */
+    void (*moved)(void *arg, const struct ike_action *a);
     /*
      * The selectors of a tunnel between two hosts: fills at most max and
      * returns how many it wanted (more than max: the list was cut). May be

@@ -754,6 +754,31 @@ static void test_nat_remap_moves_sas_and_policies(void **state)
     assert_false(kernel_fake_sa(f->k, 0x1001, &local, &none));
 }
 
+/*
+ * The agent follows the move: trafficstatus names the NAT's new address; and
+ * since a leased peer has the policy of the address its NAT sends from, a
+ * move to an address whose line wants no tunnel (clear here) ends it.
+ */
+static void test_nat_remap_agent_follows_and_rechecks_policy(void **state)
+{
+    struct fixture *f = *state;
+    start_ike(f);
+    leased_action(f, IKE_ACT_INSTALL, "203.0.113.9", 34500, NULL, 0);
+    leased_action(f, IKE_ACT_UP, "203.0.113.9", 34500, NULL, 0);
+    leased_action(f, IKE_ACT_UPDATE_ENDPOINTS, "203.0.113.77", 36000, "203.0.113.9", 34500);
+    struct oe_buf out = {0};
+    assert_int_equal(agent_control(f->a, "trafficstatus", &out), 0);
+    assert_non_null(strstr(out.p, "gateway=203.0.113.77, id='', lease=100.64.0.1/32"));
+    oe_buf_free(&out);
+    assert_false(logged(f, "deleting the tunnel"));
+    write_group(f, "clear", "203.0.113.0/24 udp 0 53\n198.51.100.0/24\n");
+    struct oe_error err;
+    assert_int_equal(agent_reload(f->a, &err), 0);
+    leased_action(f, IKE_ACT_UPDATE_ENDPOINTS, "198.51.100.5", 36000, "203.0.113.77", 36000);
+    assert_true(logged(f, "its NAT now sends from 198.51.100.5, and its group is now clear"));
+    assert_true(logged(f, "deleting the tunnel"));
+}
+
 static void packet_to(struct fixture *f, const char *host)
 {
     struct oe_addr s, d;
@@ -918,6 +943,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_leased_tunnel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nat_remap_moves_sas_and_policies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nat_remap_agent_follows_and_rechecks_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_lookup_queue_keeps_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_resolver_shunts_at_dns_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_negotiations_bounded, setup, teardown),
