@@ -151,6 +151,8 @@ void ike_esp_mapping(struct ike_core *core, uint32_t spi, const struct oe_addr *
             sa = ike_sa_newer(sa, o);
     if (sa == NULL)
         return; /* an old pair's packet, or the SA went meanwhile: the current pair's own will come */
+    if (sa->nat_local)
+        return; /* behind a NAT ourselves we never follow (2.23); the kernel tells it per packet: no log */
     /* the kernel's packet was ESP in UDP to our 4500, so that is our end */
     ike_nat_follow(sa, &sa->local, peer, out);
 }

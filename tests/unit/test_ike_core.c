@@ -1222,7 +1222,7 @@ static void test_nat_remap_on_esp_mapping(void **state)
     assert_int_equal(n->b.moves, 1);
     assert_int_equal(n->b.last_move.child.encap_remote, 40000);
     assert_int_equal(b->remote.port, 40000);
-    /* A is behind the NAT: it stays, and says why */
+    /* A is behind the NAT: it stays, silently for ESP (the kernel tells it per packet) */
     struct ike_endpoint elsewhere = n->b.ep;
     elsewhere.port = 4501;
     ike_esp_mapping(n->a.core, a->child_spi_in, &n->a.ep.addr, &elsewhere, 0, &n->a.acts);
@@ -1230,7 +1230,19 @@ static void test_nat_remap_on_esp_mapping(void **state)
     ike_actions_clear(&n->a.acts);
     assert_int_equal(n->a.moves, 0);
     assert_int_equal(a->remote.port, IKE_NATT_PORT);
-    assert_non_null(strstr(n->a.log, "we are behind a NAT ourselves, so we stay (RFC 7296 2.23)"));
+    /* and for an authenticated IKE request from B's other port, saying why; its answer goes where B was */
+    ike_timer(n->b.core, b->serial, 10000, &n->b.acts); /* B's liveness check */
+    run(n, &n->b);
+    ike_actions_clear(&n->b.acts);
+    assert_int_equal(n->n, 1);
+    n->from_ep[0].port = 4501;
+    n->nat_shift = 40000 - IKE_NATT_PORT; /* the mapping B moved to */
+    pump(n);
+    assert_int_equal(n->a.moves, 0);
+    assert_int_equal(a->remote.port, IKE_NATT_PORT);
+    assert_non_null(strstr(n->a.log, "a valid message from 192.0.2.2:4501, not 192.0.2.2:4500; we are behind a NAT "
+                                     "ourselves, so we stay (RFC 7296 2.23)"));
+    assert_false(b->awaiting); /* A's answer reached B */
 }
 
 /*
