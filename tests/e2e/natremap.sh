@@ -13,7 +13,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib/check.sh"
 . "$top/tests/lab/libreswan.sh"
 . "$top/tests/lab/warm-esp.sh"
-BIN=$top/build/bin
+BIN=${OE_BIN:-$top/build/bin} # OE_BIN: another build (the negative control: one without the fix)
 OUT=$top/tests/out/natremap
 mkdir -p "$OUT"
 ls_available || { echo "natremap: libreswan not unpacked (make deps)"; exit 1; }
