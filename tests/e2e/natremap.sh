@@ -156,8 +156,8 @@ replied_after() { [ -n "$(first_reply_after "$1")" ]; }
 
 remap() { # NAME: flush the NAT's table; wait for traffic, then for the server's SA to be at the new mapping
   local name=$1 t0 t1
-  t0=$(date +%s.%N)
   check "$name: the NAT's conntrack table flushed" ct_flush
+  t0=$(date +%s.%N) # after the flush: a reply stamped later came through the NAT's new mapping
   wait_for 30 replied_after "$t0"
   t1=$(first_reply_after "$t0")
   check "$name: pings answered again after the flush" test -n "$t1"
