@@ -124,6 +124,11 @@ int kernel_sa_del(struct kernel *k, uint32_t spi, const struct oe_addr *dst, str
     return k->ops->sa_del(k, spi, dst, err);
 }
 
+int kernel_sa_move(struct kernel *k, const struct kernel_sa_move *m, struct oe_error *err)
+{
+    return k->ops->sa_move(k, m, err);
+}
+
 int kernel_sa_stats(struct kernel *k, uint32_t spi, const struct oe_addr *dst, struct kernel_sa_stats *st,
                     struct oe_error *err)
 {

@@ -396,6 +396,11 @@ static bool peer_stale(struct agent *a, struct oe_peer *p, char *why, size_t len
     return true;
 }
 
+bool agent_peer_stale(struct agent *a, struct oe_peer *p, char *why, size_t len)
+{
+    return peer_stale(a, p, why, len);
+}
+
 /* Take a stale peer out: its hold or shunt from the kernel, its tunnel by Delete. */
 static void peer_retire(struct agent *a, struct oe_peer *p, const char *why)
 {

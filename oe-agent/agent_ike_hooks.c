@@ -86,6 +86,28 @@ static void on_rekeyed(void *arg, const struct ike_action *act)
 }
 
 /*
+ * The peer's NAT remapped it and the SAs followed (ike_io): a new outer
+ * address is where its ESP goes and where its byte counts are read; for a
+ * leased peer it is also the address whose policy it has (the responder's
+ * rule), so that policy is asked again, as a reload would: a NAT that now
+ * sends from an address whose line wants no tunnel ends it.
+ */
+static void on_moved(void *arg, const struct ike_action *act)
+{
+    struct agent *a = arg;
+    struct oe_peer *p = act->tag ? peer_by_instance(&a->peers, act->tag) : peer_by_serial(&a->peers, act->serial);
+    if (p == NULL || p->state != PEER_TUNNEL || p->ike_serial != act->serial ||
+        oe_addr_eq(&act->moved_from.addr, &act->child.remote))
+        return;
+    char why[300], g[OE_ADDR_STRLEN];
+    p->gateway = act->child.remote;
+    if (!agent_peer_stale(a, p, why, sizeof(why)))
+        return;
+    agent_log_peer(p, "its NAT now sends from %s, and %s: deleting the tunnel", oe_addr_str(&p->gateway, g), why);
+    ike_delete(a->ike, act->serial, ike_io_now(), ike_io_actions(a->io));
+}
+
+/*
  * A tunnel's selectors: each line it carries for the remote host, ranked at
  * that line (host_tunnel_lines; issue 9, finding 4). The lines name only the
  * remote side, so the local host does not change them.
@@ -127,6 +149,7 @@ void agent_oe_hooks(struct agent *a, struct ike_io_hooks *h)
                                .down = on_down,
                                .need_key = agent_responder_need_key,
                                .rekeyed = on_rekeyed,
+                               .moved = on_moved,
                                .tunnel_selectors = tunnel_selectors,
                                .acquire_seq = acquire_seq,
                                .arg = a};

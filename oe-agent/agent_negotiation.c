@@ -52,6 +52,7 @@ int agent_oe_start(struct agent *a, struct oe_error *err)
     ic.child_lifetime_s = a->cfg->salifetime;
     ic.ike_lifetime_s = a->cfg->ikelifetime;
     ic.dpd_delay_s = a->cfg->dpddelay;
+    ic.keepalive_ms = a->cfg->keep_alive * 1000;
     ic.cookie_threshold = a->cfg->cookie_threshold;
     ic.max_half_open = a->cfg->max_half_open;
     ic.max_half_open_per_source = a->cfg->max_half_open_per_source;

@@ -312,6 +312,7 @@ static const struct config_key global_keys[] = {
     LIST("ciphers", ciphers, cipher_names, OE_ARRAY_SIZE(((struct oe_config *)0)->ciphers), "one of aes_gcm, aes_cbc"),
     LIST("dh-groups", dh_groups, dh_names, 3, "one of 19 (ecp256), 31 (curve25519), 14 (modp2048)"),
     DURATION("dpddelay", dpddelay, 0, "30s", "a duration (e.g. 30s; 0: no liveness checks)"),
+    DURATION_UPTO("keep-alive", keep_alive, 0, 3600, "20s", "a duration up to 1h (e.g. 20s; 0: no NAT keepalives)"),
     DURATION("salifetime", salifetime, 10, "8h", "a duration of 10s or more (e.g. 8h)"),
     DURATION("ikelifetime", ikelifetime, 10, "8h", "a duration of 10s or more (e.g. 8h)"),
     DURATION("hold-lifetime", hold_lifetime, 1, "60s", "a duration (e.g. 60s, 2m)"),

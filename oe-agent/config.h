@@ -48,6 +48,7 @@ struct oe_config {
     uint32_t idle_timeout;            /* a tunnel without traffic this long is deleted; 0: never */
     uint32_t salifetime, ikelifetime; /* Child SA and IKE SA lifetimes (rekeyed before) */
     uint32_t dpddelay;                /* liveness check of a quiet peer; 0: none */
+    uint32_t keep_alive;              /* NAT keepalives (s) from behind a NAT; 0: none */
     int ciphers[2];                   /* IKE ENCR IDs (enum ike_cipher) in offer order; 0 ends */
     int dh_groups[OE_MAX_LIST];       /* IKE DH groups in offer order, the first one's KE sent; 0 ends */
     struct oe_prefix subnets[8];      /* a gateway's: the hosts behind it it answers and initiates for */

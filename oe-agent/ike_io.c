@@ -504,6 +504,66 @@ static void install(struct ike_io *io, const struct ike_action *a)
         install_policies(io, a);
 }
 
+/* The tunnel's policies of those directions again, with c's template addresses (kernel_install replaces). */
+static void retemplate(struct ike_io *io, const struct ike_action *a, bool out)
+{
+    const struct ike_child_sa *c = &a->child;
+    const struct io_tunnel *t = tunnel_find(io, c);
+    struct kernel_policy p[3];
+    struct oe_error err;
+    for (size_t s = 0; t != NULL && t->reqid == c->reqid && s < t->n; s++) {
+        int np = tunnel_policies(c, &t->sel[s], p);
+        for (int i = 0; i < np; i++)
+            if ((p[i].dir == KERNEL_DIR_OUT) == out && kernel_install(io->k, &p[i], &err) != 0)
+                oe_log("#%u: %s", a->serial + 1, err.msg);
+    }
+}
+
+/*
+ * The peer's NAT remapped it (RFC 7296 2.23; the core logged it): the pair
+ * follows, keys and sequence numbers kept, and when its address changed the
+ * policies' templates too. Outbound first, each SA before its policies, so
+ * that what the policy names is there.
+ */
+static void move_endpoints(struct ike_io *io, const struct ike_action *a)
+{
+    const struct ike_child_sa *c = &a->child;
+    struct oe_error err;
+    bool addr_moved = !oe_addr_eq(&a->moved_from.addr, &c->remote);
+    if (c->spi_out) {
+        struct kernel_sa_move m = {.spi = c->spi_out,
+                                   .old_dst = a->moved_from.addr,
+                                   .src = c->local,
+                                   .dst = c->remote,
+                                   .encap_sport = c->encap_local,
+                                   .encap_dport = c->encap_remote};
+        if (kernel_sa_move(io->k, &m, &err) != 0)
+            oe_log("#%u: %s", a->serial + 1, err.msg);
+    }
+    if (addr_moved && !c->sas_only)
+        retemplate(io, a, true);
+    if (c->spi_in) {
+        struct kernel_sa_move m = {.spi = c->spi_in,
+                                   .old_dst = c->local,
+                                   .src = c->remote,
+                                   .dst = c->local,
+                                   .encap_sport = c->encap_remote,
+                                   .encap_dport = c->encap_local};
+        if (kernel_sa_move(io->k, &m, &err) != 0)
+            oe_log("#%u: %s", a->serial + 1, err.msg);
+    }
+    if (addr_moved && !c->sas_only)
+        retemplate(io, a, false);
+}
+
+void ike_io_sa_mapping(struct ike_io *io, uint32_t spi, const struct oe_addr *dst, const struct oe_addr *src,
+                       uint16_t sport)
+{
+    struct ike_endpoint peer = {.addr = *src, .port = sport};
+    ike_esp_mapping(io->core, spi, dst, &peer, ike_io_now(), &io->acts);
+    ike_io_apply(io, &io->acts);
+}
+
 static void uninstall(struct ike_io *io, const struct ike_action *a)
 {
     const struct ike_child_sa *c = &a->child;
@@ -546,6 +606,11 @@ void ike_io_apply(struct ike_io *io, struct ike_actions *acts)
         case IKE_ACT_TIMER: arm(io, a->serial, a->ms); break;
         case IKE_ACT_INSTALL: install(io, a); break;
         case IKE_ACT_DELETE: uninstall(io, a); break;
+        case IKE_ACT_UPDATE_ENDPOINTS:
+            move_endpoints(io, a);
+            if (!a->child.sas_only && io->hooks.moved)
+                io->hooks.moved(io->hooks.arg, a);
+            break;
         case IKE_ACT_LOG: oe_log("#%u: %s", a->serial, a->text); break;
         case IKE_ACT_UP:
             if (io->hooks.up)

@@ -363,7 +363,7 @@ static bool established(struct ike_core *core, struct ike_sa *sa, const struct i
     sa->dh = NULL;
     sa->heard_at = core->now;
     sa->dpd_at = core->cfg.dpd_delay_s ? core->now + (uint64_t)core->cfg.dpd_delay_s * 1000 : 0;
-    sa->keepalive_at = sa->nat_local ? core->now + IKE_NATT_KEEPALIVE_MS : 0;
+    sa->keepalive_at = sa->nat_local && core->cfg.keepalive_ms ? core->now + core->cfg.keepalive_ms : 0;
     sa->ike_rekey_at = ike_rekey_due(core);
     ike_arm_established(core, sa, out);
     return true;

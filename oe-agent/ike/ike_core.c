@@ -48,6 +48,7 @@ void ike_config_defaults(struct ike_config *c)
     c->dh_groups[2] = IKE_DH_MODP2048;
     c->child_lifetime_s = 8 * 3600; /* pluto's salifetime and ikelifetime */
     c->ike_lifetime_s = 8 * 3600;
+    c->keepalive_ms = IKE_NATT_KEEPALIVE_MS;
 }
 
 uint64_t ike_rekey_due(const struct ike_core *core)
@@ -726,7 +727,7 @@ static void established_tick(struct ike_core *core, struct ike_sa *sa, struct ik
     }
     if (sa->keepalive_at && core->now >= sa->keepalive_at) {
         ike_nat_keepalive(sa, out);
-        sa->keepalive_at = core->now + IKE_NATT_KEEPALIVE_MS;
+        sa->keepalive_at = core->now + core->cfg.keepalive_ms;
     }
     if (sa->dpd_at && core->now >= sa->dpd_at) {
         uint64_t quiet_since = sa->heard_at;

@@ -616,6 +616,169 @@ static void test_leased_tunnel(void **state)
     assert_int_equal(tunnel_policy_count(f), 0);
 }
 
+/* The fake's tunnel policy of that direction for the lease 100.64.0.1 (there must be one). */
+static struct kernel_policy lease_policy(struct fixture *f, enum kernel_dir dir)
+{
+    struct kernel_policy *v, p;
+    size_t n;
+    struct oe_error err;
+    struct oe_addr lease;
+    bool found = false;
+    assert_int_equal(oe_addr_parse("100.64.0.1", &lease), 0);
+    assert_int_equal(kernel_list(f->k, &v, &n, &err), 0);
+    for (size_t i = 0; i < n; i++)
+        if (v[i].action == KERNEL_TUNNEL && v[i].dir == dir &&
+            oe_addr_eq(dir == KERNEL_DIR_OUT ? &v[i].dst.addr : &v[i].src.addr, &lease)) {
+            p = v[i];
+            found = true;
+        }
+    free(v);
+    assert_true(found);
+    return p;
+}
+
+static void take_one(const struct kernel_event *ev, void *arg)
+{
+    struct kernel_event *v = arg;
+    if (v[0].type == 0 && v[0].spi == 0)
+        v[0] = *ev;
+}
+
+/* One action of that kind for the leased tunnel's pair (SPIs 0x1001 in, 0x2001 out), the NAT at remote:port. */
+static void leased_action(struct fixture *f, enum ike_action_kind kind, const char *remote, uint16_t port,
+                          const char *was, uint16_t was_port)
+{
+    struct ike_actions acts = {.v = calloc(1, sizeof(struct ike_action)), .n = 1, .cap = 1};
+    assert_non_null(acts.v);
+    struct ike_action *act = &acts.v[0];
+    act->kind = kind;
+    act->serial = 1;
+    struct ike_child_sa *c = &act->child;
+    assert_int_equal(oe_addr_parse(LOCAL, &c->local), 0);
+    assert_int_equal(oe_addr_parse(remote, &c->remote), 0);
+    assert_int_equal(oe_addr_parse("100.64.0.1", &c->lease), 0);
+    c->local_host = c->local;
+    c->remote_host = c->lease;
+    c->encap_local = 4500;
+    c->encap_remote = port;
+    c->spi_in = 0x1001;
+    c->spi_out = 0x2001;
+    c->encr = 20;
+    c->encr_bits = 128;
+    c->key_len = 20;
+    memset(c->key_in, 0x11, 20);
+    memset(c->key_out, 0x22, 20);
+    c->reqid = 16384;
+    act->remote.addr = c->remote;
+    act->remote.port = port;
+    act->id_type = IKE_ID_NULL;
+    if (was) {
+        assert_int_equal(oe_addr_parse(was, &act->moved_from.addr), 0);
+        act->moved_from.port = was_port;
+    }
+    ike_io_apply(f->a->io, &acts);
+    free(acts.v);
+}
+
+static void expect_sa(struct fixture *f, uint32_t spi, const char *dst, const char *src, uint16_t sport, uint16_t dport)
+{
+    struct oe_addr d, s;
+    struct kernel_sa sa;
+    assert_int_equal(oe_addr_parse(dst, &d), 0);
+    assert_int_equal(oe_addr_parse(src, &s), 0);
+    assert_true(kernel_fake_sa(f->k, spi, &d, &sa));
+    assert_true(oe_addr_eq(&sa.src, &s));
+    assert_int_equal(sa.encap_sport, sport);
+    assert_int_equal(sa.encap_dport, dport);
+    uint8_t key[20];
+    memset(key, spi == 0x1001 ? 0x11 : 0x22, sizeof(key));
+    assert_memory_equal(sa.key, key, sizeof(key)); /* the same SA: its keys kept */
+}
+
+/*
+ * Issue 12, NAT mappings change: UPDATE_ENDPOINTS moves the pair in the
+ * kernel, and the tunnel's policy templates when the address changed. A new
+ * port: the outbound SA's destination port and the inbound SA's source port.
+ * A new address: the outbound SA is now keyed on it (none left at the old),
+ * the inbound SA comes from it, and both policies' templates name it. The
+ * fake tells an ESP packet from elsewhere as the kernel's MAPPING.
+ */
+static void test_nat_remap_moves_sas_and_policies(void **state)
+{
+    struct fixture *f = *state;
+    start_ike(f);
+    leased_action(f, IKE_ACT_INSTALL, "203.0.113.9", 34500, NULL, 0);
+    expect_sa(f, 0x2001, "203.0.113.9", LOCAL, 4500, 34500);
+    expect_sa(f, 0x1001, LOCAL, "203.0.113.9", 34500, 4500);
+    unsigned long changes = kernel_fake_changes(f->k);
+    leased_action(f, IKE_ACT_UPDATE_ENDPOINTS, "203.0.113.9", 35500, "203.0.113.9", 34500);
+    expect_sa(f, 0x2001, "203.0.113.9", LOCAL, 4500, 35500);
+    expect_sa(f, 0x1001, LOCAL, "203.0.113.9", 35500, 4500);
+    assert_int_equal(kernel_fake_changes(f->k), changes + 2); /* the two SAs; a port is not in a policy */
+    struct kernel_policy out = lease_policy(f, KERNEL_DIR_OUT), in = lease_policy(f, KERNEL_DIR_IN);
+    assert_string_equal(oe_addr_str(&out.tmpl_dst, (char[OE_ADDR_STRLEN]){0}), "203.0.113.9");
+    leased_action(f, IKE_ACT_UPDATE_ENDPOINTS, "203.0.113.77", 36000, "203.0.113.9", 35500);
+    expect_sa(f, 0x2001, "203.0.113.77", LOCAL, 4500, 36000);
+    expect_sa(f, 0x1001, LOCAL, "203.0.113.77", 36000, 4500);
+    struct oe_addr old;
+    struct kernel_sa none;
+    assert_int_equal(oe_addr_parse("203.0.113.9", &old), 0);
+    assert_false(kernel_fake_sa(f->k, 0x2001, &old, &none));
+    out = lease_policy(f, KERNEL_DIR_OUT);
+    in = lease_policy(f, KERNEL_DIR_IN);
+    char a1[OE_ADDR_STRLEN], a2[OE_ADDR_STRLEN];
+    assert_string_equal(oe_addr_str(&out.tmpl_dst, a1), "203.0.113.77");
+    assert_string_equal(oe_addr_str(&out.tmpl_src, a2), LOCAL);
+    assert_string_equal(oe_addr_str(&in.tmpl_src, a1), "203.0.113.77");
+    assert_string_equal(oe_addr_str(&in.tmpl_dst, a2), LOCAL);
+    assert_int_equal(tunnel_policy_count(f), 2);
+    /* the kernel's MAPPING: an ESP packet from a mapping the inbound SA does not have */
+    struct oe_addr local, nat;
+    struct oe_error err;
+    assert_int_equal(oe_addr_parse(LOCAL, &local), 0);
+    assert_int_equal(oe_addr_parse("203.0.113.77", &nat), 0);
+    assert_int_equal(kernel_fake_esp_from(f->k, 0x1001, &local, &nat, 36000), 0);
+    assert_int_equal(kernel_fake_esp_from(f->k, 0x1001, &local, &nat, 37000), 1);
+    struct kernel_event ev[2];
+    memset(ev, 0, sizeof(ev));
+    assert_int_equal(kernel_process(f->k, take_one, ev, &err), 1);
+    assert_int_equal(ev[0].type, KERNEL_EV_SA_MAPPING);
+    assert_int_equal(ev[0].spi, 0x1001);
+    assert_int_equal(ev[0].sport, 37000);
+    assert_true(oe_addr_eq(&ev[0].src, &nat));
+    assert_true(oe_addr_eq(&ev[0].dst, &local));
+    /* the Delete, with where the peer is now, takes all of it */
+    leased_action(f, IKE_ACT_DELETE, "203.0.113.77", 36000, NULL, 0);
+    assert_int_equal(tunnel_policy_count(f), 0);
+    assert_false(kernel_fake_sa(f->k, 0x2001, &nat, &none));
+    assert_false(kernel_fake_sa(f->k, 0x1001, &local, &none));
+}
+
+/*
+ * The agent follows the move: trafficstatus names the NAT's new address; and
+ * since a leased peer has the policy of the address its NAT sends from, a
+ * move to an address whose line wants no tunnel (clear here) ends it.
+ */
+static void test_nat_remap_agent_follows_and_rechecks_policy(void **state)
+{
+    struct fixture *f = *state;
+    start_ike(f);
+    leased_action(f, IKE_ACT_INSTALL, "203.0.113.9", 34500, NULL, 0);
+    leased_action(f, IKE_ACT_UP, "203.0.113.9", 34500, NULL, 0);
+    leased_action(f, IKE_ACT_UPDATE_ENDPOINTS, "203.0.113.77", 36000, "203.0.113.9", 34500);
+    struct oe_buf out = {0};
+    assert_int_equal(agent_control(f->a, "trafficstatus", &out), 0);
+    assert_non_null(strstr(out.p, "gateway=203.0.113.77, id='', lease=100.64.0.1/32"));
+    oe_buf_free(&out);
+    assert_false(logged(f, "deleting the tunnel"));
+    write_group(f, "clear", "203.0.113.0/24 udp 0 53\n198.51.100.0/24\n");
+    struct oe_error err;
+    assert_int_equal(agent_reload(f->a, &err), 0);
+    leased_action(f, IKE_ACT_UPDATE_ENDPOINTS, "198.51.100.5", 36000, "203.0.113.77", 36000);
+    assert_true(logged(f, "its NAT now sends from 198.51.100.5, and its group is now clear"));
+    assert_true(logged(f, "deleting the tunnel"));
+}
+
 static void packet_to(struct fixture *f, const char *host)
 {
     struct oe_addr s, d;
@@ -779,6 +942,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_leased_tunnel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nat_remap_moves_sas_and_policies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nat_remap_agent_follows_and_rechecks_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_lookup_queue_keeps_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_resolver_shunts_at_dns_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_negotiations_bounded, setup, teardown),
