@@ -193,6 +193,12 @@ check "new address: the tunnel's policies name the new address (out and in)" \
   bash -c "grep -A3 'dst 100.64.0.1/32' $OUT/srv-policy.txt | grep -q 'tmpl src 203.0.113.2 dst 203.0.113.253' &&
            grep -A3 'src 100.64.0.1/32 dst 203.0.113.2/32' $OUT/srv-policy.txt | grep -q 'tmpl src 203.0.113.253 dst 203.0.113.2'"
 check "new address: one pair of ESP SAs, nothing stale" bash -c "[ \$(grep -c '^src' $OUT/srv-state.txt) -eq 2 ]"
+# the old SA sent on until it was deleted: the new one must not send those sequence numbers again
+# (with AES-GCM they are the nonce); it starts a gap (KERNEL_SA_MOVE_SEQ_GAP, 2^20) above
+OSEQ=$(awk '/^src 203.0.113.2 dst 203.0.113.253/ {o = 1} o && /oseq/ {sub(/.*oseq /, ""); sub(/,.*/, ""); print; exit}' $OUT/srv-state.txt)
+echo "figure: new address: srv's outbound SA's oseq after the move: ${OSEQ:-none}"
+check "new address: the outbound SA's sequence numbers go on from past the old SA's (no nonce reused)" \
+  bash -c "[ -n '$OSEQ' ] && [ \$(( $OSEQ )) -ge \$(( 0x100000 )) ]"
 check_not "new address: no SA or policy left for 203.0.113.254" grep -q '203.0.113.254' $OUT/srv-state.txt $OUT/srv-policy.txt
 ip netns exec srv "$BIN/ipsec" trafficstatus --ctlsocket $S/oe.ctl > $OUT/trafficstatus.txt 2>&1
 check "srv: one tunnel, for the lease" bash -c "[ \$(grep -c 'lease=100.64.0.1/32' $OUT/trafficstatus.txt) -eq 1 ]"
