@@ -160,3 +160,8 @@ void kernel_close(struct kernel *k)
     if (k != NULL)
         k->ops->close(k);
 }
+
+uint32_t kernel_sa_moved_oseq(uint32_t oseq)
+{
+    return oseq > UINT32_MAX - KERNEL_SA_MOVE_SEQ_GAP ? UINT32_MAX : oseq + KERNEL_SA_MOVE_SEQ_GAP;
+}

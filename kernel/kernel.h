@@ -201,6 +201,20 @@ int kernel_sa_del(struct kernel *k, uint32_t spi, const struct oe_addr *dst, str
  * deleted, then added again.
  */
 int kernel_sa_move(struct kernel *k, const struct kernel_sa_move *m, struct oe_error *err);
+
+/*
+ * Between the GETSA that reads an SA's sequence number and the DELSA of
+ * the old SA, the old one goes on sending: a new SA that started from the
+ * number read would send those numbers again, and with AES-GCM the
+ * sequence number is the nonce (RFC 4106 3.1), so a repeat leaks the
+ * plaintexts and the authentication key. A moved SA starts this far above
+ * what was read, more than can be sent in the moment a move takes; a gap
+ * is harmless to the peer's replay window. Near the end of the 32-bit
+ * space it stops at the last number: the kernel then sends no more on it
+ * and the SA expires, to be rekeyed, rather than wrap.
+ */
+#define KERNEL_SA_MOVE_SEQ_GAP (1u << 20)
+uint32_t kernel_sa_moved_oseq(uint32_t oseq);
 int kernel_sa_stats(struct kernel *k, uint32_t spi, const struct oe_addr *dst, struct kernel_sa_stats *st,
                     struct oe_error *err);
 

@@ -637,7 +637,13 @@ static void sa_moved_req(const struct nlmsghdr *h, const struct kernel_sa_move *
         if (a->nla_len < NLA_HDRLEN || a->nla_len > len - off)
             break; /* the kernel's own message: not reached */
         uint16_t t = a->nla_type & NLA_TYPE_MASK;
-        if (sa_attr_kept(t))
+        if (t == XFRMA_REPLAY_VAL && type == XFRM_MSG_NEWSA &&
+            (size_t)(a->nla_len - NLA_HDRLEN) >= sizeof(struct xfrm_replay_state)) {
+            struct xfrm_replay_state rs;
+            memcpy(&rs, (const char *)a + NLA_HDRLEN, sizeof(rs));
+            rs.oseq = kernel_sa_moved_oseq(rs.oseq);
+            nl_attr(req, t, &rs, sizeof(rs));
+        } else if (sa_attr_kept(t))
             nl_attr(req, t, (const char *)a + NLA_HDRLEN, a->nla_len - NLA_HDRLEN);
         off += NLA_ALIGN(a->nla_len);
     }
@@ -773,7 +779,9 @@ static int xfrm_process(struct kernel *kb, kernel_event_fn fn, void *arg, struct
         return -1;
     }
     for (;;) {
-        ssize_t r = recv(k->ev_fd, buf, NL_BUF, MSG_DONTWAIT);
+        struct sockaddr_nl from;
+        socklen_t fromlen = sizeof(from);
+        ssize_t r = recvfrom(k->ev_fd, buf, NL_BUF, MSG_DONTWAIT, (struct sockaddr *)&from, &fromlen);
         if (r < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
                 break;
@@ -782,6 +790,8 @@ static int xfrm_process(struct kernel *kb, kernel_event_fn fn, void *arg, struct
             free(buf);
             return -1;
         }
+        if (fromlen < sizeof(from) || from.nl_family != AF_NETLINK || from.nl_pid != 0)
+            continue; /* a process's message, not the kernel's: an ACQUIRE or MAPPING we must not believe */
         for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)r); h = NLMSG_NEXT(h, r)) {
             struct kernel_event ev;
             memset(&ev, 0, sizeof(ev));
