@@ -61,6 +61,8 @@ struct ike_sa {
     size_t peer_id_len;
     bool peer_id_kept;                       /* false: none yet, or longer than IKE_MAX_ID_LEN (matches nothing) */
     bool nat_local, nat_remote;              /* a NAT in front of us / of the peer (RFC 7296 2.23) */
+    bool nat_moved;                          /* the SAs have followed the peer's NAT, */
+    uint64_t nat_moved_ms;                   /* last at this time (ike_nat_follow) */
     struct ike_endpoint rx_local, rx_remote; /* where the message being handled came, and when */
     uint64_t rx_at;
 
@@ -411,6 +413,13 @@ void ike_nat_detect(struct ike_sa *sa, uint64_t spi_r, const struct ike_payloads
 /* With a NAT in the way: go on from port 4500. */
 void ike_nat_float(struct ike_sa *sa, struct ike_actions *out);
 /* An authenticated message came through NAT-T: answer where it came from. */
+/*
+ * An installed pair follows the peer's NAT at most once in this long: a
+ * peer (or whoever replays its fresh packets from elsewhere) that alternates
+ * between two places would otherwise make every ESP packet cost kernel
+ * work and a log line. The next valid packet after it moves the pair.
+ */
+#define IKE_NAT_FOLLOW_MIN_MS 1000
 void ike_nat_follow(struct ike_sa *sa, const struct ike_endpoint *local, const struct ike_endpoint *remote,
                     struct ike_actions *out);
 /* Behind a NAT: a keepalive (RFC 3948 2.3). */

@@ -122,6 +122,10 @@ void ike_nat_follow(struct ike_sa *sa, const struct ike_endpoint *local, const s
                 oe_addr_str(&remote->addr, r), remote->port, oe_addr_str(&sa->remote.addr, w), sa->remote.port);
         return;
     }
+    if (sa->nat_moved && sa->core->now < sa->nat_moved_ms + IKE_NAT_FOLLOW_MIN_MS)
+        return;
+    sa->nat_moved = true;
+    sa->nat_moved_ms = sa->core->now;
     struct ike_endpoint was = sa->remote;
     sa->remote = *remote;
     ike_sa_index(sa);

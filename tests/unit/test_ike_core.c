@@ -54,6 +54,7 @@ struct net {
     int drop_next;                       /* drop this many datagrams */
     bool drop_auth;                      /* drop A's IKE_AUTH requests: the test sends its own */
     int corrupt_next;                    /* flip a byte in this many */
+    uint64_t now;                        /* ms: the time pump delivers datagrams at */
 };
 
 static char keyfile[2][64];
@@ -316,7 +317,7 @@ static void pump(struct net *n)
                 local.addr = n->a.ep.addr;
                 local.port = (uint16_t)(local.port - shift);
             }
-            ike_receive(dst->core, &local, &remote, pkt[i], len[i], 0, &dst->acts);
+            ike_receive(dst->core, &local, &remote, pkt[i], len[i], n->now, &dst->acts);
             free(pkt[i]);
         }
     }
@@ -1066,6 +1067,7 @@ static int setup_pool_dpd(void **state)
 static void a_liveness(struct net *n, uint64_t t, uint8_t **copy, size_t *len)
 {
     ike_timer(n->a.core, n->a.core->sas->serial, t, &n->a.acts);
+    n->now = t;
     run(n, &n->a);
     ike_actions_clear(&n->a.acts);
     assert_int_equal(n->n, 1);
@@ -1221,6 +1223,22 @@ static void test_nat_remap_on_esp_mapping(void **state)
     ike_actions_clear(&n->b.acts);
     assert_int_equal(n->b.moves, 1);
     assert_int_equal(n->b.last_move.child.encap_remote, 40000);
+    assert_int_equal(b->remote.port, 40000);
+    /* back and forth between two places (or fresh packets replayed from elsewhere): at most one move a second */
+    ike_esp_mapping(n->b.core, b->child_spi_in, &n->b.ep.addr, &now, IKE_NAT_FOLLOW_MIN_MS - 1, &n->b.acts);
+    run(n, &n->b);
+    ike_actions_clear(&n->b.acts);
+    assert_int_equal(n->b.moves, 1);
+    assert_int_equal(b->remote.port, 40000);
+    ike_esp_mapping(n->b.core, b->child_spi_in, &n->b.ep.addr, &now, IKE_NAT_FOLLOW_MIN_MS, &n->b.acts);
+    run(n, &n->b);
+    ike_actions_clear(&n->b.acts);
+    assert_int_equal(n->b.moves, 2);
+    assert_int_equal(b->remote.port, IKE_NATT_PORT + 30000);
+    ike_esp_mapping(n->b.core, b->child_spi_in, &n->b.ep.addr, &next, 3 * IKE_NAT_FOLLOW_MIN_MS, &n->b.acts);
+    run(n, &n->b);
+    ike_actions_clear(&n->b.acts);
+    assert_int_equal(n->b.moves, 3);
     assert_int_equal(b->remote.port, 40000);
     /* A is behind the NAT: it stays, silently for ESP (the kernel tells it per packet) */
     struct ike_endpoint elsewhere = n->b.ep;
