@@ -529,7 +529,7 @@ static void move_endpoints(struct ike_io *io, const struct ike_action *a)
 {
     const struct ike_child_sa *c = &a->child;
     struct oe_error err;
-    bool addr_moved = !oe_addr_eq(&a->moved_from.addr, &c->remote);
+    bool addr_moved = !oe_addr_eq(&a->moved_from.addr, &c->remote), out_moved = true;
     if (c->spi_out) {
         struct kernel_sa_move m = {.spi = c->spi_out,
                                    .old_dst = a->moved_from.addr,
@@ -537,10 +537,13 @@ static void move_endpoints(struct ike_io *io, const struct ike_action *a)
                                    .dst = c->remote,
                                    .encap_sport = c->encap_local,
                                    .encap_dport = c->encap_remote};
-        if (kernel_sa_move(io->k, &m, &err) != 0)
-            oe_log("#%u: %s", a->serial + 1, err.msg);
+        if (kernel_sa_move(io->k, &m, &err) != 0) {
+            /* the policy keeps naming the SA that is still there (the old place) */
+            oe_log("#%u: %s; the outbound policy stays", a->serial + 1, err.msg);
+            out_moved = false;
+        }
     }
-    if (addr_moved && !c->sas_only)
+    if (addr_moved && !c->sas_only && out_moved)
         retemplate(io, a, true);
     if (c->spi_in) {
         struct kernel_sa_move m = {.spi = c->spi_in,
