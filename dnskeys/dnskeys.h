@@ -143,6 +143,7 @@ struct dnskeys_answer {
     size_t n;
     size_t counts[3];                 /* IPSECKEY, TXT (ours), KEY records received */
     enum dnskeys_verdict verdicts[3]; /* per type */
+    uint32_t ttl;                     /* seconds the chosen type's records may be kept (the resolver's, counted down) */
 };
 
 struct dnskeys_resolver;
@@ -250,10 +251,54 @@ struct dnskeys_rrset {
     enum dnskeys_verdict verdict;
     const char *why; /* when bogus or failed: libunbound's reason */
     bool failed;     /* no answer (timeout, SERVFAIL) */
+    uint32_t ttl;    /* the resolver's TTL for what it answered */
 };
 void dnskeys_answer_build(const char *owner, const struct dnskeys_rrset sets[3], unsigned min_bits,
                           struct dnskeys_answer *out);
 void dnskeys_answer_free(struct dnskeys_answer *a);
+/* A deep copy (records and keys); -1 when out of memory (to is then empty). */
+int dnskeys_answer_copy(const struct dnskeys_answer *from, struct dnskeys_answer *to);
+
+/* ---- the key cache (keycache.c) ---- */
+
+/*
+ * Answers with keys, kept by owner name for their TTL clamped to
+ * [min_ttl, max_ttl] (libreswan keeps keys at least 60 s), at most
+ * max_entries of them: a full cache drops the least recently used.
+ * Hashed (no walk per lookup); time is the caller's (now_ms on every call),
+ * so that tests drive it with a fake clock. Bogus and failed answers, and
+ * answers without a usable key, are never kept. Owns its copies.
+ */
+#define DNSKEYS_CACHE_MIN_TTL 60
+#define DNSKEYS_CACHE_MAX_TTL 86400
+#define DNSKEYS_CACHE_MAX_ENTRIES 100000
+struct dnskeys_cache_config {
+    uint32_t min_ttl, max_ttl; /* seconds */
+    size_t max_entries;        /* 0: no cache at all */
+};
+struct dnskeys_cache_stats {
+    size_t entries;
+    unsigned long hits, misses, stored, expired, evicted, dropped, flushed;
+};
+struct dnskeys_cache;
+struct dnskeys_cache *dnskeys_cache_new(const struct dnskeys_cache_config *cfg, struct oe_error *err);
+void dnskeys_cache_free(struct dnskeys_cache *c);
+/* Keep a copy of ans (replacing what owner had); false when not kept (not cacheable, no memory, cache off). */
+bool dnskeys_cache_put(struct dnskeys_cache *c, const struct dnskeys_answer *ans, uint64_t now_ms);
+/*
+ * The answer kept for owner (case-insensitive, final dot or not), its ttl
+ * counted down to what is left; NULL when none or expired (then dropped).
+ * Valid until the next call that changes the cache.
+ */
+const struct dnskeys_answer *dnskeys_cache_get(struct dnskeys_cache *c, const char *owner, uint64_t now_ms);
+/* Forget owner (a key that failed authentication): true when it was kept. */
+bool dnskeys_cache_drop(struct dnskeys_cache *c, const char *owner);
+/* Forget everything (rereadkeys, reload): how many were kept. */
+size_t dnskeys_cache_flush(struct dnskeys_cache *c);
+void dnskeys_cache_get_stats(const struct dnskeys_cache *c, struct dnskeys_cache_stats *out);
+/* Each live entry, most recently used first, with the milliseconds it has left; fn's non-zero stops. */
+int dnskeys_cache_each(const struct dnskeys_cache *c, uint64_t now_ms,
+                       int (*fn)(const struct dnskeys_answer *ans, uint64_t ms_left, void *arg), void *arg);
 
 /* ---- publishing: TSIG keys, RFC 2136 updates, queries to the primary ---- */
 
