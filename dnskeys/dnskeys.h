@@ -72,6 +72,35 @@ int dnskeys_hostkey_sign(void *hostkey, const uint8_t *data, size_t len, uint8_t
                          struct oe_error *err);
 void dnskeys_hostkey_free(struct dnskeys_hostkey *hk);
 
+/*
+ * Key rollover (rollover.c), beside the key file KEY:
+ *   KEY.next            the next key (newhostkey --rollover), published with KEY
+ *   KEY.next.published  when both were published and how long the old records
+ *                       may live in caches ("published EPOCH wait SECONDS")
+ *   KEY.old             the key that signed before the switch, until --finish
+ * The next key may sign (--switch) once wait has passed since published.
+ */
+enum dnskeys_roll_file { DNSKEYS_ROLL_NEXT, DNSKEYS_ROLL_STAMP, DNSKEYS_ROLL_OLD };
+#define DNSKEYS_PATH_MAX 4096
+int dnskeys_roll_path(const char *keyfile, enum dnskeys_roll_file f, char out[DNSKEYS_PATH_MAX], struct oe_error *err);
+/* The host's keys to publish: KEY's, then KEY.next's when there is one; *n of them (dnskeys_key_free each). */
+int dnskeys_hostkeys_public(const char *keyfile, struct dnskeys_pubkey out[2], size_t *n, struct oe_error *err);
+/* Generate KEY.next (refused while one exists, or while KEY.old says a rollover is not finished). */
+int dnskeys_roll_new(const char *keyfile, unsigned bits, struct dnskeys_pubkey *pub, struct oe_error *err);
+int dnskeys_roll_stamp_write(const char *keyfile, int64_t published, uint32_t wait_s, struct oe_error *err);
+/* 0 with the stamp, 1 when there is none, -1 on a stamp that is not one. */
+int dnskeys_roll_stamp_read(const char *keyfile, int64_t *published, uint32_t *wait_s, struct oe_error *err);
+/* Seconds before the next key may sign, given a stamp (0: it may now). */
+int64_t dnskeys_roll_wait_left(int64_t published, uint32_t wait_s, int64_t now);
+/*
+ * The next key becomes KEY, the current one KEY.old (kept until finish):
+ * refused before the stamp's wait has passed unless force, and without a
+ * stamp (the next key was never published) unless force.
+ */
+int dnskeys_roll_switch(const char *keyfile, int64_t now, bool force, struct oe_error *err);
+/* Remove KEY.old: the rollover is over (1: there was none). */
+int dnskeys_roll_finish(const char *keyfile, struct oe_error *err);
+
 /* ---- records ---- */
 
 enum dnskeys_rrtype { DNSKEYS_IPSECKEY = 45, DNSKEYS_TXT = 16, DNSKEYS_KEY = 25 };
@@ -361,6 +390,14 @@ void dnskeys_update_free(struct dnskeys_update *u);
 int dnskeys_update_plan(struct dnskeys_update *u, const char *owner, enum dnskeys_rrtype type, uint32_t ttl,
                         const struct dnskeys_rr *have, size_t nhave, const uint8_t *want, size_t wantlen,
                         const struct dnskeys_pubkey *key, size_t *changes, struct oe_error *err);
+/*
+ * Publish a set: our records of type at owner become exactly want (a key
+ * rollover publishes the current and the next key side by side; nwant 0
+ * removes all of ours), with ttl; otherwise as dnskeys_update_plan.
+ */
+int dnskeys_update_plan_set(struct dnskeys_update *u, const char *owner, enum dnskeys_rrtype type, uint32_t ttl,
+                            const struct dnskeys_rr *have, size_t nhave, const struct dnskeys_rr *want, size_t nwant,
+                            size_t *changes, struct oe_error *err);
 /* Records in the update section so far, and the message's size unsigned (octets, uncompressed). */
 size_t dnskeys_update_count(const struct dnskeys_update *u);
 size_t dnskeys_update_octets(const struct dnskeys_update *u);
