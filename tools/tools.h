@@ -119,6 +119,7 @@ int trafficstatus_main(int argc, char **argv);
 int shuntstatus_main(int argc, char **argv);
 int policy_main(int argc, char **argv);
 int reload_main(int argc, char **argv);
+int rereadkeys_main(int argc, char **argv);
 int initiate_main(int argc, char **argv);
 int newhostkey_main(int argc, char **argv);
 int showhostkey_main(int argc, char **argv);

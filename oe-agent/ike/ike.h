@@ -102,12 +102,12 @@ struct ike_initiate {
     struct ike_endpoint local, remote;
     struct oe_addr local_host, remote_host; /* the Child SA's host-to-host selectors */
     enum ike_authby auth;
-    struct ike_pubkey peer_key; /* IKE_AUTHBY_RSASIG: the responder's (copied) */
+    struct ike_pubkey peer_key;                         /* IKE_AUTHBY_RSASIG: the responder's (copied) */
     struct ike_pubkey more_keys[IKE_MAX_PEER_KEYS - 1]; /* and its other published ones (copied) */
     size_t nmore;
-    bool ask_address;           /* send a CFG_REQUEST (RFC 7296 3.15) for local_host's family: the
+    bool ask_address; /* send a CFG_REQUEST (RFC 7296 3.15) for local_host's family: the
                                    responder's lease becomes local_host (a client behind a NAT) */
-    uint32_t tag;               /* the caller's, echoed in actions */
+    uint32_t tag;     /* the caller's, echoed in actions */
 };
 
 #define IKE_MAX_KEY 36       /* AES-256 + 4-octet GCM salt */

@@ -332,8 +332,8 @@ int ike_build_auth_request(struct ike_core *core, struct ike_sa *sa, const struc
                            const struct ike_ts *tsr, size_t ntsr, struct wbuf *msg, struct oe_error *err);
 void ike_handle_auth_request(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
                              const struct ike_header *h, const struct ike_payloads *pl, struct ike_actions *out);
-void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const struct ike_pubkey *keys, size_t nkeys, bool allow_null,
-                               struct ike_actions *out);
+void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const struct ike_pubkey *keys, size_t nkeys,
+                               bool allow_null, struct ike_actions *out);
 void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
                               const struct ike_payloads *pl, struct ike_actions *out);
 

@@ -24,7 +24,7 @@ struct side {
     struct dnskeys_pubkey peer_key; /* what its NEED_KEY answers */
     bool allow_null, answer_keys;
     struct dnskeys_pubkey decoy; /* len: NEED_KEY answers it first, then peer_key (a rollover's two keys) */
-    struct oe_addr asked_for; /* NEED_KEY: the host the peer wants a tunnel to */
+    struct oe_addr asked_for;    /* NEED_KEY: the host the peer wants a tunnel to */
     int ups, downs, installs, deletes, policy_deletes, sends, timers, need_keys;
     int in_only;                    /* INSTALLs of an inbound SA alone (a rekey's responder) */
     uint32_t kin[16], kout[16];     /* the SPIs the kernel would hold, after INSTALLs and DELETEs */

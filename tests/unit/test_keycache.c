@@ -217,8 +217,8 @@ static void test_eviction(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hit_and_ttl),      cmocka_unit_test(test_ttl_floor_and_ceiling),
-        cmocka_unit_test(test_not_cacheable),    cmocka_unit_test(test_replace_drop_flush),
+        cmocka_unit_test(test_hit_and_ttl),   cmocka_unit_test(test_ttl_floor_and_ceiling),
+        cmocka_unit_test(test_not_cacheable), cmocka_unit_test(test_replace_drop_flush),
         cmocka_unit_test(test_eviction),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
