@@ -169,7 +169,7 @@ static void test_eviction(void **state)
     (void)state;
     struct dnskeys_cache *c = new_cache(3);
     struct dnskeys_answer a[4];
-    char name[32];
+    char name[64];
     for (int i = 0; i < 4; i++) {
         snprintf(name, sizeof(name), "h%d.", i);
         make_answer(&a[i], name, (unsigned)i, 1, 300);
