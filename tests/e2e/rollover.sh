@@ -15,7 +15,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib/check.sh"
 . "$top/tests/lab/warm-esp.sh" 2>/dev/null || true
 BIN=$top/build/bin
-OUT=$top/tests/out/e2e/rollover; mkdir -p "$OUT"
+OUT=$top/tests/out/e2e/rollover; rm -rf "$OUT"; mkdir -p "$OUT"; : > $OUT/counts.txt
 W=/tmp/rollover; rm -rf $W; mkdir -p $W/lab $W/zones
 TTL=5 # the records' TTL; the cache keeps them 60 s all the same (key-cache-min-ttl)
 
@@ -118,10 +118,11 @@ echo "switch allowed after $((SECONDS - t0)) s of waiting" | tee -a $OUT/counts.
 check "  ipsec rereadkeys: east signs with the new key" \
   bash -c "$BIN/ipsec rereadkeys --ctlsocket /tmp/east/oe.ctl > $OUT/roll-3.txt && grep -q 'keyid $NEW signs' $OUT/roll-3.txt"
 check "  and says so in its log" grep -q "keyid $NEW): IKE_AUTH signs with it from now" /tmp/east/agent.log
+mark=$(wc -l < /tmp/north/agent.log)
 check "  a new peer after the switch" step 3 14 "switched"
 # north's IKE SA from .14: east's AUTH verified with the new key (the other of the two published)
 check "  its IKE SA authenticated east with the new key" \
-  bash -c "awk '/192.0.2.14/ && /negotiating IKEv2/ {match(\$0, /#[0-9]+/); s=substr(\$0, RSTART, RLENGTH)} END {print s}' /tmp/north/agent.log > $OUT/sa.txt; s=\$(cat $OUT/sa.txt); [ -n \"\$s\" ] && grep \"\$s: peer's AUTH verified with published key\" /tmp/north/agent.log | tee $OUT/auth-line.txt | grep -q ."
+  bash -c "tail -n +$((mark + 1)) /tmp/north/agent.log | sed -n 's/.*negotiating IKEv2 .* as \\(#[0-9]*\\)\$/\\1/p' | tail -1 > $OUT/sa.txt; s=\$(cat $OUT/sa.txt); [ -n \"\$s\" ] && grep \"\$s: peer's AUTH verified with published key\" /tmp/north/agent.log | tee $OUT/auth-line.txt | grep -q ."
 check "4. publish: the old key's record removed" \
   bash -c "ip netns exec east $BIN/ipsec publish --server 192.0.2.56 --tsig-key $W/lab/tsig.key --key-file /tmp/east/hostkey.pem --ttl $TTL --host 192.0.2.2 > $OUT/roll-4.txt && [ \$(ip netns exec rlan kdig @192.0.2.56 +tcp +short IPSECKEY 2.2.0.192.in-addr.arpa | wc -l) = 1 ]"
 check "  --finish: the old key file goes" "$BIN/ipsec" newhostkey --rollover --finish --output /tmp/east/hostkey.pem
