@@ -88,6 +88,8 @@ int dnskeys_hostkeys_public(const char *keyfile, struct dnskeys_pubkey out[2], s
 /* Generate KEY.next (refused while one exists, or while KEY.old says a rollover is not finished). */
 int dnskeys_roll_new(const char *keyfile, unsigned bits, struct dnskeys_pubkey *pub, struct oe_error *err);
 int dnskeys_roll_stamp_write(const char *keyfile, int64_t published, uint32_t wait_s, struct oe_error *err);
+/* A stamp's text (untrusted: at most 255 octets, one line): 0, or -1 with err. */
+int dnskeys_roll_stamp_parse(const char *text, size_t len, int64_t *published, uint32_t *wait_s, struct oe_error *err);
 /* 0 with the stamp, 1 when there is none, -1 on a stamp that is not one. */
 int dnskeys_roll_stamp_read(const char *keyfile, int64_t *published, uint32_t *wait_s, struct oe_error *err);
 /* Seconds before the next key may sign, given a stamp (0: it may now). */

@@ -119,17 +119,40 @@ int dnskeys_roll_stamp_read(const char *keyfile, int64_t *published, uint32_t *w
         oe_error_set(err, "%s: %s", path, strerror(errno));
         return -1;
     }
-    ssize_t got = read(fd, buf, sizeof(buf) - 1);
+    ssize_t got = read(fd, buf, sizeof(buf));
     close(fd);
+    if (got < 0)
+        got = 0;
+    if (dnskeys_roll_stamp_parse(buf, (size_t)got, published, wait_s, err) != 0) {
+        char why[sizeof(err->msg)];
+        memcpy(why, err->msg, sizeof(why));
+        oe_error_set(err, "%s: %.400s", path, why);
+        return -1;
+    }
+    return 0;
+}
+
+int dnskeys_roll_stamp_parse(const char *text, size_t len, int64_t *published, uint32_t *wait_s, struct oe_error *err)
+{
+    char buf[STAMP_MAX];
     long long p;
     unsigned long w;
     char tail;
-    if (got > 0 && got < (ssize_t)sizeof(buf) - 1)
-        buf[got] = '\0';
-    else
-        buf[0] = '\0';
-    if (sscanf(buf, "published %lld wait %lu%c", &p, &w, &tail) != 3 || tail != '\n' || p < 0 || w > 0x7fffffff) {
-        oe_error_set(err, "%s: not \"published EPOCH wait SECONDS\"", path);
+    if (len == 0 || len >= sizeof(buf) || memchr(text, '\0', len) != NULL) {
+        oe_error_set(err, "not \"published EPOCH wait SECONDS\" (%zu octets)", len);
+        return -1;
+    }
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    /* digits only: sscanf alone would take signs, blanks and overflow */
+    for (size_t k = 0; k < len; k++)
+        if (buf[k] == '-' || buf[k] == '+') {
+            oe_error_set(err, "not \"published EPOCH wait SECONDS\": a sign");
+            return -1;
+        }
+    if (sscanf(buf, "published %18lld wait %10lu%c", &p, &w, &tail) != 3 || tail != '\n' || buf[len - 1] != '\n' ||
+        strchr(buf, '\n') != buf + len - 1 || p < 0 || w > 0x7fffffff) {
+        oe_error_set(err, "not \"published EPOCH wait SECONDS\"");
         return -1;
     }
     *published = p;

@@ -121,13 +121,25 @@ static void test_stamp_not_one(void **state)
     uint32_t wait;
     assert_int_equal(dnskeys_roll_stamp_read(key, &at, &wait, &err), 1);
     snprintf(p, sizeof(p), "%s.next.published", key);
-    const char *bad[] = {"", "published 10\n", "published -5 wait 3\n", "published 10 wait 3", "x"};
+    const char *bad[] = {"",
+                         "published 10\n",
+                         "published -5 wait 3\n",
+                         "published 10 wait 3",
+                         "x",
+                         "published +5 wait 3\n",
+                         "published 10 wait 3\nmore\n",
+                         "published 99999999999999999999 wait 3\n",
+                         "published 10 wait 4294967296\n"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         FILE *f = fopen(p, "w");
         fputs(bad[i], f);
         fclose(f);
         assert_int_equal(dnskeys_roll_stamp_read(key, &at, &wait, &err), -1);
     }
+    assert_int_equal(dnskeys_roll_stamp_parse("published 10\0 wait 3\n", 21, &at, &wait, &err), -1);
+    assert_int_equal(dnskeys_roll_stamp_parse("published 10 wait 3\n", 20, &at, &wait, &err), 0);
+    assert_int_equal(at, 10);
+    assert_int_equal(wait, 3);
 }
 
 /* Only our check of the peer's AUTH failing makes a cached key suspect; a timeout or the peer's refusal does not. */
