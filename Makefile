@@ -4,6 +4,7 @@
 #                      tests in netns, IKE interop and OE end to end in a QEMU guest
 #   make format        rewrite the sources as clang-format (.clang-format) has them
 #   make check-asan    unit tests under ASan+UBSan (part of check)
+#   make check-rollover  a key rollover in the QEMU guest (tests/e2e/rollover.sh, knotd); not part of check
 #   make bench         benchmarks (bench/)
 #   make bench-storm   acquire storm in a QEMU guest: K = 8 and 32 new peers at once, ours beside
 #                      libreswan's pluto (bench/storm.sh; bench/results/storm.txt)
@@ -136,6 +137,10 @@ check-cat: all
 	bash tests/lab/vm-run --timeout 600 -- bash tests/e2e/cat.sh
 	bash tests/lab/vm-run --timeout 600 -- bash tests/e2e/natremap.sh
 
+# a key rollover in the guest with knotd: pings through every step (about 3 minutes: it waits the old TTL)
+check-rollover: all
+	bash tests/lab/vm-run --timeout 900 -- bash tests/e2e/rollover.sh
+
 # check and demo install their dependencies first: one command on a fresh machine
 check:
 	$(MAKE) deps
@@ -198,6 +203,6 @@ demo:
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all unit check check-format format check-layering check-asan check-kernel check-interop check-e2e check-cat bench bench-storm bench-flood fuzz fuzz-smoke deps install demo clean
+.PHONY: all unit check check-format format check-layering check-asan check-kernel check-interop check-e2e check-cat check-rollover bench bench-storm bench-flood fuzz fuzz-smoke deps install demo clean
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 .SECONDARY:

@@ -60,8 +60,32 @@ static void on_down(void *arg, const struct ike_action *act)
 {
     struct agent *a = arg;
     struct oe_peer *p = act->tag ? peer_by_instance(&a->peers, act->tag) : peer_by_serial(&a->peers, act->serial);
+    if (act->tag == 0 && agent_auth_failure(act->text)) {
+        /*
+         * As responder the initiator's AUTH did not verify with the key we
+         * had: if it came from the cache, the initiator's next attempt
+         * (after its failure shunt) finds DNS asked afresh.
+         */
+        const struct oe_addr *host = act->child.remote_host.family ? &act->child.remote_host : &act->remote.addr;
+        char name[DNSKEYS_NAME_MAX];
+        dnskeys_reverse_name(host, name);
+        if (dnskeys_cache_drop(a->keys, name))
+            oe_log("#%u: the cached key for %s failed authentication: dropped from the key cache", act->serial, name);
+    }
     if (p == NULL || (p->state == PEER_TUNNEL && p->ike_serial != act->serial))
         return; /* an IKE SA that no longer serves the peer (its twin does) */
+    if (p->state == PEER_HOLD && p->key_cached && !p->key_refreshed && agent_auth_failure(act->text)) {
+        /* the peer may have rolled its key since we cached it: ask DNS once more before giving up */
+        char name[DNSKEYS_NAME_MAX];
+        dnskeys_reverse_name(&p->remote, name);
+        dnskeys_cache_drop(a->keys, name);
+        p->key_refreshed = true;
+        p->key_cached = false;
+        agent_log_peer(p, "the cached key for %s failed authentication (%s): dropped; asking DNS again, once", name,
+                       act->text);
+        agent_oe_negotiate(a, p);
+        return;
+    }
     if (p->state == PEER_HOLD) {
         char why[600];
         snprintf(why, sizeof(why), "IKE failed: %s", act->text);

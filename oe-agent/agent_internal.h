@@ -24,7 +24,9 @@ struct agent {
     time_t (*now)(void);
     /* negotiation: DNS keys and IKEv2 (absent when cfg->ike is off) */
     struct dnskeys_resolver *res;
-    struct dnskeys_hostkey *hk;
+    struct dnskeys_hostkey *hk;    /* signs our AUTH: key-file */
+    struct dnskeys_pubkey hk_next; /* key-file.next during a rollover (published, not signing yet); len 0: none */
+    struct dnskeys_cache *keys;    /* peers' keys from DNS, for their TTL (agent_keys.c) */
     struct ike_core *ike;
     struct ike_io *io;
     struct oe_addr *local; /* the addresses IKE runs on now (agent_addresses.c) */
@@ -79,6 +81,21 @@ void agent_oe_negotiate(struct agent *a, struct oe_peer *p);
 void agent_oe_hooks(struct agent *a, struct ike_io_hooks *h);
 /* agent_responder.c: IKE's NEED_KEY hook, the responder's rule against policy and DNS */
 void agent_responder_need_key(void *arg, const struct ike_action *act);
+/*
+ * agent_keys.c: the host key that signs (behind a callback, so that
+ * rereadkeys can swap it under a running IKE core), and the key cache.
+ */
+int agent_keys_start(struct agent *a, struct oe_error *err);
+void agent_keys_stop(struct agent *a);
+int agent_sign(void *agent, const uint8_t *data, size_t len, uint8_t **sig, size_t *siglen, struct oe_error *err);
+/* Flush the cache and read the host keys again (rereadkeys, reload): what was done, for the reply. */
+void agent_rereadkeys(struct agent *a, bool host_keys, struct oe_buf *out);
+void agent_keys_status(const struct agent *a, bool json, struct oe_buf *out);
+/* The cached answer for owner (NULL: ask DNS), and a fresh one kept. */
+const struct dnskeys_answer *agent_cached_keys(struct agent *a, const char *owner);
+void agent_cache_keys(struct agent *a, const struct dnskeys_answer *ans);
+/* Was an IKE failure our check of the peer's AUTH with its key (what a fresher key could mend)? */
+bool agent_auth_failure(const char *why);
 /* agent_control.c */
 void agent_tunnel_bytes(struct agent *a, const struct oe_peer *p, uint64_t *in, uint64_t *out);
 /* agent_updown.c */

@@ -36,19 +36,14 @@ int agent_oe_start(struct agent *a, struct oe_error *err)
     a->res = dnskeys_resolver_new(&rc, err);
     if (a->res == NULL)
         return -1;
-    struct oe_error kerr;
-    if (dnskeys_hostkey_load(a->cfg->key_file, &a->hk, &kerr) != 0) {
-        a->hk = NULL;
-        oe_log("no host key (%s): only NULL authentication is possible", kerr.msg);
-    } else {
-        char id[16];
-        dnskeys_key_id(dnskeys_hostkey_public(a->hk), id);
-        oe_log("loaded host key %s (RSA %u bits, keyid %s)", a->cfg->key_file, dnskeys_hostkey_public(a->hk)->bits, id);
+    if (agent_keys_start(a, err) != 0) {
+        agent_oe_stop(a);
+        return -1;
     }
     struct ike_config ic;
     ike_config_defaults(&ic);
-    if (a->hk)
-        ic.signer = (struct ike_signer){dnskeys_hostkey_sign, a->hk};
+    if (a->hk) /* through the agent: rereadkeys swaps the key under the running core (rollover) */
+        ic.signer = (struct ike_signer){agent_sign, a};
     ic.child_lifetime_s = a->cfg->salifetime;
     ic.ike_lifetime_s = a->cfg->ikelifetime;
     ic.dpd_delay_s = a->cfg->dpddelay;
@@ -82,11 +77,10 @@ void agent_oe_stop(struct agent *a)
     ike_io_free(a->io);
     ike_core_free(a->ike);
     dnskeys_resolver_free(a->res);
-    dnskeys_hostkey_free(a->hk);
+    agent_keys_stop(a);
     a->io = NULL;
     a->ike = NULL;
     a->res = NULL;
-    a->hk = NULL;
 }
 
 size_t agent_fds(struct agent *a, int *fds, size_t max)

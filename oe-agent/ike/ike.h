@@ -35,6 +35,12 @@ struct ike_pubkey {
     const uint8_t *rfc3110;
     size_t len;
 };
+/*
+ * A peer may publish more than one key (a key rollover publishes the old
+ * and the next one side by side): its AUTH is verified against each in
+ * turn, and the first that verifies is the one the IKE SA keeps.
+ */
+#define IKE_MAX_PEER_KEYS 4
 
 /*
  * The host key, held by whoever keeps it (the core never sees it): sign()
@@ -97,10 +103,12 @@ struct ike_initiate {
     struct ike_endpoint local, remote;
     struct oe_addr local_host, remote_host; /* the Child SA's host-to-host selectors */
     enum ike_authby auth;
-    struct ike_pubkey peer_key; /* IKE_AUTHBY_RSASIG: the responder's (copied) */
-    bool ask_address;           /* send a CFG_REQUEST (RFC 7296 3.15) for local_host's family: the
+    struct ike_pubkey peer_key;                         /* IKE_AUTHBY_RSASIG: the responder's (copied) */
+    struct ike_pubkey more_keys[IKE_MAX_PEER_KEYS - 1]; /* and its other published ones (copied) */
+    size_t nmore;
+    bool ask_address; /* send a CFG_REQUEST (RFC 7296 3.15) for local_host's family: the
                                    responder's lease becomes local_host (a client behind a NAT) */
-    uint32_t tag;               /* the caller's, echoed in actions */
+    uint32_t tag;     /* the caller's, echoed in actions */
 };
 
 #define IKE_MAX_KEY 36       /* AES-256 + 4-octet GCM salt */
@@ -194,6 +202,9 @@ void ike_timer(struct ike_core *core, unsigned serial, uint64_t now_ms, struct i
 void ike_peer_note(struct ike_core *core, unsigned serial, uint32_t note);
 void ike_peer_key(struct ike_core *core, unsigned serial, const struct ike_pubkey *key, bool allow_null,
                   struct ike_actions *out);
+/* The same with every key that may speak for those hosts (at most IKE_MAX_PEER_KEYS; n 0: none). */
+void ike_peer_keys(struct ike_core *core, unsigned serial, const struct ike_pubkey *keys, size_t n, bool allow_null,
+                   struct ike_actions *out);
 /*
  * The kernel's expire event for a Child SA (either of its SAs, named by its
  * SPI and destination address, as the kernel names an SA): soft starts a

@@ -55,6 +55,7 @@ struct ike_sa {
     enum ike_authby auth;
     const struct ike_env *env; /* the core's: where random numbers come from */
     struct wbuf peer_key;      /* RFC 3110: the initiator's from DNS, the responder's as answered */
+    struct wbuf more_keys;     /* initiator, until AUTH verifies: its other published keys (2-octet length, key) */
     /* the peer's authenticated identity (ID payload type and data), for INITIAL_CONTACT */
     uint8_t peer_id_type;
     uint8_t peer_id[IKE_MAX_ID_LEN];
@@ -333,8 +334,8 @@ int ike_build_auth_request(struct ike_core *core, struct ike_sa *sa, const struc
                            const struct ike_ts *tsr, size_t ntsr, struct wbuf *msg, struct oe_error *err);
 void ike_handle_auth_request(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
                              const struct ike_header *h, const struct ike_payloads *pl, struct ike_actions *out);
-void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const struct ike_pubkey *key, bool allow_null,
-                               struct ike_actions *out);
+void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const struct ike_pubkey *keys, size_t nkeys,
+                               bool allow_null, struct ike_actions *out);
 void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
                               const struct ike_payloads *pl, struct ike_actions *out);
 

@@ -23,7 +23,8 @@ struct side {
     struct dnskeys_hostkey *hk;
     struct dnskeys_pubkey peer_key; /* what its NEED_KEY answers */
     bool allow_null, answer_keys;
-    struct oe_addr asked_for; /* NEED_KEY: the host the peer wants a tunnel to */
+    struct dnskeys_pubkey decoy; /* len: NEED_KEY answers it first, then peer_key (a rollover's two keys) */
+    struct oe_addr asked_for;    /* NEED_KEY: the host the peer wants a tunnel to */
     int ups, downs, installs, deletes, policy_deletes, sends, timers, need_keys;
     int in_only;                    /* INSTALLs of an inbound SA alone (a rekey's responder) */
     uint32_t kin[16], kout[16];     /* the SPIs the kernel would hold, after INSTALLs and DELETEs */
@@ -122,6 +123,7 @@ static void side_free(struct side *s)
     ike_core_free(s->core);
     dnskeys_hostkey_free(s->hk);
     dnskeys_key_free(&s->peer_key);
+    dnskeys_key_free(&s->decoy);
 }
 
 static int setup(void **state)
@@ -284,7 +286,11 @@ static void pump(struct net *n)
             ike_peer_key(n->a.core, need_a, n->a.answer_keys ? &ka : NULL, n->a.allow_null, &n->a.acts);
         if (need_b) {
             ike_peer_note(n->b.core, need_b, 1000 + need_b);
-            ike_peer_key(n->b.core, need_b, n->b.answer_keys ? &kb : NULL, n->b.allow_null, &n->b.acts);
+            struct ike_pubkey two[2] = {key_of(&n->b.decoy), kb};
+            if (n->b.decoy.len)
+                ike_peer_keys(n->b.core, need_b, two, 2, n->b.allow_null, &n->b.acts);
+            else
+                ike_peer_key(n->b.core, need_b, n->b.answer_keys ? &kb : NULL, n->b.allow_null, &n->b.acts);
         }
         if (n->n == 0 && !need_a && !need_b)
             return;
@@ -395,6 +401,55 @@ static void test_wrong_key(void **state)
     initiate(n, IKE_AUTHBY_RSASIG);
     assert_int_equal(n->a.ups, 0);
     assert_non_null(strstr(n->a.last_down, "does not verify"));
+}
+
+/*
+ * A peer that rolls its key publishes two: each side verifies the peer's
+ * AUTH with whichever of them it was signed with, the initiator with the
+ * keys of its lookup, the responder with those NEED_KEY answered.
+ */
+static void test_published_keys_each_tried(void **state)
+{
+    struct net *n = *state;
+    struct ike_pubkey kb = key_of(&n->a.peer_key);
+    dnskeys_key_copy(dnskeys_hostkey_public(n->b.hk), &n->b.decoy); /* B's own key: not A's */
+    struct dnskeys_pubkey wrong;
+    dnskeys_key_copy(dnskeys_hostkey_public(n->a.hk), &wrong);
+    struct ike_initiate req = {.local = n->a.ep,
+                               .remote = n->b.ep,
+                               .local_host = n->a.ep.addr,
+                               .remote_host = n->b.ep.addr,
+                               .auth = IKE_AUTHBY_RSASIG,
+                               .peer_key = key_of(&wrong),
+                               .more_keys = {kb},
+                               .nmore = 1};
+    n->a.serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
+    dnskeys_key_free(&wrong); /* the core copied it */
+    pump(n);
+    expect_tunnel(n);
+    assert_non_null(strstr(n->a.log, "peer's AUTH verified with published key 2 of 2"));
+    assert_non_null(strstr(n->b.log, "peer's AUTH verified with published key 2 of 2"));
+    index_ok(n->a.core);
+}
+
+/* Neither published key verifies: refused, saying both were tried. */
+static void test_published_keys_none_verifies(void **state)
+{
+    struct net *n = *state;
+    dnskeys_key_free(&n->a.peer_key);
+    dnskeys_key_copy(dnskeys_hostkey_public(n->a.hk), &n->a.peer_key);
+    struct ike_initiate req = {.local = n->a.ep,
+                               .remote = n->b.ep,
+                               .local_host = n->a.ep.addr,
+                               .remote_host = n->b.ep.addr,
+                               .auth = IKE_AUTHBY_RSASIG,
+                               .peer_key = key_of(&n->a.peer_key),
+                               .more_keys = {key_of(&n->a.peer_key)},
+                               .nmore = 1};
+    n->a.serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
+    pump(n);
+    assert_int_equal(n->a.ups, 0);
+    assert_non_null(strstr(n->a.last_down, "tried each of the 2 published keys"));
 }
 
 static void test_no_key_for_peer(void **state)
@@ -2608,6 +2663,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_null_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_key_for_peer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_published_keys_each_tried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_published_keys_none_verifies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retransmission, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gives_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_sk_dropped, setup, teardown),
