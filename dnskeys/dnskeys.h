@@ -303,12 +303,22 @@ int dnskeys_answer_copy(const struct dnskeys_answer *from, struct dnskeys_answer
 #define DNSKEYS_CACHE_MIN_TTL 60
 #define DNSKEYS_CACHE_MAX_TTL 86400
 #define DNSKEYS_CACHE_MAX_ENTRIES 100000
+/*
+ * What one name keeps: its usable records only, at most this many (the
+ * IKE core tries at most IKE_MAX_PEER_KEYS of a peer's keys), so that a
+ * zone that answers with hundreds of junk records costs no more than one
+ * with a key; and the whole cache at most max_bytes (counted: entries,
+ * records, keys), the least recently used going first.
+ */
+#define DNSKEYS_CACHE_MAX_RECORDS 4
+#define DNSKEYS_CACHE_MAX_BYTES (64u << 20)
 struct dnskeys_cache_config {
     uint32_t min_ttl, max_ttl; /* seconds */
     size_t max_entries;        /* 0: no cache at all */
+    size_t max_bytes;          /* 0: DNSKEYS_CACHE_MAX_BYTES */
 };
 struct dnskeys_cache_stats {
-    size_t entries;
+    size_t entries, bytes;
     unsigned long hits, misses, stored, expired, evicted, dropped, flushed;
 };
 struct dnskeys_cache;

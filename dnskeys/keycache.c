@@ -16,6 +16,7 @@ struct entry {
     struct entry *newer, *older; /* use order */
     char key[DNSKEYS_NAME_MAX];  /* owner, lower case, without the final dot */
     uint64_t expires_ms;
+    size_t bytes; /* what it takes: itself, its records, their keys */
     struct dnskeys_answer ans;
 };
 
@@ -39,6 +40,8 @@ struct dnskeys_cache *dnskeys_cache_new(const struct dnskeys_cache_config *cfg, 
         return NULL;
     }
     c->cfg = *cfg;
+    if (c->cfg.max_bytes == 0)
+        c->cfg.max_bytes = DNSKEYS_CACHE_MAX_BYTES;
     c->seed = (uint64_t)(uintptr_t)c ^ oe_monotonic_ms() * 0x9e3779b97f4a7c15ull;
     return c;
 }
@@ -93,6 +96,7 @@ static void remove_entry(struct dnskeys_cache *c, struct entry *e)
     oe_htab_del(&c->tab, &e->node);
     unlink_use(c, e);
     dnskeys_answer_free(&e->ans);
+    c->st.bytes -= e->bytes;
     free(e);
     c->st.entries--;
 }
@@ -106,18 +110,29 @@ bool dnskeys_cache_put(struct dnskeys_cache *c, const struct dnskeys_answer *ans
 {
     if (c == NULL || c->cfg.max_entries == 0 || !cacheable(ans))
         return false;
+    /* the usable records come first: those, and no more than the core tries */
+    struct dnskeys_answer kept = *ans;
+    kept.n = 0;
+    while (kept.n < ans->n && kept.n < DNSKEYS_CACHE_MAX_RECORDS && ans->records[kept.n].usable)
+        kept.n++;
+    size_t bytes = sizeof(struct entry) + kept.n * sizeof(*kept.records);
+    for (size_t i = 0; i < kept.n; i++)
+        bytes += kept.records[i].key.len;
+    if (bytes > c->cfg.max_bytes)
+        return false;
     struct entry *e = calloc(1, sizeof(*e));
     if (e == NULL)
         return false;
-    if (dnskeys_answer_copy(ans, &e->ans) != 0) {
+    if (dnskeys_answer_copy(&kept, &e->ans) != 0) {
         free(e);
         return false;
     }
+    e->bytes = bytes;
     normalise(ans->owner, e->key);
     struct entry *old = find(c, e->key);
     if (old)
         remove_entry(c, old);
-    while (c->st.entries >= c->cfg.max_entries && c->oldest) {
+    while ((c->st.entries >= c->cfg.max_entries || c->st.bytes + bytes > c->cfg.max_bytes) && c->oldest) {
         remove_entry(c, c->oldest);
         c->st.evicted++;
     }
@@ -130,6 +145,7 @@ bool dnskeys_cache_put(struct dnskeys_cache *c, const struct dnskeys_answer *ans
     oe_htab_add(&c->tab, &e->node, oe_hash_bytes(c->seed, e->key, strlen(e->key)));
     link_newest(c, e);
     c->st.entries++;
+    c->st.bytes += bytes;
     c->st.stored++;
     return true;
 }

@@ -54,7 +54,8 @@ static void load_host_keys(struct agent *a)
 
 int agent_keys_start(struct agent *a, struct oe_error *err)
 {
-    struct dnskeys_cache_config cc = {a->cfg->key_cache_min_ttl, a->cfg->key_cache_max_ttl, a->cfg->max_cached_keys};
+    struct dnskeys_cache_config cc = {a->cfg->key_cache_min_ttl, a->cfg->key_cache_max_ttl, a->cfg->max_cached_keys,
+                                      (size_t)a->cfg->key_cache_kib << 10};
     if (cc.min_ttl > cc.max_ttl) {
         oe_error_set(err, "key-cache-min-ttl %us is above key-cache-max-ttl %us", cc.min_ttl, cc.max_ttl);
         return -1;
@@ -162,17 +163,21 @@ void agent_keys_status(const struct agent *a, bool json, struct oe_buf *out)
         dnskeys_key_id(&a->hk_next, next);
     struct cache_out co = {out, json, true};
     if (json) {
-        oe_buf_printf(out,
-                      "\"host_key\": \"%s\", \"next_host_key\": \"%s\", \"key_cache\": {\"entries\": %zu, "
-                      "\"max\": %u, \"hits\": %lu, \"misses\": %lu, \"evicted\": %lu, \"keys\": [",
-                      id, next, st.entries, a->cfg->max_cached_keys, st.hits, st.misses, st.evicted);
+        oe_buf_printf(
+            out,
+            "\"host_key\": \"%s\", \"next_host_key\": \"%s\", \"key_cache\": {\"entries\": %zu, "
+            "\"max\": %u, \"bytes\": %zu, \"max_bytes\": %zu, \"hits\": %lu, \"misses\": %lu, \"evicted\": %lu, "
+            "\"keys\": [",
+            id, next, st.entries, a->cfg->max_cached_keys, st.bytes, (size_t)a->cfg->key_cache_kib << 10, st.hits,
+            st.misses, st.evicted);
         dnskeys_cache_each(a->keys, now_ms(a), show_entry, &co);
         oe_buf_printf(out, "]}");
         return;
     }
     oe_buf_printf(out, "host key: keyid %s%s%s%s\n", a->hk ? id : "(none)", next[0] ? ", next keyid " : "", next,
                   next[0] ? " (rollover: published, not signing yet)" : "");
-    oe_buf_printf(out, "key cache: %zu of %u names, %lu hits, %lu misses, %lu evicted\n", st.entries,
-                  a->cfg->max_cached_keys, st.hits, st.misses, st.evicted);
+    oe_buf_printf(out, "key cache: %zu of %u names, %zu of %u KiB, %lu hits, %lu misses, %lu evicted\n", st.entries,
+                  a->cfg->max_cached_keys, (st.bytes + 1023) >> 10, a->cfg->key_cache_kib, st.hits, st.misses,
+                  st.evicted);
     dnskeys_cache_each(a->keys, now_ms(a), show_entry, &co);
 }

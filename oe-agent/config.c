@@ -332,6 +332,7 @@ static const struct config_key global_keys[] = {
     DURATION_UPTO("key-cache-min-ttl", key_cache_min_ttl, 0, 86400, "60s", "a duration up to 1d (e.g. 60s)"),
     DURATION_UPTO("key-cache-max-ttl", key_cache_max_ttl, 0, 604800, "1d", "a duration up to 7d (e.g. 1d)"),
     COUNT("max-cached-keys", max_cached_keys, 0, "100000", "a number of names (0: no key cache)"),
+    COUNT("key-cache-kib", key_cache_kib, 1, "65536", "a size in KiB, 1 or more"),
     COUNT("dns-retransmit-ms", dns_retransmit_ms, 0, "2500", "a number of milliseconds (0: libunbound's own)"),
     TEXT("publish-server", publish_server, NULL, "ADDR[@PORT] (for ipsec publish)"),
     TEXT("publish-tsig-key", publish_tsig_key, NULL, "a path (for ipsec publish)"),

@@ -46,6 +46,7 @@ struct oe_config {
     uint32_t dns_timeout;                          /* seconds: a lookup not answered by then fails */
     uint32_t key_cache_min_ttl, key_cache_max_ttl; /* seconds a key from DNS is kept, at least and at most */
     uint32_t max_cached_keys;                      /* names the key cache holds; 0: no cache */
+    uint32_t key_cache_kib;                        /* and the KiB it may take at most */
     uint32_t dns_retransmit_ms;       /* a forwarder's question is asked again after this (0: libunbound's own) */
     uint32_t idle_timeout;            /* a tunnel without traffic this long is deleted; 0: never */
     uint32_t salifetime, ikelifetime; /* Child SA and IKE SA lifetimes (rekeyed before) */

@@ -46,7 +46,8 @@ static void make_answer(struct dnskeys_answer *a, const char *owner, unsigned se
 
 static struct dnskeys_cache *new_cache(size_t max)
 {
-    struct dnskeys_cache_config cfg = {DNSKEYS_CACHE_MIN_TTL, DNSKEYS_CACHE_MAX_TTL, max};
+    struct dnskeys_cache_config cfg = {DNSKEYS_CACHE_MIN_TTL, DNSKEYS_CACHE_MAX_TTL, max,
+                                       SIZE_MAX / 2}; /* names bind */
     struct oe_error err;
     struct dnskeys_cache *c = dnskeys_cache_new(&cfg, &err);
     assert_non_null(c);
@@ -214,12 +215,75 @@ static void test_eviction(void **state)
     dnskeys_cache_free(c);
 }
 
+/*
+ * Review finding H1: a peer's own zone answered every name with one usable
+ * key and hundreds of junk records, all kept, up to max_entries names.
+ * Only the usable records are kept, at most DNSKEYS_CACHE_MAX_RECORDS, and
+ * the whole cache stays within max_bytes.
+ */
+static void test_kept_bounded_in_records_and_bytes(void **state)
+{
+    (void)state;
+    struct dnskeys_cache *c = new_cache(1000);
+    struct dnskeys_answer a;
+    make_answer(&a, "junk.", 1, 300, 86400);
+    for (size_t i = 1; i < a.n; i++) /* the first usable, the rest junk */
+        a.records[i].usable = false;
+    assert_true(dnskeys_cache_put(c, &a, 0));
+    const struct dnskeys_answer *got = dnskeys_cache_get(c, "junk.", 0);
+    assert_non_null(got);
+    assert_int_equal(got->n, 1);
+    assert_true(got->records[0].usable);
+    dnskeys_answer_free(&a);
+    make_answer(&a, "many.", 2, 20, 86400); /* 20 usable: the core tries 4 at most */
+    assert_true(dnskeys_cache_put(c, &a, 0));
+    assert_int_equal(dnskeys_cache_get(c, "many.", 0)->n, DNSKEYS_CACHE_MAX_RECORDS);
+    dnskeys_answer_free(&a);
+    dnskeys_cache_free(c);
+
+    /* a byte budget of about three one-key entries keeps three, the oldest going first */
+    struct dnskeys_cache_config cfg = {DNSKEYS_CACHE_MIN_TTL, DNSKEYS_CACHE_MAX_TTL, 1000, 0};
+    struct oe_error err;
+    c = dnskeys_cache_new(&cfg, &err);
+    make_answer(&a, "probe.", 3, 1, 300);
+    assert_true(dnskeys_cache_put(c, &a, 0));
+    struct dnskeys_cache_stats st;
+    dnskeys_cache_get_stats(c, &st);
+    size_t one = st.bytes;
+    assert_true(one > 0);
+    dnskeys_answer_free(&a);
+    dnskeys_cache_free(c);
+    cfg.max_bytes = 3 * one;
+    c = dnskeys_cache_new(&cfg, &err);
+    char name[32];
+    for (unsigned i = 0; i < 10; i++) {
+        snprintf(name, sizeof(name), "n%u.", i);
+        make_answer(&a, name, 10 + i, 1, 300);
+        assert_true(dnskeys_cache_put(c, &a, 0));
+        dnskeys_answer_free(&a);
+    }
+    dnskeys_cache_get_stats(c, &st);
+    assert_int_equal(st.entries, 3);
+    assert_true(st.bytes <= 3 * one);
+    assert_int_equal(st.evicted, 7);
+    assert_null(dnskeys_cache_get(c, "n6.", 0));
+    assert_non_null(dnskeys_cache_get(c, "n9.", 0));
+    dnskeys_cache_free(c);
+    /* one entry bigger than the whole budget is not kept */
+    cfg.max_bytes = one + one / 2;
+    c = dnskeys_cache_new(&cfg, &err);
+    make_answer(&a, "big.", 30, 4, 300);
+    assert_false(dnskeys_cache_put(c, &a, 0));
+    dnskeys_answer_free(&a);
+    dnskeys_cache_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hit_and_ttl),   cmocka_unit_test(test_ttl_floor_and_ceiling),
         cmocka_unit_test(test_not_cacheable), cmocka_unit_test(test_replace_drop_flush),
-        cmocka_unit_test(test_eviction),
+        cmocka_unit_test(test_eviction),      cmocka_unit_test(test_kept_bounded_in_records_and_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
