@@ -1,28 +1,160 @@
 /*
  * The packets the kernel keeps on a trap line's queue are let go when the
- * line's last held peer leaves its hold.
+ * line's last held peer leaves its hold; and the peer whose packet heads that
+ * queue keeps its tunnel's outbound policy back until then (bounded).
  *
  * The first packet to a peer hits the line's trap (before the peer's own hold
  * exists) and waits on that policy's queue. Linux processes the queue on a
  * timer that starts at 0.1 s and doubles (0.1, 0.3, 0.7, 1.5, 3.1 s after the
  * packet); and a replacing policy with the same selector takes the queue over
- * and processes it at once (xfrm_policy_requeue). When the queue is processed
- * and its first packet can go, every other packet on it that cannot go yet
- * (its peer still negotiating) is dropped. So the trap is written again only
- * when no peer under its line is held any more: then each packet on the
- * queue goes through its tunnel or shunt at once instead of at the timer's
- * next turn, seconds later with a slow peer, and none is dropped for another
- * peer's sake.
+ * and processes it at once (xfrm_policy_requeue). xfrm_policy_queue_process
+ * looks up only the queue's first packet (with XFRM_LOOKUP_QUEUE): while it
+ * cannot go yet, the whole queue waits for the next turn; once it can, every
+ * packet is looked up again without that flag, and those whose peer is still
+ * negotiating (the hold's template has no SA) are dropped.
+ *
+ * So two things. The trap is written again only when no peer under its line
+ * is held any more: then each packet on the queue goes through its tunnel or
+ * shunt at once, instead of at the timer's next turn. And while other peers
+ * of the line are held, the peer whose first packet heads the queue keeps
+ * back the one step that lets that packet go: its tunnel's outbound policy
+ * (the hold's template is transport mode with no reqid, so only the tunnel
+ * policy replacing the hold resolves the peer's flow; its SAs, inbound and
+ * fwd policies go in at once). The queue then waits at each turn, and all of
+ * it goes when the last held peer ends; or, after first-packet-wait-ms, the
+ * head's tunnel carries its packets anyway and the timer's next turn may
+ * drop the first packets of peers still negotiating. Every other peer's
+ * tunnel carries its packets as soon as it is up: its first packet waits on
+ * the queue behind the head's, the ones after it go through the tunnel.
+ *
+ * Which packet heads the queue: the peer held first. The kernel sends an
+ * ACQUIRE before it queues the packet, on any CPU, so two ACQUIREs close
+ * together may have their packets the other way round: every peer held
+ * within HEAD_SLACK_MS of the first counts as a head.
  */
 #include "agent_internal.h"
 #include "log.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#define HEAD_SLACK_MS 10
 
 static bool same_line(const struct oe_peer *a, const struct oe_peer *b)
 {
     return a->group == b->group && oe_prefix_cmp(&a->rule.peer, &b->rule.peer) == 0 && a->rule.proto == b->rule.proto &&
            a->rule.lport == b->rule.lport && a->rule.rport == b->rule.rport;
+}
+
+/* The other held peers of p's line (a walk of the held list: bounded by max-negotiations), and the first one held. */
+static size_t held_on_line(const struct agent *a, const struct oe_peer *p, uint64_t *first)
+{
+    size_t n = 0;
+    for (const struct oe_peer *q = a->peers.held; q; q = q->next_held)
+        if (q != p && same_line(q, p)) {
+            n++;
+            if (q->hold_ms < *first)
+                *first = q->hold_ms;
+        }
+    return n;
+}
+
+/* The waiting peer at index i, or NULL when it is gone (then it leaves the list and i is the next one's). */
+static struct oe_peer *waiting_at(struct agent *a, size_t i)
+{
+    struct oe_peer *w = peer_by_instance(&a->peers, a->out_waiting[i]);
+    if (w == NULL || w->out_wait_until == 0) {
+        a->out_waiting[i] = a->out_waiting[--a->nout_waiting];
+        return NULL;
+    }
+    return w;
+}
+
+static void release(struct agent *a, size_t i, struct oe_peer *w)
+{
+    w->out_wait_until = 0;
+    a->out_waiting[i] = a->out_waiting[--a->nout_waiting];
+    if (a->io)
+        ike_io_release_out(a->io, &w->local, &w->remote);
+}
+
+bool agent_out_waits(void *arg, const struct ike_action *act)
+{
+    struct agent *a = arg;
+    struct oe_peer *p = act->tag ? peer_by_instance(&a->peers, act->tag) : NULL;
+    if (p == NULL || p->state != PEER_HOLD || p->rule.peer.addr.family == 0 || a->cfg->first_packet_wait_ms == 0)
+        return false;
+    uint64_t first = p->hold_ms;
+    size_t others = held_on_line(a, p, &first);
+    if (others == 0)
+        return false; /* the last of its line: agent_hold_ended lets the queue go */
+    for (size_t i = 0; i < a->nout_waiting;) {
+        const struct oe_peer *w = waiting_at(a, i);
+        if (w == NULL)
+            continue;
+        if (same_line(w, p) && w->hold_ms < first)
+            first = w->hold_ms;
+        i++;
+    }
+    if (p->hold_ms > first + HEAD_SLACK_MS)
+        return false; /* another peer's packet is ahead of its own: the queue waits for that one */
+    if (a->nout_waiting == a->capout_waiting) {
+        size_t cap = a->capout_waiting ? a->capout_waiting * 2 : 8;
+        unsigned *v = realloc(a->out_waiting, cap * sizeof(*v));
+        if (v == NULL) {
+            agent_log_peer(p,
+                           "its first packet heads the trap's queue, but no memory to wait: its tunnel carries "
+                           "packets now, and the %zu other negotiations of its line may lose their first",
+                           others);
+            return false;
+        }
+        a->out_waiting = v;
+        a->capout_waiting = cap;
+    }
+    a->out_waiting[a->nout_waiting++] = p->instance;
+    p->out_wait_until = ike_io_now() + a->cfg->first_packet_wait_ms;
+    agent_log_peer(p,
+                   "its first packet heads the trap's queue: its tunnel's outbound policy waits up to %ums "
+                   "(first-packet-wait-ms) for the %zu other negotiations of its line, whose first packets the "
+                   "kernel would drop were it to let the queue go now",
+                   a->cfg->first_packet_wait_ms, others);
+    return true;
+}
+
+int agent_holds_timeout(struct agent *a)
+{
+    if (a->nout_waiting == 0)
+        return -1;
+    uint64_t now = ike_io_now(), first = UINT64_MAX;
+    for (size_t i = 0; i < a->nout_waiting; i++) {
+        const struct oe_peer *w = peer_by_instance(&a->peers, a->out_waiting[i]);
+        if (w == NULL || w->out_wait_until <= now)
+            return 0;
+        if (w->out_wait_until < first)
+            first = w->out_wait_until;
+    }
+    return first - now > 60000 ? 60000 : (int)(first - now);
+}
+
+void agent_holds_tick(struct agent *a)
+{
+    uint64_t now = ike_io_now();
+    for (size_t i = 0; i < a->nout_waiting;) {
+        struct oe_peer *w = waiting_at(a, i);
+        if (w == NULL)
+            continue;
+        if (w->out_wait_until > now) {
+            i++;
+            continue;
+        }
+        uint64_t first = w->hold_ms;
+        size_t others = held_on_line(a, w, &first);
+        agent_log_peer(w,
+                       "waited %ums (first-packet-wait-ms) for %zu other negotiations of its line; its tunnel "
+                       "carries its packets now, and the kernel's queue timer may drop their first packets",
+                       a->cfg->first_packet_wait_ms, others);
+        release(a, i, w);
+    }
 }
 
 void agent_hold_ended(struct agent *a, const struct oe_peer *p)
@@ -32,6 +164,16 @@ void agent_hold_ended(struct agent *a, const struct oe_peer *p)
     for (const struct oe_peer *q = a->peers.held; q; q = q->next_held)
         if (q != p && same_line(q, p))
             return; /* its packets would be dropped: the last one to leave lets them go */
+    /* the waiting heads' tunnels first: then every packet on the queue finds its way */
+    for (size_t i = 0; i < a->nout_waiting;) {
+        struct oe_peer *w = waiting_at(a, i);
+        if (w == NULL)
+            continue;
+        if (same_line(w, p))
+            release(a, i, w);
+        else
+            i++;
+    }
     struct policy_kernel key;
     memset(&key, 0, sizeof(key));
     key.sel = p->rule;

@@ -38,6 +38,9 @@ struct agent {
     /* shunt updown runs in this second, within updown-shunt-rate; and how many were skipped */
     time_t updown_second;
     unsigned updown_runs, updown_skipped;
+    /* peers whose tunnel's outbound policy waits for their line's other negotiations (agent_holds.c) */
+    unsigned *out_waiting;
+    size_t nout_waiting, capout_waiting;
 };
 
 /* A key from DNS as the IKE core takes it: a view, the bytes stay dnskeys'. */
@@ -71,6 +74,11 @@ void agent_address_event(struct agent *a, const struct kernel_event *ev);
 bool agent_is_local(const struct agent *a, const struct oe_addr *x);
 /* agent_holds.c: p left its hold; the last of its line's held peers lets the trap's queued packets go */
 void agent_hold_ended(struct agent *a, const struct oe_peer *p);
+/* agent_holds.c: IKE's out_waits hook: the tunnel's outbound policy waits while its first packet heads the queue */
+bool agent_out_waits(void *arg, const struct ike_action *act);
+/* agent_holds.c: ms until a wait ends (-1: none), and ending those due */
+int agent_holds_timeout(struct agent *a);
+void agent_holds_tick(struct agent *a);
 /* agent_initiator.c: a held peer's key, then IKE with its gateway */
 void agent_oe_negotiate(struct agent *a, struct oe_peer *p);
 /* agent_ike_hooks.c: what agent_oe_start gives ike_io */

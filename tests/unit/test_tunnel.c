@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "oe-agent/agent_internal.h"
@@ -758,11 +759,92 @@ static void test_initiate_by_request(void **state)
     oe_buf_free(&reply);
 }
 
-/* The kernel's own timer, for contrast: its first packet can go, so the other peer's is dropped. */
+/*
+ * Issue 14, the storm's one lost ping of 1280: two peers of one line, the
+ * first's tunnel up while the second still negotiates, and the kernel's queue
+ * timer turns between their two ends. The trap's queue is processed when its
+ * first packet (the first peer's) can go, and the second's, still without an
+ * SA, is dropped. The first's outbound policy waits for the line's other
+ * held peers (first-packet-wait-ms), so the first packet still waits at the
+ * timer's turn, and then all go at once.
+ */
+static void test_timer_between_two_peers_loses_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    start_ike(f);
+    packet_to(f, NULL_HOST); /* the head of the trap's queue */
+    packet_to(f, NULL_HOST2);
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    assert_int_equal(f->a->peers.holds, 2);
+    tunnel_up(f, NULL_HOST, 16384);
+    packet_to(f, NULL_HOST); /* on its hold: it waits with the first */
+    kernel_fake_queue_timer(f->k);
+    struct kernel_fake_packets n = kernel_fake_packets(f->k);
+    assert_int_equal(n.dropped, 0);
+    assert_int_equal(n.queued, 3);
+    assert_true(logged(f, NULL_HOST ": its first packet heads the trap's queue"));
+    tunnel_up(f, NULL_HOST2, 16385);
+    n = kernel_fake_packets(f->k);
+    assert_int_equal(n.queued, 0);
+    assert_int_equal(n.sent, 3);
+    assert_int_equal(n.dropped, 0);
+}
+
+/* Only the peer whose packet heads the queue waits: the second's tunnel carries its packets at once. */
+static void test_second_peer_of_line_does_not_wait(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    start_ike(f);
+    packet_to(f, NULL_HOST);
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    f->a->peers.held->hold_ms -= 1000; /* held well before the second: no doubt which packet is first */
+    packet_to(f, NULL_HOST2);
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    tunnel_up(f, NULL_HOST2, 16385);
+    assert_false(logged(f, NULL_HOST2 ": its first packet heads"));
+    packet_to(f, NULL_HOST2);
+    assert_int_equal(kernel_fake_packets(f->k).sent, 1); /* through its tunnel, not held */
+    kernel_fake_queue_timer(f->k);                       /* the first peer's packet heads the queue and still waits */
+    assert_int_equal(kernel_fake_packets(f->k).dropped, 0);
+    tunnel_up(f, NULL_HOST, 16384);
+    struct kernel_fake_packets n = kernel_fake_packets(f->k);
+    assert_int_equal(n.queued, 0);
+    assert_int_equal(n.sent, 3);
+    assert_int_equal(n.dropped, 0);
+}
+
+/* The wait is bounded: past first-packet-wait-ms the first peer's tunnel carries its packets. */
+static void test_first_packet_wait_is_bounded(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    f->cfg.first_packet_wait_ms = 1;
+    start_ike(f);
+    packet_to(f, NULL_HOST);
+    packet_to(f, NULL_HOST2);
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    tunnel_up(f, NULL_HOST, 16384);
+    packet_to(f, NULL_HOST);
+    assert_int_equal(kernel_fake_packets(f->k).sent, 0);
+    assert_true(agent_timeout(f->a) <= 1);
+    struct timespec ts = {0, 3 * 1000 * 1000}; /* past the 1 ms wait, whatever the scheduler does */
+    nanosleep(&ts, NULL);
+    agent_tick(f->a);
+    assert_true(logged(f, NULL_HOST ": waited"));
+    assert_int_equal(kernel_fake_packets(f->k).sent, 1); /* its own held packet, through the tunnel */
+    packet_to(f, NULL_HOST);
+    assert_int_equal(kernel_fake_packets(f->k).sent, 2);
+}
+
+/* The kernel's own timer, for contrast (first-packet-wait-ms = 0): its first packet can go, so the other peer's is
+ * dropped. */
 static void test_fake_queue_drops_what_cannot_go(void **state)
 {
     struct fixture *f = *state;
     struct oe_error err;
+    f->cfg.first_packet_wait_ms = 0;
     start_ike(f);
     packet_to(f, NULL_HOST);
     packet_to(f, NULL_HOST2);
@@ -785,6 +867,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_held_first_packet_goes_when_tunnel_comes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_held_packets_of_two_peers_all_go, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fake_queue_drops_what_cannot_go, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timer_between_two_peers_loses_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_peer_of_line_does_not_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_packet_wait_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tunnel_takes_the_acquire_larval_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initiate_by_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finding4_tunnel_does_not_carry_blocked_port, setup, teardown),
