@@ -7,7 +7,8 @@
 # its documentation configures them, as tests/e2e/lab.sh runs them), in the
 # same guest run, crypto modules loaded first (tests/lab/warm-esp.sh).
 #
-#   storm.sh [K...]        (default: 8 32; STORM_LS="ls ls0" the libreswan runs)
+#   storm.sh [K...]        (default: 8 32; STORM_LS="ls ls0" the libreswan runs, STORM_LS= none;
+#                           STORM_RES=FILE the table elsewhere, for a part run during development)
 #
 # Per run: peers up (an ESP SA to the peer that carried bytes), peers answered
 # (a reply at all, in clear after a failure shunt or through ESP), pings lost
@@ -24,10 +25,12 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$top/build/bin
 KS=${*:-8 32}
 COUNT=${STORM_COUNT:-40} INTERVAL=${STORM_INTERVAL:-0.25}
-OUT=$top/tests/out/storm RES=$top/bench/results/storm.txt
+OUT=$top/tests/out/storm RES=${STORM_RES:-$top/bench/results/storm.txt}
 W=/tmp/storm
 mkdir -p "$OUT" "$(dirname "$RES")"
+NS=${STORM_N-32 256} # the one-server runs (STORM_N= none)
 for k in $KS; do rm -rf "$OUT"/*-"$k"; done # no stale rows in the table
+for n in $NS; do rm -rf "$OUT"/multi-"$n"; done
 SW=storm-sw C=storm-c
 
 addr_of() { echo "192.0.2.$((100 + $1))"; } # peer I (1..K); the client is 192.0.2.1
@@ -121,6 +124,38 @@ ls_ready() { ip -n "$2" xfrm policy | grep -q 'dst 192.0.2.0/24'; }
 
 rss_kb() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status" 2>/dev/null; }
 
+summarize() { # DIR K IMPL: the run's row in DIR/summary
+  local r=$1 k=$2 impl=$3
+  python3 - "$r" "$k" "$COUNT" "$impl" > "$r/summary" <<'PY'
+import re, statistics, sys
+r, k, count, impl = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+up = answered = lost_before = lost = 0
+firsts = []
+for i in range(1, k + 1):
+    start = float(open(f"{r}/start-{i}").read())
+    text = open(f"{r}/ping-{i}.txt").read()
+    replies = [(float(t), int(s)) for t, s in re.findall(r"^\[([0-9.]+)\] \d+ bytes from .* icmp_seq=(\d+)", text, re.M)]
+    m = re.search(r"(\d+) packets transmitted, (\d+) received", text)
+    sent, got = (int(m.group(1)), int(m.group(2))) if m else (count, 0)
+    lost += sent - got
+    up += int(open(f"{r}/up-{i}").read())
+    if replies:
+        answered += 1
+        t, seq = min(replies, key=lambda x: x[1])
+        lost_before += seq - 1
+        firsts.append(t - start)
+    else:
+        lost_before += sent
+rss, hwm = open(f"{r}/rss-client").read().split()
+peers = [int(x) for x in open(f"{r}/rss-peers").read().split()]
+med = statistics.median(firsts) if firsts else float("nan")
+mx = max(firsts) if firsts else float("nan")
+print(impl, k, up, answered, lost_before, lost, k * count, f"{med:.2f}", f"{mx:.2f}", rss, hwm,
+      int(statistics.mean(peers)) if peers else 0)
+PY
+  echo "storm: $impl K=$k: $(cat "$r/summary")"
+}
+
 run() { # IMPL K
   local impl=$1 k=$2 i n d a ready
   local r=$OUT/$impl-$k
@@ -161,44 +196,78 @@ run() { # IMPL K
   done
   if [ "$impl" = ours ]; then cp "$W/0/agent.log" "$r/client.log"; else cp "$W/0/pluto.log" "$r/client.log"; fi
   lab_down "$k"
-  python3 - "$r" "$k" "$COUNT" "$impl" > "$r/summary" <<'PY'
-import re, statistics, sys
-r, k, count, impl = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-up = answered = lost_before = lost = 0
-firsts = []
-for i in range(1, k + 1):
-    start = float(open(f"{r}/start-{i}").read())
-    text = open(f"{r}/ping-{i}.txt").read()
-    replies = [(float(t), int(s)) for t, s in re.findall(r"^\[([0-9.]+)\] \d+ bytes from .* icmp_seq=(\d+)", text, re.M)]
-    m = re.search(r"(\d+) packets transmitted, (\d+) received", text)
-    sent, got = (int(m.group(1)), int(m.group(2))) if m else (count, 0)
-    lost += sent - got
-    up += int(open(f"{r}/up-{i}").read())
-    if replies:
-        answered += 1
-        t, seq = min(replies, key=lambda x: x[1])
-        lost_before += seq - 1
-        firsts.append(t - start)
-    else:
-        lost_before += sent
-rss, hwm = open(f"{r}/rss-client").read().split()
-peers = [int(x) for x in open(f"{r}/rss-peers").read().split()]
-med = statistics.median(firsts) if firsts else float("nan")
-mx = max(firsts) if firsts else float("nan")
-print(impl, k, up, answered, lost_before, lost, k * count, f"{med:.2f}", f"{mx:.2f}", rss, hwm,
-      int(statistics.mean(peers)) if peers else 0)
-PY
-  echo "storm: $impl K=$k: $(cat "$r/summary")"
+  summarize "$r" "$k" "$impl"
+}
+
+# Ours alone against ONE server with N addresses (N = 32, 256; libreswan's OE answers only on the
+# default-route address, issue 14): one client pings every address at once, STAGGER s apart.
+# The server's addresses are 198.51.100.1.. then 203.0.113.1.. (/32s on its LAN interface, on-link
+# for the client), private-or-clear for both /24s; the client is 192.0.2.1, the server 192.0.2.2.
+multi_addr() { local i=$1; if [ "$i" -le 254 ]; then echo "198.51.100.$i"; else echo "203.0.113.$((i - 254))"; fi; }
+run_multi() { # N
+  local n=$1 i a
+  local r=$OUT/multi-$n
+  rm -rf "$W" "$r"; mkdir -p "$W" "$r"
+  PIDS=()
+  ip netns add $SW; ip -n $SW link add br0 type bridge; ip -n $SW link set br0 up
+  for i in 0 1; do
+    local ns=$C addr=192.0.2.1
+    [ "$i" = 1 ] && ns=$(ns_of 1) addr=192.0.2.2
+    ip netns add "$ns"; ip -n "$ns" link set lo up
+    ip link add lan netns "$ns" type veth peer name port$i netns $SW
+    ip -n "$ns" addr add "$addr/24" dev lan; ip -n "$ns" link set lan up
+    ip -n $SW link set port$i master br0 up
+  done
+  for i in $(seq "$n"); do ip -n "$(ns_of 1)" addr add "$(multi_addr "$i")/32" dev lan; done
+  ip -n $C route add 198.51.100.0/24 dev lan; ip -n $C route add 203.0.113.0/24 dev lan
+  local t_start=$SECONDS
+  for i in 0 1; do
+    local ns=$C; [ "$i" = 1 ] && ns=$(ns_of 1)
+    ours_start "$ns" "$W/$i"
+    printf '198.51.100.0/24\n203.0.113.0/24\n' >> "$W/$i/policies/private-or-clear"
+  done
+  wait_for 60 ours_ready "$W/0" && wait_for 60 ours_ready "$W/1"
+  # the server answers on all N (and its LAN address)
+  wait_for 30 bash -c "grep 'IKEv2 listening on' '$W/1/agent.log' | tail -1 | tr ' ,' '\n\n' | grep -c '^[12][0-9]*\.' | awk '{exit !(\$1 >= $n)}'"
+  echo "storm: multi N=$n: daemons ready in $((SECONDS - t_start)) s"
+  local pings=()
+  for i in $(seq "$n"); do
+    a=$(multi_addr "$i")
+    date +%s.%N > "$r/start-$i"
+    ip netns exec $C ping -D -n -c "$COUNT" -i "$INTERVAL" -W 1 "$a" > "$r/ping-$i.txt" 2>&1 &
+    pings+=($!)
+    sleep "${STORM_STAGGER:-0.02}"
+  done
+  wait "${pings[@]}"
+  local cpid=${PIDS[0]}
+  echo "$(rss_kb "$cpid" VmRSS) $(rss_kb "$cpid" VmHWM)" > "$r/rss-client"
+  rss_kb "${PIDS[1]}" VmRSS > "$r/rss-peers"
+  ip -n $C -s xfrm state > "$r/xfrm-state-client.txt"
+  ip netns exec $C cat /proc/net/xfrm_stat > "$r/xfrm_stat-client.txt"
+  for i in $(seq "$n"); do
+    a=$(multi_addr "$i")
+    awk -v d="$a" '$1 == "src" && $2 == "192.0.2.1" && $4 == d {m = 1; next}
+      $1 == "src" {m = 0} m && /lifetime current/ {getline; sub(/\(bytes\),?/, "", $1); b += $1}
+      END {print (b > 0) ? 1 : 0}' "$r/xfrm-state-client.txt" > "$r/up-$i"
+  done
+  cp "$W/0/agent.log" "$r/client.log"; cp "$W/1/agent.log" "$r/server.log"
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+  PIDS=()
+  ip netns del $C; ip netns del "$(ns_of 1)"; ip netns del $SW
+  summarize "$r" "$n" multi
 }
 
 for k in $KS; do
   run ours "$k"
-  if ls_available; then for v in ${STORM_LS:-ls ls0}; do run $v "$k"; done; else echo "storm: libreswan not unpacked (make deps): ours only"; fi
+  if ls_available; then for v in ${STORM_LS-ls ls0}; do run $v "$k"; done; else echo "storm: libreswan not unpacked (make deps): ours only"; fi
 done
+for n in $NS; do run_multi "$n"; done
 
-python3 - "$OUT" "$KS" "$COUNT" "$INTERVAL" > "$RES" <<'PY'
+python3 - "$OUT" "$KS" "$COUNT" "$INTERVAL" "$NS" "${STORM_STAGGER:-0.02}" > "$RES" <<'PY'
 import os, sys
 out, ks, count, interval = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4]
+ns, stagger = sys.argv[5].split(), sys.argv[6]
 def row(impl, k):
     p = f"{out}/{impl}-{k}/summary"
     return open(p).read().split() if os.path.exists(p) else None
@@ -224,5 +293,14 @@ for k in ks:
             except ValueError:
                 return "-"
         print(f"{k:>3} {'ratio':<10} {q(o[2], l[2]):>5} {q(o[3], l[3]):>8} {q(o[4], l[4]):>9} {q(o[5], l[5]):>9} {q(o[7], l[7]):>8} {q(o[8], l[8]):>6} {q(o[9], l[9]):>7} {q(o[10], l[10]):>7} {q(o[11], l[11]):>8}")
+if ns:
+    print()
+    print(f"ours alone, one server with N addresses (198.51.100.1.., 203.0.113.1..; private-or-clear for their /24s),")
+    print(f"the client pings each of them, started {stagger} s apart; 'peer RSS' is the server's")
+    print(hdr.replace("  K ", "  N ", 1))
+for n in ns:
+    v = row("multi", n)
+    if v:
+        print(f"{n:>3} {'oe-agent':<10} {v[2]+'/'+n:>5} {v[3]+'/'+n:>8} {v[4]:>9} {v[5]+'/'+v[6]:>9} {v[7]:>8} {v[8]:>6} {v[9]:>7} {v[10]:>7} {v[11]:>8}")
 PY
 cat "$RES"

@@ -1,7 +1,7 @@
 /*
  * The packets the kernel keeps on a trap line's queue are let go when the
- * line's last held peer leaves its hold; and the peer whose packet heads that
- * queue keeps its tunnel's outbound policy back until then (bounded).
+ * line's last held peer leaves its hold; and until then (bounded) a ready
+ * tunnel of that line keeps its outbound policy back.
  *
  * The first packet to a peer hits the line's trap (before the peer's own hold
  * exists) and waits on that policy's queue. Linux processes the queue on a
@@ -16,21 +16,22 @@
  * So two things. The trap is written again only when no peer under its line
  * is held any more: then each packet on the queue goes through its tunnel or
  * shunt at once, instead of at the timer's next turn. And while other peers
- * of the line are held, the peer whose first packet heads the queue keeps
- * back the one step that lets that packet go: its tunnel's outbound policy
- * (the hold's template is transport mode with no reqid, so only the tunnel
- * policy replacing the hold resolves the peer's flow; its SAs, inbound and
- * fwd policies go in at once). The queue then waits at each turn, and all of
- * it goes when the last held peer ends; or, after first-packet-wait-ms, the
- * head's tunnel carries its packets anyway and the timer's next turn may
- * drop the first packets of peers still negotiating. Every other peer's
- * tunnel carries its packets as soon as it is up: its first packet waits on
- * the queue behind the head's, the ones after it go through the tunnel.
+ * of the line are held, a peer whose tunnel is ready keeps back the one step
+ * that lets its packets go: its tunnel's outbound policy (the hold's
+ * template is transport mode with no reqid, so only the tunnel policy
+ * replacing the hold resolves the peer's flow; its SAs, inbound and fwd
+ * policies go in at once). The queue's first packet then cannot go at the
+ * timer's turns, and all of the queue goes when the last held peer ends; or,
+ * after first-packet-wait-ms, the tunnel carries its packets anyway and the
+ * timer's next turn may drop the first packets of peers still negotiating.
  *
- * Which packet heads the queue: the peer held first. The kernel sends an
- * ACQUIRE before it queues the packet, on any CPU, so two ACQUIREs close
- * together may have their packets the other way round: every peer held
- * within HEAD_SLACK_MS of the first counts as a head.
+ * Every ready peer waits, not only the one held first: which packet heads
+ * the queue the agent cannot tell. An ACQUIRE need not come with a packet
+ * (ping(8) connect()s a UDP socket first, and that route lookup alone sends
+ * it), a packet that comes before the peer's hold is in joins the trap's
+ * queue, one after it the hold's; so the queue's first packet may be any
+ * held peer's (seen in the guest: the peer held first had none there, the
+ * second's headed the queue and its tunnel let it go).
  */
 #include "agent_internal.h"
 #include "log.h"
@@ -38,24 +39,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HEAD_SLACK_MS 10
-
 static bool same_line(const struct oe_peer *a, const struct oe_peer *b)
 {
     return a->group == b->group && oe_prefix_cmp(&a->rule.peer, &b->rule.peer) == 0 && a->rule.proto == b->rule.proto &&
            a->rule.lport == b->rule.lport && a->rule.rport == b->rule.rport;
 }
 
-/* The other held peers of p's line (a walk of the held list: bounded by max-negotiations), and the first one held. */
-static size_t held_on_line(const struct agent *a, const struct oe_peer *p, uint64_t *first)
+/* The other held peers of p's line (a walk of the held list: bounded by max-negotiations). */
+static size_t held_on_line(const struct agent *a, const struct oe_peer *p)
 {
     size_t n = 0;
     for (const struct oe_peer *q = a->peers.held; q; q = q->next_held)
-        if (q != p && same_line(q, p)) {
-            n++;
-            if (q->hold_ms < *first)
-                *first = q->hold_ms;
-        }
+        n += q != p && same_line(q, p);
     return n;
 }
 
@@ -84,20 +79,9 @@ bool agent_out_waits(void *arg, const struct ike_action *act)
     struct oe_peer *p = act->tag ? peer_by_instance(&a->peers, act->tag) : NULL;
     if (p == NULL || p->state != PEER_HOLD || p->rule.peer.addr.family == 0 || a->cfg->first_packet_wait_ms == 0)
         return false;
-    uint64_t first = p->hold_ms;
-    size_t others = held_on_line(a, p, &first);
+    size_t others = held_on_line(a, p);
     if (others == 0)
         return false; /* the last of its line: agent_hold_ended lets the queue go */
-    for (size_t i = 0; i < a->nout_waiting;) {
-        const struct oe_peer *w = waiting_at(a, i);
-        if (w == NULL)
-            continue;
-        if (same_line(w, p) && w->hold_ms < first)
-            first = w->hold_ms;
-        i++;
-    }
-    if (p->hold_ms > first + HEAD_SLACK_MS)
-        return false; /* another peer's packet is ahead of its own: the queue waits for that one */
     if (a->nout_waiting == a->capout_waiting) {
         size_t cap = a->capout_waiting ? a->capout_waiting * 2 : 8;
         unsigned *v = realloc(a->out_waiting, cap * sizeof(*v));
@@ -114,9 +98,8 @@ bool agent_out_waits(void *arg, const struct ike_action *act)
     a->out_waiting[a->nout_waiting++] = p->instance;
     p->out_wait_until = ike_io_now() + a->cfg->first_packet_wait_ms;
     agent_log_peer(p,
-                   "its first packet heads the trap's queue: its tunnel's outbound policy waits up to %ums "
-                   "(first-packet-wait-ms) for the %zu other negotiations of its line, whose first packets the "
-                   "kernel would drop were it to let the queue go now",
+                   "tunnel ready; its outbound policy waits up to %ums (first-packet-wait-ms) for the %zu other "
+                   "negotiations of its line: the kernel would let the trap's queue go and drop their first packets",
                    a->cfg->first_packet_wait_ms, others);
     return true;
 }
@@ -147,8 +130,7 @@ void agent_holds_tick(struct agent *a)
             i++;
             continue;
         }
-        uint64_t first = w->hold_ms;
-        size_t others = held_on_line(a, w, &first);
+        size_t others = held_on_line(a, w);
         agent_log_peer(w,
                        "waited %ums (first-packet-wait-ms) for %zu other negotiations of its line; its tunnel "
                        "carries its packets now, and the kernel's queue timer may drop their first packets",
@@ -161,9 +143,8 @@ void agent_hold_ended(struct agent *a, const struct oe_peer *p)
 {
     if (p->rule.peer.addr.family == 0)
         return; /* not trapped by a line (a responder's peer) */
-    for (const struct oe_peer *q = a->peers.held; q; q = q->next_held)
-        if (q != p && same_line(q, p))
-            return; /* its packets would be dropped: the last one to leave lets them go */
+    if (held_on_line(a, p) > 0)
+        return; /* their packets would be dropped: the last one to leave lets them go */
     /* the waiting heads' tunnels first: then every packet on the queue finds its way */
     for (size_t i = 0; i < a->nout_waiting;) {
         struct oe_peer *w = waiting_at(a, i);

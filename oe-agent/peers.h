@@ -25,7 +25,6 @@ struct oe_peer {
     unsigned instance;
     enum peer_state state;
     time_t since;
-    uint64_t hold_ms;        /* when it was held (ike_io_now): whose first packet heads its line's kernel queue */
     uint64_t out_wait_until; /* its tunnel's outbound policy waits until then (agent_holds.c); 0: not */
     uint32_t lifetime;
     char why[128];

@@ -3,7 +3,7 @@
 #   p8c 192.0.2.240 (client)   p8h1 .. p8h8 192.0.2.241-248 (peers)
 # NULL auth for the LAN on all nine (no keys in DNS). bench/storm.sh is the
 # timed version of this, beside libreswan.
-mkdir -p $OUT/peers8
+rm -rf $OUT/peers8 /tmp/p8c /tmp/p8h[1-8]; mkdir -p $OUT/peers8 # a run's logs only: the checks grep them
 p8_hosts="p8c:240 $(for i in $(seq 8); do printf 'p8h%s:%s ' $i $((240 + i)); done)"
 for h in $p8_hosts; do # on the lab's LAN, as dnslab.sh joins its hosts
   n=${h%%:*}; ip netns add $n; ip -n $n link set lo up
@@ -17,8 +17,12 @@ for h in $p8_hosts; do
 auth = null'"
   agent $n "private-or-clear=192.0.2.0/24"
 done
-check "peers8: nine agents listening" \
-  bash -c "for h in $p8_hosts; do grep -q \"IKEv2 listening on.* 192.0.2.\${h#*:}[ ,]\" /tmp/\${h%%:*}/agent.log || exit 1; done"
+p8_listening() { # IKE is up on every host's address (the control socket comes a moment before)
+  local h
+  for h in $p8_hosts; do grep -q "IKEv2 listening on.* 192.0.2.${h#*:}[ ,]" /tmp/${h%%:*}/agent.log || return 1; done
+}
+wait_for 10 p8_listening
+check "peers8: nine agents listening" p8_listening
 pings=()
 for i in $(seq 8); do
   ip netns exec p8c ping -D -c 5 -i 0.25 -W 5 192.0.2.$((240 + i)) > $OUT/peers8/ping-$i.txt 2>&1 &
