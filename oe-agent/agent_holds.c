@@ -39,19 +39,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool same_line(const struct oe_peer *a, const struct oe_peer *b)
+static bool on_line(const struct oe_peer *p, const struct agent_line *l)
 {
-    return a->group == b->group && oe_prefix_cmp(&a->rule.peer, &b->rule.peer) == 0 && a->rule.proto == b->rule.proto &&
-           a->rule.lport == b->rule.lport && a->rule.rport == b->rule.rport;
+    return p->group == l->group && oe_prefix_cmp(&p->rule.peer, &l->rule.peer) == 0 && p->rule.proto == l->rule.proto &&
+           p->rule.lport == l->rule.lport && p->rule.rport == l->rule.rport;
 }
 
-/* The other held peers of p's line (a walk of the held list: bounded by max-negotiations). */
-static size_t held_on_line(const struct agent *a, const struct oe_peer *p)
+static struct agent_line line_of(const struct oe_peer *p)
+{
+    return (struct agent_line){.group = p->group, .rule = p->rule};
+}
+
+/* The held peers of line l but not p (a walk of the held list: bounded by max-negotiations). */
+static size_t held_on(const struct agent *a, const struct agent_line *l, const struct oe_peer *p)
 {
     size_t n = 0;
     for (const struct oe_peer *q = a->peers.held; q; q = q->next_held)
-        n += q != p && same_line(q, p);
+        n += q != p && on_line(q, l);
     return n;
+}
+
+static size_t held_on_line(const struct agent *a, const struct oe_peer *p)
+{
+    struct agent_line l = line_of(p);
+    return held_on(a, &l, p);
 }
 
 /* The waiting peer at index i, or NULL when it is gone (then it leaves the list and i is the next one's). */
@@ -79,16 +90,15 @@ bool agent_out_waits(void *arg, const struct ike_action *act)
     struct oe_peer *p = act->tag ? peer_by_instance(&a->peers, act->tag) : NULL;
     if (p == NULL || p->state != PEER_HOLD || p->rule.peer.addr.family == 0 || a->cfg->first_packet_wait_ms == 0)
         return false;
+    /* the last of its line waits too, for the end of the loop's turn: an ACQUIRE read then may hold another */
     size_t others = held_on_line(a, p);
-    if (others == 0)
-        return false; /* the last of its line: agent_hold_ended lets the queue go */
     if (a->nout_waiting == a->capout_waiting) {
         size_t cap = a->capout_waiting ? a->capout_waiting * 2 : 8;
         unsigned *v = realloc(a->out_waiting, cap * sizeof(*v));
         if (v == NULL) {
             agent_log_peer(p,
-                           "its first packet heads the trap's queue, but no memory to wait: its tunnel carries "
-                           "packets now, and the %zu other negotiations of its line may lose their first",
+                           "tunnel ready, but no memory to wait for its line: it carries packets now, and the "
+                           "%zu other negotiations of its line may lose their first",
                            others);
             return false;
         }
@@ -97,15 +107,47 @@ bool agent_out_waits(void *arg, const struct ike_action *act)
     }
     a->out_waiting[a->nout_waiting++] = p->instance;
     p->out_wait_until = ike_io_now() + a->cfg->first_packet_wait_ms;
-    agent_log_peer(p,
-                   "tunnel ready; its outbound policy waits up to %ums (first-packet-wait-ms) for the %zu other "
-                   "negotiations of its line: the kernel would let the trap's queue go and drop their first packets",
-                   a->cfg->first_packet_wait_ms, others);
+    if (others > 0)
+        agent_log_peer(
+            p,
+            "tunnel ready; its outbound policy waits up to %ums (first-packet-wait-ms) for the %zu other "
+            "negotiations of its line: the kernel would let the trap's queue go and drop their first packets",
+            a->cfg->first_packet_wait_ms, others);
     return true;
+}
+
+/* The line's waiting tunnels carry their packets, then its trap is written again: its whole queue goes. */
+static void let_go(struct agent *a, const struct agent_line *l)
+{
+    for (size_t i = 0; i < a->nout_waiting;) {
+        struct oe_peer *w = waiting_at(a, i);
+        if (w == NULL)
+            continue;
+        if (on_line(w, l))
+            release(a, i, w);
+        else
+            i++;
+    }
+    struct policy_kernel key;
+    memset(&key, 0, sizeof(key));
+    key.sel = l->rule;
+    key.dir = POLICY_DIR_OUT;
+    const struct policy_kernel *trap = agent_compiled_find(a, &key);
+    if (trap == NULL || trap->action != POLICY_ACTION_TRAP)
+        return; /* reloaded since: the line is gone or no longer traps */
+    struct kernel_policy kp;
+    struct oe_error err;
+    char sel[160];
+    agent_to_kernel(trap, &kp);
+    if (kernel_install(a->k, &kp, &err) != 0)
+        oe_log("trap %s: cannot write it again to let its queued packets go (the kernel's timer will): %s",
+               kernel_selector_str(&kp, sel, sizeof(sel)), err.msg);
 }
 
 int agent_holds_timeout(struct agent *a)
 {
+    if (a->nlines_to_go > 0)
+        return 0;
     if (a->nout_waiting == 0)
         return -1;
     uint64_t now = ike_io_now(), first = UINT64_MAX;
@@ -121,6 +163,15 @@ int agent_holds_timeout(struct agent *a)
 
 void agent_holds_tick(struct agent *a)
 {
+    if (a->nlines_to_go > 0) {
+        struct oe_error err;
+        if (kernel_process(a->k, agent_kernel_event, a, &err) < 0) /* ACQUIREs sent meanwhile: their peers held */
+            oe_log("%s", err.msg);
+        for (size_t i = 0; i < a->nlines_to_go; i++)
+            if (held_on(a, &a->lines_to_go[i], NULL) == 0)
+                let_go(a, &a->lines_to_go[i]);
+        a->nlines_to_go = 0; /* a line held again: its last to leave comes back here */
+    }
     uint64_t now = ike_io_now();
     for (size_t i = 0; i < a->nout_waiting;) {
         struct oe_peer *w = waiting_at(a, i);
@@ -145,28 +196,24 @@ void agent_hold_ended(struct agent *a, const struct oe_peer *p)
         return; /* not trapped by a line (a responder's peer) */
     if (held_on_line(a, p) > 0)
         return; /* their packets would be dropped: the last one to leave lets them go */
-    /* the waiting heads' tunnels first: then every packet on the queue finds its way */
-    for (size_t i = 0; i < a->nout_waiting;) {
-        struct oe_peer *w = waiting_at(a, i);
-        if (w == NULL)
-            continue;
-        if (same_line(w, p))
-            release(a, i, w);
-        else
-            i++;
+    /*
+     * At the end of this turn of the loop (agent_holds_tick), after the
+     * ACQUIREs the kernel has sent meanwhile: a packet that hit the trap just
+     * now is on its queue, and its peer, not yet held, would lose it.
+     */
+    struct agent_line l = line_of(p);
+    for (size_t i = 0; i < a->nlines_to_go; i++)
+        if (on_line(p, &a->lines_to_go[i]))
+            return;
+    if (a->nlines_to_go == a->caplines_to_go) {
+        size_t cap = a->caplines_to_go ? a->caplines_to_go * 2 : 4;
+        struct agent_line *v = realloc(a->lines_to_go, cap * sizeof(*v));
+        if (v == NULL) {
+            let_go(a, &l); /* now, then */
+            return;
+        }
+        a->lines_to_go = v;
+        a->caplines_to_go = cap;
     }
-    struct policy_kernel key;
-    memset(&key, 0, sizeof(key));
-    key.sel = p->rule;
-    key.dir = POLICY_DIR_OUT;
-    const struct policy_kernel *trap = agent_compiled_find(a, &key);
-    if (trap == NULL || trap->action != POLICY_ACTION_TRAP)
-        return; /* reloaded since: the line is gone or no longer traps */
-    struct kernel_policy kp;
-    struct oe_error err;
-    char sel[160];
-    agent_to_kernel(trap, &kp);
-    if (kernel_install(a->k, &kp, &err) != 0)
-        oe_log("trap %s: cannot write it again to let its queued packets go (the kernel's timer will): %s",
-               kernel_selector_str(&kp, sel, sizeof(sel)), err.msg);
+    a->lines_to_go[a->nlines_to_go++] = l;
 }

@@ -15,6 +15,12 @@ static inline enum peer_dnssec agent_peer_dnssec(enum dnskeys_verdict v)
     return v == DNSKEYS_SECURE ? PEER_DNSSEC_SECURE : v == DNSKEYS_INSECURE ? PEER_DNSSEC_INSECURE : PEER_DNSSEC_BOGUS;
 }
 
+/* A policy group's line, as a peer it trapped records it. */
+struct agent_line {
+    enum policy_group group;
+    struct policy_selector rule;
+};
+
 struct agent {
     const struct oe_config *cfg;
     struct kernel *k;
@@ -41,6 +47,9 @@ struct agent {
     /* peers whose tunnel's outbound policy waits for their line's other negotiations (agent_holds.c) */
     unsigned *out_waiting;
     size_t nout_waiting, capout_waiting;
+    /* lines whose last held peer left: their queues go at the end of the loop's turn */
+    struct agent_line *lines_to_go;
+    size_t nlines_to_go, caplines_to_go;
 };
 
 /* A key from DNS as the IKE core takes it: a view, the bytes stay dnskeys'. */

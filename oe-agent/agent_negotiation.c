@@ -169,9 +169,9 @@ void agent_tick(struct agent *a)
 {
     if (a->res)
         dnskeys_resolver_expire(a->res); /* lookups past dns-timeout end failed: the failure shunt, not a long hold */
+    agent_holds_tick(a);                 /* before the IKE timers: queues that go at the end of the last turn */
     if (a->io) {
         ike_io_tick(a->io);
-        agent_holds_tick(a);
         expire_idle(a);
     }
 }

@@ -643,6 +643,7 @@ static void test_held_first_packet_goes_when_tunnel_comes(void **state)
     packet_to(f, NULL_HOST); /* on the peer's hold */
     assert_int_equal(kernel_fake_packets(f->k).queued, 2);
     tunnel_up(f, NULL_HOST, 16384);
+    agent_tick(f->a); /* the loop's turn ends: the queue goes */
     struct kernel_fake_packets n = kernel_fake_packets(f->k);
     assert_int_equal(n.queued, 0);
     assert_int_equal(n.sent, 2);
@@ -669,6 +670,7 @@ static void test_held_packets_of_two_peers_all_go(void **state)
     assert_int_equal(kernel_fake_packets(f->k).queued, 2); /* both still on the trap: the other is held */
     assert_int_equal(kernel_fake_packets(f->k).dropped, 0);
     tunnel_up(f, other, 16385);
+    agent_tick(f->a); /* the loop's turn ends: the queue goes */
     struct kernel_fake_packets n = kernel_fake_packets(f->k);
     assert_int_equal(n.queued, 0);
     assert_int_equal(n.sent, 2);
@@ -785,6 +787,7 @@ static void test_timer_between_two_peers_loses_nothing(void **state)
     assert_int_equal(n.queued, 3);
     assert_true(logged(f, NULL_HOST ": tunnel ready; its outbound policy waits"));
     tunnel_up(f, NULL_HOST2, 16385);
+    agent_tick(f->a); /* the loop's turn ends: the queue goes */
     n = kernel_fake_packets(f->k);
     assert_int_equal(n.queued, 0);
     assert_int_equal(n.sent, 3);
@@ -815,7 +818,37 @@ static void test_second_peer_of_line_waits_too(void **state)
     kernel_fake_queue_timer(f->k);
     assert_int_equal(kernel_fake_packets(f->k).dropped, 0);
     tunnel_up(f, NULL_HOST, 16384);
+    agent_tick(f->a); /* the loop's turn ends: the queue goes */
     struct kernel_fake_packets n = kernel_fake_packets(f->k);
+    assert_int_equal(n.queued, 0);
+    assert_int_equal(n.sent, 2);
+    assert_int_equal(n.dropped, 0);
+}
+
+/*
+ * The last held peer of a line leaves while a packet to a new peer has just
+ * hit the trap (its ACQUIRE not read yet): the queue goes only at the end of
+ * the loop's turn, after that ACQUIRE has held its peer, so that packet
+ * waits on.
+ */
+static void test_queue_goes_after_pending_acquires(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    start_ike(f);
+    packet_to(f, NULL_HOST);
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    tunnel_up(f, NULL_HOST, 16384);
+    packet_to(f, NULL_HOST2); /* on the trap's queue, its ACQUIRE waiting to be read */
+    agent_tick(f->a);
+    assert_int_equal(f->a->peers.holds, 1);
+    struct kernel_fake_packets n = kernel_fake_packets(f->k);
+    assert_int_equal(n.dropped, 0);
+    assert_int_equal(n.queued, 2); /* and the first peer's with it: it heads the queue, its tunnel waits */
+    assert_int_equal(n.sent, 0);
+    tunnel_up(f, NULL_HOST2, 16385);
+    agent_tick(f->a);
+    n = kernel_fake_packets(f->k);
     assert_int_equal(n.queued, 0);
     assert_int_equal(n.sent, 2);
     assert_int_equal(n.dropped, 0);
@@ -876,6 +909,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_timer_between_two_peers_loses_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_peer_of_line_waits_too, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_packet_wait_is_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_goes_after_pending_acquires, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tunnel_takes_the_acquire_larval_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initiate_by_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finding4_tunnel_does_not_carry_blocked_port, setup, teardown),
