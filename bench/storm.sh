@@ -124,8 +124,8 @@ ls_ready() { ip -n "$2" xfrm policy | grep -q 'dst 192.0.2.0/24'; }
 
 rss_kb() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status" 2>/dev/null; }
 
-summarize() { # DIR K IMPL: the run's row in DIR/summary
-  local r=$1 k=$2 impl=$3
+summarize() { # DIR K IMPL [WHAT]: the run's row in DIR/summary
+  local r=$1 k=$2 impl=$3 what=${4:-K}
   python3 - "$r" "$k" "$COUNT" "$impl" > "$r/summary" <<'PY'
 import re, statistics, sys
 r, k, count, impl = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
@@ -153,7 +153,7 @@ mx = max(firsts) if firsts else float("nan")
 print(impl, k, up, answered, lost_before, lost, k * count, f"{med:.2f}", f"{mx:.2f}", rss, hwm,
       int(statistics.mean(peers)) if peers else 0)
 PY
-  echo "storm: $impl K=$k: $(cat "$r/summary")"
+  echo "storm: $impl $what=$k: $(cat "$r/summary")"
 }
 
 run() { # IMPL K
@@ -255,7 +255,7 @@ run_multi() { # N
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
   PIDS=()
   ip netns del $C; ip netns del "$(ns_of 1)"; ip netns del $SW
-  summarize "$r" "$n" multi
+  summarize "$r" "$n" multi N
 }
 
 for k in $KS; do
