@@ -11,17 +11,19 @@ for h in $p8_hosts; do # on the lab's LAN, as dnslab.sh joins its hosts
   ip -n $n addr add 192.0.2.${h#*:}/24 dev lan$n; ip -n $n link set lan$n up
   ip -n "$(cat $L/ns)" link set port$n master br0 up
 done
-for h in $p8_hosts; do
+for h in $p8_hosts; do # all nine started side by side: seconds, not one after another
   n=${h%%:*}
   eval "AGENT_EXTRA_$n='[group private-or-clear]
 auth = null'"
-  agent $n "private-or-clear=192.0.2.0/24"
+  AGENT_NOWAIT=1 agent $n "private-or-clear=192.0.2.0/24"
 done
-p8_listening() { # IKE is up on every host's address (the control socket comes a moment before)
+p8_listening() { # each agent's control socket is there and IKE is up on its host's address
   local h
-  for h in $p8_hosts; do grep -q "IKEv2 listening on.* 192.0.2.${h#*:}[ ,]" /tmp/${h%%:*}/agent.log || return 1; done
+  for h in $p8_hosts; do
+    test -S /tmp/${h%%:*}/oe.ctl && grep -q "IKEv2 listening on.* 192.0.2.${h#*:}[ ,]" /tmp/${h%%:*}/agent.log || return 1
+  done
 }
-wait_for 10 p8_listening
+wait_for 30 p8_listening
 check "peers8: nine agents listening" p8_listening
 pings=()
 for i in $(seq 8); do
