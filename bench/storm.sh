@@ -7,8 +7,11 @@
 # its documentation configures them, as tests/e2e/lab.sh runs them), in the
 # same guest run, crypto modules loaded first (tests/lab/warm-esp.sh).
 #
-#   storm.sh [K...]        (default: 8 32; STORM_LS="ls ls0" the libreswan runs, STORM_LS= none;
-#                           STORM_RES=FILE the table elsewhere, for a part run during development)
+#   storm.sh [K...]        (default: 8 32, or STORM_K; STORM_LS="ls ls0" the libreswan runs,
+#                           STORM_LS= none; STORM_RSA_K=32 the K run again with RSA keys from
+#                           signed reverse DNS, STORM_RSA_LS=ls libreswan's there; STORM_N="32 256"
+#                           the one-server runs; any of them empty: none; STORM_RES=FILE the
+#                           table elsewhere, for a part run during development)
 #
 # Per run: peers up (an ESP SA to the peer that carried bytes), peers answered
 # (a reply at all, in clear after a failure shunt or through ESP), pings lost
@@ -23,7 +26,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tests/lab/libreswan.sh"
 . "$top/tests/lab/warm-esp.sh"
 BIN=$top/build/bin
-KS=${*:-8 32}
+KS=${*:-${STORM_K-8 32}} # STORM_K= none (only the other parts)
 COUNT=${STORM_COUNT:-40} INTERVAL=${STORM_INTERVAL:-0.25}
 OUT=$top/tests/out/storm RES=${STORM_RES:-$top/bench/results/storm.txt}
 W=/tmp/storm
