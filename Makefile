@@ -149,7 +149,7 @@ bench: all $(BUILD)/bench/policy_bench $(BUILD)/bench/dns_bench $(BUILD)/bench/i
 
 # one client, K new peers at once, each its own daemon: ours, then libreswan, in one guest
 bench-storm: all
-	bash tests/lab/vm-run --mem 2048 --timeout 1200 -- bash bench/storm.sh $(STORM_K)
+	bash tests/lab/vm-run --mem 2048 --timeout 1800 -- bash bench/storm.sh $(STORM_K)
 
 # IKE_SA_INIT from 65,536 source address:port pairs at ten times what each responder answers,
 # our agent and pluto in one guest run (issue 11); minutes, so not in check

@@ -52,14 +52,14 @@ lab_up() { # K: a bridge, the client and K peers on it, a default route for %def
   done
 }
 
-# RSA keys from signed reverse DNS (AUTH=rsa): one 2048-bit key for every host, ours as PEM and
+# RSA keys from signed reverse DNS (AUTH=rsa): one 3072-bit key for every host, ours as PEM and
 # libreswan's in NSS (made once, kept in $OUT/rsa-keys), published in each host's reverse record
 # (IPSECKEY) in the DNS lab's signed zone (tests/lab/dnslab.sh: nsd and a validating unbound on the LAN)
 rsa_keys() {
   RSA=$OUT/rsa-keys; mkdir -p "$RSA"
-  [ -s "$RSA/hostkey.pem" ] || "$BIN/ipsec" newhostkey --bits 2048 --output "$RSA/hostkey.pem" > /dev/null
+  [ -s "$RSA/hostkey.pem" ] || "$BIN/ipsec" newhostkey --bits 3072 --output "$RSA/hostkey.pem" > /dev/null
   if ls_available && [ ! -s "$RSA/ckaid" ]; then
-    rm -rf "$RSA/nss"; ls_initnss "$RSA/nss" > /dev/null 2>&1; ls_newhostkey "$RSA/nss" 2048
+    rm -rf "$RSA/nss"; ls_initnss "$RSA/nss" > /dev/null 2>&1; ls_newhostkey "$RSA/nss" 3072
     ls_ckaid "$RSA/nss" > "$RSA/ckaid"
   fi
 }
@@ -370,7 +370,7 @@ for k in ks:
     rows(k, "", ("oe-agent", "libreswan", "ls, drop=0"))
 if rsa_ks:
     print()
-    print("the same with RSA keys from signed reverse DNS: every host's 2048-bit key in its IPSECKEY record,")
+    print("the same with RSA keys from signed reverse DNS: every host's 3072-bit key in its IPSECKEY record,")
     print("DNSSEC-validated by the lab's unbound (nsd serving the signed zone); one key shared by all hosts")
     print(hdr)
 for k in rsa_ks:
