@@ -6,7 +6,9 @@
 #   make check-asan    unit tests under ASan+UBSan (part of check)
 #   make bench         benchmarks (bench/)
 #   make bench-storm   acquire storm in a QEMU guest: K = 8 and 32 new peers at once, ours beside
-#                      libreswan's pluto (bench/storm.sh; bench/results/storm.txt)
+#                      libreswan's pluto, NULL auth and (K = 32) RSA keys from signed reverse DNS;
+#                      ours alone against one server with N = 32 and 256 addresses
+#                      (bench/storm.sh; bench/results/storm.txt)
 #   make bench-flood   IKE_SA_INIT flood at our agent and at pluto in the QEMU guest (tests/flood/run.sh,
 #                      bench/results/flood.txt); not part of check
 #   make fuzz          each libFuzzer target tests/fuzz/fuzz_*.c for FUZZ_SECONDS (60),
