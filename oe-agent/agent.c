@@ -41,6 +41,8 @@ void agent_free(struct agent *a)
     policy_set_free(a->set);
     policy_compiled_free(&a->compiled);
     peer_table_clear(&a->peers);
+    free(a->out_waiting);
+    free(a->lines_to_go);
     free(a);
 }
 

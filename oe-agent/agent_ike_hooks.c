@@ -176,5 +176,6 @@ void agent_oe_hooks(struct agent *a, struct ike_io_hooks *h)
                                .moved = on_moved,
                                .tunnel_selectors = tunnel_selectors,
                                .acquire_seq = acquire_seq,
+                               .out_waits = agent_out_waits,
                                .arg = a};
 }

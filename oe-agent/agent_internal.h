@@ -15,6 +15,12 @@ static inline enum peer_dnssec agent_peer_dnssec(enum dnskeys_verdict v)
     return v == DNSKEYS_SECURE ? PEER_DNSSEC_SECURE : v == DNSKEYS_INSECURE ? PEER_DNSSEC_INSECURE : PEER_DNSSEC_BOGUS;
 }
 
+/* A policy group's line, as a peer it trapped records it. */
+struct agent_line {
+    enum policy_group group;
+    struct policy_selector rule;
+};
+
 struct agent {
     const struct oe_config *cfg;
     struct kernel *k;
@@ -40,6 +46,12 @@ struct agent {
     /* shunt updown runs in this second, within updown-shunt-rate; and how many were skipped */
     time_t updown_second;
     unsigned updown_runs, updown_skipped;
+    /* peers whose tunnel's outbound policy waits for their line's other negotiations (agent_holds.c) */
+    unsigned *out_waiting;
+    size_t nout_waiting, capout_waiting;
+    /* lines whose last held peer left: their queues go at the end of the loop's turn */
+    struct agent_line *lines_to_go;
+    size_t nlines_to_go, caplines_to_go;
 };
 
 /* A key from DNS as the IKE core takes it: a view, the bytes stay dnskeys'. */
@@ -75,6 +87,11 @@ bool agent_is_local(const struct agent *a, const struct oe_addr *x);
 bool agent_peer_stale(struct agent *a, struct oe_peer *p, char *why, size_t len);
 /* agent_holds.c: p left its hold; the last of its line's held peers lets the trap's queued packets go */
 void agent_hold_ended(struct agent *a, const struct oe_peer *p);
+/* agent_holds.c: IKE's out_waits hook: the tunnel's outbound policy waits while its first packet heads the queue */
+bool agent_out_waits(void *arg, const struct ike_action *act);
+/* agent_holds.c: ms until a wait ends (-1: none), and ending those due */
+int agent_holds_timeout(struct agent *a);
+void agent_holds_tick(struct agent *a);
 /* agent_initiator.c: a held peer's key, then IKE with its gateway */
 void agent_oe_negotiate(struct agent *a, struct oe_peer *p);
 /* agent_ike_hooks.c: what agent_oe_start gives ike_io */

@@ -118,6 +118,9 @@ int agent_timeout(struct agent *a)
     int dns = a->res ? dnskeys_resolver_timeout(a->res) : -1;
     if (dns >= 0 && (t < 0 || dns < t))
         t = dns;
+    int held = agent_holds_timeout(a);
+    if (held >= 0 && (t < 0 || held < t))
+        t = held;
     if (a->io && a->cfg->idle_timeout) {
         int idle = (int)idle_interval(a) * 1000;
         if (t < 0 || idle < t)
@@ -161,6 +164,7 @@ void agent_tick(struct agent *a)
 {
     if (a->res)
         dnskeys_resolver_expire(a->res); /* lookups past dns-timeout end failed: the failure shunt, not a long hold */
+    agent_holds_tick(a);                 /* before the IKE timers: queues that go at the end of the last turn */
     if (a->io) {
         ike_io_tick(a->io);
         expire_idle(a);

@@ -316,6 +316,7 @@ static const struct config_key global_keys[] = {
     DURATION("salifetime", salifetime, 10, "8h", "a duration of 10s or more (e.g. 8h)"),
     DURATION("ikelifetime", ikelifetime, 10, "8h", "a duration of 10s or more (e.g. 8h)"),
     DURATION("hold-lifetime", hold_lifetime, 1, "60s", "a duration (e.g. 60s, 2m)"),
+    COUNT("first-packet-wait-ms", first_packet_wait_ms, 0, "2000", "a number of milliseconds (0: no wait)"),
     COUNT("cookie-threshold", cookie_threshold, 0, "64", "a number of half-open IKE SAs"),
     COUNT("max-half-open", max_half_open, 1, "1024", "a number of half-open IKE SAs, 1 or more"),
     COUNT("max-half-open-per-source", max_half_open_per_source, 1, "16", "a number of half-open IKE SAs, 1 or more"),

@@ -34,6 +34,8 @@ struct oe_config {
     int larval_drop;        /* value to set; -1: leave the sysctl alone */
     uint32_t acq_expires;   /* net.core.xfrm_acq_expires to set, seconds; 0: leave it alone */
     uint32_t hold_lifetime; /* a hold never outlives this */
+    /* a tunnel whose first packet heads its line's kernel queue waits this long for the line's other negotiations */
+    uint32_t first_packet_wait_ms;
     /* what unauthenticated IKE_SA_INIT requests can make the agent keep (struct ike_config) */
     uint32_t cookie_threshold, max_half_open, max_half_open_per_source;
     uint32_t half_open_timeout; /* seconds */

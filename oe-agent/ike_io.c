@@ -315,7 +315,9 @@ static void arm(struct ike_io *io, unsigned serial, uint32_t ms)
  */
 struct io_tunnel {
     struct oe_addr local_host, remote_host;
-    uint32_t reqid; /* the Child SA that installed them */
+    struct oe_addr local, remote; /* the SAs' outer addresses */
+    uint32_t reqid;               /* the Child SA that installed them */
+    bool out_waiting;             /* its outbound policies are kept back (hooks.out_waits) */
     size_t n;
     struct ike_io_selector sel[IKE_IO_TUNNEL_SELECTORS];
 };
@@ -449,6 +451,9 @@ static void install_policies(struct ike_io *io, const struct ike_action *a)
         oe_log("#%u: no policies for the tunnel to %s: out of memory", a->serial + 1, oe_addr_str(&c->remote_host, r));
         return;
     }
+    t->local = c->local;
+    t->remote = c->remote;
+    t->out_waiting = c->spi_out && io->hooks.out_waits && io->hooks.out_waits(io->hooks.arg, a);
     struct kernel_policy p[3];
     for (size_t s = 0; s < t->n; s++) {
         int np = tunnel_policies(c, &t->sel[s], p);
@@ -458,12 +463,37 @@ static void install_policies(struct ike_io *io, const struct ike_action *a)
             /* an INSTALL of one direction writes that direction's policies */
             if ((p[i].dir == KERNEL_DIR_OUT ? c->spi_out : c->spi_in) == 0)
                 continue;
+            if (p[i].dir == KERNEL_DIR_OUT && t->out_waiting)
+                continue;
             if (kernel_install(io->k, &p[i], &err) != 0)
                 oe_log("#%u: %s", a->serial + 1, err.msg);
         }
     }
     if (had_old)
         remove_policies(io, c, &old, t);
+}
+
+void ike_io_release_out(struct ike_io *io, const struct oe_addr *local_host, const struct oe_addr *remote_host)
+{
+    struct ike_child_sa c;
+    memset(&c, 0, sizeof(c));
+    c.local_host = *local_host;
+    c.remote_host = *remote_host;
+    struct io_tunnel *t = tunnel_find(io, &c);
+    if (t == NULL || !t->out_waiting)
+        return; /* gone meanwhile, or a twin's INSTALL wrote them */
+    t->out_waiting = false;
+    c.local = t->local;
+    c.remote = t->remote;
+    c.reqid = t->reqid;
+    struct oe_error err;
+    char r[OE_ADDR_STRLEN];
+    struct kernel_policy p[3];
+    for (size_t s = 0; s < t->n; s++) {
+        tunnel_policies(&c, &t->sel[s], p);
+        if (kernel_install(io->k, &p[0], &err) != 0)
+            oe_log("tunnel to %s: %s", oe_addr_str(remote_host, r), err.msg);
+    }
 }
 
 static void install(struct ike_io *io, const struct ike_action *a)

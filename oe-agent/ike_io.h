@@ -43,6 +43,11 @@ struct ike_io_hooks {
                                struct ike_io_selector *out, size_t max);
     /* The ACQUIRE behind the tunnel of this action's tag (kernel_sa.acquire_seq), or 0; may be NULL */
     uint32_t (*acquire_seq)(void *arg, const struct ike_action *a);
+    /*
+     * true: the outbound policies of this INSTALL wait (the SAs, inbound and
+     * fwd go in) until ike_io_release_out; may be NULL (never wait)
+     */
+    bool (*out_waits)(void *arg, const struct ike_action *a);
     void *arg;
 };
 
@@ -77,6 +82,8 @@ struct ike_actions *ike_io_actions(struct ike_io *io);
 /* Carry out actions (and clear them). */
 void ike_io_apply(struct ike_io *io, struct ike_actions *acts);
 uint64_t ike_io_now(void);
+/* The outbound policies of the tunnel between these hosts that out_waits kept back, now; none waiting: nothing. */
+void ike_io_release_out(struct ike_io *io, const struct oe_addr *local_host, const struct oe_addr *remote_host);
 struct ike_core *ike_io_core(struct ike_io *io);
 
 #endif

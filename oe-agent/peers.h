@@ -25,6 +25,7 @@ struct oe_peer {
     unsigned instance;
     enum peer_state state;
     time_t since;
+    uint64_t out_wait_until; /* its tunnel's outbound policy waits until then (agent_holds.c); 0: not */
     uint32_t lifetime;
     char why[128];
     /* the negotiation and the tunnel */

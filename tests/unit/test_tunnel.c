@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "oe-agent/agent_internal.h"
@@ -805,6 +806,7 @@ static void test_held_first_packet_goes_when_tunnel_comes(void **state)
     packet_to(f, NULL_HOST); /* on the peer's hold */
     assert_int_equal(kernel_fake_packets(f->k).queued, 2);
     tunnel_up(f, NULL_HOST, 16384);
+    agent_tick(f->a); /* the loop's turn ends: the queue goes */
     struct kernel_fake_packets n = kernel_fake_packets(f->k);
     assert_int_equal(n.queued, 0);
     assert_int_equal(n.sent, 2);
@@ -831,6 +833,7 @@ static void test_held_packets_of_two_peers_all_go(void **state)
     assert_int_equal(kernel_fake_packets(f->k).queued, 2); /* both still on the trap: the other is held */
     assert_int_equal(kernel_fake_packets(f->k).dropped, 0);
     tunnel_up(f, other, 16385);
+    agent_tick(f->a); /* the loop's turn ends: the queue goes */
     struct kernel_fake_packets n = kernel_fake_packets(f->k);
     assert_int_equal(n.queued, 0);
     assert_int_equal(n.sent, 2);
@@ -921,11 +924,129 @@ static void test_initiate_by_request(void **state)
     oe_buf_free(&reply);
 }
 
-/* The kernel's own timer, for contrast: its first packet can go, so the other peer's is dropped. */
+/*
+ * Issue 14, the storm's one lost ping of 1280: two peers of one line, the
+ * first's tunnel up while the second still negotiates, and the kernel's queue
+ * timer turns between their two ends. The trap's queue is processed when its
+ * first packet (the first peer's) can go, and the second's, still without an
+ * SA, is dropped. The first's outbound policy waits for the line's other
+ * held peers (first-packet-wait-ms), so the first packet still waits at the
+ * timer's turn, and then all go at once.
+ */
+static void test_timer_between_two_peers_loses_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    start_ike(f);
+    packet_to(f, NULL_HOST); /* the head of the trap's queue */
+    packet_to(f, NULL_HOST2);
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    assert_int_equal(f->a->peers.holds, 2);
+    tunnel_up(f, NULL_HOST, 16384);
+    packet_to(f, NULL_HOST); /* on its hold: it waits with the first */
+    kernel_fake_queue_timer(f->k);
+    struct kernel_fake_packets n = kernel_fake_packets(f->k);
+    assert_int_equal(n.dropped, 0);
+    assert_int_equal(n.queued, 3);
+    assert_true(logged(f, NULL_HOST ": tunnel ready; its outbound policy waits"));
+    tunnel_up(f, NULL_HOST2, 16385);
+    agent_tick(f->a); /* the loop's turn ends: the queue goes */
+    n = kernel_fake_packets(f->k);
+    assert_int_equal(n.queued, 0);
+    assert_int_equal(n.sent, 3);
+    assert_int_equal(n.dropped, 0);
+}
+
+/*
+ * Every ready tunnel of the line waits, not only the first held: an ACQUIRE
+ * need not come with a packet (ping's UDP connect), so the second peer's
+ * packet may head the queue. Its tunnel letting it go would drop the first's.
+ */
+static void test_second_peer_of_line_waits_too(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    start_ike(f);
+    struct oe_addr s, d;
+    assert_int_equal(oe_addr_parse(LOCAL, &s), 0);
+    assert_int_equal(oe_addr_parse(NULL_HOST, &d), 0);
+    packet_to(f, NULL_HOST2); /* the trap's first packet */
+    packet_to(f, NULL_HOST);  /* behind it, before its peer's hold is in */
+    /* that peer was held first, by an ACQUIRE that came with no packet */
+    assert_non_null(agent_hold_peer(f->a, &s, &d, policy_lookup(f->a->set, &d, 0, 0, 0), 0, "a probe"));
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    assert_int_equal(f->a->peers.holds, 2);
+    tunnel_up(f, NULL_HOST2, 16385);
+    assert_true(logged(f, NULL_HOST2 ": tunnel ready; its outbound policy waits"));
+    kernel_fake_queue_timer(f->k);
+    assert_int_equal(kernel_fake_packets(f->k).dropped, 0);
+    tunnel_up(f, NULL_HOST, 16384);
+    agent_tick(f->a); /* the loop's turn ends: the queue goes */
+    struct kernel_fake_packets n = kernel_fake_packets(f->k);
+    assert_int_equal(n.queued, 0);
+    assert_int_equal(n.sent, 2);
+    assert_int_equal(n.dropped, 0);
+}
+
+/*
+ * The last held peer of a line leaves while a packet to a new peer has just
+ * hit the trap (its ACQUIRE not read yet): the queue goes only at the end of
+ * the loop's turn, after that ACQUIRE has held its peer, so that packet
+ * waits on.
+ */
+static void test_queue_goes_after_pending_acquires(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    start_ike(f);
+    packet_to(f, NULL_HOST);
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    tunnel_up(f, NULL_HOST, 16384);
+    packet_to(f, NULL_HOST2); /* on the trap's queue, its ACQUIRE waiting to be read */
+    agent_tick(f->a);
+    assert_int_equal(f->a->peers.holds, 1);
+    struct kernel_fake_packets n = kernel_fake_packets(f->k);
+    assert_int_equal(n.dropped, 0);
+    assert_int_equal(n.queued, 2); /* and the first peer's with it: it heads the queue, its tunnel waits */
+    assert_int_equal(n.sent, 0);
+    tunnel_up(f, NULL_HOST2, 16385);
+    agent_tick(f->a);
+    n = kernel_fake_packets(f->k);
+    assert_int_equal(n.queued, 0);
+    assert_int_equal(n.sent, 2);
+    assert_int_equal(n.dropped, 0);
+}
+
+/* The wait is bounded: past first-packet-wait-ms the first peer's tunnel carries its packets. */
+static void test_first_packet_wait_is_bounded(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    f->cfg.first_packet_wait_ms = 1;
+    start_ike(f);
+    packet_to(f, NULL_HOST);
+    packet_to(f, NULL_HOST2);
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    tunnel_up(f, NULL_HOST, 16384);
+    packet_to(f, NULL_HOST);
+    assert_int_equal(kernel_fake_packets(f->k).sent, 0);
+    assert_true(agent_timeout(f->a) <= 1);
+    struct timespec ts = {0, 3 * 1000 * 1000}; /* past the 1 ms wait, whatever the scheduler does */
+    nanosleep(&ts, NULL);
+    agent_tick(f->a);
+    assert_true(logged(f, NULL_HOST ": waited"));
+    assert_int_equal(kernel_fake_packets(f->k).sent, 1); /* its own held packet, through the tunnel */
+    packet_to(f, NULL_HOST);
+    assert_int_equal(kernel_fake_packets(f->k).sent, 2);
+}
+
+/* The kernel's own timer, for contrast (first-packet-wait-ms = 0): its first packet can go, so the other peer's is
+ * dropped. */
 static void test_fake_queue_drops_what_cannot_go(void **state)
 {
     struct fixture *f = *state;
     struct oe_error err;
+    f->cfg.first_packet_wait_ms = 0;
     start_ike(f);
     packet_to(f, NULL_HOST);
     packet_to(f, NULL_HOST2);
@@ -950,6 +1071,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_held_first_packet_goes_when_tunnel_comes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_held_packets_of_two_peers_all_go, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fake_queue_drops_what_cannot_go, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timer_between_two_peers_loses_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_peer_of_line_waits_too, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_packet_wait_is_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_goes_after_pending_acquires, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tunnel_takes_the_acquire_larval_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initiate_by_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finding4_tunnel_does_not_carry_blocked_port, setup, teardown),
