@@ -161,7 +161,7 @@ static int parse_count(const struct config_key *k, void *field, const char *valu
 {
     char *end;
     unsigned long v = strtoul(value, &end, 10);
-    if (*value == '\0' || *end != '\0' || v < k->min || v > UINT32_MAX) {
+    if (*value == '\0' || *end != '\0' || v < k->min || v > UINT32_MAX || (k->max && v > k->max)) {
         oe_error_set(err, "%s: \"%s\" is not %s", k->name, value, k->summary);
         return -1;
     }
@@ -278,6 +278,10 @@ static int parse_pool(const struct config_key *k, void *field, const char *value
     {                                                                                                                  \
         key, parse_count, offsetof(struct oe_config, field), 0, NULL, min, 0, def, what                                \
     }
+#define COUNT_UPTO(key, field, min, max, def, what)                                                                    \
+    {                                                                                                                  \
+        key, parse_count, offsetof(struct oe_config, field), 0, NULL, min, max, def, what                              \
+    }
 #define ENUM(key, field, names, def, what)                                                                             \
     {                                                                                                                  \
         key, parse_enum, offsetof(struct oe_config, field), 0, names, 0, 0, def, what                                  \
@@ -316,7 +320,9 @@ static const struct config_key global_keys[] = {
     DURATION("salifetime", salifetime, 10, "8h", "a duration of 10s or more (e.g. 8h)"),
     DURATION("ikelifetime", ikelifetime, 10, "8h", "a duration of 10s or more (e.g. 8h)"),
     DURATION("hold-lifetime", hold_lifetime, 1, "60s", "a duration (e.g. 60s, 2m)"),
-    COUNT("first-packet-wait-ms", first_packet_wait_ms, 0, "2000", "a number of milliseconds (0: no wait)"),
+    /* a tunnel that waits for its line's other peers holds its own packets: never near hold-lifetime */
+    COUNT_UPTO("first-packet-wait-ms", first_packet_wait_ms, 0, 10000, "2000",
+               "a number of milliseconds up to 10000 (0: no wait)"),
     COUNT("cookie-threshold", cookie_threshold, 0, "64", "a number of half-open IKE SAs"),
     COUNT("max-half-open", max_half_open, 1, "1024", "a number of half-open IKE SAs, 1 or more"),
     COUNT("max-half-open-per-source", max_half_open_per_source, 1, "16", "a number of half-open IKE SAs, 1 or more"),
