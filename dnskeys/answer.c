@@ -98,6 +98,7 @@ void dnskeys_answer_build(const char *owner, const struct dnskeys_rrset sets[3],
     for (int t = 0; t < 3; t++) {
         if (t == chosen) {
             out->source = order[t];
+            out->ttl = sets[t].ttl;
             out->records = parsed[t];
             out->n = counts[t];
             qsort(out->records, out->n, sizeof(*out->records), record_order);
@@ -118,4 +119,27 @@ void dnskeys_answer_free(struct dnskeys_answer *a)
     free(a->records);
     a->records = NULL;
     a->n = 0;
+}
+
+int dnskeys_answer_copy(const struct dnskeys_answer *from, struct dnskeys_answer *to)
+{
+    *to = *from;
+    to->records = NULL;
+    to->n = 0;
+    if (from->n == 0)
+        return 0;
+    to->records = calloc(from->n, sizeof(*to->records));
+    if (to->records == NULL)
+        return -1;
+    for (size_t i = 0; i < from->n; i++) {
+        to->records[i] = from->records[i];
+        to->records[i].key = (struct dnskeys_pubkey){0};
+        if (from->records[i].key.len && dnskeys_key_copy(&from->records[i].key, &to->records[i].key) != 0) {
+            to->n = i + 1;
+            dnskeys_answer_free(to);
+            return -1;
+        }
+        to->n = i + 1;
+    }
+    return 0;
 }

@@ -72,6 +72,37 @@ int dnskeys_hostkey_sign(void *hostkey, const uint8_t *data, size_t len, uint8_t
                          struct oe_error *err);
 void dnskeys_hostkey_free(struct dnskeys_hostkey *hk);
 
+/*
+ * Key rollover (rollover.c), beside the key file KEY:
+ *   KEY.next            the next key (newhostkey --rollover), published with KEY
+ *   KEY.next.published  when both were published and how long the old records
+ *                       may live in caches ("published EPOCH wait SECONDS")
+ *   KEY.old             the key that signed before the switch, until --finish
+ * The next key may sign (--switch) once wait has passed since published.
+ */
+enum dnskeys_roll_file { DNSKEYS_ROLL_NEXT, DNSKEYS_ROLL_STAMP, DNSKEYS_ROLL_OLD };
+#define DNSKEYS_PATH_MAX 4096
+int dnskeys_roll_path(const char *keyfile, enum dnskeys_roll_file f, char out[DNSKEYS_PATH_MAX], struct oe_error *err);
+/* The host's keys to publish: KEY's, then KEY.next's when there is one; *n of them (dnskeys_key_free each). */
+int dnskeys_hostkeys_public(const char *keyfile, struct dnskeys_pubkey out[2], size_t *n, struct oe_error *err);
+/* Generate KEY.next (refused while one exists, or while KEY.old says a rollover is not finished). */
+int dnskeys_roll_new(const char *keyfile, unsigned bits, struct dnskeys_pubkey *pub, struct oe_error *err);
+int dnskeys_roll_stamp_write(const char *keyfile, int64_t published, uint32_t wait_s, struct oe_error *err);
+/* A stamp's text (untrusted: at most 255 octets, one line): 0, or -1 with err. */
+int dnskeys_roll_stamp_parse(const char *text, size_t len, int64_t *published, uint32_t *wait_s, struct oe_error *err);
+/* 0 with the stamp, 1 when there is none, -1 on a stamp that is not one. */
+int dnskeys_roll_stamp_read(const char *keyfile, int64_t *published, uint32_t *wait_s, struct oe_error *err);
+/* Seconds before the next key may sign, given a stamp (0: it may now). */
+int64_t dnskeys_roll_wait_left(int64_t published, uint32_t wait_s, int64_t now);
+/*
+ * The next key becomes KEY, the current one KEY.old (kept until finish):
+ * refused before the stamp's wait has passed unless force, and without a
+ * stamp (the next key was never published) unless force.
+ */
+int dnskeys_roll_switch(const char *keyfile, int64_t now, bool force, struct oe_error *err);
+/* Remove KEY.old: the rollover is over (1: there was none). */
+int dnskeys_roll_finish(const char *keyfile, struct oe_error *err);
+
 /* ---- records ---- */
 
 enum dnskeys_rrtype { DNSKEYS_IPSECKEY = 45, DNSKEYS_TXT = 16, DNSKEYS_KEY = 25 };
@@ -143,6 +174,7 @@ struct dnskeys_answer {
     size_t n;
     size_t counts[3];                 /* IPSECKEY, TXT (ours), KEY records received */
     enum dnskeys_verdict verdicts[3]; /* per type */
+    uint32_t ttl;                     /* seconds the chosen type's records may be kept (the resolver's, counted down) */
 };
 
 struct dnskeys_resolver;
@@ -250,10 +282,64 @@ struct dnskeys_rrset {
     enum dnskeys_verdict verdict;
     const char *why; /* when bogus or failed: libunbound's reason */
     bool failed;     /* no answer (timeout, SERVFAIL) */
+    uint32_t ttl;    /* the resolver's TTL for what it answered */
 };
 void dnskeys_answer_build(const char *owner, const struct dnskeys_rrset sets[3], unsigned min_bits,
                           struct dnskeys_answer *out);
 void dnskeys_answer_free(struct dnskeys_answer *a);
+/* A deep copy (records and keys); -1 when out of memory (to is then empty). */
+int dnskeys_answer_copy(const struct dnskeys_answer *from, struct dnskeys_answer *to);
+
+/* ---- the key cache (keycache.c) ---- */
+
+/*
+ * Answers with keys, kept by owner name for their TTL clamped to
+ * [min_ttl, max_ttl] (libreswan keeps keys at least 60 s), at most
+ * max_entries of them: a full cache drops the least recently used.
+ * Hashed (no walk per lookup); time is the caller's (now_ms on every call),
+ * so that tests drive it with a fake clock. Bogus and failed answers, and
+ * answers without a usable key, are never kept. Owns its copies.
+ */
+#define DNSKEYS_CACHE_MIN_TTL 60
+#define DNSKEYS_CACHE_MAX_TTL 86400
+#define DNSKEYS_CACHE_MAX_ENTRIES 100000
+/*
+ * What one name keeps: its usable records only, at most this many (the
+ * IKE core tries at most IKE_MAX_PEER_KEYS of a peer's keys), so that a
+ * zone that answers with hundreds of junk records costs no more than one
+ * with a key; and the whole cache at most max_bytes (counted: entries,
+ * records, keys), the least recently used going first.
+ */
+#define DNSKEYS_CACHE_MAX_RECORDS 4
+#define DNSKEYS_CACHE_MAX_BYTES (64u << 20)
+struct dnskeys_cache_config {
+    uint32_t min_ttl, max_ttl; /* seconds */
+    size_t max_entries;        /* 0: no cache at all */
+    size_t max_bytes;          /* 0: DNSKEYS_CACHE_MAX_BYTES */
+};
+struct dnskeys_cache_stats {
+    size_t entries, bytes;
+    unsigned long hits, misses, stored, expired, evicted, dropped, flushed;
+};
+struct dnskeys_cache;
+struct dnskeys_cache *dnskeys_cache_new(const struct dnskeys_cache_config *cfg, struct oe_error *err);
+void dnskeys_cache_free(struct dnskeys_cache *c);
+/* Keep a copy of ans (replacing what owner had); false when not kept (not cacheable, no memory, cache off). */
+bool dnskeys_cache_put(struct dnskeys_cache *c, const struct dnskeys_answer *ans, uint64_t now_ms);
+/*
+ * The answer kept for owner (case-insensitive, final dot or not), its ttl
+ * counted down to what is left; NULL when none or expired (then dropped).
+ * Valid until the next call that changes the cache.
+ */
+const struct dnskeys_answer *dnskeys_cache_get(struct dnskeys_cache *c, const char *owner, uint64_t now_ms);
+/* Forget owner (a key that failed authentication): true when it was kept. */
+bool dnskeys_cache_drop(struct dnskeys_cache *c, const char *owner);
+/* Forget everything (rereadkeys, reload): how many were kept. */
+size_t dnskeys_cache_flush(struct dnskeys_cache *c);
+void dnskeys_cache_get_stats(const struct dnskeys_cache *c, struct dnskeys_cache_stats *out);
+/* Each live entry, most recently used first, with the milliseconds it has left; fn's non-zero stops. */
+int dnskeys_cache_each(const struct dnskeys_cache *c, uint64_t now_ms,
+                       int (*fn)(const struct dnskeys_answer *ans, uint64_t ms_left, void *arg), void *arg);
 
 /* ---- publishing: TSIG keys, RFC 2136 updates, queries to the primary ---- */
 
@@ -316,6 +402,14 @@ void dnskeys_update_free(struct dnskeys_update *u);
 int dnskeys_update_plan(struct dnskeys_update *u, const char *owner, enum dnskeys_rrtype type, uint32_t ttl,
                         const struct dnskeys_rr *have, size_t nhave, const uint8_t *want, size_t wantlen,
                         const struct dnskeys_pubkey *key, size_t *changes, struct oe_error *err);
+/*
+ * Publish a set: our records of type at owner become exactly want (a key
+ * rollover publishes the current and the next key side by side; nwant 0
+ * removes all of ours), with ttl; otherwise as dnskeys_update_plan.
+ */
+int dnskeys_update_plan_set(struct dnskeys_update *u, const char *owner, enum dnskeys_rrtype type, uint32_t ttl,
+                            const struct dnskeys_rr *have, size_t nhave, const struct dnskeys_rr *want, size_t nwant,
+                            size_t *changes, struct oe_error *err);
 /* Records in the update section so far, and the message's size unsigned (octets, uncompressed). */
 size_t dnskeys_update_count(const struct dnskeys_update *u);
 size_t dnskeys_update_octets(const struct dnskeys_update *u);

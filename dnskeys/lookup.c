@@ -269,6 +269,7 @@ static void to_rrset(const struct dnskeys_resolver *r, const struct query *q, st
         return;
     }
     set->verdict = res->secure ? DNSKEYS_SECURE : DNSKEYS_INSECURE;
+    set->ttl = res->ttl > 0 ? (uint32_t)res->ttl : 0;
     /* NXDOMAIN and NODATA are answers; anything else is a failure */
     if (res->rcode != 0 && res->rcode != 3) {
         set->failed = true;

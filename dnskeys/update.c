@@ -340,12 +340,16 @@ static bool same(const struct dnskeys_rr *rr, const uint8_t *want, size_t wantle
     return rr->len == wantlen && memcmp(rr->rdata, want, wantlen) == 0;
 }
 
-int dnskeys_update_plan(struct dnskeys_update *u, const char *owner, enum dnskeys_rrtype type, uint32_t ttl,
-                        const struct dnskeys_rr *have, size_t nhave, const uint8_t *want, size_t wantlen,
-                        const struct dnskeys_pubkey *key, size_t *changes, struct oe_error *err)
+/*
+ * The one plan behind both: publish (want non-NULL, nwant records) or remove
+ * (want NULL: ours whose key is key). want[i].ttl is ignored: ttl is the RRset's.
+ */
+static int plan(struct dnskeys_update *u, const char *owner, enum dnskeys_rrtype type, uint32_t ttl,
+                const struct dnskeys_rr *have, size_t nhave, const struct dnskeys_rr *want, size_t nwant,
+                const struct dnskeys_pubkey *key, size_t *changes, struct oe_error *err)
 {
     ldns_rr_list *del = ldns_rr_list_new();
-    bool present = false;
+    bool present[DNSKEYS_RRSET_MAX] = {false};
     size_t n = 0;
     int rc = -1;
     *changes = 0;
@@ -353,17 +357,22 @@ int dnskeys_update_plan(struct dnskeys_update *u, const char *owner, enum dnskey
         oe_error_setc(err, OE_E_NOMEM, "out of memory");
         return -1;
     }
+    if (nwant > DNSKEYS_RRSET_MAX) {
+        oe_error_set(err, "%zu records at one name: at most %d", nwant, DNSKEYS_RRSET_MAX);
+        goto done;
+    }
     for (size_t i = 0; i < nhave; i++) {
         struct dnskeys_record rec;
         bool ours = is_ours(type, &have[i], &rec);
-        bool keep;
-        if (want != NULL) /* publish: ours stay only when they are exactly what is wanted */
-            keep = !ours || (same(&have[i], want, wantlen) && have[i].ttl == ttl && !present);
-        else /* remove: ours that carry this key go */
-            keep = !ours || key == NULL || rec.key.rfc3110 == NULL || !dnskeys_key_eq(&rec.key, key);
+        bool keep = !ours;
+        if (want != NULL && ours) { /* publish: ours stay only when they are exactly one of those wanted */
+            for (size_t j = 0; j < nwant && !keep; j++)
+                if (!present[j] && same(&have[i], want[j].rdata, want[j].len) && have[i].ttl == ttl)
+                    keep = present[j] = true;
+        } else if (want == NULL && ours) { /* remove: ours that carry this key go */
+            keep = key == NULL || rec.key.rfc3110 == NULL || !dnskeys_key_eq(&rec.key, key);
+        }
         dnskeys_record_free(&rec);
-        if (want != NULL && keep && ours)
-            present = true;
         if (keep)
             continue;
         /* RFC 2136 2.5.4: delete one RR: class NONE, TTL 0 */
@@ -376,8 +385,8 @@ int dnskeys_update_plan(struct dnskeys_update *u, const char *owner, enum dnskey
         }
         n++;
     }
-    if (want != NULL && !present)
-        n++;
+    for (size_t j = 0; want != NULL && j < nwant; j++)
+        n += !present[j];
     if (n == 0) {
         rc = 0;
         goto done;
@@ -394,14 +403,31 @@ int dnskeys_update_plan(struct dnskeys_update *u, const char *owner, enum dnskey
         if (push(u, u->update, ldns_rr_list_pop_rr(del), err) != 0)
             goto done;
     /* RFC 2136 2.5.1: add to an RRset */
-    if (want != NULL && !present &&
-        push(u, u->update, make_rr(owner, LDNS_RR_CLASS_IN, ttl, type, want, wantlen, err), err) != 0)
-        goto done;
+    for (size_t j = 0; want != NULL && j < nwant; j++)
+        if (!present[j] &&
+            push(u, u->update, make_rr(owner, LDNS_RR_CLASS_IN, ttl, type, want[j].rdata, want[j].len, err), err) != 0)
+            goto done;
     *changes = n;
     rc = 0;
 done:
     ldns_rr_list_deep_free(del);
     return rc;
+}
+
+int dnskeys_update_plan(struct dnskeys_update *u, const char *owner, enum dnskeys_rrtype type, uint32_t ttl,
+                        const struct dnskeys_rr *have, size_t nhave, const uint8_t *want, size_t wantlen,
+                        const struct dnskeys_pubkey *key, size_t *changes, struct oe_error *err)
+{
+    struct dnskeys_rr one = {(uint8_t *)want, wantlen, ttl};
+    return plan(u, owner, type, ttl, have, nhave, want ? &one : NULL, want ? 1 : 0, key, changes, err);
+}
+
+int dnskeys_update_plan_set(struct dnskeys_update *u, const char *owner, enum dnskeys_rrtype type, uint32_t ttl,
+                            const struct dnskeys_rr *have, size_t nhave, const struct dnskeys_rr *want, size_t nwant,
+                            size_t *changes, struct oe_error *err)
+{
+    static const struct dnskeys_rr none;
+    return plan(u, owner, type, ttl, have, nhave, want ? want : &none, nwant, NULL, changes, err);
 }
 
 /* ---- text and wire ---- */

@@ -125,6 +125,11 @@ int kernel_sa_del(struct kernel *k, uint32_t spi, const struct oe_addr *dst, str
     return k->ops->sa_del(k, spi, dst, err);
 }
 
+int kernel_sa_move(struct kernel *k, const struct kernel_sa_move *m, struct oe_error *err)
+{
+    return k->ops->sa_move(k, m, err);
+}
+
 int kernel_sa_stats(struct kernel *k, uint32_t spi, const struct oe_addr *dst, struct kernel_sa_stats *st,
                     struct oe_error *err)
 {
@@ -215,4 +220,9 @@ int kernel_nat_flush(struct kernel *k, struct oe_error *err)
 {
     k->nnat = 0;
     return k->ops->nat_flush(k, err);
+}
+
+uint32_t kernel_sa_moved_oseq(uint32_t oseq)
+{
+    return oseq > UINT32_MAX - KERNEL_SA_MOVE_SEQ_GAP ? UINT32_MAX : oseq + KERNEL_SA_MOVE_SEQ_GAP;
 }

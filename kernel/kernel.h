@@ -97,6 +97,19 @@ struct kernel_sa {
     uint32_t acquire_seq;
 };
 
+/*
+ * An ESP SA moved to new outer addresses and UDP encapsulation ports, as a
+ * NAT's new mapping asks (RFC 7296 2.23): the SA named by spi and old_dst
+ * keeps its keys, sequence numbers (the peer's replay window must see them
+ * go on), lifetimes and reqid; only src, dst and the ports change.
+ */
+struct kernel_sa_move {
+    uint32_t spi;
+    struct oe_addr old_dst;
+    struct oe_addr src, dst;
+    uint16_t encap_sport, encap_dport;
+};
+
 struct kernel_sa_stats {
     uint64_t bytes, packets;
     int64_t add_time;
@@ -120,14 +133,17 @@ enum kernel_event_type {
     KERNEL_EV_ACQUIRE,
     KERNEL_EV_POLICY_EXPIRED,
     KERNEL_EV_SA_EXPIRED,
-    KERNEL_EV_ADDR_NEW,  /* an address IKE can use came (src), on interface ifindex */
-    KERNEL_EV_ADDR_DEL,  /* and went */
-    KERNEL_EV_ADDR_LOST, /* address events were lost (a full socket buffer): list the addresses again */
+    KERNEL_EV_ADDR_NEW,   /* an address IKE can use came (src), on interface ifindex */
+    KERNEL_EV_ADDR_DEL,   /* and went */
+    KERNEL_EV_ADDR_LOST,  /* address events were lost (a full socket buffer): list the addresses again */
+    KERNEL_EV_SA_MAPPING, /* XFRM_MSG_MAPPING: an ESP-in-UDP packet for the inbound SA (spi, dst) came
+                             from src:sport, not where the SA says; the kernel reports it after the
+                             packet's ICV verified and its sequence number passed the replay window */
 };
 
 struct kernel_event {
     enum kernel_event_type type;
-    /* ACQUIRE: the packet's flow */
+    /* ACQUIRE: the packet's flow; SA_MAPPING: src and sport are where the ESP came from */
     struct oe_addr src, dst;
     uint8_t proto;
     uint16_t sport, dport;
@@ -177,6 +193,28 @@ int kernel_sa_add(struct kernel *k, const struct kernel_sa *sa, struct oe_error 
  */
 int kernel_sa_flush_reqids(struct kernel *k, uint32_t first, uint32_t count, size_t *removed, struct oe_error *err);
 int kernel_sa_del(struct kernel *k, uint32_t spi, const struct oe_addr *dst, struct oe_error *err);
+/*
+ * Move an ESP SA (kernel_sa_move). Linux: XFRM_MSG_GETSA for the SA as it
+ * is, then XFRM_MSG_UPDSA when only the ports change; a new destination is
+ * a new SA (the kernel keys an SA on destination, SPI and protocol): added,
+ * then the old one deleted; a new source alone (UPDSA keeps the old one):
+ * deleted, then added again.
+ */
+int kernel_sa_move(struct kernel *k, const struct kernel_sa_move *m, struct oe_error *err);
+
+/*
+ * Between the GETSA that reads an SA's sequence number and the DELSA of
+ * the old SA, the old one goes on sending: a new SA that started from the
+ * number read would send those numbers again, and with AES-GCM the
+ * sequence number is the nonce (RFC 4106 3.1), so a repeat leaks the
+ * plaintexts and the authentication key. A moved SA starts this far above
+ * what was read, more than can be sent in the moment a move takes; a gap
+ * is harmless to the peer's replay window. Near the end of the 32-bit
+ * space it stops at the last number: the kernel then sends no more on it
+ * and the SA expires, to be rekeyed, rather than wrap.
+ */
+#define KERNEL_SA_MOVE_SEQ_GAP (1u << 20)
+uint32_t kernel_sa_moved_oseq(uint32_t oseq);
 int kernel_sa_stats(struct kernel *k, uint32_t spi, const struct oe_addr *dst, struct kernel_sa_stats *st,
                     struct oe_error *err);
 
@@ -253,6 +291,11 @@ struct kernel_fake_packets {
     unsigned sent, dropped, queued;
 };
 struct kernel_fake_packets kernel_fake_packets(const struct kernel *k);
+/* The fake's ESP SA (spi, dst), as added or moved: false when it has none. */
+bool kernel_fake_sa(const struct kernel *k, uint32_t spi, const struct oe_addr *dst, struct kernel_sa *out);
+/* An ESP-in-UDP packet for the inbound SA (spi, dst) came from src:sport: a MAPPING event if it moved. */
+int kernel_fake_esp_from(struct kernel *k, uint32_t spi, const struct oe_addr *dst, const struct oe_addr *src,
+                         uint16_t sport);
 /* Model the larval state an ACQUIRE leaves for that long (xfrm_acq_expires; 0: off, the default). */
 void kernel_fake_set_larval(struct kernel *k, uint32_t seconds);
 /* The kernel's queue timer turns once: each queue's first packet decides for all on it. */

@@ -325,6 +325,53 @@ static int fake_sa_del(struct kernel *kb, uint32_t spi, const struct oe_addr *ds
     return 0;
 }
 
+static int fake_sa_move(struct kernel *kb, const struct kernel_sa_move *m, struct oe_error *err)
+{
+    struct kernel_fake *k = fk(kb);
+    ssize_t i = find_sa(k, m->spi, &m->old_dst);
+    if (k->fail_errno || i < 0) {
+        oe_error_set(err, "move ESP SA 0x%08x: %s", m->spi, strerror(k->fail_errno ? k->fail_errno : ESRCH));
+        return -1;
+    }
+    ssize_t clash = find_sa(k, m->spi, &m->dst);
+    if (clash >= 0 && clash != i) {
+        oe_error_set(err, "move ESP SA 0x%08x: %s", m->spi, strerror(EEXIST));
+        return -1;
+    }
+    /* as the kernel: keys, counters and the time it was added stay (sa_added) */
+    struct kernel_sa *sa = &k->sas[i];
+    sa->src = m->src;
+    sa->dst = m->dst;
+    sa->encap_sport = m->encap_sport;
+    sa->encap_dport = m->encap_dport;
+    k->changes++;
+    return 0;
+}
+
+bool kernel_fake_sa(const struct kernel *kb, uint32_t spi, const struct oe_addr *dst, struct kernel_sa *out)
+{
+    ssize_t i = find_sa((struct kernel_fake *)kb, spi, dst);
+    if (i < 0)
+        return false;
+    *out = ((const struct kernel_fake *)kb)->sas[i];
+    return true;
+}
+
+/* As esp_input_done2: an authenticated packet from elsewhere than the SA's source and encap port is told. */
+int kernel_fake_esp_from(struct kernel *kb, uint32_t spi, const struct oe_addr *dst, const struct oe_addr *src,
+                         uint16_t sport)
+{
+    struct kernel_fake *k = fk(kb);
+    ssize_t i = find_sa(k, spi, dst);
+    if (i < 0 || k->sas[i].encap_sport == 0)
+        return -1; /* no such SA, or not ESP in UDP: the kernel drops it, tells nothing */
+    if (oe_addr_eq(&k->sas[i].src, src) && k->sas[i].encap_sport == sport)
+        return 0;
+    struct kernel_event ev = {.type = KERNEL_EV_SA_MAPPING, .spi = spi, .dst = *dst, .src = *src, .sport = sport};
+    queue(k, &ev);
+    return 1;
+}
+
 static int fake_sa_stats(struct kernel *kb, uint32_t spi, const struct oe_addr *dst, struct kernel_sa_stats *st,
                          struct oe_error *err)
 {
@@ -489,6 +536,7 @@ static const struct kernel_ops fake_ops = {
     .sa_flush_reqids = fake_sa_flush_reqids,
     .sa_add = fake_sa_add,
     .sa_del = fake_sa_del,
+    .sa_move = fake_sa_move,
     .sa_stats = fake_sa_stats,
     .addresses = fake_addresses,
     .watch_addresses = fake_watch_addresses,

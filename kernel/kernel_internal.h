@@ -13,6 +13,7 @@ struct kernel_ops {
     int (*sa_flush_reqids)(struct kernel *k, uint32_t first, uint32_t count, size_t *removed, struct oe_error *err);
     int (*sa_add)(struct kernel *k, const struct kernel_sa *sa, struct oe_error *err);
     int (*sa_del)(struct kernel *k, uint32_t spi, const struct oe_addr *dst, struct oe_error *err);
+    int (*sa_move)(struct kernel *k, const struct kernel_sa_move *m, struct oe_error *err);
     int (*sa_stats)(struct kernel *k, uint32_t spi, const struct oe_addr *dst, struct kernel_sa_stats *st,
                     struct oe_error *err);
     int (*addresses)(struct kernel *k, struct oe_addr **out, size_t *n, struct oe_error *err);

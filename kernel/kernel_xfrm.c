@@ -1,6 +1,6 @@
 /*
  * Linux XFRM over raw netlink: one socket for requests (each acknowledged),
- * one subscribed to the ACQUIRE and EXPIRE groups for events.
+ * one subscribed to the ACQUIRE, EXPIRE and MAPPING groups for events.
  */
 #include "kernel_internal.h"
 
@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #define NL_BUF 65536
+/* the MAPPING group has no legacy XFRMGRP_ bit in the header: group n is bit n - 1 */
+#define XFRMGRP_MAPPING_BIT (1u << (XFRMNLGRP_MAPPING - 1))
 
 struct kernel_xfrm {
     struct kernel base;
@@ -568,6 +570,132 @@ static int xfrm_sa_stats(struct kernel *kb, uint32_t spi, const struct oe_addr *
     return 0;
 }
 
+/* The attributes of a dumped SA that a NEWSA or UPDSA of the same SA takes again (ENCAP: the caller's). */
+static bool sa_attr_kept(uint16_t type)
+{
+    switch (type) {
+    case XFRMA_ALG_AEAD:
+    case XFRMA_ALG_CRYPT:
+    case XFRMA_ALG_AUTH_TRUNC: /* not XFRMA_ALG_AUTH too, which the dump also has: NEWSA refuses both */
+    case XFRMA_REPLAY_VAL:     /* the sequence numbers go on: the peer's replay window must see them rise */
+    case XFRMA_MARK:
+    case XFRMA_IF_ID:
+    case XFRMA_SA_EXTRA_FLAGS: return true;
+    default: return false;
+    }
+}
+
+/* The SA (spi, dst) as the kernel has it, into buf: its header and attributes, or -1. */
+static int sa_get(struct kernel_xfrm *k, uint32_t spi, const struct oe_addr *dst, char *buf, size_t cap,
+                  const struct nlmsghdr **out, struct oe_error *err)
+{
+    union nl_buf nb;
+    struct nl_req req;
+    sa_id_req(&req, &nb, XFRM_MSG_GETSA, spi, dst);
+    if (nl_send(k, &req, 0, err, "move ESP SA") != 0)
+        return -1;
+    ssize_t r;
+    do
+        r = recv(k->req_fd, buf, cap, 0);
+    while (r < 0 && errno == EINTR);
+    const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
+    if (r < (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) || !NLMSG_OK(h, (size_t)r)) {
+        oe_error_set(err, "move ESP SA 0x%08x: no answer to GETSA", spi);
+        return -1;
+    }
+    if (h->nlmsg_type == NLMSG_ERROR) {
+        errno = -((const struct nlmsgerr *)NLMSG_DATA(h))->error;
+        oe_error_set(err, "move ESP SA 0x%08x: %s", spi, strerror(errno));
+        return -1;
+    }
+    if (h->nlmsg_type != XFRM_MSG_NEWSA || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct xfrm_usersa_info))) {
+        oe_error_set(err, "move ESP SA 0x%08x: unexpected answer to GETSA", spi);
+        return -1;
+    }
+    *out = h;
+    return 0;
+}
+
+/* A NEWSA or UPDSA of the dumped SA h at m's addresses and ports; the keys are wiped by the caller. */
+static void sa_moved_req(const struct nlmsghdr *h, const struct kernel_sa_move *m, uint16_t type, struct nl_req *req,
+                         union nl_buf *nb)
+{
+    struct xfrm_usersa_info info = *(const struct xfrm_usersa_info *)NLMSG_DATA(h);
+    to_xaddr(&m->dst, &info.id.daddr);
+    to_xaddr(&m->src, &info.saddr);
+    info.seq = 0; /* no ACQUIRE's larval state to take */
+    struct xfrm_lifetime_cur cur = info.curlft;
+    nl_req_init(req, nb, sizeof(*nb), type, 0);
+    nl_put(req, &info, sizeof(info));
+    /* the time it was added stays: its lifetimes (and our rekey) count from then */
+    nl_attr(req, XFRMA_LTIME_VAL, &cur, sizeof(cur));
+    size_t off = NLMSG_ALIGN(sizeof(struct xfrm_usersa_info));
+    size_t len = h->nlmsg_len - NLMSG_HDRLEN;
+    const char *data = NLMSG_DATA(h);
+    while (off + NLA_HDRLEN <= len) {
+        const struct nlattr *a = (const struct nlattr *)(data + off);
+        if (a->nla_len < NLA_HDRLEN || a->nla_len > len - off)
+            break; /* the kernel's own message: not reached */
+        uint16_t t = a->nla_type & NLA_TYPE_MASK;
+        if (t == XFRMA_REPLAY_VAL && type == XFRM_MSG_NEWSA &&
+            (size_t)(a->nla_len - NLA_HDRLEN) >= sizeof(struct xfrm_replay_state)) {
+            struct xfrm_replay_state rs;
+            memcpy(&rs, (const char *)a + NLA_HDRLEN, sizeof(rs));
+            rs.oseq = kernel_sa_moved_oseq(rs.oseq);
+            nl_attr(req, t, &rs, sizeof(rs));
+        } else if (sa_attr_kept(t))
+            nl_attr(req, t, (const char *)a + NLA_HDRLEN, a->nla_len - NLA_HDRLEN);
+        off += NLA_ALIGN(a->nla_len);
+    }
+    struct kernel_sa ports = {.encap_sport = m->encap_sport, .encap_dport = m->encap_dport};
+    if (m->encap_sport)
+        put_encap(req, &ports);
+}
+
+static int xfrm_sa_move(struct kernel *kb, const struct kernel_sa_move *m, struct oe_error *err)
+{
+    struct kernel_xfrm *k = xk(kb);
+    char *buf = malloc(8192), what[96], d[OE_ADDR_STRLEN];
+    const struct nlmsghdr *h;
+    if (buf == NULL) {
+        oe_error_set(err, "move ESP SA 0x%08x: out of memory", m->spi);
+        return -1;
+    }
+    if (sa_get(k, m->spi, &m->old_dst, buf, 8192, &h, err) != 0) {
+        free(buf);
+        return -1;
+    }
+    const struct xfrm_usersa_info *was = NLMSG_DATA(h);
+    struct oe_addr old_src;
+    from_xaddr(was->family, &was->saddr, &old_src);
+    bool same_dst = oe_addr_eq(&m->dst, &m->old_dst), same_src = oe_addr_eq(&m->src, &old_src);
+    union nl_buf nb;
+    struct nl_req req;
+    int rc;
+    snprintf(what, sizeof(what), "move ESP SA 0x%08x to %s", m->spi, oe_addr_str(&m->dst, d));
+    if (same_dst && same_src) {
+        /* xfrm_state_update takes the new encapsulation into the SA in place: counters and all */
+        sa_moved_req(h, m, XFRM_MSG_UPDSA, &req, &nb);
+        rc = transact(k, &req, err, what);
+    } else if (!same_dst) {
+        /* another destination is another SA: the new one first, so the policy finds one all along */
+        sa_moved_req(h, m, XFRM_MSG_NEWSA, &req, &nb);
+        rc = transact(k, &req, err, what);
+        if (rc == 0 && xfrm_sa_del(kb, m->spi, &m->old_dst, err) != 0 && errno != ESRCH)
+            rc = -1;
+    } else {
+        /* the same SA from another source: UPDSA keeps the old source, so out and in again */
+        sa_moved_req(h, m, XFRM_MSG_NEWSA, &req, &nb);
+        rc = xfrm_sa_del(kb, m->spi, &m->old_dst, err);
+        if (rc == 0)
+            rc = transact(k, &req, err, what);
+    }
+    oe_wipe(&nb, sizeof(nb)); /* the keys */
+    oe_wipe(buf, 8192);
+    free(buf);
+    return rc;
+}
+
 static int xfrm_fd(struct kernel *kb)
 {
     return xk(kb)->ep_fd;
@@ -651,7 +779,9 @@ static int xfrm_process(struct kernel *kb, kernel_event_fn fn, void *arg, struct
         return -1;
     }
     for (;;) {
-        ssize_t r = recv(k->ev_fd, buf, NL_BUF, MSG_DONTWAIT);
+        struct sockaddr_nl from;
+        socklen_t fromlen = sizeof(from);
+        ssize_t r = recvfrom(k->ev_fd, buf, NL_BUF, MSG_DONTWAIT, (struct sockaddr *)&from, &fromlen);
         if (r < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
                 break;
@@ -660,6 +790,8 @@ static int xfrm_process(struct kernel *kb, kernel_event_fn fn, void *arg, struct
             free(buf);
             return -1;
         }
+        if (fromlen < sizeof(from) || from.nl_family != AF_NETLINK || from.nl_pid != 0)
+            continue; /* a process's message, not the kernel's: an ACQUIRE or MAPPING we must not believe */
         for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)r); h = NLMSG_NEXT(h, r)) {
             struct kernel_event ev;
             memset(&ev, 0, sizeof(ev));
@@ -683,6 +815,16 @@ static int xfrm_process(struct kernel *kb, kernel_event_fn fn, void *arg, struct
                 ev.hard = x->hard != 0;
                 from_xaddr(x->state.family, &x->state.id.daddr, &ev.dst);
                 from_xaddr(x->state.family, &x->state.saddr, &ev.src);
+            } else if (h->nlmsg_type == XFRM_MSG_MAPPING &&
+                       h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct xfrm_user_mapping))) {
+                const struct xfrm_user_mapping *x = NLMSG_DATA(h);
+                if (x->id.proto != IPPROTO_ESP)
+                    continue;
+                ev.type = KERNEL_EV_SA_MAPPING;
+                ev.spi = ntohl(x->id.spi);
+                from_xaddr(x->id.family, &x->id.daddr, &ev.dst);
+                from_xaddr(x->id.family, &x->new_saddr, &ev.src);
+                ev.sport = ntohs(x->new_sport);
             } else {
                 continue;
             }
@@ -729,6 +871,7 @@ static const struct kernel_ops xfrm_ops = {
     .sa_flush_reqids = xfrm_sa_flush_reqids,
     .sa_add = xfrm_sa_add,
     .sa_del = xfrm_sa_del,
+    .sa_move = xfrm_sa_move,
     .sa_stats = xfrm_sa_stats,
     .addresses = xfrm_addresses,
     .watch_addresses = xfrm_watch_addresses,
@@ -769,7 +912,7 @@ struct kernel *kernel_xfrm_open(struct oe_error *err)
     k->base.ops = &xfrm_ops;
     k->seq = (uint32_t)time(NULL);
     k->req_fd = nl_socket(0, err);
-    k->ev_fd = k->req_fd < 0 ? -1 : nl_socket(XFRMGRP_ACQUIRE | XFRMGRP_EXPIRE, err);
+    k->ev_fd = k->req_fd < 0 ? -1 : nl_socket(XFRMGRP_ACQUIRE | XFRMGRP_EXPIRE | XFRMGRP_MAPPING_BIT, err);
     k->addr_fd = -1;
     k->ep_fd = k->ev_fd < 0 ? -1 : epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = k->ev_fd};

@@ -41,6 +41,8 @@ void agent_free(struct agent *a)
     policy_set_free(a->set);
     policy_compiled_free(&a->compiled);
     peer_table_clear(&a->peers);
+    free(a->out_waiting);
+    free(a->lines_to_go);
     free(a);
 }
 
@@ -397,6 +399,11 @@ static bool peer_stale(struct agent *a, struct oe_peer *p, char *why, size_t len
         snprintf(why, len, "the line it was made under changed (now %s:%u)", policy_group_file(a->set, r->group),
                  r->line);
     return true;
+}
+
+bool agent_peer_stale(struct agent *a, struct oe_peer *p, char *why, size_t len)
+{
+    return peer_stale(a, p, why, len);
 }
 
 /* Take a stale peer out: its hold or shunt from the kernel, its tunnel by Delete. */

@@ -281,9 +281,14 @@ static void status(struct agent *a, bool json, struct oe_buf *out)
                       "{\"policy_lines\": %zu, \"kernel_policies\": %zu, \"tunnels\": %zu, "
                       "\"holds_and_shunts\": %zu, \"ike\": %s, \"addresses\": %zu, \"peers\": %zu, "
                       "\"ike_sas\": %zu, \"half_open\": %zu, \"lookups_in_flight\": %zu, "
-                      "\"loop\": {\"turns\": %llu, \"max_us\": %llu, \"p99_us\": %llu}}\n",
+                      "\"loop\": {\"turns\": %llu, \"max_us\": %llu, \"p99_us\": %llu}",
                       policy_rule_count(a->set), a->compiled.n, tunnels, shunts, a->ike ? "true" : "false", a->nlocal,
                       a->peers.count, ike_sas, half_open, lookups, turns, max_us, p99_us);
+        if (a->ike) {
+            oe_buf_printf(out, ", ");
+            agent_keys_status(a, true, out);
+        }
+        oe_buf_printf(out, "}\n");
         return;
     }
     oe_buf_printf(out, "oe-agent: %zu policy lines from %s (%zu kernel policies), %s\n", policy_rule_count(a->set),
@@ -292,6 +297,8 @@ static void status(struct agent *a, bool json, struct oe_buf *out)
     oe_buf_printf(out, "addresses: %zu, peers: %zu, IKE SAs: %zu (%zu half-open), lookups in flight: %zu\n", a->nlocal,
                   a->peers.count, ike_sas, half_open, lookups);
     oe_buf_printf(out, "event loop: %llu turns, longest %llu us, 99%% within %llu us\n", turns, max_us, p99_us);
+    if (a->ike)
+        agent_keys_status(a, false, out);
     trafficstatus(a, false, out);
     shuntstatus(a, false, out);
 }
@@ -346,6 +353,21 @@ static int do_reload(struct agent *a, char **w, bool json, struct oe_buf *out)
         return -1;
     }
     oe_buf_printf(out, "reloaded %zu policy lines\n", policy_rule_count(a->set));
+    if (a->ike)
+        agent_rereadkeys(a, false, out); /* a reload starts the peers' keys afresh too */
+    return 0;
+}
+
+/* rereadkeys: forget the peers' keys from DNS and read the host keys again (a rollover's switch). */
+static int do_rereadkeys(struct agent *a, char **w, bool json, struct oe_buf *out)
+{
+    (void)w;
+    (void)json;
+    if (a->ike == NULL) {
+        oe_buf_printf(out, "rereadkeys: negotiation is off (ike = no): no keys to read\n");
+        return -1;
+    }
+    agent_rereadkeys(a, true, out);
     return 0;
 }
 
@@ -435,6 +457,7 @@ static const struct control_verb {
     {"shuntstatus", 0, do_shuntstatus, "shuntstatus"},
     {"explain", 1, do_explain, "explain ADDR"},
     {"reload", 0, do_reload, "reload"},
+    {"rereadkeys", 0, do_rereadkeys, "rereadkeys"},
     {"initiate", 1, do_initiate, "initiate ADDR"},
     {"initiate", 2, do_initiate_from, "initiate ADDR LOCAL"},
 };

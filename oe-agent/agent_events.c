@@ -155,6 +155,8 @@ void agent_kernel_event(const struct kernel_event *ev, void *arg)
         on_acquire(a, ev);
     else if (ev->type == KERNEL_EV_POLICY_EXPIRED)
         on_policy_expired(a, ev);
-    else if (a->io)
+    else if (ev->type == KERNEL_EV_SA_MAPPING && a->io)
+        ike_io_sa_mapping(a->io, ev->spi, &ev->dst, &ev->src, ev->sport);
+    else if (ev->type == KERNEL_EV_SA_EXPIRED && a->io)
         ike_io_sa_expired(a->io, ev->spi, &ev->dst, ev->hard);
 }

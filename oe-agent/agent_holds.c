@@ -1,40 +1,136 @@
 /*
  * The packets the kernel keeps on a trap line's queue are let go when the
- * line's last held peer leaves its hold.
+ * line's last held peer leaves its hold; and until then (bounded) a ready
+ * tunnel of that line keeps its outbound policy back.
  *
  * The first packet to a peer hits the line's trap (before the peer's own hold
  * exists) and waits on that policy's queue. Linux processes the queue on a
  * timer that starts at 0.1 s and doubles (0.1, 0.3, 0.7, 1.5, 3.1 s after the
  * packet); and a replacing policy with the same selector takes the queue over
- * and processes it at once (xfrm_policy_requeue). When the queue is processed
- * and its first packet can go, every other packet on it that cannot go yet
- * (its peer still negotiating) is dropped. So the trap is written again only
- * when no peer under its line is held any more: then each packet on the
- * queue goes through its tunnel or shunt at once instead of at the timer's
- * next turn, seconds later with a slow peer, and none is dropped for another
- * peer's sake.
+ * and processes it at once (xfrm_policy_requeue). xfrm_policy_queue_process
+ * looks up only the queue's first packet (with XFRM_LOOKUP_QUEUE): while it
+ * cannot go yet, the whole queue waits for the next turn; once it can, every
+ * packet is looked up again without that flag, and those whose peer is still
+ * negotiating (the hold's template has no SA) are dropped.
+ *
+ * So two things. The trap is written again only when no peer under its line
+ * is held any more: then each packet on the queue goes through its tunnel or
+ * shunt at once, instead of at the timer's next turn. And while other peers
+ * of the line are held, a peer whose tunnel is ready keeps back the one step
+ * that lets its packets go: its tunnel's outbound policy (the hold's
+ * template is transport mode with no reqid, so only the tunnel policy
+ * replacing the hold resolves the peer's flow; its SAs, inbound and fwd
+ * policies go in at once). The queue's first packet then cannot go at the
+ * timer's turns, and all of the queue goes when the last held peer ends; or,
+ * after first-packet-wait-ms, the tunnel carries its packets anyway and the
+ * timer's next turn may drop the first packets of peers still negotiating.
+ *
+ * Every ready peer waits, not only the one held first: which packet heads
+ * the queue the agent cannot tell. An ACQUIRE need not come with a packet
+ * (ping(8) connect()s a UDP socket first, and that route lookup alone sends
+ * it), a packet that comes before the peer's hold is in joins the trap's
+ * queue, one after it the hold's; so the queue's first packet may be any
+ * held peer's (seen in the guest: the peer held first had none there, the
+ * second's headed the queue and its tunnel let it go).
  */
 #include "agent_internal.h"
 #include "log.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-static bool same_line(const struct oe_peer *a, const struct oe_peer *b)
+static bool on_line(const struct oe_peer *p, const struct agent_line *l)
 {
-    return a->group == b->group && oe_prefix_cmp(&a->rule.peer, &b->rule.peer) == 0 && a->rule.proto == b->rule.proto &&
-           a->rule.lport == b->rule.lport && a->rule.rport == b->rule.rport;
+    return p->group == l->group && oe_prefix_cmp(&p->rule.peer, &l->rule.peer) == 0 && p->rule.proto == l->rule.proto &&
+           p->rule.lport == l->rule.lport && p->rule.rport == l->rule.rport;
 }
 
-void agent_hold_ended(struct agent *a, const struct oe_peer *p)
+static struct agent_line line_of(const struct oe_peer *p)
 {
-    if (p->rule.peer.addr.family == 0)
-        return; /* not trapped by a line (a responder's peer) */
+    return (struct agent_line){.group = p->group, .rule = p->rule};
+}
+
+/* The held peers of line l but not p (a walk of the held list: bounded by max-negotiations). */
+static size_t held_on(const struct agent *a, const struct agent_line *l, const struct oe_peer *p)
+{
+    size_t n = 0;
     for (const struct oe_peer *q = a->peers.held; q; q = q->next_held)
-        if (q != p && same_line(q, p))
-            return; /* its packets would be dropped: the last one to leave lets them go */
+        n += q != p && on_line(q, l);
+    return n;
+}
+
+static size_t held_on_line(const struct agent *a, const struct oe_peer *p)
+{
+    struct agent_line l = line_of(p);
+    return held_on(a, &l, p);
+}
+
+/* The waiting peer at index i, or NULL when it is gone (then it leaves the list and i is the next one's). */
+static struct oe_peer *waiting_at(struct agent *a, size_t i)
+{
+    struct oe_peer *w = peer_by_instance(&a->peers, a->out_waiting[i]);
+    if (w == NULL || w->out_wait_until == 0) {
+        a->out_waiting[i] = a->out_waiting[--a->nout_waiting];
+        return NULL;
+    }
+    return w;
+}
+
+static void release(struct agent *a, size_t i, struct oe_peer *w)
+{
+    w->out_wait_until = 0;
+    a->out_waiting[i] = a->out_waiting[--a->nout_waiting];
+    if (a->io)
+        ike_io_release_out(a->io, &w->local, &w->remote);
+}
+
+bool agent_out_waits(void *arg, const struct ike_action *act)
+{
+    struct agent *a = arg;
+    struct oe_peer *p = act->tag ? peer_by_instance(&a->peers, act->tag) : NULL;
+    if (p == NULL || p->state != PEER_HOLD || p->rule.peer.addr.family == 0 || a->cfg->first_packet_wait_ms == 0)
+        return false;
+    /* the last of its line waits too, for the end of the loop's turn: an ACQUIRE read then may hold another */
+    size_t others = held_on_line(a, p);
+    if (a->nout_waiting == a->capout_waiting) {
+        size_t cap = a->capout_waiting ? a->capout_waiting * 2 : 8;
+        unsigned *v = realloc(a->out_waiting, cap * sizeof(*v));
+        if (v == NULL) {
+            agent_log_peer(p,
+                           "tunnel ready, but no memory to wait for its line: it carries packets now, and the "
+                           "%zu other negotiations of its line may lose their first",
+                           others);
+            return false;
+        }
+        a->out_waiting = v;
+        a->capout_waiting = cap;
+    }
+    a->out_waiting[a->nout_waiting++] = p->instance;
+    p->out_wait_until = ike_io_now() + a->cfg->first_packet_wait_ms;
+    if (others > 0)
+        agent_log_peer(
+            p,
+            "tunnel ready; its outbound policy waits up to %ums (first-packet-wait-ms) for the %zu other "
+            "negotiations of its line: the kernel would let the trap's queue go and drop their first packets",
+            a->cfg->first_packet_wait_ms, others);
+    return true;
+}
+
+/* The line's waiting tunnels carry their packets, then its trap is written again: its whole queue goes. */
+static void let_go(struct agent *a, const struct agent_line *l)
+{
+    for (size_t i = 0; i < a->nout_waiting;) {
+        struct oe_peer *w = waiting_at(a, i);
+        if (w == NULL)
+            continue;
+        if (on_line(w, l))
+            release(a, i, w);
+        else
+            i++;
+    }
     struct policy_kernel key;
     memset(&key, 0, sizeof(key));
-    key.sel = p->rule;
+    key.sel = l->rule;
     key.dir = POLICY_DIR_OUT;
     const struct policy_kernel *trap = agent_compiled_find(a, &key);
     if (trap == NULL || trap->action != POLICY_ACTION_TRAP)
@@ -46,4 +142,78 @@ void agent_hold_ended(struct agent *a, const struct oe_peer *p)
     if (kernel_install(a->k, &kp, &err) != 0)
         oe_log("trap %s: cannot write it again to let its queued packets go (the kernel's timer will): %s",
                kernel_selector_str(&kp, sel, sizeof(sel)), err.msg);
+}
+
+int agent_holds_timeout(struct agent *a)
+{
+    if (a->nlines_to_go > 0)
+        return 0;
+    if (a->nout_waiting == 0)
+        return -1;
+    uint64_t now = ike_io_now(), first = UINT64_MAX;
+    for (size_t i = 0; i < a->nout_waiting; i++) {
+        const struct oe_peer *w = peer_by_instance(&a->peers, a->out_waiting[i]);
+        if (w == NULL || w->out_wait_until <= now)
+            return 0;
+        if (w->out_wait_until < first)
+            first = w->out_wait_until;
+    }
+    return first - now > 60000 ? 60000 : (int)(first - now);
+}
+
+void agent_holds_tick(struct agent *a)
+{
+    if (a->nlines_to_go > 0) {
+        struct oe_error err;
+        if (kernel_process(a->k, agent_kernel_event, a, &err) < 0) /* ACQUIREs sent meanwhile: their peers held */
+            oe_log("%s", err.msg);
+        for (size_t i = 0; i < a->nlines_to_go; i++)
+            if (held_on(a, &a->lines_to_go[i], NULL) == 0)
+                let_go(a, &a->lines_to_go[i]);
+        a->nlines_to_go = 0; /* a line held again: its last to leave comes back here */
+    }
+    uint64_t now = ike_io_now();
+    for (size_t i = 0; i < a->nout_waiting;) {
+        struct oe_peer *w = waiting_at(a, i);
+        if (w == NULL)
+            continue;
+        if (w->out_wait_until > now) {
+            i++;
+            continue;
+        }
+        size_t others = held_on_line(a, w);
+        agent_log_peer(w,
+                       "waited %ums (first-packet-wait-ms) for %zu other negotiations of its line; its tunnel "
+                       "carries its packets now, and the kernel's queue timer may drop their first packets",
+                       a->cfg->first_packet_wait_ms, others);
+        release(a, i, w);
+    }
+}
+
+void agent_hold_ended(struct agent *a, const struct oe_peer *p)
+{
+    if (p->rule.peer.addr.family == 0)
+        return; /* not trapped by a line (a responder's peer) */
+    if (held_on_line(a, p) > 0)
+        return; /* their packets would be dropped: the last one to leave lets them go */
+    /*
+     * At the end of this turn of the loop (agent_holds_tick), after the
+     * ACQUIREs the kernel has sent meanwhile: a packet that hit the trap just
+     * now is on its queue, and its peer, not yet held, would lose it.
+     */
+    struct agent_line l = line_of(p);
+    for (size_t i = 0; i < a->nlines_to_go; i++)
+        if (on_line(p, &a->lines_to_go[i]))
+            return;
+    if (a->nlines_to_go == a->caplines_to_go) {
+        size_t cap = a->caplines_to_go ? a->caplines_to_go * 2 : 4;
+        struct agent_line *v = realloc(a->lines_to_go, cap * sizeof(*v));
+        if (v == NULL) {
+            let_go(a, &l); /* now, then */
+            return;
+        }
+        a->lines_to_go = v;
+        a->caplines_to_go = cap;
+    }
+    a->lines_to_go[a->nlines_to_go++] = l;
 }

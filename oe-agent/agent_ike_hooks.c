@@ -60,8 +60,32 @@ static void on_down(void *arg, const struct ike_action *act)
 {
     struct agent *a = arg;
     struct oe_peer *p = act->tag ? peer_by_instance(&a->peers, act->tag) : peer_by_serial(&a->peers, act->serial);
+    if (act->tag == 0 && agent_auth_failure(act->text)) {
+        /*
+         * As responder the initiator's AUTH did not verify with the key we
+         * had: if it came from the cache, the initiator's next attempt
+         * (after its failure shunt) finds DNS asked afresh.
+         */
+        const struct oe_addr *host = act->child.remote_host.family ? &act->child.remote_host : &act->remote.addr;
+        char name[DNSKEYS_NAME_MAX];
+        dnskeys_reverse_name(host, name);
+        if (dnskeys_cache_drop(a->keys, name))
+            oe_log("#%u: the cached key for %s failed authentication: dropped from the key cache", act->serial, name);
+    }
     if (p == NULL || (p->state == PEER_TUNNEL && p->ike_serial != act->serial))
         return; /* an IKE SA that no longer serves the peer (its twin does) */
+    if (p->state == PEER_HOLD && p->key_cached && !p->key_refreshed && agent_auth_failure(act->text)) {
+        /* the peer may have rolled its key since we cached it: ask DNS once more before giving up */
+        char name[DNSKEYS_NAME_MAX];
+        dnskeys_reverse_name(&p->remote, name);
+        dnskeys_cache_drop(a->keys, name);
+        p->key_refreshed = true;
+        p->key_cached = false;
+        agent_log_peer(p, "the cached key for %s failed authentication (%s): dropped; asking DNS again, once", name,
+                       act->text);
+        agent_oe_negotiate(a, p);
+        return;
+    }
     if (p->state == PEER_HOLD) {
         char why[600];
         snprintf(why, sizeof(why), "IKE failed: %s", act->text);
@@ -83,6 +107,28 @@ static void on_rekeyed(void *arg, const struct ike_action *act)
     p->spi_out = act->child.spi_out;
     ike_algs_name(act->child.encr, act->child.encr_bits, act->child.integ, p->esp, sizeof(p->esp));
     agent_log_peer(p, "Child SA rekeyed: SPIs in 0x%08x out 0x%08x, ESP %s", p->spi_in, p->spi_out, p->esp);
+}
+
+/*
+ * The peer's NAT remapped it and the SAs followed (ike_io): a new outer
+ * address is where its ESP goes and where its byte counts are read; for a
+ * leased peer it is also the address whose policy it has (the responder's
+ * rule), so that policy is asked again, as a reload would: a NAT that now
+ * sends from an address whose line wants no tunnel ends it.
+ */
+static void on_moved(void *arg, const struct ike_action *act)
+{
+    struct agent *a = arg;
+    struct oe_peer *p = act->tag ? peer_by_instance(&a->peers, act->tag) : peer_by_serial(&a->peers, act->serial);
+    if (p == NULL || p->state != PEER_TUNNEL || p->ike_serial != act->serial ||
+        oe_addr_eq(&act->moved_from.addr, &act->child.remote))
+        return;
+    char why[300], g[OE_ADDR_STRLEN];
+    p->gateway = act->child.remote;
+    if (!agent_peer_stale(a, p, why, sizeof(why)))
+        return;
+    agent_log_peer(p, "its NAT now sends from %s, and %s: deleting the tunnel", oe_addr_str(&p->gateway, g), why);
+    ike_delete(a->ike, act->serial, ike_io_now(), ike_io_actions(a->io));
 }
 
 /*
@@ -127,7 +173,9 @@ void agent_oe_hooks(struct agent *a, struct ike_io_hooks *h)
                                .down = on_down,
                                .need_key = agent_responder_need_key,
                                .rekeyed = on_rekeyed,
+                               .moved = on_moved,
                                .tunnel_selectors = tunnel_selectors,
                                .acquire_seq = acquire_seq,
+                               .out_waits = agent_out_waits,
                                .arg = a};
 }

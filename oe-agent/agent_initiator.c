@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /*
  * A lookup's context: the held peer, what the tunnel must meet (the
@@ -42,8 +43,38 @@ static void lookup_refused(struct agent *a, struct oe_peer *p, const char *why, 
         agent_failure_shunt(a, p, why);
 }
 
+/*
+ * The other keys the peer publishes for the same gateway (a rollover: the
+ * current and the next side by side), which the IKE core tries after key.
+ */
+static size_t more_keys(const struct dnskeys_answer *ans, const struct dnskeys_record *rec,
+                        struct ike_pubkey out[IKE_MAX_PEER_KEYS - 1])
+{
+    size_t n = 0;
+    for (size_t i = 0; ans && i < ans->n && ans->records[i].usable && n < IKE_MAX_PEER_KEYS - 1; i++) {
+        const struct dnskeys_record *r = &ans->records[i];
+        if (r == rec || r->gw_type != rec->gw_type || dnskeys_key_eq(&r->key, &rec->key))
+            continue;
+        if ((r->gw_type == DNSKEYS_GW_IPV4 || r->gw_type == DNSKEYS_GW_IPV6) && !oe_addr_eq(&r->gw_addr, &rec->gw_addr))
+            continue;
+        if (r->gw_type == DNSKEYS_GW_NAME && strcasecmp(r->gw_name, rec->gw_name) != 0)
+            continue;
+        out[n++] = agent_ike_key(&r->key);
+    }
+    return n;
+}
+
+static void initiate_with(struct agent *a, struct oe_peer *p, enum ike_authby auth, const struct dnskeys_pubkey *key,
+                          const struct ike_pubkey *more, size_t nmore, const struct oe_addr *gateway);
+
 static void initiate(struct agent *a, struct oe_peer *p, enum ike_authby auth, const struct dnskeys_pubkey *key,
                      const struct oe_addr *gateway)
+{
+    initiate_with(a, p, auth, key, NULL, 0, gateway);
+}
+
+static void initiate_with(struct agent *a, struct oe_peer *p, enum ike_authby auth, const struct dnskeys_pubkey *key,
+                          const struct ike_pubkey *more, size_t nmore, const struct oe_addr *gateway)
 {
     struct ike_initiate req;
     memset(&req, 0, sizeof(req));
@@ -69,6 +100,8 @@ static void initiate(struct agent *a, struct oe_peer *p, enum ike_authby auth, c
     req.tag = p->instance;
     if (key)
         req.peer_key = agent_ike_key(key);
+    for (size_t i = 0; key && i < nmore && i < IKE_MAX_PEER_KEYS - 1; i++)
+        req.more_keys[req.nmore++] = more[i];
     p->gateway = *gateway;
     p->auth = auth == IKE_AUTHBY_NULL ? PEER_AUTH_NULL : PEER_AUTH_RSASIG;
     peer_set_serial(&a->peers, p, ike_initiate(a->ike, &req, ike_io_now(), ike_io_actions(a->io)));
@@ -77,8 +110,11 @@ static void initiate(struct agent *a, struct oe_peer *p, enum ike_authby auth, c
         char c[OE_ADDR_STRLEN];
         snprintf(client, sizeof(client), " for %s behind us", oe_addr_str(&p->local, c));
     }
-    agent_log_peer(p, "negotiating IKEv2 with %s (%s)%s as #%u", oe_addr_str(gateway, gw),
-                   auth == IKE_AUTHBY_NULL ? "NULL authentication" : "RSA key from DNS", client, p->ike_serial);
+    agent_log_peer(p, "negotiating IKEv2 with %s (%s%s)%s as #%u", oe_addr_str(gateway, gw),
+                   auth == IKE_AUTHBY_NULL ? "NULL authentication"
+                   : p->key_cached         ? "RSA key from DNS, cached"
+                                           : "RSA key from DNS",
+                   req.nmore ? ", and the other published keys" : "", client, p->ike_serial);
     ike_io_apply(a->io, ike_io_actions(a->io));
 }
 
@@ -141,6 +177,8 @@ static void resolve_gateway(struct agent *a, struct oe_peer *p, const struct pen
     }
 }
 
+static void use_answer(struct pending asked, const struct dnskeys_answer *ans);
+
 static void on_initiator_key(const struct dnskeys_answer *ans, void *arg)
 {
     if (ans == NULL) {
@@ -148,11 +186,21 @@ static void on_initiator_key(const struct dnskeys_answer *ans, void *arg)
         return;
     }
     struct pending asked = *(struct pending *)arg;
-    struct agent *a = asked.a;
-    struct oe_peer *p = peer_by_instance(&a->peers, asked.instance);
     free(arg);
+    agent_cache_keys(asked.a, ans); /* kept for its TTL, whoever asked: the next peer of that host asks no one */
+    struct oe_peer *p = peer_by_instance(&asked.a->peers, asked.instance);
     if (p == NULL || p->state != PEER_HOLD)
         return; /* gone (expired, reloaded) while we asked */
+    p->key_cached = false;
+    use_answer(asked, ans);
+}
+
+static void use_answer(struct pending asked, const struct dnskeys_answer *ans)
+{
+    struct agent *a = asked.a;
+    struct oe_peer *p = peer_by_instance(&a->peers, asked.instance);
+    if (p == NULL)
+        return;
     const struct dnskeys_record *rec = ans->n > 0 && ans->records[0].usable ? &ans->records[0] : NULL;
     char why[600];
     p->dnssec = agent_peer_dnssec(ans->verdict);
@@ -197,12 +245,16 @@ static void on_initiator_key(const struct dnskeys_answer *ans, void *arg)
         agent_failure_shunt(a, p, "the gateway's address family differs from ours");
         return;
     }
-    char id[16], g[OE_ADDR_STRLEN];
+    char id[16], g[OE_ADDR_STRLEN], also[64] = "";
+    struct ike_pubkey more[IKE_MAX_PEER_KEYS - 1];
+    size_t nmore = more_keys(ans, rec, more);
     dnskeys_key_id(&rec->key, id);
-    agent_log_peer(p, "%s %s: %s record, precedence %u, gateway %s, RSA %u bits, keyid %s", ans->owner,
-                   dnskeys_verdict_name(ans->verdict), dnskeys_rrtype_name(rec->type), rec->precedence,
-                   oe_addr_str(&gw, g), rec->key.bits, id);
-    initiate(a, p, IKE_AUTHBY_RSASIG, &rec->key, &gw);
+    if (nmore)
+        snprintf(also, sizeof(also), " (and %zu more published for it: a rollover)", nmore);
+    agent_log_peer(p, "%s %s%s: %s record, precedence %u, gateway %s, RSA %u bits, keyid %s%s", ans->owner,
+                   dnskeys_verdict_name(ans->verdict), p->key_cached ? ", from the key cache" : "",
+                   dnskeys_rrtype_name(rec->type), rec->precedence, oe_addr_str(&gw, g), rec->key.bits, id, also);
+    initiate_with(a, p, IKE_AUTHBY_RSASIG, &rec->key, more, nmore, &gw);
 }
 
 /*
@@ -255,6 +307,14 @@ void agent_oe_negotiate(struct agent *a, struct oe_peer *p)
     *pd = needs;
     char name[DNSKEYS_NAME_MAX];
     dnskeys_reverse_name(&p->remote, name);
+    const struct dnskeys_answer *cached = agent_cached_keys(a, name);
+    if (cached != NULL) {
+        p->key_cached = true;
+        agent_log_peer(p, "keys for %s from the key cache (%us left): no query", name, cached->ttl);
+        use_answer(*pd, cached);
+        free(pd);
+        return;
+    }
     agent_log_peer(p, "looking up IPSECKEY, TXT and KEY at %s", name);
     if (dnskeys_lookup_addr(a->res, &p->remote, on_initiator_key, pd, &err) != 0) {
         free(pd);

@@ -15,6 +15,12 @@ static inline enum peer_dnssec agent_peer_dnssec(enum dnskeys_verdict v)
     return v == DNSKEYS_SECURE ? PEER_DNSSEC_SECURE : v == DNSKEYS_INSECURE ? PEER_DNSSEC_INSECURE : PEER_DNSSEC_BOGUS;
 }
 
+/* A policy group's line, as a peer it trapped records it. */
+struct agent_line {
+    enum policy_group group;
+    struct policy_selector rule;
+};
+
 struct agent {
     const struct oe_config *cfg;
     struct kernel *k;
@@ -24,7 +30,9 @@ struct agent {
     time_t (*now)(void);
     /* negotiation: DNS keys and IKEv2 (absent when cfg->ike is off) */
     struct dnskeys_resolver *res;
-    struct dnskeys_hostkey *hk;
+    struct dnskeys_hostkey *hk;    /* signs our AUTH: key-file */
+    struct dnskeys_pubkey hk_next; /* key-file.next during a rollover (published, not signing yet); len 0: none */
+    struct dnskeys_cache *keys;    /* peers' keys from DNS, for their TTL (agent_keys.c) */
     struct ike_core *ike;
     struct ike_io *io;
     struct oe_addr *local; /* the addresses IKE runs on now (agent_addresses.c) */
@@ -38,6 +46,12 @@ struct agent {
     /* shunt updown runs in this second, within updown-shunt-rate; and how many were skipped */
     time_t updown_second;
     unsigned updown_runs, updown_skipped;
+    /* peers whose tunnel's outbound policy waits for their line's other negotiations (agent_holds.c) */
+    unsigned *out_waiting;
+    size_t nout_waiting, capout_waiting;
+    /* lines whose last held peer left: their queues go at the end of the loop's turn */
+    struct agent_line *lines_to_go;
+    size_t nlines_to_go, caplines_to_go;
 };
 
 /* A key from DNS as the IKE core takes it: a view, the bytes stay dnskeys'. */
@@ -69,14 +83,36 @@ int agent_addresses_start(struct agent *a, struct oe_error *err);
 void agent_addresses_stop(struct agent *a);
 void agent_address_event(struct agent *a, const struct kernel_event *ev);
 bool agent_is_local(const struct agent *a, const struct oe_addr *x);
+/* Why p no longer fits the policy loaded (into why), or false when it does (agent.c, as a reload asks). */
+bool agent_peer_stale(struct agent *a, struct oe_peer *p, char *why, size_t len);
 /* agent_holds.c: p left its hold; the last of its line's held peers lets the trap's queued packets go */
 void agent_hold_ended(struct agent *a, const struct oe_peer *p);
+/* agent_holds.c: IKE's out_waits hook: the tunnel's outbound policy waits while its first packet heads the queue */
+bool agent_out_waits(void *arg, const struct ike_action *act);
+/* agent_holds.c: ms until a wait ends (-1: none), and ending those due */
+int agent_holds_timeout(struct agent *a);
+void agent_holds_tick(struct agent *a);
 /* agent_initiator.c: a held peer's key, then IKE with its gateway */
 void agent_oe_negotiate(struct agent *a, struct oe_peer *p);
 /* agent_ike_hooks.c: what agent_oe_start gives ike_io */
 void agent_oe_hooks(struct agent *a, struct ike_io_hooks *h);
 /* agent_responder.c: IKE's NEED_KEY hook, the responder's rule against policy and DNS */
 void agent_responder_need_key(void *arg, const struct ike_action *act);
+/*
+ * agent_keys.c: the host key that signs (behind a callback, so that
+ * rereadkeys can swap it under a running IKE core), and the key cache.
+ */
+int agent_keys_start(struct agent *a, struct oe_error *err);
+void agent_keys_stop(struct agent *a);
+int agent_sign(void *agent, const uint8_t *data, size_t len, uint8_t **sig, size_t *siglen, struct oe_error *err);
+/* Flush the cache and read the host keys again (rereadkeys, reload): what was done, for the reply. */
+void agent_rereadkeys(struct agent *a, bool host_keys, struct oe_buf *out);
+void agent_keys_status(const struct agent *a, bool json, struct oe_buf *out);
+/* The cached answer for owner (NULL: ask DNS), and a fresh one kept. */
+const struct dnskeys_answer *agent_cached_keys(struct agent *a, const char *owner);
+void agent_cache_keys(struct agent *a, const struct dnskeys_answer *ans);
+/* Was an IKE failure our check of the peer's AUTH with its key (what a fresher key could mend)? */
+bool agent_auth_failure(const char *why);
 /* agent_control.c */
 void agent_tunnel_bytes(struct agent *a, const struct oe_peer *p, uint64_t *in, uint64_t *out);
 /* agent_updown.c */

@@ -36,22 +36,18 @@ int agent_oe_start(struct agent *a, struct oe_error *err)
     a->res = dnskeys_resolver_new(&rc, err);
     if (a->res == NULL)
         return -1;
-    struct oe_error kerr;
-    if (dnskeys_hostkey_load(a->cfg->key_file, &a->hk, &kerr) != 0) {
-        a->hk = NULL;
-        oe_log("no host key (%s): only NULL authentication is possible", kerr.msg);
-    } else {
-        char id[16];
-        dnskeys_key_id(dnskeys_hostkey_public(a->hk), id);
-        oe_log("loaded host key %s (RSA %u bits, keyid %s)", a->cfg->key_file, dnskeys_hostkey_public(a->hk)->bits, id);
+    if (agent_keys_start(a, err) != 0) {
+        agent_oe_stop(a);
+        return -1;
     }
     struct ike_config ic;
     ike_config_defaults(&ic);
-    if (a->hk)
-        ic.signer = (struct ike_signer){dnskeys_hostkey_sign, a->hk};
+    if (a->hk) /* through the agent: rereadkeys swaps the key under the running core (rollover) */
+        ic.signer = (struct ike_signer){agent_sign, a};
     ic.child_lifetime_s = a->cfg->salifetime;
     ic.ike_lifetime_s = a->cfg->ikelifetime;
     ic.dpd_delay_s = a->cfg->dpddelay;
+    ic.keepalive_ms = a->cfg->keep_alive * 1000;
     ic.cookie_threshold = a->cfg->cookie_threshold;
     ic.max_half_open = a->cfg->max_half_open;
     ic.max_half_open_per_source = a->cfg->max_half_open_per_source;
@@ -81,11 +77,10 @@ void agent_oe_stop(struct agent *a)
     ike_io_free(a->io);
     ike_core_free(a->ike);
     dnskeys_resolver_free(a->res);
-    dnskeys_hostkey_free(a->hk);
+    agent_keys_stop(a);
     a->io = NULL;
     a->ike = NULL;
     a->res = NULL;
-    a->hk = NULL;
 }
 
 size_t agent_fds(struct agent *a, int *fds, size_t max)
@@ -123,6 +118,9 @@ int agent_timeout(struct agent *a)
     int dns = a->res ? dnskeys_resolver_timeout(a->res) : -1;
     if (dns >= 0 && (t < 0 || dns < t))
         t = dns;
+    int held = agent_holds_timeout(a);
+    if (held >= 0 && (t < 0 || held < t))
+        t = held;
     if (a->io && a->cfg->idle_timeout) {
         int idle = (int)idle_interval(a) * 1000;
         if (t < 0 || idle < t)
@@ -166,6 +164,7 @@ void agent_tick(struct agent *a)
 {
     if (a->res)
         dnskeys_resolver_expire(a->res); /* lookups past dns-timeout end failed: the failure shunt, not a long hold */
+    agent_holds_tick(a);                 /* before the IKE timers: queues that go at the end of the last turn */
     if (a->io) {
         ike_io_tick(a->io);
         expire_idle(a);

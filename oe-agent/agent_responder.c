@@ -35,6 +35,8 @@ static void remember_verdict(struct agent *a, unsigned serial, enum dnskeys_verd
     ike_peer_note(a->ike, serial, agent_peer_dnssec(v));
 }
 
+static void use_host_record(struct responder_lookup *rl, const struct dnskeys_answer *ans, bool cached);
+
 static void on_host_record(const struct dnskeys_answer *ans, void *arg)
 {
     struct responder_lookup *rl = arg;
@@ -42,21 +44,42 @@ static void on_host_record(const struct dnskeys_answer *ans, void *arg)
         free(rl); /* the resolver went first (shutting down) */
         return;
     }
+    agent_cache_keys(rl->a, ans);
+    use_host_record(rl, ans, false);
+}
+
+static void use_host_record(struct responder_lookup *rl, const struct dnskeys_answer *ans, bool cached)
+{
     char why[600], h[OE_ADDR_STRLEN], o[OE_ADDR_STRLEN];
     oe_addr_str(&rl->claim.host, h);
     oe_addr_str(&rl->claim.outer, o);
     remember_verdict(rl->a, rl->serial, ans->verdict);
     const struct dnskeys_record *rec = responder_record(&rl->claim, ans, rl->pol.dnssec, why, sizeof(why));
+    const struct dnskeys_record *more[IKE_MAX_PEER_KEYS - 1];
+    size_t nmore = responder_more_records(&rl->claim, ans, rec, more, IKE_MAX_PEER_KEYS - 1);
     if (rec == NULL) {
         oe_log("#%u: '%s' (IKE from %s) may not speak for %s: %s", rl->serial, rl->claim.id, o, h, why);
     } else {
         char id[16];
         dnskeys_key_id(&rec->key, id);
-        oe_log("#%u: '%s' (IKE from %s) may speak for %s: %s record at %s (%s), RSA %u bits, keyid %s", rl->serial,
+        char also[96] = "";
+        if (nmore)
+            snprintf(also, sizeof(also), " (and %zu more key%s published for it: either may sign)", nmore,
+                     nmore == 1 ? "" : "s");
+        oe_log("#%u: '%s' (IKE from %s) may speak for %s: %s record at %s (%s%s), RSA %u bits, keyid %s%s", rl->serial,
                rl->claim.id, o, h, dnskeys_rrtype_name(rec->type), ans->owner, dnskeys_verdict_name(ans->verdict),
-               rec->key.bits, id);
+               cached ? ", from the key cache" : "", rec->key.bits, id, also);
     }
-    answer_key(rl->a, rl->serial, rec ? &rec->key : NULL, false);
+    if (rec != NULL && nmore > 0) {
+        struct ike_pubkey keys[IKE_MAX_PEER_KEYS];
+        keys[0] = agent_ike_key(&rec->key);
+        for (size_t i = 0; i < nmore; i++)
+            keys[i + 1] = agent_ike_key(&more[i]->key);
+        ike_peer_keys(rl->a->ike, rl->serial, keys, nmore + 1, false, ike_io_actions(rl->a->io));
+        ike_io_apply(rl->a->io, ike_io_actions(rl->a->io));
+    } else {
+        answer_key(rl->a, rl->serial, rec ? &rec->key : NULL, false);
+    }
     free(rl);
 }
 
@@ -110,6 +133,11 @@ void agent_responder_need_key(void *arg, const struct ike_action *act)
     dnskeys_reverse_name(host, name);
     oe_log("#%u: '%s' (IKE from %s) asks a tunnel for %s (%s): looking up its record at %s", act->serial, act->id, o, h,
            said, name);
+    const struct dnskeys_answer *cached = agent_cached_keys(a, name);
+    if (cached != NULL) {
+        use_host_record(rl, cached, true);
+        return;
+    }
     struct dnskeys_asker peer = {DNSKEYS_FOR_PEER, act->remote.addr};
     if (dnskeys_lookup_addr_for(a->res, host, &peer, on_host_record, rl, &err) != 0) {
         oe_log("#%u: refusing %s: %s", act->serial, o, err.msg);

@@ -163,7 +163,7 @@ static int parse_count(const struct config_key *k, void *field, const char *valu
 {
     char *end;
     unsigned long v = strtoul(value, &end, 10);
-    if (*value == '\0' || *end != '\0' || v < k->min || v > UINT32_MAX) {
+    if (*value == '\0' || *end != '\0' || v < k->min || v > UINT32_MAX || (k->max && v > k->max)) {
         oe_error_set(err, "%s: \"%s\" is not %s", k->name, value, k->summary);
         return -1;
     }
@@ -280,6 +280,10 @@ static int parse_pool(const struct config_key *k, void *field, const char *value
     {                                                                                                                  \
         key, parse_count, offsetof(struct oe_config, field), 0, NULL, min, 0, def, what                                \
     }
+#define COUNT_UPTO(key, field, min, max, def, what)                                                                    \
+    {                                                                                                                  \
+        key, parse_count, offsetof(struct oe_config, field), 0, NULL, min, max, def, what                              \
+    }
 #define ENUM(key, field, names, def, what)                                                                             \
     {                                                                                                                  \
         key, parse_enum, offsetof(struct oe_config, field), 0, names, 0, 0, def, what                                  \
@@ -315,9 +319,13 @@ static const struct config_key global_keys[] = {
     LIST("ciphers", ciphers, cipher_names, OE_ARRAY_SIZE(((struct oe_config *)0)->ciphers), "one of aes_gcm, aes_cbc"),
     LIST("dh-groups", dh_groups, dh_names, 3, "one of 19 (ecp256), 31 (curve25519), 14 (modp2048)"),
     DURATION("dpddelay", dpddelay, 0, "30s", "a duration (e.g. 30s; 0: no liveness checks)"),
+    DURATION_UPTO("keep-alive", keep_alive, 0, 3600, "20s", "a duration up to 1h (e.g. 20s; 0: no NAT keepalives)"),
     DURATION("salifetime", salifetime, 10, "8h", "a duration of 10s or more (e.g. 8h)"),
     DURATION("ikelifetime", ikelifetime, 10, "8h", "a duration of 10s or more (e.g. 8h)"),
     DURATION("hold-lifetime", hold_lifetime, 1, "60s", "a duration (e.g. 60s, 2m)"),
+    /* a tunnel that waits for its line's other peers holds its own packets: never near hold-lifetime */
+    COUNT_UPTO("first-packet-wait-ms", first_packet_wait_ms, 0, 10000, "2000",
+               "a number of milliseconds up to 10000 (0: no wait)"),
     COUNT("cookie-threshold", cookie_threshold, 0, "64", "a number of half-open IKE SAs"),
     COUNT("max-half-open", max_half_open, 1, "1024", "a number of half-open IKE SAs, 1 or more"),
     COUNT("max-half-open-per-source", max_half_open_per_source, 1, "16", "a number of half-open IKE SAs, 1 or more"),
@@ -331,6 +339,10 @@ static const struct config_key global_keys[] = {
     COUNT("dns-max-peer-lookups", dns_max_peer_lookups, 1, "1024", "a number of lookups, 1 or more"),
     COUNT("dns-max-lookups-per-peer", dns_max_lookups_per_peer, 1, "8", "a number of lookups, 1 or more"),
     DURATION("dns-timeout", dns_timeout, 1, "10s", "a duration of 1s or more (e.g. 10s)"),
+    DURATION_UPTO("key-cache-min-ttl", key_cache_min_ttl, 0, 86400, "60s", "a duration up to 1d (e.g. 60s)"),
+    DURATION_UPTO("key-cache-max-ttl", key_cache_max_ttl, 0, 604800, "1d", "a duration up to 7d (e.g. 1d)"),
+    COUNT("max-cached-keys", max_cached_keys, 0, "100000", "a number of names (0: no key cache)"),
+    COUNT("key-cache-kib", key_cache_kib, 1, "65536", "a size in KiB, 1 or more"),
     COUNT("dns-retransmit-ms", dns_retransmit_ms, 0, "2500", "a number of milliseconds (0: libunbound's own)"),
     TEXT("publish-server", publish_server, NULL, "ADDR[@PORT] (for ipsec publish)"),
     TEXT("publish-tsig-key", publish_tsig_key, NULL, "a path (for ipsec publish)"),

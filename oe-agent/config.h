@@ -34,6 +34,8 @@ struct oe_config {
     int larval_drop;        /* value to set; -1: leave the sysctl alone */
     uint32_t acq_expires;   /* net.core.xfrm_acq_expires to set, seconds; 0: leave it alone */
     uint32_t hold_lifetime; /* a hold never outlives this */
+    /* a tunnel whose first packet heads its line's kernel queue waits this long for the line's other negotiations */
+    uint32_t first_packet_wait_ms;
     /* what unauthenticated IKE_SA_INIT requests can make the agent keep (struct ike_config) */
     uint32_t cookie_threshold, max_half_open, max_half_open_per_source;
     uint32_t half_open_timeout; /* seconds */
@@ -43,11 +45,15 @@ struct oe_config {
     uint32_t max_negotiations;      /* peers held while we negotiate for them, at once */
     uint32_t updown_shunt_rate;     /* shunt updown calls a second */
     uint32_t dns_max_lookups, dns_max_peer_lookups, dns_max_lookups_per_peer; /* struct dnskeys_resolver_config */
-    uint32_t dns_timeout;             /* seconds: a lookup not answered by then fails */
+    uint32_t dns_timeout;                          /* seconds: a lookup not answered by then fails */
+    uint32_t key_cache_min_ttl, key_cache_max_ttl; /* seconds a key from DNS is kept, at least and at most */
+    uint32_t max_cached_keys;                      /* names the key cache holds; 0: no cache */
+    uint32_t key_cache_kib;                        /* and the KiB it may take at most */
     uint32_t dns_retransmit_ms;       /* a forwarder's question is asked again after this (0: libunbound's own) */
     uint32_t idle_timeout;            /* a tunnel without traffic this long is deleted; 0: never */
     uint32_t salifetime, ikelifetime; /* Child SA and IKE SA lifetimes (rekeyed before) */
     uint32_t dpddelay;                /* liveness check of a quiet peer; 0: none */
+    uint32_t keep_alive;              /* NAT keepalives (s) from behind a NAT; 0: none */
     int ciphers[2];                   /* IKE ENCR IDs (enum ike_cipher) in offer order; 0 ends */
     int dh_groups[OE_MAX_LIST];       /* IKE DH groups in offer order, the first one's KE sent; 0 ends */
     struct oe_prefix subnets[8];      /* a gateway's: the hosts behind it it answers and initiates for */

@@ -315,7 +315,9 @@ static void arm(struct ike_io *io, unsigned serial, uint32_t ms)
  */
 struct io_tunnel {
     struct oe_addr local_host, remote_host;
-    uint32_t reqid; /* the Child SA that installed them */
+    struct oe_addr local, remote; /* the SAs' outer addresses */
+    uint32_t reqid;               /* the Child SA that installed them */
+    bool out_waiting;             /* its outbound policies are kept back (hooks.out_waits) */
     size_t n;
     struct ike_io_selector sel[IKE_IO_TUNNEL_SELECTORS];
 };
@@ -482,6 +484,9 @@ static void install_policies(struct ike_io *io, const struct ike_action *a)
         oe_log("#%u: no policies for the tunnel to %s: out of memory", a->serial + 1, oe_addr_str(&c->remote_host, r));
         return;
     }
+    t->local = c->local;
+    t->remote = c->remote;
+    t->out_waiting = c->spi_out && io->hooks.out_waits && io->hooks.out_waits(io->hooks.arg, a);
     struct kernel_policy p[3];
     if (leased_to_us(c) && c->spi_out) {
         /* the translation first: the pre-NAT policy below releases the held packets */
@@ -503,6 +508,8 @@ static void install_policies(struct ike_io *io, const struct ike_action *a)
             /* an INSTALL of one direction writes that direction's policies */
             if ((p[i].dir == KERNEL_DIR_OUT ? c->spi_out : c->spi_in) == 0)
                 continue;
+            if (p[i].dir == KERNEL_DIR_OUT && t->out_waiting)
+                continue;
             if (kernel_install(io->k, &p[i], &err) != 0)
                 oe_log("#%u: %s", a->serial + 1, err.msg);
         }
@@ -511,6 +518,29 @@ static void install_policies(struct ike_io *io, const struct ike_action *a)
     }
     if (had_old)
         remove_policies(io, c, &old, t);
+}
+
+void ike_io_release_out(struct ike_io *io, const struct oe_addr *local_host, const struct oe_addr *remote_host)
+{
+    struct ike_child_sa c;
+    memset(&c, 0, sizeof(c));
+    c.local_host = *local_host;
+    c.remote_host = *remote_host;
+    struct io_tunnel *t = tunnel_find(io, &c);
+    if (t == NULL || !t->out_waiting)
+        return; /* gone meanwhile, or a twin's INSTALL wrote them */
+    t->out_waiting = false;
+    c.local = t->local;
+    c.remote = t->remote;
+    c.reqid = t->reqid;
+    struct oe_error err;
+    char r[OE_ADDR_STRLEN];
+    struct kernel_policy p[3];
+    for (size_t s = 0; s < t->n; s++) {
+        tunnel_policies(&c, &t->sel[s], p);
+        if (kernel_install(io->k, &p[0], &err) != 0)
+            oe_log("tunnel to %s: %s", oe_addr_str(remote_host, r), err.msg);
+    }
 }
 
 static void install(struct ike_io *io, const struct ike_action *a)
@@ -551,6 +581,69 @@ static void install(struct ike_io *io, const struct ike_action *a)
     oe_wipe(sa, sizeof(sa));
     if (!c->sas_only)
         install_policies(io, a);
+}
+
+/* The tunnel's policies of those directions again, with c's template addresses (kernel_install replaces). */
+static void retemplate(struct ike_io *io, const struct ike_action *a, bool out)
+{
+    const struct ike_child_sa *c = &a->child;
+    const struct io_tunnel *t = tunnel_find(io, c);
+    struct kernel_policy p[3];
+    struct oe_error err;
+    for (size_t s = 0; t != NULL && t->reqid == c->reqid && s < t->n; s++) {
+        int np = tunnel_policies(c, &t->sel[s], p);
+        for (int i = 0; i < np; i++)
+            if ((p[i].dir == KERNEL_DIR_OUT) == out && kernel_install(io->k, &p[i], &err) != 0)
+                oe_log("#%u: %s", a->serial + 1, err.msg);
+    }
+}
+
+/*
+ * The peer's NAT remapped it (RFC 7296 2.23; the core logged it): the pair
+ * follows, keys and sequence numbers kept, and when its address changed the
+ * policies' templates too. Outbound first, each SA before its policies, so
+ * that what the policy names is there.
+ */
+static void move_endpoints(struct ike_io *io, const struct ike_action *a)
+{
+    const struct ike_child_sa *c = &a->child;
+    struct oe_error err;
+    bool addr_moved = !oe_addr_eq(&a->moved_from.addr, &c->remote), out_moved = true;
+    if (c->spi_out) {
+        struct kernel_sa_move m = {.spi = c->spi_out,
+                                   .old_dst = a->moved_from.addr,
+                                   .src = c->local,
+                                   .dst = c->remote,
+                                   .encap_sport = c->encap_local,
+                                   .encap_dport = c->encap_remote};
+        if (kernel_sa_move(io->k, &m, &err) != 0) {
+            /* the policy keeps naming the SA that is still there (the old place) */
+            oe_log("#%u: %s; the outbound policy stays", a->serial + 1, err.msg);
+            out_moved = false;
+        }
+    }
+    if (addr_moved && !c->sas_only && out_moved)
+        retemplate(io, a, true);
+    if (c->spi_in) {
+        struct kernel_sa_move m = {.spi = c->spi_in,
+                                   .old_dst = c->local,
+                                   .src = c->remote,
+                                   .dst = c->local,
+                                   .encap_sport = c->encap_remote,
+                                   .encap_dport = c->encap_local};
+        if (kernel_sa_move(io->k, &m, &err) != 0)
+            oe_log("#%u: %s", a->serial + 1, err.msg);
+    }
+    if (addr_moved && !c->sas_only)
+        retemplate(io, a, false);
+}
+
+void ike_io_sa_mapping(struct ike_io *io, uint32_t spi, const struct oe_addr *dst, const struct oe_addr *src,
+                       uint16_t sport)
+{
+    struct ike_endpoint peer = {.addr = *src, .port = sport};
+    ike_esp_mapping(io->core, spi, dst, &peer, ike_io_now(), &io->acts);
+    ike_io_apply(io, &io->acts);
 }
 
 static void uninstall(struct ike_io *io, const struct ike_action *a)
@@ -599,6 +692,11 @@ void ike_io_apply(struct ike_io *io, struct ike_actions *acts)
         case IKE_ACT_TIMER: arm(io, a->serial, a->ms); break;
         case IKE_ACT_INSTALL: install(io, a); break;
         case IKE_ACT_DELETE: uninstall(io, a); break;
+        case IKE_ACT_UPDATE_ENDPOINTS:
+            move_endpoints(io, a);
+            if (!a->child.sas_only && io->hooks.moved)
+                io->hooks.moved(io->hooks.arg, a);
+            break;
         case IKE_ACT_LOG: oe_log("#%u: %s", a->serial, a->text); break;
         case IKE_ACT_UP:
             if (io->hooks.up)

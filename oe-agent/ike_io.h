@@ -32,6 +32,8 @@ struct ike_io_hooks {
     void (*down)(void *arg, const struct ike_action *a);
     void (*need_key)(void *arg, const struct ike_action *a);
     void (*rekeyed)(void *arg, const struct ike_action *a); /* may be NULL */
+    /* UPDATE_ENDPOINTS of the current pair, carried out (SAs and policies moved); may be NULL */
+    void (*moved)(void *arg, const struct ike_action *a);
     /*
      * The selectors of a tunnel between two hosts: fills at most max and
      * returns how many it wanted (more than max: the list was cut). May be
@@ -41,6 +43,11 @@ struct ike_io_hooks {
                                struct ike_io_selector *out, size_t max);
     /* The ACQUIRE behind the tunnel of this action's tag (kernel_sa.acquire_seq), or 0; may be NULL */
     uint32_t (*acquire_seq)(void *arg, const struct ike_action *a);
+    /*
+     * true: the outbound policies of this INSTALL wait (the SAs, inbound and
+     * fwd go in) until ike_io_release_out; may be NULL (never wait)
+     */
+    bool (*out_waits)(void *arg, const struct ike_action *a);
     void *arg;
 };
 
@@ -63,11 +70,20 @@ int ike_io_timeout(const struct ike_io *io);
 void ike_io_tick(struct ike_io *io);
 /* The kernel's expire event for an ESP SA (its SPI and destination): soft rekeys, hard ends the IKE SA. */
 void ike_io_sa_expired(struct ike_io *io, uint32_t spi, const struct oe_addr *dst, bool hard);
+/*
+ * The kernel's MAPPING event: an authenticated ESP-in-UDP packet for our
+ * inbound SA (spi, dst) came from src:sport; the core decides whether the
+ * SAs follow (ike_esp_mapping).
+ */
+void ike_io_sa_mapping(struct ike_io *io, uint32_t spi, const struct oe_addr *dst, const struct oe_addr *src,
+                       uint16_t sport);
 /* Where hooks put what they ask of the core (ike_peer_key and the like). */
 struct ike_actions *ike_io_actions(struct ike_io *io);
 /* Carry out actions (and clear them). */
 void ike_io_apply(struct ike_io *io, struct ike_actions *acts);
 uint64_t ike_io_now(void);
+/* The outbound policies of the tunnel between these hosts that out_waits kept back, now; none waiting: nothing. */
+void ike_io_release_out(struct ike_io *io, const struct oe_addr *local_host, const struct oe_addr *remote_host);
 struct ike_core *ike_io_core(struct ike_io *io);
 
 #endif

@@ -25,6 +25,7 @@ struct oe_peer {
     unsigned instance;
     enum peer_state state;
     time_t since;
+    uint64_t out_wait_until; /* its tunnel's outbound policy waits until then (agent_holds.c); 0: not */
     uint32_t lifetime;
     char why[128];
     /* the negotiation and the tunnel */
@@ -32,6 +33,8 @@ struct oe_peer {
     uint32_t acquire_seq; /* the ACQUIRE that held it (kernel_sa.acquire_seq) */
     bool responder;
     bool updown_skipped; /* its up-shunt was over updown-shunt-rate: its down-shunt is skipped too */
+    bool key_cached;     /* the key it is negotiating with came from the key cache, not from DNS now */
+    bool key_refreshed;  /* a cached key failed authentication and DNS was asked again (once only) */
     struct oe_addr gateway;
     /* responder: the address leased to it (address-pool; remote is the lease, gateway where its
      * NAT sends from, and the policy that let it in is the gateway's); family 0: none */

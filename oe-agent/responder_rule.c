@@ -156,3 +156,18 @@ const struct dnskeys_record *responder_record(const struct responder_claim *c, c
     snprintf(why, len, "%s (%s)", first, ans->owner);
     return NULL;
 }
+
+size_t responder_more_records(const struct responder_claim *c, const struct dnskeys_answer *ans,
+                              const struct dnskeys_record *first, const struct dnskeys_record **out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; first && i < ans->n && ans->records[i].usable && n < max; i++) {
+        const struct dnskeys_record *r = &ans->records[i];
+        bool seen = r == first || dnskeys_key_eq(&r->key, &first->key);
+        for (size_t j = 0; j < n && !seen; j++)
+            seen = dnskeys_key_eq(&r->key, &out[j]->key);
+        if (!seen && binds(c, r) == NULL)
+            out[n++] = r;
+    }
+    return n;
+}

@@ -66,5 +66,12 @@ struct responder_claim {
  */
 const struct dnskeys_record *responder_record(const struct responder_claim *c, const struct dnskeys_answer *ans,
                                               enum oe_dnssec dnssec, char *why, size_t len);
+/*
+ * Every record after first (responder_record's) that lets the identity
+ * speak for the host with another key: a host rolling its key publishes
+ * two, and its AUTH may be signed with either. At most max into out.
+ */
+size_t responder_more_records(const struct responder_claim *c, const struct dnskeys_answer *ans,
+                              const struct dnskeys_record *first, const struct dnskeys_record **out, size_t max);
 
 #endif

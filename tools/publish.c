@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define DEFAULT_CONFIG TOOLS_DEFAULT_CONFIG
 #define PUBLISH_DEFAULT_TTL 3600
@@ -25,6 +26,11 @@
 
 struct publish {
     struct dnskeys_record ipseckey, txt; /* templates sharing one key */
+    /* the host's keys: KEY and, during a rollover, KEY.next (published side by side) */
+    struct dnskeys_pubkey keys[2];
+    size_t nkeys;
+    uint32_t old_ttl; /* the longest TTL of our records that lacked the next key, as the server had them */
+    bool had_ours;
     bool gw_given, with_txt, remove, dry_run;
     uint32_t ttl;
     unsigned batch_names;
@@ -153,28 +159,60 @@ static int zone_of(struct publish *p, const char *owner, char zone[DNSKEYS_NAME_
     return 0;
 }
 
-/* One type at one name: what the primary has against what we want, into the batch. */
+/*
+ * What the server had matters to a rollover: the records it held without
+ * the next key may live in caches for their TTL, and the next key may not
+ * sign before that has passed (the stamp written after the update).
+ */
+static void note_old(struct publish *p, enum dnskeys_rrtype type, const struct dnskeys_rr *have, size_t nhave)
+{
+    bool next_there = false;
+    uint32_t longest = 0;
+    for (size_t i = 0; i < nhave; i++) {
+        struct dnskeys_record r;
+        struct oe_error err;
+        if (dnskeys_record_parse(type, have[i].rdata, have[i].len, 0, &r, &err) != 0)
+            continue; /* not ours (a TXT of someone else's), or malformed */
+        bool mine = false;
+        for (size_t k = 0; k < p->nkeys; k++)
+            mine |= r.key.rfc3110 && dnskeys_key_eq(&r.key, &p->keys[k]);
+        next_there |= p->nkeys > 1 && r.key.rfc3110 && dnskeys_key_eq(&r.key, &p->keys[1]);
+        if (mine || r.usable)
+            longest = have[i].ttl > longest ? have[i].ttl : longest;
+        p->had_ours |= mine;
+        dnskeys_record_free(&r);
+    }
+    if (!next_there && longest > p->old_ttl)
+        p->old_ttl = longest;
+}
+
+/* One type at one name: what the primary has against what we want (one record per key), into the batch. */
 static int plan_type(struct publish *p, const char *owner, const struct dnskeys_record *want, enum dnskeys_rrtype type,
                      size_t *changes)
 {
     struct oe_error err;
-    struct dnskeys_rr *have = NULL;
-    size_t nhave = 0;
-    uint8_t *rdata = NULL;
-    size_t len = 0;
+    struct dnskeys_rr *have = NULL, wants[2] = {{0}};
+    size_t nhave = 0, nwant = 0;
     int rc = -1;
-    if (want != NULL && dnskeys_record_to_rdata(want, &rdata, &len, &err) != 0)
-        goto done;
+    for (size_t k = 0; want != NULL && k < p->nkeys; k++, nwant++) {
+        struct dnskeys_record r = *want;
+        r.key = p->keys[k];
+        if (dnskeys_record_to_rdata(&r, &wants[k].rdata, &wants[k].len, &err) != 0)
+            goto done;
+    }
     if (dnskeys_server_rrset(&p->server, owner, type, &have, &nhave, &err) != 0)
         goto done;
-    if (dnskeys_update_plan(p->u, owner, type, p->ttl, have, nhave, rdata, len, &p->ipseckey.key, changes, &err) != 0)
-        goto done;
-    rc = 0;
+    note_old(p, type, have, nhave);
+    if (want != NULL)
+        rc = dnskeys_update_plan_set(p->u, owner, type, p->ttl, have, nhave, wants, nwant, changes, &err);
+    else
+        rc = dnskeys_update_plan(p->u, owner, type, p->ttl, have, nhave, NULL, 0, &p->ipseckey.key, changes, &err);
 done:
     if (rc != 0)
         fprintf(stderr, "ipsec publish: %s %s: %s\n", owner, dnskeys_rrtype_name(type), err.msg);
     dnskeys_rrs_free(have, nhave);
-    free(rdata);
+    for (size_t k = 0; k < nwant; k++)
+        free(wants[k].rdata);
     return rc;
 }
 
@@ -210,6 +248,39 @@ static int publish_one(const struct oe_addr *host, void *arg)
     p->names++;
     p->total_names++;
     p->changes += c1 + c2;
+    return 0;
+}
+
+/*
+ * Both keys are published: the next one may sign once the records that
+ * lacked it have left every cache, their TTL (and at least the 60 s peers
+ * keep keys) from now. Written once: publishing again does not restart it.
+ */
+static int stamp_rollover(struct publish *p, const char *keyfile)
+{
+    struct oe_error err;
+    int64_t published;
+    uint32_t wait_s;
+    int had = dnskeys_roll_stamp_read(keyfile, &published, &wait_s, &err);
+    int64_t now = (int64_t)time(NULL);
+    if (had != 0 || p->total_changes > 0) {
+        published = now;
+        uint32_t ttl = p->old_ttl;
+        if (p->total_changes == 0) /* both were there, since we do not know when: their TTL from now */
+            ttl = p->ttl;
+        wait_s = p->had_ours || p->total_changes == 0 ? (ttl > DNSKEYS_CACHE_MIN_TTL ? ttl : DNSKEYS_CACHE_MIN_TTL) : 0;
+        if (dnskeys_roll_stamp_write(keyfile, published, wait_s, &err) != 0) {
+            fprintf(stderr, "ipsec publish: %s\n", err.msg);
+            return 1;
+        }
+    }
+    int64_t left = dnskeys_roll_wait_left(published, wait_s, now);
+    time_t at = (time_t)(published + wait_s);
+    char when[64];
+    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime(&at));
+    printf("rollover: the next key may sign from %s (%lld s from now: the old records' TTL %u s); then run "
+           "ipsec newhostkey --rollover --switch\n",
+           when, (long long)left, wait_s);
     return 0;
 }
 
@@ -347,26 +418,30 @@ int publish_main(int argc, char **argv)
         }
         p.have_key = true;
     }
-    struct dnskeys_hostkey *hk;
-    if (dnskeys_hostkey_load(keyfile, &hk, &err) != 0) {
+    if (dnskeys_hostkeys_public(keyfile, p.keys, &p.nkeys, &err) != 0) {
         fprintf(stderr, "ipsec publish: %s\n", err.msg);
         dnskeys_tsig_key_wipe(&p.key);
         return 1;
     }
-    int copied = dnskeys_key_copy(dnskeys_hostkey_public(hk), &p.ipseckey.key);
-    dnskeys_hostkey_free(hk);
-    if (copied != 0) {
-        fprintf(stderr, "ipsec publish: out of memory\n");
-        dnskeys_tsig_key_wipe(&p.key);
-        return 1;
+    if (p.nkeys > 1 && !p.remove) {
+        char id0[16], id1[16];
+        dnskeys_key_id(&p.keys[0], id0);
+        dnskeys_key_id(&p.keys[1], id1);
+        printf("rollover: publishing the current key (keyid %s) and the next one (keyid %s)\n", id0, id1);
     }
     p.ipseckey.type = DNSKEYS_IPSECKEY;
-    p.txt = p.ipseckey; /* the same gateway, precedence and key, as FreeS/WAN's TXT */
-    p.txt.type = DNSKEYS_TXT;
-
-    int rc = subnet ? hostrecord_subnet_each(&net, "publish", publish_one, &p) : publish_one(&haddr, &p);
-    if (flush(&p) != 0 || rc != 0)
-        p.failed = true;
+    int rc = 0;
+    /* a removal takes each of the host's keys away in turn; a publish sends them all at once */
+    for (size_t k = 0; k < (p.remove ? p.nkeys : 1) && rc == 0; k++) {
+        p.ipseckey.key = p.keys[k];
+        p.txt = p.ipseckey; /* the same gateway, precedence and key, as FreeS/WAN's TXT */
+        p.txt.type = DNSKEYS_TXT;
+        rc = subnet ? hostrecord_subnet_each(&net, "publish", publish_one, &p) : publish_one(&haddr, &p);
+        if (flush(&p) != 0 || rc != 0)
+            p.failed = true;
+    }
+    if (!p.failed && !p.remove && !p.dry_run && p.nkeys > 1)
+        rc = stamp_rollover(&p, keyfile);
     if (!p.failed) {
         if (p.total_changes == 0)
             printf("nothing changed: %lu name%s %s\n", p.total_names, p.total_names == 1 ? "" : "s",
@@ -374,7 +449,8 @@ int publish_main(int argc, char **argv)
         else if (p.dry_run)
             printf("dry run: %lu update%s not sent\n", p.updates, p.updates == 1 ? "" : "s");
     }
-    dnskeys_key_free(&p.ipseckey.key);
+    for (size_t k = 0; k < p.nkeys; k++)
+        dnskeys_key_free(&p.keys[k]);
     dnskeys_tsig_key_wipe(&p.key);
     return rc == 2 ? 2 : p.failed ? 1 : 0;
 }

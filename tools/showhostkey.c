@@ -18,24 +18,29 @@ enum what { NONE, TXT, IPSECKEY, KEY, LEFT, RIGHT };
 
 struct show {
     enum what what;
-    struct dnskeys_record rec; /* type, gateway, precedence, key */
+    struct dnskeys_record rec;     /* type, gateway, precedence, key */
+    struct dnskeys_pubkey keys[2]; /* the current key and, in a rollover, the next: a record each */
+    size_t nkeys;
     uint32_t ttl;
     bool gw_given;
 };
 
 static int print_one(struct show *s, const struct oe_addr *host)
 {
-    char owner[DNSKEYS_NAME_MAX];
-    struct dnskeys_record r;
-    hostrecord_for(&s->rec, host, s->gw_given, &r, owner);
-    struct oe_error err;
-    char *line = dnskeys_record_to_zone(host ? owner : NULL, s->ttl, &r, &err);
-    if (line == NULL) {
-        fprintf(stderr, "ipsec showhostkey: %s\n", err.msg);
-        return 1;
+    for (size_t k = 0; k < s->nkeys; k++) {
+        char owner[DNSKEYS_NAME_MAX];
+        struct dnskeys_record r;
+        s->rec.key = s->keys[k];
+        hostrecord_for(&s->rec, host, s->gw_given, &r, owner);
+        struct oe_error err;
+        char *line = dnskeys_record_to_zone(host ? owner : NULL, s->ttl, &r, &err);
+        if (line == NULL) {
+            fprintf(stderr, "ipsec showhostkey: %s\n", err.msg);
+            return 1;
+        }
+        printf("%s\n", line);
+        free(line);
     }
-    printf("%s\n", line);
-    free(line);
     return 0;
 }
 
@@ -109,20 +114,16 @@ int showhostkey_main(int argc, char **argv)
         fprintf(stderr, "ipsec showhostkey: --gateway \"%s\" is not an address or a name\n", gw);
         return 2;
     }
-    struct dnskeys_hostkey *hk;
-    if (dnskeys_hostkey_load(keyfile, &hk, &err) != 0) {
+    if (dnskeys_hostkeys_public(keyfile, s.keys, &s.nkeys, &err) != 0) {
         fprintf(stderr, "ipsec showhostkey: %s\n", err.msg);
         return 1;
     }
-    int copied = dnskeys_key_copy(dnskeys_hostkey_public(hk), &s.rec.key);
-    dnskeys_hostkey_free(hk);
-    if (copied != 0) {
-        fprintf(stderr, "ipsec showhostkey: out of memory\n");
-        return 1;
-    }
+    s.rec.key = s.keys[0];
     int rc = 0;
+    if (s.nkeys > 1 && s.what != LEFT && s.what != RIGHT)
+        fprintf(stderr, "ipsec showhostkey: a rollover is under way: the current key's record, then the next's\n");
     if (s.what == LEFT || s.what == RIGHT) {
-        char *k = dnskeys_key_to_text(&s.rec.key, true);
+        char *k = dnskeys_key_to_text(&s.rec.key, true); /* the key that signs: the current one */
         printf("\t%srsasigkey=%s\n", s.what == LEFT ? "left" : "right", k ? k : "");
         rc = k ? 0 : 1;
         free(k);
@@ -137,7 +138,8 @@ int showhostkey_main(int argc, char **argv)
             rc = print_one(&s, host ? &haddr : NULL);
         }
     }
-    dnskeys_key_free(&s.rec.key);
+    for (size_t k = 0; k < s.nkeys; k++)
+        dnskeys_key_free(&s.keys[k]);
     return rc;
 usage:
     fprintf(stderr, "usage: ipsec showhostkey [--key-file FILE] --txt | --ipseckey | --key | --left | --right\n"

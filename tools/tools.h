@@ -82,7 +82,7 @@ int tools_config_read(const char *path, bool required, const char *who, struct t
  * prints them, and for each local address in `verify` of this machine:
  * with own, that one of the usable records carries this host's key.
  */
-#define VERIFY_HOST_CHECKS 10
+#define VERIFY_HOST_CHECKS 12
 struct verify_check {
     const char *name;
     const char *status; /* "OK", "WARN", "FAILED", "NONE" */
@@ -93,6 +93,7 @@ struct verify_host {
     int n;
     bool done, failed;
     const struct dnskeys_pubkey *own;
+    const struct dnskeys_pubkey *own_next; /* during a rollover: the next key, ours as well */
     struct dnskeys_answer ans;
     char owner[DNSKEYS_NAME_MAX];
     bool gw_asked, gw_done; /* a gateway named by name: its address */
@@ -100,7 +101,7 @@ struct verify_host {
 };
 /* 0 with the checks in r (verify_host_free after), -1 with err when the lookup could not start. */
 int verify_host_run(struct dnskeys_resolver *res, const char *host, int timeout, const struct dnskeys_pubkey *own,
-                    struct verify_host *r, struct oe_error *err);
+                    const struct dnskeys_pubkey *own_next, struct verify_host *r, struct oe_error *err);
 void verify_host_free(struct verify_host *r);
 
 /* verify of this machine (verify_local.c): kernel, sysctls, firewall, DNSSEC, each address's keys. */
@@ -119,6 +120,7 @@ int trafficstatus_main(int argc, char **argv);
 int shuntstatus_main(int argc, char **argv);
 int policy_main(int argc, char **argv);
 int reload_main(int argc, char **argv);
+int rereadkeys_main(int argc, char **argv);
 int initiate_main(int argc, char **argv);
 int newhostkey_main(int argc, char **argv);
 int showhostkey_main(int argc, char **argv);

@@ -120,15 +120,40 @@ static void evaluate_gateway(struct verify_host *r)
 }
 
 /* What DNS publishes is this host's own key: a usable record carries it. */
+static size_t published_at(const struct verify_host *r, const struct dnskeys_pubkey *k)
+{
+    for (size_t i = 0; k && i < r->ans.n; i++)
+        if (r->ans.records[i].usable && dnskeys_key_eq(&r->ans.records[i].key, k))
+            return i + 1;
+    return 0;
+}
+
+/* During a rollover either key is ours: both must be published before the next one signs. */
+static void evaluate_next(struct verify_host *r, size_t cur_at)
+{
+    char next[16];
+    dnskeys_key_id(r->own_next, next);
+    size_t at = published_at(r, r->own_next);
+    if (at && cur_at)
+        add(r, "next host key", "OK", "keyid %s, in record %zu of %zu: both keys published (rollover)", next, at,
+            r->ans.n);
+    else if (at)
+        add(r, "next host key", "WARN", "keyid %s is published, the current key is not", next);
+    else
+        add(r, "next host key", "WARN", "keyid %s is not published yet: ipsec publish, then wait the old TTL", next);
+}
+
 static void evaluate_own(struct verify_host *r)
 {
     char mine[16], theirs[16];
     dnskeys_key_id(r->own, mine);
-    for (size_t i = 0; i < r->ans.n; i++)
-        if (r->ans.records[i].usable && dnskeys_key_eq(&r->ans.records[i].key, r->own)) {
-            add(r, "this host's key", "OK", "keyid %s, in record %zu of %zu", mine, i + 1, r->ans.n);
-            return;
-        }
+    size_t at = published_at(r, r->own);
+    if (r->own_next)
+        evaluate_next(r, at);
+    if (at) {
+        add(r, "this host's key", "OK", "keyid %s, in record %zu of %zu", mine, at, r->ans.n);
+        return;
+    }
     if (r->ans.n > 0 && r->ans.records[0].usable) {
         dnskeys_key_id(&r->ans.records[0].key, theirs);
         add(r, "this host's key", "FAILED", "DNS publishes keyid %s, this host's is %s: peers will not authenticate us",
@@ -198,10 +223,11 @@ static void print_json(const struct verify_host *r, const char *host)
 }
 
 int verify_host_run(struct dnskeys_resolver *res, const char *host, int timeout, const struct dnskeys_pubkey *own,
-                    struct verify_host *r, struct oe_error *err)
+                    const struct dnskeys_pubkey *own_next, struct verify_host *r, struct oe_error *err)
 {
     memset(r, 0, sizeof(*r));
     r->own = own;
+    r->own_next = own ? own_next : NULL;
     struct oe_addr addr;
     int rc;
     if (oe_addr_parse(host, &addr) == 0) {
@@ -288,7 +314,7 @@ int verify_main(int argc, char **argv)
         return 2;
     }
     struct verify_host r;
-    int rc = verify_host_run(res, host, timeout, NULL, &r, &err);
+    int rc = verify_host_run(res, host, timeout, NULL, NULL, &r, &err);
     dnskeys_resolver_free(res);
     if (rc != 0) {
         fprintf(stderr, "ipsec verify: %s\n", err.msg);

@@ -458,6 +458,14 @@ static void check_addresses(struct local *l, struct dnskeys_resolver *res, const
     struct dnskeys_hostkey *hk = NULL;
     struct oe_error err;
     const struct dnskeys_pubkey *own = NULL;
+    struct dnskeys_pubkey keys[2] = {{0}};
+    size_t nkeys = 0;
+    if (dnskeys_nss_init(&err) == 0 && dnskeys_hostkeys_public(c->key_file, keys, &nkeys, &err) == 0 && nkeys == 2) {
+        char id[16];
+        dnskeys_key_id(&keys[1], id);
+        add(l, "next host key", "OK", "keyid %s beside %s: a rollover is under way, either key is ours", id,
+            c->key_file);
+    }
     if (dnskeys_nss_init(&err) != 0 || dnskeys_hostkey_load(c->key_file, &hk, &err) != 0)
         add(l, "host key", "WARN", "%s: only NULL authentication (no key of ours to compare)", err.msg);
     else {
@@ -471,6 +479,8 @@ static void check_addresses(struct local *l, struct dnskeys_resolver *res, const
     if (kernel_host_addresses(&addrs, &n, &err) != 0) {
         add(l, "addresses", "FAILED", "%s", err.msg);
         dnskeys_hostkey_free(hk);
+        for (size_t k = 0; k < nkeys; k++)
+            dnskeys_key_free(&keys[k]);
         return;
     }
     size_t asked = 0, skipped = 0;
@@ -486,7 +496,7 @@ static void check_addresses(struct local *l, struct dnskeys_resolver *res, const
         oe_addr_str(&addrs[i], host);
         snprintf(l->section, sizeof(l->section), "keys for %s", host);
         struct verify_host r;
-        if (verify_host_run(res, host, timeout, own, &r, &err) != 0) {
+        if (verify_host_run(res, host, timeout, own, nkeys == 2 ? &keys[1] : NULL, &r, &err) != 0) {
             add(l, "DNS answer", "FAILED", "%s", err.msg);
             continue;
         }
@@ -501,6 +511,8 @@ static void check_addresses(struct local *l, struct dnskeys_resolver *res, const
         add(l, "addresses", "WARN", "%zu more addresses not looked up (at most %d)", skipped, VERIFY_MAX_ADDRS);
     free(addrs);
     dnskeys_hostkey_free(hk);
+    for (size_t k = 0; k < nkeys; k++)
+        dnskeys_key_free(&keys[k]);
 }
 
 /* ---- report ---- */

@@ -16,8 +16,8 @@
 enum ike_authby { IKE_AUTHBY_RSASIG, IKE_AUTHBY_NULL };
 
 #define IKE_NATT_PORT 4500
-#define IKE_NATT_KEEPALIVE 0xff /* RFC 3948 2.3: a one-octet datagram, sent without the non-ESP marker */
-#define IKE_NATT_KEEPALIVE_MS 20000
+#define IKE_NATT_KEEPALIVE 0xff     /* RFC 3948 2.3: a one-octet datagram, sent without the non-ESP marker */
+#define IKE_NATT_KEEPALIVE_MS 20000 /* keep-alive's default: pluto's, and RFC 3948 4's 20 s */
 
 struct ike_endpoint {
     struct oe_addr addr;
@@ -35,6 +35,12 @@ struct ike_pubkey {
     const uint8_t *rfc3110;
     size_t len;
 };
+/*
+ * A peer may publish more than one key (a key rollover publishes the old
+ * and the next one side by side): its AUTH is verified against each in
+ * turn, and the first that verifies is the one the IKE SA keeps.
+ */
+#define IKE_MAX_PEER_KEYS 4
 
 /*
  * The host key, held by whoever keeps it (the core never sees it): sign()
@@ -76,6 +82,7 @@ struct ike_config {
     uint32_t child_lifetime_s;         /* the kernel drops a Child SA after this; we rekey before */
     uint32_t ike_lifetime_s;           /* we rekey the IKE SA before this */
     uint32_t dpd_delay_s;              /* liveness check after this long without a word from the peer; 0: none */
+    uint32_t keepalive_ms;             /* NAT keepalives from the side behind a NAT (RFC 3948 2.3); 0: none */
     struct oe_prefix subnets[8];       /* a gateway's: peers may ask for tunnels to hosts in these */
     size_t nsubnets;
     /* address-pool: what NAT'ed initiators are leased (RFC 7296 3.15), one prefix a family; family 0: none */
@@ -104,7 +111,9 @@ struct ike_initiate {
     struct ike_endpoint local, remote;
     struct oe_addr local_host, remote_host; /* the Child SA's host-to-host selectors */
     enum ike_authby auth;
-    struct ike_pubkey peer_key;       /* IKE_AUTHBY_RSASIG: the responder's (copied) */
+    struct ike_pubkey peer_key;                         /* IKE_AUTHBY_RSASIG: the responder's (copied) */
+    struct ike_pubkey more_keys[IKE_MAX_PEER_KEYS - 1]; /* and its other published ones (copied) */
+    size_t nmore;
     enum ike_ask_address ask_address; /* send a CFG_REQUEST for local_host's family (never, always,
                                          behind a NAT): the responder's lease becomes local_host */
     uint32_t tag;                     /* the caller's, echoed in actions */
@@ -139,17 +148,22 @@ struct ike_child_sa {
 };
 
 enum ike_action_kind {
-    IKE_ACT_SEND,     /* msg from local to remote */
-    IKE_ACT_TIMER,    /* call ike_timer(serial) after ms */
-    IKE_ACT_INSTALL,  /* child */
-    IKE_ACT_DELETE,   /* child (SPIs and endpoints set) */
-    IKE_ACT_UP,       /* IKE SA and Child SA established */
-    IKE_ACT_DOWN,     /* the IKE SA is gone; text says why */
-    IKE_ACT_NEED_KEY, /* responder: call ike_peer_key(serial); child.remote_host is the one host the
+    IKE_ACT_SEND,             /* msg from local to remote */
+    IKE_ACT_TIMER,            /* call ike_timer(serial) after ms */
+    IKE_ACT_INSTALL,          /* child */
+    IKE_ACT_DELETE,           /* child (SPIs and endpoints set) */
+    IKE_ACT_UP,               /* IKE SA and Child SA established */
+    IKE_ACT_DOWN,             /* the IKE SA is gone; text says why */
+    IKE_ACT_NEED_KEY,         /* responder: call ike_peer_key(serial); child.remote_host is the one host the
                            peer asks a tunnel for (TSi; behind a NAT, its outer address): not its own
                            address (remote) when it claims to be that host's gateway; child.local_host
                            is ours or one behind us */
-    IKE_ACT_REKEYED,  /* the Child SA was rekeyed: child has the new SPIs (installed too) */
+    IKE_ACT_REKEYED,          /* the Child SA was rekeyed: child has the new SPIs (installed too) */
+    IKE_ACT_UPDATE_ENDPOINTS, /* the peer's NAT remapped it (RFC 7296 2.23): move the kernel's pair
+                                 child.spi_in/spi_out, now between child.local and child.remote with
+                                 ESP in UDP to child.encap_remote, from where moved_from says (the
+                                 peer's old address and port); not child.sas_only: the tunnel
+                                 policies' templates too. An SPI 0 is not in the kernel. */
     IKE_ACT_LOG,
 };
 
@@ -163,7 +177,8 @@ struct ike_action {
     size_t len;
     uint32_t ms;
     struct ike_child_sa child;
-    uint8_t id_type; /* NEED_KEY / UP: the peer's identity */
+    struct ike_endpoint moved_from; /* UPDATE_ENDPOINTS: the peer's endpoint before */
+    uint8_t id_type;                /* NEED_KEY / UP: the peer's identity */
     char id[256];
     char text[300];
 };
@@ -195,6 +210,9 @@ void ike_timer(struct ike_core *core, unsigned serial, uint64_t now_ms, struct i
 void ike_peer_note(struct ike_core *core, unsigned serial, uint32_t note);
 void ike_peer_key(struct ike_core *core, unsigned serial, const struct ike_pubkey *key, bool allow_null,
                   struct ike_actions *out);
+/* The same with every key that may speak for those hosts (at most IKE_MAX_PEER_KEYS; n 0: none). */
+void ike_peer_keys(struct ike_core *core, unsigned serial, const struct ike_pubkey *keys, size_t n, bool allow_null,
+                   struct ike_actions *out);
 /*
  * The kernel's expire event for a Child SA (either of its SAs, named by its
  * SPI and destination address, as the kernel names an SA): soft starts a
@@ -202,6 +220,16 @@ void ike_peer_key(struct ike_core *core, unsigned serial, const struct ike_pubke
  */
 void ike_child_expired(struct ike_core *core, uint32_t spi, const struct oe_addr *dst, bool hard, uint64_t now_ms,
                        struct ike_actions *out);
+/*
+ * The kernel's XFRM_MSG_MAPPING: an ESP-in-UDP packet for our inbound SA
+ * (spi, dst) came from peer, not from the address and port the SA has. The
+ * kernel reports it only after the packet's ICV verified and its sequence
+ * number passed the replay window, so it is an authenticated, new packet as
+ * RFC 7296 2.23 asks: the Child SA's IKE SA follows it as it would an IKE
+ * message (ike_nat_follow), when the peer is behind a NAT and we are not.
+ */
+void ike_esp_mapping(struct ike_core *core, uint32_t spi, const struct oe_addr *dst, const struct ike_endpoint *peer,
+                     uint64_t now_ms, struct ike_actions *out);
 /* Tear an IKE SA down with a Delete (INFORMATIONAL). */
 void ike_delete(struct ike_core *core, unsigned serial, uint64_t now_ms, struct ike_actions *out);
 size_t ike_sa_count(const struct ike_core *core);

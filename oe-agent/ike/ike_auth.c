@@ -71,10 +71,31 @@ static int add_id_auth(const struct ike_core *core, const struct ike_sa *sa, str
     return rc;
 }
 
-/* The peer's AUTH over its ID. */
-static int check_auth(const struct ike_sa *sa, const struct ike_payloads *in, const struct ike_pubkey *key,
-                      bool allow_null, struct oe_error *err)
+/* The keys an initiator SA was given: its peer_key, then more_keys as ike_initiate framed them. */
+static size_t initiator_keys(const struct ike_sa *sa, struct ike_pubkey out[IKE_MAX_PEER_KEYS])
 {
+    size_t n = 0;
+    if (sa->peer_key.len == 0 || sa->peer_key.failed)
+        return 0;
+    out[n++] = ike_key_view(&sa->peer_key);
+    const uint8_t *p = sa->more_keys.p;
+    size_t left = sa->more_keys.len;
+    while (left >= 2 && n < IKE_MAX_PEER_KEYS) {
+        size_t len = (size_t)p[0] << 8 | p[1];
+        if (len == 0 || len > left - 2)
+            break;
+        out[n++] = (struct ike_pubkey){p + 2, len};
+        p += 2 + len;
+        left -= 2 + len;
+    }
+    return n;
+}
+
+/* The peer's AUTH over its ID, with the first of keys that verifies it (*which). */
+static int check_auth(const struct ike_sa *sa, const struct ike_payloads *in, const struct ike_pubkey *keys,
+                      size_t nkeys, bool allow_null, size_t *which, struct oe_error *err)
+{
+    *which = 0;
     bool of_i = !sa->initiator;
     const struct ike_id *id = of_i ? &in->idi : &in->idr;
     struct wbuf octets = {0};
@@ -91,10 +112,18 @@ static int check_auth(const struct ike_sa *sa, const struct ike_payloads *in, co
         else
             rc = 0;
     } else if (in->auth_method == IKE_AUTH_DIGSIG) {
-        if (key == NULL || key->len == 0)
+        if (keys == NULL || nkeys == 0 || keys[0].len == 0)
             oe_error_set(err, "peer signed with RSA but no key for it is known");
-        else
-            rc = ike_verify_digsig(key, octets.p, octets.len, in->auth.p, in->auth.len, err);
+        for (size_t i = 0; i < nkeys && keys && keys[0].len && rc != 0; i++) {
+            rc = ike_verify_digsig(&keys[i], octets.p, octets.len, in->auth.p, in->auth.len, err);
+            if (rc == 0)
+                *which = i;
+        }
+        if (rc != 0 && nkeys > 1) {
+            char first[sizeof(err->msg)];
+            memcpy(first, err->msg, sizeof(first));
+            oe_error_set(err, "%.400s (tried each of the %zu published keys)", first, nkeys);
+        }
     } else {
         oe_error_set(err, "AUTH method %u not supported (RFC 7427 signatures or NULL only)", in->auth_method);
     }
@@ -363,7 +392,7 @@ static bool established(struct ike_core *core, struct ike_sa *sa, const struct i
     sa->dh = NULL;
     sa->heard_at = core->now;
     sa->dpd_at = core->cfg.dpd_delay_s ? core->now + (uint64_t)core->cfg.dpd_delay_s * 1000 : 0;
-    sa->keepalive_at = sa->nat_local ? core->now + IKE_NATT_KEEPALIVE_MS : 0;
+    sa->keepalive_at = sa->nat_local && core->cfg.keepalive_ms ? core->now + core->cfg.keepalive_ms : 0;
     sa->ike_rekey_at = ike_rekey_due(core);
     ike_arm_established(core, sa, out);
     return true;
@@ -816,9 +845,10 @@ static int lease_address(struct ike_core *core, struct ike_sa *sa, struct ike_ac
     return 0;
 }
 
-void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const struct ike_pubkey *key, bool allow_null,
-                               struct ike_actions *out)
+void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const struct ike_pubkey *keys, size_t nkeys,
+                               bool allow_null, struct ike_actions *out)
 {
+    size_t which = 0;
     struct ike_payloads *in = malloc(sizeof(*in));
     struct oe_error err;
     if (in == NULL || ike_parse_payloads(sa->auth_req_first, sa->auth_req.p, sa->auth_req.len, 0, in, &err) != 0) {
@@ -826,7 +856,7 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
         ike_sa_fail(core, sa, out, "cannot re-read the IKE_AUTH request");
         return;
     }
-    if (check_auth(sa, in, key, allow_null, &err) != 0) {
+    if (check_auth(sa, in, keys, nkeys, allow_null, &which, &err) != 0) {
         ike_log(out, sa, "IKE_AUTH from peer refused: %s", err.msg);
         respond_error(sa, IKE_N_AUTHENTICATION_FAILED, out);
         free(in);
@@ -834,6 +864,9 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
         return;
     }
     sa->auth = in->auth_method == IKE_AUTH_NULL ? IKE_AUTHBY_NULL : IKE_AUTHBY_RSASIG;
+    if (sa->auth == IKE_AUTHBY_RSASIG && nkeys > 1)
+        ike_log(out, sa, "peer's AUTH verified with published key %zu of %zu", which + 1, nkeys);
+    const struct ike_pubkey *key = keys && nkeys ? &keys[which] : NULL;
     ike_sa_index(sa);
     struct ike_esp_algs algs;
     const struct ike_proposal *esp = ike_choose_esp(&core->cfg, &in->sa, &algs);
@@ -923,7 +956,8 @@ void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const ui
         }
     }
     const char *bad = NULL;
-    struct ike_pubkey peer_key = ike_key_view(&sa->peer_key);
+    struct ike_pubkey peer_keys[IKE_MAX_PEER_KEYS];
+    size_t npeer_keys = initiator_keys(sa, peer_keys), which = 0;
     /* asked for an address: the responder's lease (of our family), TSi narrowed to it; without one, our own */
     struct oe_addr lease = {0};
     const char *no_lease = NULL;
@@ -935,7 +969,7 @@ void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const ui
     const struct ike_proposal *esp = NULL;
     if (!in->has_idr || !in->has_auth || !in->has_sa || !in->has_tsi || !in->has_tsr)
         bad = "IKE_AUTH response lacks IDr, AUTH, SA, TSi or TSr";
-    else if (check_auth(sa, in, &peer_key, sa->auth == IKE_AUTHBY_NULL, &err) != 0)
+    else if (check_auth(sa, in, peer_keys, npeer_keys, sa->auth == IKE_AUTHBY_NULL, &which, &err) != 0)
         bad = err.msg;
     else if ((sa->auth == IKE_AUTHBY_RSASIG) != (in->auth_method == IKE_AUTH_DIGSIG))
         bad = "peer authenticated with another method than we asked for";
@@ -965,6 +999,16 @@ void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const ui
         char l[OE_ADDR_STRLEN];
         ike_log(out, sa, "%s: our tunnel is for our own address %s", no_lease, oe_addr_str(&sa->local_host, l));
     }
+    if (npeer_keys > 1) {
+        ike_log(out, sa, "peer's AUTH verified with published key %zu of %zu", which + 1, npeer_keys);
+        if (which > 0) { /* the SA keeps the key that verified (INITIAL_CONTACT, rekeys) */
+            struct wbuf k = {0};
+            wbuf_put(&k, peer_keys[which].rfc3110, peer_keys[which].len);
+            wbuf_free(&sa->peer_key);
+            sa->peer_key = k;
+        }
+    }
+    wbuf_free(&sa->more_keys);
     ike_sa_index(sa);
     keep_identity(sa, &in->idr, NULL);
     struct ike_id peer = in->idr;

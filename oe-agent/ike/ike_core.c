@@ -48,6 +48,7 @@ void ike_config_defaults(struct ike_config *c)
     c->dh_groups[2] = IKE_DH_MODP2048;
     c->child_lifetime_s = 8 * 3600; /* pluto's salifetime and ikelifetime */
     c->ike_lifetime_s = 8 * 3600;
+    c->keepalive_ms = IKE_NATT_KEEPALIVE_MS;
 }
 
 uint64_t ike_rekey_due(const struct ike_core *core)
@@ -162,6 +163,7 @@ void ike_sa_free(struct ike_sa *sa)
     wbuf_free(&sa->last_resp);
     wbuf_wipe(&sa->auth_req);
     wbuf_free(&sa->peer_key);
+    wbuf_free(&sa->more_keys);
     ike_drop_pending_out(sa);
     free(sa->collision);
     oe_wipe(sa, sizeof(*sa));
@@ -631,8 +633,18 @@ unsigned ike_initiate(struct ike_core *core, const struct ike_initiate *req, uin
     sa->ask_if_nat = req->ask_address == IKE_ASK_IF_NAT;
     sa->auth = req->auth;
     ike_sa_index(sa);
-    if (req->auth == IKE_AUTHBY_RSASIG)
+    if (req->auth == IKE_AUTHBY_RSASIG) {
         wbuf_put(&sa->peer_key, req->peer_key.rfc3110, req->peer_key.len);
+        for (size_t i = 0; i < req->nmore && i < IKE_MAX_PEER_KEYS - 1; i++) {
+            uint8_t len[2] = {(uint8_t)(req->more_keys[i].len >> 8), (uint8_t)req->more_keys[i].len};
+            if (req->more_keys[i].len == 0 || req->more_keys[i].len > 0xffff)
+                continue;
+            wbuf_put(&sa->more_keys, len, 2);
+            wbuf_put(&sa->more_keys, req->more_keys[i].rfc3110, req->more_keys[i].len);
+        }
+        if (sa->more_keys.failed)
+            sa->peer_key.failed = true;
+    }
     if (req->auth == IKE_AUTHBY_RSASIG && (core->cfg.signer.sign == NULL || sa->peer_key.failed)) {
         ike_sa_fail(core, sa, out, core->cfg.signer.sign ? "out of memory" : "RSA authentication needs a host key");
         return 0;
@@ -727,7 +739,7 @@ static void established_tick(struct ike_core *core, struct ike_sa *sa, struct ik
     }
     if (sa->keepalive_at && core->now >= sa->keepalive_at) {
         ike_nat_keepalive(sa, out);
-        sa->keepalive_at = core->now + IKE_NATT_KEEPALIVE_MS;
+        sa->keepalive_at = core->now + core->cfg.keepalive_ms;
     }
     if (sa->dpd_at && core->now >= sa->dpd_at) {
         uint64_t quiet_since = sa->heard_at;
@@ -931,7 +943,16 @@ void ike_peer_key(struct ike_core *core, unsigned serial, const struct ike_pubke
     struct ike_sa *sa = ike_sa_by_serial(core, serial);
     if (sa == NULL || sa->state != SA_WAIT_KEY)
         return;
-    ike_continue_auth_request(core, sa, key, allow_null, out);
+    ike_continue_auth_request(core, sa, key, key ? 1 : 0, allow_null, out);
+}
+
+void ike_peer_keys(struct ike_core *core, unsigned serial, const struct ike_pubkey *keys, size_t n, bool allow_null,
+                   struct ike_actions *out)
+{
+    struct ike_sa *sa = ike_sa_by_serial(core, serial);
+    if (sa == NULL || sa->state != SA_WAIT_KEY)
+        return;
+    ike_continue_auth_request(core, sa, keys, n > IKE_MAX_PEER_KEYS ? IKE_MAX_PEER_KEYS : n, allow_null, out);
 }
 
 void ike_delete(struct ike_core *core, unsigned serial, uint64_t now_ms, struct ike_actions *out)

@@ -56,12 +56,15 @@ struct ike_sa {
     enum ike_authby auth;
     const struct ike_env *env; /* the core's: where random numbers come from */
     struct wbuf peer_key;      /* RFC 3110: the initiator's from DNS, the responder's as answered */
+    struct wbuf more_keys;     /* initiator, until AUTH verifies: its other published keys (2-octet length, key) */
     /* the peer's authenticated identity (ID payload type and data), for INITIAL_CONTACT */
     uint8_t peer_id_type;
     uint8_t peer_id[IKE_MAX_ID_LEN];
     size_t peer_id_len;
     bool peer_id_kept;                       /* false: none yet, or longer than IKE_MAX_ID_LEN (matches nothing) */
     bool nat_local, nat_remote;              /* a NAT in front of us / of the peer (RFC 7296 2.23) */
+    bool nat_moved;                          /* the SAs have followed the peer's NAT, */
+    uint64_t nat_moved_ms;                   /* last at this time (ike_nat_follow) */
     struct ike_endpoint rx_local, rx_remote; /* where the message being handled came, and when */
     uint64_t rx_at;
 
@@ -332,8 +335,8 @@ int ike_build_auth_request(struct ike_core *core, struct ike_sa *sa, const struc
                            const struct ike_ts *tsr, size_t ntsr, struct wbuf *msg, struct oe_error *err);
 void ike_handle_auth_request(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
                              const struct ike_header *h, const struct ike_payloads *pl, struct ike_actions *out);
-void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const struct ike_pubkey *key, bool allow_null,
-                               struct ike_actions *out);
+void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const struct ike_pubkey *keys, size_t nkeys,
+                               bool allow_null, struct ike_actions *out);
 void ike_handle_auth_response(struct ike_core *core, struct ike_sa *sa, const uint8_t *msg, size_t len,
                               const struct ike_payloads *pl, struct ike_actions *out);
 
@@ -412,6 +415,13 @@ void ike_nat_detect(struct ike_sa *sa, uint64_t spi_r, const struct ike_payloads
 /* With a NAT in the way: go on from port 4500. */
 void ike_nat_float(struct ike_sa *sa, struct ike_actions *out);
 /* An authenticated message came through NAT-T: answer where it came from. */
+/*
+ * An installed pair follows the peer's NAT at most once in this long: a
+ * peer (or whoever replays its fresh packets from elsewhere) that alternates
+ * between two places would otherwise make every ESP packet cost kernel
+ * work and a log line. The next valid packet after it moves the pair.
+ */
+#define IKE_NAT_FOLLOW_MIN_MS 1000
 void ike_nat_follow(struct ike_sa *sa, const struct ike_endpoint *local, const struct ike_endpoint *remote,
                     struct ike_actions *out);
 /* Behind a NAT: a keepalive (RFC 3948 2.3). */

@@ -70,18 +70,95 @@ void ike_nat_float(struct ike_sa *sa, struct ike_actions *out)
     ike_log(out, sa, "switching to port %u (NAT traversal; ESP goes in UDP)", IKE_NATT_PORT);
 }
 
+/* One of the SA's pairs in the kernel, to move from where the peer was (IKE_ACT_UPDATE_ENDPOINTS). */
+static void move_pair(struct ike_sa *sa, const struct ike_endpoint *was, uint32_t spi_in, uint32_t spi_out,
+                      bool sas_only, struct ike_actions *out)
+{
+    if (spi_in == 0 && spi_out == 0)
+        return;
+    struct ike_action *a = ike_act(out, IKE_ACT_UPDATE_ENDPOINTS, sa);
+    if (a == NULL)
+        return;
+    ike_child_endpoints(sa, &a->child);
+    a->child.spi_in = spi_in;
+    a->child.spi_out = spi_out;
+    a->child.sas_only = sas_only;
+    a->moved_from = *was;
+}
+
+/*
+ * RFC 7296 2.23: a packet whose integrity protection validates but comes
+ * from another address or port than the SA has means the peer's NAT made a
+ * new mapping (a reboot, a mapping that timed out, a new public address).
+ * The host that is not behind a NAT follows it, SAs and all; a host behind a
+ * NAT must not (one spoofed-looking but valid packet would be enough to move
+ * it), nor may anyone follow a replayed packet: callers pass only what is
+ * new and authenticated (ike_open after the message ID check; the kernel's
+ * MAPPING after its ICV and replay checks), never a retransmission we
+ * answered from our cache, never IKE_SA_INIT. Before the Child SA is in the
+ * kernel this is how the NAT'ed peer's port for 4500 is learnt (IKE_AUTH).
+ */
 void ike_nat_follow(struct ike_sa *sa, const struct ike_endpoint *local, const struct ike_endpoint *remote,
                     struct ike_actions *out)
 {
     if (!(sa->nat_local || sa->nat_remote) || local->port != IKE_NATT_PORT)
         return;
-    if (sa->remote.port != remote->port || !oe_addr_eq(&sa->remote.addr, &remote->addr)) {
-        char r[OE_ADDR_STRLEN];
-        ike_log(out, sa, "peer now at %s:%u (its NAT's mapping)", oe_addr_str(&remote->addr, r), remote->port);
+    bool moved = sa->remote.port != remote->port || !oe_addr_eq(&sa->remote.addr, &remote->addr);
+    bool installed = sa->state == SA_ESTABLISHED && (sa->child_spi_in || sa->child_spi_out);
+    char r[OE_ADDR_STRLEN], w[OE_ADDR_STRLEN];
+    if (!installed) {
+        if (moved)
+            ike_log(out, sa, "peer now at %s:%u (its NAT's mapping)", oe_addr_str(&remote->addr, r), remote->port);
+        sa->local = *local;
+        sa->remote = *remote;
+        ike_sa_index(sa);
+        return;
     }
-    sa->local = *local;
+    if (!moved || !oe_addr_eq(&sa->local.addr, &local->addr) || sa->local.port != local->port)
+        return; /* the same mapping; or sent to another of our addresses: we keep ours */
+    if (sa->nat_local) {
+        ike_log(out, sa,
+                "a valid message from %s:%u, not %s:%u; we are behind a NAT ourselves, so we stay (RFC 7296 2.23)",
+                oe_addr_str(&remote->addr, r), remote->port, oe_addr_str(&sa->remote.addr, w), sa->remote.port);
+        return;
+    }
+    if (sa->nat_moved && sa->core->now < sa->nat_moved_ms + IKE_NAT_FOLLOW_MIN_MS)
+        return;
+    sa->nat_moved = true;
+    sa->nat_moved_ms = sa->core->now;
+    struct ike_endpoint was = sa->remote;
     sa->remote = *remote;
     ike_sa_index(sa);
+    if (sa->out_pending) {
+        /* the outbound half that waits goes in where the peer is now */
+        sa->out_pending->remote = remote->addr;
+        sa->out_pending->encap_remote = remote->port;
+    }
+    ike_log(out, sa, "peer now at %s:%u (its NAT's mapping; was %s:%u); ESP SAs follow", oe_addr_str(&remote->addr, r),
+            remote->port, oe_addr_str(&was.addr, w), was.port);
+    /* the pairs a rekey left for the peer to delete move too: a Delete must find them where they are */
+    move_pair(sa, &was, sa->child_spi_in, sa->out_pending ? 0 : sa->child_spi_out, false, out);
+    move_pair(sa, &was, sa->old_spi_in, sa->old_spi_out, true, out);
+    move_pair(sa, &was, sa->redundant_in, sa->redundant_out_installed ? sa->redundant_out : 0, true, out);
+}
+
+void ike_esp_mapping(struct ike_core *core, uint32_t spi, const struct oe_addr *dst, const struct ike_endpoint *peer,
+                     uint64_t now_ms, struct ike_actions *out)
+{
+    core->now = now_ms;
+    struct ike_sa *sa = NULL;
+    struct ike_ix_iter it;
+    for (struct ike_sa *o = ike_ix_first(&it, core, IKE_IX_CHILD_IN, ike_ix_hash_spi(core, spi, dst)); o;
+         o = ike_ix_next(&it))
+        if (!o->retired && o->state == SA_ESTABLISHED && spi != 0 && o->child_spi_in == spi &&
+            oe_addr_eq(dst, &o->local.addr))
+            sa = ike_sa_newer(sa, o);
+    if (sa == NULL)
+        return; /* an old pair's packet, or the SA went meanwhile: the current pair's own will come */
+    if (sa->nat_local)
+        return; /* behind a NAT ourselves we never follow (2.23); the kernel tells it per packet: no log */
+    /* the kernel's packet was ESP in UDP to our 4500, so that is our end */
+    ike_nat_follow(sa, &sa->local, peer, out);
 }
 
 void ike_nat_keepalive(struct ike_sa *sa, struct ike_actions *out)

@@ -171,7 +171,8 @@ C
   rm -f /tmp/$n/oe.ctl # a killed agent leaves its socket: wait for the new one's
   ip netns exec $n "$BIN/oe-agent" --config /tmp/$n/oe.conf --nofork &
   eval "PID_$n=\$!"
-  wait_for 10 test -S /tmp/$n/oe.ctl
+  # AGENT_NOWAIT=1: the caller waits for the control socket (agents started side by side)
+  [ -n "${AGENT_NOWAIT:-}" ] || wait_for 10 test -S /tmp/$n/oe.ctl
 }
 lan_if() { ip -n "$1" -o link show | awk -F': ' '/lan/ {sub(/@.*/, "", $2); print $2}'; }
 ipsec_at() { local n=$1; shift; "$BIN/ipsec" "$@" --ctlsocket /tmp/$n/oe.ctl; }

@@ -214,6 +214,8 @@ check "  through ESP to insec" bash -c "ip -n east xfrm state | grep -q 'src 192
 . "$top/tests/e2e/hijack.sh"
 # --- a server with 32 addresses, one client at once (gateway scale) ------------------------
 . "$top/tests/e2e/scale.sh"
+# --- 8 new peers at once, each its own host running its own agent ---------------------------
+. "$top/tests/e2e/peers8.sh"
 # --- the agent killed while private traffic flows, mid-handshake, during a reload -----------
 . "$top/tests/e2e/crash.sh"
 # --- a slow and lossy link: 300 ms RTT, 10% loss, reordering --------------------------------

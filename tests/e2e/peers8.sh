@@ -3,7 +3,7 @@
 #   p8c 192.0.2.240 (client)   p8h1 .. p8h8 192.0.2.241-248 (peers)
 # NULL auth for the LAN on all nine (no keys in DNS). bench/storm.sh is the
 # timed version of this, beside libreswan.
-mkdir -p $OUT/peers8
+rm -rf $OUT/peers8 /tmp/p8c /tmp/p8h[1-8]; mkdir -p $OUT/peers8 # a run's logs only: the checks grep them
 p8_hosts="p8c:240 $(for i in $(seq 8); do printf 'p8h%s:%s ' $i $((240 + i)); done)"
 for h in $p8_hosts; do # on the lab's LAN, as dnslab.sh joins its hosts
   n=${h%%:*}; ip netns add $n; ip -n $n link set lo up
@@ -11,14 +11,20 @@ for h in $p8_hosts; do # on the lab's LAN, as dnslab.sh joins its hosts
   ip -n $n addr add 192.0.2.${h#*:}/24 dev lan$n; ip -n $n link set lan$n up
   ip -n "$(cat $L/ns)" link set port$n master br0 up
 done
-for h in $p8_hosts; do
+for h in $p8_hosts; do # all nine started side by side: seconds, not one after another
   n=${h%%:*}
   eval "AGENT_EXTRA_$n='[group private-or-clear]
 auth = null'"
-  agent $n "private-or-clear=192.0.2.0/24"
+  AGENT_NOWAIT=1 agent $n "private-or-clear=192.0.2.0/24"
 done
-check "peers8: nine agents listening" \
-  bash -c "for h in $p8_hosts; do grep -q \"IKEv2 listening on.* 192.0.2.\${h#*:}[ ,]\" /tmp/\${h%%:*}/agent.log || exit 1; done"
+p8_listening() { # each agent's control socket is there and IKE is up on its host's address
+  local h
+  for h in $p8_hosts; do
+    test -S /tmp/${h%%:*}/oe.ctl && grep -q "IKEv2 listening on.* 192.0.2.${h#*:}[ ,]" /tmp/${h%%:*}/agent.log || return 1
+  done
+}
+wait_for 30 p8_listening
+check "peers8: nine agents listening" p8_listening
 pings=()
 for i in $(seq 8); do
   ip netns exec p8c ping -D -c 5 -i 0.25 -W 5 192.0.2.$((240 + i)) > $OUT/peers8/ping-$i.txt 2>&1 &

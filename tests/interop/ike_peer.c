@@ -65,6 +65,8 @@ static void on_kernel_event(const struct kernel_event *ev, void *arg)
     if (ev->type == KERNEL_EV_SA_EXPIRED) {
         oe_log("kernel: ESP SA 0x%08x reached its %s lifetime", ev->spi, ev->hard ? "hard" : "soft");
         ike_io_sa_expired(arg, ev->spi, &ev->dst, ev->hard);
+    } else if (ev->type == KERNEL_EV_SA_MAPPING) {
+        ike_io_sa_mapping(arg, ev->spi, &ev->dst, &ev->src, ev->sport);
     }
 }
 

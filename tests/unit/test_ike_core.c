@@ -23,12 +23,15 @@ struct side {
     struct dnskeys_hostkey *hk;
     struct dnskeys_pubkey peer_key; /* what its NEED_KEY answers */
     bool allow_null, answer_keys;
-    struct oe_addr asked_for; /* NEED_KEY: the host the peer wants a tunnel to */
+    struct dnskeys_pubkey decoy; /* len: NEED_KEY answers it first, then peer_key (a rollover's two keys) */
+    struct oe_addr asked_for;    /* NEED_KEY: the host the peer wants a tunnel to */
     int ups, downs, installs, deletes, policy_deletes, sends, timers, need_keys;
     int in_only;                    /* INSTALLs of an inbound SA alone (a rekey's responder) */
     uint32_t kin[16], kout[16];     /* the SPIs the kernel would hold, after INSTALLs and DELETEs */
     int nkin, nkout, kernel_errors; /* kernel_errors: SPIs added twice or deleted while absent */
     struct ike_child_sa child;
+    int moves;                   /* UPDATE_ENDPOINTS of the current pair (not sas_only) */
+    struct ike_action last_move; /* the last of them */
     char last_down[300];
     uint32_t last_note; /* UP's note: what NEED_KEY's answer noted (ike_peer_note) */
     unsigned serial;
@@ -45,11 +48,14 @@ struct net {
     struct ike_endpoint from_ep[16], to_ep[16]; /* as the sender addressed it */
     size_t n;
     bool nat;                            /* A sits behind a NAT: B sees it as 203.0.113.9, ports + 30000 */
+    const char *nat_addr;                /* the NAT's public address when not 203.0.113.9 */
+    int nat_shift;                       /* its ports: A's + this; 0: 30000 (a new mapping changes it) */
     int keepalives;                      /* NAT keepalives A or B sent */
     int lost_collisions, won_collisions; /* Child SA rekey collisions, as logged */
     int drop_next;                       /* drop this many datagrams */
     bool drop_auth;                      /* drop A's IKE_AUTH requests: the test sends its own */
     int corrupt_next;                    /* flip a byte in this many */
+    uint64_t now;                        /* ms: the time pump delivers datagrams at */
 };
 
 static char keyfile[2][64];
@@ -117,6 +123,7 @@ static void side_free(struct side *s)
     ike_core_free(s->core);
     dnskeys_hostkey_free(s->hk);
     dnskeys_key_free(&s->peer_key);
+    dnskeys_key_free(&s->decoy);
 }
 
 static int setup(void **state)
@@ -242,6 +249,12 @@ static void run(struct net *n, struct side *s)
             s->asked_for = a->child.remote_host;
             break;
         case IKE_ACT_REKEYED: break;
+        case IKE_ACT_UPDATE_ENDPOINTS:
+            if (!a->child.sas_only) {
+                s->moves++;
+                s->last_move = *a;
+            }
+            break;
         case IKE_ACT_LOG: {
             size_t used = strlen(s->log);
             snprintf(s->log + used, sizeof(s->log) - used, "%s\n", a->text);
@@ -273,7 +286,11 @@ static void pump(struct net *n)
             ike_peer_key(n->a.core, need_a, n->a.answer_keys ? &ka : NULL, n->a.allow_null, &n->a.acts);
         if (need_b) {
             ike_peer_note(n->b.core, need_b, 1000 + need_b);
-            ike_peer_key(n->b.core, need_b, n->b.answer_keys ? &kb : NULL, n->b.allow_null, &n->b.acts);
+            struct ike_pubkey two[2] = {key_of(&n->b.decoy), kb};
+            if (n->b.decoy.len)
+                ike_peer_keys(n->b.core, need_b, two, 2, n->b.allow_null, &n->b.acts);
+            else
+                ike_peer_key(n->b.core, need_b, n->b.answer_keys ? &kb : NULL, n->b.allow_null, &n->b.acts);
         }
         if (n->n == 0 && !need_a && !need_b)
             return;
@@ -291,14 +308,22 @@ static void pump(struct net *n)
         for (size_t i = 0; i < count; i++) {
             struct side *dst = to[i] ? &n->b : &n->a;
             struct ike_endpoint local = to_ep[i], remote = from_ep[i];
+            int shift = n->nat_shift ? n->nat_shift : 30000;
             if (n->nat && to[i]) { /* A -> B: the NAT rewrites the source */
-                oe_addr_parse("203.0.113.9", &remote.addr);
-                remote.port = (uint16_t)(remote.port + 30000);
-            } else if (n->nat) { /* B -> A: and back */
+                oe_addr_parse(n->nat_addr ? n->nat_addr : "203.0.113.9", &remote.addr);
+                remote.port = (uint16_t)(remote.port + shift);
+            } else if (n->nat) { /* B -> A: and back; what goes to an old mapping is lost */
+                struct oe_addr pub;
+                oe_addr_parse(n->nat_addr ? n->nat_addr : "203.0.113.9", &pub);
+                if (!oe_addr_eq(&local.addr, &pub) ||
+                    (local.port - shift != 500 && local.port - shift != IKE_NATT_PORT)) {
+                    free(pkt[i]);
+                    continue;
+                }
                 local.addr = n->a.ep.addr;
-                local.port = (uint16_t)(local.port - 30000);
+                local.port = (uint16_t)(local.port - shift);
             }
-            ike_receive(dst->core, &local, &remote, pkt[i], len[i], 0, &dst->acts);
+            ike_receive(dst->core, &local, &remote, pkt[i], len[i], n->now, &dst->acts);
             free(pkt[i]);
         }
     }
@@ -376,6 +401,55 @@ static void test_wrong_key(void **state)
     initiate(n, IKE_AUTHBY_RSASIG);
     assert_int_equal(n->a.ups, 0);
     assert_non_null(strstr(n->a.last_down, "does not verify"));
+}
+
+/*
+ * A peer that rolls its key publishes two: each side verifies the peer's
+ * AUTH with whichever of them it was signed with, the initiator with the
+ * keys of its lookup, the responder with those NEED_KEY answered.
+ */
+static void test_published_keys_each_tried(void **state)
+{
+    struct net *n = *state;
+    struct ike_pubkey kb = key_of(&n->a.peer_key);
+    dnskeys_key_copy(dnskeys_hostkey_public(n->b.hk), &n->b.decoy); /* B's own key: not A's */
+    struct dnskeys_pubkey wrong;
+    dnskeys_key_copy(dnskeys_hostkey_public(n->a.hk), &wrong);
+    struct ike_initiate req = {.local = n->a.ep,
+                               .remote = n->b.ep,
+                               .local_host = n->a.ep.addr,
+                               .remote_host = n->b.ep.addr,
+                               .auth = IKE_AUTHBY_RSASIG,
+                               .peer_key = key_of(&wrong),
+                               .more_keys = {kb},
+                               .nmore = 1};
+    n->a.serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
+    dnskeys_key_free(&wrong); /* the core copied it */
+    pump(n);
+    expect_tunnel(n);
+    assert_non_null(strstr(n->a.log, "peer's AUTH verified with published key 2 of 2"));
+    assert_non_null(strstr(n->b.log, "peer's AUTH verified with published key 2 of 2"));
+    index_ok(n->a.core);
+}
+
+/* Neither published key verifies: refused, saying both were tried. */
+static void test_published_keys_none_verifies(void **state)
+{
+    struct net *n = *state;
+    dnskeys_key_free(&n->a.peer_key);
+    dnskeys_key_copy(dnskeys_hostkey_public(n->a.hk), &n->a.peer_key);
+    struct ike_initiate req = {.local = n->a.ep,
+                               .remote = n->b.ep,
+                               .local_host = n->a.ep.addr,
+                               .remote_host = n->b.ep.addr,
+                               .auth = IKE_AUTHBY_RSASIG,
+                               .peer_key = key_of(&n->a.peer_key),
+                               .more_keys = {key_of(&n->a.peer_key)},
+                               .nmore = 1};
+    n->a.serial = ike_initiate(n->a.core, &req, 0, &n->a.acts);
+    pump(n);
+    assert_int_equal(n->a.ups, 0);
+    assert_non_null(strstr(n->a.last_down, "tried each of the 2 published keys"));
 }
 
 static void test_no_key_for_peer(void **state)
@@ -1113,6 +1187,264 @@ static void test_liveness(void **state)
     assert_int_equal(n->a.downs, 1);
     assert_non_null(strstr(n->a.last_down, "liveness check: the peer is dead"));
     assert_int_equal(n->a.deletes, 1);
+}
+
+/* pool on B, liveness after 10 s on both, keepalives every 5 s */
+static void pool_dpd(int side, struct ike_config *cfg)
+{
+    pool_b(side, cfg);
+    cfg->dpd_delay_s = 10;
+    cfg->keepalive_ms = 5000;
+}
+
+static int setup_pool_dpd(void **state)
+{
+    tune = pool_dpd;
+    return setup(state);
+}
+
+/* A's liveness check at t ms, queued but not delivered; a copy of it in *copy. */
+static void a_liveness(struct net *n, uint64_t t, uint8_t **copy, size_t *len)
+{
+    ike_timer(n->a.core, n->a.core->sas->serial, t, &n->a.acts);
+    n->now = t;
+    run(n, &n->a);
+    ike_actions_clear(&n->a.acts);
+    assert_int_equal(n->n, 1);
+    *len = n->len[0];
+    *copy = malloc(*len);
+    memcpy(*copy, n->pkt[0], *len);
+}
+
+/* A datagram from A to B as the NAT sends it now, from its address and that port. */
+static void to_b_from(struct net *n, const uint8_t *msg, size_t len, const char *addr, uint16_t port)
+{
+    struct ike_endpoint local = n->b.ep, remote = {.port = port};
+    local.port = IKE_NATT_PORT;
+    oe_addr_parse(addr, &remote.addr);
+    ike_receive(n->b.core, &local, &remote, msg, len, 0, &n->b.acts);
+    run(n, &n->b);
+    ike_actions_clear(&n->b.acts);
+}
+
+/*
+ * Issue 12, NAT mappings change (RFC 7296 2.23): the NAT in front of A gives
+ * it a new port, then a new address. B, not behind a NAT, follows A's next
+ * authenticated request: the IKE SA's endpoint and the kernel's pair, with
+ * its policies, move; its answer goes to the new mapping and A hears it.
+ */
+static void test_nat_remap_follows_request(void **state)
+{
+    struct net *n = *state;
+    nat_initiate(n, true);
+    assert_int_equal(n->b.ups, 1);
+    struct ike_sa *b = n->b.core->sas;
+    assert_int_equal(b->remote.port, IKE_NATT_PORT + 30000);
+    assert_int_equal(n->b.moves, 0); /* learning the NAT's port at IKE_AUTH is not a move: nothing installed yet */
+    n->nat_shift = 31000;            /* the NAT lost its mapping and made another */
+    uint8_t *req;
+    size_t len;
+    a_liveness(n, 10000, &req, &len);
+    pump(n);
+    free(req);
+    assert_int_equal(n->b.moves, 1);
+    assert_int_equal(b->remote.port, IKE_NATT_PORT + 31000);
+    const struct ike_action *m = &n->b.last_move;
+    assert_int_equal(m->moved_from.port, IKE_NATT_PORT + 30000);
+    expect_addr(&m->moved_from.addr, "203.0.113.9");
+    expect_addr(&m->child.remote, "203.0.113.9");
+    assert_int_equal(m->child.encap_remote, IKE_NATT_PORT + 31000);
+    assert_int_equal(m->child.encap_local, IKE_NATT_PORT);
+    assert_int_equal(m->child.spi_in, n->b.child.spi_in);
+    assert_int_equal(m->child.spi_out, n->b.child.spi_out);
+    assert_int_equal(m->child.reqid, n->b.child.reqid);
+    expect_addr(&m->child.remote_host, "100.64.0.1"); /* the lease's tunnel, still */
+    assert_false(m->child.sas_only);                  /* the policies too */
+    assert_non_null(strstr(n->b.log, "peer now at 203.0.113.9:35500 (its NAT's mapping; was 203.0.113.9:34500); "
+                                     "ESP SAs follow"));
+    /* the answer went to the new mapping: A heard it, no retransmission pending */
+    assert_false(n->a.core->sas->awaiting);
+    assert_int_equal(n->a.downs, 0);
+    /* a new public address too (the NAT rebooted onto another) */
+    n->nat_addr = "203.0.113.77";
+    a_liveness(n, 30000, &req, &len);
+    pump(n);
+    free(req);
+    assert_int_equal(n->b.moves, 2);
+    expect_addr(&n->b.last_move.moved_from.addr, "203.0.113.9");
+    expect_addr(&n->b.last_move.child.remote, "203.0.113.77");
+    expect_addr(&b->remote.addr, "203.0.113.77");
+    assert_false(n->a.core->sas->awaiting);
+    /* a Delete from B reaches A where it is now */
+    ike_delete(n->b.core, b->serial, 40000, &n->b.acts);
+    pump(n);
+    assert_int_equal(ike_sa_count(n->a.core), 0);
+}
+
+/*
+ * ... and nothing else moves it: a replayed request (one B answered, or an
+ * older one), a forged one (the ICV fails), one with no SK payload at all,
+ * garbage: each from a new port, and B stays where the last authenticated
+ * new message put it. A positive control at the end: a new request moves it.
+ */
+static void test_nat_remap_not_on_replay_or_forgery(void **state)
+{
+    struct net *n = *state;
+    nat_initiate(n, true);
+    struct ike_sa *b = n->b.core->sas;
+    uint8_t *first, *second;
+    size_t len1, len2;
+    a_liveness(n, 10000, &first, &len1);
+    pump(n);
+    a_liveness(n, 30000, &second, &len2);
+    pump(n);
+    assert_int_equal(n->b.moves, 0);
+    int sends = n->b.sends;
+    /* the last request again, from elsewhere: answered from the cache, to where A is, no move */
+    to_b_from(n, second, len2, "203.0.113.66", 40001);
+    assert_int_equal(n->b.sends, sends + 1);
+    assert_int_equal(n->pkt[n->n - 1] != NULL, 1);
+    assert_int_equal(n->to_ep[n->n - 1].port, IKE_NATT_PORT + 30000);
+    /* an older one: dropped */
+    to_b_from(n, first, len1, "203.0.113.66", 40002);
+    assert_non_null(strstr(n->b.log, "dropping request with message ID"));
+    /* forged: the next message ID written into a real one, so its ICV fails */
+    second[20] = 0, second[21] = 0, second[22] = 0, second[23] = (uint8_t)b->peer_msgid;
+    to_b_from(n, second, len2, "203.0.113.66", 40003);
+    assert_non_null(strstr(n->b.log, "integrity check failed"));
+    /* unauthenticated: the header alone, no SK payload, the next message ID */
+    uint8_t bare[28];
+    memcpy(bare, second, 28);
+    bare[16] = 0; /* next payload: none */
+    bare[24] = 0, bare[25] = 0, bare[26] = 0, bare[27] = 28;
+    to_b_from(n, bare, sizeof(bare), "203.0.113.66", 40004);
+    /* garbage with B's SPIs */
+    memset(second + 28, 0x5a, len2 - 28);
+    to_b_from(n, second, len2, "203.0.113.66", 40005);
+    assert_int_equal(n->b.moves, 0);
+    expect_addr(&b->remote.addr, "203.0.113.9");
+    assert_int_equal(b->remote.port, IKE_NATT_PORT + 30000);
+    assert_null(strstr(n->b.log, "peer now at 203.0.113.66"));
+    for (size_t i = 0; i < n->n; i++)
+        free(n->pkt[i]);
+    n->n = 0;
+    free(first);
+    free(second);
+    /* the control: A's next request through a new mapping moves B */
+    n->nat_shift = 32000;
+    a_liveness(n, 50000, &first, &len1);
+    pump(n);
+    free(first);
+    assert_int_equal(n->b.moves, 1);
+    assert_int_equal(b->remote.port, IKE_NATT_PORT + 32000);
+}
+
+/*
+ * The kernel's MAPPING (an authenticated ESP packet from a new port) moves B
+ * like an IKE message; not for an SPI that is not B's current inbound one,
+ * not for the mapping it has; and never A, which is behind the NAT.
+ */
+static void test_nat_remap_on_esp_mapping(void **state)
+{
+    struct net *n = *state;
+    nat_initiate(n, true);
+    struct ike_sa *b = n->b.core->sas, *a = n->a.core->sas;
+    struct ike_endpoint now = {.port = IKE_NATT_PORT + 30000}, next = {.port = 40000};
+    oe_addr_parse("203.0.113.9", &now.addr);
+    oe_addr_parse("203.0.113.9", &next.addr);
+    ike_esp_mapping(n->b.core, b->child_spi_in ^ 1, &n->b.ep.addr, &next, 0, &n->b.acts);
+    ike_esp_mapping(n->b.core, b->child_spi_in, &n->a.ep.addr, &next, 0, &n->b.acts); /* not our address */
+    ike_esp_mapping(n->b.core, b->child_spi_in, &n->b.ep.addr, &now, 0, &n->b.acts);
+    run(n, &n->b);
+    ike_actions_clear(&n->b.acts);
+    assert_int_equal(n->b.moves, 0);
+    ike_esp_mapping(n->b.core, b->child_spi_in, &n->b.ep.addr, &next, 0, &n->b.acts);
+    run(n, &n->b);
+    ike_actions_clear(&n->b.acts);
+    assert_int_equal(n->b.moves, 1);
+    assert_int_equal(n->b.last_move.child.encap_remote, 40000);
+    assert_int_equal(b->remote.port, 40000);
+    /* back and forth between two places (or fresh packets replayed from elsewhere): at most one move a second */
+    ike_esp_mapping(n->b.core, b->child_spi_in, &n->b.ep.addr, &now, IKE_NAT_FOLLOW_MIN_MS - 1, &n->b.acts);
+    run(n, &n->b);
+    ike_actions_clear(&n->b.acts);
+    assert_int_equal(n->b.moves, 1);
+    assert_int_equal(b->remote.port, 40000);
+    ike_esp_mapping(n->b.core, b->child_spi_in, &n->b.ep.addr, &now, IKE_NAT_FOLLOW_MIN_MS, &n->b.acts);
+    run(n, &n->b);
+    ike_actions_clear(&n->b.acts);
+    assert_int_equal(n->b.moves, 2);
+    assert_int_equal(b->remote.port, IKE_NATT_PORT + 30000);
+    ike_esp_mapping(n->b.core, b->child_spi_in, &n->b.ep.addr, &next, 3 * IKE_NAT_FOLLOW_MIN_MS, &n->b.acts);
+    run(n, &n->b);
+    ike_actions_clear(&n->b.acts);
+    assert_int_equal(n->b.moves, 3);
+    assert_int_equal(b->remote.port, 40000);
+    /* A is behind the NAT: it stays, silently for ESP (the kernel tells it per packet) */
+    struct ike_endpoint elsewhere = n->b.ep;
+    elsewhere.port = 4501;
+    ike_esp_mapping(n->a.core, a->child_spi_in, &n->a.ep.addr, &elsewhere, 0, &n->a.acts);
+    run(n, &n->a);
+    ike_actions_clear(&n->a.acts);
+    assert_int_equal(n->a.moves, 0);
+    assert_int_equal(a->remote.port, IKE_NATT_PORT);
+    /* and for an authenticated IKE request from B's other port, saying why; its answer goes where B was */
+    ike_timer(n->b.core, b->serial, 10000, &n->b.acts); /* B's liveness check */
+    run(n, &n->b);
+    ike_actions_clear(&n->b.acts);
+    assert_int_equal(n->n, 1);
+    n->from_ep[0].port = 4501;
+    n->nat_shift = 40000 - IKE_NATT_PORT; /* the mapping B moved to */
+    pump(n);
+    assert_int_equal(n->a.moves, 0);
+    assert_int_equal(a->remote.port, IKE_NATT_PORT);
+    assert_non_null(strstr(n->a.log, "a valid message from 192.0.2.2:4501, not 192.0.2.2:4500; we are behind a NAT "
+                                     "ourselves, so we stay (RFC 7296 2.23)"));
+    assert_false(b->awaiting); /* A's answer reached B */
+}
+
+/*
+ * A keeps its NAT's mapping with keepalives at keep-alive (5 s here); when
+ * the mapping is gone for good (the NAT drops all that B sends), A's
+ * liveness check goes unanswered and A's IKE SA ends, its tunnel with it:
+ * the next packet makes a new IKE SA, through the new mapping.
+ */
+static void test_nat_keepalive_and_liveness_recovery(void **state)
+{
+    struct net *n = *state;
+    nat_initiate(n, true);
+    struct ike_sa *a = n->a.core->sas;
+    unsigned serial = a->serial;
+    assert_int_equal(a->keepalive_at, 5000);
+    ike_timer(n->a.core, serial, 5000, &n->a.acts);
+    run(n, &n->a);
+    ike_actions_clear(&n->a.acts);
+    assert_int_equal(n->keepalives, 1);
+    ike_timer(n->a.core, serial, 10000, &n->a.acts); /* the next keepalive and the liveness check */
+    run(n, &n->a);
+    ike_actions_clear(&n->a.acts);
+    assert_int_equal(n->keepalives, 2);
+    assert_true(a->awaiting);
+    n->drop_next = 100;
+    uint64_t t = 10500;
+    for (int i = 0; i < 10 && n->a.downs == 0; i++, t += 40000) {
+        ike_timer(n->a.core, serial, t, &n->a.acts);
+        run(n, &n->a);
+        ike_actions_clear(&n->a.acts);
+    }
+    assert_int_equal(n->a.downs, 1);
+    assert_non_null(strstr(n->a.last_down, "liveness check: the peer is dead"));
+    assert_int_equal(n->a.deletes, 1);
+    /* a new IKE SA through the NAT's new mapping */
+    n->drop_next = 0;
+    for (size_t i = 0; i < n->n; i++)
+        free(n->pkt[i]);
+    n->n = 0;
+    n->nat_shift = 33000;
+    nat_initiate(n, true);
+    assert_int_equal(n->a.ups, 2);
+    assert_int_equal(n->b.ups, 2);
+    assert_int_equal(n->b.child.encap_remote, IKE_NATT_PORT + 33000);
 }
 
 static void test_corrupt_sk_dropped(void **state)
@@ -2416,6 +2748,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_null_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_key_for_peer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_published_keys_each_tried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_published_keys_none_verifies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retransmission, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gives_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_sk_dropped, setup, teardown),
@@ -2424,6 +2758,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ciphers_disjoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ciphers_responder_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nat_traversal, setup_pool, teardown),
+        cmocka_unit_test_setup_teardown(test_nat_remap_follows_request, setup_pool_dpd, teardown),
+        cmocka_unit_test_setup_teardown(test_nat_remap_not_on_replay_or_forgery, setup_pool_dpd, teardown),
+        cmocka_unit_test_setup_teardown(test_nat_remap_on_esp_mapping, setup_pool_dpd, teardown),
+        cmocka_unit_test_setup_teardown(test_nat_keepalive_and_liveness_recovery, setup_pool_dpd, teardown),
         cmocka_unit_test_setup_teardown(test_nat_lease, setup_pool, teardown),
         cmocka_unit_test_setup_teardown(test_nat_no_address_asked, setup_pool, teardown),
         cmocka_unit_test_setup_teardown(test_nat_outer_address_without_lease, setup_pool, teardown),

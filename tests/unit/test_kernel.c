@@ -152,6 +152,17 @@ static void test_fake_sa_expire_names_spi_and_dst(void **state)
     kernel_close(k);
 }
 
+/* A moved SA sends no sequence number the old one may have sent meanwhile (GCM nonces), nor wraps. */
+static void test_moved_sa_sequence_gap(void **state)
+{
+    (void)state;
+    assert_int_equal(kernel_sa_moved_oseq(0), KERNEL_SA_MOVE_SEQ_GAP);
+    assert_int_equal(kernel_sa_moved_oseq(0x4b), 0x4b + KERNEL_SA_MOVE_SEQ_GAP);
+    assert_int_equal(kernel_sa_moved_oseq(UINT32_MAX - KERNEL_SA_MOVE_SEQ_GAP), UINT32_MAX);
+    assert_int_equal(kernel_sa_moved_oseq(UINT32_MAX - KERNEL_SA_MOVE_SEQ_GAP + 1), UINT32_MAX);
+    assert_int_equal(kernel_sa_moved_oseq(UINT32_MAX), UINT32_MAX);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -159,6 +170,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_fake_replaces_by_selector),
         cmocka_unit_test(test_fake_sa_expire_names_spi_and_dst),
+        cmocka_unit_test(test_moved_sa_sequence_gap),
     };
     return cmocka_run_group_tests_name("kernel", tests, NULL, NULL);
 }

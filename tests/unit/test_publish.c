@@ -149,6 +149,46 @@ static char *plan(enum dnskeys_rrtype type, const struct dnskeys_rr *have, size_
     return text;
 }
 
+/* A rollover publishes a set: the current key and the next side by side, then the next alone. */
+static void test_plan_rollover_set(void **state)
+{
+    (void)state;
+    struct dnskeys_pubkey k1 = make_key(1), k2 = make_key(2);
+    struct dnskeys_rr r1 = rr_of(DNSKEYS_IPSECKEY, &k1, 3600), r2 = rr_of(DNSKEYS_IPSECKEY, &k2, 3600);
+    struct dnskeys_rr both[2] = {r1, r2};
+    struct oe_error err;
+    size_t changes;
+    struct {
+        const struct dnskeys_rr *have;
+        size_t nhave;
+        const struct dnskeys_rr *want;
+        size_t nwant, changes;
+        const char *needle;
+    } steps[] = {
+        {&r1, 1, both, 2, 1, "update add 7.2.0.192.in-addr.arpa. 3600 IN IPSECKEY"}, /* the next key added */
+        {both, 2, both, 2, 0, NULL},                                                 /* again: nothing */
+        {both, 2, &r2, 1, 1, "update delete 7.2.0.192.in-addr.arpa. IN IPSECKEY"},   /* the old one goes */
+    };
+    for (size_t i = 0; i < 3; i++) {
+        struct dnskeys_update *u = dnskeys_update_new("2.0.192.in-addr.arpa.", &err);
+        assert_int_equal(dnskeys_update_plan_set(u, "7.2.0.192.in-addr.arpa.", DNSKEYS_IPSECKEY, 3600, steps[i].have,
+                                                 steps[i].nhave, steps[i].want, steps[i].nwant, &changes, &err),
+                         0);
+        assert_int_equal(changes, steps[i].changes);
+        char *t = dnskeys_update_to_text(u);
+        if (steps[i].needle && !strstr(t, steps[i].needle))
+            fail_msg("step %zu: no \"%s\" in:\n%s", i, steps[i].needle, t);
+        if (steps[i].changes == 0)
+            assert_string_equal(t, "zone 2.0.192.in-addr.arpa.\nsend\n");
+        free(t);
+        dnskeys_update_free(u);
+    }
+    free(r1.rdata);
+    free(r2.rdata);
+    dnskeys_key_free(&k1);
+    dnskeys_key_free(&k2);
+}
+
 static void test_plan_publish(void **state)
 {
     (void)state;
@@ -319,9 +359,13 @@ static void test_rcode_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_key_file_bind_format), cmocka_unit_test(test_key_file_errors),
-        cmocka_unit_test(test_plan_publish),         cmocka_unit_test(test_plan_txt_keeps_other_txt),
-        cmocka_unit_test(test_plan_remove),          cmocka_unit_test(test_update_wire_signed),
+        cmocka_unit_test(test_key_file_bind_format),
+        cmocka_unit_test(test_key_file_errors),
+        cmocka_unit_test(test_plan_publish),
+        cmocka_unit_test(test_plan_rollover_set),
+        cmocka_unit_test(test_plan_txt_keeps_other_txt),
+        cmocka_unit_test(test_plan_remove),
+        cmocka_unit_test(test_update_wire_signed),
         cmocka_unit_test(test_rcode_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "oe-agent/agent_internal.h"
@@ -616,6 +617,169 @@ static void test_leased_tunnel(void **state)
     assert_int_equal(tunnel_policy_count(f), 0);
 }
 
+/* The fake's tunnel policy of that direction for the lease 100.64.0.1 (there must be one). */
+static struct kernel_policy lease_policy(struct fixture *f, enum kernel_dir dir)
+{
+    struct kernel_policy *v, p;
+    size_t n;
+    struct oe_error err;
+    struct oe_addr lease;
+    bool found = false;
+    assert_int_equal(oe_addr_parse("100.64.0.1", &lease), 0);
+    assert_int_equal(kernel_list(f->k, &v, &n, &err), 0);
+    for (size_t i = 0; i < n; i++)
+        if (v[i].action == KERNEL_TUNNEL && v[i].dir == dir &&
+            oe_addr_eq(dir == KERNEL_DIR_OUT ? &v[i].dst.addr : &v[i].src.addr, &lease)) {
+            p = v[i];
+            found = true;
+        }
+    free(v);
+    assert_true(found);
+    return p;
+}
+
+static void take_one(const struct kernel_event *ev, void *arg)
+{
+    struct kernel_event *v = arg;
+    if (v[0].type == 0 && v[0].spi == 0)
+        v[0] = *ev;
+}
+
+/* One action of that kind for the leased tunnel's pair (SPIs 0x1001 in, 0x2001 out), the NAT at remote:port. */
+static void leased_action(struct fixture *f, enum ike_action_kind kind, const char *remote, uint16_t port,
+                          const char *was, uint16_t was_port)
+{
+    struct ike_actions acts = {.v = calloc(1, sizeof(struct ike_action)), .n = 1, .cap = 1};
+    assert_non_null(acts.v);
+    struct ike_action *act = &acts.v[0];
+    act->kind = kind;
+    act->serial = 1;
+    struct ike_child_sa *c = &act->child;
+    assert_int_equal(oe_addr_parse(LOCAL, &c->local), 0);
+    assert_int_equal(oe_addr_parse(remote, &c->remote), 0);
+    assert_int_equal(oe_addr_parse("100.64.0.1", &c->lease), 0);
+    c->local_host = c->local;
+    c->remote_host = c->lease;
+    c->encap_local = 4500;
+    c->encap_remote = port;
+    c->spi_in = 0x1001;
+    c->spi_out = 0x2001;
+    c->encr = 20;
+    c->encr_bits = 128;
+    c->key_len = 20;
+    memset(c->key_in, 0x11, 20);
+    memset(c->key_out, 0x22, 20);
+    c->reqid = 16384;
+    act->remote.addr = c->remote;
+    act->remote.port = port;
+    act->id_type = IKE_ID_NULL;
+    if (was) {
+        assert_int_equal(oe_addr_parse(was, &act->moved_from.addr), 0);
+        act->moved_from.port = was_port;
+    }
+    ike_io_apply(f->a->io, &acts);
+    free(acts.v);
+}
+
+static void expect_sa(struct fixture *f, uint32_t spi, const char *dst, const char *src, uint16_t sport, uint16_t dport)
+{
+    struct oe_addr d, s;
+    struct kernel_sa sa;
+    assert_int_equal(oe_addr_parse(dst, &d), 0);
+    assert_int_equal(oe_addr_parse(src, &s), 0);
+    assert_true(kernel_fake_sa(f->k, spi, &d, &sa));
+    assert_true(oe_addr_eq(&sa.src, &s));
+    assert_int_equal(sa.encap_sport, sport);
+    assert_int_equal(sa.encap_dport, dport);
+    uint8_t key[20];
+    memset(key, spi == 0x1001 ? 0x11 : 0x22, sizeof(key));
+    assert_memory_equal(sa.key, key, sizeof(key)); /* the same SA: its keys kept */
+}
+
+/*
+ * Issue 12, NAT mappings change: UPDATE_ENDPOINTS moves the pair in the
+ * kernel, and the tunnel's policy templates when the address changed. A new
+ * port: the outbound SA's destination port and the inbound SA's source port.
+ * A new address: the outbound SA is now keyed on it (none left at the old),
+ * the inbound SA comes from it, and both policies' templates name it. The
+ * fake tells an ESP packet from elsewhere as the kernel's MAPPING.
+ */
+static void test_nat_remap_moves_sas_and_policies(void **state)
+{
+    struct fixture *f = *state;
+    start_ike(f);
+    leased_action(f, IKE_ACT_INSTALL, "203.0.113.9", 34500, NULL, 0);
+    expect_sa(f, 0x2001, "203.0.113.9", LOCAL, 4500, 34500);
+    expect_sa(f, 0x1001, LOCAL, "203.0.113.9", 34500, 4500);
+    unsigned long changes = kernel_fake_changes(f->k);
+    leased_action(f, IKE_ACT_UPDATE_ENDPOINTS, "203.0.113.9", 35500, "203.0.113.9", 34500);
+    expect_sa(f, 0x2001, "203.0.113.9", LOCAL, 4500, 35500);
+    expect_sa(f, 0x1001, LOCAL, "203.0.113.9", 35500, 4500);
+    assert_int_equal(kernel_fake_changes(f->k), changes + 2); /* the two SAs; a port is not in a policy */
+    struct kernel_policy out = lease_policy(f, KERNEL_DIR_OUT), in = lease_policy(f, KERNEL_DIR_IN);
+    assert_string_equal(oe_addr_str(&out.tmpl_dst, (char[OE_ADDR_STRLEN]){0}), "203.0.113.9");
+    leased_action(f, IKE_ACT_UPDATE_ENDPOINTS, "203.0.113.77", 36000, "203.0.113.9", 35500);
+    expect_sa(f, 0x2001, "203.0.113.77", LOCAL, 4500, 36000);
+    expect_sa(f, 0x1001, LOCAL, "203.0.113.77", 36000, 4500);
+    struct oe_addr old;
+    struct kernel_sa none;
+    assert_int_equal(oe_addr_parse("203.0.113.9", &old), 0);
+    assert_false(kernel_fake_sa(f->k, 0x2001, &old, &none));
+    out = lease_policy(f, KERNEL_DIR_OUT);
+    in = lease_policy(f, KERNEL_DIR_IN);
+    char a1[OE_ADDR_STRLEN], a2[OE_ADDR_STRLEN];
+    assert_string_equal(oe_addr_str(&out.tmpl_dst, a1), "203.0.113.77");
+    assert_string_equal(oe_addr_str(&out.tmpl_src, a2), LOCAL);
+    assert_string_equal(oe_addr_str(&in.tmpl_src, a1), "203.0.113.77");
+    assert_string_equal(oe_addr_str(&in.tmpl_dst, a2), LOCAL);
+    assert_int_equal(tunnel_policy_count(f), 2);
+    /* the kernel's MAPPING: an ESP packet from a mapping the inbound SA does not have */
+    struct oe_addr local, nat;
+    struct oe_error err;
+    assert_int_equal(oe_addr_parse(LOCAL, &local), 0);
+    assert_int_equal(oe_addr_parse("203.0.113.77", &nat), 0);
+    assert_int_equal(kernel_fake_esp_from(f->k, 0x1001, &local, &nat, 36000), 0);
+    assert_int_equal(kernel_fake_esp_from(f->k, 0x1001, &local, &nat, 37000), 1);
+    struct kernel_event ev[2];
+    memset(ev, 0, sizeof(ev));
+    assert_int_equal(kernel_process(f->k, take_one, ev, &err), 1);
+    assert_int_equal(ev[0].type, KERNEL_EV_SA_MAPPING);
+    assert_int_equal(ev[0].spi, 0x1001);
+    assert_int_equal(ev[0].sport, 37000);
+    assert_true(oe_addr_eq(&ev[0].src, &nat));
+    assert_true(oe_addr_eq(&ev[0].dst, &local));
+    /* the Delete, with where the peer is now, takes all of it */
+    leased_action(f, IKE_ACT_DELETE, "203.0.113.77", 36000, NULL, 0);
+    assert_int_equal(tunnel_policy_count(f), 0);
+    assert_false(kernel_fake_sa(f->k, 0x2001, &nat, &none));
+    assert_false(kernel_fake_sa(f->k, 0x1001, &local, &none));
+}
+
+/*
+ * The agent follows the move: trafficstatus names the NAT's new address; and
+ * since a leased peer has the policy of the address its NAT sends from, a
+ * move to an address whose line wants no tunnel (clear here) ends it.
+ */
+static void test_nat_remap_agent_follows_and_rechecks_policy(void **state)
+{
+    struct fixture *f = *state;
+    start_ike(f);
+    leased_action(f, IKE_ACT_INSTALL, "203.0.113.9", 34500, NULL, 0);
+    leased_action(f, IKE_ACT_UP, "203.0.113.9", 34500, NULL, 0);
+    leased_action(f, IKE_ACT_UPDATE_ENDPOINTS, "203.0.113.77", 36000, "203.0.113.9", 34500);
+    struct oe_buf out = {0};
+    assert_int_equal(agent_control(f->a, "trafficstatus", &out), 0);
+    assert_non_null(strstr(out.p, "gateway=203.0.113.77, id='', lease=100.64.0.1/32"));
+    oe_buf_free(&out);
+    assert_false(logged(f, "deleting the tunnel"));
+    write_group(f, "clear", "203.0.113.0/24 udp 0 53\n198.51.100.0/24\n");
+    struct oe_error err;
+    assert_int_equal(agent_reload(f->a, &err), 0);
+    leased_action(f, IKE_ACT_UPDATE_ENDPOINTS, "198.51.100.5", 36000, "203.0.113.77", 36000);
+    assert_true(logged(f, "its NAT now sends from 198.51.100.5, and its group is now clear"));
+    assert_true(logged(f, "deleting the tunnel"));
+}
+
 /* The core's INSTALL (with UP) or DELETE of the Child SA an initiator behind a NAT got: its lease 100.64.0.1. */
 static void leased_child(struct fixture *f, enum ike_action_kind kind, const char *lease)
 {
@@ -733,6 +897,7 @@ static void test_held_first_packet_goes_when_tunnel_comes(void **state)
     packet_to(f, NULL_HOST); /* on the peer's hold */
     assert_int_equal(kernel_fake_packets(f->k).queued, 2);
     tunnel_up(f, NULL_HOST, 16384);
+    agent_tick(f->a); /* the loop's turn ends: the queue goes */
     struct kernel_fake_packets n = kernel_fake_packets(f->k);
     assert_int_equal(n.queued, 0);
     assert_int_equal(n.sent, 2);
@@ -759,6 +924,7 @@ static void test_held_packets_of_two_peers_all_go(void **state)
     assert_int_equal(kernel_fake_packets(f->k).queued, 2); /* both still on the trap: the other is held */
     assert_int_equal(kernel_fake_packets(f->k).dropped, 0);
     tunnel_up(f, other, 16385);
+    agent_tick(f->a); /* the loop's turn ends: the queue goes */
     struct kernel_fake_packets n = kernel_fake_packets(f->k);
     assert_int_equal(n.queued, 0);
     assert_int_equal(n.sent, 2);
@@ -849,11 +1015,129 @@ static void test_initiate_by_request(void **state)
     oe_buf_free(&reply);
 }
 
-/* The kernel's own timer, for contrast: its first packet can go, so the other peer's is dropped. */
+/*
+ * Issue 14, the storm's one lost ping of 1280: two peers of one line, the
+ * first's tunnel up while the second still negotiates, and the kernel's queue
+ * timer turns between their two ends. The trap's queue is processed when its
+ * first packet (the first peer's) can go, and the second's, still without an
+ * SA, is dropped. The first's outbound policy waits for the line's other
+ * held peers (first-packet-wait-ms), so the first packet still waits at the
+ * timer's turn, and then all go at once.
+ */
+static void test_timer_between_two_peers_loses_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    start_ike(f);
+    packet_to(f, NULL_HOST); /* the head of the trap's queue */
+    packet_to(f, NULL_HOST2);
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    assert_int_equal(f->a->peers.holds, 2);
+    tunnel_up(f, NULL_HOST, 16384);
+    packet_to(f, NULL_HOST); /* on its hold: it waits with the first */
+    kernel_fake_queue_timer(f->k);
+    struct kernel_fake_packets n = kernel_fake_packets(f->k);
+    assert_int_equal(n.dropped, 0);
+    assert_int_equal(n.queued, 3);
+    assert_true(logged(f, NULL_HOST ": tunnel ready; its outbound policy waits"));
+    tunnel_up(f, NULL_HOST2, 16385);
+    agent_tick(f->a); /* the loop's turn ends: the queue goes */
+    n = kernel_fake_packets(f->k);
+    assert_int_equal(n.queued, 0);
+    assert_int_equal(n.sent, 3);
+    assert_int_equal(n.dropped, 0);
+}
+
+/*
+ * Every ready tunnel of the line waits, not only the first held: an ACQUIRE
+ * need not come with a packet (ping's UDP connect), so the second peer's
+ * packet may head the queue. Its tunnel letting it go would drop the first's.
+ */
+static void test_second_peer_of_line_waits_too(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    start_ike(f);
+    struct oe_addr s, d;
+    assert_int_equal(oe_addr_parse(LOCAL, &s), 0);
+    assert_int_equal(oe_addr_parse(NULL_HOST, &d), 0);
+    packet_to(f, NULL_HOST2); /* the trap's first packet */
+    packet_to(f, NULL_HOST);  /* behind it, before its peer's hold is in */
+    /* that peer was held first, by an ACQUIRE that came with no packet */
+    assert_non_null(agent_hold_peer(f->a, &s, &d, policy_lookup(f->a->set, &d, 0, 0, 0), 0, "a probe"));
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    assert_int_equal(f->a->peers.holds, 2);
+    tunnel_up(f, NULL_HOST2, 16385);
+    assert_true(logged(f, NULL_HOST2 ": tunnel ready; its outbound policy waits"));
+    kernel_fake_queue_timer(f->k);
+    assert_int_equal(kernel_fake_packets(f->k).dropped, 0);
+    tunnel_up(f, NULL_HOST, 16384);
+    agent_tick(f->a); /* the loop's turn ends: the queue goes */
+    struct kernel_fake_packets n = kernel_fake_packets(f->k);
+    assert_int_equal(n.queued, 0);
+    assert_int_equal(n.sent, 2);
+    assert_int_equal(n.dropped, 0);
+}
+
+/*
+ * The last held peer of a line leaves while a packet to a new peer has just
+ * hit the trap (its ACQUIRE not read yet): the queue goes only at the end of
+ * the loop's turn, after that ACQUIRE has held its peer, so that packet
+ * waits on.
+ */
+static void test_queue_goes_after_pending_acquires(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    start_ike(f);
+    packet_to(f, NULL_HOST);
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    tunnel_up(f, NULL_HOST, 16384);
+    packet_to(f, NULL_HOST2); /* on the trap's queue, its ACQUIRE waiting to be read */
+    agent_tick(f->a);
+    assert_int_equal(f->a->peers.holds, 1);
+    struct kernel_fake_packets n = kernel_fake_packets(f->k);
+    assert_int_equal(n.dropped, 0);
+    assert_int_equal(n.queued, 2); /* and the first peer's with it: it heads the queue, its tunnel waits */
+    assert_int_equal(n.sent, 0);
+    tunnel_up(f, NULL_HOST2, 16385);
+    agent_tick(f->a);
+    n = kernel_fake_packets(f->k);
+    assert_int_equal(n.queued, 0);
+    assert_int_equal(n.sent, 2);
+    assert_int_equal(n.dropped, 0);
+}
+
+/* The wait is bounded: past first-packet-wait-ms the first peer's tunnel carries its packets. */
+static void test_first_packet_wait_is_bounded(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    f->cfg.first_packet_wait_ms = 1;
+    start_ike(f);
+    packet_to(f, NULL_HOST);
+    packet_to(f, NULL_HOST2);
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    tunnel_up(f, NULL_HOST, 16384);
+    packet_to(f, NULL_HOST);
+    assert_int_equal(kernel_fake_packets(f->k).sent, 0);
+    assert_true(agent_timeout(f->a) <= 1);
+    struct timespec ts = {0, 3 * 1000 * 1000}; /* past the 1 ms wait, whatever the scheduler does */
+    nanosleep(&ts, NULL);
+    agent_tick(f->a);
+    assert_true(logged(f, NULL_HOST ": waited"));
+    assert_int_equal(kernel_fake_packets(f->k).sent, 1); /* its own held packet, through the tunnel */
+    packet_to(f, NULL_HOST);
+    assert_int_equal(kernel_fake_packets(f->k).sent, 2);
+}
+
+/* The kernel's own timer, for contrast (first-packet-wait-ms = 0): its first packet can go, so the other peer's is
+ * dropped. */
 static void test_fake_queue_drops_what_cannot_go(void **state)
 {
     struct fixture *f = *state;
     struct oe_error err;
+    f->cfg.first_packet_wait_ms = 0;
     start_ike(f);
     packet_to(f, NULL_HOST);
     packet_to(f, NULL_HOST2);
@@ -871,12 +1155,18 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_leased_tunnel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initiator_leased_tunnel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nat_remap_moves_sas_and_policies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nat_remap_agent_follows_and_rechecks_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_lookup_queue_keeps_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_resolver_shunts_at_dns_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_negotiations_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_held_first_packet_goes_when_tunnel_comes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_held_packets_of_two_peers_all_go, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fake_queue_drops_what_cannot_go, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timer_between_two_peers_loses_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_peer_of_line_waits_too, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_packet_wait_is_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_goes_after_pending_acquires, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tunnel_takes_the_acquire_larval_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initiate_by_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finding4_tunnel_does_not_carry_blocked_port, setup, teardown),
