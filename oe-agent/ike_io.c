@@ -486,7 +486,10 @@ static void install_policies(struct ike_io *io, const struct ike_action *a)
     }
     t->local = c->local;
     t->remote = c->remote;
-    t->out_waiting = c->spi_out && io->hooks.out_waits && io->hooks.out_waits(io->hooks.arg, a);
+    /* a leased tunnel's held packets go by the pre-NAT policy, at once; the lease's own out policy is
+     * what the translated packets need, and the agent would look for the waiting tunnel by the
+     * hosts it held (our own address), not the lease: it must not wait */
+    t->out_waiting = c->spi_out && !leased_to_us(c) && io->hooks.out_waits && io->hooks.out_waits(io->hooks.arg, a);
     struct kernel_policy p[3];
     if (leased_to_us(c) && c->spi_out) {
         /* the translation first: the pre-NAT policy below releases the held packets */
