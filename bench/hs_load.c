@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -216,7 +217,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < l.nfrom; i++) {
         l.from[i] = first;
         unsigned carry = (unsigned)i;
-        for (int b = first.family == 4 ? 3 : 15; b >= 0 && carry; b--) {
+        for (int b = first.family == AF_INET ? 3 : 15; b >= 0 && carry; b--) {
             carry += l.from[i].bytes[b];
             l.from[i].bytes[b] = (uint8_t)carry;
             carry >>= 8;
