@@ -30,8 +30,22 @@ struct op {
     double us;       /* CPU microseconds each */
 };
 
-enum { OP_RANDOM, OP_DH_NEW, OP_DH_SHARED, OP_SHA1, OP_SHA256, OP_SKEYSEED, OP_PRFPLUS, OP_AUTH_PRF, OP_KEYMAT,
-       OP_GCM_OPEN, OP_GCM_SEAL, OP_RSA_SIGN, OP_RSA_VERIFY, OP_COUNT };
+enum {
+    OP_RANDOM,
+    OP_DH_NEW,
+    OP_DH_SHARED,
+    OP_SHA1,
+    OP_SHA256,
+    OP_SKEYSEED,
+    OP_PRFPLUS,
+    OP_AUTH_PRF,
+    OP_KEYMAT,
+    OP_GCM_OPEN,
+    OP_GCM_SEAL,
+    OP_RSA_SIGN,
+    OP_RSA_VERIFY,
+    OP_COUNT
+};
 
 static struct ike_env env;
 static uint8_t buf_in[2048], buf_out[2048 + 16], key[IKE_MAX_KEY], prfk[32], out[256];
@@ -60,9 +74,9 @@ static void run(int op, bool rsa)
         ike_dh_shared(mine, p, n, out, &err);
         break;
     }
-    case OP_SHA1: ike_sha1(buf_in, 44, out); break;          /* NAT detection: SPIs + address + port */
-    case OP_SHA256: ike_sha256(buf_in, MSG1, out); break;    /* a request remembered for its retransmissions */
-    case OP_SKEYSEED: ike_prf(IKE_PRF_SHA2_256, buf_in, 64, buf_in, 32, out); break; /* prf(Ni | Nr, g^ir) */
+    case OP_SHA1: ike_sha1(buf_in, 44, out); break;       /* NAT detection: SPIs + address + port */
+    case OP_SHA256: ike_sha256(buf_in, MSG1, out); break; /* a request remembered for its retransmissions */
+    case OP_SKEYSEED: ike_prf(IKE_PRF_SHA2_256, buf_in, 64, buf_in, 32, out); break;        /* prf(Ni | Nr, g^ir) */
     case OP_PRFPLUS: ike_prf_plus(IKE_PRF_SHA2_256, prfk, 32, buf_in, 80, out, 168); break; /* SK_d,e,p */
     case OP_AUTH_PRF: ike_prf(IKE_PRF_SHA2_256, prfk, 32, buf_in, MSG1 + 32 + 32, out); break;
     case OP_KEYMAT: ike_prf_plus(IKE_PRF_SHA2_256, prfk, 32, buf_in, 64, out, 72); break;
@@ -198,12 +212,15 @@ int main(int argc, char **argv)
         total[0] += us_null * n_null;
         total[1] += us_rsa * n_rsa;
         printf("%-38s %8.1f %10s %12.1f %12.1f\n", ops[op].name, rsa_only ? us_rsa : us_null,
-               rsa_only ? "1 (RSA)" : op == OP_AUTH_PRF ? "4 / 2" : "", us_null * n_null, us_rsa * n_rsa);
+               rsa_only            ? "1 (RSA)"
+               : op == OP_AUTH_PRF ? "4 / 2"
+                                   : "",
+               us_null * n_null, us_rsa * n_rsa);
         fflush(stdout);
     }
     printf("%-38s %8s %10s %12.1f %12.1f\n", "total per handshake", "", "", total[0], total[1]);
-    printf("bound_null=%.1f/s bound_rsa=%.1f/s (handshakes per second on one core, crypto alone)\n",
-           1e6 / total[0], 1e6 / total[1]);
+    printf("bound_null=%.1f/s bound_rsa=%.1f/s (handshakes per second on one core, crypto alone)\n", 1e6 / total[0],
+           1e6 / total[1]);
     printf("(RSA: signing with a %d-bit key, verifying a %d-bit one)\n", bits, vbits);
     free(sig);
     dnskeys_key_free(&pub_keep);

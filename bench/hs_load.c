@@ -99,11 +99,8 @@ static void start_more(struct load *l)
     while (l->inflight < l->window && l->started < l->limit) {
         const struct oe_addr *src = &l->from[l->next];
         l->next = (l->next + 1) % l->nfrom;
-        struct ike_initiate req = {.local = {*src, 500},
-                                   .remote = {l->to, 500},
-                                   .local_host = *src,
-                                   .remote_host = l->to,
-                                   .auth = l->auth};
+        struct ike_initiate req = {
+            .local = {*src, 500}, .remote = {l->to, 500}, .local_host = *src, .remote_host = l->to, .auth = l->auth};
         if (l->have_key)
             req.peer_key = (struct ike_pubkey){l->peer_key.rfc3110, l->peer_key.len};
         ike_initiate(l->core, &req, ike_io_now(), ike_io_actions(l->io));
@@ -160,18 +157,13 @@ static void on_need_key(void *arg, const struct ike_action *a)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"to", required_argument, 0, 't'},
-                                         {"from", required_argument, 0, 'f'},
-                                         {"count", required_argument, 0, 'n'},
-                                         {"auth", required_argument, 0, 'a'},
-                                         {"key-file", required_argument, 0, 'k'},
-                                         {"peer-key", required_argument, 0, 'p'},
-                                         {"window", required_argument, 0, 'w'},
-                                         {"seconds", required_argument, 0, 's'},
-                                         {"handshakes", required_argument, 0, 'H'},
-                                         {"label", required_argument, 0, 'L'},
-                                         {"log", required_argument, 0, 'l'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"to", required_argument, 0, 't'},         {"from", required_argument, 0, 'f'},
+        {"count", required_argument, 0, 'n'},      {"auth", required_argument, 0, 'a'},
+        {"key-file", required_argument, 0, 'k'},   {"peer-key", required_argument, 0, 'p'},
+        {"window", required_argument, 0, 'w'},     {"seconds", required_argument, 0, 's'},
+        {"handshakes", required_argument, 0, 'H'}, {"label", required_argument, 0, 'L'},
+        {"log", required_argument, 0, 'l'},        {0, 0, 0, 0}};
     struct load l;
     struct oe_error err;
     struct oe_addr first = {0};
@@ -262,7 +254,8 @@ int main(int argc, char **argv)
     /* the rate between the first and the last Child SA: the window's ramp-up does not count */
     double span = l.t_last_up - l.t_first_up;
     double rate = l.up > 1 && span > 0 ? (double)(l.up - 1) / span : 0;
-    printf("hs_load %s: %lu started, %lu up, %lu failed, %lu torn down after, in %.2f s (window %u, %zu sources); rate=%.2f/s "
+    printf("hs_load %s: %lu started, %lu up, %lu failed, %lu torn down after, in %.2f s (window %u, %zu sources); "
+           "rate=%.2f/s "
            "(first to last Child SA, %.2f s); cpu=%.2f s (%.0f%% of one core)\n",
            label, l.started, l.up, l.failed, l.retired, wall, l.window, l.nfrom, rate, span, cpu, 100 * cpu / wall);
     printf("hs_load %s: Child SAs per second:", label);
