@@ -54,6 +54,7 @@ done
 ip -n load route add 192.0.2.53/32 dev ld0 2>/dev/null
 
 # east answers with a 3072-bit key (the lab's hosts have 2048): its own, given to the generator
+rm -f /tmp/east/hostkey.pem # newhostkey will not overwrite the lab's
 "$BIN/ipsec" newhostkey --bits 3072 --output /tmp/east/hostkey.pem > /dev/null
 AGENT_EXTRA_east="[group private-or-clear]
 auth = null"
@@ -65,6 +66,7 @@ printf '203.0.113.0/24\n' >> /tmp/lsoe/ipsec.d/policies/private-or-clear
 for n in lsnull lsoe; do ip netns exec $n "$LS_BIN/whack" --ctlsocket /tmp/$n/run/pluto.ctl --listen > /dev/null 2>&1; done
 EAST_KEY=$("$BIN/ipsec" showhostkey --key-file /tmp/east/hostkey.pem --left | sed 's/.*rsasigkey=//')
 LSOE_KEY=$(ls_showhostkey --nssdir /tmp/lsoe/nss --left --ckaid "$LSOE_CKAID" | sed -n 's/.*leftrsasigkey=//p')
+check "lab: east's agent signs with a 3072-bit key" grep -q 'loaded host key .*RSA 3072 bits' /tmp/east/agent.log
 check "lab: east's agent and both plutos run" bash -c \
   "grep -q oe-agent /proc/$PID_east/comm && grep -q pluto /proc/$LSPID_lsnull/comm && grep -q pluto /proc/$LSPID_lsoe/comm"
 
@@ -165,6 +167,7 @@ row() { printf '%-46s %12s %12s %8s %s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")" "$
   row "RSA: kB per tunnel" \
     "$(per_tunnel "${R_rss0[ours-rsa]}" "${R_rss1[ours-rsa]}" "${R_tun0[ours-rsa]}" "${R_tun1[ours-rsa]}")" \
     "$(per_tunnel "${R_rss0[pluto-rsa]}" "${R_rss1[pluto-rsa]}" "${R_tun0[pluto-rsa]}" "${R_tun1[pluto-rsa]}")"
+  echo "keys: east's $(grep -o 'RSA [0-9]* bits' /tmp/east/agent.log | head -1), lsoe's $(grep -o 'RSA[^,]*[0-9][0-9]* bits' /tmp/lsoe/pluto.log | head -1 || true)"
   echo "crypto bound, timed on vCPU 0 in this run (bench/hs_bound.c):"
   sed 's/^/  /' $OUT/bound.txt
 } > $OUT/handshakes.txt
