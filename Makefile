@@ -12,6 +12,8 @@
 #                      (bench/storm.sh; bench/results/storm.txt)
 #   make bench-flood   IKE_SA_INIT flood at our agent and at pluto in the QEMU guest (tests/flood/run.sh,
 #                      bench/results/flood.txt); not part of check
+#   make bench-hs      responder handshakes/s on one core, RSS per tunnel, the crypto bound, ours beside
+#                      pluto's in the QEMU guest (bench/handshakes.sh, bench/results/handshakes.txt)
 #   make fuzz          each libFuzzer target tests/fuzz/fuzz_*.c for FUZZ_SECONDS (60),
 #                      finds kept in build-fuzz/corpus-NAME (clang)
 #   make install       PREFIX=/usr/local DESTDIR=
@@ -95,7 +97,7 @@ $(BUILD)/tests/ub_nodefault.so: tests/lab/ub_nodefault.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -fPIC -shared -o $@ $< -ldl -lunbound
 
-$(BUILD)/bench/ike_bench $(BUILD)/bench/acquire_bench: $(BUILD)/bench/%: $(call obj,bench/%.c) $(BUILD)/lib/libagent.a $(BUILD)/lib/libike.a $(LIBFILES)
+$(BUILD)/bench/ike_bench $(BUILD)/bench/acquire_bench $(BUILD)/bench/hs_load $(BUILD)/bench/hs_bound: $(BUILD)/bench/%: $(call obj,bench/%.c) $(BUILD)/lib/libagent.a $(BUILD)/lib/libike.a $(LIBFILES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
@@ -163,6 +165,11 @@ bench-storm: all
 bench-flood: all $(BUILD)/tests/flood $(BUILD)/tests/ub_nodefault.so
 	bash tests/lab/vm-run --mem 2048 --timeout 1200 -- bash tests/flood/run.sh
 
+# responder handshakes per second on one core and RSS per tunnel, ours beside pluto's, and the
+# crypto bound, in one guest run (issue 14; bench/handshakes.sh, bench/results/handshakes.txt)
+bench-hs: all $(BUILD)/bench/hs_load $(BUILD)/bench/hs_bound $(BUILD)/tests/ub_nodefault.so
+	bash tests/lab/vm-run --mem 2048 --timeout 900 -- bash bench/handshakes.sh
+
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SRC := tools/nftcheck.c $(common_SRC) $(policy_SRC) $(dnskeys_SRC) $(filter-out oe-agent/main.c,$(agent_SRC)) $(ike_SRC) $(kernel_SRC)
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC)
@@ -204,6 +211,6 @@ demo:
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all unit check check-format format check-layering check-asan check-kernel check-interop check-e2e check-cat check-rollover bench bench-storm bench-flood fuzz fuzz-smoke deps install demo clean
+.PHONY: all unit check check-format format check-layering check-asan check-kernel check-interop check-e2e check-cat check-rollover bench bench-storm bench-flood bench-hs fuzz fuzz-smoke deps install demo clean
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 .SECONDARY:

@@ -66,6 +66,8 @@ printf '$ORIGIN 100.51.198.in-addr.arpa.\n$TTL 300\n@ IN SOA ns1.example.com. ho
   | sed 's/^5\.100\.51\.198\.in-addr\.arpa\./5/' >> $L/100.51.198.in-addr.arpa.zone
 echo "100.51.198.in-addr.arpa" > $L/unsigned
 echo "2.0.192.in-addr.arpa 4.2.0.192.in-addr.arpa." > $L/tamper
+# a script that sources this may add records to the zones before they are signed
+if type lab_zone_extra >/dev/null 2>&1; then lab_zone_extra; fi
 LAB_LAN="$(for h in $hosts; do printf '%s/24 ' $h; done)" \
   bash "$top/tests/lab/dnslab.sh" up $L - $L/2.0.192.in-addr.arpa.zone $L/$V6ZONE.zone $L/113.0.203.in-addr.arpa.zone \
     $L/100.51.198.in-addr.arpa.zone $L/example.net.zone $L/m.example.zone
@@ -95,7 +97,7 @@ ls_oe() { # NAME AUTH
   printf '192.0.2.53/32\n192.0.2.54/32\n' > $d/ipsec.d/policies/clear
   for g in clear-or-private private block; do : > $d/ipsec.d/policies/$g; done
   echo "nameserver 192.0.2.54" > $d/resolv.conf
-  printf 'server:\n  local-zone: "2.0.192.in-addr.arpa." nodefault\n  local-zone: "8.b.d.0.1.0.0.2.ip6.arpa." nodefault\n' > $d/unbound.conf
+  printf 'server:\n  local-zone: "2.0.192.in-addr.arpa." nodefault\n  local-zone: "8.b.d.0.1.0.0.2.ip6.arpa." nodefault\n  local-zone: "113.0.203.in-addr.arpa." nodefault\n' > $d/unbound.conf
   local a
   if [ $auth = rsasig ]; then
     a="	leftckaid=$LSOE_CKAID
