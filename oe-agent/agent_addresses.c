@@ -30,6 +30,17 @@ bool agent_is_local(const struct agent *a, const struct oe_addr *x)
     return false;
 }
 
+bool agent_address_is_ours(void *arg, const struct oe_addr *x)
+{
+    const struct agent *a = arg;
+    if (agent_is_local(a, x))
+        return true;
+    for (size_t i = 0; i < a->cfg->nsubnets; i++)
+        if (oe_prefix_contains(&a->cfg->subnets[i], x))
+            return true;
+    return false;
+}
+
 static int parse_listen(struct agent *a, struct oe_error *err)
 {
     char copy[sizeof(a->cfg->listen_spec)];

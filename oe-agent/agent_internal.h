@@ -83,6 +83,8 @@ int agent_addresses_start(struct agent *a, struct oe_error *err);
 void agent_addresses_stop(struct agent *a);
 void agent_address_event(struct agent *a, const struct kernel_event *ev);
 bool agent_is_local(const struct agent *a, const struct oe_addr *x);
+/* The IKE core's address_is_ours: one of the host's addresses, or in a gateway's subnets. */
+bool agent_address_is_ours(void *arg, const struct oe_addr *x);
 /* Why p no longer fits the policy loaded (into why), or false when it does (agent.c, as a reload asks). */
 bool agent_peer_stale(struct agent *a, struct oe_peer *p, char *why, size_t len);
 /* agent_holds.c: p left its hold; the last of its line's held peers lets the trap's queued packets go */

@@ -42,6 +42,8 @@ int agent_oe_start(struct agent *a, struct oe_error *err)
     }
     struct ike_config ic;
     ike_config_defaults(&ic);
+    ic.address_is_ours = agent_address_is_ours;
+    ic.address_ctx = a;
     if (a->hk) /* through the agent: rereadkeys swaps the key under the running core (rollover) */
         ic.signer = (struct ike_signer){agent_sign, a};
     ic.child_lifetime_s = a->cfg->salifetime;

@@ -67,6 +67,11 @@ struct ike_env {
 
 struct ike_config {
     struct ike_signer signer;
+    /* initiator: whether an address is this host's, or a host's behind it (a lease the responder
+     * gives us must be neither: its tunnel's policies would take over that address's traffic to
+     * the peer); NULL: none is */
+    bool (*address_is_ours)(void *ctx, const struct oe_addr *a);
+    void *address_ctx;
     struct ike_env env;
     uint32_t retransmit_ms; /* first retransmission; doubles */
     unsigned retransmit_tries;

@@ -448,10 +448,17 @@ static const char *leased(const struct ike_sa *sa, const struct ike_payloads *in
                   : "the responder leased us no address (CFG_REPLY without INTERNAL_IP4_ADDRESS)";
     if (oe_addr_eq(got, &sa->local_host))
         return "the responder leased us our own address";
-    if (!oe_addr_is_peer(got) || oe_addr_eq(got, &sa->remote_host) || oe_addr_eq(got, &sa->remote.addr)) {
+    static const uint8_t v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
+    bool mapped = got->family == AF_INET6 && memcmp(got->bytes, v4_mapped, sizeof(v4_mapped)) == 0;
+    const struct ike_config *cfg = &sa->core->cfg;
+    bool ours = cfg->address_is_ours && cfg->address_is_ours(cfg->address_ctx, got);
+    if (!oe_addr_is_peer(got) || mapped || ours || oe_addr_eq(got, &sa->remote_host) ||
+        oe_addr_eq(got, &sa->remote.addr)) {
         *lease = *got;
         snprintf(why, len, "the responder leased us %s, which cannot be ours (%s)", oe_addr_str(got, a),
-                 oe_addr_is_peer(got) ? "its own address" : "not a host's address");
+                 ours                              ? "another address of this host or of a host behind it"
+                 : mapped || !oe_addr_is_peer(got) ? "not a host's address"
+                                                   : "its own address");
         return why;
     }
     *lease = *got;

@@ -882,6 +882,44 @@ static void test_nat_lease_refused(void **state)
     assert_int_equal(ike_sa_count(n->a.core), 0);
 }
 
+/*
+ * Review finding M2: B leases A another of A's own addresses (or a host's
+ * behind A): the lease's policies would take over that address's own
+ * tunnel to B. A refuses it, as its address_is_ours says.
+ */
+static bool a_also_has_77(void *ctx, const struct oe_addr *x)
+{
+    (void)ctx;
+    struct oe_addr mine;
+    oe_addr_parse("198.51.100.77", &mine);
+    return oe_addr_eq(x, &mine);
+}
+
+static void pool_b_a_other(int side, struct ike_config *cfg)
+{
+    if (side == 1)
+        oe_prefix_parse("198.51.100.77/32", &cfg->address_pool[0], NULL);
+    else
+        cfg->address_is_ours = a_also_has_77;
+}
+
+static int setup_pool_a_other(void **state)
+{
+    tune = pool_b_a_other;
+    return setup(state);
+}
+
+static void test_nat_lease_of_ours_refused(void **state)
+{
+    struct net *n = *state;
+    nat_initiate(n, IKE_ASK_IF_NAT);
+    assert_int_equal(n->a.ups, 0);
+    assert_int_equal(n->a.installs, 0);
+    assert_non_null(strstr(n->a.log, "IKE_AUTH response refused: the responder leased us 198.51.100.77, which cannot "
+                                     "be ours (another address of this host or of a host behind it)"));
+    assert_int_equal(ike_sa_count(n->a.core), 0);
+}
+
 /* B leases A the address A has behind its NAT: nothing to translate, no lease, the tunnel for A's own. */
 static void pool_b_inner(int side, struct ike_config *cfg)
 {
@@ -2772,6 +2810,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nat_ask_if_nat, setup_pool, teardown),
         cmocka_unit_test_setup_teardown(test_no_nat_ask_if_nat, setup_pool, teardown),
         cmocka_unit_test_setup_teardown(test_nat_lease_refused, setup_pool_own, teardown),
+        cmocka_unit_test_setup_teardown(test_nat_lease_of_ours_refused, setup_pool_a_other, teardown),
         cmocka_unit_test_setup_teardown(test_nat_lease_own_address, setup_pool_inner, teardown),
         cmocka_unit_test_setup_teardown(test_fake_nat_hijack_with_pool, setup_pool, teardown),
         cmocka_unit_test_setup_teardown(test_no_nat, setup, teardown),
