@@ -94,8 +94,9 @@ static const char *nft_path(void)
 /*
  * `nft -f -` with script on its standard input; its error output becomes
  * err's text. nft answers in milliseconds, so the caller waits for it.
+ * absent_ok: no nft installed is success (there is no table to remove).
  */
-static int nft_run(const char *script, const char *what, struct oe_error *err)
+static int nft_run(const char *script, const char *what, bool absent_ok, struct oe_error *err)
 {
     int in[2], er[2];
     if (pipe2(in, O_CLOEXEC) != 0) {
@@ -131,6 +132,8 @@ static int nft_run(const char *script, const char *what, struct oe_error *err)
     if (rc != 0) {
         close(in[1]);
         close(er[0]);
+        if (rc == ENOENT && absent_ok)
+            return 0;
         oe_error_setc(err, OE_E_SYSTEM, "nftables (%s): cannot run %s: %s", what, path, strerror(rc));
         return -1;
     }
@@ -183,12 +186,14 @@ static int nft_run(const char *script, const char *what, struct oe_error *err)
 
 static int nat_script_run(enum kernel_nat_op op, const struct kernel_nat *n, const char *what, struct oe_error *err)
 {
+    /* only a flush may find nft missing: with no nft, nothing made a table (and a translation needs it) */
+    bool absent_ok = op == KERNEL_NAT_FLUSH;
     char script[2048];
     if (kernel_nat_script(op, n, script, sizeof(script)) < 0) {
         oe_error_set(err, "nftables (%s): no script for these addresses", what);
         return -1;
     }
-    return nft_run(script, what, err);
+    return nft_run(script, what, absent_ok, err);
 }
 
 int kernel_nft_add(struct kernel *k, const struct kernel_nat *n, struct oe_error *err)

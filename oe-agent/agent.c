@@ -338,8 +338,9 @@ int agent_start(struct agent *a, struct oe_error *err)
         oe_log("removing the ESP SAs a previous run left: %s", e.msg);
     if (sas > 0)
         oe_log("removed %zu ESP SAs a previous run left", sas);
-    /* and its address translations (client-address-translation): the whole table, made anew when needed */
-    if (a->cfg->client_address_translation != 0 && kernel_nat_flush(a->k, &e) != 0)
+    /* and its address translations: the whole table, made anew when needed; also with
+     * client-address-translation = no, as a run with it on may have left one that still translates */
+    if (kernel_nat_flush(a->k, &e) != 0)
         oe_log("removing the nftables table %s a previous run may have left: %s", KERNEL_NAT_TABLE, e.msg);
     return agent_oe_start(a, err);
 }

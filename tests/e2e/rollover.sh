@@ -8,8 +8,11 @@
 #   east 192.0.2.2 rolls its key: new key made, both published, the switch
 #     after the old TTL, the old record removed, the rollover finished.
 # Every ping must be answered; north's IKE SA after the switch verifies
-# east's new key. Standalone: flock /tmp/oe-lab.lock bash tests/lab/vm-run
-#   --timeout 900 -- bash tests/e2e/rollover.sh
+# east's new key. Then a gateway, gw 192.0.2.20 in front of 198.51.100.64/28
+# (host "inner" 198.51.100.70), publishes the /28 by ipsec publish --subnet
+# --gateway, and west's pings to inner go through ESP to gw.
+# Standalone: flock /tmp/oe-lab.lock bash tests/lab/vm-run --timeout 900 --
+#   bash tests/e2e/rollover.sh
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib/check.sh"
@@ -25,7 +28,7 @@ ip -n rlan link add br0 type bridge; ip -n rlan link set br0 up
 ip -n rlan addr add 192.0.2.254/24 dev br0
 ip netns exec rlan sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
 i=0
-for h in west:1 east:2 north:11; do
+for h in west:1 east:2 north:11 gw:20; do
   n=${h%%:*}; ip netns add $n; ip -n $n link set lo up
   ip link add lan$i netns $n type veth peer name port$i netns rlan
   ip -n $n addr add 192.0.2.${h#*:}/24 dev lan$i; ip -n $n link set lan$i up
@@ -34,10 +37,20 @@ for h in west:1 east:2 north:11; do
   i=$((i + 1))
 done
 for a in 12 13 14 15; do ip -n north addr add 192.0.2.$a/24 dev lan2; done
-printf '$ORIGIN 2.0.192.in-addr.arpa.\n$TTL 300\n@ IN SOA ns1.example.com. h.example.com. 1 3600 600 86400 300\n@ IN NS ns1.example.com.\n' \
-  > $W/zones/2.0.192.in-addr.arpa.zone
-check "knotd serves the reverse zone, signing it itself" \
-  bash "$top/tests/lab/knotlab.sh" up $W/lab rlan $W/zones/2.0.192.in-addr.arpa.zone
+# inner, behind gw: the /28 gw is the gateway of
+ip netns add inner; ip -n inner link set lo up
+ip link add gin netns gw type veth peer name ing netns inner
+ip -n gw addr add 198.51.100.65/28 dev gin; ip -n gw link set gin up
+ip -n inner addr add 198.51.100.70/28 dev ing; ip -n inner link set ing up
+ip -n inner route add default via 198.51.100.65
+ip netns exec gw sysctl -qw net.ipv4.ip_forward=1
+ip -n west route add 198.51.100.64/28 via 192.0.2.20
+for z in 2.0.192 100.51.198; do
+  printf '$ORIGIN %s.in-addr.arpa.\n$TTL 300\n@ IN SOA ns1.example.com. h.example.com. 1 3600 600 86400 300\n@ IN NS ns1.example.com.\n' $z \
+    > $W/zones/$z.in-addr.arpa.zone
+done
+check "knotd serves the reverse zones, signing them itself" \
+  bash "$top/tests/lab/knotlab.sh" up $W/lab rlan $W/zones/2.0.192.in-addr.arpa.zone $W/zones/100.51.198.in-addr.arpa.zone
 ip -n "$(cat $W/lab/ns)" route add 192.0.2.0/24 via 192.0.2.101 dev kns onlink
 
 pub() { # NAME HOST...: publish NAME's keys for each HOST
@@ -47,7 +60,7 @@ pub() { # NAME HOST...: publish NAME's keys for each HOST
       --key-file /tmp/$n/hostkey.pem --ttl $TTL --host "$h" || return 1
   done
 }
-for n in west east north; do
+for n in west east north gw; do
   mkdir -p /tmp/$n; rm -f /tmp/$n/hostkey.pem*
   "$BIN/ipsec" newhostkey --bits 2048 --output /tmp/$n/hostkey.pem > /dev/null
 done
@@ -59,7 +72,8 @@ OLD=$(keyid /tmp/east/hostkey.pem)
 agent() { # NAME
   local n=$1
   mkdir -p /tmp/$n/policies
-  echo 192.0.2.0/24 > /tmp/$n/policies/private-or-clear
+  # not gw's own subnet: what it forwards there would hit its trap
+  { echo 192.0.2.0/24; [ $n = gw ] || echo 198.51.100.64/28; } > /tmp/$n/policies/private-or-clear
   printf '192.0.2.254/32\n' > /tmp/$n/policies/clear
   for g in clear-or-private private block; do : > /tmp/$n/policies/$g; done
   cat > /tmp/$n/oe.conf <<C
@@ -69,6 +83,7 @@ resolver = 192.0.2.56
 trust-anchor = $W/lab/anchors
 control = /tmp/$n/oe.ctl
 log = /tmp/$n/agent.log
+$([ $n = gw ] && echo 'subnets = 198.51.100.64/28')
 [group private-or-clear]
 auth = rsasig
 shunt-lifetime = 60s
@@ -134,10 +149,22 @@ echo "west -> east through every step: $got of $sent pings answered" | tee -a $O
 cat $OUT/counts.txt
 check "every ping of west's answered through the rollover ($got of $sent)" test "${got:-0}" = "${sent:-x}" -a "${sent:-0}" -gt 100
 check "  over one tunnel, never torn down" bash -c "[ \$(grep -c 'tunnel up' /tmp/west/agent.log) = 1 ] && ! grep -q 'tunnel down' /tmp/west/agent.log"
+# --- a gateway's subnet, published in one update, and OE to a host behind it --------------
+check "gw publishes its own address" pub gw 192.0.2.20
+check "gw publishes its /28 (--subnet --gateway): one update, 16 names" \
+  bash -c "ip netns exec gw $BIN/ipsec publish --server 192.0.2.56 --tsig-key $W/lab/tsig.key --key-file /tmp/gw/hostkey.pem --ttl $TTL --subnet 198.51.100.64/28 --gateway 192.0.2.20 > $OUT/gw-publish.txt && grep -q 'updated 16 names' $OUT/gw-publish.txt"
+agent gw
+ip netns exec west ping -c 5 -i 0.3 -W 5 198.51.100.70 > $OUT/ping-gw.txt 2>&1
+check "west -> inner 198.51.100.70 behind gw: every ping answered" grep -q ' 5 received' $OUT/ping-gw.txt
+check "  inner's record (secure, from knotd's signing) names gw with gw's key" \
+  grep -q '70.100.51.198.in-addr.arpa. secure: IPSECKEY record, precedence 10, gateway 192.0.2.20' /tmp/west/agent.log
+check "  west negotiated with gw for inner" grep -q '198.51.100.70: negotiating IKEv2 with 192.0.2.20' /tmp/west/agent.log
+check "  through ESP to gw, the tunnel for inner" \
+  bash -c "ip -n west xfrm state | grep -q 'src 192.0.2.1 dst 192.0.2.20' && ip -n west xfrm policy | grep -q 'src 192.0.2.1/32 dst 198.51.100.70/32'"
 ipsec_status() { "$BIN/ipsec" status --ctlsocket /tmp/north/oe.ctl; }
 check "north's status lists the key cache" bash -c "$(declare -f ipsec_status); BIN=$BIN; ipsec_status | tee $OUT/north-status.txt | grep -q '^key cache: '"
 echo "north's IKE SA after the switch: $(cat $OUT/auth-line.txt 2>/dev/null)"
 grep -h 'from the key cache\|keyid' /tmp/north/agent.log | tail -4
-for n in west east north; do eval "kill \$PID_$n"; cp /tmp/$n/agent.log $OUT/$n-agent.log; done
+for n in west east north gw; do eval "kill \$PID_$n"; cp /tmp/$n/agent.log $OUT/$n-agent.log; done
 bash "$top/tests/lab/knotlab.sh" down $W/lab
 summary "rollover"

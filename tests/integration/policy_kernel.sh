@@ -70,6 +70,8 @@ xfrm-acq-expires = 1s
 control-group = nogroup
 # this test is about policies: every trapped peer gets its failure shunt at once
 ike = no
+# and translates nothing: still, a translation table a previous run left must go at start
+client-address-translation = no
 [group private-or-clear]
 shunt-lifetime = 4s
 [group private]
@@ -268,8 +270,17 @@ for d in out in; do
   [ $d = out ] && ports="sport 4500" || ports="dport 500"
   ip -n "$A" xfrm policy update src 0.0.0.0/0 dst 0.0.0.0/0 proto udp $ports dir $d priority 10485760 action allow
 done
+# and a translation table, as a run with client-address-translation on leaves it when killed
+ip netns exec "$A" nft -f - <<'NFT'
+table inet oe-agent {
+  map snat4 { type ipv4_addr . ipv4_addr : ipv4_addr; elements = { 192.0.2.1 . 198.51.100.7 : 203.0.113.99 } }
+  chain postrouting { type nat hook postrouting priority srcnat - 10; policy accept; snat ip to ip saddr . ip daddr map @snat4; }
+}
+NFT
 kill -9 "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=
 start_agent
+check "a restart removes the translation table a previous run left, translation off or not" \
+  wait_for 5 bash -c "! ip netns exec $A nft list table inet oe-agent >/dev/null 2>&1"
 check "a restart removes the global IKE-port exemptions an older agent left" \
   bash -c "! ip -n $A xfrm policy | grep -Eq '(sport|dport) (500|4500) '"
 check "restarted agent found its previous policies" logged "kept from a previous run"

@@ -756,6 +756,25 @@ static void test_nat_remap_moves_sas_and_policies(void **state)
 }
 
 /*
+ * A move the kernel refuses for the outbound SA (here: no SA at the address
+ * the core says the peer moved from) leaves the outbound policy naming the
+ * SA that is still there, not an address where no SA is (review L1).
+ */
+static void test_nat_remap_failed_outbound_move_keeps_policy(void **state)
+{
+    struct fixture *f = *state;
+    start_ike(f);
+    leased_action(f, IKE_ACT_INSTALL, "203.0.113.9", 34500, NULL, 0);
+    leased_action(f, IKE_ACT_UPDATE_ENDPOINTS, "203.0.113.77", 36000, "203.0.113.50", 34500);
+    assert_true(logged(f, "move ESP SA 0x00002001: No such process; the outbound policy stays"));
+    expect_sa(f, 0x2001, "203.0.113.9", LOCAL, 4500, 34500); /* untouched */
+    struct kernel_policy out = lease_policy(f, KERNEL_DIR_OUT);
+    char a1[OE_ADDR_STRLEN];
+    assert_string_equal(oe_addr_str(&out.tmpl_dst, a1), "203.0.113.9");
+    assert_int_equal(tunnel_policy_count(f), 2);
+}
+
+/*
  * The agent follows the move: trafficstatus names the NAT's new address; and
  * since a leased peer has the policy of the address its NAT sends from, a
  * move to an address whose line wants no tunnel (clear here) ends it.
@@ -1156,6 +1175,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_leased_tunnel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initiator_leased_tunnel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nat_remap_moves_sas_and_policies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nat_remap_failed_outbound_move_keeps_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nat_remap_agent_follows_and_rechecks_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_lookup_queue_keeps_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_resolver_shunts_at_dns_timeout, setup, teardown),
