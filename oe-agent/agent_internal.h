@@ -77,6 +77,7 @@ void agent_failure_shunt(struct agent *a, struct oe_peer *p, const char *why);
 void agent_peer_policy(const struct oe_peer *p, enum kernel_action action, uint32_t lifetime, struct kernel_policy *kp);
 /* agent_negotiation.c: the resolver, host key, IKE core and sockets, started and stopped */
 int agent_oe_start(struct agent *a, struct oe_error *err);
+void agent_ike_config(struct agent *a, struct ike_config *ic);
 void agent_oe_stop(struct agent *a);
 /* agent_addresses.c: IKE on the host's addresses, followed as they come and go */
 int agent_addresses_start(struct agent *a, struct oe_error *err);

@@ -14,6 +14,31 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* The IKE core's settings, from oe.conf and the agent's hooks. */
+void agent_ike_config(struct agent *a, struct ike_config *ic)
+{
+    ike_config_defaults(ic);
+    ic->address_is_ours = agent_address_is_ours;
+    ic->address_ctx = a;
+    if (a->hk) /* through the agent: rereadkeys swaps the key under the running core (rollover) */
+        ic->signer = (struct ike_signer){agent_sign, a};
+    ic->child_lifetime_s = a->cfg->salifetime;
+    ic->ike_lifetime_s = a->cfg->ikelifetime;
+    ic->dpd_delay_s = a->cfg->dpddelay;
+    ic->keepalive_ms = a->cfg->keep_alive * 1000;
+    ic->cookie_threshold = a->cfg->cookie_threshold;
+    ic->max_half_open = a->cfg->max_half_open;
+    ic->max_half_open_per_source = a->cfg->max_half_open_per_source;
+    ic->half_open_timeout_ms = a->cfg->half_open_timeout * 1000;
+    ic->max_sas_per_peer = a->cfg->max_ike_sas_per_peer;
+    memcpy(ic->ciphers, a->cfg->ciphers, sizeof(ic->ciphers));
+    memcpy(ic->dh_groups, a->cfg->dh_groups, sizeof(ic->dh_groups));
+    memcpy(ic->subnets, a->cfg->subnets, sizeof(ic->subnets));
+    ic->nsubnets = a->cfg->nsubnets;
+    memcpy(ic->address_pool, a->cfg->address_pool, sizeof(ic->address_pool));
+    ic->max_leases_per_source = a->cfg->max_leases_per_source;
+}
+
 int agent_oe_start(struct agent *a, struct oe_error *err)
 {
     if (!a->cfg->ike)
@@ -41,26 +66,7 @@ int agent_oe_start(struct agent *a, struct oe_error *err)
         return -1;
     }
     struct ike_config ic;
-    ike_config_defaults(&ic);
-    ic.address_is_ours = agent_address_is_ours;
-    ic.address_ctx = a;
-    if (a->hk) /* through the agent: rereadkeys swaps the key under the running core (rollover) */
-        ic.signer = (struct ike_signer){agent_sign, a};
-    ic.child_lifetime_s = a->cfg->salifetime;
-    ic.ike_lifetime_s = a->cfg->ikelifetime;
-    ic.dpd_delay_s = a->cfg->dpddelay;
-    ic.keepalive_ms = a->cfg->keep_alive * 1000;
-    ic.cookie_threshold = a->cfg->cookie_threshold;
-    ic.max_half_open = a->cfg->max_half_open;
-    ic.max_half_open_per_source = a->cfg->max_half_open_per_source;
-    ic.half_open_timeout_ms = a->cfg->half_open_timeout * 1000;
-    ic.max_sas_per_peer = a->cfg->max_ike_sas_per_peer;
-    memcpy(ic.ciphers, a->cfg->ciphers, sizeof(ic.ciphers));
-    memcpy(ic.dh_groups, a->cfg->dh_groups, sizeof(ic.dh_groups));
-    memcpy(ic.subnets, a->cfg->subnets, sizeof(ic.subnets));
-    ic.nsubnets = a->cfg->nsubnets;
-    memcpy(ic.address_pool, a->cfg->address_pool, sizeof(ic.address_pool));
-    ic.max_leases_per_source = a->cfg->max_leases_per_source;
+    agent_ike_config(a, &ic);
     a->ike = ike_core_new(&ic, err);
     struct ike_io_hooks hooks;
     agent_oe_hooks(a, &hooks);

@@ -66,10 +66,16 @@ static int dns_open(char *spec, size_t len)
     return fd;
 }
 
-/* One query in, its header and question back as NXDOMAIN (RFC 1035 4.1.1: QR, RD, RA, RCODE 3). */
+/* When set, an A query is answered with this address (a gateway's name); anything else is NXDOMAIN. */
+static const char *dns_a_answer;
+
+/*
+ * One query in, its header and question back as NXDOMAIN (RFC 1035 4.1.1:
+ * QR, RD, RA, RCODE 3), or an A query answered with dns_a_answer.
+ */
 static void dns_answer(int fd)
 {
-    uint8_t m[512];
+    uint8_t m[512 + 16];
     struct sockaddr_storage from;
     socklen_t fl = sizeof(from);
     ssize_t n = recvfrom(fd, m, sizeof(m), 0, (struct sockaddr *)&from, &fl);
@@ -84,6 +90,16 @@ static void dns_answer(int fd)
     m[2] = 0x81;
     m[3] = 0x83;
     memset(m + 6, 0, 6); /* no answer, authority or additional records */
+    struct oe_addr a;
+    if (dns_a_answer && m[q - 4] == 0 && m[q - 3] == 1 && oe_addr_parse(dns_a_answer, &a) == 0) {
+        /* the question's name (a pointer to it), A, IN, TTL 60, 4 octets */
+        const uint8_t rr[12] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4};
+        m[3] = 0x80;
+        m[7] = 1;
+        memcpy(m + q, rr, sizeof(rr));
+        memcpy(m + q + sizeof(rr), a.bytes, 4);
+        q += sizeof(rr) + 4;
+    }
     sendto(fd, m, q, 0, (struct sockaddr *)&from, fl);
 }
 
@@ -140,9 +156,43 @@ static void start_ike(struct fixture *f)
     assert_non_null(a->io);
 }
 
+/* Stands in for the host key: the tests here end before any AUTH is checked. */
+static int fake_sign(void *ctx, const uint8_t *data, size_t len, uint8_t **sig, size_t *siglen, struct oe_error *err)
+{
+    (void)ctx;
+    (void)data;
+    (void)len;
+    (void)err;
+    *sig = calloc(1, 256);
+    *siglen = 256;
+    return *sig ? 0 : -1;
+}
+
+/* start_ike, with a host key that signs and the key cache: RSA negotiations begin. */
+static void start_ike_signing(struct fixture *f)
+{
+    struct agent *a = f->a;
+    struct oe_error err;
+    struct dnskeys_resolver_config rc = {.forwarders = f->resolver};
+    a->res = dnskeys_resolver_new(&rc, &err);
+    assert_non_null(a->res);
+    snprintf(f->cfg.key_file, sizeof(f->cfg.key_file), "%s/none.pem", f->dir); /* the fake signs */
+    assert_int_equal(agent_keys_start(a, &err), 0);
+    struct ike_config ic;
+    agent_ike_config(a, &ic);
+    ic.signer = (struct ike_signer){.sign = fake_sign};
+    a->ike = ike_core_new(&ic, &err);
+    assert_non_null(a->ike);
+    struct ike_io_hooks hooks;
+    agent_oe_hooks(a, &hooks);
+    a->io = ike_io_new(a->ike, f->k, NULL, 0, 0, &hooks, &err);
+    assert_non_null(a->io);
+}
+
 static int teardown(void **state)
 {
     struct fixture *f = *state;
+    dns_a_answer = NULL;
     agent_free(f->a);
     kernel_close(f->k);
     oe_log_capture(NULL);
@@ -1169,6 +1219,139 @@ static void test_fake_queue_drops_what_cannot_go(void **state)
     assert_int_equal(n.dropped, 1);
 }
 
+/* HOST's reverse name in the key cache, secure, TTL 300: its records' keys (RSA 2048, modulus filled with seed). */
+static void cache_host_keys(struct fixture *f, const uint8_t *seeds, size_t n, enum dnskeys_gw_type gw,
+                            const char *gw_name)
+{
+    struct dnskeys_record rec[IKE_MAX_PEER_KEYS];
+    uint8_t key[IKE_MAX_PEER_KEYS][4 + 256];
+    struct dnskeys_answer ans;
+    memset(&ans, 0, sizeof(ans));
+    memset(rec, 0, sizeof(rec));
+    snprintf(ans.owner, sizeof(ans.owner), "10.113.0.203.in-addr.arpa.");
+    ans.verdict = DNSKEYS_SECURE;
+    ans.source = DNSKEYS_IPSECKEY;
+    ans.ttl = 300;
+    ans.records = rec;
+    ans.n = n;
+    for (size_t i = 0; i < n; i++) {
+        key[i][0] = 3; /* exponent length, 65537, modulus */
+        key[i][1] = 1;
+        key[i][2] = 0;
+        key[i][3] = 1;
+        memset(key[i] + 4, seeds[i], 256);
+        key[i][4] |= 0x80;
+        rec[i] = (struct dnskeys_record){.type = DNSKEYS_IPSECKEY,
+                                         .precedence = 10,
+                                         .gw_type = gw,
+                                         .algorithm = 2,
+                                         .usable = true,
+                                         .key = {.rfc3110 = key[i], .len = sizeof(key[i]), .bits = 2048}};
+        if (gw_name)
+            snprintf(rec[i].gw_name, sizeof(rec[i].gw_name), "%s", gw_name);
+    }
+    agent_cache_keys(f->a, &ans);
+    assert_non_null(agent_cached_keys(f->a, ans.owner));
+}
+
+/* IKE's DOWN for the held peer LOCAL -> HOST, as the core says it when the responder's AUTH does not verify. */
+static void auth_fails(struct fixture *f)
+{
+    struct oe_addr s, d;
+    assert_int_equal(oe_addr_parse(LOCAL, &s), 0);
+    assert_int_equal(oe_addr_parse(HOST, &d), 0);
+    struct oe_peer *p = peer_find(&f->a->peers, &s, &d);
+    assert_non_null(p);
+    struct ike_actions acts = {.v = calloc(1, sizeof(struct ike_action)), .n = 1, .cap = 1};
+    assert_non_null(acts.v);
+    acts.v[0].kind = IKE_ACT_DOWN;
+    acts.v[0].serial = p->ike_serial;
+    acts.v[0].tag = p->instance;
+    acts.v[0].remote.addr = d;
+    snprintf(acts.v[0].text, sizeof(acts.v[0].text),
+             "IKE_AUTH response refused: AUTH: RSA signature does not verify with the peer's key");
+    ike_io_apply(f->a->io, &acts);
+    free(acts.v);
+}
+
+/*
+ * Issue 13, the key cache: a cached key that fails authentication is
+ * dropped and DNS asked once more (the peer may have rolled its key within
+ * the TTL); what DNS says then decides, and a second failure is the shunt,
+ * not another round.
+ */
+static void test_cached_key_failing_auth_asks_dns_once(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    start_ike_signing(f);
+    const uint8_t seed = 0x11;
+    cache_host_keys(f, &seed, 1, DNSKEYS_GW_NONE, NULL);
+    assert_int_equal(out_packet(f, IPPROTO_TCP, 443), KERNEL_TRAP); /* a private line: rsasig */
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    assert_true(logged(f, "from the key cache"));
+    assert_true(logged(f, "RSA key from DNS, cached"));
+    assert_false(logged(f, "looking up IPSECKEY"));
+    auth_fails(f);
+    assert_true(logged(f, "the cached key for 10.113.0.203.in-addr.arpa. failed authentication"));
+    assert_true(logged(f, "asking DNS again, once"));
+    assert_null(agent_cached_keys(f->a, "10.113.0.203.in-addr.arpa."));
+    assert_false(logged(f, "installed failure shunt"));
+    /* DNS no longer publishes a key: the group's failure shunt, saying so */
+    dns_until(f, "installed failure shunt");
+    assert_true(logged(f, "no usable key in DNS for 10.113.0.203.in-addr.arpa."));
+}
+
+/* The key asked afresh fails too: the failure shunt at once, no third round. */
+static void test_fresh_key_failing_auth_shunts(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    start_ike_signing(f);
+    const uint8_t seed = 0x11;
+    cache_host_keys(f, &seed, 1, DNSKEYS_GW_NONE, NULL);
+    assert_int_equal(out_packet(f, IPPROTO_TCP, 443), KERNEL_TRAP);
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    auth_fails(f);
+    assert_true(logged(f, "asking DNS again, once"));
+    /* what DNS answers afresh, as on_initiator_key would take it: here the same key once more */
+    struct oe_addr s, d;
+    assert_int_equal(oe_addr_parse(LOCAL, &s), 0);
+    assert_int_equal(oe_addr_parse(HOST, &d), 0);
+    struct oe_peer *p = peer_find(&f->a->peers, &s, &d);
+    assert_non_null(p);
+    assert_true(p->key_refreshed);
+    assert_int_equal(p->state, PEER_HOLD);
+    auth_fails(f);
+    assert_true(logged(f, "installed failure shunt"));
+    assert_int_equal(count_logged(f, "asking DNS again, once"), 1);
+}
+
+/*
+ * Issue 13: a record whose gateway is a name, two keys published for it (a
+ * rollover): once the name's address is known, the negotiation is given both,
+ * as it is when the gateway is an address.
+ */
+static void test_gateway_by_name_gets_every_key(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    /* the test's DNS server signs nothing; the tunnel carries the private and clear-or-private lines */
+    f->cfg.groups[POLICY_PRIVATE].dnssec = OE_DNSSEC_INSECURE_OK;
+    f->cfg.groups[POLICY_CLEAR_OR_PRIVATE].dnssec = OE_DNSSEC_INSECURE_OK;
+    dns_a_answer = "198.51.100.77";
+    start_ike_signing(f);
+    const uint8_t seeds[2] = {0x11, 0x22};
+    cache_host_keys(f, seeds, 2, DNSKEYS_GW_NAME, "gw.example.");
+    assert_int_equal(out_packet(f, IPPROTO_TCP, 443), KERNEL_TRAP);
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    assert_true(logged(f, "gateway gw.example. (a name: asking its address)"));
+    dns_until(f, "negotiating IKEv2 with");
+    assert_true(logged(f, "gateway gw.example. is 198.51.100.77"));
+    assert_true(
+        logged(f, "negotiating IKEv2 with 198.51.100.77 (RSA key from DNS, cached, and the other published keys)"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1189,6 +1372,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_queue_goes_after_pending_acquires, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tunnel_takes_the_acquire_larval_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initiate_by_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cached_key_failing_auth_asks_dns_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fresh_key_failing_auth_shunts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gateway_by_name_gets_every_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finding4_tunnel_does_not_carry_blocked_port, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finding4_tunnel_twin_and_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finding4_tunnel_selector_limit, setup, teardown),
