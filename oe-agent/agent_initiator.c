@@ -26,6 +26,8 @@ struct pending {
     enum oe_auth auth;
     enum oe_dnssec dnssec;
     struct dnskeys_pubkey key;
+    struct dnskeys_pubkey more[IKE_MAX_PEER_KEYS - 1]; /* the other keys published for that gateway */
+    size_t nmore;
 };
 
 static void pending_free(struct pending *pd);
@@ -48,7 +50,7 @@ static void lookup_refused(struct agent *a, struct oe_peer *p, const char *why, 
  * current and the next side by side), which the IKE core tries after key.
  */
 static size_t more_keys(const struct dnskeys_answer *ans, const struct dnskeys_record *rec,
-                        struct ike_pubkey out[IKE_MAX_PEER_KEYS - 1])
+                        const struct dnskeys_pubkey *out[IKE_MAX_PEER_KEYS - 1])
 {
     size_t n = 0;
     for (size_t i = 0; ans && i < ans->n && ans->records[i].usable && n < IKE_MAX_PEER_KEYS - 1; i++) {
@@ -59,13 +61,13 @@ static size_t more_keys(const struct dnskeys_answer *ans, const struct dnskeys_r
             continue;
         if (r->gw_type == DNSKEYS_GW_NAME && strcasecmp(r->gw_name, rec->gw_name) != 0)
             continue;
-        out[n++] = agent_ike_key(&r->key);
+        out[n++] = &r->key;
     }
     return n;
 }
 
 static void initiate_with(struct agent *a, struct oe_peer *p, enum ike_authby auth, const struct dnskeys_pubkey *key,
-                          const struct ike_pubkey *more, size_t nmore, const struct oe_addr *gateway);
+                          const struct dnskeys_pubkey *const *more, size_t nmore, const struct oe_addr *gateway);
 
 static void initiate(struct agent *a, struct oe_peer *p, enum ike_authby auth, const struct dnskeys_pubkey *key,
                      const struct oe_addr *gateway)
@@ -74,7 +76,7 @@ static void initiate(struct agent *a, struct oe_peer *p, enum ike_authby auth, c
 }
 
 static void initiate_with(struct agent *a, struct oe_peer *p, enum ike_authby auth, const struct dnskeys_pubkey *key,
-                          const struct ike_pubkey *more, size_t nmore, const struct oe_addr *gateway)
+                          const struct dnskeys_pubkey *const *more, size_t nmore, const struct oe_addr *gateway)
 {
     struct ike_initiate req;
     memset(&req, 0, sizeof(req));
@@ -101,7 +103,7 @@ static void initiate_with(struct agent *a, struct oe_peer *p, enum ike_authby au
     if (key)
         req.peer_key = agent_ike_key(key);
     for (size_t i = 0; key && i < nmore && i < IKE_MAX_PEER_KEYS - 1; i++)
-        req.more_keys[req.nmore++] = more[i];
+        req.more_keys[req.nmore++] = agent_ike_key(more[i]);
     p->gateway = *gateway;
     p->auth = auth == IKE_AUTHBY_NULL ? PEER_AUTH_NULL : PEER_AUTH_RSASIG;
     peer_set_serial(&a->peers, p, ike_initiate(a->ike, &req, ike_io_now(), ike_io_actions(a->io)));
@@ -145,7 +147,10 @@ static void on_gateway_addr(const struct dnskeys_addr_answer *ans, void *arg)
     } else {
         agent_log_peer(p, "gateway %s is %s (%s)", ans->name, oe_addr_str(&ans->addrs[0], g),
                        dnskeys_verdict_name(ans->verdict));
-        initiate(a, p, IKE_AUTHBY_RSASIG, &pd->key, &ans->addrs[0]);
+        const struct dnskeys_pubkey *more[IKE_MAX_PEER_KEYS - 1];
+        for (size_t i = 0; i < pd->nmore; i++)
+            more[i] = &pd->more[i];
+        initiate_with(a, p, IKE_AUTHBY_RSASIG, &pd->key, more, pd->nmore, &ans->addrs[0]);
     }
     pending_free(pd);
 }
@@ -153,15 +158,24 @@ static void on_gateway_addr(const struct dnskeys_addr_answer *ans, void *arg)
 static void resolve_gateway(struct agent *a, struct oe_peer *p, const struct pending *asked,
                             const struct dnskeys_answer *ans, const struct dnskeys_record *rec)
 {
-    char id[16], why[900];
+    char id[16], why[900], also[64] = "";
     struct oe_error err;
     struct pending *pd = calloc(1, sizeof(*pd));
+    const struct dnskeys_pubkey *more[IKE_MAX_PEER_KEYS - 1];
+    size_t nmore = more_keys(ans, rec, more);
     dnskeys_key_id(&rec->key, id);
-    agent_log_peer(p, "%s %s: %s record, precedence %u, gateway %s (a name: asking its address), RSA %u bits, keyid %s",
+    if (nmore)
+        snprintf(also, sizeof(also), " (and %zu more published for it: a rollover)", nmore);
+    agent_log_peer(p,
+                   "%s %s: %s record, precedence %u, gateway %s (a name: asking its address), RSA %u bits, keyid %s%s",
                    ans->owner, dnskeys_verdict_name(ans->verdict), dnskeys_rrtype_name(rec->type), rec->precedence,
-                   rec->gw_name, rec->key.bits, id);
-    if (pd == NULL || dnskeys_key_copy(&rec->key, &pd->key) != 0) {
-        free(pd);
+                   rec->gw_name, rec->key.bits, id, also);
+    bool copied = pd && dnskeys_key_copy(&rec->key, &pd->key) == 0;
+    for (size_t i = 0; copied && i < nmore; i++)
+        copied = dnskeys_key_copy(more[i], &pd->more[pd->nmore++]) == 0;
+    if (!copied) {
+        if (pd)
+            pending_free(pd);
         agent_failure_shunt(a, p, "out of memory");
         return;
     }
@@ -246,7 +260,7 @@ static void use_answer(struct pending asked, const struct dnskeys_answer *ans)
         return;
     }
     char id[16], g[OE_ADDR_STRLEN], also[64] = "";
-    struct ike_pubkey more[IKE_MAX_PEER_KEYS - 1];
+    const struct dnskeys_pubkey *more[IKE_MAX_PEER_KEYS - 1];
     size_t nmore = more_keys(ans, rec, more);
     dnskeys_key_id(&rec->key, id);
     if (nmore)
@@ -325,5 +339,7 @@ void agent_oe_negotiate(struct agent *a, struct oe_peer *p)
 static void pending_free(struct pending *pd)
 {
     dnskeys_key_free(&pd->key);
+    for (size_t i = 0; i < pd->nmore; i++)
+        dnskeys_key_free(&pd->more[i]);
     free(pd);
 }
