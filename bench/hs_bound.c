@@ -164,14 +164,14 @@ int main(int argc, char **argv)
             return 1;
         }
         unlink(kf);
-        signer = (struct ike_signer){dnskeys_hostkey_sign, vhk};
+        signer = (struct ike_signer){dnskeys_hostkey_sign, vhk, NULL};
         pub = (struct ike_pubkey){vpk.rfc3110, vpk.len};
         memset(buf_in, 0x5a, sizeof(buf_in));
         run(OP_RSA_SIGN, true); /* keeps that signature for OP_RSA_VERIFY */
         pub_keep = vpk;
         hk_keep = vhk;
     }
-    signer = (struct ike_signer){dnskeys_hostkey_sign, hk};
+    signer = (struct ike_signer){dnskeys_hostkey_sign, hk, NULL};
     if (hk_keep == NULL)
         pub = (struct ike_pubkey){pk.rfc3110, pk.len};
     memset(buf_in, 0x5a, sizeof(buf_in));

@@ -98,7 +98,7 @@ static int setup(struct end *e, const char *keyfile, const char *addr)
         fprintf(stderr, "ike_bench: %s\n", err.msg);
         return -1;
     }
-    cfg.signer = (struct ike_signer){dnskeys_hostkey_sign, e->hk};
+    cfg.signer = (struct ike_signer){dnskeys_hostkey_sign, e->hk, NULL};
     e->core = ike_core_new(&cfg, &err);
     oe_addr_parse(addr, &e->ep.addr);
     e->ep.port = 500;

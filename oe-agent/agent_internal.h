@@ -107,6 +107,7 @@ void agent_responder_need_key(void *arg, const struct ike_action *act);
  */
 int agent_keys_start(struct agent *a, struct oe_error *err);
 void agent_keys_stop(struct agent *a);
+bool agent_has_host_key(void *agent);
 int agent_sign(void *agent, const uint8_t *data, size_t len, uint8_t **sig, size_t *siglen, struct oe_error *err);
 /* Flush the cache and read the host keys again (rereadkeys, reload): what was done, for the reply. */
 void agent_rereadkeys(struct agent *a, bool host_keys, struct oe_buf *out);

@@ -76,6 +76,11 @@ void agent_keys_stop(struct agent *a)
     a->hk = NULL;
 }
 
+bool agent_has_host_key(void *agent)
+{
+    return ((struct agent *)agent)->hk != NULL;
+}
+
 int agent_sign(void *agent, const uint8_t *data, size_t len, uint8_t **sig, size_t *siglen, struct oe_error *err)
 {
     struct agent *a = agent;

@@ -20,8 +20,8 @@ void agent_ike_config(struct agent *a, struct ike_config *ic)
     ike_config_defaults(ic);
     ic->address_is_ours = agent_address_is_ours;
     ic->address_ctx = a;
-    if (a->hk) /* through the agent: rereadkeys swaps the key under the running core (rollover) */
-        ic->signer = (struct ike_signer){agent_sign, a};
+    /* through the agent: rereadkeys loads or swaps the key under the running core (a first key, a rollover) */
+    ic->signer = (struct ike_signer){agent_sign, a, agent_has_host_key};
     ic->child_lifetime_s = a->cfg->salifetime;
     ic->ike_lifetime_s = a->cfg->ikelifetime;
     ic->dpd_delay_s = a->cfg->dpddelay;

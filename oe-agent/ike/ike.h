@@ -46,11 +46,13 @@ struct ike_pubkey {
  * The host key, held by whoever keeps it (the core never sees it): sign()
  * puts an RSASSA-PSS signature (SHA-256, MGF1-SHA-256, 32-octet salt; RFC
  * 8017 8.1) of data in a malloc'ed *sig. sign NULL: no host key, only NULL
- * authentication.
+ * authentication. has_key, when set, says whether there is a key now: the
+ * keeper may load one after the core starts (`ipsec rereadkeys`).
  */
 struct ike_signer {
     int (*sign)(void *ctx, const uint8_t *data, size_t len, uint8_t **sig, size_t *siglen, struct oe_error *err);
     void *ctx;
+    bool (*has_key)(void *ctx);
 };
 
 /*

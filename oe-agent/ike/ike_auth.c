@@ -893,7 +893,7 @@ void ike_continue_auth_request(struct ike_core *core, struct ike_sa *sa, const s
     }
     ike_sa_index(sa);
     keep_identity(sa, &in->idi, key);
-    if (sa->auth == IKE_AUTHBY_RSASIG && core->cfg.signer.sign == NULL) {
+    if (sa->auth == IKE_AUTHBY_RSASIG && !ike_signer_ready(&core->cfg.signer)) {
         respond_error(sa, IKE_N_AUTHENTICATION_FAILED, out);
         free(in);
         ike_sa_fail(core, sa, out, "peer wants RSA but we have no host key");

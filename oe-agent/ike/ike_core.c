@@ -645,8 +645,9 @@ unsigned ike_initiate(struct ike_core *core, const struct ike_initiate *req, uin
         if (sa->more_keys.failed)
             sa->peer_key.failed = true;
     }
-    if (req->auth == IKE_AUTHBY_RSASIG && (core->cfg.signer.sign == NULL || sa->peer_key.failed)) {
-        ike_sa_fail(core, sa, out, core->cfg.signer.sign ? "out of memory" : "RSA authentication needs a host key");
+    if (req->auth == IKE_AUTHBY_RSASIG && (!ike_signer_ready(&core->cfg.signer) || sa->peer_key.failed)) {
+        ike_sa_fail(core, sa, out,
+                    ike_signer_ready(&core->cfg.signer) ? "out of memory" : "RSA authentication needs a host key");
         return 0;
     }
     sa->dh_group = core->cfg.dh_groups[0];

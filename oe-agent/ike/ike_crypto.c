@@ -446,6 +446,11 @@ int ike_cbc(bool encrypt, const uint8_t *key, size_t klen, const uint8_t iv[16],
 
 /* ---- RSA signatures, RFC 7427 ---- */
 
+bool ike_signer_ready(const struct ike_signer *k)
+{
+    return k->sign != NULL && (k->has_key == NULL || k->has_key(k->ctx));
+}
+
 int ike_sign_digsig(const struct ike_signer *k, const uint8_t *data, size_t len, struct wbuf *auth,
                     struct oe_error *err)
 {

@@ -68,6 +68,8 @@ int ike_cbc(bool encrypt, const uint8_t *key, size_t klen, const uint8_t iv[16],
             uint8_t *out);
 
 /* RFC 7427 signature AUTH data: ASN.1 length, AlgorithmIdentifier, signature. */
+/* Whether the signer has a host key to sign with now. */
+bool ike_signer_ready(const struct ike_signer *k);
 int ike_sign_digsig(const struct ike_signer *k, const uint8_t *data, size_t len, struct wbuf *auth,
                     struct oe_error *err);
 int ike_verify_digsig(const struct ike_pubkey *pub, const uint8_t *data, size_t len, const uint8_t *auth, size_t alen,

@@ -134,7 +134,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (hk)
-        cfg.signer = (struct ike_signer){dnskeys_hostkey_sign, hk};
+        cfg.signer = (struct ike_signer){dnskeys_hostkey_sign, hk, NULL};
     struct ike_core *core = ike_core_new(&cfg, &err);
     struct kernel *k = core ? kernel_xfrm_open(&err) : NULL;
     struct ike_io_hooks hooks = {.up = on_up, .down = on_down, .need_key = on_need_key, .arg = &p};

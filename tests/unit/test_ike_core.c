@@ -98,7 +98,7 @@ static void side_init(struct side *s, int i, const char *addr)
     memset(s, 0, sizeof(*s));
     assert_int_equal(dnskeys_hostkey_load(keyfile[i], &s->hk, &err), 0);
     ike_config_defaults(&cfg);
-    cfg.signer = (struct ike_signer){dnskeys_hostkey_sign, s->hk};
+    cfg.signer = (struct ike_signer){dnskeys_hostkey_sign, s->hk, NULL};
     if (tune)
         tune(i, &cfg);
     s->core = ike_core_new(&cfg, &err);
@@ -1552,7 +1552,7 @@ static void test_initial_contact_replaces_old_sa(void **state)
     struct ike_config cfg;
     struct oe_error err;
     ike_config_defaults(&cfg);
-    cfg.signer = (struct ike_signer){dnskeys_hostkey_sign, n->a.hk};
+    cfg.signer = (struct ike_signer){dnskeys_hostkey_sign, n->a.hk, NULL};
     n->a.core = ike_core_new(&cfg, &err);
     n->a.ups = n->b.ups = n->a.installs = n->b.installs = 0;
     initiate(n, IKE_AUTHBY_NULL);
@@ -2070,7 +2070,7 @@ static void test_initial_contact_same_identity_only(void **state)
     struct ike_config cfg;
     struct oe_error err;
     ike_config_defaults(&cfg);
-    cfg.signer = (struct ike_signer){dnskeys_hostkey_sign, n->a.hk};
+    cfg.signer = (struct ike_signer){dnskeys_hostkey_sign, n->a.hk, NULL};
     n->a.core = ike_core_new(&cfg, &err);
     n->a.ups = n->b.ups = n->a.installs = n->b.installs = 0;
     initiate(n, IKE_AUTHBY_NULL);

@@ -256,7 +256,7 @@ static void test_signatures(void **state)
     assert_true(dnskeys_key_eq(&pub, dnskeys_hostkey_public(hk)));
     const uint8_t msg[] = "octets to sign";
     struct wbuf auth = {0};
-    struct ike_signer signer = {dnskeys_hostkey_sign, hk};
+    struct ike_signer signer = {dnskeys_hostkey_sign, hk, NULL};
     struct ike_pubkey key = {pub.rfc3110, pub.len};
     assert_int_equal(ike_sign_digsig(&signer, msg, sizeof(msg), &auth, &err), 0);
     assert_int_equal(auth.p[0], 67);

@@ -13,6 +13,7 @@
 
 #include "dnskeys/dnskeys.h"
 #include "oe-agent/agent_internal.h"
+#include "oe-agent/log.h"
 
 static char dir[64], key[96];
 
@@ -154,12 +155,72 @@ static void test_auth_failure_predicate(void **state)
     assert_false(agent_auth_failure("no answer after 5 retransmissions"));
 }
 
+/* ike_initiate with RSA to 203.0.113.10, the key given being any: nonzero when the core can sign. */
+static unsigned rsa_initiate(struct agent *a, const struct dnskeys_pubkey *peer)
+{
+    struct ike_initiate req;
+    memset(&req, 0, sizeof(req));
+    assert_int_equal(oe_addr_parse("192.0.2.1", &req.local.addr), 0);
+    assert_int_equal(oe_addr_parse("203.0.113.10", &req.remote.addr), 0);
+    req.local.port = req.remote.port = 500;
+    req.local_host = req.local.addr;
+    req.remote_host = req.remote.addr;
+    req.auth = IKE_AUTHBY_RSASIG;
+    req.peer_key = agent_ike_key(peer);
+    struct ike_actions out = {0};
+    unsigned serial = ike_initiate(a->ike, &req, 0, &out);
+    ike_actions_clear(&out);
+    free(out.v);
+    return serial;
+}
+
+/*
+ * An agent started before its host key existed (NULL authentication only)
+ * takes the key `ipsec newhostkey` then writes at `ipsec rereadkeys`: RSA
+ * negotiations sign with it from then on, with no restart.
+ */
+static void test_rereadkeys_loads_a_first_key(void **state)
+{
+    (void)state;
+    struct oe_config cfg;
+    struct oe_error err;
+    struct oe_buf log = {0}, out = {0};
+    oe_config_defaults(&cfg);
+    snprintf(cfg.key_file, sizeof(cfg.key_file), "%s", key);
+    cfg.ike = false;
+    struct kernel *k = kernel_fake_new();
+    struct agent *a = agent_new(&cfg, k);
+    oe_log_capture(&log);
+    assert_int_equal(agent_keys_start(a, &err), 0);
+    assert_non_null(strstr(log.p, "no host key"));
+    struct ike_config ic;
+    agent_ike_config(a, &ic);
+    a->ike = ike_core_new(&ic, &err);
+    assert_non_null(a->ike);
+
+    struct dnskeys_pubkey pub;
+    assert_int_equal(dnskeys_hostkey_generate(key, 2048, &pub, &err), 0);
+    assert_int_equal(rsa_initiate(a, &pub), 0); /* not read yet: "RSA authentication needs a host key" */
+    agent_rereadkeys(a, true, &out);
+    assert_non_null(strstr(out.p, "signs"));
+    assert_non_null(strstr(log.p, "loaded host key"));
+    assert_int_not_equal(rsa_initiate(a, &pub), 0);
+
+    dnskeys_key_free(&pub);
+    oe_log_capture(NULL);
+    oe_buf_free(&log);
+    oe_buf_free(&out);
+    agent_free(a);
+    kernel_close(k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_rollover_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stamp_not_one, setup, teardown),
         cmocka_unit_test(test_auth_failure_predicate),
+        cmocka_unit_test_setup_teardown(test_rereadkeys_loads_a_first_key, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
