@@ -22,8 +22,10 @@
  * replacing the hold resolves the peer's flow; its SAs, inbound and fwd
  * policies go in at once). The queue's first packet then cannot go at the
  * timer's turns, and all of the queue goes when the last held peer ends; or,
- * after first-packet-wait-ms, the tunnel carries its packets anyway and the
- * timer's next turn may drop the first packets of peers still negotiating.
+ * when first-packet-wait-ms passes with no hold of the line ending (or
+ * hold-lifetime since it became ready, however busy the line), the tunnel
+ * carries its packets anyway and the timer's next turn may drop the first
+ * packets of peers still negotiating.
  *
  * Every ready peer waits, not only the one held first: which packet heads
  * the queue the agent cannot tell. An ACQUIRE need not come with a packet
@@ -84,6 +86,32 @@ static void release(struct agent *a, size_t i, struct oe_peer *w)
         ike_io_release_out(a->io, &w->local, &w->remote);
 }
 
+/* hold-lifetime from the start of w's wait: no hold lasts longer, so no wait for one does either */
+static uint64_t wait_cap(const struct agent *a, const struct oe_peer *w)
+{
+    return w->out_wait_since + (uint64_t)a->cfg->hold_lifetime * 1000;
+}
+
+/*
+ * A hold of line l ended (p's): the line is moving, so its waiting tunnels
+ * wait first-packet-wait-ms from now, not from when they became ready; a
+ * storm of slow negotiations (RSA on a loaded host) then loses no first
+ * packet however long it lasts from first to last, as long as each ends
+ * within first-packet-wait-ms of the one before.
+ */
+static void waits_slide(struct agent *a, const struct agent_line *l, const struct oe_peer *p)
+{
+    uint64_t until = ike_io_now() + a->cfg->first_packet_wait_ms;
+    for (size_t i = 0; i < a->nout_waiting;) {
+        struct oe_peer *w = waiting_at(a, i);
+        if (w == NULL)
+            continue;
+        if (w != p && on_line(w, l) && until > w->out_wait_until)
+            w->out_wait_until = until < wait_cap(a, w) ? until : wait_cap(a, w);
+        i++;
+    }
+}
+
 bool agent_out_waits(void *arg, const struct ike_action *act)
 {
     struct agent *a = arg;
@@ -106,13 +134,17 @@ bool agent_out_waits(void *arg, const struct ike_action *act)
         a->capout_waiting = cap;
     }
     a->out_waiting[a->nout_waiting++] = p->instance;
-    p->out_wait_until = ike_io_now() + a->cfg->first_packet_wait_ms;
+    p->out_wait_since = ike_io_now();
+    p->out_wait_until = p->out_wait_since + a->cfg->first_packet_wait_ms;
+    if (p->out_wait_until > wait_cap(a, p))
+        p->out_wait_until = wait_cap(a, p);
     if (others > 0)
         agent_log_peer(
             p,
-            "tunnel ready; its outbound policy waits up to %ums (first-packet-wait-ms) for the %zu other "
-            "negotiations of its line: the kernel would let the trap's queue go and drop their first packets",
-            a->cfg->first_packet_wait_ms, others);
+            "tunnel ready; its outbound policy waits for the %zu other negotiations of its line, up to %ums "
+            "(first-packet-wait-ms) after each ends: the kernel would let the trap's queue go and drop their "
+            "first packets",
+            others, a->cfg->first_packet_wait_ms);
     return true;
 }
 
@@ -182,10 +214,13 @@ void agent_holds_tick(struct agent *a)
             continue;
         }
         size_t others = held_on_line(a, w);
+        bool capped = w->out_wait_until == wait_cap(a, w);
         agent_log_peer(w,
-                       "waited %ums (first-packet-wait-ms) for %zu other negotiations of its line; its tunnel "
-                       "carries its packets now, and the kernel's queue timer may drop their first packets",
-                       a->cfg->first_packet_wait_ms, others);
+                       "waited %llums (%s) for %zu other negotiations of its line; its tunnel carries its packets "
+                       "now, and the kernel's queue timer may drop their first packets",
+                       (unsigned long long)(now - w->out_wait_since),
+                       capped ? "hold-lifetime, however busy the line" : "first-packet-wait-ms since the line's last",
+                       others);
         release(a, i, w);
     }
 }
@@ -194,6 +229,8 @@ void agent_hold_ended(struct agent *a, const struct oe_peer *p)
 {
     if (p->rule.peer.addr.family == 0)
         return; /* not trapped by a line (a responder's peer) */
+    struct agent_line l = line_of(p);
+    waits_slide(a, &l, p);
     if (held_on_line(a, p) > 0)
         return; /* their packets would be dropped: the last one to leave lets them go */
     /*
@@ -201,7 +238,6 @@ void agent_hold_ended(struct agent *a, const struct oe_peer *p)
      * ACQUIREs the kernel has sent meanwhile: a packet that hit the trap just
      * now is on its queue, and its peer, not yet held, would lose it.
      */
-    struct agent_line l = line_of(p);
     for (size_t i = 0; i < a->nlines_to_go; i++)
         if (on_line(p, &a->lines_to_go[i]))
             return;

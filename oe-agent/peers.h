@@ -26,6 +26,7 @@ struct oe_peer {
     enum peer_state state;
     time_t since;
     uint64_t out_wait_until; /* its tunnel's outbound policy waits until then (agent_holds.c); 0: not */
+    uint64_t out_wait_since; /* and has waited since then; never past hold-lifetime from it */
     uint32_t lifetime;
     char why[128];
     /* the negotiation and the tunnel */

@@ -538,6 +538,7 @@ static void test_negotiations_bounded(void **state)
 /* Under the 0.0.0.0/0 line alone (NULL auth, no DNS lookup), unlike HOST */
 #define NULL_HOST "198.51.100.10"
 #define NULL_HOST2 "198.51.100.11"
+#define NULL_HOST3 "198.51.100.12"
 
 /* Two of IKE's actions for the peer of LOCAL -> host, its Child SA between the two: INSTALL and UP, DELETE and DOWN. */
 static void peer_actions(struct fixture *f, const char *host, enum ike_action_kind first, enum ike_action_kind then,
@@ -1200,6 +1201,71 @@ static void test_first_packet_wait_is_bounded(void **state)
     assert_int_equal(kernel_fake_packets(f->k).sent, 2);
 }
 
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000 * 1000};
+    nanosleep(&ts, NULL);
+}
+
+/*
+ * Issue 14, the RSA storm: negotiations that each take seconds under load
+ * end one after another, longer than first-packet-wait-ms from the first to
+ * the last. While the line's other negotiations keep ending, a waiting tunnel
+ * waits on (first-packet-wait-ms from the latest end), and the line's queued
+ * packets all go once its last held peer is done: none is dropped.
+ */
+static void test_first_packet_wait_slides_while_line_progresses(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    f->cfg.first_packet_wait_ms = 200;
+    start_ike(f);
+    packet_to(f, NULL_HOST);
+    packet_to(f, NULL_HOST2);
+    packet_to(f, NULL_HOST3);
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    assert_int_equal(f->a->peers.holds, 3);
+    tunnel_up(f, NULL_HOST, 16384);
+    sleep_ms(150);
+    tunnel_up(f, NULL_HOST2, 16385); /* the line moves on: the first's wait starts again */
+    sleep_ms(120);                   /* past the first's own 200 ms, not 200 ms past the second's */
+    agent_tick(f->a);
+    assert_false(logged(f, NULL_HOST ": waited"));
+    kernel_fake_queue_timer(f->k);
+    struct kernel_fake_packets n = kernel_fake_packets(f->k);
+    assert_int_equal(n.dropped, 0);
+    assert_int_equal(n.sent, 0);
+    tunnel_up(f, NULL_HOST3, 16386);
+    agent_tick(f->a);
+    n = kernel_fake_packets(f->k);
+    assert_int_equal(n.queued, 0);
+    assert_int_equal(n.sent, 3);
+    assert_int_equal(n.dropped, 0);
+}
+
+/* Sliding never passes hold-lifetime from the start of the wait: a line kept busy cannot hold a tunnel back longer. */
+static void test_first_packet_wait_capped_by_hold_lifetime(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    f->cfg.first_packet_wait_ms = 10000;
+    f->cfg.hold_lifetime = 1;
+    start_ike(f);
+    packet_to(f, NULL_HOST);
+    packet_to(f, NULL_HOST2);
+    packet_to(f, NULL_HOST3);
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    tunnel_up(f, NULL_HOST, 16384);
+    assert_true(agent_timeout(f->a) <= 1000);
+    sleep_ms(600);
+    tunnel_up(f, NULL_HOST2, 16385);
+    assert_true(agent_timeout(f->a) <= 400);
+    sleep_ms(450);
+    agent_tick(f->a);
+    assert_true(logged(f, NULL_HOST ": waited"));
+    assert_true(logged(f, "hold-lifetime"));
+}
+
 /* The kernel's own timer, for contrast (first-packet-wait-ms = 0): its first packet can go, so the other peer's is
  * dropped. */
 static void test_fake_queue_drops_what_cannot_go(void **state)
@@ -1369,6 +1435,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_timer_between_two_peers_loses_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_peer_of_line_waits_too, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_packet_wait_is_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_packet_wait_slides_while_line_progresses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_packet_wait_capped_by_hold_lifetime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_goes_after_pending_acquires, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tunnel_takes_the_acquire_larval_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initiate_by_request, setup, teardown),
