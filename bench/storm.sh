@@ -28,6 +28,12 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$top/build/bin
 KS=${*:-${STORM_K-8 32}} # STORM_K= none (only the other parts)
 COUNT=${STORM_COUNT:-40} INTERVAL=${STORM_INTERVAL:-0.25}
+# ping's own send buffer: held packets count against it until they leave, and ping(8) sizes it for
+# about one packet (the kernel's floor holds a dozen), so with a peer negotiating for seconds its
+# later pings fail in sendmsg with "No buffer space available" whatever the daemon does; TCP and
+# most UDP programs have far more. Both daemons' runs use the same; 0: ping's own.
+SNDBUF=${STORM_SNDBUF:-65536}
+PING_SNDBUF=(); [ "$SNDBUF" != 0 ] && PING_SNDBUF=(-S "$SNDBUF")
 OUT=$top/tests/out/storm RES=${STORM_RES:-$top/bench/results/storm.txt}
 W=/tmp/storm
 mkdir -p "$OUT" "$(dirname "$RES")"
@@ -243,7 +249,7 @@ run() { # IMPL K (AUTH: null or rsa)
   for i in $(seq "$k"); do
     a=$(addr_of "$i")
     date +%s.%N > "$r/start-$i"
-    ip netns exec $C ping -D -n -c "$COUNT" -i "$INTERVAL" -W 1 "$a" > "$r/ping-$i.txt" 2>&1 &
+    ip netns exec $C ping -D -n "${PING_SNDBUF[@]}" -c "$COUNT" -i "$INTERVAL" -W 1 "$a" > "$r/ping-$i.txt" 2>&1 &
     pings+=($!)
   done
   wait "${pings[@]}"
@@ -299,7 +305,7 @@ run_multi() { # N
   for i in $(seq "$n"); do
     a=$(multi_addr "$i")
     date +%s.%N > "$r/start-$i"
-    ip netns exec $C ping -D -n -c "$COUNT" -i "$INTERVAL" -W 1 "$a" > "$r/ping-$i.txt" 2>&1 &
+    ip netns exec $C ping -D -n "${PING_SNDBUF[@]}" -c "$COUNT" -i "$INTERVAL" -W 1 "$a" > "$r/ping-$i.txt" 2>&1 &
     pings+=($!)
     sleep "${STORM_STAGGER:-0.02}"
   done
@@ -337,15 +343,16 @@ done
 AUTH=null
 for n in $NS; do run_multi "$n"; done
 
-python3 - "$OUT" "$KS" "$COUNT" "$INTERVAL" "$NS" "${STORM_STAGGER:-0.02}" "$RSA_KS" > "$RES" <<'PY'
+python3 - "$OUT" "$KS" "$COUNT" "$INTERVAL" "$NS" "${STORM_STAGGER:-0.02}" "$RSA_KS" "$SNDBUF" > "$RES" <<'PY'
 import os, sys
 out, ks, count, interval = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4]
-ns, stagger, rsa_ks = sys.argv[5].split(), sys.argv[6], sys.argv[7].split()
+ns, stagger, rsa_ks, sndbuf = sys.argv[5].split(), sys.argv[6], sys.argv[7].split(), sys.argv[8]
 def row(impl, k):
     p = f"{out}/{impl}-{k}/summary"
     return open(p).read().split() if os.path.exists(p) else None
 print(f"acquire storm: one client, K new peers at once (each its own namespace and daemon), NULL auth,")
 print(f"private-or-clear 192.0.2.0/24; {count} pings {interval} s apart per peer; crypto modules loaded first")
+print(f"ping's send buffer: {'its own (about a dozen held packets)' if sndbuf == '0' else sndbuf + ' bytes (ping -S)'}")
 print("(QEMU guest under TCG, 2 vCPUs: all K+1 daemons share them)")
 print("libreswan as shipped (pluto leaves xfrm_larval_drop = 1: packets to a larval SA are dropped);")
 print("'ls, drop=0': libreswan with xfrm_larval_drop = 0, as ours sets it (packets held; a blocking sender")
