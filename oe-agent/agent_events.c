@@ -101,6 +101,7 @@ struct oe_peer *agent_hold_peer(struct agent *a, const struct oe_addr *local, co
     p->acquire_seq = acquire_seq;
     peer_set_state(&a->peers, p, PEER_HOLD);
     p->since = a->now();
+    p->held_ms = ike_io_now();
     p->lifetime = a->cfg->hold_lifetime;
     peer_label(p, label, sizeof(label));
 

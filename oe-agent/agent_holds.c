@@ -93,22 +93,44 @@ static uint64_t wait_cap(const struct agent *a, const struct oe_peer *w)
 }
 
 /*
- * A hold of line l ended (p's): the line is moving, so its waiting tunnels
- * wait first-packet-wait-ms from now, not from when they became ready; a
- * storm of slow negotiations (RSA on a loaded host) then loses no first
- * packet however long it lasts from first to last, as long as each ends
- * within first-packet-wait-ms of the one before.
+ * Whether a peer of line l other than w and gone (whose hold is ending) was
+ * held by then and still is (a walk of the held list, as held_on).
+ */
+static bool held_before(const struct agent *a, const struct agent_line *l, const struct oe_peer *w,
+                        const struct oe_peer *gone, uint64_t then)
+{
+    for (const struct oe_peer *q = a->peers.held; q; q = q->next_held)
+        if (q != w && q != gone && q->held_ms <= then && on_line(q, l))
+            return true;
+    return false;
+}
+
+/*
+ * A hold of line l ended (p's): the line is moving. A waiting tunnel for
+ * which peers held before it was ready still negotiate waits
+ * first-packet-wait-ms from now, not from when it became ready, so a storm
+ * of slow negotiations (RSA on a loaded host) loses no first packet however
+ * long it lasts from first to last, as long as each ends within
+ * first-packet-wait-ms of the one before. Peers held later do not stretch
+ * a wait past first-packet-wait-ms: on a gateway where new peers never stop
+ * coming, no tunnel would carry its packets before hold-lifetime.
  */
 static void waits_slide(struct agent *a, const struct agent_line *l, const struct oe_peer *p)
 {
-    uint64_t until = ike_io_now() + a->cfg->first_packet_wait_ms;
+    uint64_t now = ike_io_now();
     for (size_t i = 0; i < a->nout_waiting;) {
         struct oe_peer *w = waiting_at(a, i);
         if (w == NULL)
             continue;
-        if (w != p && on_line(w, l) && until > w->out_wait_until)
-            w->out_wait_until = until < wait_cap(a, w) ? until : wait_cap(a, w);
         i++;
+        if (w == p || !on_line(w, l))
+            continue;
+        uint64_t until = w->out_wait_since + a->cfg->first_packet_wait_ms; /* as it was at first */
+        if (held_before(a, l, w, p, w->out_wait_since) && now + a->cfg->first_packet_wait_ms > until)
+            until = now + a->cfg->first_packet_wait_ms;
+        if (until > wait_cap(a, w))
+            until = wait_cap(a, w);
+        w->out_wait_until = until > now ? until : now;
     }
 }
 

@@ -27,6 +27,7 @@ struct oe_peer {
     time_t since;
     uint64_t out_wait_until; /* its tunnel's outbound policy waits until then (agent_holds.c); 0: not */
     uint64_t out_wait_since; /* and has waited since then; never past hold-lifetime from it */
+    uint64_t held_ms;        /* when it was held (ike_io_now): the tunnels ready since do not wait for it long */
     uint32_t lifetime;
     char why[128];
     /* the negotiation and the tunnel */

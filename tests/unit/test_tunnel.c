@@ -1243,6 +1243,32 @@ static void test_first_packet_wait_slides_while_line_progresses(void **state)
     assert_int_equal(n.dropped, 0);
 }
 
+/*
+ * Only the negotiations already held when a tunnel became ready stretch its
+ * wait: peers held later (a gateway where new ones never stop coming) do
+ * not, and past first-packet-wait-ms it carries its packets.
+ */
+static void test_first_packet_wait_not_stretched_by_later_peers(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    f->cfg.first_packet_wait_ms = 200;
+    start_ike(f);
+    packet_to(f, NULL_HOST);
+    packet_to(f, NULL_HOST2);
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    tunnel_up(f, NULL_HOST, 16384);
+    sleep_ms(20);
+    packet_to(f, NULL_HOST3); /* held after the first was ready */
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    assert_int_equal(f->a->peers.holds, 2);
+    sleep_ms(130);
+    tunnel_up(f, NULL_HOST2, 16385); /* the one held before it ends: no longer a reason to wait on */
+    sleep_ms(120);                   /* past the first's own 200 ms */
+    agent_tick(f->a);
+    assert_true(logged(f, NULL_HOST ": waited"));
+}
+
 /* Sliding never passes hold-lifetime from the start of the wait: a line kept busy cannot hold a tunnel back longer. */
 static void test_first_packet_wait_capped_by_hold_lifetime(void **state)
 {
@@ -1437,6 +1463,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_first_packet_wait_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_packet_wait_slides_while_line_progresses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_packet_wait_capped_by_hold_lifetime, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_packet_wait_not_stretched_by_later_peers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_goes_after_pending_acquires, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tunnel_takes_the_acquire_larval_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initiate_by_request, setup, teardown),
