@@ -159,7 +159,7 @@ bench: all $(BUILD)/bench/policy_bench $(BUILD)/bench/dns_bench $(BUILD)/bench/i
 	bash bench/dns_bench.sh
 
 # one client, K new peers at once, each its own daemon: ours, then libreswan, in one guest
-bench-storm: all
+bench-storm: all $(BUILD)/tests/ub_nodefault.so
 	bash tests/lab/vm-run --mem 2048 --timeout 1800 -- bash bench/storm.sh $(STORM_K)
 
 # IKE_SA_INIT from 65,536 source address:port pairs at ten times what each responder answers,
