@@ -86,6 +86,33 @@ static void release(struct agent *a, size_t i, struct oe_peer *w)
         ike_io_release_out(a->io, &w->local, &w->remote);
 }
 
+/*
+ * How long a waiting tunnel waits with no negotiation of its line ending:
+ * first-packet-wait-ms, or as long as negotiations have recently taken when
+ * that is longer (RSA on a loaded host: seconds each, ending seconds apart),
+ * up to this many times the setting, so that a peer that answers slowly on
+ * purpose cannot hold others' tunnels back much longer than the setting says.
+ */
+#define FIRST_PACKET_WAIT_STRETCH 5
+/* each negotiation's time weighs 1/NEGOTIATION_MS_WEIGHT in negotiation_ms */
+#define NEGOTIATION_MS_WEIGHT 4
+
+static uint64_t wait_window(const struct agent *a)
+{
+    uint64_t fpw = a->cfg->first_packet_wait_ms, most = fpw * FIRST_PACKET_WAIT_STRETCH;
+    return a->negotiation_ms <= fpw ? fpw : a->negotiation_ms < most ? a->negotiation_ms : most;
+}
+
+/* A held peer's tunnel is ready: its negotiation's time joins the average. */
+static void negotiation_took(struct agent *a, const struct oe_peer *p)
+{
+    uint64_t took = ike_io_now() - p->held_ms;
+    if (a->negotiation_ms == 0)
+        a->negotiation_ms = took;
+    else
+        a->negotiation_ms = (a->negotiation_ms * (NEGOTIATION_MS_WEIGHT - 1) + took) / NEGOTIATION_MS_WEIGHT;
+}
+
 /* hold-lifetime from the start of w's wait: no hold lasts longer, so no wait for one does either */
 static uint64_t wait_cap(const struct agent *a, const struct oe_peer *w)
 {
@@ -125,9 +152,9 @@ static void waits_slide(struct agent *a, const struct agent_line *l, const struc
         i++;
         if (w == p || !on_line(w, l))
             continue;
-        uint64_t until = w->out_wait_since + a->cfg->first_packet_wait_ms; /* as it was at first */
-        if (held_before(a, l, w, p, w->out_wait_since) && now + a->cfg->first_packet_wait_ms > until)
-            until = now + a->cfg->first_packet_wait_ms;
+        uint64_t until = w->out_wait_since + wait_window(a); /* as it was at first */
+        if (held_before(a, l, w, p, w->out_wait_since) && now + wait_window(a) > until)
+            until = now + wait_window(a);
         if (until > wait_cap(a, w))
             until = wait_cap(a, w);
         w->out_wait_until = until > now ? until : now;
@@ -157,16 +184,17 @@ bool agent_out_waits(void *arg, const struct ike_action *act)
     }
     a->out_waiting[a->nout_waiting++] = p->instance;
     p->out_wait_since = ike_io_now();
-    p->out_wait_until = p->out_wait_since + a->cfg->first_packet_wait_ms;
+    negotiation_took(a, p);
+    p->out_wait_until = p->out_wait_since + wait_window(a);
     if (p->out_wait_until > wait_cap(a, p))
         p->out_wait_until = wait_cap(a, p);
     if (others > 0)
         agent_log_peer(
             p,
             "tunnel ready; its outbound policy waits for the %zu other negotiations of its line, up to %ums "
-            "(first-packet-wait-ms) after each ends: the kernel would let the trap's queue go and drop their "
-            "first packets",
-            others, a->cfg->first_packet_wait_ms);
+            "(first-packet-wait-ms, or what negotiations take now) after each ends: the kernel would let the "
+            "trap's queue go and drop their first packets",
+            others, (unsigned)wait_window(a));
     return true;
 }
 
@@ -241,7 +269,7 @@ void agent_holds_tick(struct agent *a)
                        "waited %llums (%s) for %zu other negotiations of its line; its tunnel carries its packets "
                        "now, and the kernel's queue timer may drop their first packets",
                        (unsigned long long)(now - w->out_wait_since),
-                       capped ? "hold-lifetime, however busy the line" : "first-packet-wait-ms since the line's last",
+                       capped ? "hold-lifetime, however busy the line" : "no negotiation of its line ending meanwhile",
                        others);
         release(a, i, w);
     }

@@ -49,6 +49,7 @@ struct agent {
     /* peers whose tunnel's outbound policy waits for their line's other negotiations (agent_holds.c) */
     unsigned *out_waiting;
     size_t nout_waiting, capout_waiting;
+    uint64_t negotiation_ms; /* how long the recent negotiations took, hold to tunnel (a moving average) */
     /* lines whose last held peer left: their queues go at the end of the loop's turn */
     struct agent_line *lines_to_go;
     size_t nlines_to_go, caplines_to_go;
