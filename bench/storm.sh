@@ -80,7 +80,8 @@ dns_lab_up() { # K IMPL: the client and K peers on the DNS lab's LAN, each one's
     if [ "$impl" = ours ]; then
       "$BIN/ipsec" showhostkey --key-file "$RSA/hostkey.pem" --ipseckey --host "$a"
     else
-      ls_showhostkey --nssdir "$RSA/nss" --ipseckey --ckaid "$(cat "$RSA/ckaid")" --gateway "$a" --precedence 10
+      # gateway type 0: pluto 4.10 ignores any other ("Gateway Type must be 0")
+      ls_showhostkey --nssdir "$RSA/nss" --ipseckey --ckaid "$(cat "$RSA/ckaid")" --precedence 10
     fi | sed "s/^[^ \t]*[ \t]/${a##*.} /" >> "$zone"
   done
   LAB_LAN="$lan" bash "$top/tests/lab/dnslab.sh" up "$DL" - "$zone" > "$DL/up.log" 2>&1
