@@ -281,9 +281,11 @@ static void status(struct agent *a, bool json, struct oe_buf *out)
                       "{\"policy_lines\": %zu, \"kernel_policies\": %zu, \"tunnels\": %zu, "
                       "\"holds_and_shunts\": %zu, \"ike\": %s, \"addresses\": %zu, \"peers\": %zu, "
                       "\"ike_sas\": %zu, \"half_open\": %zu, \"lookups_in_flight\": %zu, "
+                      "\"tunnels_waiting\": %zu, \"negotiation_ms\": %llu, "
                       "\"loop\": {\"turns\": %llu, \"max_us\": %llu, \"p99_us\": %llu}",
                       policy_rule_count(a->set), a->compiled.n, tunnels, shunts, a->ike ? "true" : "false", a->nlocal,
-                      a->peers.count, ike_sas, half_open, lookups, turns, max_us, p99_us);
+                      a->peers.count, ike_sas, half_open, lookups, a->nout_waiting,
+                      (unsigned long long)a->negotiation_ms, turns, max_us, p99_us);
         if (a->ike) {
             oe_buf_printf(out, ", ");
             agent_keys_status(a, true, out);
@@ -296,6 +298,8 @@ static void status(struct agent *a, bool json, struct oe_buf *out)
     oe_buf_printf(out, "tunnels: %zu, holds and shunts: %zu\n", tunnels, shunts);
     oe_buf_printf(out, "addresses: %zu, peers: %zu, IKE SAs: %zu (%zu half-open), lookups in flight: %zu\n", a->nlocal,
                   a->peers.count, ike_sas, half_open, lookups);
+    oe_buf_printf(out, "tunnels waiting for their line's negotiations: %zu; negotiations lately take %llu ms\n",
+                  a->nout_waiting, (unsigned long long)a->negotiation_ms);
     oe_buf_printf(out, "event loop: %llu turns, longest %llu us, 99%% within %llu us\n", turns, max_us, p99_us);
     if (a->ike)
         agent_keys_status(a, false, out);

@@ -1294,6 +1294,12 @@ static void test_first_packet_wait_follows_negotiation_time(void **state)
     sleep_ms(200); /* past first-packet-wait-ms, well within the 400 ms */
     agent_tick(f->a);
     assert_false(logged(f, NULL_HOST ": waited"));
+    struct oe_buf reply = {0};
+    assert_int_equal(control(f, "status --json", &reply), 0);
+    const char *w = strstr(reply.p, "\"tunnels_waiting\": 1, \"negotiation_ms\": ");
+    assert_non_null(w);
+    assert_true(atoi(w + strlen("\"tunnels_waiting\": 1, \"negotiation_ms\": ")) >= 400);
+    oe_buf_free(&reply);
     tunnel_up(f, NULL_HOST2, 16385);
     agent_tick(f->a);
     struct kernel_fake_packets n = kernel_fake_packets(f->k);
