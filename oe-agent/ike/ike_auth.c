@@ -354,6 +354,7 @@ static bool established(struct ike_core *core, struct ike_sa *sa, const struct i
     sa->child_algs = *algs;
     char id[256], l[OE_ADDR_STRLEN], r[OE_ADDR_STRLEN], xfrm[64];
     ike_describe_id(peer_id->type, peer_id->data, id, sizeof(id));
+    int lbits = sa->local_host.family == AF_INET6 ? 128 : 32, rbits = sa->remote_host.family == AF_INET6 ? 128 : 32;
     struct ike_action *up = ike_act(out, IKE_ACT_UP, sa);
     if (up) {
         up->id_type = peer_id->type;
@@ -364,11 +365,12 @@ static bool established(struct ike_core *core, struct ike_sa *sa, const struct i
     ike_log(out, sa, "%s established IKE SA; authenticated peer '%s' (%s)", sa->initiator ? "initiator" : "responder",
             id, sa->auth == IKE_AUTHBY_NULL ? "NULL authentication" : "RSASSA-PSS with SHA2_256");
     ike_log_child(out, sa,
-                  "%s established Child SA using #%u; IPsec tunnel [%s/32] -> [%s/32] "
+                  "%s established Child SA using #%u; IPsec tunnel [%s/%d] -> [%s/%d] "
                   "{ESP%s=>0x%08x <0x%08x xfrm=%s DPD=%s}",
-                  sa->initiator ? "initiator" : "responder", sa->serial, oe_addr_str(&sa->local_host, l),
-                  oe_addr_str(&sa->remote_host, r), sa->nat_local || sa->nat_remote ? "inUDP" : "", sa->child_spi_out,
-                  sa->child_spi_in, ike_algs_name(algs->encr, algs->bits, algs->integ, xfrm, sizeof(xfrm)),
+                  sa->initiator ? "initiator" : "responder", sa->serial, oe_addr_str(&sa->local_host, l), lbits,
+                  oe_addr_str(&sa->remote_host, r), rbits, sa->nat_local || sa->nat_remote ? "inUDP" : "",
+                  sa->child_spi_out, sa->child_spi_in,
+                  ike_algs_name(algs->encr, algs->bits, algs->integ, xfrm, sizeof(xfrm)),
                   core->cfg.dpd_delay_s ? "active" : "passive");
     if (twin && !sa->initiator) {
         /* we hold packets for the peer too (our twin is on its way out): they leave when our
