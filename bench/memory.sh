@@ -100,6 +100,13 @@ for f in $L/nsd.pid $L/unbound.pid; do [ -s $f ] && taskset -a -cp $((NCPU - 1))
 
 mem() { awk -v k="$2:" '$1 == k {print $2}' /proc/$1/status 2>/dev/null || echo 0; } # PID VmRSS|VmHWM
 tunnels() { ip -n $1 xfrm state | grep -c "^src $PFX:"; } # inbound ESP SAs: one per tunnel
+held() { # NAME: tunnels as the daemon counts them (its status)
+  if [ $1 = ours ]; then
+    ipsec_at east status 2>&1 | sed -n 's/^tunnels: \([0-9]*\).*/\1/p'
+  else
+    ip netns exec lsnull "$LS_BIN/whack" --ctlsocket /tmp/lsnull/run/pluto.ctl --trafficstatus 2>&1 | grep -c "#[0-9]*: "
+  fi
+}
 # settle NS: wait until the kernel's count holds still for 2 s (the last Child SAs go in after
 # the last answer), at most 20 s
 settle() {
@@ -119,9 +126,11 @@ phase() {
     --handshakes 1 --seconds 30 --label warm-$name --log $o-warm.log > $o-warm.txt 2>&1
   cat $o-warm.txt
   settle $ns
-  R_rss0[$name]=$(mem $pid VmRSS) R_tun0[$name]=$(tunnels $ns)
-  # the responder's RSS and the kernel's count every 5 s while the load runs
+  R_rss0[$name]=$(mem $pid VmRSS) R_tun0[$name]=$(tunnels $ns) R_held0[$name]=$(held $name)
+  # the responder's RSS and the kernel's count every 5 s while the load runs (on the
+  # generator's vCPU: counting the kernel's SAs takes CPU too)
   (while sleep 5; do echo "$(date +%s) tunnels=$(tunnels $ns) rss=$(mem $pid VmRSS)"; done) > $o-samples.txt &
+  taskset -a -cp $((NCPU - 1)) $! > /dev/null
   local sampler=$! t0=$SECONDS
   ip netns exec load taskset -c $((NCPU - 1)) "$GEN" "${args[@]}" --from $PFX:1::1 --count $NTUN \
     --handshakes $NTUN --seconds $SECS --label $name --log $o-load.log > $o.txt 2>&1
@@ -131,13 +140,15 @@ phase() {
   settle $ns
   sleep 2
   R_rss1[$name]=$(mem $pid VmRSS) R_hwm[$name]=$(mem $pid VmHWM) R_tun1[$name]=$(tunnels $ns)
+  R_held1[$name]=$(held $name)
   R_up[$name]=$(sed -n 's/.* \([0-9]*\) up,.*/\1/p' $o.txt | head -1)
   R_rate[$name]=$(sed -n 's/.* rate=\([0-9.]*\).*/\1/p' $o.txt | head -1)
   echo "$name: tunnels ${R_tun0[$name]} -> ${R_tun1[$name]}, VmRSS ${R_rss0[$name]} -> ${R_rss1[$name]} kB"
 }
 
-declare -A R_rss0 R_rss1 R_hwm R_tun0 R_tun1 R_up R_rate R_secs
+declare -A R_rss0 R_rss1 R_hwm R_tun0 R_tun1 R_held0 R_held1 R_up R_rate R_secs
 phase ours east $PID_east 2001:db8::2
+ip -n east xfrm policy > $OUT/east-xfrm-policy.txt 2>&1 # what its tunnels' selectors are
 phase pluto lsnull $LSPID_lsnull 2001:db8::6
 ipsec_at east status > $OUT/agent-status.txt 2>&1
 ip netns exec lsnull "$LS_BIN/whack" --ctlsocket /tmp/lsnull/run/pluto.ctl --trafficstatus > $OUT/pluto-traffic.txt 2>&1
@@ -165,10 +176,12 @@ samples() { # NAME: the 5-second samples as "tunnels:kB" pairs
   echo "$NTUN handshakes per responder over IPv6, each from its own source 2001:db8:100:N::1 (its own /64),"
   echo "$WINDOW in flight, after one warm-up tunnel; pluto with leftupdown=%disabled, no updown forks"
   echo "tunnels: inbound ESP SAs in the responder's kernel; VmRSS from /proc/PID/status; the kernel's"
-  echo "SAs and policies are not in it"
+  echo "SAs and policies are not in it. Both measured right after their own load: the generator exits"
+  echo "without deleting its tunnels, so ours (DPD active) takes them down a minute later, pluto (passive) not"
   printf '%-44s %12s %12s %8s\n' "" "oe-agent" "pluto" "ratio"
   row "handshakes up (of $NTUN, generator's count)" "${R_up[ours]}" "${R_up[pluto]}"
   row "tunnels in the kernel before / after" "${R_tun0[ours]}/${R_tun1[ours]}" "${R_tun0[pluto]}/${R_tun1[pluto]}"
+  row "tunnels by its own status before / after" "${R_held0[ours]}/${R_held1[ours]}" "${R_held0[pluto]}/${R_held1[pluto]}"
   row "tunnels added (kernel)" "$((R_tun1[ours] - R_tun0[ours]))" "$((R_tun1[pluto] - R_tun0[pluto]))"
   row "seconds for the load" "${R_secs[ours]}" "${R_secs[pluto]}"
   row "Child SAs per second" "${R_rate[ours]}" "${R_rate[pluto]}"
