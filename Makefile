@@ -16,6 +16,8 @@
 #                      bench/results/flood.txt); not part of check
 #   make bench-hs      responder handshakes/s on one core, RSS per tunnel, the crypto bound, ours beside
 #                      pluto's in the QEMU guest (bench/handshakes.sh, bench/results/handshakes.txt)
+#   make bench-mem     responder VmRSS per tunnel at 1,000 tunnels, ours beside pluto's, in the guest
+#                      (bench/memory.sh, bench/results/memory.txt)
 #   make fuzz          each libFuzzer target tests/fuzz/fuzz_*.c for FUZZ_SECONDS (60),
 #                      finds kept in build-fuzz/corpus-NAME (clang)
 #   make install       PREFIX=/usr/local DESTDIR=
@@ -172,6 +174,11 @@ bench-flood: all $(BUILD)/tests/flood $(BUILD)/tests/ub_nodefault.so
 bench-hs: all $(BUILD)/bench/hs_load $(BUILD)/bench/hs_bound $(BUILD)/tests/ub_nodefault.so
 	bash tests/lab/vm-run --mem 2048 --timeout 900 -- bash bench/handshakes.sh
 
+# the responder's VmRSS per established tunnel at 1,000 NULL-auth tunnels over IPv6, ours beside
+# pluto's, in one guest run (issue 14; bench/memory.sh, bench/results/memory.txt); takes the lab lock
+bench-mem: all $(BUILD)/bench/hs_load $(BUILD)/tests/ub_nodefault.so
+	flock /tmp/oe-lab.lock bash tests/lab/vm-run --mem 3072 --timeout 1200 -- bash bench/memory.sh
+
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SRC := tools/nftcheck.c $(common_SRC) $(policy_SRC) $(dnskeys_SRC) $(filter-out oe-agent/main.c,$(agent_SRC)) $(ike_SRC) $(kernel_SRC)
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC)
@@ -213,6 +220,6 @@ demo:
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all unit check check-format format check-layering check-asan check-kernel check-interop check-e2e check-cat check-rollover bench bench-storm bench-flood bench-hs fuzz fuzz-smoke deps install demo clean
+.PHONY: all unit check check-format format check-layering check-asan check-kernel check-interop check-e2e check-cat check-rollover bench bench-storm bench-flood bench-hs bench-mem fuzz fuzz-smoke deps install demo clean
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 .SECONDARY:

@@ -8,10 +8,13 @@
  *
  *   hs_load --to ADDR --from FIRST --count N [--auth null|rsasig]
  *           [--key-file F] [--peer-key 0sKEY] [--window W] [--seconds S]
- *           [--handshakes H] [--label L] [--log FILE]
+ *           [--handshakes H] [--per-prefix LEN] [--label L] [--log FILE]
  *
  * Sources are FIRST, FIRST+1, ... (N addresses, each on an interface of
- * this namespace); each is used once until all are, so H <= N gives H
+ * this namespace, or with --per-prefix LEN each in its own /LEN: FIRST, then
+ * FIRST plus one at the last bit of the /LEN, ...: for IPv6 with 64, each
+ * source a host of another site, as a responder's per-/64 limits see it);
+ * each is used once until all are, so H <= N gives H
  * tunnels held by the responder at the end (they are not deleted). It stops
  * after H handshakes have ended (up or failed) or S seconds.
  *
@@ -157,19 +160,25 @@ static void on_need_key(void *arg, const struct ike_action *a)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"to", required_argument, 0, 't'},         {"from", required_argument, 0, 'f'},
-        {"count", required_argument, 0, 'n'},      {"auth", required_argument, 0, 'a'},
-        {"key-file", required_argument, 0, 'k'},   {"peer-key", required_argument, 0, 'p'},
-        {"window", required_argument, 0, 'w'},     {"seconds", required_argument, 0, 's'},
-        {"handshakes", required_argument, 0, 'H'}, {"label", required_argument, 0, 'L'},
-        {"log", required_argument, 0, 'l'},        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"to", required_argument, 0, 't'},
+                                         {"from", required_argument, 0, 'f'},
+                                         {"count", required_argument, 0, 'n'},
+                                         {"auth", required_argument, 0, 'a'},
+                                         {"key-file", required_argument, 0, 'k'},
+                                         {"peer-key", required_argument, 0, 'p'},
+                                         {"window", required_argument, 0, 'w'},
+                                         {"seconds", required_argument, 0, 's'},
+                                         {"handshakes", required_argument, 0, 'H'},
+                                         {"label", required_argument, 0, 'L'},
+                                         {"log", required_argument, 0, 'l'},
+                                         {"per-prefix", required_argument, 0, 'P'},
+                                         {0, 0, 0, 0}};
     struct load l;
     struct oe_error err;
     struct oe_addr first = {0};
     const char *keyfile = NULL, *label = "load", *log = "/dev/null";
     double seconds = 60;
-    int c;
+    int c, per_prefix = 0;
     memset(&l, 0, sizeof(l));
     l.auth = IKE_AUTHBY_NULL;
     l.window = 8;
@@ -200,16 +209,24 @@ int main(int argc, char **argv)
         case 'H': l.limit = (unsigned long)atol(optarg); break;
         case 'L': label = optarg; break;
         case 'l': log = optarg; break;
+        case 'P': per_prefix = atoi(optarg); break;
         default: goto usage;
         }
     }
     if (!l.to.family || !first.family || l.nfrom == 0 || l.window == 0)
         goto usage;
+    int bits = first.family == AF_INET ? 32 : 128;
+    if (per_prefix == 0)
+        per_prefix = bits;
+    if (per_prefix < 8 || per_prefix > bits || per_prefix % 8 != 0) {
+        fprintf(stderr, "hs_load: --per-prefix must be a multiple of 8 up to %d\n", bits);
+        return 2;
+    }
     l.from = calloc(l.nfrom, sizeof(*l.from));
     for (size_t i = 0; i < l.nfrom; i++) {
         l.from[i] = first;
         unsigned carry = (unsigned)i;
-        for (int b = first.family == AF_INET ? 3 : 15; b >= 0 && carry; b--) {
+        for (int b = per_prefix / 8 - 1; b >= 0 && carry; b--) {
             carry += l.from[i].bytes[b];
             l.from[i].bytes[b] = (uint8_t)carry;
             carry >>= 8;
@@ -268,6 +285,6 @@ int main(int argc, char **argv)
 usage:
     fprintf(stderr, "usage: hs_load --to ADDR --from FIRST --count N [--auth null|rsasig] [--key-file F]\n"
                     "               [--peer-key 0sKEY] [--window W] [--seconds S] [--handshakes H] [--label L]\n"
-                    "               [--log FILE]\n");
+                    "               [--log FILE] [--per-prefix LEN]\n");
     return 2;
 }
