@@ -38,6 +38,7 @@
 #include "agent_internal.h"
 #include "log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -198,18 +199,33 @@ bool agent_out_waits(void *arg, const struct ike_action *act)
     return true;
 }
 
-/* The line's waiting tunnels carry their packets, then its trap is written again: its whole queue goes. */
-static void let_go(struct agent *a, const struct agent_line *l)
+/*
+ * One of line l's waiting tunnels stopped waiting: the kernel may let the
+ * trap's queue go at its next turn, and then drops what is on it for a
+ * tunnel still waiting as for a peer still negotiating. The line's other
+ * ready tunnels stop waiting too, so that only the latter lose theirs.
+ */
+static size_t release_ready(struct agent *a, const struct agent_line *l)
 {
+    size_t n = 0;
     for (size_t i = 0; i < a->nout_waiting;) {
         struct oe_peer *w = waiting_at(a, i);
         if (w == NULL)
             continue;
-        if (on_line(w, l))
+        if (on_line(w, l)) {
             release(a, i, w);
-        else
+            n++;
+        } else {
             i++;
+        }
     }
+    return n;
+}
+
+/* The line's waiting tunnels carry their packets, then its trap is written again: its whole queue goes. */
+static void let_go(struct agent *a, const struct agent_line *l)
+{
+    release_ready(a, l);
     struct policy_kernel key;
     memset(&key, 0, sizeof(key));
     key.sel = l->rule;
@@ -265,13 +281,20 @@ void agent_holds_tick(struct agent *a)
         }
         size_t others = held_on_line(a, w);
         bool capped = w->out_wait_until == wait_cap(a, w);
+        struct agent_line l = line_of(w);
+        release(a, i, w);
+        size_t with = release_ready(a, &l);
+        char also[80] = "";
+        if (with)
+            snprintf(also, sizeof(also), "; %zu other ready tunnel%s of its line carr%s its packets too", with,
+                     with == 1 ? "" : "s", with == 1 ? "ies" : "y");
         agent_log_peer(w,
                        "waited %llums (%s) for %zu other negotiations of its line; its tunnel carries its packets "
-                       "now, and the kernel's queue timer may drop their first packets",
+                       "now, and the kernel's queue timer may drop their first packets%s",
                        (unsigned long long)(now - w->out_wait_since),
                        capped ? "hold-lifetime, however busy the line" : "no negotiation of its line ending meanwhile",
-                       others);
-        release(a, i, w);
+                       others, also);
+        i = 0; /* release_ready may have moved any of them */
     }
 }
 

@@ -1308,6 +1308,38 @@ static void test_first_packet_wait_follows_negotiation_time(void **state)
     assert_int_equal(n.dropped, 0);
 }
 
+/*
+ * Issue 14, the RSA storm once more: when one waiting tunnel's wait runs
+ * out, the trap's queue may go at the kernel's next turn, and the packets
+ * of the line's other ready tunnels, still waiting, would be dropped with
+ * those of the peers still negotiating: they all carry their packets then.
+ */
+static void test_ready_tunnels_of_line_go_together(void **state)
+{
+    struct fixture *f = *state;
+    struct oe_error err;
+    f->cfg.first_packet_wait_ms = 100;
+    start_ike(f);
+    packet_to(f, NULL_HOST);
+    packet_to(f, NULL_HOST2);
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    tunnel_up(f, NULL_HOST, 16384); /* waits for the second */
+    sleep_ms(50);
+    packet_to(f, NULL_HOST3); /* held after the first was ready: no reason for it to wait long */
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    sleep_ms(100);
+    tunnel_up(f, NULL_HOST2, 16385); /* waits for the third, from now */
+    sleep_ms(20);                    /* the first's wait has run out, not the second's */
+    agent_tick(f->a);
+    assert_true(logged(f, NULL_HOST ": waited"));
+    assert_false(logged(f, NULL_HOST2 ": waited"));
+    assert_true(logged(f, "1 other ready tunnel of its line carries its packets too"));
+    kernel_fake_queue_timer(f->k);
+    struct kernel_fake_packets n = kernel_fake_packets(f->k);
+    assert_int_equal(n.sent, 2);
+    assert_int_equal(n.dropped, 1); /* the third's: still negotiating */
+}
+
 /* Sliding never passes hold-lifetime from the start of the wait: a line kept busy cannot hold a tunnel back longer. */
 static void test_first_packet_wait_capped_by_hold_lifetime(void **state)
 {
@@ -1504,6 +1536,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_first_packet_wait_capped_by_hold_lifetime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_packet_wait_not_stretched_by_later_peers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_packet_wait_follows_negotiation_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ready_tunnels_of_line_go_together, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_goes_after_pending_acquires, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tunnel_takes_the_acquire_larval_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initiate_by_request, setup, teardown),
