@@ -250,7 +250,7 @@ run() { # IMPL K (AUTH: null or rsa)
     "(xfrm_larval_drop on the client: $(ip netns exec $C sysctl -n net.core.xfrm_larval_drop))"
   # all K pings at once: each waits, in the client's namespace already, for its line on a fifo
   # (launching 32 one after another took 10 s in the loaded guest: the storm was a trickle)
-  local pings=() go=$r/go
+  local pings=() go=$W/go-$k # not in $r: the guest shares that over 9p, which has no fifos
   rm -f "$go" "$r"/waiting-*; mkfifo "$go"; exec 9<> "$go"
   for i in $(seq "$k"); do
     ip netns exec $C bash -c ': > "$1"; read -r _ <&9; date +%s.%N > "$2"; shift 2; exec 9<&-; exec ping "$@"' \
@@ -261,6 +261,7 @@ run() { # IMPL K (AUTH: null or rsa)
   wait_for 60 all_waiting "$r" "$k" || echo "storm: not all $k pings were waiting after 60 s; starting anyway"
   printf 'go\n%.0s' $(seq "$k") >&9
   exec 9>&-
+  rm -f "$go"
   wait "${pings[@]}"
   local cpid=${PIDS[0]}
   echo "$(rss_kb "$cpid" VmRSS) $(rss_kb "$cpid" VmHWM)" > "$r/rss-client"
