@@ -135,13 +135,13 @@ static bool held_before(const struct agent *a, const struct agent_line *l, const
 
 /*
  * A hold of line l ended (p's): the line is moving. A waiting tunnel for
- * which peers held before it was ready still negotiate waits
- * first-packet-wait-ms from now, not from when it became ready, so a storm
- * of slow negotiations (RSA on a loaded host) loses no first packet however
- * long it lasts from first to last, as long as each ends within
- * first-packet-wait-ms of the one before. Peers held later do not stretch
- * a wait past first-packet-wait-ms: on a gateway where new peers never stop
- * coming, no tunnel would carry its packets before hold-lifetime.
+ * which peers held before it was ready still negotiate waits its window
+ * (wait_window) from now, not from when it became ready, so a storm of slow
+ * negotiations (RSA on a loaded host) loses no first packet however long it
+ * lasts from first to last, as long as each ends within a window of the one
+ * before. Peers held later do not stretch a wait past its first window: on
+ * a gateway where new peers never stop coming, no tunnel would carry its
+ * packets before hold-lifetime.
  */
 static void waits_slide(struct agent *a, const struct agent_line *l, const struct oe_peer *p)
 {
