@@ -120,6 +120,13 @@ static uint64_t wait_cap(const struct agent *a, const struct oe_peer *w)
     return w->out_wait_since + (uint64_t)a->cfg->hold_lifetime * 1000;
 }
 
+/* When w's wait ends if it starts its window at from: never past its cap. */
+static uint64_t wait_end(const struct agent *a, const struct oe_peer *w, uint64_t from)
+{
+    uint64_t until = from + wait_window(a);
+    return until < wait_cap(a, w) ? until : wait_cap(a, w);
+}
+
 /*
  * Whether a peer of line l other than w and gone (whose hold is ending) was
  * held by then and still is (a walk of the held list, as held_on).
@@ -153,11 +160,8 @@ static void waits_slide(struct agent *a, const struct agent_line *l, const struc
         i++;
         if (w == p || !on_line(w, l))
             continue;
-        uint64_t until = w->out_wait_since + wait_window(a); /* as it was at first */
-        if (held_before(a, l, w, p, w->out_wait_since) && now + wait_window(a) > until)
-            until = now + wait_window(a);
-        if (until > wait_cap(a, w))
-            until = wait_cap(a, w);
+        /* from now while its earlier peers negotiate; otherwise its window as it was at first */
+        uint64_t until = wait_end(a, w, held_before(a, l, w, p, w->out_wait_since) ? now : w->out_wait_since);
         w->out_wait_until = until > now ? until : now;
     }
 }
@@ -186,9 +190,7 @@ bool agent_out_waits(void *arg, const struct ike_action *act)
     a->out_waiting[a->nout_waiting++] = p->instance;
     p->out_wait_since = ike_io_now();
     negotiation_took(a, p);
-    p->out_wait_until = p->out_wait_since + wait_window(a);
-    if (p->out_wait_until > wait_cap(a, p))
-        p->out_wait_until = wait_cap(a, p);
+    p->out_wait_until = wait_end(a, p, p->out_wait_since);
     if (others > 0)
         agent_log_peer(
             p,
@@ -282,8 +284,7 @@ void agent_holds_tick(struct agent *a)
         size_t others = held_on_line(a, w);
         bool capped = w->out_wait_until == wait_cap(a, w);
         struct agent_line l = line_of(w);
-        release(a, i, w);
-        size_t with = release_ready(a, &l);
+        size_t with = release_ready(a, &l) - 1; /* w and the line's other ready tunnels */
         char also[80] = "";
         if (with)
             snprintf(also, sizeof(also), "; %zu other ready tunnel%s of its line carr%s its packets too", with,

@@ -138,22 +138,33 @@ static int setup(void **state)
     return 0;
 }
 
-/* What agent_oe_start does, without sockets on port 500. */
-static void start_ike(struct fixture *f)
+/* What agent_oe_start does, without sockets on port 500: the core and its ike_io. */
+static void start_core(struct fixture *f, const struct ike_config *ic)
 {
     struct agent *a = f->a;
     struct oe_error err;
-    struct dnskeys_resolver_config rc = {.forwarders = f->resolver};
-    a->res = dnskeys_resolver_new(&rc, &err);
-    assert_non_null(a->res);
-    struct ike_config ic;
-    ike_config_defaults(&ic);
-    a->ike = ike_core_new(&ic, &err);
+    a->ike = ike_core_new(ic, &err);
     assert_non_null(a->ike);
     struct ike_io_hooks hooks;
     agent_oe_hooks(a, &hooks);
     a->io = ike_io_new(a->ike, f->k, NULL, 0, 0, &hooks, &err);
     assert_non_null(a->io);
+}
+
+static void start_resolver(struct fixture *f)
+{
+    struct oe_error err;
+    struct dnskeys_resolver_config rc = {.forwarders = f->resolver};
+    f->a->res = dnskeys_resolver_new(&rc, &err);
+    assert_non_null(f->a->res);
+}
+
+static void start_ike(struct fixture *f)
+{
+    start_resolver(f);
+    struct ike_config ic;
+    ike_config_defaults(&ic);
+    start_core(f, &ic);
 }
 
 /* Stands in for the host key: the tests here end before any AUTH is checked. */
@@ -171,22 +182,14 @@ static int fake_sign(void *ctx, const uint8_t *data, size_t len, uint8_t **sig, 
 /* start_ike, with a host key that signs and the key cache: RSA negotiations begin. */
 static void start_ike_signing(struct fixture *f)
 {
-    struct agent *a = f->a;
     struct oe_error err;
-    struct dnskeys_resolver_config rc = {.forwarders = f->resolver};
-    a->res = dnskeys_resolver_new(&rc, &err);
-    assert_non_null(a->res);
+    start_resolver(f);
     snprintf(f->cfg.key_file, sizeof(f->cfg.key_file), "%s/none.pem", f->dir); /* the fake signs */
-    assert_int_equal(agent_keys_start(a, &err), 0);
+    assert_int_equal(agent_keys_start(f->a, &err), 0);
     struct ike_config ic;
-    agent_ike_config(a, &ic);
+    agent_ike_config(f->a, &ic);
     ic.signer = (struct ike_signer){.sign = fake_sign};
-    a->ike = ike_core_new(&ic, &err);
-    assert_non_null(a->ike);
-    struct ike_io_hooks hooks;
-    agent_oe_hooks(a, &hooks);
-    a->io = ike_io_new(a->ike, f->k, NULL, 0, 0, &hooks, &err);
-    assert_non_null(a->io);
+    start_core(f, &ic);
 }
 
 static int teardown(void **state)
@@ -949,6 +952,23 @@ static void packet_to(struct fixture *f, const char *host)
     kernel_fake_packet(f->k, &s, &d, IPPROTO_TCP, 40000, 80);
 }
 
+/* A packet from LOCAL to host, and the agent reads the ACQUIRE it sends: the peer is held. */
+static void held(struct fixture *f, const char *host)
+{
+    struct oe_error err;
+    packet_to(f, host);
+    kernel_process(f->k, agent_kernel_event, f->a, &err);
+}
+
+/* What the fake kernel did with the packets so far: still queued, sent, dropped. */
+static void expect_packets(struct fixture *f, size_t queued, size_t sent, size_t dropped)
+{
+    struct kernel_fake_packets n = kernel_fake_packets(f->k);
+    assert_int_equal(n.queued, queued);
+    assert_int_equal(n.sent, sent);
+    assert_int_equal(n.dropped, dropped);
+}
+
 /*
  * Issue 11, held packets: the first packet to a peer waits on its line's
  * trap, not on the peer's hold, and the kernel lets it go only on the
@@ -1220,13 +1240,11 @@ static void test_first_packet_wait_is_bounded(void **state)
 static void test_first_packet_wait_slides_while_line_progresses(void **state)
 {
     struct fixture *f = *state;
-    struct oe_error err;
     f->cfg.first_packet_wait_ms = 400;
     start_ike(f);
-    packet_to(f, NULL_HOST);
-    packet_to(f, NULL_HOST2);
-    packet_to(f, NULL_HOST3);
-    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    held(f, NULL_HOST);
+    held(f, NULL_HOST2);
+    held(f, NULL_HOST3);
     assert_int_equal(f->a->peers.holds, 3);
     tunnel_up(f, NULL_HOST, 16384);
     sleep_ms(300);
@@ -1240,10 +1258,7 @@ static void test_first_packet_wait_slides_while_line_progresses(void **state)
     assert_int_equal(n.sent, 0);
     tunnel_up(f, NULL_HOST3, 16386);
     agent_tick(f->a);
-    n = kernel_fake_packets(f->k);
-    assert_int_equal(n.queued, 0);
-    assert_int_equal(n.sent, 3);
-    assert_int_equal(n.dropped, 0);
+    expect_packets(f, 0, 3, 0);
 }
 
 /*
@@ -1254,16 +1269,13 @@ static void test_first_packet_wait_slides_while_line_progresses(void **state)
 static void test_first_packet_wait_not_stretched_by_later_peers(void **state)
 {
     struct fixture *f = *state;
-    struct oe_error err;
     f->cfg.first_packet_wait_ms = 200;
     start_ike(f);
-    packet_to(f, NULL_HOST);
-    packet_to(f, NULL_HOST2);
-    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    held(f, NULL_HOST);
+    held(f, NULL_HOST2);
     tunnel_up(f, NULL_HOST, 16384);
     sleep_ms(20);
-    packet_to(f, NULL_HOST3); /* held after the first was ready */
-    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    held(f, NULL_HOST3); /* held after the first was ready */
     assert_int_equal(f->a->peers.holds, 2);
     sleep_ms(130);
     tunnel_up(f, NULL_HOST2, 16385); /* the one held before it ends: no longer a reason to wait on */
@@ -1282,12 +1294,10 @@ static void test_first_packet_wait_not_stretched_by_later_peers(void **state)
 static void test_first_packet_wait_follows_negotiation_time(void **state)
 {
     struct fixture *f = *state;
-    struct oe_error err;
     f->cfg.first_packet_wait_ms = 100;
     start_ike(f);
-    packet_to(f, NULL_HOST);
-    packet_to(f, NULL_HOST2);
-    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    held(f, NULL_HOST);
+    held(f, NULL_HOST2);
     sleep_ms(400);                  /* negotiations of 400 ms */
     tunnel_up(f, NULL_HOST, 16384); /* waits for the other, as long as that took */
     assert_true(agent_holds_timeout(f->a) > 100);
@@ -1302,10 +1312,7 @@ static void test_first_packet_wait_follows_negotiation_time(void **state)
     oe_buf_free(&reply);
     tunnel_up(f, NULL_HOST2, 16385);
     agent_tick(f->a);
-    struct kernel_fake_packets n = kernel_fake_packets(f->k);
-    assert_int_equal(n.queued, 0);
-    assert_int_equal(n.sent, 2);
-    assert_int_equal(n.dropped, 0);
+    expect_packets(f, 0, 2, 0);
 }
 
 /*
@@ -1317,16 +1324,13 @@ static void test_first_packet_wait_follows_negotiation_time(void **state)
 static void test_ready_tunnels_of_line_go_together(void **state)
 {
     struct fixture *f = *state;
-    struct oe_error err;
     f->cfg.first_packet_wait_ms = 100;
     start_ike(f);
-    packet_to(f, NULL_HOST);
-    packet_to(f, NULL_HOST2);
-    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    held(f, NULL_HOST);
+    held(f, NULL_HOST2);
     tunnel_up(f, NULL_HOST, 16384); /* waits for the second */
     sleep_ms(50);
-    packet_to(f, NULL_HOST3); /* held after the first was ready: no reason for it to wait long */
-    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    held(f, NULL_HOST3); /* held after the first was ready: no reason for it to wait long */
     sleep_ms(100);
     tunnel_up(f, NULL_HOST2, 16385); /* waits for the third, from now */
     sleep_ms(20);                    /* the first's wait has run out, not the second's */
@@ -1344,14 +1348,12 @@ static void test_ready_tunnels_of_line_go_together(void **state)
 static void test_first_packet_wait_capped_by_hold_lifetime(void **state)
 {
     struct fixture *f = *state;
-    struct oe_error err;
     f->cfg.first_packet_wait_ms = 10000;
     f->cfg.hold_lifetime = 1;
     start_ike(f);
-    packet_to(f, NULL_HOST);
-    packet_to(f, NULL_HOST2);
-    packet_to(f, NULL_HOST3);
-    kernel_process(f->k, agent_kernel_event, f->a, &err);
+    held(f, NULL_HOST);
+    held(f, NULL_HOST2);
+    held(f, NULL_HOST3);
     tunnel_up(f, NULL_HOST, 16384);
     assert_true(agent_holds_timeout(f->a) <= 1000);
     sleep_ms(600);
